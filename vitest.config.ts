@@ -1,0 +1,30 @@
+import { defineConfig } from 'vitest/config';
+
+// unit: pure logic beside the code (*.test.ts), run in parallel.
+// integration: real SQLite files, real worker processes, real HTTP servers on 127.0.0.1
+// (*.int.test.ts), run one file at a time (2 cores) against the built output in out/.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['src-*/**/*.test.ts', 'e2e/support/**/*.test.ts', 'scripts/**/*.test.ts'],
+          exclude: ['**/*.int.test.ts', 'node_modules/**'],
+          environment: 'node',
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['src-*/**/*.int.test.ts', 'e2e/support/**/*.int.test.ts'],
+          environment: 'node',
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          globalSetup: ['e2e/support/global-setup.ts'],
+        },
+      },
+    ],
+  },
+});
