@@ -1,0 +1,47 @@
+// What core/ needs from its host runtime, as interfaces. The Electron app passes the
+// implementations in src-main/electron/; plain Node (CLI, `serve`, tests) passes the twins in
+// node-adapters.ts. core/ and inference/ never import electron.
+
+/** A child process running one of our built entry points (the inference worker). */
+export interface WorkerHandle {
+  readonly pid: number | undefined;
+  postMessage(message: unknown): void;
+  onMessage(listener: (message: unknown) => void): void;
+  /** code is the exit code, or null when killed by a signal. */
+  onExit(listener: (code: number | null, signal: string | null) => void): void;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+export interface WorkerSpawner {
+  /** `entry` is the absolute path of a built script (e.g. out/main/worker.js). */
+  spawn(entry: string, options: { env: NodeJS.ProcessEnv; args?: string[]; name: string }): WorkerHandle;
+}
+
+/** Stores secrets (the Hugging Face token) outside the database and logs. */
+export interface SecretStore {
+  /** Where the secret lives, for the Settings view ("OS keychain", "Hugging Face token file"…). */
+  readonly description: string;
+  /** A warning to show, e.g. Linux without a keyring (safeStorage falls back to plain text). */
+  warning(): string | undefined;
+  get(name: string): Promise<string | undefined>;
+  set(name: string, value: string): Promise<void>;
+  delete(name: string): Promise<void>;
+}
+
+/** Desktop notifications ("4 images done"); a no-op under plain Node. */
+export interface Notifier {
+  notify(title: string, body: string): void;
+}
+
+/** Keeps the computer awake while a job or download runs; a no-op under plain Node. */
+export interface PowerSaveBlocker {
+  /** Returns a release function. */
+  block(reason: string): () => void;
+}
+
+export interface Adapters {
+  spawner: WorkerSpawner;
+  secrets: SecretStore;
+  notifier: Notifier;
+  power: PowerSaveBlocker;
+}
