@@ -11,7 +11,6 @@ export default defineConfig({
       rollupOptions: {
         input: {
           main: resolve(__dirname, 'src-main/main.ts'),
-          worker: resolve(__dirname, 'src-main/inference/worker.ts'),
           cli: resolve(__dirname, 'src-main/cli/cli.ts'),
         },
       },
@@ -19,6 +18,8 @@ export default defineConfig({
   },
   preload: {
     build: {
+      // Sandboxed preloads cannot require() packages: bundle zod and our modules into one file.
+      externalizeDeps: false,
       outDir: 'out/preload',
       rollupOptions: {
         input: { preload: resolve(__dirname, 'src-main/preload.ts') },

@@ -1,0 +1,43 @@
+// `sd35-studio serve [--port P]`: browser mode on 127.0.0.1 with a per-launch token.
+import path from 'node:path';
+import { intOption } from '../args';
+import type { Command } from '../command';
+import { createDispatcher } from '../../transport/dispatch';
+import { startHttpTransport } from '../../transport/http';
+
+export const serveCommand: Command = {
+  path: ['serve'],
+  usage: 'serve [--port P]',
+  summary: 'Serve the studio to a browser on 127.0.0.1 (P = 0: any free port)',
+  options: [{ name: 'port', type: 'string', valueName: 'P', description: 'Port on 127.0.0.1 (0 = any free port; default 0)' }],
+  async run(ctx) {
+    const port = intOption(ctx.args, 'port', { min: 0, max: 65535 }) ?? 0;
+    const core = await ctx.openCore('browser');
+    const dispatch = createDispatcher(core.api, (m, err) => core.log.error(`${m} failed`, { error: String(err) }));
+    const rendererDir = process.env.SD35_RENDERER_DIR ?? path.join(__dirname, '..', 'renderer');
+    let transport;
+    try {
+      transport = await startHttpTransport({
+        dispatch,
+        events: core.events,
+        dataRoot: core.layout.root,
+        rendererDir,
+        media: core.media,
+        port,
+        log: (m) => core.log.warn(m),
+      });
+    } catch (err) {
+      core.close();
+      throw err;
+    }
+    core.log.info('serving browser mode', { port: transport.port });
+    if (ctx.out.json) ctx.out.item({ url: transport.url, port: transport.port });
+    // This line is the contract with scripts and tests: printed in both modes.
+    process.stdout.write(`SD3.5 Studio: ${transport.url}\n`);
+    ctx.out.progress(`Data folder: ${core.layout.root}${core.primary ? '' : ' (another process owns it: read/write, no queue)'}. Press Ctrl+C to stop.`);
+    await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
+    await transport.close();
+    core.close();
+    return 0;
+  },
+};

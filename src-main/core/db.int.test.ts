@@ -1,0 +1,99 @@
+// The database core over real SQLite files: pragmas, migrations on a fresh and on a
+// previous-version database, a newer database refused, and the migration 0100 (settings).
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isStudioError } from '../../src-shared/errors';
+import { removeTempDirs, tempDir } from '../testing/temp';
+import { latestVersion, migrate, openDatabase, schemaVersion, type Migration } from './db';
+import { ALL_MIGRATIONS } from './migrations';
+import { spineMigrations } from './migrations/spine';
+
+afterAll(removeTempDirs);
+
+const dbFile = () => path.join(tempDir(), 'studio.db');
+
+describe('openDatabase', () => {
+  it('sets WAL, foreign keys and a busy timeout, and migrates to the latest version', () => {
+    const db = openDatabase(dbFile());
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(db.pragma('busy_timeout', { simple: true })).toBe(5000);
+    expect(schemaVersion(db)).toBe(latestVersion(ALL_MIGRATIONS));
+    db.close();
+  });
+
+  it('creates every table STRICT', () => {
+    const db = openDatabase(dbFile());
+    const tables = db.prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND sql NOT LIKE 'CREATE VIRTUAL%'").all() as { name: string; sql: string }[];
+    const ftsShadow = /_(data|idx|content|docsize|config)$/;
+    for (const t of tables.filter((t) => !ftsShadow.test(t.name))) expect(t.sql, t.name).toMatch(/\)\s*STRICT\s*;?\s*$/i);
+    db.close();
+  });
+
+  it('refuses a database from a newer version, clearly, and changes nothing', () => {
+    const file = dbFile();
+    const raw = new Database(file);
+    raw.pragma('user_version = 99999');
+    raw.close();
+    let caught: unknown;
+    try {
+      openDatabase(file);
+    } catch (err) {
+      caught = err;
+    }
+    expect(isStudioError(caught, 'newer_database')).toBe(true);
+    expect((caught as Error).message).toMatch(/newer SD3\.5 Studio/);
+    const check = new Database(file);
+    expect(check.pragma('user_version', { simple: true })).toBe(99999);
+    check.close();
+  });
+});
+
+describe('migration runner', () => {
+  const extra: Migration[] = [
+    { version: 150, name: 'a', up: (db) => db.exec('CREATE TABLE a (id INTEGER PRIMARY KEY) STRICT') },
+    { version: 151, name: 'b', up: (db) => db.exec('CREATE TABLE b (id INTEGER PRIMARY KEY) STRICT') },
+  ];
+
+  it('applies only the pending migrations on a previous-version database', () => {
+    const file = dbFile();
+    const db = openDatabase(file, { migrations: [...spineMigrations] });
+    expect(schemaVersion(db)).toBe(100);
+    db.prepare("INSERT INTO settings (key, value, updated_at) VALUES ('theme', '\"dark\"', 1)").run();
+    expect(migrate(db, [...spineMigrations, ...extra])).toEqual([150, 151]);
+    expect(schemaVersion(db)).toBe(151);
+    expect(migrate(db, [...spineMigrations, ...extra])).toEqual([]);
+    expect(db.prepare('SELECT value FROM settings WHERE key = ?').get('theme')).toEqual({ value: '"dark"' });
+    db.close();
+  });
+
+  it('runs all pending migrations in one transaction: a failing one leaves the database as it was', () => {
+    const file = dbFile();
+    const db = openDatabase(file, { migrations: [...spineMigrations] });
+    const broken: Migration[] = [extra[0]!, { version: 152, name: 'boom', up: () => { throw new Error('boom'); } }];
+    expect(() => migrate(db, [...spineMigrations, ...broken])).toThrow('boom');
+    expect(schemaVersion(db)).toBe(100);
+    expect(db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE name = 'a'").get()).toEqual({ n: 0 });
+    db.close();
+  });
+
+  it('refuses two migrations with one version', () => {
+    const db = openDatabase(dbFile(), { migrations: [...spineMigrations] });
+    expect(() => migrate(db, [...spineMigrations, extra[0]!, { ...extra[1]!, version: 150 }])).toThrow(/share version 150/);
+    db.close();
+  });
+
+  it('every room keeps to its range and versions are unique', () => {
+    const versions = ALL_MIGRATIONS.map((m) => m.version);
+    expect(new Set(versions).size).toBe(versions.length);
+    for (const v of versions) expect(v).toBeGreaterThanOrEqual(100);
+  });
+
+  it('0100 creates the settings table', () => {
+    const db = openDatabase(dbFile(), { migrations: spineMigrations });
+    const cols = db.prepare('PRAGMA table_info(settings)').all() as { name: string }[];
+    expect(cols.map((c) => c.name)).toEqual(['key', 'value', 'updated_at']);
+    db.close();
+  });
+});

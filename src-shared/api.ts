@@ -1,0 +1,140 @@
+// THE contract between the renderer (or the CLI, or a browser) and StudioCore.
+// Every method: a zod schema for its params and one for its result. Every event: a payload schema.
+// Both transports (Electron IPC, HTTP + WebSocket) are bound from these tables, and every payload is
+// validated on the receiving side. Objects are strict (unknown keys rejected), strings and arrays bounded.
+import { z } from 'zod';
+import { studioErrorWireSchema } from './errors';
+
+const MAX_PATH = 4096;
+
+export const epChoiceSchema = z.enum(['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu']);
+export type EpChoice = z.infer<typeof epChoiceSchema>;
+export const memoryModeSchema = z.enum(['fast', 'balanced', 'low']);
+export type MemoryMode = z.infer<typeof memoryModeSchema>;
+export const themeSchema = z.enum(['system', 'light', 'dark']);
+
+export const executionProviderSchema = z
+  .object({ name: z.string().max(64), bundled: z.boolean() })
+  .strict();
+
+export const systemInfoSchema = z
+  .object({
+    appVersion: z.string().max(64),
+    platform: z.string().max(32),
+    arch: z.string().max(32),
+    runtime: z.enum(['electron', 'browser', 'cli']),
+    versions: z.record(z.string().max(64), z.string().max(128)),
+    /** As ONNX Runtime reports them (listSupportedBackends): name and whether bundled. */
+    executionProviders: z.array(executionProviderSchema).max(32),
+    dataDir: z.string().max(MAX_PATH),
+    modelsDir: z.string().max(MAX_PATH),
+    /** Free bytes on the data folder's disk, or null when it cannot be read. */
+    freeDiskBytes: z.number().int().nonnegative().nullable(),
+    /** True when this process holds studio.lock (runs the queue and the reconcile pass). */
+    primary: z.boolean(),
+  })
+  .strict();
+export type SystemInfo = z.infer<typeof systemInfoSchema>;
+
+export const settingsSchema = z
+  .object({
+    theme: themeSchema,
+    executionProvider: epChoiceSchema,
+    memoryMode: memoryModeSchema,
+    /** Absolute path of the models folder (models are 6–30 GB, so it may live elsewhere). */
+    modelsDir: z.string().min(1).max(MAX_PATH),
+    livePreviews: z.boolean(),
+  })
+  .strict();
+export type Settings = z.infer<typeof settingsSchema>;
+
+export const settingsPatchSchema = settingsSchema
+  .partial()
+  .strict()
+  .refine((p) => p.modelsDir === undefined || /^([a-zA-Z]:[\\/]|[\\/])/.test(p.modelsDir), {
+    message: 'modelsDir must be an absolute path',
+    path: ['modelsDir'],
+  });
+export type SettingsPatch = z.infer<typeof settingsPatchSchema>;
+
+export const diagnosticsSchema = z.object({ text: z.string().max(100_000) }).strict();
+
+const empty = z.object({}).strict();
+
+interface MethodSpec<P extends z.ZodType, R extends z.ZodType> {
+  params: P;
+  result: R;
+  /** One line for --help style listings and the contract docs. */
+  summary: string;
+}
+function method<P extends z.ZodType, R extends z.ZodType>(params: P, result: R, summary: string): MethodSpec<P, R> {
+  return { params, result, summary };
+}
+
+export const methods = {
+  'system.info': method(empty, systemInfoSchema, 'App version, platform, execution providers, data folder, free disk'),
+  'system.diagnostics': method(empty, diagnosticsSchema, 'Versions, EPs and paths as text for bug reports (never tokens)'),
+  'settings.get': method(empty, settingsSchema, 'All settings'),
+  'settings.set': method(settingsPatchSchema, settingsSchema, 'Change some settings; returns all of them'),
+} as const;
+
+export const events = {
+  'settings.changed': settingsSchema,
+} as const;
+
+export type Methods = typeof methods;
+export type MethodName = keyof Methods;
+export type EventName = keyof typeof events;
+export type ParamsOf<M extends MethodName> = z.input<Methods[M]['params']>;
+export type ResultOf<M extends MethodName> = z.output<Methods[M]['result']>;
+export type PayloadOf<E extends EventName> = z.output<(typeof events)[E]>;
+
+export const methodNames = Object.keys(methods) as MethodName[];
+export const eventNames = Object.keys(events) as EventName[];
+
+export function isMethodName(name: unknown): name is MethodName {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(methods, name);
+}
+export function isEventName(name: unknown): name is EventName {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(events, name);
+}
+
+/** What StudioCore implements: one async function per method, params already validated. */
+export type StudioApi = { [M in MethodName]: (params: z.output<Methods[M]['params']>) => Promise<ResultOf<M>> };
+
+/** What every client (preload, WebSocket, CLI) offers the UI. */
+export interface StudioClient {
+  call<M extends MethodName>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>>;
+  on<E extends EventName>(event: E, listener: (payload: PayloadOf<E>) => void): () => void;
+  /** URL for an image or thumbnail of the gallery, by id only. */
+  mediaUrl(kind: 'image' | 'thumb', id: number, size?: 256 | 512): string;
+  readonly runtime: 'electron' | 'browser';
+}
+
+// ---- Wire messages (both transports) ----
+export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+export const callMessageSchema = z
+  .object({
+    type: z.literal('call'),
+    id: z.number().int().nonnegative(),
+    method: z.string().max(128),
+    params: z.unknown(),
+  })
+  .strict();
+export type CallMessage = z.infer<typeof callMessageSchema>;
+
+export const replySchema = z.discriminatedUnion('ok', [
+  z.object({ type: z.literal('reply'), id: z.number().int(), ok: z.literal(true), result: z.unknown() }).strict(),
+  z.object({ type: z.literal('reply'), id: z.number().int(), ok: z.literal(false), error: studioErrorWireSchema }).strict(),
+]);
+export type Reply = z.infer<typeof replySchema>;
+
+export const eventMessageSchema = z
+  .object({ type: z.literal('event'), event: z.string().max(128), payload: z.unknown() })
+  .strict();
+export type EventMessage = z.infer<typeof eventMessageSchema>;
+
+/** IPC channel names: one for calls, one for events. */
+export const IPC_CALL_CHANNEL = 'studio:call';
+export const IPC_EVENT_CHANNEL = 'studio:event';
