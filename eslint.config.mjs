@@ -1,0 +1,78 @@
+// Lint rules, including the ones that keep the rooms apart (DESIGN.md §1):
+//  - src-shared imports nothing platform-specific;
+//  - src-renderer never imports electron, better-sqlite3, onnxruntime-node, sharp or Node built-ins;
+//  - electron is imported only by main.ts, window.ts, preload.ts, protocol.ts, transport/ipc.ts and electron/**;
+//  - core/ and inference/ reach Electron only through adapter interfaces.
+import { builtinModules } from 'node:module';
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import pluginVue from 'eslint-plugin-vue';
+import vueParser from 'vue-eslint-parser';
+import globals from 'globals';
+
+const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+const nativeAndElectron = ['electron', 'better-sqlite3', 'onnxruntime-node', 'sharp', 'ws', '@huggingface/tokenizers'];
+
+const restrict = (paths, patterns, message) => ({
+  'no-restricted-imports': [
+    'error',
+    {
+      paths: paths.map((name) => ({ name, message })),
+      patterns: patterns.map((group) => ({ group: [group], message })),
+    },
+  ],
+});
+
+const ELECTRON_ALLOWED = [
+  'src-main/main.ts',
+  'src-main/window.ts',
+  'src-main/preload.ts',
+  'src-main/protocol.ts',
+  'src-main/transport/ipc.ts',
+  'src-main/electron/**',
+];
+
+export default tseslint.config(
+  { ignores: ['out/**', 'dist/**', 'node_modules/**', 'native/**', 'test-results/**', 'playwright-report/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  ...pluginVue.configs['flat/recommended'],
+  {
+    languageOptions: { globals: { ...globals.node } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-require-imports': 'off',
+      'no-empty': ['error', { allowEmptyCatch: true }],
+    },
+  },
+  {
+    files: ['**/*.vue'],
+    languageOptions: { parser: vueParser, parserOptions: { parser: tseslint.parser, sourceType: 'module', extraFileExtensions: ['.vue'] } },
+    rules: {
+      'vue/max-attributes-per-line': 'off',
+      'vue/singleline-html-element-content-newline': 'off',
+      'vue/multiline-html-element-content-newline': 'off',
+      'vue/html-self-closing': 'off',
+      'vue/html-indent': 'off',
+      'vue/html-closing-bracket-newline': 'off',
+    },
+  },
+  {
+    files: ['src-renderer/**'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: restrict([...nativeAndElectron, ...nodeBuiltins], ['**/src-main/**', '../src-main/*'], 'The renderer reaches the studio only through src-renderer/api.ts (DESIGN.md §1).'),
+  },
+  {
+    files: ['src-shared/**'],
+    rules: restrict([...nativeAndElectron, ...nodeBuiltins, 'vue', 'pinia'], ['**/src-main/**', '**/src-renderer/**'], 'src-shared runs in every process: no platform imports (DESIGN.md §1).'),
+  },
+  {
+    files: ['src-main/**'],
+    ignores: ELECTRON_ALLOWED,
+    rules: restrict(['electron'], ['**/src-renderer/**'], 'Only main.ts, window.ts, preload.ts, protocol.ts, transport/ipc.ts and electron/** import electron; core/ and inference/ use adapters (DESIGN.md §1).'),
+  },
+  {
+    files: ELECTRON_ALLOWED,
+    rules: restrict([], ['**/src-renderer/**'], 'The main process never imports renderer code.'),
+  },
+);
