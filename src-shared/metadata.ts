@@ -1,0 +1,217 @@
+// Image metadata (DESIGN.md §6): the A1111 `parameters` text and our lossless `sd35studio` JSON that
+// every image we write carries, and readers for the formats other tools write. Pure: no Node, no DOM.
+import { StudioError } from './errors';
+import { parseA1111 } from './metadata/a1111';
+import { parseComfyPrompt } from './metadata/comfyui';
+import { parseInvokeAI, parseInvokeDream } from './metadata/invokeai';
+import { isObject, tryParseJson, type JsonObject } from './metadata/json-lossless';
+import { parseFooocus, parseGenericJson, parseNovelAI, parseStabilityMatrix, parseSwarmUI } from './metadata/others';
+import { studioImageMetaSchema, type ParsedParameters, type StudioImageMeta, type TextChunk } from './metadata/types';
+
+export { formatParameters, parseA1111, parseA1111ParamsLine, quoteA1111Value } from './metadata/a1111';
+export { parseComfyPrompt } from './metadata/comfyui';
+export { parseInvokeAI, parseInvokeDream, splitBracketNegative } from './metadata/invokeai';
+export { parseFooocus, parseNovelAI, parseStabilityMatrix, parseSwarmUI } from './metadata/others';
+export { JsonNumber, parseJsonLossless, tryParseJson } from './metadata/json-lossless';
+export type { JsonObject, JsonValue } from './metadata/json-lossless';
+export {
+  seedStringSchema,
+  studioImageMetaSchema,
+  type MetadataSource,
+  type ParsedParameters,
+  type StudioImageMeta,
+  type TextChunk,
+} from './metadata/types';
+
+/** PNG text-chunk keywords we write. */
+export const PARAMETERS_KEYWORD = 'parameters';
+export const STUDIO_KEYWORD = 'sd35studio';
+
+function describeIssues(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`)
+    .join('; ');
+}
+
+/** Validate metadata (StudioError invalid_input naming the bad fields). */
+export function checkStudioImageMeta(meta: unknown): StudioImageMeta {
+  const parsed = studioImageMetaSchema.safeParse(meta);
+  if (!parsed.success) {
+    throw new StudioError('invalid_input', `The image metadata is invalid: ${describeIssues(parsed.error)}.`);
+  }
+  return parsed.data;
+}
+
+/**
+ * The `sd35studio` chunk: JSON with a fixed key order and no whitespace, so the same parameters give
+ * the same bytes whatever order the object's keys were built in. Throws StudioError invalid_input
+ * when the metadata does not satisfy studioImageMetaSchema.
+ */
+export function studioJson(meta: StudioImageMeta): string {
+  const m = checkStudioImageMeta(meta);
+  const model: Record<string, string> = { id: m.model.id };
+  if (m.model.repo !== undefined) model.repo = m.model.repo;
+  if (m.model.commit !== undefined) model.commit = m.model.commit;
+  if (m.model.modelHash !== undefined) model.modelHash = m.model.modelHash;
+  const ordered: Record<string, unknown> = {
+    prompt: m.prompt,
+    negativePrompt: m.negativePrompt,
+    seed: m.seed,
+    steps: m.steps,
+    guidance: m.guidance,
+    width: m.width,
+    height: m.height,
+    shift: m.shift,
+    scheduler: m.scheduler,
+    model,
+    ep: m.ep,
+    precision: m.precision,
+    rng: m.rng,
+  };
+  if (m.clipHidden !== undefined) ordered.clipHidden = m.clipHidden;
+  ordered.t5 = m.t5;
+  ordered.appVersion = m.appVersion;
+  return JSON.stringify(ordered);
+}
+
+/** Our `sd35studio` chunk back to metadata; undefined when it is not valid (a newer or damaged chunk). */
+export function parseStudioJson(text: string): StudioImageMeta | undefined {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const parsed = studioImageMetaSchema.safeParse(raw);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** ParsedParameters for one of our images, with the lossless metadata in `studio`. */
+export function studioToParsed(meta: StudioImageMeta): ParsedParameters {
+  const extra: Record<string, string> = {
+    shift: String(meta.shift),
+    ep: meta.ep,
+    precision: meta.precision,
+    rng: meta.rng,
+    t5: String(meta.t5),
+    appVersion: meta.appVersion,
+  };
+  if (meta.clipHidden !== undefined) extra.clipHidden = meta.clipHidden;
+  if (meta.model.repo !== undefined) extra.repo = meta.model.repo;
+  if (meta.model.commit !== undefined) extra.commit = meta.model.commit;
+  const res: ParsedParameters = {
+    source: 'sd35studio',
+    prompt: meta.prompt,
+    negativePrompt: meta.negativePrompt,
+    seed: meta.seed,
+    steps: meta.steps,
+    guidance: meta.guidance,
+    width: meta.width,
+    height: meta.height,
+    model: meta.model.id,
+    sampler: meta.scheduler,
+    studio: meta,
+    extra,
+  };
+  if (meta.model.modelHash !== undefined) res.modelHash = meta.model.modelHash;
+  return res;
+}
+
+function jsonObject(text: string | undefined): JsonObject | undefined {
+  if (text === undefined || !/^\s*\{/.test(text)) return undefined;
+  const v = tryParseJson(text);
+  return isObject(v) ? v : undefined;
+}
+
+/** A parser that may reject its input (StudioError): undefined instead. */
+function attempt(parse: () => ParsedParameters | undefined): ParsedParameters | undefined {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof StudioError) return undefined;
+    throw err;
+  }
+}
+
+/** The `parameters` chunk: A1111 text, or JSON from SwarmUI / Fooocus / others. */
+function parseParametersChunk(text: string, chunks: Map<string, string>): ParsedParameters | undefined {
+  const obj = jsonObject(text);
+  if (obj) {
+    return (
+      parseSwarmUI(obj) ??
+      (obj.metadata_scheme !== undefined || chunks.has('fooocus_scheme') ? parseFooocus(obj) : undefined) ??
+      parseGenericJson(obj)
+    );
+  }
+  const res = parseA1111(text);
+  if (chunks.get('fooocus_scheme') === 'a1111') res.source = 'fooocus';
+  return res;
+}
+
+/**
+ * Stability Matrix labels its sampler for people ("Euler Ancestral Karras"); the ComfyUI graph it also
+ * writes names the sampler and the scheduler separately. Prefer those, keep the label in extra.
+ */
+function withGraphSampler(res: ParsedParameters, graph: string | undefined): ParsedParameters {
+  const fromGraph = graph === undefined ? undefined : attempt(() => parseComfyPrompt(graph));
+  if (fromGraph?.sampler !== undefined) {
+    if (res.sampler !== undefined) res.extra['Sampler label'] = res.sampler;
+    res.sampler = fromGraph.sampler;
+    if (fromGraph.scheduler !== undefined) res.scheduler = fromGraph.scheduler;
+  }
+  return res;
+}
+
+/**
+ * Read generation parameters from a PNG's text chunks (keyword → text, in file order; the first
+ * chunk of a keyword wins). Tried in order: our `sd35studio`, `invokeai_metadata`, Stability Matrix's
+ * `parameters-json`, `parameters` (A1111 text, or SwarmUI/Fooocus JSON), ComfyUI `prompt`, InvokeAI
+ * 2.x `sd-metadata` and `Dream`, NovelAI `Description`/`Comment`. Undefined when none is understood.
+ */
+export function parseTextChunks(chunks: TextChunk[]): ParsedParameters | undefined {
+  const byKey = new Map<string, string>();
+  for (const c of chunks) if (!byKey.has(c.keyword)) byKey.set(c.keyword, c.text);
+
+  const studio = byKey.get(STUDIO_KEYWORD);
+  const studioMeta = studio !== undefined ? parseStudioJson(studio) : undefined;
+  if (studioMeta) return studioToParsed(studioMeta);
+
+  const steps: (() => ParsedParameters | undefined)[] = [
+    () => {
+      const t = byKey.get('invokeai_metadata');
+      return t === undefined ? undefined : parseInvokeAI(t);
+    },
+    () => {
+      const obj = jsonObject(byKey.get('parameters-json'));
+      const res = obj ? parseStabilityMatrix(obj) : undefined;
+      return res ? withGraphSampler(res, byKey.get('prompt')) : undefined;
+    },
+    () => {
+      const t = byKey.get(PARAMETERS_KEYWORD);
+      return t === undefined ? undefined : parseParametersChunk(t, byKey);
+    },
+    () => {
+      const t = byKey.get('prompt');
+      return t === undefined ? undefined : parseComfyPrompt(t);
+    },
+    () => {
+      const t = byKey.get('sd-metadata');
+      return t === undefined ? undefined : parseInvokeAI(t);
+    },
+    () => {
+      const t = byKey.get('Dream');
+      return t === undefined ? undefined : parseInvokeDream(t);
+    },
+    () => {
+      const comment = jsonObject(byKey.get('Comment'));
+      const isNovel = byKey.get('Software') === 'NovelAI' || (comment !== undefined && 'uc' in comment);
+      return isNovel ? parseNovelAI(byKey, comment) : undefined;
+    },
+  ];
+  for (const step of steps) {
+    const res = attempt(step);
+    if (res) return res;
+  }
+  return undefined;
+}

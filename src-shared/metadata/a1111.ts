@@ -1,0 +1,256 @@
+// The AUTOMATIC1111 "parameters" text: writer (for our images) and reader (ours, A1111, Forge and the
+// many tools that copy the format). Layout:
+//   <prompt, any number of lines>
+//   Negative prompt: <negative, any number of lines>      (only when non-empty)
+//   Key: value, Key: value, …                              (one line; values with , : or newline JSON-quoted)
+import { normalizeIntString, parseJsonLossless } from './json-lossless';
+import type { ParsedParameters, StudioImageMeta } from './types';
+
+const NEGATIVE_PREFIX = 'Negative prompt:';
+
+/** JSON-quote a value when A1111's reader would otherwise cut or trim it. */
+export function quoteA1111Value(value: string): string {
+  const needs =
+    /[,:]|\p{Cc}/u.test(value) || /^["{[]/.test(value) || value !== value.trim();
+  return needs ? JSON.stringify(value) : value;
+}
+
+function formatNumber(n: number): string {
+  return String(n);
+}
+
+function samplerFields(scheduler: string): [string, string][] {
+  if (scheduler === 'flow-match-euler') {
+    return [
+      ['Sampler', 'Euler'],
+      ['Schedule type', 'Simple'],
+    ];
+  }
+  return [['Sampler', scheduler]];
+}
+
+function rngLabel(rng: string): string {
+  return rng.startsWith('torch-cpu') ? 'CPU' : rng;
+}
+
+/** The A1111 `parameters` text for one of our images. */
+export function formatParameters(meta: StudioImageMeta): string {
+  const fields: [string, string][] = [
+    ['Steps', formatNumber(meta.steps)],
+    ...samplerFields(meta.scheduler),
+    ['CFG scale', formatNumber(meta.guidance)],
+    ['Seed', meta.seed],
+    ['Size', `${meta.width}x${meta.height}`],
+  ];
+  if (meta.model.modelHash !== undefined && meta.model.modelHash !== '') {
+    fields.push(['Model hash', meta.model.modelHash]);
+  }
+  fields.push(['Model', meta.model.id], ['RNG', rngLabel(meta.rng)], ['Version', `sd35-studio ${meta.appVersion}`]);
+  const paramsLine = fields.map(([k, v]) => `${k}: ${quoteA1111Value(v)}`).join(', ');
+  const parts: string[] = [];
+  if (meta.prompt !== '') parts.push(meta.prompt);
+  if (meta.negativePrompt !== '') parts.push(`${NEGATIVE_PREFIX} ${meta.negativePrompt}`);
+  parts.push(paramsLine);
+  return parts.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reader
+
+const KEY_RE = /^[\p{L}\p{N}_][\p{L}\p{N}_ \-/.()]*$/u;
+
+/**
+ * Characters the quoted/JSON value scans may look at for one line, beyond the line itself. Failed
+ * scans on a hostile line (thousands of unclosed `{` or `"`) would otherwise rescan it quadratically;
+ * once the budget is spent, values are read the plain way (up to the next comma).
+ */
+interface ScanBudget {
+  left: number;
+}
+
+/** Scan a JSON string literal starting at s[i] === '"'; returns the index after the closing quote. */
+function scanQuoted(s: string, i: number, budget: ScanBudget): number | undefined {
+  let j = i + 1;
+  while (j < s.length) {
+    if (--budget.left < 0) return undefined;
+    const c = s.charCodeAt(j);
+    if (c === 0x5c /* \ */) j += 2;
+    else if (c === 0x22 /* " */) return j + 1;
+    else j++;
+  }
+  return undefined;
+}
+
+/** Scan a balanced {…} or […] starting at s[i]; strings inside are respected. */
+function scanBalanced(s: string, i: number, budget: ScanBudget): number | undefined {
+  let depth = 0;
+  let j = i;
+  while (j < s.length) {
+    if (--budget.left < 0) return undefined;
+    const c = s.charCodeAt(j);
+    if (c === 0x22) {
+      const end = scanQuoted(s, j, budget);
+      if (end === undefined) return undefined;
+      j = end;
+      continue;
+    }
+    if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) {
+      depth--;
+      if (depth === 0) return j + 1;
+    }
+    j++;
+  }
+  return undefined;
+}
+
+/** True when only spaces separate s[j] from the next ',' or the end of the line. */
+function endsField(s: string, j: number): boolean {
+  while (j < s.length && (s[j] === ' ' || s[j] === '\t')) j++;
+  return j >= s.length || s[j] === ',';
+}
+
+function unquote(quoted: string): string {
+  try {
+    const v = parseJsonLossless(quoted);
+    return typeof v === 'string' ? v : quoted;
+  } catch {
+    return quoted;
+  }
+}
+
+/** A parameters line is a few KB (20 KB with many extensions); a longer last line is prompt text. */
+const MAX_PARAMS_LINE = 256 * 1024;
+/** Fields read from one line at most. */
+const MAX_FIELDS = 2000;
+
+/** The `Key: value, …` pairs of an A1111 parameters line, in order (at most 2000). */
+export function parseA1111ParamsLine(line: string): [string, string][] {
+  const out: [string, string][] = [];
+  let i = 0;
+  const n = line.length;
+  // The next ':' is cached: searching for it afresh at every comma would be quadratic on a long
+  // comma-separated prompt line without colons.
+  let colon = -1;
+  const budget: ScanBudget = { left: 2 * n + 100_000 };
+  while (i < n && out.length < MAX_FIELDS) {
+    while (i < n && (line[i] === ' ' || line[i] === '\t' || line[i] === ',')) i++;
+    if (i >= n) break;
+    if (colon !== -2 && colon < i) {
+      colon = line.indexOf(':', i);
+      if (colon < 0) colon = -2; // none left
+    }
+    const comma = line.indexOf(',', i);
+    if (colon === -2 || (comma >= 0 && comma < colon)) {
+      // Not a key: skip this piece.
+      i = comma < 0 ? n : comma + 1;
+      continue;
+    }
+    const key = line.slice(i, colon).trim();
+    i = colon + 1;
+    while (i < n && line[i] === ' ') i++;
+    let value: string;
+    let end: number | undefined;
+    if (line[i] === '"' && (end = scanQuoted(line, i, budget)) !== undefined && endsField(line, end)) {
+      value = unquote(line.slice(i, end));
+      i = end;
+    } else if ((line[i] === '{' || line[i] === '[') && (end = scanBalanced(line, i, budget)) !== undefined && endsField(line, end)) {
+      value = line.slice(i, end);
+      i = end;
+    } else {
+      const next = line.indexOf(',', i);
+      end = next < 0 ? n : next;
+      value = line.slice(i, end).trim();
+      i = end;
+    }
+    if (KEY_RE.test(key)) out.push([key, value]);
+  }
+  return out;
+}
+
+function toInt(v: string): number | undefined {
+  if (!/^\d{1,9}$/.test(v.trim())) return undefined;
+  return Number(v.trim());
+}
+
+function toFinite(v: string): number | undefined {
+  const t = v.trim();
+  if (!/^-?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) return undefined;
+  const n = Number(t);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/** Apply one A1111 key/value to the result; false when the key is not a typed field or the value is malformed. */
+function applyTyped(res: ParsedParameters, key: string, value: string): boolean {
+  switch (key) {
+    case 'Steps': {
+      res.steps = toInt(value);
+      return res.steps !== undefined;
+    }
+    case 'CFG scale': {
+      res.guidance = toFinite(value);
+      return res.guidance !== undefined;
+    }
+    case 'Seed': {
+      const ok = /^\s*\d+\s*$/.test(value);
+      res.seed = ok ? normalizeIntString(value.trim()) : undefined;
+      return ok;
+    }
+    case 'Size': {
+      const m = /^\s*(\d{1,6})\s*x\s*(\d{1,6})\s*$/.exec(value);
+      res.width = m ? Number(m[1]) : undefined;
+      res.height = m ? Number(m[2]) : undefined;
+      return m !== null;
+    }
+    case 'Sampler':
+      res.sampler = value;
+      return true;
+    case 'Schedule type':
+      res.scheduler = value;
+      return true;
+    case 'Model':
+      res.model = value;
+      return true;
+    case 'Model hash':
+      res.modelHash = value;
+      return true;
+    default:
+      return false;
+  }
+}
+
+function applyField(res: ParsedParameters, key: string, value: string): void {
+  if (!applyTyped(res, key, value)) res.extra[key] = value;
+}
+
+/**
+ * Parse A1111/Forge `parameters` text (and ours). Never throws: text without a parameters line is all
+ * prompt. Prompt and negative prompt are trimmed at both ends, as A1111 and its readers do; inner
+ * lines keep their whitespace (and any \r of CRLF files).
+ */
+export function parseA1111(text: string): ParsedParameters {
+  const res: ParsedParameters = { source: 'a1111', extra: {} };
+  const lines = text.trim().split('\n');
+  // Dynamic Prompts appends its templates after the parameters line.
+  for (;;) {
+    const m = lines.length > 1 ? /^(Template|Negative Template): ?(.*)$/s.exec(lines[lines.length - 1] ?? '') : null;
+    if (!m) break;
+    lines.pop();
+    res.extra[m[1] as string] = (m[2] as string).trim();
+  }
+  const last = lines[lines.length - 1] ?? '';
+  const fields = last.length <= MAX_PARAMS_LINE ? parseA1111ParamsLine(last) : [];
+  if (fields.length >= 3) {
+    lines.pop();
+    for (const [k, v] of fields) applyField(res, k, v);
+  }
+  const negIndex = lines.findIndex((l) => l.startsWith(NEGATIVE_PREFIX));
+  const promptLines = negIndex < 0 ? lines : lines.slice(0, negIndex);
+  res.prompt = promptLines.join('\n').trim();
+  if (negIndex >= 0) {
+    const negLines = lines.slice(negIndex);
+    negLines[0] = (negLines[0] ?? '').slice(NEGATIVE_PREFIX.length);
+    res.negativePrompt = negLines.join('\n').trim();
+  }
+  return res;
+}

@@ -1,0 +1,127 @@
+// Types shared by the metadata writers and parsers (DESIGN.md §6).
+import { z } from 'zod';
+
+const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Text that survives UTF-8: no unpaired UTF-16 surrogates. */
+const text = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((s) => !UNPAIRED_SURROGATE.test(s), { message: 'contains an unpaired UTF-16 surrogate' });
+
+const name = (max: number) => text(max).min(1);
+
+/** Decimal integer string, exact (seeds above 2^53 stay exact). */
+export const seedStringSchema = z
+  .string()
+  .regex(/^(0|[1-9][0-9]{0,39})$/, 'seed must be a non-negative decimal integer');
+
+/**
+ * The lossless parameters written to the `sd35studio` iTXt chunk: exactly what is needed to reproduce
+ * the image. No ids, timestamps or durations, so the same parameters give the same bytes.
+ */
+export const studioImageMetaSchema = z
+  .object({
+    prompt: text(100_000),
+    negativePrompt: text(100_000),
+    seed: seedStringSchema,
+    steps: z.number().int().min(1).max(10_000),
+    guidance: z.number().min(0).max(1000),
+    width: z.number().int().min(1).max(65_535),
+    height: z.number().int().min(1).max(65_535),
+    shift: z.number().min(0).max(1000),
+    /** 'flow-match-euler' */
+    scheduler: name(64),
+    model: z
+      .object({
+        /** Catalog id (sd3.5-medium…) or the folder name of an imported model. */
+        id: name(256),
+        repo: name(256).optional(),
+        commit: name(128).optional(),
+        /** First 10 hex of the transformer's external-data sha256. */
+        modelHash: z
+          .string()
+          .regex(/^[0-9a-f]{10}$/, 'modelHash must be 10 lower-case hex digits')
+          .optional(),
+      })
+      .strict(),
+    /** Execution provider actually used (cpu, cuda, dml, coreml, webgpu). */
+    ep: name(32),
+    /** fp16 | fp32 */
+    precision: name(32),
+    /** 'torch-cpu-mt19937' */
+    rng: name(64),
+    /** Which CLIP hidden state fed the transformer (TensorStack CLIP-L exports lack the penultimate). */
+    clipHidden: z.enum(['penultimate', 'last']).optional(),
+    /** Whether the T5 encoder ran (false: zeros, as diffusers does without T5). */
+    t5: z.boolean(),
+    appVersion: name(64),
+  })
+  .strict();
+
+export interface StudioImageMeta {
+  prompt: string;
+  negativePrompt: string;
+  /** Decimal integer string, exact; may exceed 2^53 for foreign files. */
+  seed: string;
+  steps: number;
+  guidance: number;
+  width: number;
+  height: number;
+  shift: number;
+  scheduler: string;
+  model: { id: string; repo?: string; commit?: string; modelHash?: string };
+  ep: string;
+  precision: string;
+  rng: string;
+  clipHidden?: 'penultimate' | 'last';
+  t5: boolean;
+  appVersion: string;
+}
+
+// The interface and the schema must describe the same shape.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const sameShape: Same<StudioImageMeta, z.infer<typeof studioImageMetaSchema>> = true;
+void sameShape;
+
+export type MetadataSource =
+  | 'sd35studio'
+  | 'a1111'
+  | 'comfyui'
+  | 'invokeai'
+  | 'novelai'
+  | 'fooocus'
+  | 'swarmui'
+  | 'stabilitymatrix'
+  | 'other';
+
+/** What an importer could read from a file; every field optional except the source and extras. */
+export interface ParsedParameters {
+  source: MetadataSource;
+  /** The positive prompt; when a graph has several (area prompts), all of them joined by "\n". */
+  prompt?: string;
+  negativePrompt?: string;
+  /** Decimal integer string, exact (never passed through a JS number). */
+  seed?: string;
+  steps?: number;
+  guidance?: number;
+  /** Generation size recorded in the metadata (not the pixel size: hires-fix and crops differ). */
+  width?: number;
+  height?: number;
+  model?: string;
+  modelHash?: string;
+  sampler?: string;
+  scheduler?: string;
+  /** Every positive prompt, when there is more than one (ComfyUI area composition). */
+  prompts?: string[];
+  /** Our own lossless metadata, when source is 'sd35studio'. */
+  studio?: StudioImageMeta;
+  /** Other fields as the file names them (A1111 keys such as "Clip skip", "Hires upscale"). */
+  extra: Record<string, string>;
+}
+
+export interface TextChunk {
+  keyword: string;
+  text: string;
+}
