@@ -1,0 +1,517 @@
+// The Hugging Face Hub HTTP API, as the Hub speaks it (DESIGN.md §4):
+//   GET  {endpoint}/api/models/{repo}/revision/{rev}          → { id, sha, gated, private, … }
+//   GET  {endpoint}/api/models/{repo}/tree/{commit}?recursive=true   (Link: <…>; rel="next")
+//   GET|HEAD {endpoint}/{repo}/resolve/{commit}/{path}       → 200 (small) or 302 → CDN (LFS)
+//   GET  {endpoint}/api/whoami-v2
+// Errors are told apart by X-Error-Code (GatedRepo, RepoNotFound, RevisionNotFound,
+// EntryNotFound), not by status alone. The token goes only to the Hub's own origin, never to the
+// CDN, and never into a message.
+import { StudioError } from '../../../src-shared/errors';
+import { DEFAULT_RETRY, TransientError, parseRetryAfter, withRetries, type RetryNotice, type RetryPolicy } from './retry';
+import { fetchTransport, nodeTransport, readText, type FileResponse, type FileTransport } from './transport';
+
+export const DEFAULT_ENDPOINT = 'https://huggingface.co';
+
+export interface HubClientOptions {
+  /** HF_ENDPOINT, else https://huggingface.co */
+  endpoint?: string;
+  /** Called for every request: the token to send, if any. */
+  token?: () => Promise<string | undefined>;
+  userAgent: string;
+  fetch?: typeof fetch;
+  /** Per API request (headers and body); file bodies are watched by the downloader instead. */
+  requestTimeoutMs?: number;
+  retry?: RetryPolicy;
+  onRetry?: (notice: RetryNotice & { what: string }) => void;
+}
+
+export type GatedMode = false | 'auto' | 'manual';
+
+export interface RevisionInfo {
+  /** The canonical repo id (the Hub redirects renamed repos). */
+  repo: string;
+  commit: string;
+  gated: GatedMode;
+  private: boolean;
+}
+
+export interface TreeEntry {
+  path: string;
+  size: number;
+  /** git blob sha1 (of the LFS pointer for LFS files). */
+  oid: string;
+  /** sha256 of the content, for LFS files. */
+  lfsSha256?: string;
+}
+
+export interface WhoAmI {
+  name: string;
+  fullname?: string;
+  /** The token's own name and role, when the Hub says. */
+  tokenName?: string;
+  tokenRole?: string;
+}
+
+export interface OpenedFile {
+  response: FileResponse;
+  /** Where the bytes came from (a signed CDN URL for LFS files): reuse it for Range requests until it expires. */
+  url: string;
+  /** True when the bytes come from another origin than the Hub (the CDN). */
+  cdn: boolean;
+  /** X-Linked-Etag / X-Linked-Size of the 302, when the file was redirected. */
+  linkedEtag?: string;
+  linkedSize?: number;
+  repoCommit?: string;
+}
+
+export interface RangeRequest {
+  /** First byte wanted; 0 for the whole file. */
+  offset?: number;
+  /** The validator of the bytes already held (a strong ETag), sent as If-Range. */
+  ifRange?: string;
+  signal?: AbortSignal;
+}
+
+/** A signed CDN URL that the CDN refused (expired): resolve again through the Hub. */
+export class ExpiredUrlError extends Error {
+  override readonly name = 'ExpiredUrlError';
+  constructor(readonly status: number) {
+    super(`the download link expired or was refused (HTTP ${status})`);
+  }
+}
+
+interface ErrorContext {
+  repo: string;
+  revision?: string;
+  path?: string;
+  hadToken: boolean;
+}
+
+const MAX_REDIRECTS = 5;
+const MAX_TREE_PAGES = 10_000;
+const SHA1 = /^[0-9a-f]{40}$/;
+
+export function encodePath(path: string): string {
+  return path.split('/').map(encodeURIComponent).join('/');
+}
+
+/** The repo id in a URL: owner and name encoded separately, the slash kept. */
+function encodeRepo(repo: string): string {
+  return repo.split('/').map(encodeURIComponent).join('/');
+}
+
+export class HubClient {
+  readonly endpoint: string;
+  private readonly origin: string;
+  private readonly fetchImpl: typeof fetch;
+  private readonly transport: FileTransport;
+  private readonly requestTimeoutMs: number;
+  private readonly retry: RetryPolicy;
+
+  constructor(private readonly opts: HubClientOptions) {
+    this.endpoint = (opts.endpoint || DEFAULT_ENDPOINT).replace(/\/+$/, '');
+    this.origin = new URL(this.endpoint).origin;
+    this.fetchImpl = opts.fetch ?? fetch;
+    this.transport = opts.fetch ? fetchTransport(opts.fetch) : nodeTransport;
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
+    this.retry = opts.retry ?? DEFAULT_RETRY;
+  }
+
+  /** The model page (where a gated model's licence is accepted). */
+  modelPageUrl(repo: string): string {
+    return `${this.endpoint}/${repo}`;
+  }
+
+  tokenSettingsUrl(): string {
+    return `${this.endpoint}/settings/tokens`;
+  }
+
+  resolveUrl(repo: string, commit: string, path: string): string {
+    return `${this.endpoint}/${encodeRepo(repo)}/resolve/${encodeURIComponent(commit)}/${encodePath(path)}`;
+  }
+
+  /** The commit a revision (branch, tag or sha) points at, and whether the repo is gated. */
+  async revision(repo: string, rev: string, signal?: AbortSignal): Promise<RevisionInfo> {
+    const url = `${this.endpoint}/api/models/${encodeRepo(repo)}/revision/${encodeURIComponent(rev)}`;
+    const body = await this.getJson(url, { repo, revision: rev }, 'read the model information', signal);
+    if (typeof body !== 'object' || body === null) throw malformed(repo, 'revision');
+    const b = body as Record<string, unknown>;
+    const sha = b.sha;
+    if (typeof sha !== 'string' || !SHA1.test(sha)) throw malformed(repo, 'revision');
+    const gated = b.gated === 'auto' || b.gated === 'manual' ? b.gated : false;
+    return { repo: typeof b.id === 'string' ? b.id : repo, commit: sha, gated, private: b.private === true };
+  }
+
+  /** Every file of the repo at `commit` (recursive; follows Link pagination). */
+  async tree(repo: string, commit: string, signal?: AbortSignal): Promise<TreeEntry[]> {
+    let url: string | undefined = `${this.endpoint}/api/models/${encodeRepo(repo)}/tree/${encodeURIComponent(commit)}?recursive=true&expand=false`;
+    const out: TreeEntry[] = [];
+    for (let page = 0; url; page++) {
+      if (page >= MAX_TREE_PAGES) throw new StudioError('internal', `The file list of ${repo} did not end after ${MAX_TREE_PAGES} pages.`);
+      const pageUrl: string = url;
+      const { body, response } = await this.getJsonWithResponse(pageUrl, { repo, revision: commit }, 'list the model files', signal);
+      if (!Array.isArray(body)) throw malformed(repo, 'tree');
+      for (const item of body as unknown[]) {
+        const entry = parseTreeEntry(item);
+        if (entry) out.push(entry);
+      }
+      url = nextLink(response.headers.get('link'), pageUrl);
+    }
+    return out;
+  }
+
+  /** Who the token belongs to; auth_rejected when the Hub refuses it. */
+  async whoami(token?: string, signal?: AbortSignal): Promise<WhoAmI> {
+    const t = token ?? (await this.opts.token?.());
+    if (!t) throw new StudioError('auth_required', 'No Hugging Face token is set.');
+    const url = `${this.endpoint}/api/whoami-v2`;
+    const body = await withRetries(
+      'check the Hugging Face token',
+      async () => {
+        const res = await this.request(url, { method: 'GET', token: t, signal, accept: 'application/json' });
+        if (res.status === 401 || res.status === 403) {
+          await res.body?.cancel();
+          throw new StudioError(
+            'auth_rejected',
+            `Hugging Face rejected the token (HTTP ${res.status}). Create a new read token at ${this.tokenSettingsUrl()} and set it again.`,
+          );
+        }
+        if (!res.ok) throw await this.errorFor(fetchErrorSource(res), { repo: '', hadToken: true }, 'check the Hugging Face token');
+        return (await res.json()) as unknown;
+      },
+      this.retryOptions('check the Hugging Face token', signal),
+    );
+    const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+    if (typeof b.name !== 'string') throw new StudioError('internal', 'Hugging Face answered whoami without a name.');
+    const auth = (b.auth ?? {}) as Record<string, unknown>;
+    const access = (auth.accessToken ?? {}) as Record<string, unknown>;
+    return {
+      name: b.name,
+      ...(typeof b.fullname === 'string' ? { fullname: b.fullname } : {}),
+      ...(typeof access.displayName === 'string' ? { tokenName: access.displayName } : {}),
+      ...(typeof access.role === 'string' ? { tokenRole: access.role } : {}),
+    };
+  }
+
+  /**
+   * HEAD of a file's resolve URL without following the redirect: checks access (gated repos answer
+   * 401/403 here) and reads X-Linked-Size / X-Linked-Etag.
+   */
+  async head(repo: string, commit: string, path: string, signal?: AbortSignal): Promise<{ status: number; linkedSize?: number; linkedEtag?: string; repoCommit?: string }> {
+    const url = this.resolveUrl(repo, commit, path);
+    const token = await this.token();
+    return withRetries(
+      `check access to ${path}`,
+      async () => {
+        const res = await this.fileRequest(url, { method: 'HEAD', token, signal });
+        res.cancel();
+        if (res.status >= 400) throw await this.errorFor(fileErrorSource(res), { repo, revision: commit, path, hadToken: !!token }, `check access to ${path}`);
+        return { status: res.status, ...linkedHeaders(res.headers) };
+      },
+      this.retryOptions(`check access to ${path}`, signal),
+    );
+  }
+
+  /**
+   * Opens a file's bytes (from `offset`), following the Hub's redirect to the CDN by hand so the
+   * token is sent only to the Hub. One attempt: the caller retries transient failures.
+   * The response status is 200 (whole file: also the answer when If-Range no longer matches),
+   * 206 (the range) or 416.
+   */
+  async openFile(repo: string, commit: string, path: string, range: RangeRequest = {}): Promise<OpenedFile> {
+    const token = await this.token();
+    const ctx: ErrorContext = { repo, revision: commit, path, hadToken: !!token };
+    let url = this.resolveUrl(repo, commit, path);
+    let linked: ReturnType<typeof linkedHeaders> = {};
+    for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+      const sameOrigin = new URL(url).origin === this.origin;
+      const res = await this.fileRequest(url, { method: 'GET', token: sameOrigin ? token : undefined, signal: range.signal, range });
+      const location = res.headers.get('location');
+      if (res.status >= 300 && res.status < 400 && location) {
+        linked = { ...linked, ...linkedHeaders(res.headers) };
+        res.cancel();
+        url = new URL(location, url).toString();
+        continue;
+      }
+      if ((res.status >= 200 && res.status < 300) || res.status === 416) {
+        return { response: res, url, cdn: !sameOrigin, ...linkedHeaders(res.headers), ...linked };
+      }
+      if (!sameOrigin) throw await cdnError(res);
+      throw await this.errorFor(fileErrorSource(res), ctx, `download ${path}`);
+    }
+    throw new StudioError('network', `Too many redirects while downloading ${path} from ${repo}.`);
+  }
+
+  /** A Range request to a URL from an earlier openFile (a signed CDN URL): no token is sent off-origin. */
+  async openUrl(url: string, range: RangeRequest = {}): Promise<FileResponse> {
+    const sameOrigin = new URL(url).origin === this.origin;
+    const res = await this.fileRequest(url, { method: 'GET', token: sameOrigin ? await this.token() : undefined, signal: range.signal, range });
+    if ((res.status >= 200 && res.status < 300) || res.status === 416) return res;
+    throw await cdnError(res);
+  }
+
+  /** A file request (no redirects followed); the timeout covers the wait for the headers only. */
+  private async fileRequest(
+    url: string,
+    o: { method: 'GET' | 'HEAD'; token?: string; signal?: AbortSignal; range?: RangeRequest },
+  ): Promise<FileResponse> {
+    const headers: Record<string, string> = { 'user-agent': this.opts.userAgent, 'accept-encoding': 'identity' };
+    if (o.token) headers.authorization = `Bearer ${o.token}`;
+    const offset = o.range?.offset ?? 0;
+    if (offset > 0) {
+      headers.range = `bytes=${offset}-`;
+      if (o.range?.ifRange) headers['if-range'] = o.range.ifRange;
+    }
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new TransientError(`no answer within ${Math.round(this.requestTimeoutMs / 1000)} s`)), this.requestTimeoutMs);
+    const signal = o.signal ? AbortSignal.any([o.signal, timeout.signal]) : timeout.signal;
+    try {
+      return await this.transport(url, { method: o.method, headers, signal });
+    } catch (err) {
+      if (o.signal?.aborted) throw o.signal.reason ?? err;
+      if (timeout.signal.aborted) throw timeout.signal.reason;
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+
+  private async token(): Promise<string | undefined> {
+    const t = await this.opts.token?.();
+    return t ? t.trim() || undefined : undefined;
+  }
+
+  private retryOptions(what: string, signal?: AbortSignal) {
+    return {
+      policy: this.retry,
+      signal,
+      onRetry: (n: RetryNotice) => this.opts.onRetry?.({ ...n, what }),
+    };
+  }
+
+  private async getJson(url: string, ctx: Omit<ErrorContext, 'hadToken'>, what: string, signal?: AbortSignal): Promise<unknown> {
+    return (await this.getJsonWithResponse(url, ctx, what, signal)).body;
+  }
+
+  private async getJsonWithResponse(
+    url: string,
+    ctx: Omit<ErrorContext, 'hadToken'>,
+    what: string,
+    signal?: AbortSignal,
+  ): Promise<{ body: unknown; response: Response }> {
+    const token = await this.token();
+    return withRetries(
+      what,
+      async () => {
+        let current = url;
+        for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+          const sameOrigin = new URL(current).origin === this.origin;
+          const res = await this.request(current, { method: 'GET', token: sameOrigin ? token : undefined, signal, accept: 'application/json' });
+          // A renamed repo answers 307 with a relative Location to its canonical id.
+          if (res.status >= 300 && res.status < 400 && res.headers.has('location')) {
+            await res.body?.cancel();
+            current = new URL(res.headers.get('location')!, current).toString();
+            continue;
+          }
+          if (!res.ok) throw await this.errorFor(fetchErrorSource(res), { ...ctx, hadToken: !!token }, what);
+          const text = await res.text();
+          try {
+            return { body: JSON.parse(text) as unknown, response: res };
+          } catch {
+            throw new TransientError(`Hugging Face sent an unreadable answer (HTTP ${res.status})`);
+          }
+        }
+        throw new StudioError('network', `Too many redirects while trying to ${what} (${ctx.repo}).`);
+      },
+      this.retryOptions(what, signal),
+    );
+  }
+
+  /** An API request through fetch (no redirects followed), with a whole-request timeout. */
+  private async request(url: string, o: { method: 'GET' | 'HEAD'; token?: string; signal?: AbortSignal; accept?: string }): Promise<Response> {
+    const headers: Record<string, string> = { 'user-agent': this.opts.userAgent, 'accept-encoding': 'identity' };
+    if (o.accept) headers.accept = o.accept;
+    if (o.token) headers.authorization = `Bearer ${o.token}`;
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new TransientError(`no answer within ${Math.round(this.requestTimeoutMs / 1000)} s`)), this.requestTimeoutMs);
+    // The timer also bounds the body read of the API answer; it is unref'd and harmless once done.
+    timer.unref?.();
+    const signal = o.signal ? AbortSignal.any([o.signal, timeout.signal]) : timeout.signal;
+    try {
+      return await this.fetchImpl(url, { method: o.method, headers, redirect: 'manual', signal });
+    } catch (err) {
+      clearTimeout(timer);
+      if (o.signal?.aborted) throw o.signal.reason ?? err;
+      if (timeout.signal.aborted) throw timeout.signal.reason;
+      throw err;
+    }
+  }
+
+  /** Maps a Hub error answer to a StudioError (or a TransientError for 5xx/429). */
+  private async errorFor(res: ErrorSource, ctx: ErrorContext, what: string): Promise<Error> {
+    const code = res.headers.get('x-error-code') ?? undefined;
+    const serverMessage = res.headers.get('x-error-message') ?? errorText(await res.readBody());
+    if (res.status === 429 || res.status >= 500) {
+      return new TransientError(`Hugging Face answered HTTP ${res.status}`, parseRetryAfter(res.headers.get('retry-after')));
+    }
+    return hubError(res.status, code, ctx, {
+      page: this.modelPageUrl(ctx.repo),
+      tokens: this.tokenSettingsUrl(),
+      what,
+      ...(serverMessage ? { serverMessage } : {}),
+    });
+  }
+}
+
+/** An error answer, from fetch or from the file transport. */
+interface ErrorSource {
+  status: number;
+  headers: { get(name: string): string | null };
+  readBody(): Promise<string | undefined>;
+}
+
+function fetchErrorSource(res: Response): ErrorSource {
+  return {
+    status: res.status,
+    headers: res.headers,
+    readBody: async () => (await res.text().catch(() => '')).slice(0, 2000),
+  };
+}
+
+function fileErrorSource(res: FileResponse): ErrorSource {
+  return { status: res.status, headers: res.headers, readBody: () => readText(res, 2000) };
+}
+
+/** The error for a Hub answer: X-Error-Code first, then the status (and whether a token was sent). */
+export function hubError(
+  status: number,
+  code: string | undefined,
+  ctx: ErrorContext,
+  info: { page: string; tokens: string; what: string; serverMessage?: string },
+): StudioError {
+  const { repo } = ctx;
+  const details: Record<string, unknown> = { status, repo, url: info.page };
+  if (code) details.hubErrorCode = code;
+  const notFoundOrPrivate = () =>
+    new StudioError(
+      'not_found',
+      `Model repository ${repo}: not found or private (${info.page}). Check the name` +
+        (ctx.hadToken ? '; if it is private, your token has no access to it.' : '; if it is private, set a Hugging Face token that can read it.'),
+      details,
+    );
+  if (code === 'RepoNotFound') return notFoundOrPrivate();
+  if (code === 'RevisionNotFound') {
+    return new StudioError(
+      'not_found',
+      `The revision "${ctx.revision ?? ''}" does not exist in ${repo} (${info.page}). Use a branch, tag or commit of that repository.`,
+      details,
+    );
+  }
+  if (code === 'EntryNotFound') {
+    return new StudioError(
+      'not_found',
+      `The file ${ctx.path ?? '(unknown)'} is not in ${repo} at ${ctx.revision ?? 'that revision'} (${info.page}).`,
+      details,
+    );
+  }
+  if (status === 401) {
+    if (!ctx.hadToken) {
+      // The Hub answers an anonymous request for a missing or private repo with 401 too:
+      // only GatedRepo means "a token is needed".
+      if (code === 'GatedRepo') return authRequired(repo, info.page, info.tokens, details);
+      return notFoundOrPrivate();
+    }
+    return new StudioError(
+      'auth_rejected',
+      `Hugging Face rejected the token while trying to ${info.what} (HTTP 401). Create a new read token at ${info.tokens} ` +
+        `and set it again (Models → Hugging Face token, or HF_TOKEN).`,
+      details,
+    );
+  }
+  if (status === 403) {
+    if (!ctx.hadToken) return authRequired(repo, info.page, info.tokens, details);
+    return new StudioError(
+      'licence_not_accepted',
+      `Your Hugging Face token has no access to ${repo} yet: accept the licence at ${info.page} while logged in as the ` +
+        `token's owner, then try again.`,
+      details,
+    );
+  }
+  if (status === 404) {
+    return new StudioError('not_found', `Hugging Face could not find what was asked while trying to ${info.what} in ${repo} (${info.page}).`, details);
+  }
+  return new StudioError(
+    'network',
+    `Hugging Face answered HTTP ${status} while trying to ${info.what} for ${repo}` + (info.serverMessage ? `: ${info.serverMessage.slice(0, 200)}` : '.'),
+    details,
+  );
+}
+
+export function authRequired(repo: string, page: string, tokens: string, details: Record<string, unknown> = {}): StudioError {
+  return new StudioError(
+    'auth_required',
+    `${repo}: this model requires accepting its licence on Hugging Face and a token. Accept the licence at ${page}, ` +
+      `create a read token at ${tokens} and set it (Models → Hugging Face token, or HF_TOKEN).`,
+    { ...details, repo, url: page },
+  );
+}
+
+async function cdnError(res: FileResponse): Promise<Error> {
+  res.cancel();
+  if (res.status === 403 || res.status === 410 || res.status === 401 || res.status === 404) return new ExpiredUrlError(res.status);
+  if (res.status === 429 || res.status >= 500) return new TransientError(`the download server answered HTTP ${res.status}`, parseRetryAfter(res.headers.get('retry-after')));
+  return new TransientError(`the download server answered HTTP ${res.status}`);
+}
+
+/** The `error` of a JSON error body, or the text itself. */
+function errorText(text: string | undefined): string | undefined {
+  if (!text) return undefined;
+  try {
+    const j = JSON.parse(text) as unknown;
+    if (typeof j === 'object' && j !== null && typeof (j as { error?: unknown }).error === 'string') return (j as { error: string }).error;
+  } catch {
+    /* plain text */
+  }
+  return text.trim() || undefined;
+}
+
+function linkedHeaders(headers: { get(name: string): string | null }): { linkedEtag?: string; linkedSize?: number; repoCommit?: string } {
+  const out: { linkedEtag?: string; linkedSize?: number; repoCommit?: string } = {};
+  const etag = headers.get('x-linked-etag');
+  const size = headers.get('x-linked-size');
+  const commit = headers.get('x-repo-commit');
+  if (etag) out.linkedEtag = etag;
+  if (size && /^\d+$/.test(size)) out.linkedSize = Number(size);
+  if (commit) out.repoCommit = commit;
+  return out;
+}
+
+function malformed(repo: string, what: string): StudioError {
+  return new StudioError('network', `Hugging Face sent an unexpected ${what} answer for ${repo}; try again later.`);
+}
+
+function parseTreeEntry(item: unknown): TreeEntry | undefined {
+  if (typeof item !== 'object' || item === null) return undefined;
+  const e = item as Record<string, unknown>;
+  if (e.type !== 'file' || typeof e.path !== 'string' || typeof e.size !== 'number') return undefined;
+  const entry: TreeEntry = { path: e.path, size: e.size, oid: typeof e.oid === 'string' ? e.oid : '' };
+  const lfs = e.lfs as Record<string, unknown> | undefined;
+  if (lfs && typeof lfs.oid === 'string' && /^[0-9a-f]{64}$/.test(lfs.oid)) {
+    entry.lfsSha256 = lfs.oid;
+    if (typeof lfs.size === 'number') entry.size = lfs.size;
+  }
+  return entry;
+}
+
+/** The `rel="next"` target of a Link header, resolved against the current URL. */
+export function nextLink(header: string | null, base: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(/,(?=\s*<)/)) {
+    const m = /^\s*<([^>]*)>\s*;(.*)$/.exec(part);
+    if (!m) continue;
+    if (/(^|;)\s*rel\s*=\s*"?next"?\s*(;|$)/i.test(m[2]!)) return new URL(m[1]!, base).toString();
+  }
+  return undefined;
+}

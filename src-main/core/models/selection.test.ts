@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { isStudioError } from '../../../src-shared/errors';
+import type { TreeEntry } from './hub';
+import { planDownload } from './selection';
+
+const sha = (c: string) => c.repeat(64);
+function tree(paths: string[]): TreeEntry[] {
+  return paths.map((p, i) => (p.endsWith('.data') ? { path: p, size: 1000 + i, oid: 'a'.repeat(40), lfsSha256: sha('b') } : { path: p, size: 10 + i, oid: 'c'.repeat(40) }));
+}
+const BASE = [
+  'model_index.json',
+  'scheduler/scheduler_config.json',
+  'tokenizer/vocab.json',
+  'tokenizer/merges.txt',
+  'tokenizer/special_tokens_map.json',
+  'tokenizer_2/vocab.json',
+  'tokenizer_2/merges.txt',
+  'tokenizer_2/special_tokens_map.json',
+  'text_encoder/model.onnx',
+  'text_encoder_2/model.onnx',
+  'text_encoder_2/model.onnx.data',
+  'unet/model.onnx',
+  'unet/model.onnx.data',
+  'vae_decoder/model.onnx',
+  'vae_encoder/model.onnx',
+  'README.md',
+];
+const T5 = ['text_encoder_3/model.onnx', 'text_encoder_3/model.onnx.data', 'tokenizer_3/tokenizer.json'];
+
+describe('planDownload', () => {
+  it('plans the selected files with LFS sha256 or git oid', () => {
+    const plan = planDownload('o/r', tree([...BASE, ...T5]), { t5: true, pageUrl: 'u' });
+    expect(plan.layout).toBe('tensorstack');
+    expect(plan.t5).toBe(true);
+    expect(plan.files.map((f) => f.path)).not.toContain('vae_encoder/model.onnx');
+    expect(plan.files.find((f) => f.path === 'unet/model.onnx.data')).toMatchObject({ expectedSha256: sha('b') });
+    expect(plan.files.find((f) => f.path === 'unet/model.onnx')).toMatchObject({ gitOid: 'c'.repeat(40) });
+    expect(plan.totalBytes).toBe(plan.files.reduce((s, f) => s + f.size, 0));
+    expect(planDownload('o/r', tree([...BASE, ...T5]), { t5: false, pageUrl: 'u' }).files.some((f) => f.path.includes('_3/'))).toBe(false);
+  });
+
+  it('downloads without T5 when the repo has none', () => {
+    expect(planDownload('o/r', tree(BASE), { t5: true, pageUrl: 'u' }).t5).toBe(false);
+  });
+
+  it('refuses a repo that is not an SD3 ONNX export, or lacks files, before any byte', () => {
+    const notSd3 = (() => {
+      try {
+        planDownload('o/r', tree(['config.json', 'model.safetensors']), { t5: true, pageUrl: 'https://hf.co/o/r' });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(isStudioError(notSd3, 'invalid_input')).toBe(true);
+    expect((notSd3 as Error).message).toContain('not an SD3 ONNX export');
+    expect(() => planDownload('o/r', tree(BASE.filter((p) => p !== 'tokenizer_2/merges.txt')), { t5: false, pageUrl: 'u' })).toThrow(/tokenizer_2\/merges.txt/);
+  });
+});

@@ -1,0 +1,40 @@
+// From a repo's file listing to a download plan: the catalog's selection rule, the layout check
+// (refuse a repo that is not an SD3 ONNX export before any byte), and the expected hashes.
+import { selectFiles, type ModelLayout } from '../../../src-shared/catalog';
+import { StudioError } from '../../../src-shared/errors';
+import type { TreeEntry } from './hub';
+import { detectLayout, hasT5, missingFiles } from './layouts';
+import type { PlannedFile } from './store';
+
+export interface DownloadPlan {
+  files: PlannedFile[];
+  layout: ModelLayout;
+  /** False when T5 was not asked for, or the repo has no T5. */
+  t5: boolean;
+  totalBytes: number;
+}
+
+export function planDownload(repo: string, entries: readonly TreeEntry[], options: { t5: boolean; pageUrl: string }): DownloadPlan {
+  const byPath = new Map(entries.map((e) => [e.path, e]));
+  const allPaths = entries.map((e) => e.path);
+  const t5 = options.t5 && hasT5(selectFiles(allPaths, { t5: true }));
+  const selected = selectFiles(allPaths, { t5 });
+  const layout = detectLayout(selected);
+  if (!layout) {
+    throw new StudioError(
+      'invalid_input',
+      `${repo} is not an SD3 ONNX export: it has neither transformer/model.onnx (optimum layout) nor unet/model.onnx (TensorStack layout). ` +
+        `See ${options.pageUrl}.`,
+      { repo },
+    );
+  }
+  const missing = missingFiles(selected, layout, { t5 });
+  if (missing.length > 0) {
+    throw new StudioError('invalid_input', `${repo} lacks files an SD3 pipeline needs: ${missing.join(', ')} (${options.pageUrl}).`, { repo, missing });
+  }
+  const files: PlannedFile[] = selected.map((p) => {
+    const e = byPath.get(p)!;
+    return e.lfsSha256 ? { path: p, size: e.size, expectedSha256: e.lfsSha256 } : { path: p, size: e.size, ...(e.oid ? { gitOid: e.oid } : {}) };
+  });
+  return { files, layout, t5, totalBytes: files.reduce((s, f) => s + f.size, 0) };
+}

@@ -1,0 +1,816 @@
+// ModelService: what StudioCore holds for the models room. Lists the catalog and installed or
+// imported models, downloads (resumable, verified, paused/resumed/cancelled, resumed after a
+// restart), verifies, removes, imports local folders, and keeps the Hugging Face token.
+// Events (progress and state changes) go to listeners as one typed union.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  CATALOG,
+  CATALOG_IDS,
+  catalogVariantForRepo,
+  isCatalogId,
+  parseRepoRef,
+  repoFolderName,
+  type CatalogId,
+  type ModelLayout,
+} from '../../../src-shared/catalog';
+import { StudioError, type StudioErrorCode, type StudioErrorWire } from '../../../src-shared/errors';
+import type { SecretStore } from '../adapters';
+import type { Db } from '../db';
+import { hfTokenFile } from '../node-adapters';
+import { folderSize, freeSpace as defaultFreeSpace, type FreeSpaceFn } from './disk';
+import {
+  downloadFiles,
+  installStaged,
+  preflightDiskSpace,
+  removeStaging,
+  safeJoin,
+  type DownloadEvent,
+  type DownloadTarget,
+  type ProgressEvent,
+  type VerifiedFile,
+} from './download';
+import { HubClient, authRequired } from './hub';
+import { checkFolder } from './layouts';
+import type { RetryPolicy } from './retry';
+import { planDownload } from './selection';
+import { ModelStore, type FileRow, type ModelRow } from './store';
+
+export const HF_TOKEN_SECRET = 'hf_token';
+export const DEFAULT_USER_AGENT = `SD3.5-Studio/0.1.0 (${process.platform}; node/${process.versions.node})`;
+
+export interface ModelServiceOptions {
+  db: Db;
+  /** The models folder (a setting; default `<data>/models`). */
+  modelsDir: string;
+  secrets: SecretStore;
+  env?: NodeJS.ProcessEnv;
+  fetch?: typeof fetch;
+  freeSpace?: FreeSpaceFn;
+  userAgent?: string;
+  download?: {
+    concurrency?: number;
+    stallTimeoutMs?: number;
+    retry?: RetryPolicy;
+    saveEveryBytes?: number;
+    saveEveryMs?: number;
+    progressIntervalMs?: number;
+    requestTimeoutMs?: number;
+  };
+}
+
+export type ModelState = 'not-installed' | 'downloading' | 'paused' | 'failed' | 'installed';
+
+export interface ModelEntry {
+  /** Catalog id, `owner/name`, or `folder:<name>` for imported folders. */
+  id: string;
+  source: 'catalog' | 'hub' | 'import';
+  displayName: string;
+  catalogId?: CatalogId;
+  repo?: string;
+  state: ModelState;
+  installed?: { commit?: string; path: string; layout: ModelLayout | null; t5: boolean; verifiedAt?: number };
+  download?: {
+    commit: string;
+    t5: boolean;
+    doneBytes: number;
+    totalBytes: number;
+    error?: { code: StudioErrorCode; message: string };
+  };
+  /** Installed files plus any partial download, in bytes. */
+  sizeOnDisk: number;
+}
+
+export interface DownloadResult {
+  /** The model id (catalog id or owner/name). */
+  model: string;
+  repo: string;
+  commit: string;
+  path: string;
+  files: VerifiedFile[];
+}
+
+export interface DownloadHandle {
+  id: string;
+  repo: string;
+  commit: string;
+  totalBytes: number;
+  /** Settles when the download ends: the result, or a StudioError (interrupted when paused, cancelled, …). */
+  done: Promise<DownloadResult>;
+}
+
+export interface VerifyResult {
+  id: string;
+  ok: boolean;
+  /** 'hashes': every file re-hashed against Hugging Face's; 'structure': an imported folder (no published hashes). */
+  method: 'hashes' | 'structure';
+  files: { path: string; size: number; sha256?: string; ok: boolean; problem?: string }[];
+  problems: string[];
+}
+
+export interface TokenStatus {
+  /** Where the token in use comes from. */
+  source: 'env' | 'stored' | 'hf-token-file' | 'none';
+  state: 'none' | 'valid' | 'rejected' | 'unverified';
+  user?: string;
+  tokenName?: string;
+  /** Where setToken keeps it (the secret store's description). */
+  storage: string;
+  warning?: string;
+  message: string;
+}
+
+export type DownloadProgressEvent = { type: 'download-progress'; id: string } & Omit<ProgressEvent, 'type'>;
+
+export type ModelEvent =
+  | { type: 'download-started'; id: string; repo: string; commit: string; totalBytes: number; files: { path: string; size: number }[] }
+  | DownloadProgressEvent
+  | { type: 'download-retry'; id: string; path: string; attempt: number; delayMs: number; reason: string }
+  | { type: 'file-verified'; id: string; path: string; size: number; sha256: string }
+  | { type: 'download-paused'; id: string }
+  | { type: 'download-cancelled'; id: string }
+  | { type: 'download-failed'; id: string; error: StudioErrorWire }
+  | { type: 'download-completed'; id: string; result: DownloadResult }
+  | { type: 'verify-progress'; id: string; path: string; doneBytes: number; totalBytes: number }
+  | { type: 'models-changed' };
+
+export type ModelListener = (event: ModelEvent) => void;
+
+interface Job {
+  id: string;
+  controller: AbortController;
+  handle: DownloadHandle;
+  lastProgress?: DownloadProgressEvent;
+}
+
+interface Target {
+  id: string;
+  repo: string;
+  revision: string;
+  catalogId?: CatalogId;
+}
+
+const PAUSED = 'paused';
+const CANCELLED = 'cancelled';
+
+export class ModelService {
+  readonly modelsDir: string;
+  private readonly store: ModelStore;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly listeners = new Set<ModelListener>();
+  private readonly jobs = new Map<string, Job>();
+  private readonly starting = new Map<string, Promise<DownloadHandle>>();
+  private readonly freeSpace: FreeSpaceFn;
+  private readonly hub: HubClient;
+
+  constructor(private readonly opts: ModelServiceOptions) {
+    this.modelsDir = path.resolve(opts.modelsDir);
+    this.store = new ModelStore(opts.db);
+    this.env = opts.env ?? process.env;
+    this.freeSpace = opts.freeSpace ?? defaultFreeSpace;
+    this.hub = new HubClient({
+      endpoint: this.env.HF_ENDPOINT || undefined,
+      token: () => this.currentToken().then((t) => t?.token),
+      userAgent: opts.userAgent ?? DEFAULT_USER_AGENT,
+      ...(opts.fetch ? { fetch: opts.fetch } : {}),
+      ...(opts.download?.retry ? { retry: opts.download.retry } : {}),
+      ...(opts.download?.requestTimeoutMs ? { requestTimeoutMs: opts.download.requestTimeoutMs } : {}),
+    });
+  }
+
+  /** Subscribes to every model event; returns the unsubscribe function. */
+  on(listener: ModelListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(event: ModelEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(event);
+      } catch {
+        /* a listener's failure is not the download's */
+      }
+    }
+  }
+
+  // ---- listing ------------------------------------------------------------------------------
+
+  async list(): Promise<ModelEntry[]> {
+    const rows = this.store.all();
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const out: ModelEntry[] = [];
+    for (const id of CATALOG_IDS) out.push(await this.entry(id, byId.get(id)));
+    for (const r of rows) if (!isCatalogId(r.id)) out.push(await this.entry(r.id, r));
+    return out;
+  }
+
+  /** One model by id (catalog id, owner/name, folder:…); not_found when unknown. */
+  async get(id: string): Promise<ModelEntry> {
+    const key = this.canonicalId(id);
+    const row = this.store.find(key);
+    if (!row && !isCatalogId(key)) throw this.unknownModel(id);
+    return this.entry(row?.id ?? key, row);
+  }
+
+  /** The installed folder of a model, for the inference side. */
+  async resolveInstalled(id: string): Promise<{ id: string; path: string; layout: ModelLayout | null; t5: boolean; commit?: string; repo?: string }> {
+    const key = this.canonicalId(id);
+    const row = this.store.find(key);
+    if (!row?.path || (!row.installedCommit && row.source === 'hub')) {
+      throw new StudioError(
+        'not_found',
+        isCatalogId(key) || row
+          ? `${id} is not installed yet: download it in the Models view or with \`sd35-studio models download ${id}\`.`
+          : `No model "${id}": use a catalog id (${CATALOG_IDS.join(', ')}), an owner/name you downloaded, or import a folder.`,
+      );
+    }
+    return {
+      id: row.id,
+      path: row.path,
+      layout: row.layout,
+      t5: row.t5 ?? false,
+      ...(row.installedCommit ? { commit: row.installedCommit } : {}),
+      ...(row.repo ? { repo: row.repo } : {}),
+    };
+  }
+
+  private async entry(id: string, row: ModelRow | undefined): Promise<ModelEntry> {
+    const catalogId = isCatalogId(id) ? id : undefined;
+    const variant = catalogId ? CATALOG[catalogId] : undefined;
+    const source: ModelEntry['source'] = catalogId ? 'catalog' : row?.source === 'import' ? 'import' : 'hub';
+    const displayName = variant?.displayName ?? (row?.source === 'import' ? path.basename(row.path ?? id) : (row?.repo ?? id));
+    const entry: ModelEntry = { id, source, displayName, state: 'not-installed', sizeOnDisk: 0 };
+    if (catalogId) entry.catalogId = catalogId;
+    const repo = row?.repo ?? variant?.repo;
+    if (repo) entry.repo = repo;
+    if (!row) return entry;
+    const installed = row.path !== null && (row.source === 'import' || row.installedCommit !== null);
+    if (installed) {
+      entry.state = 'installed';
+      entry.installed = {
+        path: row.path!,
+        layout: row.layout,
+        t5: row.t5 ?? false,
+        ...(row.installedCommit ? { commit: row.installedCommit } : {}),
+        ...(row.verifiedAt !== null ? { verifiedAt: row.verifiedAt } : {}),
+      };
+      entry.sizeOnDisk += row.source === 'import' ? (row.sizeBytes ?? 0) : await folderSize(row.path!);
+    }
+    if (row.downloadState && row.downloadCommit && row.repo) {
+      entry.state = row.downloadState;
+      const files = this.store.files(row.id, row.downloadCommit);
+      const live = this.jobs.get(row.id)?.lastProgress;
+      entry.download = {
+        commit: row.downloadCommit,
+        t5: row.downloadT5 ?? true,
+        doneBytes: live?.doneBytes ?? files.reduce((s, f) => s + (f.state === 'pending' ? f.bytesDone : f.size), 0),
+        totalBytes: live?.totalBytes ?? files.reduce((s, f) => s + f.size, 0),
+        ...(row.errorCode ? { error: { code: row.errorCode as StudioErrorCode, message: row.errorMessage ?? '' } } : {}),
+      };
+      entry.sizeOnDisk += await folderSize(this.stagingDir(row.repo, row.downloadCommit));
+    }
+    return entry;
+  }
+
+  // ---- downloads ----------------------------------------------------------------------------
+
+  /**
+   * Starts downloading a catalog id or `owner/name[@rev]`. Resolves once the commit is pinned, access
+   * checked and the disk space preflight passed (errors before any byte reject here); the handle's
+   * `done` settles when the download ends. A download already running for the model is returned.
+   */
+  async download(ref: string, options: { t5?: boolean } = {}): Promise<DownloadHandle> {
+    const target = this.parseRef(ref);
+    // A paused, failed or interrupted download of the same revision continues at its pinned commit
+    // (the branch may have moved since; its parts belong to that commit).
+    const row = this.store.get(target.id);
+    const pinned = row?.downloadState && row.downloadCommit && row.revision === target.revision ? row.downloadCommit : undefined;
+    return this.start(target, options.t5 ?? true, pinned);
+  }
+
+  /** Resumes a paused, failed or interrupted download at its pinned commit. */
+  async resume(id: string): Promise<DownloadHandle> {
+    const row = this.requireRow(id);
+    const running = this.jobs.get(row.id);
+    if (running) return running.handle;
+    if (!row.downloadState || !row.downloadCommit || !row.repo) {
+      throw new StudioError('invalid_input', `${id} has no download to resume.`);
+    }
+    return this.start(
+      { id: row.id, repo: row.repo, revision: row.revision ?? row.downloadCommit, ...(isCatalogId(row.id) ? { catalogId: row.id } : {}) },
+      row.downloadT5 ?? true,
+      row.downloadCommit,
+    );
+  }
+
+  /** Pauses a running download (parts kept). */
+  async pause(id: string): Promise<void> {
+    const key = this.canonicalId(id);
+    const job = this.jobs.get(key) ?? [...this.jobs.values()].find((j) => j.id.toLowerCase() === key.toLowerCase());
+    if (job) {
+      job.controller.abort(PAUSED);
+      await job.handle.done.catch(() => undefined);
+      return;
+    }
+    const row = this.requireRow(id);
+    if (row.downloadState === 'downloading') {
+      this.store.setDownloadState(row.id, 'paused');
+      this.emit({ type: 'download-paused', id: row.id });
+    }
+  }
+
+  /** Cancels a download: stops it and removes its parts. An installed version stays. */
+  async cancel(id: string): Promise<void> {
+    const key = this.canonicalId(id);
+    const job = this.jobs.get(key) ?? [...this.jobs.values()].find((j) => j.id.toLowerCase() === key.toLowerCase());
+    if (job) {
+      job.controller.abort(CANCELLED);
+      await job.handle.done.catch(() => undefined);
+      return;
+    }
+    const row = this.requireRow(id);
+    if (!row.downloadCommit || !row.repo) return;
+    await removeStaging(this.stagingDir(row.repo, row.downloadCommit));
+    this.store.clearDownload(row.id);
+    this.emit({ type: 'download-cancelled', id: row.id });
+    this.emit({ type: 'models-changed' });
+  }
+
+  /** On start: resumes the downloads that were running when the app stopped. Failures become events. */
+  async resumePending(): Promise<DownloadHandle[]> {
+    const handles: DownloadHandle[] = [];
+    for (const row of this.store.interrupted()) {
+      try {
+        handles.push(await this.resume(row.id));
+      } catch (err) {
+        const e = StudioError.from(err);
+        // Another process (a CLI call) is running it: leave it to that process.
+        if (e.code === 'conflict') continue;
+        this.store.setDownloadState(row.id, 'failed', { code: e.code, message: e.message });
+        this.emit({ type: 'download-failed', id: row.id, error: e.toWire() });
+      }
+    }
+    return handles;
+  }
+
+  /** Pauses every running download (parts kept; resumed by resumePending on the next start). */
+  async close(): Promise<void> {
+    const jobs = [...this.jobs.values()];
+    for (const j of jobs) j.controller.abort(PAUSED);
+    await Promise.all(jobs.map((j) => j.handle.done.catch(() => undefined)));
+    // Marked as running again, so the next start resumes them.
+    for (const j of jobs) if (this.store.get(j.id)?.downloadState === 'paused') this.store.setDownloadState(j.id, 'downloading');
+  }
+
+  private async start(target: Target, wantT5: boolean, pinnedCommit: string | undefined): Promise<DownloadHandle> {
+    const running = this.jobs.get(target.id);
+    if (running) return running.handle;
+    const pending = this.starting.get(target.id);
+    if (pending) return pending;
+    const p = this.prepare(target, wantT5, pinnedCommit).finally(() => this.starting.delete(target.id));
+    this.starting.set(target.id, p);
+    return p;
+  }
+
+  private async prepare(target: Target, wantT5: boolean, pinnedCommit: string | undefined): Promise<DownloadHandle> {
+    const hub = this.hub;
+    const info = await hub.revision(target.repo, pinnedCommit ?? target.revision);
+    const repo = info.repo;
+    const page = hub.modelPageUrl(repo);
+    const token = (await this.currentToken())?.token;
+    if (info.gated && !token) throw authRequired(repo, page, hub.tokenSettingsUrl());
+    const entries = await hub.tree(repo, info.commit);
+    const plan = planDownload(repo, entries, { t5: wantT5, pageUrl: page });
+    // A gated repo lists its files to anyone; access shows on the first file (401/403 GatedRepo).
+    if (info.gated) await hub.head(repo, info.commit, plan.files[0]!.path);
+
+    const id = target.id;
+    const commit = info.commit;
+    const existing = this.store.get(id);
+    const finalDir = this.installDir(repo, commit);
+    const stagingDir = this.stagingDir(repo, commit);
+    const known = new Map((existing ? this.store.files(id, commit) : []).map((f) => [f.path, f]));
+    const targets: DownloadTarget[] = [];
+    for (const f of plan.files) {
+      const row = known.get(f.path);
+      const same = row && row.size === f.size && row.expectedSha256 === (f.expectedSha256 ?? null) && row.gitOid === (f.gitOid ?? null);
+      if (same && row.state === 'installed' && existing?.installedCommit === commit && (await exists(safeJoin(finalDir, f.path)))) continue;
+      targets.push({
+        path: f.path,
+        size: f.size,
+        expectedSha256: f.expectedSha256 ?? null,
+        gitOid: f.gitOid ?? null,
+        bytesDone: same && row.state === 'pending' ? row.bytesDone : 0,
+        etag: same && row.state === 'pending' ? row.etag : null,
+        verified: !!same && row.state === 'verified',
+        sha256: same ? row.sha256 : null,
+      });
+    }
+    await fs.promises.mkdir(this.modelsDir, { recursive: true });
+    await preflightDiskSpace(this.modelsDir, targets, this.freeSpace);
+    // One downloader per staging folder, across processes (the app and a CLI call).
+    const release = await acquireDownloadLock(stagingDir, id);
+    // An unfinished download of another commit is superseded: its parts go.
+    if (existing?.downloadCommit && existing.downloadCommit !== commit && existing.repo) {
+      await removeStaging(this.stagingDir(existing.repo, existing.downloadCommit));
+    }
+
+    this.store.beginDownload(id, { repo, revision: target.revision, commit, t5: plan.t5 });
+    const rows = this.store.plan(id, commit, plan.files);
+    const rowByPath = new Map(rows.map((r) => [r.path, r]));
+    // Rows that were installed but whose file is gone are fetched again.
+    for (const t of targets) {
+      const r = rowByPath.get(t.path);
+      if (r?.state === 'installed') this.store.resetFile(id, commit, t.path);
+    }
+    const controller = new AbortController();
+    const job: Job = { id, controller, handle: undefined as unknown as DownloadHandle };
+    const done = this.run(job, { repo, commit, plan, targets, stagingDir, finalDir, installedFiles: rows }).finally(release);
+    done.catch(() => undefined);
+    job.handle = { id, repo, commit, totalBytes: plan.totalBytes, done };
+    this.jobs.set(id, job);
+    this.emit({ type: 'download-started', id, repo, commit, totalBytes: plan.totalBytes, files: plan.files.map((f) => ({ path: f.path, size: f.size })) });
+    this.emit({ type: 'models-changed' });
+    return job.handle;
+  }
+
+  private async run(
+    job: Job,
+    o: {
+      repo: string;
+      commit: string;
+      plan: ReturnType<typeof planDownload>;
+      targets: DownloadTarget[];
+      stagingDir: string;
+      finalDir: string;
+      installedFiles: FileRow[];
+    },
+  ): Promise<DownloadResult> {
+    const { id } = job;
+    const d = this.opts.download ?? {};
+    // Yield once so the handle is registered before the first event.
+    await Promise.resolve();
+    try {
+      const verified = await downloadFiles({
+        hub: this.hub,
+        repo: o.repo,
+        commit: o.commit,
+        files: o.targets,
+        stagingDir: o.stagingDir,
+        signal: job.controller.signal,
+        env: this.env,
+        state: {
+          saveProgress: (p, bytes, etag) => this.store.saveProgress(id, o.commit, p, bytes, etag),
+          markVerified: (p, sha, size) => this.store.markFileVerified(id, o.commit, p, sha, size),
+          resetFile: (p) => this.store.resetFile(id, o.commit, p),
+        },
+        onEvent: (e) => this.onDownloadEvent(job, e),
+        ...(d.concurrency ? { concurrency: d.concurrency } : {}),
+        ...(d.stallTimeoutMs ? { stallTimeoutMs: d.stallTimeoutMs } : {}),
+        ...(d.retry ? { retry: d.retry } : {}),
+        ...(d.saveEveryBytes ? { saveEveryBytes: d.saveEveryBytes } : {}),
+        ...(d.saveEveryMs ? { saveEveryMs: d.saveEveryMs } : {}),
+        ...(d.progressIntervalMs ? { progressIntervalMs: d.progressIntervalMs } : {}),
+      });
+      await installStaged(o.stagingDir, o.finalDir, o.targets);
+      const before = this.store.get(id);
+      const sameCommitT5 = before?.installedCommit === o.commit && before.t5 === true;
+      if (before?.installedCommit && before.installedCommit !== o.commit && before.path) {
+        await this.removeInstalledFolder(before.path);
+      }
+      const shaByPath = new Map(this.store.files(id, o.commit).map((f) => [f.path, f.sha256]));
+      for (const v of verified) shaByPath.set(v.path, v.sha256);
+      const files = o.plan.files.map((f) => ({ path: f.path, size: f.size, sha256: shaByPath.get(f.path) ?? '' }));
+      this.store.markInstalled(id, {
+        commit: o.commit,
+        path: o.finalDir,
+        layout: o.plan.layout,
+        t5: o.plan.t5 || sameCommitT5,
+        sizeBytes: o.plan.totalBytes,
+      });
+      const result: DownloadResult = { model: id, repo: o.repo, commit: o.commit, path: o.finalDir, files };
+      this.emit({ type: 'download-completed', id, result });
+      this.emit({ type: 'models-changed' });
+      return result;
+    } catch (err) {
+      const reason: unknown = job.controller.signal.aborted ? job.controller.signal.reason : undefined;
+      if (reason === PAUSED) {
+        this.store.setDownloadState(id, 'paused');
+        this.emit({ type: 'download-paused', id });
+        this.emit({ type: 'models-changed' });
+        throw new StudioError('interrupted', `The download of ${id} was paused; resume it to continue where it stopped.`);
+      }
+      if (reason === CANCELLED) {
+        await removeStaging(o.stagingDir);
+        this.store.clearDownload(id);
+        this.emit({ type: 'download-cancelled', id });
+        this.emit({ type: 'models-changed' });
+        throw new StudioError('cancelled', `The download of ${id} was cancelled and its partial files removed.`);
+      }
+      const e = StudioError.from(err);
+      this.store.setDownloadState(id, 'failed', { code: e.code, message: e.message });
+      this.emit({ type: 'download-failed', id, error: e.toWire() });
+      this.emit({ type: 'models-changed' });
+      throw e;
+    } finally {
+      this.jobs.delete(id);
+    }
+  }
+
+  private onDownloadEvent(job: Job, e: DownloadEvent): void {
+    if (e.type === 'progress') {
+      const { type: _type, ...rest } = e;
+      const event: DownloadProgressEvent = { type: 'download-progress', id: job.id, ...rest };
+      job.lastProgress = event;
+      this.emit(event);
+    } else if (e.type === 'retry') {
+      this.emit({ type: 'download-retry', id: job.id, path: e.path, attempt: e.attempt, delayMs: e.delayMs, reason: e.reason });
+    } else {
+      this.emit({ type: 'file-verified', id: job.id, path: e.path, size: e.size, sha256: e.sha256 });
+    }
+  }
+
+  // ---- verify, remove, import ---------------------------------------------------------------
+
+  /** Re-hashes every installed file against Hugging Face's hashes (imported folders: structure check). */
+  async verify(id: string): Promise<VerifyResult> {
+    const row = this.requireRow(id);
+    if (!row.path || (row.source === 'hub' && !row.installedCommit)) throw new StudioError('invalid_input', `${id} is not installed, so there is nothing to verify.`);
+    if (row.source === 'import') {
+      const check = await checkFolder(row.path);
+      this.store.setVerified(row.id, check.ok ? Date.now() : null);
+      return {
+        id: row.id,
+        ok: check.ok,
+        method: 'structure',
+        files: check.files.map((f) => ({ path: f, size: 0, ok: !check.problems.some((p) => p.startsWith(f)) })),
+        problems: check.ok ? [] : check.problems,
+      };
+    }
+    const files = this.store.files(row.id, row.installedCommit!).filter((f) => f.state === 'installed');
+    const totalBytes = files.reduce((s, f) => s + f.size, 0);
+    let doneBytes = 0;
+    let lastEmit = 0;
+    const out: VerifyResult['files'] = [];
+    for (const f of files) {
+      const file = safeJoin(row.path, f.path);
+      const sha256 = crypto.createHash('sha256');
+      const sha1 = crypto.createHash('sha1').update(`blob ${f.size}\0`);
+      let size = 0;
+      try {
+        for await (const chunk of fs.createReadStream(file, { highWaterMark: 4 * 1024 * 1024 })) {
+          const b = chunk as Buffer;
+          sha256.update(b);
+          if (!f.expectedSha256) sha1.update(b);
+          size += b.length;
+          doneBytes += b.length;
+          const now = Date.now();
+          if (now - lastEmit >= 100) {
+            lastEmit = now;
+            this.emit({ type: 'verify-progress', id: row.id, path: f.path, doneBytes, totalBytes });
+          }
+        }
+      } catch {
+        out.push({ path: f.path, size: 0, ok: false, problem: `${f.path} is missing` });
+        continue;
+      }
+      const digest = sha256.digest('hex');
+      let problem: string | undefined;
+      if (size !== f.size) problem = `${f.path} is ${size} bytes; Hugging Face lists ${f.size}`;
+      else if (f.expectedSha256 && digest !== f.expectedSha256) problem = `${f.path} has sha256 ${digest}; Hugging Face lists ${f.expectedSha256}`;
+      else if (!f.expectedSha256 && f.gitOid && sha1.digest('hex') !== f.gitOid) problem = `${f.path} does not match its git hash ${f.gitOid}`;
+      out.push({ path: f.path, size, sha256: digest, ok: !problem, ...(problem ? { problem } : {}) });
+    }
+    this.emit({ type: 'verify-progress', id: row.id, path: '', doneBytes: totalBytes, totalBytes });
+    const problems = out.filter((f) => !f.ok).map((f) => f.problem!);
+    if (files.length === 0) problems.push(`No downloaded files are recorded for ${row.id}; download it again.`);
+    const ok = problems.length === 0;
+    this.store.setVerified(row.id, ok ? Date.now() : null);
+    this.emit({ type: 'models-changed' });
+    return { id: row.id, ok, method: 'hashes', files: out, problems };
+  }
+
+  /** Removes a model: deletes downloaded files (never an imported folder's files) and forgets it. */
+  async remove(id: string): Promise<void> {
+    const row = this.requireRow(id);
+    if (this.jobs.has(row.id)) await this.cancel(row.id);
+    const current = this.store.get(row.id);
+    if (!current) return;
+    if (current.source === 'hub') {
+      if (current.path) await this.removeInstalledFolder(current.path);
+      if (current.downloadCommit && current.repo) await removeStaging(this.stagingDir(current.repo, current.downloadCommit));
+    }
+    this.store.delete(current.id);
+    this.emit({ type: 'models-changed' });
+  }
+
+  /** Registers a local folder in either layout without copying it. */
+  async import(folder: string): Promise<ModelEntry> {
+    const abs = await fs.promises.realpath(path.resolve(folder)).catch(() => path.resolve(folder));
+    const check = await checkFolder(abs);
+    if (!check.ok || !check.layout) {
+      throw new StudioError('invalid_input', `${abs} cannot be used as a model: ${check.problems.join('; ')}.`, { problems: check.problems });
+    }
+    const same = this.store.all().find((r) => r.source === 'import' && r.path === abs);
+    if (same) return this.entry(same.id, same);
+    const base = `folder:${path.basename(abs) || 'model'}`;
+    let id = base;
+    for (let n = 2; this.store.find(id); n++) id = `${base}-${n}`;
+    this.store.insertImport({ id, path: abs, layout: check.layout, t5: check.t5, sizeBytes: check.sizeBytes });
+    this.emit({ type: 'models-changed' });
+    return this.entry(id, this.store.get(id));
+  }
+
+  // ---- token --------------------------------------------------------------------------------
+
+  /** Stores the token in the secret store, then checks it. The token is never echoed. */
+  async setToken(token: string): Promise<TokenStatus> {
+    const t = token.trim();
+    if (!t || t.length > 1024 || !/^[\x21-\x7e]+$/.test(t)) {
+      throw new StudioError('invalid_input', 'That does not look like a Hugging Face token (one word of letters and digits, usually starting with "hf_").');
+    }
+    await this.opts.secrets.set(HF_TOKEN_SECRET, t);
+    return this.tokenStatus();
+  }
+
+  async clearToken(): Promise<TokenStatus> {
+    await this.opts.secrets.delete(HF_TOKEN_SECRET);
+    return this.tokenStatus();
+  }
+
+  /** Which token is in use and whether Hugging Face accepts it (GET /api/whoami-v2). */
+  async tokenStatus(): Promise<TokenStatus> {
+    const storage = this.opts.secrets.description;
+    const warning = this.opts.secrets.warning();
+    const base = { storage, ...(warning ? { warning } : {}) };
+    const current = await this.currentToken();
+    if (!current) {
+      return {
+        ...base,
+        source: 'none',
+        state: 'none',
+        message: `No Hugging Face token is set. Gated models need one: create a read token at ${this.hub.tokenSettingsUrl()} and set it here.`,
+      };
+    }
+    const from =
+      current.source === 'env' ? 'HF_TOKEN' : current.source === 'stored' ? storage : `the Hugging Face token file (${hfTokenFile(this.env)})`;
+    try {
+      const who = await this.hub.whoami(current.token);
+      return {
+        ...base,
+        source: current.source,
+        state: 'valid',
+        user: who.name,
+        ...(who.tokenName ? { tokenName: who.tokenName } : {}),
+        message: `Signed in to Hugging Face as ${who.name} (token from ${from}).`,
+      };
+    } catch (err) {
+      const e = StudioError.from(err);
+      if (e.code === 'auth_rejected') {
+        return { ...base, source: current.source, state: 'rejected', message: `${e.message} (The token comes from ${from}.)` };
+      }
+      return {
+        ...base,
+        source: current.source,
+        state: 'unverified',
+        message: `A token is set (from ${from}) but could not be checked: ${e.message}`,
+      };
+    }
+  }
+
+  /** HF_TOKEN, then the stored token, then Hugging Face's own token file. */
+  private async currentToken(): Promise<{ token: string; source: 'env' | 'stored' | 'hf-token-file' } | undefined> {
+    const env = this.env.HF_TOKEN?.trim();
+    if (env) return { token: env, source: 'env' };
+    const stored = (await this.opts.secrets.get(HF_TOKEN_SECRET).catch(() => undefined))?.trim();
+    if (stored) return { token: stored, source: 'stored' };
+    try {
+      const file = (await fs.promises.readFile(hfTokenFile(this.env), 'utf8')).trim();
+      if (file) return { token: file, source: 'hf-token-file' };
+    } catch {
+      /* no token file */
+    }
+    return undefined;
+  }
+
+  // ---- helpers ------------------------------------------------------------------------------
+
+  private parseRef(ref: string): Target {
+    const text = ref.trim();
+    if (isCatalogId(text)) return { id: text, repo: CATALOG[text].repo, revision: 'main', catalogId: text };
+    const parsed = parseRepoRef(text);
+    const variant = catalogVariantForRepo(parsed.repo);
+    if (variant) return { id: variant.id, repo: variant.repo, revision: parsed.revision, catalogId: variant.id };
+    const row = this.store.find(parsed.repo);
+    return { id: row?.id ?? parsed.repo, repo: parsed.repo, revision: parsed.revision };
+  }
+
+  /** A user's id → the stored id: catalog ids, catalog repos, owner/name, folder:…. */
+  private canonicalId(id: string): string {
+    const text = id.trim();
+    if (isCatalogId(text)) return text;
+    const variant = catalogVariantForRepo(text.split('@')[0]!);
+    if (variant) return variant.id;
+    return this.store.find(text)?.id ?? text;
+  }
+
+  private requireRow(id: string): ModelRow {
+    const row = this.store.find(this.canonicalId(id));
+    if (!row) throw this.unknownModel(id);
+    return row;
+  }
+
+  private unknownModel(id: string): StudioError {
+    return new StudioError(
+      'not_found',
+      isCatalogId(id.trim())
+        ? `${id} is not installed or downloading.`
+        : `No model "${id}" here: use a catalog id (${CATALOG_IDS.join(', ')}), an owner/name you downloaded, or a folder:… id from the list.`,
+    );
+  }
+
+  /**
+   * "Model hash" of image metadata: the first 10 hex of the transformer's external-data sha256, as
+   * Hugging Face published and the download verified it (undefined for imported folders).
+   */
+  modelHash(id: string, commit: string | undefined): string | undefined {
+    if (!commit) return undefined;
+    const row = this.opts.db
+      .prepare(
+        `SELECT coalesce(sha256, expected_sha256) AS sha FROM downloads
+          WHERE model_id = ? AND commit_sha = ? AND path IN ('unet/model.onnx.data', 'transformer/model.onnx_data')
+          ORDER BY path LIMIT 1`,
+      )
+      .get(this.canonicalId(id), commit) as { sha: string | null } | undefined;
+    return row?.sha && /^[0-9a-f]{64}$/i.test(row.sha) ? row.sha.slice(0, 10).toLowerCase() : undefined;
+  }
+
+  installDir(repo: string, commit: string): string {
+    return path.join(this.modelsDir, repoFolderName(repo), commit);
+  }
+
+  stagingDir(repo: string, commit: string): string {
+    return path.join(this.modelsDir, '.staging', repoFolderName(repo), commit);
+  }
+
+  private async removeInstalledFolder(folder: string): Promise<void> {
+    // Only ever delete inside the models folder.
+    const rel = path.relative(this.modelsDir, folder);
+    if (!rel || rel.startsWith('..') || path.isAbsolute(rel)) return;
+    await fs.promises.rm(folder, { recursive: true, force: true });
+    const parent = path.dirname(folder);
+    if (path.dirname(parent) === this.modelsDir) await fs.promises.rmdir(parent).catch(() => undefined);
+  }
+}
+
+/**
+ * Takes `<staging>/.lock` (O_EXCL, holding our pid). A lock left by a process that is gone is
+ * taken over; one held by a live process is a conflict. Returns the release function.
+ */
+export async function acquireDownloadLock(stagingDir: string, id: string): Promise<() => Promise<void>> {
+  await fs.promises.mkdir(stagingDir, { recursive: true });
+  const file = path.join(stagingDir, '.lock');
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const fh = await fs.promises.open(file, 'wx');
+      await fh.writeFile(`${process.pid}\n`);
+      await fh.close();
+      return async () => {
+        const owner = Number((await fs.promises.readFile(file, 'utf8').catch(() => '')).trim());
+        if (owner === process.pid) await fs.promises.rm(file, { force: true });
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const owner = Number((await fs.promises.readFile(file, 'utf8').catch(() => '')).trim());
+      if (owner > 0 && owner !== process.pid && processAlive(owner)) {
+        throw new StudioError(
+          'conflict',
+          `${id} is being downloaded by another SD3.5 Studio process (pid ${owner}). Wait for it to finish, or stop it first.`,
+          { pid: owner },
+        );
+      }
+      await fs.promises.rm(file, { force: true });
+    }
+  }
+  throw new StudioError('conflict', `Could not take the download lock of ${id}; try again.`);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fs.promises.access(p);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,226 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  CATALOG,
+  CATALOG_IDS,
+  catalogIdSchema,
+  catalogVariantForRepo,
+  fitCheck,
+  formatBytes,
+  parseRepoRef,
+  peakMemoryBytes,
+  repoFolderName,
+  selectFiles,
+} from './catalog';
+import { isStudioError } from './errors';
+
+// A TensorStack-style listing with the clutter real repos carry.
+const TENSORSTACK_REPO = [
+  '.gitattributes',
+  'README.md',
+  'amuse_template.json',
+  'Sample.png',
+  'Sample2.png',
+  'model_index.json',
+  'scheduler/scheduler_config.json',
+  'text_encoder/config.json',
+  'text_encoder/model.onnx',
+  'text_encoder_2/config.json',
+  'text_encoder_2/model.onnx',
+  'text_encoder_2/model.onnx.data',
+  'text_encoder_3/config.json',
+  'text_encoder_3/model.onnx',
+  'text_encoder_3/model.onnx.data',
+  'tokenizer/merges.txt',
+  'tokenizer/model.onnx',
+  'tokenizer/special_tokens_map.json',
+  'tokenizer/tokenizer_config.json',
+  'tokenizer/vocab.json',
+  'tokenizer_2/merges.txt',
+  'tokenizer_2/model.onnx',
+  'tokenizer_2/special_tokens_map.json',
+  'tokenizer_2/tokenizer_config.json',
+  'tokenizer_2/vocab.json',
+  'tokenizer_3/model.onnx',
+  'tokenizer_3/special_tokens_map.json',
+  'tokenizer_3/spiece.model',
+  'tokenizer_3/tokenizer.json',
+  'tokenizer_3/tokenizer_config.json',
+  'unet/config.json',
+  'unet/model.onnx',
+  'unet/model.onnx.data',
+  'vae_decoder/config.json',
+  'vae_decoder/model.onnx',
+  'vae_encoder/config.json',
+  'vae_encoder/model.onnx',
+  'vae copy/model.onnx',
+  'unet/old/model.onnx',
+  'samples/cat.png',
+];
+
+describe('catalog', () => {
+  it('has the three variants with their TensorStack repos, defaults and licence links', () => {
+    expect(Object.keys(CATALOG)).toEqual([...CATALOG_IDS]);
+    expect(CATALOG['sd3.5-medium'].repo).toBe('TensorStack/stable-diffusion-3.5-medium-onnx');
+    expect(CATALOG['sd3.5-large-turbo'].repo).toBe('TensorStack/stable-diffusion-3.5-large-turbo-onnx');
+    expect(CATALOG['sd3.5-large'].repo).toBe('TensorStack/stable-diffusion-3.5-large-onnx');
+    expect(CATALOG['sd3.5-medium'].defaults).toEqual({ steps: 40, guidance: 4.5, width: 1024, height: 1024, shift: 3 });
+    expect(CATALOG['sd3.5-large'].defaults).toMatchObject({ steps: 28, guidance: 3.5 });
+    expect(CATALOG['sd3.5-large-turbo'].defaults).toMatchObject({ steps: 4, guidance: 0 });
+    expect(CATALOG['sd3.5-large'].licence).toEqual({
+      name: 'Stability AI Community License',
+      url: 'https://huggingface.co/stabilityai/stable-diffusion-3.5-large/blob/main/LICENSE.md',
+    });
+    for (const v of Object.values(CATALOG)) {
+      expect(v.layout).toBe('tensorstack');
+      expect(v.pageUrl).toBe(`https://huggingface.co/${v.repo}`);
+      // "without T5" saves the 9.52 GB of T5.
+      expect(v.downloadBytes.full - v.downloadBytes.withoutT5).toBe(9.52e9);
+    }
+    expect(CATALOG['sd3.5-medium'].downloadBytes.full).toBeGreaterThan(16e9);
+    expect(CATALOG['sd3.5-large'].downloadBytes.full).toBeGreaterThan(27e9);
+  });
+
+  it('validates catalog ids and finds variants by repo, case-insensitively', () => {
+    expect(catalogIdSchema.parse('sd3.5-medium')).toBe('sd3.5-medium');
+    expect(catalogIdSchema.safeParse('sd3-medium').success).toBe(false);
+    expect(catalogVariantForRepo('tensorstack/Stable-Diffusion-3.5-Large-ONNX')?.id).toBe('sd3.5-large');
+    expect(catalogVariantForRepo('stabilityai/stable-diffusion-3.5-large')).toBeUndefined();
+  });
+});
+
+describe('selectFiles', () => {
+  it('keeps exactly the files the pipeline needs', () => {
+    expect(selectFiles(TENSORSTACK_REPO, { t5: true }).sort()).toEqual(
+      [
+        'model_index.json',
+        'scheduler/scheduler_config.json',
+        'text_encoder/config.json',
+        'text_encoder/model.onnx',
+        'text_encoder_2/config.json',
+        'text_encoder_2/model.onnx',
+        'text_encoder_2/model.onnx.data',
+        'text_encoder_3/config.json',
+        'text_encoder_3/model.onnx',
+        'text_encoder_3/model.onnx.data',
+        'tokenizer/merges.txt',
+        'tokenizer/special_tokens_map.json',
+        'tokenizer/tokenizer_config.json',
+        'tokenizer/vocab.json',
+        'tokenizer_2/merges.txt',
+        'tokenizer_2/special_tokens_map.json',
+        'tokenizer_2/tokenizer_config.json',
+        'tokenizer_2/vocab.json',
+        'tokenizer_3/special_tokens_map.json',
+        'tokenizer_3/tokenizer.json',
+        'tokenizer_3/tokenizer_config.json',
+        'unet/config.json',
+        'unet/model.onnx',
+        'unet/model.onnx.data',
+        'vae_decoder/config.json',
+        'vae_decoder/model.onnx',
+      ].sort(),
+    );
+  });
+
+  it('without T5 drops text_encoder_3/ and tokenizer_3/ only', () => {
+    const full = selectFiles(TENSORSTACK_REPO, { t5: true });
+    const noT5 = selectFiles(TENSORSTACK_REPO, { t5: false });
+    expect(full.filter((p) => !noT5.includes(p)).sort()).toEqual(
+      full.filter((p) => p.startsWith('text_encoder_3/') || p.startsWith('tokenizer_3/')).sort(),
+    );
+    expect(noT5.some((p) => p.includes('_3/'))).toBe(false);
+  });
+
+  it('accepts the optimum layout (transformer/, model.onnx_data)', () => {
+    const optimum = ['transformer/model.onnx', 'transformer/model.onnx_data', 'transformer/config.json', 'vae_encoder/model.onnx'];
+    expect(selectFiles(optimum, { t5: true })).toEqual(['transformer/model.onnx', 'transformer/model.onnx_data', 'transformer/config.json']);
+  });
+
+  it('never selects samples, vae_encoder, tokenizer graphs, nested or traversal paths (property)', () => {
+    const segment = fc.stringMatching(/^[a-z_ .0-9]{1,12}$/);
+    fc.assert(
+      fc.property(fc.array(fc.array(segment, { minLength: 1, maxLength: 3 }).map((s) => s.join('/')), { maxLength: 30 }), (paths) => {
+        const all = [...paths, ...TENSORSTACK_REPO];
+        for (const t5 of [true, false]) {
+          const picked = selectFiles(all, { t5 });
+          expect(new Set(picked).size).toBe(picked.length);
+          for (const p of picked) {
+            expect(p.split('/').length).toBeLessThanOrEqual(2);
+            expect(p).not.toMatch(/^vae_encoder\/|\.png$|^tokenizer(_\d)?\/model\.onnx$|\.\./);
+            if (!t5) expect(p).not.toMatch(/^(text_encoder_3|tokenizer_3)\//);
+          }
+        }
+      }),
+    );
+  });
+});
+
+describe('parseRepoRef', () => {
+  it('parses owner/name with and without a revision', () => {
+    expect(parseRepoRef('TensorStack/stable-diffusion-3.5-medium-onnx')).toEqual({
+      repo: 'TensorStack/stable-diffusion-3.5-medium-onnx',
+      owner: 'TensorStack',
+      name: 'stable-diffusion-3.5-medium-onnx',
+      revision: 'main',
+      explicitRevision: false,
+    });
+    expect(parseRepoRef('a/b@refs/pr/3')).toMatchObject({ repo: 'a/b', revision: 'refs/pr/3', explicitRevision: true });
+    expect(parseRepoRef(' a/b@0123456789abcdef0123456789abcdef01234567 ').revision).toHaveLength(40);
+  });
+
+  it.each(['sd3.5-medium', 'a/b/c', '/b', 'a/', 'a/b@', 'a/b@x y', 'a--x/b', 'a/b..c', '-a/b', 'a/b c'])('rejects %j with invalid_input', (ref) => {
+    let err: unknown;
+    try {
+      parseRepoRef(ref);
+    } catch (e) {
+      err = e;
+    }
+    expect(isStudioError(err, 'invalid_input')).toBe(true);
+    expect((err as Error).message).toContain('owner/name');
+  });
+
+  it('names the folder owner--name', () => {
+    expect(repoFolderName('TensorStack/x-onnx')).toBe('TensorStack--x-onnx');
+  });
+});
+
+describe('fitCheck', () => {
+  const GB = 1e9;
+  const medium = CATALOG['sd3.5-medium'];
+  const large = CATALOG['sd3.5-large'];
+
+  it('orders modes by peak memory', () => {
+    for (const v of [medium, large]) {
+      expect(peakMemoryBytes(v, 'fast', true)).toBeGreaterThan(peakMemoryBytes(v, 'balanced', true));
+      expect(peakMemoryBytes(v, 'balanced', true)).toBeGreaterThanOrEqual(peakMemoryBytes(v, 'low', true));
+      expect(peakMemoryBytes(v, 'low', true)).toBeGreaterThanOrEqual(peakMemoryBytes(v, 'low', false));
+    }
+  });
+
+  it('recommends the fastest mode that fits', () => {
+    expect(fitCheck(medium, { ramBytes: 64 * GB })).toMatchObject({ fits: true, memoryMode: 'fast' });
+    expect(fitCheck(medium, { ramBytes: 16 * GB })).toMatchObject({ fits: true, memoryMode: 'balanced' });
+    expect(fitCheck(medium, { ramBytes: 14 * GB })).toMatchObject({ fits: true, memoryMode: 'low' });
+    expect(fitCheck(medium, { ramBytes: 14 * GB }).withoutT5).toBeUndefined();
+    const r = fitCheck(large, { ramBytes: 64 * GB, vramBytes: 24 * GB });
+    expect(r).toMatchObject({ fits: true, memoryMode: 'balanced' });
+    expect(r.message).toContain('GPU memory');
+  });
+
+  it('falls back to "without T5", then says it will not fit', () => {
+    const r = fitCheck(medium, { ramBytes: 8 * GB });
+    expect(r).toMatchObject({ fits: true, withoutT5: true });
+    expect(r.message).toMatch(/without the T5/);
+    const no = fitCheck(large, { ramBytes: 8 * GB });
+    expect(no.fits).toBe(false);
+    expect(no.message).toMatch(/will not fit in 8.00 GB of RAM/);
+  });
+
+  it('formats bytes as Hugging Face does', () => {
+    expect(formatBytes(4.94e9)).toBe('4.94 GB');
+    expect(formatBytes(246e6)).toBe('246 MB');
+    expect(formatBytes(999)).toBe('999 bytes');
+    expect(formatBytes(16.5e9)).toBe('16.5 GB');
+  });
+});

@@ -1,0 +1,320 @@
+// The SD3.5 catalog: the three variants the studio offers, the Hugging Face repos they come from,
+// which files of a repo are needed (the selection rule), repo references `owner/name[@rev]`, and
+// the fit check of a variant against this machine's memory. Imports nothing platform-specific.
+import { z } from 'zod';
+import { StudioError } from './errors';
+
+export const CATALOG_IDS = ['sd3.5-medium', 'sd3.5-large-turbo', 'sd3.5-large'] as const;
+export const catalogIdSchema = z.enum(CATALOG_IDS);
+export type CatalogId = z.infer<typeof catalogIdSchema>;
+
+export type ModelLayout = 'optimum' | 'tensorstack';
+export const modelLayoutSchema = z.enum(['optimum', 'tensorstack']);
+
+export type MemoryMode = 'fast' | 'balanced' | 'low';
+
+/** The component weights of a variant (fp16 ONNX), in bytes. */
+export interface ComponentSizes {
+  transformer: number;
+  /** T5-XXL (text_encoder_3): left out by the "without T5" selection. */
+  t5: number;
+  clipG: number;
+  clipL: number;
+  vaeDecoder: number;
+}
+
+export interface CatalogVariant {
+  id: CatalogId;
+  displayName: string;
+  repo: string;
+  /** Parameters of the diffusion transformer, e.g. "2.5B". */
+  parameters: string;
+  layout: ModelLayout;
+  licence: { name: string; url: string };
+  /** The model page on Hugging Face (the licence is accepted there). */
+  pageUrl: string;
+  defaults: { steps: number; guidance: number; width: number; height: number; shift: number };
+  /** Recommended image area in megapixels (a warning outside it, not a refusal). */
+  recommendedMegapixels: { min: number; max: number };
+  components: ComponentSizes;
+  /** Approximate download size in bytes, with and without T5. */
+  downloadBytes: { full: number; withoutT5: number };
+  summary: string;
+}
+
+const GB = 1e9;
+const MB = 1e6;
+
+const MEDIUM_COMPONENTS: ComponentSizes = {
+  transformer: 4.94 * GB,
+  t5: 9.52 * GB,
+  clipG: 1.39 * GB,
+  clipL: 246 * MB,
+  vaeDecoder: 99 * MB,
+};
+const LARGE_COMPONENTS: ComponentSizes = { ...MEDIUM_COMPONENTS, transformer: 16.3 * GB };
+
+function sumComponents(c: ComponentSizes, t5: boolean): number {
+  return c.transformer + (t5 ? c.t5 : 0) + c.clipG + c.clipL + c.vaeDecoder;
+}
+
+/** Tokenizer and config files: a few MB on top of the weights. */
+const SMALL_FILES_BYTES = 10 * MB;
+
+function variant(v: Omit<CatalogVariant, 'downloadBytes' | 'layout' | 'pageUrl' | 'licence'> & { licenceRepo: string }): CatalogVariant {
+  const { licenceRepo, ...rest } = v;
+  return {
+    ...rest,
+    layout: 'tensorstack',
+    pageUrl: `https://huggingface.co/${v.repo}`,
+    licence: {
+      name: 'Stability AI Community License',
+      url: `https://huggingface.co/${licenceRepo}/blob/main/LICENSE.md`,
+    },
+    downloadBytes: {
+      full: Math.round(sumComponents(v.components, true) + SMALL_FILES_BYTES),
+      withoutT5: Math.round(sumComponents(v.components, false) + SMALL_FILES_BYTES),
+    },
+  };
+}
+
+export const CATALOG: Readonly<Record<CatalogId, CatalogVariant>> = {
+  'sd3.5-medium': variant({
+    id: 'sd3.5-medium',
+    displayName: 'Stable Diffusion 3.5 Medium',
+    repo: 'TensorStack/stable-diffusion-3.5-medium-onnx',
+    licenceRepo: 'stabilityai/stable-diffusion-3.5-medium',
+    parameters: '2.5B',
+    defaults: { steps: 40, guidance: 4.5, width: 1024, height: 1024, shift: 3 },
+    recommendedMegapixels: { min: 0.25, max: 2 },
+    components: MEDIUM_COMPONENTS,
+    summary: 'The smallest SD3.5: good quality from 0.25 to 2 megapixels, fits the most machines.',
+  }),
+  'sd3.5-large-turbo': variant({
+    id: 'sd3.5-large-turbo',
+    displayName: 'Stable Diffusion 3.5 Large Turbo',
+    repo: 'TensorStack/stable-diffusion-3.5-large-turbo-onnx',
+    licenceRepo: 'stabilityai/stable-diffusion-3.5-large-turbo',
+    parameters: '8.1B',
+    defaults: { steps: 4, guidance: 0, width: 1024, height: 1024, shift: 3 },
+    recommendedMegapixels: { min: 0.8, max: 1.2 },
+    components: LARGE_COMPONENTS,
+    summary: 'Large, distilled to 4 steps without guidance: the fastest of the large models.',
+  }),
+  'sd3.5-large': variant({
+    id: 'sd3.5-large',
+    displayName: 'Stable Diffusion 3.5 Large',
+    repo: 'TensorStack/stable-diffusion-3.5-large-onnx',
+    licenceRepo: 'stabilityai/stable-diffusion-3.5-large',
+    parameters: '8.1B',
+    defaults: { steps: 28, guidance: 3.5, width: 1024, height: 1024, shift: 3 },
+    recommendedMegapixels: { min: 0.8, max: 1.2 },
+    components: LARGE_COMPONENTS,
+    summary: 'The full 8B model: the best quality and prompt following, and the most memory.',
+  }),
+};
+
+export function catalogVariant(id: CatalogId): CatalogVariant {
+  return CATALOG[id];
+}
+
+export function isCatalogId(value: string): value is CatalogId {
+  return (CATALOG_IDS as readonly string[]).includes(value);
+}
+
+/** The catalog variant whose repo is `repo` (case-insensitive, as the Hub treats repo ids). */
+export function catalogVariantForRepo(repo: string): CatalogVariant | undefined {
+  const lower = repo.toLowerCase();
+  return Object.values(CATALOG).find((v) => v.repo.toLowerCase() === lower);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The file selection rule
+
+const COMPONENT_FOLDERS = ['text_encoder', 'text_encoder_2', 'unet', 'transformer', 'vae_decoder'] as const;
+const T5_COMPONENT_FOLDER = 'text_encoder_3';
+const TOKENIZER_FOLDERS = ['tokenizer', 'tokenizer_2'] as const;
+const T5_TOKENIZER_FOLDER = 'tokenizer_3';
+/** Inside a component folder: the graph, its external weights (either layout's name) and config.json. */
+const COMPONENT_FILES = new Set(['model.onnx', 'model.onnx.data', 'model.onnx_data', 'config.json']);
+/** Inside a tokenizer folder: the text files only (their model.onnx is an onnxruntime-extensions graph). */
+const TOKENIZER_FILE = /\.(json|txt)$/i;
+
+/**
+ * The files of a repo the studio needs (in the repo's order, deduplicated): `model_index.json`,
+ * `scheduler/*`, the tokenizer folders' text files, and in each component folder (text encoders,
+ * `unet/` or `transformer/`, `vae_decoder/`) its `model.onnx`, external data and `config.json`.
+ * Nothing else: no samples, no `vae_encoder/`, no stray folders, no nested folders. Without T5,
+ * `text_encoder_3/` and `tokenizer_3/` are left out.
+ */
+export function selectFiles(paths: readonly string[], options: { t5: boolean }): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const raw of paths) {
+    const p = raw.replace(/^\/+/, '');
+    if (seen.has(p) || !isSelected(p, options.t5)) continue;
+    seen.add(p);
+    out.push(p);
+  }
+  return out;
+}
+
+function isSelected(p: string, t5: boolean): boolean {
+  const parts = p.split('/');
+  if (parts.some((s) => s === '' || s === '.' || s === '..')) return false;
+  if (parts.length === 1) return parts[0] === 'model_index.json';
+  if (parts.length !== 2) return false;
+  const [folder, file] = parts as [string, string];
+  if (folder === 'scheduler') return true;
+  if ((TOKENIZER_FOLDERS as readonly string[]).includes(folder)) return TOKENIZER_FILE.test(file);
+  if (folder === T5_TOKENIZER_FOLDER) return t5 && TOKENIZER_FILE.test(file);
+  if ((COMPONENT_FOLDERS as readonly string[]).includes(folder)) return COMPONENT_FILES.has(file);
+  if (folder === T5_COMPONENT_FOLDER) return t5 && COMPONENT_FILES.has(file);
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Repo references
+
+export interface RepoRef {
+  /** `owner/name` */
+  repo: string;
+  owner: string;
+  name: string;
+  /** Branch, tag or commit; `main` when not given. */
+  revision: string;
+  /** True when the reference named a revision explicitly. */
+  explicitRevision: boolean;
+}
+
+const REPO_PART = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9_])?$/;
+
+/**
+ * Parses `owner/name[@revision]` as the Hub accepts it. Throws invalid_input with what is wrong.
+ */
+export function parseRepoRef(ref: string): RepoRef {
+  const text = ref.trim();
+  const at = text.indexOf('@');
+  const repoPart = at === -1 ? text : text.slice(0, at);
+  const revision = at === -1 ? 'main' : text.slice(at + 1);
+  const parts = repoPart.split('/');
+  const bad = (why: string) =>
+    new StudioError('invalid_input', `"${ref}" is not a Hugging Face model reference: ${why}. Use owner/name or owner/name@revision, e.g. ${CATALOG['sd3.5-medium'].repo}.`);
+  if (parts.length !== 2) throw bad('it needs exactly one "/" between owner and name');
+  const [owner, name] = parts as [string, string];
+  for (const part of [owner, name]) {
+    if (!REPO_PART.test(part) || part.includes('--') || part.includes('..')) {
+      throw bad(`"${part}" may only hold letters, digits, "-", "_" and "." (no "--" or ".."), up to 96 characters`);
+    }
+  }
+  if (at !== -1 && (revision === '' || /\s/.test(revision) || revision.length > 200 || revision.includes('..'))) {
+    throw bad('the revision after "@" must be a branch, tag or commit without spaces');
+  }
+  return { repo: `${owner}/${name}`, owner, name, revision, explicitRevision: at !== -1 };
+}
+
+/** The folder name a repo gets under the models folder: `owner--name` (as the HF cache does). */
+export function repoFolderName(repo: string): string {
+  return repo.replace('/', '--');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fit check
+
+export interface MachineMemory {
+  ramBytes: number;
+  /** Dedicated GPU memory when known; the weights then have to fit there. */
+  vramBytes?: number;
+}
+
+export interface FitResult {
+  fits: boolean;
+  memoryMode: MemoryMode;
+  /** Set when it fits only with the "without T5" selection. */
+  withoutT5?: boolean;
+  /** Peak bytes needed in the chosen mode (and selection). */
+  peakBytes: number;
+  message: string;
+}
+
+/** Activations, ORT arenas and the runtime itself on top of the weights. */
+const RUNTIME_OVERHEAD_BYTES = 2 * GB;
+/** Share of the memory the model may use (the OS and other programs keep the rest). */
+const USABLE_SHARE = 0.9;
+
+/**
+ * Peak memory of a variant in a memory mode: `fast` keeps every component resident, `balanced`
+ * frees the text encoders after encoding, `low` loads each component only while it runs.
+ */
+export function peakMemoryBytes(v: CatalogVariant, mode: MemoryMode, t5: boolean): number {
+  const c = v.components;
+  const encoders = c.clipL + c.clipG + (t5 ? c.t5 : 0);
+  const denoise = c.transformer + c.vaeDecoder;
+  let weights: number;
+  if (mode === 'fast') weights = encoders + denoise;
+  else if (mode === 'balanced') weights = Math.max(encoders, denoise);
+  else weights = Math.max(c.clipL, c.clipG, t5 ? c.t5 : 0, c.transformer, c.vaeDecoder);
+  return Math.round(weights + RUNTIME_OVERHEAD_BYTES);
+}
+
+const MODES: readonly MemoryMode[] = ['fast', 'balanced', 'low'];
+
+/**
+ * Whether a variant fits this machine, and how: the fastest memory mode that fits with T5, else
+ * with the "without T5" selection, else a warning that it will not fit.
+ */
+export function fitCheck(v: CatalogVariant, machine: MachineMemory): FitResult {
+  const onGpu = machine.vramBytes !== undefined && machine.vramBytes > 0;
+  const budgetTotal = onGpu ? machine.vramBytes! : machine.ramBytes;
+  const where = onGpu ? `${formatBytes(budgetTotal)} of GPU memory` : `${formatBytes(budgetTotal)} of RAM`;
+  const budget = budgetTotal * USABLE_SHARE;
+  for (const t5 of [true, false]) {
+    for (const mode of MODES) {
+      const peak = peakMemoryBytes(v, mode, t5);
+      if (peak > budget) continue;
+      const modeText = mode === 'fast' ? 'the fast memory mode' : `the ${mode} memory mode`;
+      if (t5) {
+        return {
+          fits: true,
+          memoryMode: mode,
+          peakBytes: peak,
+          message: `${v.displayName} fits in ${where} with ${modeText} (about ${formatBytes(peak)} at peak).`,
+        };
+      }
+      return {
+        fits: true,
+        memoryMode: mode,
+        withoutT5: true,
+        peakBytes: peak,
+        message:
+          `${v.displayName} fits in ${where} only without the T5 text encoder (download "without T5", ` +
+          `${formatBytes(v.downloadBytes.withoutT5)}), with ${modeText} (about ${formatBytes(peak)} at peak). ` +
+          `Long prompts are then understood less well.`,
+      };
+    }
+  }
+  const least = peakMemoryBytes(v, 'low', false);
+  return {
+    fits: false,
+    memoryMode: 'low',
+    withoutT5: true,
+    peakBytes: least,
+    message:
+      `${v.displayName} will not fit in ${where}: even without T5 and with the low memory mode it needs about ` +
+      `${formatBytes(least)}. Choose a smaller variant (${CATALOG['sd3.5-medium'].displayName}).`,
+  };
+}
+
+/** Bytes for people: decimal units as Hugging Face shows them ("4.94 GB", "246 MB"). */
+export function formatBytes(bytes: number): string {
+  const units = ['bytes', 'kB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (Math.abs(value) >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  if (unit === 0) return `${Math.round(value)} bytes`;
+  const digits = Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 2;
+  return `${value.toFixed(digits)} ${units[unit]}`;
+}
