@@ -7,7 +7,7 @@ import { StudioError } from '../src-shared/errors';
 import { main as cliMain } from './cli/cli';
 import { resolveDataDir } from './core/paths';
 import { StudioCore } from './core/studio';
-import { desktopNotifier, desktopPowerBlocker } from './electron/desktop';
+import { desktopFileManager, desktopNotifier, desktopPowerBlocker } from './electron/desktop';
 import { electronSqliteBinding } from './electron/native';
 import { safeStorageSecrets } from './electron/secrets';
 import { utilitySpawner } from './electron/spawner';
@@ -54,6 +54,7 @@ async function runApp(): Promise<void> {
         secrets: safeStorageSecrets(path.join(dataDir, 'secrets')),
         notifier: desktopNotifier,
         power: desktopPowerBlocker,
+        files: desktopFileManager,
       },
       runtime: 'electron',
       appVersion: APP_VERSION,

@@ -4,6 +4,27 @@
 // validated on the receiving side. Objects are strict (unknown keys rejected), strings and arrays bounded.
 import { z } from 'zod';
 import { studioErrorWireSchema } from './errors';
+import {
+  galleryChangeSchema,
+  galleryDetailSchema,
+  galleryItemSchema,
+  galleryPageSchema,
+  galleryQuerySchema,
+  imageIdSchema,
+  imageIdsSchema,
+  importFileSchema,
+  importResultSchema,
+  reuseSchema,
+} from './schemas/gallery';
+import {
+  downloadHandleSchema,
+  modelEntrySchema,
+  modelEventSchema,
+  modelIdParams,
+  modelsListSchema,
+  tokenStatusSchema,
+  verifyResultSchema,
+} from './schemas/models';
 
 const MAX_PATH = 4096;
 
@@ -32,6 +53,8 @@ export const systemInfoSchema = z
     freeDiskBytes: z.number().int().nonnegative().nullable(),
     /** True when this process holds studio.lock (runs the queue and the reconcile pass). */
     primary: z.boolean(),
+    /** Things the user must know from start-up (a damaged database moved aside, files recovered…). */
+    notices: z.array(z.string().max(2000)).max(20),
   })
   .strict();
 export type SystemInfo = z.infer<typeof systemInfoSchema>;
@@ -76,10 +99,67 @@ export const methods = {
   'system.diagnostics': method(empty, diagnosticsSchema, 'Versions, EPs and paths as text for bug reports (never tokens)'),
   'settings.get': method(empty, settingsSchema, 'All settings'),
   'settings.set': method(settingsPatchSchema, settingsSchema, 'Change some settings; returns all of them'),
+
+  'gallery.query': method(galleryQuerySchema, galleryPageSchema, 'A keyset page of images: search, filters, sort, cursor'),
+  'gallery.get': method(z.object({ id: imageIdSchema }).strict(), galleryDetailSchema, 'Everything about one image'),
+  'gallery.setFavorite': method(
+    z.object({ id: imageIdSchema, favorite: z.boolean() }).strict(),
+    galleryItemSchema,
+    'Mark or unmark a favorite',
+  ),
+  'gallery.delete': method(
+    z.object({ ids: imageIdsSchema }).strict(),
+    z.object({ undoToken: z.string().max(200), deleted: z.number().int() }).strict(),
+    'Move images to the trash; returns an undo token',
+  ),
+  'gallery.restore': method(
+    z.union([z.object({ undoToken: z.string().min(1).max(200) }).strict(), z.object({ ids: imageIdsSchema }).strict()]),
+    z.object({ restored: z.number().int() }).strict(),
+    'Bring images back from the trash',
+  ),
+  'gallery.emptyTrash': method(
+    z.object({ olderThanDays: z.number().int().min(0).max(3650).optional() }).strict(),
+    z.object({ removed: z.number().int() }).strict(),
+    'Delete trashed images for good',
+  ),
+  'gallery.import': method(
+    z.object({ files: z.array(importFileSchema).min(1).max(200) }).strict(),
+    importResultSchema,
+    'Import PNG files from other tools (each rejected one says why)',
+  ),
+  'gallery.reuse': method(z.object({ id: imageIdSchema }).strict(), reuseSchema, 'Parameters of an image for the Generate form'),
+  'gallery.export': method(
+    z.object({ id: imageIdSchema, metadata: z.boolean() }).strict(),
+    z.object({ fileName: z.string().max(300), mimeType: z.string().max(64), dataBase64: z.string().max(200_000_000) }).strict(),
+    'The PNG bytes, with or without metadata (copy image, save as)',
+  ),
+  'gallery.reveal': method(z.object({ id: imageIdSchema }).strict(), z.object({ revealed: z.boolean() }).strict(), 'Show the file in the OS file manager (app only)'),
+
+  'models.list': method(empty, modelsListSchema, 'Catalog and installed models with state, size on disk, downloads'),
+  'models.download': method(
+    z.object({ ref: z.string().min(1).max(300), t5: z.boolean().optional() }).strict(),
+    downloadHandleSchema,
+    'Start a verified, resumable download of a catalog id or owner/name[@rev]',
+  ),
+  'models.pause': method(modelIdParams, z.object({}).strict(), 'Pause a download (parts kept)'),
+  'models.resume': method(modelIdParams, downloadHandleSchema, 'Resume a paused or failed download'),
+  'models.cancel': method(modelIdParams, z.object({}).strict(), 'Cancel a download (parts removed)'),
+  'models.verify': method(modelIdParams, verifyResultSchema, 'Re-hash every file of an installed model'),
+  'models.remove': method(modelIdParams, z.object({}).strict(), 'Delete an installed model (imported folders are only unregistered)'),
+  'models.import': method(z.object({ folder: z.string().min(1).max(4096) }).strict(), modelEntrySchema, 'Register a local model folder (either layout) without copying'),
+  'models.setToken': method(
+    z.object({ token: z.string().regex(/^[\x21-\x7e]{8,400}$/, 'a Hugging Face token is 8–400 visible ASCII characters') }).strict(),
+    tokenStatusSchema,
+    'Store the Hugging Face token (OS keychain in the app)',
+  ),
+  'models.clearToken': method(empty, tokenStatusSchema, 'Forget the stored Hugging Face token'),
+  'models.tokenStatus': method(empty, tokenStatusSchema, 'Where the token comes from and whether Hugging Face accepts it'),
 } as const;
 
 export const events = {
   'settings.changed': settingsSchema,
+  'gallery.changed': galleryChangeSchema,
+  'models.event': modelEventSchema,
 } as const;
 
 export type Methods = typeof methods;

@@ -79,3 +79,15 @@ describe('output', () => {
     expect(String(err.read())).toBe('sd35-studio: boom\n');
   });
 });
+
+describe('command options', () => {
+  it('never declare one name with two types across commands (they share one parser)', async () => {
+    const { COMMANDS } = await import('./commands');
+    const seen = new Map<string, string>();
+    for (const o of [...GLOBAL_OPTIONS, ...COMMANDS.flatMap((c) => c.options)]) {
+      const prev = seen.get(o.name);
+      expect(prev === undefined || prev === o.type, `--${o.name} is ${prev} in one command and ${o.type} in another`).toBe(true);
+      seen.set(o.name, o.type);
+    }
+  });
+});

@@ -39,9 +39,15 @@ export interface PowerSaveBlocker {
   block(reason: string): () => void;
 }
 
+/** The OS file manager; `false` where there is none to ask (CLI, browser mode). */
+export interface FileManager {
+  reveal(file: string): boolean;
+}
+
 export interface Adapters {
   spawner: WorkerSpawner;
   secrets: SecretStore;
   notifier: Notifier;
   power: PowerSaveBlocker;
+  files: FileManager;
 }

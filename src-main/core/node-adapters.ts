@@ -70,5 +70,6 @@ export function nodeAdapters(env: NodeJS.ProcessEnv = process.env): Adapters {
     secrets: hfTokenFileStore(env),
     notifier: { notify: () => undefined },
     power: { block: () => () => undefined },
+    files: { reveal: () => false },
   };
 }

@@ -13,6 +13,12 @@ import { createFileLogger, type Logger } from './log';
 import { noMedia, type MediaSource } from './media';
 import { dataLayout, defaultModelsDir, ensureDataDir, type DataLayout } from './paths';
 import { SettingsStore, defaultSettings } from './settings';
+import { galleryHandlers } from './handlers/gallery';
+import { modelsHandlers } from './handlers/models';
+import { ModelService } from './models/service';
+import { reconcile } from './history/reconcile';
+import { integrityCheck } from './history/integrity';
+import { HistoryService, scheduleTrashSweep } from './history/service';
 
 export type Runtime = SystemInfo['runtime'];
 
@@ -45,8 +51,13 @@ export class StudioCore {
   readonly api: StudioApi;
   /** Image files by id, for the image protocol and browser mode (the history room provides it). */
   media: MediaSource = noMedia;
+  readonly history: HistoryService;
+  readonly models: ModelService;
+  /** Shown to the user once: a damaged database moved aside, strays recovered, … */
+  readonly notices: string[] = [];
   private readonly lock: LockResult;
   private readonly primaryTasks: PrimaryTask[] = [];
+  private readonly disposers: (() => void)[] = [];
   private closed = false;
 
   private constructor(readonly options: StudioCoreOptions) {
@@ -54,6 +65,12 @@ export class StudioCore {
     this.log = createFileLogger(this.layout.logs, { echo: options.logEcho });
     this.lock = acquireLock(this.layout.lock);
     try {
+      if (this.lock.tookOverStale) {
+        // The last owner did not exit cleanly: check the database before anything touches it.
+        const check = integrityCheck(this.layout.db, { nativeBinding: options.nativeBinding });
+        this.log.info('integrity check after an unclean shutdown', { ok: check.ok, durationMs: check.durationMs, movedTo: check.movedTo });
+        if (check.message) this.notices.push(check.message);
+      }
       this.db = openDatabase(this.layout.db, { nativeBinding: options.nativeBinding });
     } catch (err) {
       this.lock.release();
@@ -65,6 +82,51 @@ export class StudioCore {
       primary: this.lock.primary,
       uncleanShutdown: this.lock.tookOverStale,
       ownerPid: this.lock.owner?.pid,
+    });
+    this.history = new HistoryService({ db: this.db, dataDir: this.layout.root });
+    this.media = {
+      imagePath: (id) => this.history.imagePath(id),
+      thumbPath: (id, size) => this.history.thumbPath(id, size),
+    };
+    this.disposers.push(this.history.onChanged((change) => this.events.emit('gallery.changed', change)));
+    this.addPrimaryTask({
+      name: 'history',
+      run: async () => {
+        const report = await reconcile(this.history);
+        this.log.info('history reconciled', {
+          interrupted: report.interrupted.length,
+          adopted: report.adopted.length,
+          missing: report.missing.length,
+          unknownFiles: report.unknownFiles.length,
+          durationMs: report.durationMs,
+        });
+        if (report.adopted.length) this.notices.push(`${report.adopted.length} image(s) saved just before a crash were recovered into the gallery.`);
+        if (report.missing.length) this.notices.push(`${report.missing.length} image file(s) were missing from the data folder and were removed from the gallery.`);
+        if (report.unknownFiles.length) this.notices.push(`${report.unknownFiles.length} file(s) in images/ are not from SD3.5 Studio and were left alone (see the log).`);
+        this.disposers.push(scheduleTrashSweep(this.history, { onError: (err) => this.log.warn('trash sweep failed', { error: String(err) }) }));
+      },
+    });
+    this.models = new ModelService({
+      db: this.db,
+      modelsDir: this.settings.get().modelsDir,
+      secrets: options.adapters.secrets,
+      env: options.env ?? process.env,
+    });
+    this.disposers.push(
+      this.models.on((event) => {
+        try {
+          this.events.emit('models.event', event);
+        } catch (err) {
+          this.log.warn('models event not forwarded', { type: event.type, error: String(err) });
+        }
+      }),
+    );
+    this.addPrimaryTask({
+      name: 'models',
+      run: async () => {
+        const resumed = await this.models.resumePending();
+        if (resumed.length) this.log.info('downloads resumed', { ids: resumed.map((h) => h.id) });
+      },
     });
     this.api = this.createApi();
   }
@@ -124,6 +186,7 @@ export class StudioCore {
       modelsDir: this.settings.get().modelsDir,
       freeDiskBytes,
       primary: this.lock.primary,
+      notices: this.notices.slice(0, 20),
     };
   }
 
@@ -155,12 +218,16 @@ export class StudioCore {
         this.events.emit('settings.changed', next);
         return next;
       },
+      ...modelsHandlers(() => this.models),
+      ...galleryHandlers(this.history, { runtime: this.options.runtime, reveal: (f) => this.options.adapters.files.reveal(f) }),
     };
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    for (const dispose of this.disposers.splice(0)) dispose();
+    void this.models.close().catch(() => undefined);
     try {
       this.db.close();
     } finally {

@@ -1,6 +1,6 @@
 // Small desktop adapters: notifications and keeping the machine awake during long work.
-import { Notification, powerSaveBlocker } from 'electron';
-import type { Notifier, PowerSaveBlocker } from '../core/adapters';
+import { Notification, powerSaveBlocker, shell } from 'electron';
+import type { FileManager, Notifier, PowerSaveBlocker } from '../core/adapters';
 
 export const desktopNotifier: Notifier = {
   notify(title, body) {
@@ -14,5 +14,12 @@ export const desktopPowerBlocker: PowerSaveBlocker = {
     return () => {
       if (powerSaveBlocker.isStarted(id)) powerSaveBlocker.stop(id);
     };
+  },
+};
+
+export const desktopFileManager: FileManager = {
+  reveal(file) {
+    shell.showItemInFolder(file);
+    return true;
   },
 };

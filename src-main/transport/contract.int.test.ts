@@ -3,6 +3,7 @@
 // (WebSocket and POST). Methods and events are listed from api.ts, not from the registry the
 // transports bind. A payload that violates a schema comes back as invalid_input and the server
 // keeps serving.
+import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { eventNames, methodNames, methods, type EventName, type MethodName, type StudioClient } from '../../src-shared/api';
@@ -11,7 +12,9 @@ import { StudioError } from '../../src-shared/errors';
 import { nodeAdapters } from '../core/node-adapters';
 import { StudioCore } from '../core/studio';
 import { createPreloadBridge, type IpcRendererLike } from '../preload-client';
-import { EVENT_TRIGGERS, INVALID_SAMPLES, METHOD_SAMPLES } from '../testing/contract-samples';
+import { startHubEmulator, type HubEmulator } from '../../e2e/support/hub-emulator';
+import { cachedSd3Repo } from '../core/models/test-support/repo-fixture';
+import { EVENT_TRIGGERS, INVALID_SAMPLES, METHOD_SAMPLES, rememberResult, sampleMeta, tinyPixels, type SampleContext } from '../testing/contract-samples';
 import { removeTempDirs, tempDir } from '../testing/temp';
 import { createDispatcher } from './dispatch';
 import { startHttpTransport, type HttpTransport } from './http';
@@ -92,6 +95,10 @@ function wsChannel(url: string): Promise<{ channel: RawChannel; ws: WebSocket }>
 }
 
 let core: StudioCore;
+let hub: HubEmulator;
+let seq = 0;
+const newImage = async () => (await core.history.saveImage({ pixels: tinyPixels(++seq), meta: sampleMeta(`a lighthouse number ${seq}`) })).id;
+const contexts: Record<string, SampleContext> = {};
 let http: HttpTransport;
 let ipc: FakeIpc;
 let ws: WebSocket;
@@ -99,7 +106,11 @@ const clients: Record<string, StudioClient> = {};
 
 beforeAll(async () => {
   const dataDir = tempDir();
-  core = await StudioCore.open({ dataDir, adapters: nodeAdapters({ HF_HOME: tempDir() }), runtime: 'cli', appVersion: '0.0.0-test', listExecutionProviders: async () => [{ name: 'cpu', bundled: true }] });
+  const repoDir = await cachedSd3Repo('contract-v1', { layout: 'tensorstack', seed: 11, transformerBytes: 2 * 1024 * 1024, t5Bytes: 64 * 1024 });
+  // Slow, so that a download is still running when the pause sample runs.
+  hub = await startHubEmulator({ repos: { 'test/tiny-sd35': { folder: repoDir } }, tokens: { hf_contractTestToken123: [] }, faults: { bytesPerSecond: 256 * 1024 }, lfsThreshold: 1024 * 1024 });
+  const env = { HF_HOME: tempDir(), HF_ENDPOINT: hub.endpoint, HF_TOKEN: '' };
+  core = await StudioCore.open({ dataDir, adapters: nodeAdapters(env), env, runtime: 'cli', appVersion: '0.0.0-test', listExecutionProviders: async () => [{ name: 'cpu', bundled: true }] });
   const dispatch = createDispatcher(core.api);
   ipc = new FakeIpc();
   const binding = bindIpc(ipc, { dispatch, events: core.events });
@@ -121,12 +132,19 @@ beforeAll(async () => {
     onEvent: conn.channel.onEvent,
   };
   clients.post = clientOf(post, 'browser');
+  for (const t of ['ipc', 'websocket', 'post']) {
+    const folder = tempDir();
+    fs.cpSync(repoDir, folder, { recursive: true });
+    const imported = await core.models.import(folder);
+    contexts[t] = { core, newImage, imageId: await newImage(), repo: 'test/tiny-sd35', folder, importedId: imported.id };
+  }
 });
 
 afterAll(async () => {
   ws?.close();
   await http?.close();
   core?.close();
+  await hub?.close();
   removeTempDirs();
 });
 
@@ -138,8 +156,10 @@ describe.each(['ipc', 'websocket', 'post'])('contract over %s', (transport) => {
 
   it.each(methodNames.map((m) => [m]))('calls %s and gets a result of the declared shape', async (name) => {
     const method = name as MethodName;
-    const result = await clients[transport]!.call(method, METHOD_SAMPLES[method] as never);
+    const params = await METHOD_SAMPLES[method](contexts[transport]!);
+    const result = await clients[transport]!.call(method, params as never);
     expect(methods[method].result.safeParse(result).success).toBe(true);
+    rememberResult(method, result, contexts[transport]!);
   });
 
   it.each(eventNames.map((e) => [e]))('delivers the %s event', async (name) => {
@@ -151,7 +171,7 @@ describe.each(['ipc', 'websocket', 'post'])('contract over %s', (transport) => {
         resolve(payload);
       });
     });
-    await EVENT_TRIGGERS[event](client);
+    await EVENT_TRIGGERS[event](client, contexts[transport]!);
     const payload = await got;
     expect(payload).toBeTruthy();
   });

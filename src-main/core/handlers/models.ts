@@ -1,0 +1,70 @@
+// The models.* methods of the contract, on top of the model room's ModelService.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { StudioApi } from '../../../src-shared/api';
+import { StudioError } from '../../../src-shared/errors';
+import type { ModelService } from '../models/service';
+
+type ModelsApi = Pick<StudioApi, Extract<keyof StudioApi, `models.${string}`>>;
+
+async function freeBytes(dir: string): Promise<number | null> {
+  // The models folder may not exist yet: ask its nearest existing parent.
+  let d = dir;
+  for (let i = 0; i < 64; i++) {
+    try {
+      const s = await fs.promises.statfs(d);
+      return Number(s.bavail) * Number(s.bsize);
+    } catch {
+      const up = path.dirname(d);
+      if (up === d) return null;
+      d = up;
+    }
+  }
+  return null;
+}
+
+export function modelsHandlers(models: () => ModelService): ModelsApi {
+  return {
+    'models.list': async () => {
+      const svc = models();
+      return {
+        models: await svc.list(),
+        modelsDir: svc.modelsDir,
+        freeDiskBytes: await freeBytes(svc.modelsDir),
+        machine: { ramBytes: os.totalmem() },
+      };
+    },
+    'models.download': async ({ ref, t5 }) => {
+      const h = await models().download(ref, t5 === undefined ? {} : { t5 });
+      // The download runs on; its end arrives as a models.event (completed / failed / paused).
+      h.done.catch(() => undefined);
+      return { id: h.id, repo: h.repo, commit: h.commit, totalBytes: h.totalBytes };
+    },
+    'models.pause': async ({ id }) => {
+      await models().pause(id);
+      return {};
+    },
+    'models.resume': async ({ id }) => {
+      const h = await models().resume(id);
+      h.done.catch(() => undefined);
+      return { id: h.id, repo: h.repo, commit: h.commit, totalBytes: h.totalBytes };
+    },
+    'models.cancel': async ({ id }) => {
+      await models().cancel(id);
+      return {};
+    },
+    'models.verify': async ({ id }) => models().verify(id),
+    'models.remove': async ({ id }) => {
+      await models().remove(id);
+      return {};
+    },
+    'models.import': async ({ folder }) => {
+      if (!path.isAbsolute(folder)) throw new StudioError('invalid_input', `Give the model folder as an absolute path (got "${folder}").`);
+      return models().import(folder);
+    },
+    'models.setToken': async ({ token }) => models().setToken(token),
+    'models.clearToken': async () => models().clearToken(),
+    'models.tokenStatus': async () => models().tokenStatus(),
+  };
+}

@@ -1,0 +1,107 @@
+// Gallery (history) shapes of the contract; they mirror src-main/core/history/types.ts.
+import { z } from 'zod';
+
+// Prompts of imported images may be long (the metadata schema allows 100,000 characters).
+export const MAX_PROMPT = 100_000;
+const id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+export const imageIdSchema = id;
+export const imageIdsSchema = z.array(id).min(1).max(10_000);
+
+const isoDate = z.string().max(40);
+
+export const galleryItemSchema = z
+  .object({
+    id,
+    createdAt: isoDate,
+    prompt: z.string().max(MAX_PROMPT),
+    negativePrompt: z.string().max(MAX_PROMPT),
+    seed: z.string().max(40).nullable(),
+    steps: z.number().int().nullable(),
+    guidance: z.number().nullable(),
+    width: z.number().int(),
+    height: z.number().int(),
+    model: z.string().max(300),
+    favorite: z.boolean(),
+    bytes: z.number().int().nonnegative(),
+    path: z.string().max(4096),
+    source: z.enum(['generated', 'imported']),
+  })
+  .strict();
+export type GalleryItem = z.infer<typeof galleryItemSchema>;
+
+export const galleryDetailSchema = galleryItemSchema
+  .extend({
+    jobId: z.number().int(),
+    status: z.enum(['queued', 'running', 'done', 'failed', 'cancelled', 'interrupted']),
+    ep: z.string().max(64).nullable(),
+    timings: z.record(z.string().max(64), z.number()).nullable(),
+    startedAt: isoDate.nullable(),
+    finishedAt: isoDate.nullable(),
+    meta: z.record(z.string(), z.unknown()).nullable(),
+    imported: z.object({ originalName: z.string().max(1024).nullable(), parameters: z.record(z.string(), z.unknown()).nullable() }).strict().nullable(),
+    deletedAt: isoDate.nullable(),
+  })
+  .strict();
+export type GalleryDetail = z.infer<typeof galleryDetailSchema>;
+
+export const galleryQuerySchema = z
+  .object({
+    search: z.string().max(500).optional(),
+    searchIn: z.enum(['prompt', 'negative', 'both']).optional(),
+    model: z.string().max(300).optional(),
+    favoritesOnly: z.boolean().optional(),
+    /** ISO date-time or epoch ms; inclusive. */
+    from: z.union([isoDate, z.number()]).optional(),
+    /** ISO date-time or epoch ms; exclusive. */
+    to: z.union([isoDate, z.number()]).optional(),
+    width: z.number().int().min(1).max(100_000).optional(),
+    height: z.number().int().min(1).max(100_000).optional(),
+    sort: z.enum(['newest', 'oldest']).optional(),
+    cursor: z.string().max(500).optional(),
+    limit: z.number().int().min(1).max(500).optional(),
+  })
+  .strict();
+export type GalleryQuery = z.infer<typeof galleryQuerySchema>;
+
+export const galleryPageSchema = z
+  .object({
+    items: z.array(galleryItemSchema).max(500),
+    nextCursor: z.string().max(500).nullable(),
+    total: z.number().int().nonnegative(),
+    note: z.string().max(500).optional(),
+  })
+  .strict();
+
+export const reuseSchema = z
+  .object({
+    prompt: z.string().max(MAX_PROMPT),
+    negativePrompt: z.string().max(MAX_PROMPT),
+    seed: z.string().max(40).optional(),
+    steps: z.number().int().optional(),
+    guidance: z.number().optional(),
+    width: z.number().int().optional(),
+    height: z.number().int().optional(),
+    model: z.string().max(300).optional(),
+    shift: z.number().optional(),
+    t5: z.boolean().optional(),
+  })
+  .strict();
+export type ReuseParameters = z.infer<typeof reuseSchema>;
+
+export const galleryChangeSchema = z
+  .object({ kind: z.enum(['added', 'updated', 'removed', 'restored', 'purged', 'reset']), ids: z.array(id).max(100_000) })
+  .strict();
+export type GalleryChange = z.infer<typeof galleryChangeSchema>;
+
+/** One file for gallery.import: a path (Electron drag and drop, CLI) or the bytes (browser mode). */
+export const importFileSchema = z.union([
+  z.object({ path: z.string().min(1).max(4096) }).strict(),
+  z.object({ name: z.string().min(1).max(1024), dataBase64: z.string().max(14_000_000) }).strict(),
+]);
+
+export const importResultSchema = z
+  .object({
+    imported: z.array(galleryItemSchema).max(1000),
+    rejected: z.array(z.object({ name: z.string().max(4096), reason: z.string().max(2000) }).strict()).max(1000),
+  })
+  .strict();
