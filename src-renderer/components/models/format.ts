@@ -1,0 +1,58 @@
+// Small formatting helpers of the Models view.
+import { formatBytes } from '../../../src-shared/catalog';
+import type { MemoryMode } from '../../../src-shared/catalog';
+
+export { formatBytes };
+
+export function formatSpeed(bytesPerSecond: number): string {
+  return `${formatBytes(bytesPerSecond)}/s`;
+}
+
+/** "about 3 min left", "45 s left", "2 h 5 min left"; empty when unknown. */
+export function formatEta(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return '';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s left`;
+  const m = Math.round(s / 60);
+  if (m < 60) return `about ${m} min left`;
+  const h = Math.floor(m / 60);
+  return `about ${h} h ${m % 60} min left`;
+}
+
+export function percent(done: number, total: number): number {
+  if (total <= 0) return 0;
+  return Math.min(100, Math.max(0, Math.floor((done / total) * 1000) / 10));
+}
+
+export function shortCommit(commit: string | undefined): string {
+  return commit ? commit.slice(0, 7) : '';
+}
+
+export function formatWhen(ms: number | undefined): string {
+  if (ms === undefined) return '';
+  const d = new Date(ms);
+  return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+export const MODE_LABEL: Record<MemoryMode, string> = { fast: 'Fast', balanced: 'Balanced', low: 'Low memory' };
+/** Memory use of the modes, most first. */
+export const MODE_ORDER: Record<MemoryMode, number> = { fast: 2, balanced: 1, low: 0 };
+
+/** Splits text into plain runs and http(s) links, so URLs in error messages can be opened. */
+export function linkify(text: string): { text: string; href?: string }[] {
+  const out: { text: string; href?: string }[] = [];
+  const re = /https?:\/\/[^\s<>"')]+/g;
+  let last = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    let url = m[0];
+    // Sentence punctuation after a URL is not part of it.
+    const trail = /[.,;:!?]+$/.exec(url);
+    if (trail) url = url.slice(0, -trail[0].length);
+    if (m.index > last) out.push({ text: text.slice(last, m.index) });
+    out.push({ text: url, href: url });
+    last = m.index + url.length;
+    re.lastIndex = last;
+  }
+  if (last < text.length) out.push({ text: text.slice(last) });
+  return out;
+}
