@@ -12,6 +12,7 @@ export default defineConfig({
         input: {
           main: resolve(__dirname, 'src-main/main.ts'),
           cli: resolve(__dirname, 'src-main/cli/cli.ts'),
+          worker: resolve(__dirname, 'src-main/inference/worker.ts'),
         },
       },
     },

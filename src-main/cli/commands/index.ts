@@ -1,6 +1,9 @@
 // Every CLI command. Rooms add theirs here (models, history, generate, inspect).
 import type { Command } from '../command';
+import { historyImportCommand, historyListCommand } from './history';
 import { infoCommand } from './info';
+import { MODELS_COMMANDS } from './models';
+import { inferenceCommands } from './inspect';
 import { serveCommand } from './serve';
 
-export const COMMANDS: Command[] = [serveCommand, infoCommand];
+export const COMMANDS: Command[] = [serveCommand, infoCommand, historyListCommand, historyImportCommand, ...MODELS_COMMANDS, ...inferenceCommands];

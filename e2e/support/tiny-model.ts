@@ -1,0 +1,680 @@
+// Writes tiny but real SD3.5 ONNX model folders for tests and benchmarks (issue 5 §6, DESIGN.md §9).
+//
+// The folders look like the real exports (optimum or TensorStack layout): the same folder names,
+// external-data file names, tensor names, element types and interface dims as
+// ../shared/fixtures/model-io.json lists (CLIP-L 768, CLIP-G 1280, T5 4096, pooled 2048, 16 latent
+// channels, VAE ×8). The weights are tiny by construction: token ids are hashed (mod a prime) into a
+// small embedding table, the layers work at rank 8, and wide outputs come from [8, D] projections.
+// Weights come from a seeded PRNG keyed by component and tensor name: the same options give the
+// same bytes.
+//
+// Transformer (default): v = Conv3x3(x)·(1 + cond) + cond, where cond[B,16] = 0.5·sin(8·(mean_seq(context)·Wc +
+// pooled·Wp + sin(t/1000·freq) + bias)) — it depends on the latents, the timestep, the text context
+// and the pooled projection, so seed, steps, prompt and negative prompt all change the image.
+//
+// Transformer (analytic): v = a·x + b·c, element-wise on x = hidden_states, with the per-item scalar
+//   c = timestep/1000 + mean(encoder_hidden_states[i]) + mean(pooled_projections[i])
+// and a, b = TINY_ANALYTIC. The VAE then is analytic too: sample[:, k] = latent_sample[:, k] (k = 0..2)
+// upsampled ×8 by nearest neighbour, so a test can check the whole loop (noise → Euler → decode) in
+// closed form.
+//
+// size small (no effect with analytic): the transformer also runs [B,seq,4096]×[4096,1152]→tanh→×[1152,4096]→
+// tanh→×[4096,1152] over the context, so one step costs ≥ 50 ms here even at batch 1 with two threads (measured
+// on this 2-core machine: ~95 ms at batch 1, ~190 ms at batch 2 with one thread). t5Bytes: T5 gets a real-sized
+// [rows, 4096] float32 embedding table (≥ t5Bytes, streamed to disk in 1 MB chunks) and every run reads all
+// of it through a GEMV, as a real T5 reads all its weights; ONNX Runtime keeps about 2 × t5Bytes resident
+// while that session lives (the MatMul weight is prepacked).
+// Tokenizers: copied from the shared fixtures (tokenizers/), or, when those are absent or
+// generatedTokenizers is set, a tiny generated CLIP BPE vocabulary (specials at 49406/49407, "!" = 0) and
+// a tiny T5 Unigram tokenizer.json (</s> = 1, <pad> = 0, <unk> = 2).
+//
+// CLI: npx tsx e2e/support/tiny-model.ts --out DIR [--layout optimum|tensorstack] [--io fp32|fp16]
+//      [--size micro|small] [--analytic] [--no-t5] [--t5-bytes N] [--generated-tokenizers]
+import fs from 'node:fs';
+import path from 'node:path';
+import { fixturePath } from './fixtures';
+import { ExternalDataWriter, GraphBuilder, encodeModel, type Dim, type ElemType } from './onnx-builder';
+
+export type TinyLayout = 'optimum' | 'tensorstack';
+
+export interface TinyModelOptions {
+  layout: TinyLayout;
+  /** Element type of the float inputs/outputs (weights are float32 inside; Cast nodes at the edges). */
+  io: 'fp32' | 'fp16';
+  /** micro: milliseconds per step; small: one transformer step costs ≥ 50 ms here (benchmarks). */
+  size: 'micro' | 'small';
+  analytic?: boolean;
+  /** Write text_encoder_3 (T5). Default true; false mimics a download without T5. */
+  t5?: boolean;
+  /** Make T5's external data weigh at least this many bytes (streamed to disk), for memory tests. */
+  t5Bytes?: number;
+  /** Write generated tiny tokenizers even when the shared fixtures are present. */
+  generatedTokenizers?: boolean;
+}
+
+/** The analytic transformer: v = a·x + b·c (see the header comment). */
+export const TINY_ANALYTIC = { a: 0.5, b: 2 } as const;
+
+export const LAYOUT_FILES: Record<TinyLayout, { transformerDir: string; externalData: string }> = {
+  optimum: { transformerDir: 'transformer', externalData: 'model.onnx_data' },
+  tensorstack: { transformerDir: 'unet', externalData: 'model.onnx.data' },
+};
+
+const RANK = 8;
+const HASH_VOCAB = 1021; // prime: token ids are hashed into this many embedding rows
+const CLIP_MAX_POSITIONS = 77;
+
+// ---------------------------------------------------------------------------------------------
+// Deterministic weights
+
+function hashString(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** mulberry32 → standard normal (Box–Muller), seeded per tensor. */
+class Prng {
+  private state: number;
+  private spare: number | undefined;
+
+  constructor(key: string) {
+    this.state = hashString(key);
+  }
+
+  uniform(): number {
+    this.state = (this.state + 0x6d2b79f5) >>> 0;
+    let t = this.state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  normal(): number {
+    if (this.spare !== undefined) {
+      const s = this.spare;
+      this.spare = undefined;
+      return s;
+    }
+    const u1 = 1 - this.uniform();
+    const u2 = this.uniform();
+    const r = Math.sqrt(-2 * Math.log(u1));
+    this.spare = r * Math.sin(2 * Math.PI * u2);
+    return r * Math.cos(2 * Math.PI * u2);
+  }
+}
+
+function randomWeights(key: string, count: number, std: number): Float32Array {
+  const rng = new Prng(key);
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i++) out[i] = rng.normal() * std;
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Graph helpers
+
+interface Ctx {
+  g: GraphBuilder;
+  component: string;
+  io: ElemType; // float32 or float16
+}
+
+function weight(ctx: Ctx, name: string, dims: number[], std: number): string {
+  const count = dims.reduce((a, b) => a * b, 1);
+  return ctx.g.init(name, { type: 'float32', dims, data: randomWeights(`${ctx.component}/${name}`, count, std) });
+}
+
+/** A float graph input of the I/O type; returns the float32 tensor to compute with. */
+function floatInput(ctx: Ctx, name: string, dims: readonly Dim[]): string {
+  ctx.g.input(name, ctx.io, dims);
+  return ctx.io === 'float32' ? name : ctx.g.op('Cast', [name], { to: { i: 1 } });
+}
+
+/** Exposes a float32 tensor as a graph output of the I/O type. */
+function floatOutput(ctx: Ctx, name: string, dims: readonly Dim[], value: string): void {
+  if (ctx.io === 'float32') ctx.g.op('Identity', [value], {}, name);
+  else ctx.g.op('Cast', [value], { to: { i: 10 } }, name);
+  ctx.g.output(name, ctx.io, dims);
+}
+
+function idsInput(ctx: Ctx, type: 'int32' | 'int64', dims: readonly Dim[], modulo: number): string {
+  ctx.g.input('input_ids', type, dims);
+  const m = type === 'int64' ? ctx.g.i64([modulo], []) : ctx.g.i32([modulo], []);
+  return ctx.g.op('Mod', ['input_ids', m], { fmod: { i: 0 } });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Components
+
+interface ClipSpec {
+  idsType: 'int32' | 'int64';
+  batchDim: string;
+  seqDim: string;
+  width: number; // hidden size (768 / 1280)
+  layers: number; // 12 / 32
+  hiddenStates: boolean; // hidden_states.0..N outputs
+  pooled: 'text_embeds' | 'pooler_output';
+}
+
+function buildClip(ctx: Ctx, spec: ClipSpec): void {
+  const { g } = ctx;
+  const ids = idsInput(ctx, spec.idsType, [spec.batchDim, spec.seqDim], HASH_VOCAB);
+  const emb = weight(ctx, 'embeddings.token', [HASH_VOCAB, RANK], 1);
+  const tok = g.op('Gather', [emb, ids], { axis: { i: 0 } });
+  // Position embeddings for the first S positions (S ≤ 77), as CLIP has.
+  const shape = g.op('Shape', ['input_ids']);
+  const seqLen = g.op('Slice', [shape, g.i64([1]), g.i64([2])]);
+  const posAll = weight(ctx, 'embeddings.position', [CLIP_MAX_POSITIONS, RANK], 0.3);
+  const pos = g.op('Slice', [posAll, g.i64([0]), seqLen, g.i64([0])]);
+  let state = g.op('Add', [tok, pos]);
+  const up = weight(ctx, 'hidden.up', [RANK, spec.width], 1 / Math.sqrt(RANK));
+  const hiddenDims: Dim[] = [spec.batchDim, spec.seqDim, spec.width];
+  const hidden: string[] = [g.op('MatMul', [state, up])];
+  for (let k = 1; k <= spec.layers; k++) {
+    const a = weight(ctx, `layers.${k}.weight`, [RANK, RANK], 1 / Math.sqrt(RANK));
+    const b = weight(ctx, `layers.${k}.bias`, [RANK], 0.1);
+    state = g.op('Tanh', [g.op('Add', [g.op('MatMul', [state, a]), b])]);
+    hidden.push(g.op('MatMul', [state, up]));
+  }
+  const finalNorm = g.op('Tanh', [g.op('Mul', [state, g.f32([2], [])])]);
+  const last = g.op('MatMul', [finalNorm, up]);
+  const mean = g.op('ReduceMean', [state], { axes: { ints: [1] }, keepdims: { i: 0 } });
+  const proj = weight(ctx, 'pooled.projection', [RANK, spec.width], 1 / Math.sqrt(RANK));
+  const pooled = g.op('MatMul', [mean, proj]);
+  if (spec.pooled === 'text_embeds') floatOutput(ctx, 'text_embeds', [spec.batchDim, spec.width], pooled);
+  floatOutput(ctx, 'last_hidden_state', hiddenDims, last);
+  if (spec.pooled === 'pooler_output') floatOutput(ctx, 'pooler_output', [spec.batchDim, spec.width], pooled);
+  if (spec.hiddenStates) {
+    hidden.forEach((h, k) => floatOutput(ctx, `hidden_states.${k}`, hiddenDims, h));
+  }
+}
+
+function buildT5(ctx: Ctx, t5Bytes: number | undefined): void {
+  const { g } = ctx;
+  const dims: Dim[] = ['batch_size', 'sequence_length'];
+  if (t5Bytes !== undefined && t5Bytes > 0) {
+    // A real-sized embedding table [rows, 4096], streamed to disk; every row is reachable.
+    const rows = Math.max(1, Math.ceil(t5Bytes / (4096 * 4)));
+    const ids = idsInput(ctx, 'int64', dims, rows);
+    const rng = new Prng(`${ctx.component}/shared.weight`);
+    // Uniform values (std 0.1): cheaper than normals for hundreds of MB.
+    const table = g.initStreamed('shared.weight', [rows, 4096], (chunk) => {
+      for (let i = 0; i < chunk.length; i++) chunk[i] = (rng.uniform() - 0.5) * 0.3464;
+    });
+    const tok = g.op('Gather', [table, ids], { axis: { i: 0 } });
+    // Every run reads the whole table, as a real T5's MatMuls read all its weights: the mean row,
+    // as a GEMV [1, rows] × [rows, 4096] whose weights come from the input, so it cannot be folded
+    // into a constant when the session is created.
+    const idsMean = g.op('ReduceMean', [g.op('Cast', ['input_ids'], { to: { i: 1 } })], { keepdims: { i: 0 } });
+    const w = g.op('Add', [g.op('Mul', [idsMean, g.f32([0], [])]), g.f32([1 / rows], [])]);
+    const weights = g.op('Expand', [w, g.i64([1, rows])]);
+    const meanRow = g.op('MatMul', [weights, table]); // [1, 4096]
+    const out = g.op('Add', [tok, g.op('Mul', [meanRow, g.f32([0.001], [])])]);
+    floatOutput(ctx, 'last_hidden_state', [...dims, 4096], out);
+    return;
+  }
+  const ids = idsInput(ctx, 'int64', dims, HASH_VOCAB);
+  const emb = weight(ctx, 'shared.weight', [HASH_VOCAB, RANK], 1);
+  const tok = g.op('Gather', [emb, ids], { axis: { i: 0 } });
+  const a = weight(ctx, 'block.weight', [RANK, RANK], 1 / Math.sqrt(RANK));
+  const h = g.op('Tanh', [g.op('MatMul', [tok, a])]);
+  const up = weight(ctx, 'final.up', [RANK, 4096], 0.1 / Math.sqrt(RANK));
+  floatOutput(ctx, 'last_hidden_state', [...dims, 4096], g.op('MatMul', [h, up]));
+}
+
+interface TransformerNames {
+  batch: string;
+  height: string;
+  width: string;
+  seq: string;
+  timestepDim: string;
+  output: string;
+  inputOrder: ('hidden_states' | 'encoder_hidden_states' | 'pooled_projections' | 'timestep')[];
+}
+
+function buildTransformer(ctx: Ctx, names: TransformerNames, size: 'micro' | 'small', analytic: boolean): void {
+  const { g } = ctx;
+  const inputs: Record<string, string> = {};
+  const inputDims: Record<string, Dim[]> = {
+    hidden_states: [names.batch, 16, names.height, names.width],
+    encoder_hidden_states: [names.batch, names.seq, 4096],
+    pooled_projections: [names.batch, 2048],
+    timestep: [names.timestepDim],
+  };
+  for (const name of names.inputOrder) inputs[name] = floatInput(ctx, name, inputDims[name] as Dim[]);
+  const x = inputs.hidden_states as string;
+  const ctxIn = inputs.encoder_hidden_states as string;
+  const pooledIn = inputs.pooled_projections as string;
+  const t = g.op('Div', [inputs.timestep as string, g.f32([1000], [])]); // [B]
+  const outDims: Dim[] = [names.batch, 16, names.height, names.width];
+
+  if (analytic) {
+    const m1 = g.op('ReduceMean', [ctxIn], { axes: { ints: [1, 2] }, keepdims: { i: 0 } }); // [B]
+    const m2 = g.op('ReduceMean', [pooledIn], { axes: { ints: [1] }, keepdims: { i: 0 } }); // [B]
+    const c = g.op('Add', [g.op('Add', [t, m1]), m2]);
+    const c4 = g.op('Unsqueeze', [c, g.i64([1, 2, 3])]); // [B,1,1,1]
+    const v = g.op('Add', [
+      g.op('Mul', [x, g.f32([TINY_ANALYTIC.a], [])]),
+      g.op('Mul', [c4, g.f32([TINY_ANALYTIC.b], [])]),
+    ]);
+    floatOutput(ctx, names.output, outDims, v);
+    return;
+  }
+
+  const ctxMean = g.op('ReduceMean', [ctxIn], { axes: { ints: [1] }, keepdims: { i: 0 } }); // [B,4096]
+  const c1 = g.op('MatMul', [ctxMean, weight(ctx, 'context_embedder.weight', [4096, 16], 16 / Math.sqrt(4096))]);
+  const p1 = g.op('MatMul', [pooledIn, weight(ctx, 'time_text_embed.text.weight', [2048, 16], 1 / Math.sqrt(2048))]);
+  const t2 = g.op('Unsqueeze', [t, g.i64([1])]); // [B,1]
+  const freq = g.f32(Array.from({ length: 16 }, (_, i) => 1 + i * 0.75));
+  const tEmb = g.op('Sin', [g.op('Mul', [t2, freq])]); // [B,16]
+  let pre = g.op('Add', [g.op('Add', [c1, p1]), tEmb]);
+  pre = g.op('Add', [pre, weight(ctx, 'time_text_embed.bias', [16], 0.1)]);
+  if (size === 'small') {
+    // A few heavier MatMuls over the context, so one step costs ≥ 50 ms on a small CPU (see the header).
+    const k = 1152;
+    const h1 = g.op('Tanh', [g.op('MatMul', [ctxIn, weight(ctx, 'heavy.1.weight', [4096, k], 1 / Math.sqrt(4096))])]);
+    const h2 = g.op('Tanh', [g.op('MatMul', [h1, weight(ctx, 'heavy.2.weight', [k, 4096], 1 / Math.sqrt(k))])]);
+    const h3 = g.op('MatMul', [h2, weight(ctx, 'heavy.3.weight', [4096, k], 1 / Math.sqrt(4096))]);
+    const hm = g.op('ReduceMean', [h3], { axes: { ints: [1] }, keepdims: { i: 0 } }); // [B,k]
+    pre = g.op('Add', [pre, g.op('MatMul', [hm, weight(ctx, 'heavy.out.weight', [k, 16], 1 / Math.sqrt(k))])]);
+  }
+  // cond = 0.5·sin(8·pre): bounded, and sensitive to the small differences a few prompt tokens make in
+  // a mean over 333 context positions (tanh would saturate instead).
+  const wave = g.op('Mul', [g.op('Sin', [g.op('Mul', [pre, g.f32([8], [])])]), g.f32([0.5], [])]);
+  const cond = g.op('Unsqueeze', [wave, g.i64([2, 3])]); // [B,16,1,1]
+  const conv = g.op('Conv', [x, weight(ctx, 'proj.weight', [16, 16, 3, 3], 0.5 / 12), weight(ctx, 'proj.bias', [16], 0.05)], {
+    pads: { ints: [1, 1, 1, 1] },
+    kernel_shape: { ints: [3, 3] },
+  });
+  const one = g.f32([1], []);
+  const v = g.op('Add', [g.op('Mul', [conv, g.op('Add', [cond, one])]), cond]);
+  floatOutput(ctx, names.output, outDims, v);
+}
+
+function buildVaeDecoder(ctx: Ctx, analytic: boolean): void {
+  const { g } = ctx;
+  const z = floatInput(ctx, 'latent_sample', ['batch_size', 16, 'latent_height', 'latent_width']);
+  const scales = g.f32([1, 1, 8, 8]);
+  const outDims: Dim[] = ['batch_size', 3, 'height', 'width'];
+  if (analytic) {
+    const first3 = g.op('Slice', [z, g.i64([0]), g.i64([3]), g.i64([1])]);
+    const up = g.op('Resize', [first3, '', scales], {
+      mode: { s: 'nearest' },
+      coordinate_transformation_mode: { s: 'asymmetric' },
+      nearest_mode: { s: 'floor' },
+    });
+    floatOutput(ctx, 'sample', outDims, up);
+    return;
+  }
+  const rgb = g.op('Conv', [z, weight(ctx, 'conv_out.weight', [3, 16, 1, 1], 0.35), weight(ctx, 'conv_out.bias', [3], 0.1)], {
+    kernel_shape: { ints: [1, 1] },
+  });
+  const up = g.op('Resize', [rgb, '', scales], { mode: { s: 'linear' } });
+  floatOutput(ctx, 'sample', outDims, g.op('Tanh', [up]));
+}
+
+function writeComponent(
+  outDir: string,
+  folder: string,
+  externalData: string,
+  io: ElemType,
+  build: (ctx: Ctx) => void,
+): void {
+  const dir = path.join(outDir, folder);
+  fs.mkdirSync(dir, { recursive: true });
+  const writer = new ExternalDataWriter(path.join(dir, externalData), externalData);
+  try {
+    // Every weight (≥ 128 bytes) goes to the external-data file, as the real exports do.
+    const g = new GraphBuilder(`${folder}_graph`, writer, 128);
+    build({ g, component: folder, io });
+    fs.writeFileSync(path.join(dir, 'model.onnx'), encodeModel(g, { docString: `tiny ${folder} (sd35-studio test fixture)` }));
+  } finally {
+    writer.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tokenizers
+
+const TOKENIZER_FILES: Record<string, string[]> = {
+  tokenizer: ['vocab.json', 'merges.txt', 'special_tokens_map.json', 'tokenizer_config.json'],
+  tokenizer_2: ['vocab.json', 'merges.txt', 'special_tokens_map.json', 'tokenizer_config.json'],
+  tokenizer_3: ['tokenizer.json', 'special_tokens_map.json', 'tokenizer_config.json'],
+};
+
+function copyFixtureTokenizers(outDir: string, source: string): void {
+  for (const [folder, files] of Object.entries(TOKENIZER_FILES)) {
+    fs.mkdirSync(path.join(outDir, folder), { recursive: true });
+    // Read + write rather than copyFile: the fixtures may be read-only, the copies should not be.
+    for (const file of files) fs.writeFileSync(path.join(outDir, folder, file), fs.readFileSync(path.join(source, folder, file)));
+  }
+}
+
+/** GPT-2/CLIP byte → unicode table, in its canonical order. */
+function bytesToUnicode(): string[] {
+  const bs: number[] = [];
+  for (let b = 0x21; b <= 0x7e; b++) bs.push(b);
+  for (let b = 0xa1; b <= 0xac; b++) bs.push(b);
+  for (let b = 0xae; b <= 0xff; b++) bs.push(b);
+  const cs = [...bs];
+  let n = 0;
+  for (let b = 0; b < 256; b++) {
+    if (!bs.includes(b)) {
+      bs.push(b);
+      cs.push(256 + n);
+      n += 1;
+    }
+  }
+  return cs.map((c) => String.fromCodePoint(c));
+}
+
+const TINY_WORDS = ['a', 'photo', 'of', 'the', 'cat', 'dog', 'red', 'blue', 'an', 'astronaut', 'riding', 'horse', 'in', 'on'];
+
+function specialToken(content: string, normalized: boolean): Record<string, unknown> {
+  return { content, lstrip: false, normalized, rstrip: false, single_word: false };
+}
+
+function writeTinyClipTokenizer(dir: string, pad: string): void {
+  const chars = bytesToUnicode();
+  const vocab: Record<string, number> = {};
+  let next = 0;
+  for (const c of chars) vocab[c] = next++;
+  for (const c of chars) vocab[`${c}</w>`] = next++;
+  const merges: string[] = [];
+  for (const word of TINY_WORDS) {
+    const symbols = [...word];
+    const last = symbols.length - 1;
+    symbols[last] = `${symbols[last]}</w>`;
+    let current = symbols[0] as string;
+    for (let i = 1; i < symbols.length; i++) {
+      const merge = `${current} ${symbols[i]}`;
+      current += symbols[i];
+      if (!merges.includes(merge)) merges.push(merge);
+      if (vocab[current] === undefined) vocab[current] = next++;
+    }
+  }
+  vocab['<|startoftext|>'] = 49406;
+  vocab['<|endoftext|>'] = 49407;
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'vocab.json'), JSON.stringify(vocab));
+  fs.writeFileSync(path.join(dir, 'merges.txt'), `#version: 0.2\n${merges.join('\n')}\n`);
+  fs.writeFileSync(
+    path.join(dir, 'special_tokens_map.json'),
+    JSON.stringify(
+      {
+        bos_token: specialToken('<|startoftext|>', true),
+        eos_token: specialToken('<|endoftext|>', false),
+        pad_token: specialToken(pad, false),
+        unk_token: specialToken('<|endoftext|>', false),
+      },
+      null,
+      2,
+    ),
+  );
+  fs.writeFileSync(
+    path.join(dir, 'tokenizer_config.json'),
+    JSON.stringify(
+      {
+        bos_token: '<|startoftext|>',
+        eos_token: '<|endoftext|>',
+        pad_token: pad,
+        unk_token: '<|endoftext|>',
+        do_lower_case: true,
+        model_max_length: 77,
+        tokenizer_class: 'CLIPTokenizer',
+      },
+      null,
+      2,
+    ),
+  );
+}
+
+function writeTinyT5Tokenizer(dir: string): void {
+  const pieces: [string, number][] = [
+    ['<pad>', 0],
+    ['</s>', 0],
+    ['<unk>', 0],
+    ['▁', -2],
+  ];
+  const seen = new Set(pieces.map(([p]) => p));
+  const add = (piece: string, score: number): void => {
+    if (!seen.has(piece)) {
+      seen.add(piece);
+      pieces.push([piece, score]);
+    }
+  };
+  TINY_WORDS.forEach((w, i) => add(`▁${w}`, -5 - i * 0.01));
+  for (const c of 'abcdefghijklmnopqrstuvwxyz0123456789.,!?-') add(c, -8);
+  for (const c of 'abcdefghijklmnopqrstuvwxyz') add(`▁${c}`, -9);
+  const added = ['<pad>', '</s>', '<unk>'].map((content, id) => ({
+    id,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  }));
+  const metaspace = { type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: true };
+  const tokenizer = {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: added,
+    normalizer: {
+      type: 'Sequence',
+      normalizers: [
+        { type: 'Strip', strip_left: false, strip_right: true },
+        { type: 'Replace', pattern: { Regex: ' {2,}' }, content: '▁' },
+      ],
+    },
+    pre_tokenizer: metaspace,
+    post_processor: {
+      type: 'TemplateProcessing',
+      single: [{ Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '</s>', type_id: 0 } }],
+      pair: [
+        { Sequence: { id: 'A', type_id: 0 } },
+        { SpecialToken: { id: '</s>', type_id: 0 } },
+        { Sequence: { id: 'B', type_id: 0 } },
+        { SpecialToken: { id: '</s>', type_id: 0 } },
+      ],
+      special_tokens: { '</s>': { id: '</s>', ids: [1], tokens: ['</s>'] } },
+    },
+    decoder: metaspace,
+    model: { type: 'Unigram', unk_id: 2, vocab: pieces, byte_fallback: false },
+  };
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(tokenizer));
+  fs.writeFileSync(
+    path.join(dir, 'special_tokens_map.json'),
+    JSON.stringify(
+      {
+        eos_token: specialToken('</s>', false),
+        pad_token: specialToken('<pad>', false),
+        unk_token: specialToken('<unk>', false),
+      },
+      null,
+      2,
+    ),
+  );
+  fs.writeFileSync(
+    path.join(dir, 'tokenizer_config.json'),
+    JSON.stringify(
+      { eos_token: '</s>', pad_token: '<pad>', unk_token: '<unk>', model_max_length: 512, tokenizer_class: 'T5Tokenizer' },
+      null,
+      2,
+    ),
+  );
+}
+
+function writeTokenizers(outDir: string, generated: boolean): 'fixtures' | 'generated' {
+  const source = generated ? undefined : fixturePath('tokenizers');
+  const complete =
+    source !== undefined &&
+    Object.entries(TOKENIZER_FILES).every(([folder, files]) => files.every((f) => fs.existsSync(path.join(source, folder, f))));
+  if (source !== undefined && complete) {
+    copyFixtureTokenizers(outDir, source);
+    return 'fixtures';
+  }
+  writeTinyClipTokenizer(path.join(outDir, 'tokenizer'), '<|endoftext|>');
+  writeTinyClipTokenizer(path.join(outDir, 'tokenizer_2'), '!');
+  writeTinyT5Tokenizer(path.join(outDir, 'tokenizer_3'));
+  return 'generated';
+}
+
+// ---------------------------------------------------------------------------------------------
+// The folder
+
+function writeJson(file: string, value: unknown): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+export async function writeTinyModel(outDir: string, options: TinyModelOptions): Promise<void> {
+  const { layout } = options;
+  const withT5 = options.t5 !== false;
+  const analytic = options.analytic === true;
+  const io: ElemType = options.io === 'fp16' ? 'float16' : 'float32';
+  const { transformerDir, externalData } = LAYOUT_FILES[layout];
+  fs.mkdirSync(outDir, { recursive: true });
+  // Rewriting a folder with other options must not leave the other layout's transformer or an old T5 behind.
+  const stale = [LAYOUT_FILES[layout === 'optimum' ? 'tensorstack' : 'optimum'].transformerDir, ...(withT5 ? [] : ['text_encoder_3'])];
+  for (const dir of stale) fs.rmSync(path.join(outDir, dir), { recursive: true, force: true });
+
+  const tokenizers = writeTokenizers(outDir, options.generatedTokenizers === true);
+  writeJson(path.join(outDir, 'scheduler', 'scheduler_config.json'), {
+    _class_name: 'FlowMatchEulerDiscreteScheduler',
+    _diffusers_version: '0.31.0',
+    num_train_timesteps: 1000,
+    shift: 3.0,
+  });
+  const index: Record<string, unknown> = {
+    _class_name: 'StableDiffusion3Pipeline',
+    _diffusers_version: '0.31.0',
+    _sd35_studio_tiny: { ...options, tokenizers },
+    scheduler: ['diffusers', 'FlowMatchEulerDiscreteScheduler'],
+    text_encoder: ['transformers', layout === 'optimum' ? 'CLIPTextModelWithProjection' : 'CLIPTextModel'],
+    text_encoder_2: ['transformers', 'CLIPTextModelWithProjection'],
+    text_encoder_3: withT5 ? ['transformers', 'T5EncoderModel'] : [null, null],
+    tokenizer: ['transformers', 'CLIPTokenizer'],
+    tokenizer_2: ['transformers', 'CLIPTokenizer'],
+    tokenizer_3: ['transformers', 'T5TokenizerFast'],
+    [transformerDir]: ['diffusers', 'SD3Transformer2DModel'],
+    vae: ['diffusers', 'AutoencoderKL'],
+  };
+  writeJson(path.join(outDir, 'model_index.json'), index);
+
+  const optimum = layout === 'optimum';
+  writeComponent(outDir, 'text_encoder', externalData, io, (ctx) =>
+    buildClip(ctx, {
+      idsType: optimum ? 'int64' : 'int32',
+      batchDim: optimum ? 'batch_size' : 'batch',
+      seqDim: optimum ? 'sequence_length' : 'sequence',
+      width: 768,
+      layers: 12,
+      hiddenStates: optimum,
+      pooled: optimum ? 'text_embeds' : 'pooler_output',
+    }),
+  );
+  writeComponent(outDir, 'text_encoder_2', externalData, io, (ctx) =>
+    buildClip(ctx, {
+      idsType: 'int64',
+      batchDim: 'batch_size',
+      seqDim: optimum ? 'sequence_length' : 'sequence',
+      width: 1280,
+      layers: 32,
+      hiddenStates: true,
+      pooled: 'text_embeds',
+    }),
+  );
+  if (withT5) writeComponent(outDir, 'text_encoder_3', externalData, io, (ctx) => buildT5(ctx, options.t5Bytes));
+  writeComponent(outDir, transformerDir, externalData, io, (ctx) =>
+    buildTransformer(
+      ctx,
+      optimum
+        ? {
+            batch: 'batch_size',
+            height: 'height',
+            width: 'width',
+            seq: 'sequence_length',
+            timestepDim: 'step',
+            output: 'out_hidden_states',
+            inputOrder: ['hidden_states', 'encoder_hidden_states', 'pooled_projections', 'timestep'],
+          }
+        : {
+            batch: 'B',
+            height: 'h',
+            width: 'w',
+            seq: 'seq',
+            timestepDim: 'B',
+            output: 'out_sample',
+            inputOrder: ['hidden_states', 'timestep', 'encoder_hidden_states', 'pooled_projections'],
+          },
+      options.size,
+      analytic,
+    ),
+  );
+  writeComponent(outDir, 'vae_decoder', externalData, io, (ctx) => buildVaeDecoder(ctx, analytic));
+}
+
+// ---------------------------------------------------------------------------------------------
+// CLI
+
+function parseCli(argv: string[]): { out: string; options: TinyModelOptions } {
+  const options: TinyModelOptions = { layout: 'optimum', io: 'fp32', size: 'micro' };
+  let out: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${arg} needs a value`);
+      return v;
+    };
+    if (arg === '--out') out = value();
+    else if (arg === '--layout') {
+      const v = value();
+      if (v !== 'optimum' && v !== 'tensorstack') throw new Error('--layout must be optimum or tensorstack');
+      options.layout = v;
+    } else if (arg === '--io') {
+      const v = value();
+      if (v !== 'fp32' && v !== 'fp16') throw new Error('--io must be fp32 or fp16');
+      options.io = v;
+    } else if (arg === '--size') {
+      const v = value();
+      if (v !== 'micro' && v !== 'small') throw new Error('--size must be micro or small');
+      options.size = v;
+    } else if (arg === '--analytic') options.analytic = true;
+    else if (arg === '--no-t5') options.t5 = false;
+    else if (arg === '--t5-bytes') options.t5Bytes = Number(value());
+    else if (arg === '--generated-tokenizers') options.generatedTokenizers = true;
+    else throw new Error(`unknown option ${arg}`);
+  }
+  if (out === undefined) throw new Error('--out DIR is required');
+  return { out, options };
+}
+
+const USAGE =
+  'usage: tiny-model --out DIR [--layout optimum|tensorstack] [--io fp32|fp16] [--size micro|small] [--analytic] [--no-t5] [--t5-bytes N] [--generated-tokenizers]';
+
+// Run as a script (npx tsx e2e/support/tiny-model.ts …), not when imported by tests.
+if (process.argv[1] !== undefined && /tiny-model\.[cm]?[jt]s$/.test(process.argv[1])) {
+  let parsed: { out: string; options: TinyModelOptions };
+  try {
+    parsed = parseCli(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  const started = Date.now();
+  writeTinyModel(path.resolve(parsed.out), parsed.options).then(
+    () => process.stderr.write(`tiny model (${JSON.stringify(parsed.options)}) written to ${parsed.out} in ${Date.now() - started} ms\n`),
+    (err: unknown) => {
+      process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,567 @@
+// InferenceHost (main process): spawns the inference worker through the WorkerSpawner adapter (utilityProcess in
+// the app, child_process.fork under Node) and supervises it (DESIGN.md §1, §5). Jobs run one at a time (a queue
+// of one); the worker keeps its loaded model between jobs; cancel stops between steps; forceStop kills the
+// worker when a step is too long to wait for. When the worker exits unexpectedly (crash, out of memory, SIGKILL)
+// the running job fails with StudioError worker_crashed and the reason, and the next job runs on a new worker,
+// started after a backoff (0.5 s, 1 s, 2 s… capped, reset after a success). Every message both ways is
+// validated (protocol.ts); a malformed one is logged and ignored.
+import fs from 'node:fs';
+import path from 'node:path';
+import { StudioError } from '../../src-shared/errors';
+import type { WorkerHandle, WorkerSpawner } from '../core/adapters';
+import type { GenerateRequest } from './pipeline';
+import {
+  WORKER_ENV_FLAG,
+  describeMessage,
+  generateRequestSchema,
+  hostToWorkerSchema,
+  modelSpecSchema,
+  parseWorkerMessage,
+  type HostToWorker,
+  type LoadedMessage,
+  type ModelSpec,
+  type ResultMessage,
+  type WorkerToHost,
+} from './protocol';
+import type { EpChoice, MemoryMode } from './sessions';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface InferenceHostOptions {
+  spawner: WorkerSpawner;
+  /** The built worker script; default: worker.js beside this bundle (out/main/worker.js). */
+  entry?: string;
+  /**
+   * Environment of the worker processes (default: process.env). SD35_TEST_MODE / SD35_TEST_HOLD and
+   * SD35_ORT_THREADS pass through. Read when a worker is spawned: `host.env` may be changed between workers.
+   */
+  env?: NodeJS.ProcessEnv;
+  /** ORT intraOpNumThreads for every job (default: SD35_ORT_THREADS of the worker's env, else ORT's default). */
+  threads?: number;
+  /** Restart delays after crashes: initialMs, doubled per crash in a row, capped at maxMs (default 500, 10 000). */
+  backoff?: { initialMs: number; maxMs: number };
+  /** How long a new worker may take to say it is ready (default 60 s). */
+  startTimeoutMs?: number;
+  /** dispose(): how long the worker gets to shut down before SIGKILL (default 3 s). */
+  shutdownTimeoutMs?: number;
+  /** Worker logs and host diagnostics (default: warnings and errors on stderr). */
+  log?: (level: LogLevel, message: string) => void;
+  /** Process name (utilityProcess serviceName). */
+  name?: string;
+}
+
+/** One generation: the model to use and the parameters. */
+export interface HostGenerateRequest {
+  /** Absolute path of the installed model folder. */
+  folder: string;
+  ep: EpChoice;
+  memory: MemoryMode;
+  request: GenerateRequest;
+  /** Small RGB previews with the steps (at most ~10 per second). */
+  previews?: boolean;
+  /** The history generation this job produces (for the worker's logs). */
+  generationId?: number;
+}
+
+export interface HostStep {
+  step: number;
+  total: number;
+  /** Since the pipeline started the job (model loading excluded). */
+  elapsedMs: number;
+  /** Row-major RGB at the latent size (image size / 8). */
+  preview?: { width: number; height: number; data: Uint8Array };
+}
+
+/** The model the worker has ready for a job. */
+export type HostModelInfo = Omit<LoadedMessage, 'type' | 'jobId'>;
+
+export interface HostGenerateOptions {
+  onStep?(step: HostStep): void;
+  /** The model is ready (freshly loaded or kept from an earlier job): its EP, precision… */
+  onLoaded?(info: HostModelInfo): void;
+  /** The job left the queue and was handed to the worker. */
+  onStart?(): void;
+  /** Aborting cancels the job: removed from the queue, or stopped between steps → StudioError cancelled. */
+  signal?: AbortSignal;
+  /** Test hold point for this job (SD35_TEST_HOLD), honoured only when the worker runs with SD35_TEST_MODE=1; null clears it. */
+  testHold?: string | null;
+}
+
+export type HostGenerateResult = Omit<ResultMessage, 'type' | 'jobId'>;
+
+export interface HostStats {
+  /** Worker processes started. */
+  spawns: number;
+  /** Model loads (a warm job reusing the kept model does not count). */
+  loads: number;
+  /** Unexpected worker exits. */
+  crashes: number;
+  forceStops: number;
+}
+
+const DEFAULT_BACKOFF = { initialMs: 500, maxMs: 10_000 };
+
+/** Where the built worker lives: worker.js beside the main bundle (out/main). */
+export function defaultWorkerEntry(dir: string = __dirname): string {
+  const beside = path.join(dir, 'worker.js');
+  if (!fs.existsSync(beside) && path.basename(dir) === 'chunks') return path.join(dir, '..', 'worker.js');
+  return beside;
+}
+
+/** The reason of a worker exit, for the user. */
+export function exitReason(code: number | null, signal: string | null): string {
+  if (signal) {
+    return signal === 'SIGKILL'
+      ? 'it was killed (SIGKILL) — the system may have run out of memory'
+      : `it was killed by ${signal}`;
+  }
+  if (code === 134) return 'it aborted (exit code 134) — it may have run out of memory';
+  return `it exited with code ${String(code)}`;
+}
+
+interface Slot {
+  handle: WorkerHandle;
+  state: 'starting' | 'ready' | 'exited';
+  /** Why the host itself ends this worker (then its exit is not a crash). */
+  ending?: 'shutdown' | 'force-stop';
+  ready: Promise<void>;
+  exited: Promise<void>;
+  resolveReady(): void;
+  rejectReady(err: StudioError): void;
+  resolveExited(): void;
+  startTimer?: NodeJS.Timeout;
+  lastError?: string;
+}
+
+interface Job {
+  id: number;
+  kind: 'generate' | 'load';
+  model: ModelSpec;
+  request?: GenerateRequest;
+  previews: boolean;
+  generationId?: number;
+  options: HostGenerateOptions;
+  state: 'queued' | 'starting' | 'running' | 'done';
+  slot?: Slot;
+  resolve(value: unknown): void;
+  reject(err: StudioError): void;
+  detach(): void;
+}
+
+function cancelledError(): StudioError {
+  return new StudioError('cancelled', 'The generation was cancelled.');
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** Resolves true when `p` settles first, false after `ms`. */
+function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    timer.unref();
+    void p.then(
+      () => {
+        clearTimeout(timer);
+        resolve(true);
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(true);
+      },
+    );
+  });
+}
+
+function defaultLog(level: LogLevel, message: string): void {
+  if (level === 'warn' || level === 'error') process.stderr.write(`[inference] ${message}\n`);
+}
+
+export class InferenceHost {
+  /** Environment of the next worker spawned. */
+  env: NodeJS.ProcessEnv;
+  readonly entry: string;
+  private readonly spawner: WorkerSpawner;
+  private readonly threads: number | undefined;
+  private readonly backoff: { initialMs: number; maxMs: number };
+  private readonly startTimeoutMs: number;
+  private readonly shutdownTimeoutMs: number;
+  private readonly log: (level: LogLevel, message: string) => void;
+  private readonly name: string;
+
+  private slot: Slot | undefined;
+  /** A worker the host is ending (force stop): the next one starts once it is gone. */
+  private dying: Promise<void> | undefined;
+  private readonly queue: Job[] = [];
+  private active: Job | undefined;
+  private nextJobId = 1;
+  private crashStreak = 0;
+  private nextSpawnAt = 0;
+  private disposed = false;
+  private disposing: Promise<void> | undefined;
+  private readonly counters: HostStats = { spawns: 0, loads: 0, crashes: 0, forceStops: 0 };
+
+  constructor(options: InferenceHostOptions) {
+    this.spawner = options.spawner;
+    this.entry = options.entry ?? defaultWorkerEntry();
+    this.env = options.env ?? process.env;
+    this.threads = options.threads;
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.startTimeoutMs = options.startTimeoutMs ?? 60_000;
+    this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 3_000;
+    this.log = options.log ?? defaultLog;
+    this.name = options.name ?? 'SD3.5 Studio inference';
+  }
+
+  /** The worker's process id, when one runs. */
+  get pid(): number | undefined {
+    return this.slot?.state === 'exited' ? undefined : this.slot?.handle.pid;
+  }
+
+  /** A job is running (or waiting for its worker). */
+  get busy(): boolean {
+    return this.active !== undefined;
+  }
+
+  /** Jobs waiting behind the running one. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  get stats(): HostStats {
+    return { ...this.counters };
+  }
+
+  /** Runs one generation on the worker (after the jobs before it). */
+  generate(job: HostGenerateRequest, options: HostGenerateOptions = {}): Promise<HostGenerateResult> {
+    const request = generateRequestSchema.safeParse(job.request);
+    if (!request.success) {
+      return Promise.reject(new StudioError('invalid_input', `Invalid generation request: ${request.error.issues[0]?.message ?? 'malformed'}`));
+    }
+    return this.enqueue<HostGenerateResult>('generate', job, options, request.data);
+  }
+
+  /** Loads a model into the worker ahead of the first generation (kept for the next jobs). */
+  preload(model: { folder: string; ep: EpChoice; memory: MemoryMode }, options: Pick<HostGenerateOptions, 'signal' | 'onLoaded'> = {}): Promise<HostModelInfo> {
+    return this.enqueue<HostModelInfo>('load', model, options, undefined);
+  }
+
+  private enqueue<T>(
+    kind: Job['kind'],
+    spec: { folder: string; ep: EpChoice; memory: MemoryMode; previews?: boolean; generationId?: number },
+    options: HostGenerateOptions,
+    request: GenerateRequest | undefined,
+  ): Promise<T> {
+    if (this.disposed) return Promise.reject(new StudioError('interrupted', 'The inference host has been shut down.'));
+    const model = modelSpecSchema.safeParse({
+      folder: spec.folder,
+      ep: spec.ep,
+      memory: spec.memory,
+      ...(this.threads !== undefined ? { threads: this.threads } : {}),
+    });
+    if (!model.success) {
+      const issue = model.error.issues[0];
+      return Promise.reject(new StudioError('invalid_input', `Invalid model choice: ${issue?.path.join('.') ?? ''} ${issue?.message ?? 'malformed'}`.trim()));
+    }
+    const signal = options.signal;
+    if (signal?.aborted) return Promise.reject(cancelledError());
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = (): void => this.cancelJob(job);
+      const job: Job = {
+        id: this.nextJobId++,
+        kind,
+        model: model.data,
+        ...(request ? { request } : {}),
+        previews: spec.previews === true,
+        ...(spec.generationId !== undefined ? { generationId: spec.generationId } : {}),
+        options,
+        state: 'queued',
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        detach: () => signal?.removeEventListener('abort', onAbort),
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.queue.push(job);
+      this.pump();
+    });
+  }
+
+  /** Cancels the running job (it stops between steps → StudioError cancelled). Queued jobs stay. */
+  cancel(): boolean {
+    const job = this.active;
+    if (!job) return false;
+    this.cancelJob(job);
+    return true;
+  }
+
+  /** Kills the worker now (a step too long to wait for): the running job ends cancelled; the next job gets a new worker. */
+  forceStop(): boolean {
+    const slot = this.slot;
+    const job = this.active;
+    if (job) this.settle(job, new StudioError('cancelled', 'The generation was force-stopped: the inference worker was stopped and will be restarted.'));
+    if (!slot || slot.state === 'exited') return job !== undefined;
+    slot.ending = 'force-stop';
+    this.slot = undefined;
+    this.dying = slot.exited;
+    this.counters.forceStops++;
+    this.log('info', `Force stop: killing the inference worker (pid ${String(slot.handle.pid)}).`);
+    slot.handle.kill('SIGKILL');
+    return true;
+  }
+
+  /** On quit: fails the queued and running jobs (interrupted), asks the worker to shut down, SIGKILL after the timeout. */
+  dispose(): Promise<void> {
+    if (!this.disposing) this.disposing = this.doDispose();
+    return this.disposing;
+  }
+
+  private async doDispose(): Promise<void> {
+    this.disposed = true;
+    const interrupted = (): StudioError => new StudioError('interrupted', 'The studio is closing: the generation was interrupted.');
+    for (const job of this.queue.splice(0)) this.settle(job, interrupted());
+    if (this.active) this.settle(this.active, interrupted());
+    const slot = this.slot;
+    if (slot && slot.state !== 'exited') {
+      slot.ending = 'shutdown';
+      if (slot.state === 'ready') this.post(slot, { type: 'shutdown' });
+      else slot.handle.kill('SIGTERM');
+      if (!(await within(slot.exited, this.shutdownTimeoutMs))) {
+        this.log('warn', `The inference worker did not shut down within ${this.shutdownTimeoutMs} ms; killing it.`);
+        slot.handle.kill('SIGKILL');
+        await within(slot.exited, 5_000);
+      }
+    }
+    if (this.dying) await within(this.dying, 5_000);
+  }
+
+  // ---- the queue ----
+
+  private cancelJob(job: Job): void {
+    if (job.state === 'queued') {
+      const i = this.queue.indexOf(job);
+      if (i !== -1) this.queue.splice(i, 1);
+      this.settle(job, cancelledError());
+    } else if (job.state === 'starting') {
+      this.settle(job, cancelledError());
+    } else if (job.state === 'running' && job.slot && job.slot.state === 'ready') {
+      this.post(job.slot, { type: 'cancel', jobId: job.id });
+    }
+  }
+
+  private settle(job: Job, outcome: StudioError | { value: unknown }): void {
+    if (job.state === 'done') return;
+    job.state = 'done';
+    job.detach();
+    if (this.active === job) this.active = undefined;
+    if (outcome instanceof StudioError) job.reject(outcome);
+    else job.resolve(outcome.value);
+    this.pump();
+  }
+
+  private pump(): void {
+    if (this.active || this.disposed) return;
+    const job = this.queue.shift();
+    if (!job) return;
+    this.active = job;
+    job.state = 'starting';
+    void this.start(job);
+  }
+
+  private async start(job: Job): Promise<void> {
+    let slot: Slot;
+    try {
+      slot = await this.ensureWorker();
+    } catch (err) {
+      this.settle(job, StudioError.from(err));
+      return;
+    }
+    if (job.state !== 'starting') return; // cancelled while the worker started
+    job.state = 'running';
+    job.slot = slot;
+    const message: HostToWorker =
+      job.kind === 'load'
+        ? { type: 'load', jobId: job.id, model: job.model }
+        : {
+            type: 'generate',
+            jobId: job.id,
+            ...(job.generationId !== undefined ? { generationId: job.generationId } : {}),
+            model: job.model,
+            request: job.request as GenerateRequest,
+            previews: job.previews,
+            ...(job.options.testHold !== undefined ? { testHold: job.options.testHold } : {}),
+          };
+    try {
+      this.post(slot, message);
+    } catch (err) {
+      this.settle(job, StudioError.from(err));
+      return;
+    }
+    this.callback(() => job.options.onStart?.());
+  }
+
+  private post(slot: Slot, message: HostToWorker): void {
+    const checked = hostToWorkerSchema.safeParse(message);
+    if (!checked.success) {
+      throw new StudioError('internal', `Refused to send a malformed ${message.type} message to the worker: ${checked.error.issues[0]?.message ?? ''}`);
+    }
+    slot.handle.postMessage(checked.data);
+  }
+
+  private callback(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log('error', `A job callback threw: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    }
+  }
+
+  // ---- the worker process ----
+
+  private async ensureWorker(): Promise<Slot> {
+    for (;;) {
+      if (this.disposed) throw new StudioError('interrupted', 'The inference host has been shut down.');
+      const live = this.slot;
+      if (live && live.state !== 'exited') {
+        await live.ready;
+        if (live.state === 'ready') return live;
+        continue;
+      }
+      if (this.dying) {
+        await within(this.dying, 5_000);
+        this.dying = undefined;
+        continue;
+      }
+      const wait = this.nextSpawnAt - Date.now();
+      if (wait > 0) {
+        this.log('info', `Restarting the inference worker in ${wait} ms.`);
+        await delay(wait);
+        continue;
+      }
+      const slot = this.spawn();
+      await slot.ready;
+      return slot;
+    }
+  }
+
+  private spawn(): Slot {
+    if (!fs.existsSync(this.entry)) {
+      throw new StudioError('unavailable', `The inference worker is missing (${this.entry}). Build the app first: npx electron-vite build.`, {
+        entry: this.entry,
+      });
+    }
+    let handle: WorkerHandle;
+    try {
+      handle = this.spawner.spawn(this.entry, { env: { ...this.env, [WORKER_ENV_FLAG]: '1' }, name: this.name });
+    } catch (err) {
+      throw new StudioError('worker_crashed', `The inference worker could not be started: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    this.counters.spawns++;
+    let resolveReady!: () => void;
+    let rejectReady!: (err: StudioError) => void;
+    let resolveExited!: () => void;
+    const ready = new Promise<void>((res, rej) => {
+      resolveReady = res;
+      rejectReady = rej;
+    });
+    ready.catch(() => undefined);
+    const exited = new Promise<void>((res) => (resolveExited = res));
+    const slot: Slot = { handle, state: 'starting', ready, exited, resolveReady, rejectReady, resolveExited };
+    slot.startTimer = setTimeout(() => {
+      if (slot.state !== 'starting') return;
+      slot.lastError = `it did not report ready within ${this.startTimeoutMs} ms`;
+      handle.kill('SIGKILL');
+    }, this.startTimeoutMs);
+    slot.startTimer.unref();
+    handle.onMessage((raw) => this.onMessage(slot, raw));
+    handle.onExit((code, signal) => this.onExit(slot, code, signal));
+    this.slot = slot;
+    this.log('debug', `Started the inference worker (pid ${String(handle.pid)}).`);
+    return slot;
+  }
+
+  private onMessage(slot: Slot, raw: unknown): void {
+    const parsed = parseWorkerMessage(raw);
+    if (!parsed.ok) {
+      this.log('warn', `Ignored a malformed ${describeMessage(raw)} from the inference worker: ${parsed.problem}`);
+      return;
+    }
+    const message: WorkerToHost = parsed.message;
+    switch (message.type) {
+      case 'ready':
+        if (slot.state === 'starting') {
+          slot.state = 'ready';
+          if (slot.startTimer) clearTimeout(slot.startTimer);
+          slot.resolveReady();
+        }
+        return;
+      case 'log':
+        if (message.level === 'error') slot.lastError = message.message.split('\n')[0];
+        this.log(message.level, `worker: ${message.message}`);
+        return;
+      default:
+        break;
+    }
+    const job = this.active;
+    if (!job || job.slot !== slot || job.id !== message.jobId || job.state !== 'running') {
+      if (message.type === 'error' && message.jobId === undefined) this.log('warn', `worker: ${message.error.message}`);
+      return; // about a job that already ended (cancelled, force-stopped)
+    }
+    switch (message.type) {
+      case 'loaded': {
+        const { type: _t, jobId: _j, ...info } = message;
+        if (!message.reused) this.counters.loads++;
+        this.callback(() => job.options.onLoaded?.(info));
+        if (job.kind === 'load') this.settle(job, { value: info });
+        return;
+      }
+      case 'step': {
+        const step: HostStep = { step: message.step, total: message.total, elapsedMs: message.elapsedMs };
+        if (message.preview) step.preview = message.preview;
+        this.callback(() => job.options.onStep?.(step));
+        return;
+      }
+      case 'result': {
+        const { type: _t, jobId: _j, ...result } = message;
+        this.crashStreak = 0;
+        this.settle(job, { value: result });
+        return;
+      }
+      case 'error':
+        this.settle(job, StudioError.fromWire(message.error));
+        return;
+    }
+  }
+
+  private onExit(slot: Slot, code: number | null, signal: string | null): void {
+    if (slot.state === 'exited') return;
+    const wasStarting = slot.state === 'starting';
+    slot.state = 'exited';
+    if (slot.startTimer) clearTimeout(slot.startTimer);
+    slot.resolveExited();
+    if (this.slot === slot) this.slot = undefined;
+    const reason = exitReason(code, signal);
+    const details = { exitCode: code, signal, reason, ...(slot.lastError ? { lastError: slot.lastError } : {}) };
+    if (slot.ending) {
+      if (wasStarting) slot.rejectReady(new StudioError('cancelled', 'The inference worker was stopped while starting.'));
+      this.log('debug', `The inference worker ended (${reason}).`);
+      return;
+    }
+    this.counters.crashes++;
+    this.crashStreak++;
+    const wait = Math.min(this.backoff.initialMs * 2 ** (this.crashStreak - 1), this.backoff.maxMs);
+    this.nextSpawnAt = Date.now() + wait;
+    const last = slot.lastError ? ` Last error: ${slot.lastError}` : '';
+    this.log('warn', `The inference worker stopped unexpectedly: ${reason}.${last} It will be restarted for the next job (in ${wait} ms or later).`);
+    if (wasStarting) {
+      slot.rejectReady(new StudioError('worker_crashed', `The inference worker stopped while starting: ${reason}.${last}`, details));
+    }
+    const job = this.active;
+    if (job && job.slot === slot && job.state === 'running') {
+      this.settle(
+        job,
+        new StudioError('worker_crashed', `The inference worker crashed during the generation: ${reason}.${last} It is being restarted for the next job.`, details),
+      );
+    }
+  }
+}

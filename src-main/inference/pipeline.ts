@@ -1,0 +1,411 @@
+// SD3 text-to-image, as diffusers' StableDiffusion3Pipeline does it (issue 5 §3, DESIGN.md §5):
+// tokenize → encode (CLIP-L ‖ CLIP-G, zero-padded to 4096, then T5 on the sequence axis) → flow-match
+// Euler with classifier-free guidance → VAE decode → RGB bytes. ORT is reached only through sessions.ts.
+import { StudioError } from '../../src-shared/errors';
+import { randn } from './noise';
+import { latentPreviewRgb } from './preview';
+import { eulerStep, flowMatchSigmas, readSchedulerShift } from './scheduler';
+import type { LoadedModel, TransformerConditioning } from './sessions';
+import { concatAxis, concatLastAxis, padLastAxis } from './tensors';
+import { PromptTokenizers } from './tokenizers/index';
+
+export interface GenerateRequest {
+  prompt: string;
+  negativePrompt: string;
+  seed: number;
+  steps: number;
+  guidance: number;
+  width: number;
+  height: number;
+  t5: boolean;
+}
+
+export interface StepProgress {
+  step: number;
+  total: number;
+  elapsedMs: number;
+  previewRgb?: { width: number; height: number; data: Uint8Array };
+}
+
+export interface GenerateHooks {
+  onStep?(p: StepProgress): void | Promise<void>;
+  signal?: AbortSignal;
+  previews?: boolean;
+}
+
+export interface GenerateResult {
+  /** Row-major RGB bytes (height · width · 3). */
+  rgb: Uint8Array;
+  width: number;
+  height: number;
+  /** Execution provider that ran the transformer. */
+  ep: string;
+  clipHidden: 'penultimate' | 'last';
+  /** Whether T5 was used (false when asked off or the model has no text_encoder_3). */
+  t5: boolean;
+  timings: { encodeMs: number; denoiseMs: number; decodeMs: number; totalMs: number };
+  /** Tokens of the prompt that did not fit (CLIP: 75, T5: 255). */
+  dropped: { clip: number; t5: number };
+}
+
+export const GENERATION_LIMITS = {
+  sizeMultiple: 16,
+  minSide: 64,
+  maxSide: 2048,
+  /** 4 MP: 2048 × 2048. */
+  maxPixels: 2048 * 2048,
+  minSteps: 1,
+  maxSteps: 150,
+  minGuidance: 0,
+  maxGuidance: 30,
+  maxPromptChars: 10_000,
+  maxSeed: Number.MAX_SAFE_INTEGER,
+} as const;
+
+/** diffusers' SD3 VAE config: latents / scaling_factor + shift_factor before decoding. */
+export const VAE_SCALING_FACTOR = 1.5305;
+export const VAE_SHIFT_FACTOR = 0.0609;
+const LATENT_CHANNELS = 16;
+const CLIP_TOKENS = 77;
+const JOINT_DIM = 4096;
+
+function invalid(message: string, field: string): StudioError {
+  return new StudioError('invalid_input', message, { field });
+}
+
+/** Refuses out-of-range parameters with StudioError invalid_input (DESIGN.md §5 limits). */
+export function validateRequest(req: GenerateRequest): void {
+  const L = GENERATION_LIMITS;
+  for (const field of ['prompt', 'negativePrompt'] as const) {
+    const text: unknown = req[field];
+    if (typeof text !== 'string') throw invalid(`The ${field === 'prompt' ? 'prompt' : 'negative prompt'} must be text.`, field);
+    if (text.length > L.maxPromptChars) {
+      throw invalid(
+        `The ${field === 'prompt' ? 'prompt' : 'negative prompt'} has ${text.length} characters; at most ${L.maxPromptChars} are accepted.`,
+        field,
+      );
+    }
+  }
+  if (!Number.isSafeInteger(req.seed) || req.seed < 0) {
+    throw invalid(`The seed must be a whole number from 0 to ${L.maxSeed} (got ${String(req.seed)}).`, 'seed');
+  }
+  if (!Number.isInteger(req.steps) || req.steps < L.minSteps || req.steps > L.maxSteps) {
+    throw invalid(`Steps must be a whole number from ${L.minSteps} to ${L.maxSteps} (got ${String(req.steps)}).`, 'steps');
+  }
+  if (typeof req.guidance !== 'number' || !Number.isFinite(req.guidance) || req.guidance < L.minGuidance || req.guidance > L.maxGuidance) {
+    throw invalid(`Guidance must be a number from ${L.minGuidance} to ${L.maxGuidance} (got ${String(req.guidance)}).`, 'guidance');
+  }
+  for (const field of ['width', 'height'] as const) {
+    const v = req[field];
+    if (!Number.isInteger(v) || v < L.minSide || v > L.maxSide || v % L.sizeMultiple !== 0) {
+      throw invalid(
+        `The ${field} must be a multiple of ${L.sizeMultiple} from ${L.minSide} to ${L.maxSide} pixels (got ${String(v)}).`,
+        field,
+      );
+    }
+  }
+  if (req.width * req.height > L.maxPixels) {
+    throw invalid(
+      `${req.width}×${req.height} is ${((req.width * req.height) / 1e6).toFixed(2)} megapixels; at most ${L.maxPixels} pixels (2048×2048) are accepted.`,
+      'width',
+    );
+  }
+  if (typeof req.t5 !== 'boolean') throw invalid('t5 must be true or false.', 't5');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Caches (the LoadedModel is kept between jobs, so these are too)
+
+const tokenizerCache = new Map<string, Promise<PromptTokenizers>>();
+const shiftCache = new WeakMap<LoadedModel, Promise<number>>();
+const TOKENIZER_CACHE_SIZE = 4;
+
+/** Tokenizers by folder (loading the T5 tokenizer.json takes most of a second): shared by reloads of a model. */
+function tokenizersFor(model: LoadedModel, t5: boolean): Promise<PromptTokenizers> {
+  const key = `${t5 ? 't5' : 'clip'}:${model.folder}`;
+  let loading = tokenizerCache.get(key);
+  if (!loading) {
+    loading = PromptTokenizers.load(model.folder, { t5 });
+    loading.catch(() => tokenizerCache.delete(key));
+    tokenizerCache.set(key, loading);
+    while (tokenizerCache.size > TOKENIZER_CACHE_SIZE) tokenizerCache.delete(tokenizerCache.keys().next().value as string);
+  }
+  return loading;
+}
+
+function shiftFor(model: LoadedModel): Promise<number> {
+  let shift = shiftCache.get(model);
+  if (!shift) {
+    shift = readSchedulerShift(model.folder);
+    shift.catch(() => shiftCache.delete(model));
+    shiftCache.set(model, shift);
+  }
+  return shift;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stages (exported for tests and the benchmark)
+
+export interface PromptIds {
+  clipL: number[];
+  clipG: number[];
+  t5?: number[] | undefined;
+}
+
+export interface Conditioning {
+  /** [B, 77 + (T5 ? 256 : 77), 4096] */
+  context: Float32Array;
+  contextDims: number[];
+  /** [B, 2048] */
+  pooled: Float32Array;
+  pooledDims: number[];
+  clipHidden: 'penultimate' | 'last';
+}
+
+function expectDims(what: string, dims: readonly number[], expected: readonly number[]): void {
+  if (dims.length !== expected.length || dims.some((d, i) => d !== expected[i])) {
+    throw new StudioError(
+      'invalid_input',
+      `The ${what} has shape [${dims.join(', ')}], expected [${expected.join(', ')}]. The model is not an SD3.5 export this studio can use.`,
+    );
+  }
+}
+
+/**
+ * Encodes a batch of tokenized prompts (diffusers' encode_prompt): CLIP-L hidden ‖ CLIP-G hidden on the
+ * last axis → [B,77,2048], zero-padded to 4096, then T5 [B,256,4096] (or zeros [B,77,4096]) on the
+ * sequence axis; pooled = CLIP-L pooled ‖ CLIP-G pooled → [B,2048].
+ */
+export async function encodePrompts(model: LoadedModel, prompts: readonly PromptIds[], useT5: boolean): Promise<Conditioning> {
+  const batch = prompts.length;
+  const l = await model.encodeClip(
+    'text_encoder',
+    prompts.map((p) => p.clipL),
+  );
+  const g = await model.encodeClip(
+    'text_encoder_2',
+    prompts.map((p) => p.clipG),
+  );
+  expectDims('CLIP-L hidden state', l.hiddenDims, [batch, CLIP_TOKENS, 768]);
+  expectDims('CLIP-G hidden state', g.hiddenDims, [batch, CLIP_TOKENS, 1280]);
+  expectDims('CLIP-L pooled embedding', l.pooledDims, [batch, 768]);
+  expectDims('CLIP-G pooled embedding', g.pooledDims, [batch, 1280]);
+  const joined = concatLastAxis(l.hidden, l.hiddenDims, g.hidden, g.hiddenDims);
+  const clip = padLastAxis(joined.data, joined.dims, JOINT_DIM);
+  let t5: { data: Float32Array; dims: number[] };
+  if (useT5) {
+    const ids = prompts.map((p) => {
+      if (!p.t5) throw new StudioError('internal', 'T5 token ids are missing.');
+      return p.t5;
+    });
+    const out = await model.encodeT5(ids);
+    expectDims('T5 hidden state', out.dims, [batch, ids[0]?.length ?? 0, JOINT_DIM]);
+    t5 = { data: out.hidden, dims: out.dims };
+  } else {
+    t5 = { data: new Float32Array(batch * CLIP_TOKENS * JOINT_DIM), dims: [batch, CLIP_TOKENS, JOINT_DIM] };
+  }
+  const context = concatAxis(clip.data, clip.dims, t5.data, t5.dims, 1);
+  const pooled = concatLastAxis(l.pooled, l.pooledDims, g.pooled, g.pooledDims);
+  return {
+    context: context.data,
+    contextDims: context.dims,
+    pooled: pooled.data,
+    pooledDims: pooled.dims,
+    clipHidden: l.hiddenKind === 'penultimate' && g.hiddenKind === 'penultimate' ? 'penultimate' : 'last',
+  };
+}
+
+const f32 = Math.fround;
+
+/** Classifier-free guidance in float32: v = uncond + g·(cond − uncond), from a [2,…] batch [uncond; cond]. */
+export function combineGuidance(out: Float32Array, guidance: number): Float32Array {
+  const n = out.length / 2;
+  const g = f32(guidance);
+  const v = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const u = out[i] as number;
+    const c = out[n + i] as number;
+    v[i] = u + f32(g * f32(c - u));
+  }
+  return v;
+}
+
+/** Decoded image [1,3,H,W] in about [-1,1] → row-major RGB bytes: clamp(x/2 + 0.5, 0, 1)·255, rounded half to even (float32 as numpy). */
+export function imageToRgb(image: Float32Array, height: number, width: number): Uint8Array {
+  const plane = height * width;
+  if (image.length < 3 * plane) throw new StudioError('internal', `The decoded image has ${image.length} values, expected ${3 * plane}.`);
+  const rgb = new Uint8Array(plane * 3);
+  // Adding 2^23 to a float32 in [0, 255] and rounding to float32 rounds it to an integer, ties to even.
+  const MAGIC = 8388608;
+  for (let c = 0; c < 3; c++) {
+    const offset = c * plane;
+    for (let p = 0; p < plane; p++) {
+      let v = f32((image[offset + p] as number) * 0.5 + 0.5); // x/2 is exact, so this is float32 (x/2 + 0.5)
+      if (!(v > 0)) v = 0; // NaN → 0 as well
+      else if (v > 1) v = 1;
+      rgb[p * 3 + c] = f32(f32(v * 255) + MAGIC) - MAGIC;
+    }
+  }
+  return rgb;
+}
+
+/** z / 1.5305 + 0.0609 in float32, as diffusers does before the VAE. */
+export function unscaleLatents(latents: Float32Array): Float32Array {
+  const out = new Float32Array(latents.length);
+  const scale = f32(VAE_SCALING_FACTOR);
+  const shift = f32(VAE_SHIFT_FACTOR);
+  for (let i = 0; i < latents.length; i++) out[i] = f32((latents[i] as number) / scale) + shift;
+  return out;
+}
+
+function cancelled(): StudioError {
+  return new StudioError('cancelled', 'The generation was cancelled.');
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw cancelled();
+}
+
+/**
+ * Test hold point (DESIGN.md §5): with SD35_TEST_MODE=1 and SD35_TEST_HOLD=after-step:N, after step N
+ * write "SD35_HOLD after-step:N" to stderr and wait until killed or cancelled.
+ */
+async function holdPoint(step: number, signal: AbortSignal | undefined): Promise<void> {
+  if (process.env.SD35_TEST_MODE !== '1' || process.env.SD35_TEST_HOLD !== `after-step:${step}`) return;
+  process.stderr.write(`SD35_HOLD after-step:${step}\n`);
+  await new Promise<void>((resolve) => {
+    const keepAlive = setInterval(() => undefined, 1 << 30); // the process must not exit while held
+    const done = (): void => {
+      clearInterval(keepAlive);
+      resolve();
+    };
+    if (!signal) return; // held until killed
+    if (signal.aborted) done();
+    else signal.addEventListener('abort', done, { once: true });
+  });
+  throwIfAborted(signal);
+}
+
+export interface DenoiseParams {
+  seed: number;
+  steps: number;
+  guidance: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * The denoising loop: noise randn(seed, [1,16,H/8,W/8]), flow-match Euler over the model's shifted sigmas,
+ * the transformer fed timestep σ·1000 (float32); with guidance > 1 the conditioning must be the batch
+ * [negative; positive] and v = uncond + g·(cond − uncond). Returns the final latents [1,16,H/8,W/8].
+ */
+export async function denoise(
+  model: LoadedModel,
+  cond: Pick<Conditioning, 'context' | 'contextDims' | 'pooled' | 'pooledDims'>,
+  params: DenoiseParams,
+  hooks: GenerateHooks & { startedAt?: number } = {},
+): Promise<Float32Array> {
+  const { signal } = hooks;
+  const started = hooks.startedAt ?? performance.now();
+  const cfg = params.guidance > 1;
+  const batch = cond.contextDims[0] ?? 0;
+  if (batch !== (cfg ? 2 : 1)) {
+    throw new StudioError('internal', `Guidance ${params.guidance} needs a conditioning batch of ${cfg ? 2 : 1}, got ${batch}.`);
+  }
+  const h = params.height / 8;
+  const w = params.width / 8;
+  const plane = LATENT_CHANNELS * h * w;
+  const { sigmas, timesteps } = flowMatchSigmas(params.steps, await shiftFor(model));
+  const latents = randn(params.seed, [1, LATENT_CHANNELS, h, w]);
+  const conditioning: TransformerConditioning = await model.transformerConditioning(
+    cond.context,
+    cond.contextDims,
+    cond.pooled,
+    cond.pooledDims,
+  );
+  const sampleDims = [batch, LATENT_CHANNELS, h, w];
+  for (let i = 0; i < params.steps; i++) {
+    throwIfAborted(signal);
+    // Fresh buffers each step: a recorded run (LoadedModel.trace) keeps exactly what was fed.
+    const sample = new Float32Array(batch * plane);
+    for (let b = 0; b < batch; b++) sample.set(latents, b * plane);
+    const timestep = new Float32Array(batch).fill(timesteps[i] as number);
+    const out = await model.runTransformer(conditioning, sample, sampleDims, timestep);
+    const v = cfg ? combineGuidance(out, params.guidance) : out;
+    eulerStep(latents, v, sigmas[i] as number, sigmas[i + 1] as number);
+    if (hooks.onStep) {
+      const progress: StepProgress = { step: i + 1, total: params.steps, elapsedMs: performance.now() - started };
+      if (hooks.previews) progress.previewRgb = { width: w, height: h, data: latentPreviewRgb(latents, h, w) };
+      await hooks.onStep(progress);
+    }
+    await holdPoint(i + 1, signal);
+  }
+  return latents;
+}
+
+/** Text-to-image with a loaded model (validated first). Cancel via hooks.signal between steps → StudioError cancelled. */
+export async function generate(model: LoadedModel, req: GenerateRequest, hooks: GenerateHooks = {}): Promise<GenerateResult> {
+  validateRequest(req);
+  try {
+    return await runGeneration(model, req, hooks);
+  } catch (err) {
+    // A failed or cancelled job still frees what its memory mode would have freed.
+    for (const phase of ['encode', 'denoise', 'decode'] as const) await model.endPhase(phase).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function runGeneration(model: LoadedModel, req: GenerateRequest, hooks: GenerateHooks): Promise<GenerateResult> {
+  const { signal } = hooks;
+  const started = performance.now();
+  throwIfAborted(signal);
+
+  // Encode
+  const useT5 = req.t5 && model.hasT5;
+  const cfg = req.guidance > 1;
+  const tokenizers = await tokenizersFor(model, useT5);
+  const positive = tokenizers.encode(req.prompt);
+  const prompts: PromptIds[] = [];
+  if (cfg) prompts.push(tokenizers.encode(req.negativePrompt));
+  prompts.push(positive);
+  throwIfAborted(signal);
+  const cond = await encodePrompts(model, prompts, useT5);
+  await model.endPhase('encode');
+  const encodedAt = performance.now();
+  throwIfAborted(signal);
+
+  // Denoise
+  const latents = await denoise(model, cond, req, { ...hooks, startedAt: started });
+  await model.endPhase('denoise');
+  const denoisedAt = performance.now();
+  throwIfAborted(signal);
+
+  // Decode
+  const image = await model.decodeLatents(unscaleLatents(latents), [1, LATENT_CHANNELS, req.height / 8, req.width / 8]);
+  const expected = [1, 3, req.height, req.width];
+  if (image.dims.length !== 4 || image.dims.some((d, i) => d !== expected[i])) {
+    throw new StudioError(
+      'invalid_input',
+      `The VAE decoder returned an image of shape [${image.dims.join(', ')}], expected [${expected.join(', ')}].`,
+    );
+  }
+  const rgb = imageToRgb(image.data, req.height, req.width);
+  await model.endPhase('decode');
+  const finished = performance.now();
+
+  return {
+    rgb,
+    width: req.width,
+    height: req.height,
+    ep: model.ep,
+    clipHidden: cond.clipHidden,
+    t5: useT5,
+    timings: {
+      encodeMs: encodedAt - started,
+      denoiseMs: denoisedAt - encodedAt,
+      decodeMs: finished - denoisedAt,
+      totalMs: finished - started,
+    },
+    dropped: positive.dropped,
+  };
+}

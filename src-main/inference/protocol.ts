@@ -1,0 +1,231 @@
+// host ⇄ worker messages (DESIGN.md §1, §5). Every message is a plain object with a `type`, validated with zod
+// on receipt by both sides (and before sending, so a bug shows up where it is made). A malformed message is
+// logged and ignored: it never crashes the host or the worker. Binary payloads (previews, the final image) are
+// Uint8Arrays: child_process.fork runs with serialization 'advanced' and Electron's utilityProcess uses the
+// structured clone, so they cross without base64.
+import { z } from 'zod';
+import { studioErrorWireSchema } from '../../src-shared/errors';
+
+export const PROTOCOL_VERSION = 1;
+
+/** Set by the host in the worker's environment: this process is the inference worker (starts its loop). */
+export const WORKER_ENV_FLAG = 'SD35_INFERENCE_WORKER';
+
+export const epChoiceSchema = z.enum(['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu']);
+export const memoryModeSchema = z.enum(['fast', 'balanced', 'low']);
+
+const jobId = z.number().int().nonnegative();
+const folder = z.string().min(1).max(4096);
+const ms = z.number().finite().nonnegative();
+
+const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, { message: 'expected a Uint8Array' });
+
+/** Row-major RGB bytes of width × height pixels. */
+const rgbImage = z
+  .object({
+    width: z.number().int().min(1).max(65_535),
+    height: z.number().int().min(1).max(65_535),
+    data: bytes,
+  })
+  .strict()
+  .refine((v) => v.data.length === v.width * v.height * 3, { message: 'data must hold width × height × 3 bytes' });
+
+/**
+ * The generation parameters as the pipeline takes them (GenerateRequest). Only the types are checked here:
+ * the ranges are the pipeline's validateRequest's business, so an out-of-range value comes back as an
+ * invalid_input error instead of being dropped as a malformed message.
+ */
+export const generateRequestSchema = z
+  .object({
+    prompt: z.string().max(1_000_000),
+    negativePrompt: z.string().max(1_000_000),
+    seed: z.number(),
+    steps: z.number(),
+    guidance: z.number(),
+    width: z.number(),
+    height: z.number(),
+    t5: z.boolean(),
+  })
+  .strict();
+
+/** Which model to have loaded, and how: the worker keeps it while these stay the same (warm generations). */
+export const modelSpecSchema = z
+  .object({
+    folder,
+    ep: epChoiceSchema,
+    memory: memoryModeSchema,
+    /** ORT intraOpNumThreads; absent = SD35_ORT_THREADS from the worker's env, else ORT's default. */
+    threads: z.number().int().min(1).max(1024).optional(),
+  })
+  .strict();
+export type ModelSpec = z.infer<typeof modelSpecSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// host → worker
+
+export const loadMessageSchema = z.object({ type: z.literal('load'), jobId, model: modelSpecSchema }).strict();
+
+export const generateMessageSchema = z
+  .object({
+    type: z.literal('generate'),
+    jobId,
+    /** The history generation this job produces (for logs), when there is one. */
+    generationId: z.number().int().nonnegative().optional(),
+    model: modelSpecSchema,
+    request: generateRequestSchema,
+    /** Send a small RGB preview with the steps (at most ~10 per second). */
+    previews: z.boolean(),
+    /**
+     * Test hold point for this job (DESIGN.md §5), honoured only when the worker runs with SD35_TEST_MODE=1:
+     * a string replaces SD35_TEST_HOLD for the job, null clears it; absent keeps the worker's env.
+     */
+    testHold: z.string().max(64).nullable().optional(),
+  })
+  .strict();
+
+export const cancelMessageSchema = z
+  .object({ type: z.literal('cancel'), /** absent: whatever job runs */ jobId: jobId.optional() })
+  .strict();
+
+export const shutdownMessageSchema = z.object({ type: z.literal('shutdown') }).strict();
+
+export const hostToWorkerSchema = z.discriminatedUnion('type', [
+  loadMessageSchema,
+  generateMessageSchema,
+  cancelMessageSchema,
+  shutdownMessageSchema,
+]);
+export type HostToWorker = z.infer<typeof hostToWorkerSchema>;
+export type LoadMessage = z.infer<typeof loadMessageSchema>;
+export type GenerateMessage = z.infer<typeof generateMessageSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// worker → host
+
+export const readyMessageSchema = z
+  .object({
+    type: z.literal('ready'),
+    protocol: z.literal(PROTOCOL_VERSION),
+    pid: z.number().int(),
+    /** How the worker talks to its parent. */
+    transport: z.enum(['parentPort', 'process']),
+  })
+  .strict();
+
+/** A model is ready for the job: freshly loaded (reused false) or kept from an earlier job (reused true). */
+export const loadedMessageSchema = z
+  .object({
+    type: z.literal('loaded'),
+    jobId,
+    folder,
+    reused: z.boolean(),
+    layout: z.enum(['optimum', 'tensorstack']),
+    hasT5: z.boolean(),
+    /** The provider sessions run on (the transformer's once it exists). */
+    ep: z.string().min(1).max(32),
+    /** Why the GPU provider of `auto` is not used, when it is not. */
+    epFallbackReason: z.string().max(2000).optional(),
+    /** Element type of the transformer's inputs: fp16 exports are slow on the CPU. */
+    precision: z.enum(['fp16', 'fp32']),
+    clipHidden: z.enum(['penultimate', 'last']),
+    loadMs: ms,
+  })
+  .strict();
+
+export const stepMessageSchema = z
+  .object({
+    type: z.literal('step'),
+    jobId,
+    step: z.number().int().min(1),
+    total: z.number().int().min(1),
+    /** Since the pipeline started the job (model loading excluded). */
+    elapsedMs: ms,
+    preview: rgbImage.optional(),
+  })
+  .strict();
+
+export const resultMessageSchema = z
+  .object({
+    type: z.literal('result'),
+    jobId,
+    rgb: bytes,
+    width: z.number().int().min(1).max(65_535),
+    height: z.number().int().min(1).max(65_535),
+    ep: z.string().min(1).max(32),
+    precision: z.enum(['fp16', 'fp32']),
+    clipHidden: z.enum(['penultimate', 'last']),
+    t5: z.boolean(),
+    timings: z
+      .object({ loadMs: ms, encodeMs: ms, denoiseMs: ms, decodeMs: ms, totalMs: ms })
+      .strict(),
+    dropped: z.object({ clip: z.number().int().nonnegative(), t5: z.number().int().nonnegative() }).strict(),
+    /** The model was kept from an earlier job (no sessions created for this one, beyond what the memory mode frees). */
+    modelReused: z.boolean(),
+  })
+  .strict()
+  .refine((m) => m.rgb.length === m.width * m.height * 3, { message: 'rgb must hold width × height × 3 bytes' });
+
+export const errorMessageSchema = z
+  .object({
+    type: z.literal('error'),
+    /** The job that failed; absent for an error outside any job. */
+    jobId: jobId.optional(),
+    error: studioErrorWireSchema,
+  })
+  .strict();
+
+export const logMessageSchema = z
+  .object({
+    type: z.literal('log'),
+    level: z.enum(['debug', 'info', 'warn', 'error']),
+    message: z.string().max(20_000),
+  })
+  .strict();
+
+export type ReadyMessage = z.infer<typeof readyMessageSchema>;
+export type LoadedMessage = z.infer<typeof loadedMessageSchema>;
+export type StepMessage = z.infer<typeof stepMessageSchema>;
+export type ResultMessage = z.infer<typeof resultMessageSchema>;
+export type ErrorMessage = z.infer<typeof errorMessageSchema>;
+export type LogMessage = z.infer<typeof logMessageSchema>;
+export type WorkerToHost = ReadyMessage | LoadedMessage | StepMessage | ResultMessage | ErrorMessage | LogMessage;
+
+export type ParseResult<T> = { ok: true; message: T } | { ok: false; problem: string };
+
+function problemText(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.join('.') || '(message)'}: ${i.message}`)
+    .join('; ');
+}
+
+/** Validates a message received by the worker. */
+export function parseHostMessage(raw: unknown): ParseResult<HostToWorker> {
+  const r = hostToWorkerSchema.safeParse(raw);
+  return r.success ? { ok: true, message: r.data } : { ok: false, problem: problemText(r.error) };
+}
+
+const BY_TYPE: Record<WorkerToHost['type'], z.ZodType> = {
+  ready: readyMessageSchema,
+  loaded: loadedMessageSchema,
+  step: stepMessageSchema,
+  result: resultMessageSchema,
+  error: errorMessageSchema,
+  log: logMessageSchema,
+};
+
+/** Validates a message received by the host. */
+export function parseWorkerMessage(raw: unknown): ParseResult<WorkerToHost> {
+  const type = typeof raw === 'object' && raw !== null ? (raw as { type?: unknown }).type : undefined;
+  const schema = typeof type === 'string' && Object.hasOwn(BY_TYPE, type) ? BY_TYPE[type as WorkerToHost['type']] : undefined;
+  if (!schema) return { ok: false, problem: `unknown message type ${JSON.stringify(type) ?? 'undefined'}` };
+  const r = schema.safeParse(raw);
+  return r.success ? { ok: true, message: r.data as WorkerToHost } : { ok: false, problem: problemText(r.error) };
+}
+
+/** A short description of a message for logs (no prompt text, no pixels). */
+export function describeMessage(raw: unknown): string {
+  if (typeof raw !== 'object' || raw === null) return typeof raw;
+  const type = (raw as { type?: unknown }).type;
+  return `message of type ${JSON.stringify(type) ?? 'undefined'}`;
+}

@@ -1,0 +1,574 @@
+// The one file that calls onnxruntime-node (as transformers.js keeps every ORT call in one backend
+// file): execution-provider planning and fallback, session creation from file paths (external data
+// beside, never from buffers), tensor roles from the sessions' own metadata, fp16 I/O conversion,
+// memory modes. pipeline.ts talks to ORT only through LoadedModel's methods.
+import * as ort from 'onnxruntime-node';
+import { StudioError } from '../../src-shared/errors';
+import {
+  COMPONENTS,
+  componentLabel,
+  openModelFolder,
+  readOnnxGraphInfo,
+  resolveRoles,
+  type ClipRoles,
+  type ComponentFiles,
+  type ComponentIo,
+  type ComponentName,
+  type ComponentRoles,
+  type FloatType,
+  type IdsType,
+  type Layout,
+  type T5Roles,
+  type TensorMeta,
+  type TensorRole,
+  type TransformerRoles,
+  type VaeRoles,
+} from './model-folder';
+import { float16ToFloat32, float32ToFloat16 } from './tensors';
+
+export type EpChoice = 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml' | 'webgpu';
+export type MemoryMode = 'fast' | 'balanced' | 'low';
+
+export interface SessionOptions {
+  ep: EpChoice;
+  /** intraOpNumThreads (ORT's default when omitted; tests use 1). */
+  threads?: number;
+  memory: MemoryMode;
+}
+
+export interface SupportedBackend {
+  name: string;
+  bundled: boolean;
+}
+
+export interface ExecutionPlan {
+  /** Providers to try in order, each on its own; the first that starts is used. */
+  providers: string[];
+  /** Why the preferred GPU provider is not in the list (auto only). */
+  fallbackReason?: string;
+}
+
+const EP_LABELS: Record<string, string> = {
+  cpu: 'CPU',
+  cuda: 'CUDA',
+  dml: 'DirectML',
+  coreml: 'CoreML',
+  webgpu: 'WebGPU',
+};
+
+const EP_PLATFORMS: Record<Exclude<EpChoice, 'auto'>, readonly NodeJS.Platform[] | 'any'> = {
+  cpu: 'any',
+  cuda: ['linux', 'win32'],
+  dml: ['win32'],
+  coreml: ['darwin'],
+  webgpu: ['linux', 'win32', 'darwin'],
+};
+
+const AUTO_GPU: Partial<Record<NodeJS.Platform, string>> = { linux: 'cuda', win32: 'dml', darwin: 'coreml' };
+
+function platformLabel(platform: NodeJS.Platform): string {
+  return platform === 'win32' ? 'Windows' : platform === 'darwin' ? 'macOS' : platform === 'linux' ? 'Linux' : platform;
+}
+
+function epLabel(name: string): string {
+  return EP_LABELS[name] ?? name;
+}
+
+/**
+ * Which execution providers to try. auto = CUDA on Linux, DirectML on Windows, CoreML on macOS, each
+ * followed by the CPU (fallback reason kept when the GPU provider is not even offered); WebGPU only when
+ * chosen. An explicit choice is honoured alone or refused with StudioError unavailable.
+ */
+export function planExecutionProviders(
+  choice: EpChoice,
+  platform: NodeJS.Platform,
+  supported: readonly SupportedBackend[],
+): ExecutionPlan {
+  const offered = (name: string): boolean => supported.some((b) => b.name === name);
+  const offeredList = supported.map((b) => b.name).join(', ') || 'none';
+  if (choice === 'cpu') return { providers: ['cpu'] };
+  if (choice === 'auto') {
+    const gpu = AUTO_GPU[platform];
+    if (gpu === undefined) {
+      return { providers: ['cpu'], fallbackReason: `No GPU execution provider is tried on ${platformLabel(platform)}; running on the CPU.` };
+    }
+    if (!offered(gpu)) {
+      return {
+        providers: ['cpu'],
+        fallbackReason: `${epLabel(gpu)} is not available in this onnxruntime-node build (it offers: ${offeredList}); running on the CPU.`,
+      };
+    }
+    return { providers: [gpu, 'cpu'] };
+  }
+  const platforms = EP_PLATFORMS[choice];
+  if (platforms === undefined) {
+    throw new StudioError('invalid_input', `Unknown execution provider "${String(choice)}". Use auto, cpu, cuda, dml, coreml or webgpu.`);
+  }
+  if (platforms !== 'any' && !platforms.includes(platform)) {
+    throw new StudioError(
+      'unavailable',
+      `The ${epLabel(choice)} execution provider is not available on ${platformLabel(platform)}. Choose "auto" or "cpu".`,
+      { ep: choice, platform },
+    );
+  }
+  if (!offered(choice)) {
+    throw new StudioError(
+      'unavailable',
+      `The ${epLabel(choice)} execution provider is not part of this onnxruntime-node build (it offers: ${offeredList}). Choose "auto" or "cpu".`,
+      { ep: choice, platform },
+    );
+  }
+  return { providers: [choice] };
+}
+
+/** The backends this onnxruntime-node build offers, as ORT reports them. */
+export function supportedBackends(): SupportedBackend[] {
+  return ort.listSupportedBackends().map((b) => ({ name: b.name, bundled: b.bundled }));
+}
+
+/** ORT session options for one provider (the benchmark uses the same to time raw runs). */
+export function ortSessionOptions(options: SessionOptions, provider: string): ort.InferenceSession.SessionOptions {
+  const o: ort.InferenceSession.SessionOptions = {
+    executionProviders: [provider],
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: 3,
+    ...(options.threads !== undefined ? { intraOpNumThreads: options.threads } : {}),
+    // Low memory: no CPU arena, so memory goes back as soon as a session or tensor is released.
+    ...(options.memory === 'low' ? { enableCpuMemArena: false } : {}),
+    // DirectML needs sequential execution and no memory pattern.
+    ...(provider === 'dml' ? { executionMode: 'sequential' as const, enableMemPattern: false } : {}),
+  };
+  return o;
+}
+
+// Providers that failed to start in this process: not retried for every model load.
+const failedProviders = new Map<string, string>();
+
+function errorText(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.replace(/\s+/g, ' ').trim().slice(0, 500);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export type Phase = 'encode' | 'denoise' | 'decode';
+
+const PHASE_COMPONENTS: Record<Phase, ComponentName[]> = {
+  encode: ['text_encoder', 'text_encoder_2', 'text_encoder_3'],
+  denoise: ['transformer'],
+  decode: ['vae_decoder'],
+};
+
+interface OpenSession {
+  session: ort.InferenceSession;
+  roles: ComponentRoles;
+  ep: string;
+}
+
+/** One recorded session.run (LoadedModel.trace), for the overhead benchmark. */
+export interface RunTrace {
+  component: ComponentName;
+  feeds: Record<string, ort.Tensor>;
+  fetches: string[];
+  /** Duration of this session.run inside the pipeline. */
+  ms: number;
+}
+
+/** The transformer's per-job inputs, converted once and reused by every step. */
+export interface TransformerConditioning {
+  readonly batch: number;
+  readonly feeds: Readonly<Record<string, ort.Tensor>>;
+}
+
+export interface ClipOutput {
+  hidden: Float32Array;
+  hiddenDims: number[];
+  pooled: Float32Array;
+  pooledDims: number[];
+  hiddenKind: ClipRoles['hiddenKind'];
+}
+
+function idsTensor(role: TensorRole<IdsType>, ids: readonly (readonly number[])[]): ort.Tensor {
+  const batch = ids.length;
+  const seq = ids[0]?.length ?? 0;
+  if (batch === 0 || ids.some((row) => row.length !== seq)) {
+    throw new StudioError('internal', 'Token id rows must be non-empty and of equal length.');
+  }
+  const flat = ids.flat();
+  const data = role.type === 'int64' ? BigInt64Array.from(flat, (v) => BigInt(v)) : Int32Array.from(flat);
+  return new ort.Tensor(role.type, data, [batch, seq]);
+}
+
+function floatTensor(type: FloatType, data: Float32Array, dims: readonly number[]): ort.Tensor {
+  return type === 'float16' ? new ort.Tensor('float16', float32ToFloat16(data), dims) : new ort.Tensor('float32', data, dims);
+}
+
+function readFloat(value: ort.OnnxValue | undefined, name: string, file: string): { data: Float32Array; dims: number[] } {
+  if (value === undefined) throw new StudioError('internal', `${file} returned no '${name}'.`);
+  const tensor = value as ort.Tensor;
+  const dims = [...tensor.dims];
+  if (tensor.type === 'float32') return { data: tensor.data as Float32Array, dims };
+  if (tensor.type === 'float16') {
+    const raw = tensor.data;
+    return { data: raw instanceof Uint16Array ? float16ToFloat32(raw) : Float32Array.from(raw as ArrayLike<number>), dims };
+  }
+  throw new StudioError('internal', `${file} returned '${name}' as ${tensor.type}, expected float32 or float16.`);
+}
+
+function sessionIo(session: ort.InferenceSession): ComponentIo {
+  const meta = (m: ort.InferenceSession.ValueMetadata): TensorMeta =>
+    m.isTensor ? { name: m.name, type: m.type, dims: [...m.shape] } : { name: m.name, type: 'non-tensor', dims: [] };
+  return { inputs: session.inputMetadata.map(meta), outputs: session.outputMetadata.map(meta) };
+}
+
+/**
+ * A model folder opened for generation: its files validated, the tensor roles resolved, sessions created
+ * according to the memory mode. Kept between jobs by the worker so a second generation is warm.
+ */
+export class LoadedModel {
+  /** When set (by a benchmark), every session.run's feeds are recorded here. */
+  trace?: RunTrace[];
+  private readonly open = new Map<ComponentName, OpenSession>();
+  private readonly pending = new Map<ComponentName, Promise<OpenSession>>();
+  private readonly lastEp = new Map<ComponentName, string>();
+  private providers: string[];
+  private fallbackReason: string | undefined;
+  private released = false;
+
+  private constructor(
+    readonly folder: string,
+    readonly layout: Layout,
+    readonly hasT5: boolean,
+    readonly options: SessionOptions,
+    private readonly files: Partial<Record<ComponentName, ComponentFiles>>,
+    private readonly plannedRoles: Map<ComponentName, ComponentRoles>,
+    plan: ExecutionPlan,
+  ) {
+    this.providers = plan.providers;
+    this.fallbackReason = plan.fallbackReason;
+  }
+
+  /**
+   * Validates the folder, resolves every component's roles from its graph (no weights read), then creates
+   * sessions: fast = all now, balanced = transformer and VAE now (text encoders per job), low = none yet.
+   */
+  static async load(
+    folder: string,
+    options: SessionOptions,
+    env: { platform?: NodeJS.Platform; supported?: SupportedBackend[] } = {},
+  ): Promise<LoadedModel> {
+    const plan = planExecutionProviders(options.ep, env.platform ?? process.platform, env.supported ?? supportedBackends());
+    // A provider that already failed to start in this process is not tried again.
+    while (plan.providers.length > 1 && failedProviders.has(plan.providers[0] as string)) {
+      plan.fallbackReason = failedProviders.get(plan.providers[0] as string);
+      plan.providers = plan.providers.slice(1);
+    }
+    const info = await openModelFolder(folder);
+    const roles = new Map<ComponentName, ComponentRoles>();
+    for (const component of COMPONENTS) {
+      const files = info.components[component];
+      if (!files) continue;
+      const io = await readOnnxGraphInfo(files.model);
+      roles.set(component, resolveRoles(component, { folder: info.folder, file: files.file }, io));
+    }
+    const model = new LoadedModel(info.folder, info.layout, info.hasT5, options, info.components, roles, plan);
+    const preload: ComponentName[] =
+      options.memory === 'fast'
+        ? COMPONENTS.filter((c) => info.components[c] !== undefined)
+        : options.memory === 'balanced'
+          ? ['transformer', 'vae_decoder']
+          : [];
+    try {
+      for (const c of preload) await model.acquire(c);
+    } catch (err) {
+      await model.release();
+      throw err;
+    }
+    return model;
+  }
+
+  /** The provider doing the work: the transformer's, else the one sessions are created with now. */
+  get ep(): string {
+    return this.lastEp.get('transformer') ?? this.lastEp.values().next().value ?? this.providers[0] ?? 'cpu';
+  }
+
+  /** Why a GPU provider was not used (shown to the user), if it was not. */
+  get epFallbackReason(): string | undefined {
+    return this.fallbackReason;
+  }
+
+  /** 'penultimate' when both CLIPs give hidden_states.{N-1} (diffusers-exact), else 'last'. */
+  get clipHidden(): 'penultimate' | 'last' {
+    const l = this.plannedRoles.get('text_encoder') as ClipRoles | undefined;
+    const g = this.plannedRoles.get('text_encoder_2') as ClipRoles | undefined;
+    return l?.hiddenKind === 'penultimate' && g?.hiddenKind === 'penultimate' ? 'penultimate' : 'last';
+  }
+
+  /** Components with a live session right now (memory-mode tests). */
+  residentComponents(): ComponentName[] {
+    return COMPONENTS.filter((c) => this.open.has(c));
+  }
+
+  /** Absolute path of a component's model.onnx. */
+  modelPath(component: ComponentName): string {
+    const files = this.files[component];
+    if (!files) throw new StudioError('not_found', `The model in ${this.folder} has no ${componentLabel(component)}.`);
+    return files.model;
+  }
+
+  private fileOf(component: ComponentName): string {
+    return this.files[component]?.file ?? `${component}/model.onnx`;
+  }
+
+  private async acquire(component: ComponentName): Promise<OpenSession> {
+    if (this.released) throw new StudioError('internal', 'This model has been unloaded.');
+    const existing = this.open.get(component);
+    if (existing) return existing;
+    let pending = this.pending.get(component);
+    if (!pending) {
+      pending = this.create(component).finally(() => this.pending.delete(component));
+      this.pending.set(component, pending);
+    }
+    return pending;
+  }
+
+  private async create(component: ComponentName): Promise<OpenSession> {
+    const modelPath = this.modelPath(component);
+    const file = this.fileOf(component);
+    for (;;) {
+      const provider = this.providers[0] ?? 'cpu';
+      let session: ort.InferenceSession;
+      try {
+        session = await ort.InferenceSession.create(modelPath, ortSessionOptions(this.options, provider));
+      } catch (err) {
+        const text = errorText(err);
+        if (this.providers.length > 1) {
+          const next = this.providers[1] as string;
+          this.fallbackReason = `${epLabel(provider)} could not be started (${text}); running on the ${epLabel(next)}.`;
+          failedProviders.set(provider, this.fallbackReason);
+          this.providers = this.providers.slice(1);
+          continue;
+        }
+        if (provider !== 'cpu') {
+          throw new StudioError(
+            'unavailable',
+            `The ${epLabel(provider)} execution provider could not be started for ${file} (${text}). Choose "auto" or "cpu".`,
+            { ep: provider, folder: this.folder, file },
+          );
+        }
+        throw new StudioError(
+          'invalid_input',
+          `ONNX Runtime could not load ${file} of the model in ${this.folder}: ${text}. Re-download the model if its files are damaged.`,
+          { folder: this.folder, file },
+        );
+      }
+      let roles: ComponentRoles;
+      try {
+        roles = resolveRoles(component, { folder: this.folder, file }, sessionIo(session));
+      } catch (err) {
+        await session.release();
+        throw err;
+      }
+      if (this.released) {
+        await session.release();
+        throw new StudioError('internal', 'This model has been unloaded.');
+      }
+      const opened: OpenSession = { session, roles, ep: provider };
+      this.open.set(component, opened);
+      this.lastEp.set(component, provider);
+      return opened;
+    }
+  }
+
+  private async run(
+    component: ComponentName,
+    opened: OpenSession,
+    feeds: Record<string, ort.Tensor>,
+    fetches: string[],
+  ): Promise<ort.InferenceSession.ReturnType> {
+    const record: RunTrace | undefined = this.trace ? { component, feeds, fetches, ms: 0 } : undefined;
+    if (record) this.trace?.push(record);
+    try {
+      const started = record ? performance.now() : 0;
+      const out = await opened.session.run(feeds, fetches);
+      if (record) record.ms = performance.now() - started;
+      return out;
+    } catch (err) {
+      throw new StudioError('internal', `ONNX Runtime failed while running ${this.fileOf(component)}: ${errorText(err)}`, {
+        folder: this.folder,
+        file: this.fileOf(component),
+      });
+    }
+  }
+
+  /** CLIP-L (text_encoder) or CLIP-G (text_encoder_2): hidden [B,S,D] (penultimate or last) and pooled [B,D]. */
+  async encodeClip(component: 'text_encoder' | 'text_encoder_2', ids: readonly (readonly number[])[]): Promise<ClipOutput> {
+    const opened = await this.acquire(component);
+    const roles = opened.roles as ClipRoles;
+    const out = await this.run(component, opened, { [roles.ids.name]: idsTensor(roles.ids, ids) }, [
+      roles.hidden.name,
+      roles.pooled.name,
+    ]);
+    const file = this.fileOf(component);
+    const hidden = readFloat(out[roles.hidden.name], roles.hidden.name, file);
+    const pooled = readFloat(out[roles.pooled.name], roles.pooled.name, file);
+    return { hidden: hidden.data, hiddenDims: hidden.dims, pooled: pooled.data, pooledDims: pooled.dims, hiddenKind: roles.hiddenKind };
+  }
+
+  /** T5 encoder: last_hidden_state [B,S,4096]. */
+  async encodeT5(ids: readonly (readonly number[])[]): Promise<{ hidden: Float32Array; dims: number[] }> {
+    const opened = await this.acquire('text_encoder_3');
+    const roles = opened.roles as T5Roles;
+    const out = await this.run('text_encoder_3', opened, { [roles.ids.name]: idsTensor(roles.ids, ids) }, [roles.hidden.name]);
+    const hidden = readFloat(out[roles.hidden.name], roles.hidden.name, this.fileOf('text_encoder_3'));
+    return { hidden: hidden.data, dims: hidden.dims };
+  }
+
+  /** Converts the text context [B,seq,4096] and pooled [B,2048] once for every step of a job. */
+  async transformerConditioning(
+    context: Float32Array,
+    contextDims: readonly number[],
+    pooled: Float32Array,
+    pooledDims: readonly number[],
+  ): Promise<TransformerConditioning> {
+    const roles = (await this.acquire('transformer')).roles as TransformerRoles;
+    return {
+      batch: contextDims[0] ?? 1,
+      feeds: {
+        [roles.context.name]: floatTensor(roles.context.type, context, contextDims),
+        [roles.pooled.name]: floatTensor(roles.pooled.type, pooled, pooledDims),
+      },
+    };
+  }
+
+  /** One transformer call: latents [B,16,h,w] and timesteps [B] → velocity [B,16,h,w] (float32). */
+  async runTransformer(
+    conditioning: TransformerConditioning,
+    sample: Float32Array,
+    sampleDims: readonly number[],
+    timestep: Float32Array,
+  ): Promise<Float32Array> {
+    const opened = await this.acquire('transformer');
+    const roles = opened.roles as TransformerRoles;
+    const feeds: Record<string, ort.Tensor> = {
+      ...conditioning.feeds,
+      [roles.sample.name]: floatTensor(roles.sample.type, sample, sampleDims),
+      [roles.timestep.name]: floatTensor(roles.timestep.type, timestep, [timestep.length]),
+    };
+    const out = await this.run('transformer', opened, feeds, [roles.output.name]);
+    return readFloat(out[roles.output.name], roles.output.name, this.fileOf('transformer')).data;
+  }
+
+  /** VAE decoder: latents [1,16,h,w] (already scaled and shifted) → image [1,3,8h,8w] in about [-1, 1]. */
+  async decodeLatents(latent: Float32Array, dims: readonly number[]): Promise<{ data: Float32Array; dims: number[] }> {
+    const opened = await this.acquire('vae_decoder');
+    const roles = opened.roles as VaeRoles;
+    const out = await this.run('vae_decoder', opened, { [roles.latent.name]: floatTensor(roles.latent.type, latent, dims) }, [
+      roles.sample.name,
+    ]);
+    return readFloat(out[roles.sample.name], roles.sample.name, this.fileOf('vae_decoder'));
+  }
+
+  /** Releases what the memory mode frees after a phase: balanced frees the text encoders after encoding, low frees everything after use. */
+  async endPhase(phase: Phase): Promise<void> {
+    const mode = this.options.memory;
+    if (mode === 'fast') return;
+    if (mode === 'balanced' && phase !== 'encode') return;
+    for (const c of PHASE_COMPONENTS[phase]) await this.releaseComponent(c);
+  }
+
+  private async releaseComponent(component: ComponentName): Promise<void> {
+    const pending = this.pending.get(component);
+    if (pending) await pending.catch(() => undefined);
+    const opened = this.open.get(component);
+    if (!opened) return;
+    this.open.delete(component);
+    await opened.session.release();
+  }
+
+  /** Releases every session; the model cannot be used afterwards. */
+  async release(): Promise<void> {
+    this.released = true;
+    for (const c of COMPONENTS) await this.releaseComponent(c);
+  }
+}
+
+export async function loadModel(folder: string, options: SessionOptions): Promise<LoadedModel> {
+  return LoadedModel.load(folder, options);
+}
+
+// ---------------------------------------------------------------------------------------------
+// inspect model
+
+export interface InspectedComponent {
+  component: ComponentName;
+  /** Relative to the model folder: 'unet/model.onnx'. */
+  file: string;
+  /** External-data files the graph refers to, with the bytes it needs from each. */
+  externalData: { file: string; bytes: number }[];
+  initializers: number;
+  inputs: TensorMeta[];
+  outputs: TensorMeta[];
+  /** Role → tensor name (with its element type), when the roles resolve. */
+  roles?: Record<string, string>;
+  /** Why the roles do not resolve. */
+  error?: string;
+}
+
+export interface ModelInspection {
+  folder: string;
+  layout: Layout;
+  hasT5: boolean;
+  /** undefined when a CLIP's roles do not resolve. */
+  clipHidden?: 'penultimate' | 'last';
+  components: InspectedComponent[];
+}
+
+function describeRoles(roles: ComponentRoles): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(roles)) {
+    if (typeof value === 'string') out[key] = value;
+    else {
+      const role = value as TensorRole;
+      out[key] = `${role.name} (${role.type})`;
+    }
+  }
+  return out;
+}
+
+/**
+ * Every component's declared inputs/outputs (read from model.onnx, no weights loaded) and the roles the
+ * pipeline would use — for `sd35-studio inspect model <folder>`.
+ */
+export async function inspectModel(folder: string): Promise<ModelInspection> {
+  const info = await openModelFolder(folder);
+  const components: InspectedComponent[] = [];
+  const clipKinds: (ClipRoles['hiddenKind'] | undefined)[] = [];
+  for (const component of COMPONENTS) {
+    const files = info.components[component];
+    if (!files) continue;
+    const io = await readOnnxGraphInfo(files.model);
+    const entry: InspectedComponent = {
+      component,
+      file: files.file,
+      externalData: [...io.externalData].map(([file, bytes]) => ({ file: `${files.dir}/${file}`, bytes })),
+      initializers: io.initializerCount,
+      inputs: io.inputs,
+      outputs: io.outputs,
+    };
+    try {
+      const roles = resolveRoles(component, { folder: info.folder, file: files.file }, io);
+      entry.roles = describeRoles(roles);
+      if (component === 'text_encoder' || component === 'text_encoder_2') clipKinds.push((roles as ClipRoles).hiddenKind);
+    } catch (err) {
+      entry.error = StudioError.from(err).message;
+      if (component === 'text_encoder' || component === 'text_encoder_2') clipKinds.push(undefined);
+    }
+    components.push(entry);
+  }
+  const inspection: ModelInspection = { folder: info.folder, layout: info.layout, hasT5: info.hasT5, components };
+  if (clipKinds.length === 2 && clipKinds.every((k) => k !== undefined)) {
+    inspection.clipHidden = clipKinds.every((k) => k === 'penultimate') ? 'penultimate' : 'last';
+  }
+  return inspection;
+}

@@ -1,0 +1,313 @@
+// The inference worker process (DESIGN.md §1, §5): a message loop that runs one job at a time on
+// onnxruntime-node, keeps the loaded model between jobs (a warm second generation), cancels between steps
+// and reports everything as validated protocol messages. Started by host.ts through the WorkerSpawner:
+// Electron's utilityProcess inside the app (process.parentPort), child_process.fork under Node (process.send).
+import { StudioError } from '../../src-shared/errors';
+import { readOnnxGraphInfo, resolveTransformerRoles } from './model-folder';
+import { generate } from './pipeline';
+import {
+  PROTOCOL_VERSION,
+  WORKER_ENV_FLAG,
+  describeMessage,
+  parseHostMessage,
+  parseWorkerMessage,
+  type GenerateMessage,
+  type HostToWorker,
+  type LoadedMessage,
+  type LogMessage,
+  type ModelSpec,
+  type StepMessage,
+  type WorkerToHost,
+} from './protocol';
+import { LoadedModel } from './sessions';
+
+/** At most ~10 previews a second: a preview is attached to a step when this long has passed since the last. */
+export const PREVIEW_INTERVAL_MS = 100;
+
+interface Port {
+  transport: 'parentPort' | 'process';
+  send(message: WorkerToHost): void;
+  onMessage(listener: (raw: unknown) => void): void;
+}
+
+interface ParentPortLike {
+  postMessage(message: unknown): void;
+  on(event: 'message', listener: (event: { data: unknown }) => void): void;
+}
+
+function detectPort(): Port | undefined {
+  const parentPort = (process as unknown as { parentPort?: ParentPortLike }).parentPort;
+  if (parentPort) {
+    return {
+      transport: 'parentPort',
+      send: (message) => parentPort.postMessage(message),
+      onMessage: (listener) => parentPort.on('message', (event) => listener(event.data)),
+    };
+  }
+  if (typeof process.send === 'function') {
+    return {
+      transport: 'process',
+      send: (message) => {
+        // After the parent went away there is nobody to tell: drop the message instead of throwing.
+        if (process.connected) process.send?.(message, undefined, {}, () => undefined);
+      },
+      onMessage: (listener) => void process.on('message', listener),
+    };
+  }
+  return undefined;
+}
+
+interface Loaded {
+  key: string;
+  model: LoadedModel;
+  precision: 'fp16' | 'fp32';
+  info: Omit<LoadedMessage, 'type' | 'jobId' | 'reused' | 'loadMs'>;
+  loadMs: number;
+}
+
+function modelKey(spec: ModelSpec, threads: number | undefined): string {
+  return JSON.stringify([spec.folder, spec.ep, spec.memory, threads ?? null]);
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
+}
+
+function wireOf(err: unknown): StudioError {
+  const e = StudioError.from(err);
+  return e.message.length > 19_000 ? new StudioError(e.code, `${e.message.slice(0, 19_000)}…`, e.details) : e;
+}
+
+/** Element type of the transformer's latent input: fp16 exports run slowly on the CPU. */
+async function transformerPrecision(model: LoadedModel): Promise<'fp16' | 'fp32'> {
+  const file = model.modelPath('transformer');
+  const io = await readOnnxGraphInfo(file);
+  const roles = resolveTransformerRoles({ folder: model.folder, file }, io);
+  return roles.sample.type === 'float16' ? 'fp16' : 'fp32';
+}
+
+export class InferenceWorker {
+  private loaded: Loaded | undefined;
+  private current: { jobId: number; controller: AbortController } | undefined;
+  private chain: Promise<void> = Promise.resolve();
+  private stopping = false;
+
+  constructor(
+    private readonly port: Pick<Port, 'send'>,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {}
+
+  /** Sends a message after checking it as the host will: a malformed one never leaves a job waiting forever. */
+  send(message: WorkerToHost): void {
+    const checked = parseWorkerMessage(message);
+    if (checked.ok) {
+      this.port.send(message);
+      return;
+    }
+    const problem = `The inference worker produced a malformed ${message.type} message: ${checked.problem}`;
+    if ((message.type === 'result' || message.type === 'loaded') && message.jobId !== undefined) {
+      this.port.send({ type: 'error', jobId: message.jobId, error: new StudioError('internal', problem).toWire() });
+    } else if (message.type !== 'log') {
+      this.port.send({ type: 'log', level: 'error', message: problem.slice(0, 20_000) });
+    }
+  }
+
+  log(level: LogMessage['level'], message: string): void {
+    this.send({ type: 'log', level, message: message.slice(0, 20_000) });
+  }
+
+  /** Every message from the host: validated, then queued (jobs run one at a time) or acted on at once. */
+  receive(raw: unknown): void {
+    const parsed = parseHostMessage(raw);
+    if (!parsed.ok) {
+      this.log('warn', `Ignored a malformed ${describeMessage(raw)} from the host: ${parsed.problem}`);
+      return;
+    }
+    const message = parsed.message;
+    switch (message.type) {
+      case 'cancel':
+        if (this.current && (message.jobId === undefined || message.jobId === this.current.jobId)) this.current.controller.abort();
+        return;
+      case 'shutdown':
+        void this.shutdown();
+        return;
+      default:
+        if (this.stopping) {
+          this.send({ type: 'error', jobId: message.jobId, error: new StudioError('interrupted', 'The inference worker is shutting down.').toWire() });
+          return;
+        }
+        this.enqueue(message);
+    }
+  }
+
+  private enqueue(message: Exclude<HostToWorker, { type: 'cancel' | 'shutdown' }>): void {
+    this.chain = this.chain.then(async () => {
+      const controller = new AbortController();
+      this.current = { jobId: message.jobId, controller };
+      try {
+        if (message.type === 'load') await this.ensureModel(message.jobId, message.model);
+        else await this.runGeneration(message, controller.signal);
+      } catch (err) {
+        const e = wireOf(err);
+        if (e.code === 'internal') this.log('error', `Job ${message.jobId} failed: ${errorText(err)}`);
+        this.send({ type: 'error', jobId: message.jobId, error: e.toWire() });
+      } finally {
+        this.current = undefined;
+      }
+    });
+  }
+
+  private threads(spec: ModelSpec): number | undefined {
+    if (spec.threads !== undefined) return spec.threads;
+    const fromEnv = Number(this.env.SD35_ORT_THREADS);
+    return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : undefined;
+  }
+
+  /** The model for a spec: the one kept from earlier jobs when the spec is the same, else a fresh load. */
+  private async ensureModel(jobId: number, spec: ModelSpec): Promise<Loaded> {
+    const threads = this.threads(spec);
+    const key = modelKey(spec, threads);
+    const kept = this.loaded;
+    if (kept && kept.key === key) {
+      this.send({ type: 'loaded', jobId, reused: true, loadMs: 0, ...kept.info });
+      return kept;
+    }
+    if (kept) {
+      // Free the old model first: two SD3.5 models rarely fit side by side.
+      this.loaded = undefined;
+      await kept.model.release().catch((err: unknown) => this.log('warn', `Releasing ${kept.model.folder}: ${errorText(err)}`));
+    }
+    const started = performance.now();
+    const model = await LoadedModel.load(spec.folder, { ep: spec.ep, memory: spec.memory, ...(threads !== undefined ? { threads } : {}) });
+    let precision: 'fp16' | 'fp32';
+    try {
+      precision = await transformerPrecision(model);
+    } catch (err) {
+      await model.release().catch(() => undefined);
+      throw err;
+    }
+    const loadMs = performance.now() - started;
+    const fallback = model.epFallbackReason;
+    const loaded: Loaded = {
+      key,
+      model,
+      precision,
+      loadMs,
+      info: {
+        folder: model.folder,
+        layout: model.layout,
+        hasT5: model.hasT5,
+        ep: model.ep,
+        ...(fallback !== undefined ? { epFallbackReason: fallback.slice(0, 2000) } : {}),
+        precision,
+        clipHidden: model.clipHidden,
+      },
+    };
+    this.loaded = loaded;
+    this.send({ type: 'loaded', jobId, reused: false, loadMs, ...loaded.info });
+    return loaded;
+  }
+
+  private async runGeneration(message: GenerateMessage, signal: AbortSignal): Promise<void> {
+    const { jobId } = message;
+    if (signal.aborted) throw new StudioError('cancelled', 'The generation was cancelled.');
+    const loadStarted = performance.now();
+    const before = this.loaded;
+    const loaded = await this.ensureModel(jobId, message.model);
+    const reused = before === loaded;
+    const loadMs = reused ? 0 : performance.now() - loadStarted;
+    if (signal.aborted) throw new StudioError('cancelled', 'The generation was cancelled.');
+
+    const restoreHold = this.applyTestHold(message.testHold);
+    let lastPreviewAt = -Infinity;
+    try {
+      const result = await generate(loaded.model, message.request, {
+        signal,
+        previews: message.previews,
+        onStep: (p) => {
+          const step: StepMessage = { type: 'step', jobId, step: p.step, total: p.total, elapsedMs: p.elapsedMs };
+          const now = performance.now();
+          if (p.previewRgb && (now - lastPreviewAt >= PREVIEW_INTERVAL_MS || p.step === p.total)) {
+            step.preview = { width: p.previewRgb.width, height: p.previewRgb.height, data: p.previewRgb.data };
+            lastPreviewAt = now;
+          }
+          this.send(step);
+        },
+      });
+      this.send({
+        type: 'result',
+        jobId,
+        rgb: result.rgb,
+        width: result.width,
+        height: result.height,
+        ep: result.ep,
+        precision: loaded.precision,
+        clipHidden: result.clipHidden,
+        t5: result.t5,
+        timings: {
+          loadMs,
+          encodeMs: result.timings.encodeMs,
+          denoiseMs: result.timings.denoiseMs,
+          decodeMs: result.timings.decodeMs,
+          totalMs: result.timings.totalMs,
+        },
+        dropped: result.dropped,
+        modelReused: reused,
+      });
+    } finally {
+      restoreHold();
+    }
+  }
+
+  /** A per-job SD35_TEST_HOLD (only in test mode); returns the function that puts the worker's own back. */
+  private applyTestHold(hold: string | null | undefined): () => void {
+    if (hold === undefined || this.env.SD35_TEST_MODE !== '1') return () => undefined;
+    const saved = this.env.SD35_TEST_HOLD;
+    if (hold === null) delete this.env.SD35_TEST_HOLD;
+    else this.env.SD35_TEST_HOLD = hold;
+    return () => {
+      if (saved === undefined) delete this.env.SD35_TEST_HOLD;
+      else this.env.SD35_TEST_HOLD = saved;
+    };
+  }
+
+  /** Stops the running job, releases the sessions and exits. */
+  async shutdown(exit: (code: number) => void = (code) => process.exit(code)): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.current?.controller.abort();
+    await this.chain.catch(() => undefined);
+    const kept = this.loaded;
+    this.loaded = undefined;
+    if (kept) await kept.model.release().catch(() => undefined);
+    exit(0);
+  }
+}
+
+function main(): void {
+  const port = detectPort();
+  if (!port) {
+    process.stderr.write('The SD3.5 Studio inference worker must be started by the studio (no parent channel).\n');
+    process.exit(2);
+  }
+  const worker = new InferenceWorker(port);
+  // Ctrl+C in a terminal reaches the whole process group: the CLI cancels the job through the host.
+  process.on('SIGINT', () => undefined);
+  process.on('uncaughtException', (err) => {
+    worker.log('error', `Uncaught exception in the inference worker: ${errorText(err)}`);
+    process.stderr.write(`sd35-studio worker: ${errorText(err)}\n`);
+    process.exit(70);
+  });
+  process.on('unhandledRejection', (err) => {
+    worker.log('error', `Unhandled rejection in the inference worker: ${errorText(err)}`);
+    process.stderr.write(`sd35-studio worker: ${errorText(err)}\n`);
+    process.exit(70);
+  });
+  // child_process.fork: the parent died or closed the channel — nobody is left to serve.
+  if (port.transport === 'process') process.on('disconnect', () => void worker.shutdown());
+  port.onMessage((raw) => worker.receive(raw));
+  port.send({ type: 'ready', protocol: PROTOCOL_VERSION, pid: process.pid, transport: port.transport });
+}
+
+// Started as a process (out/main/worker.js); importing the module (tests) does not start the loop.
+if (process.env[WORKER_ENV_FLAG] === '1' || (typeof require !== 'undefined' && typeof module !== 'undefined' && require.main === module)) main();
