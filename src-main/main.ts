@@ -51,7 +51,8 @@ async function runApp(): Promise<void> {
       dataDir,
       adapters: {
         spawner: utilitySpawner,
-        secrets: safeStorageSecrets(path.join(dataDir, 'secrets')),
+        // Outside the data folder: not even the encrypted token lives beside the history.
+        secrets: safeStorageSecrets(path.join(app.getPath('appData'), 'SD3.5 Studio Secrets')),
         notifier: desktopNotifier,
         power: desktopPowerBlocker,
         files: desktopFileManager,

@@ -9,6 +9,8 @@ interface PreloadBridge {
   runtime: 'electron';
   call(method: MethodName, params: unknown): Promise<RawReply>;
   onEvent(listener: (event: string, payload: unknown) => void): () => void;
+  /** The file-system path of a dropped file ('' when it has none). */
+  pathForFile?(file: File): string;
 }
 
 declare global {

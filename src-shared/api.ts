@@ -35,7 +35,12 @@ export type MemoryMode = z.infer<typeof memoryModeSchema>;
 export const themeSchema = z.enum(['system', 'light', 'dark']);
 
 export const executionProviderSchema = z
-  .object({ name: z.string().max(64), bundled: z.boolean() })
+  .object({
+    name: z.string().max(64),
+    bundled: z.boolean(),
+    /** Non-bundled providers (CUDA, TensorRT): whether their library was installed. */
+    installed: z.boolean().optional(),
+  })
   .strict();
 
 export const systemInfoSchema = z

@@ -31,7 +31,7 @@ export interface StudioCoreOptions {
   versions?: Record<string, string>;
   /** better-sqlite3 .node built for this runtime (the Electron app passes its own build). */
   nativeBinding?: string;
-  listExecutionProviders?: () => Promise<{ name: string; bundled: boolean }[]>;
+  listExecutionProviders?: () => Promise<{ name: string; bundled: boolean; installed?: boolean }[]>;
   logEcho?: (line: string) => void;
   env?: NodeJS.ProcessEnv;
 }
@@ -198,7 +198,7 @@ export class StudioCore {
       `SD3.5 Studio ${info.appVersion} (${info.runtime})`,
       `Platform: ${info.platform} ${info.arch}, ${os.release()}, ${os.cpus().length} CPUs, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM`,
       `Versions: ${Object.entries(info.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
-      `Execution providers: ${info.executionProviders.map((e) => `${e.name}${e.bundled ? '' : ' (not bundled)'}`).join(', ') || 'none reported'}`,
+      `Execution providers: ${info.executionProviders.map((e) => `${e.name}${e.bundled ? '' : e.installed ? ' (installed)' : ' (not installed)'}`).join(', ') || 'none reported'}`,
       `Chosen EP: ${settings.executionProvider}, memory mode: ${settings.memoryMode}`,
       `Data folder: ${info.dataDir} (${info.primary ? 'owner' : 'shared with another process'})`,
       `Models folder: ${info.modelsDir}`,

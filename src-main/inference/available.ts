@@ -1,8 +1,10 @@
-// Which execution providers this onnxruntime-node build offers, as ONNX Runtime itself reports
-// them. Loaded lazily so processes that never run inference do not pay for loading ORT until asked.
+// Which execution providers this onnxruntime-node build offers, as ONNX Runtime itself reports them
+// (plus whether a non-bundled provider's library is installed). Loaded lazily, so processes that never
+// run inference do not load ORT until asked.
 export interface AvailableEp {
   name: string;
   bundled: boolean;
+  installed?: boolean;
 }
 
 let cached: AvailableEp[] | undefined;
@@ -10,8 +12,8 @@ let cached: AvailableEp[] | undefined;
 export async function listExecutionProviders(): Promise<AvailableEp[]> {
   if (cached) return cached;
   try {
-    const ort = await import('onnxruntime-node');
-    cached = ort.listSupportedBackends().map((b) => ({ name: b.name, bundled: b.bundled }));
+    const { supportedBackends } = await import('./sessions');
+    cached = supportedBackends();
   } catch {
     cached = [];
   }

@@ -9,6 +9,7 @@ import {
   inspectModel,
   ortSessionOptions,
   planExecutionProviders,
+  supportedBackends,
   type EpChoice,
   type SessionOptions,
   type SupportedBackend,
@@ -353,5 +354,25 @@ describe('inspectModel', () => {
     const tr = r2.components.find((c) => c.component === 'transformer');
     expect(tr?.roles).toBeUndefined();
     expect(tr?.error).toContain("'encoder_hidden_states'");
+  });
+});
+
+describe('providers whose library is not installed', () => {
+  const withMissingCuda = [
+    { name: 'cpu', bundled: true },
+    { name: 'webgpu', bundled: true },
+    { name: 'cuda', bundled: false, installed: false },
+  ];
+  it('auto on Linux falls back to the CPU without trying CUDA, and says why', () => {
+    const plan = planExecutionProviders('auto', 'linux', withMissingCuda);
+    expect(plan.providers).toEqual(['cpu']);
+    expect(plan.fallbackReason).toMatch(/CUDA support is not installed/);
+  });
+  it('an explicit --ep cuda is refused with the reason', () => {
+    expect(() => planExecutionProviders('cuda', 'linux', withMissingCuda)).toThrow(/not installed/);
+  });
+  it('this machine reports whether the CUDA library is present', () => {
+    const cuda = supportedBackends().find((b) => b.name === 'cuda');
+    if (cuda) expect(typeof cuda.installed).toBe('boolean');
   });
 });

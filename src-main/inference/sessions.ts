@@ -2,6 +2,8 @@
 // file): execution-provider planning and fallback, session creation from file paths (external data
 // beside, never from buffers), tensor roles from the sessions' own metadata, fp16 I/O conversion,
 // memory modes. pipeline.ts talks to ORT only through LoadedModel's methods.
+import fs from 'node:fs';
+import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { StudioError } from '../../src-shared/errors';
 import {
@@ -39,6 +41,8 @@ export interface SessionOptions {
 export interface SupportedBackend {
   name: string;
   bundled: boolean;
+  /** For providers that are not bundled (CUDA, TensorRT): whether their library is on disk. */
+  installed?: boolean;
 }
 
 export interface ExecutionPlan {
@@ -84,8 +88,11 @@ export function planExecutionProviders(
   platform: NodeJS.Platform,
   supported: readonly SupportedBackend[],
 ): ExecutionPlan {
-  const offered = (name: string): boolean => supported.some((b) => b.name === name);
-  const offeredList = supported.map((b) => b.name).join(', ') || 'none';
+  const offered = (name: string): boolean => supported.some((b) => b.name === name && b.installed !== false);
+  const notInstalled = (name: string): boolean => supported.some((b) => b.name === name && b.installed === false);
+  const offeredList = supported.filter((b) => b.installed !== false).map((b) => b.name).join(', ') || 'none';
+  const missingLibrary = (name: string): string =>
+    `${epLabel(name)} support is not installed for onnxruntime-node (npm install downloads it unless ONNXRUNTIME_NODE_INSTALL=skip is set; it needs CUDA 12 and an NVIDIA driver)`;
   if (choice === 'cpu') return { providers: ['cpu'] };
   if (choice === 'auto') {
     const gpu = AUTO_GPU[platform];
@@ -95,7 +102,9 @@ export function planExecutionProviders(
     if (!offered(gpu)) {
       return {
         providers: ['cpu'],
-        fallbackReason: `${epLabel(gpu)} is not available in this onnxruntime-node build (it offers: ${offeredList}); running on the CPU.`,
+        fallbackReason: notInstalled(gpu)
+          ? `${missingLibrary(gpu)}; running on the CPU.`
+          : `${epLabel(gpu)} is not available in this onnxruntime-node build (it offers: ${offeredList}); running on the CPU.`,
       };
     }
     return { providers: [gpu, 'cpu'] };
@@ -111,6 +120,9 @@ export function planExecutionProviders(
       { ep: choice, platform },
     );
   }
+  if (notInstalled(choice)) {
+    throw new StudioError('unavailable', `${missingLibrary(choice)}. Choose "auto" or "cpu".`, { ep: choice, platform });
+  }
   if (!offered(choice)) {
     throw new StudioError(
       'unavailable',
@@ -123,7 +135,22 @@ export function planExecutionProviders(
 
 /** The backends this onnxruntime-node build offers, as ORT reports them. */
 export function supportedBackends(): SupportedBackend[] {
-  return ort.listSupportedBackends().map((b) => ({ name: b.name, bundled: b.bundled }));
+  return ort.listSupportedBackends().map((b) => (b.bundled ? { name: b.name, bundled: true } : { name: b.name, bundled: false, installed: providerLibraryPresent(b.name) }));
+}
+
+/**
+ * onnxruntime-node downloads the CUDA/TensorRT provider libraries at install time (skipped with
+ * ONNXRUNTIME_NODE_INSTALL=skip). Trying a provider whose library is absent only prints ORT errors.
+ */
+function providerLibraryPresent(name: string): boolean {
+  try {
+    const root = path.dirname(require.resolve('onnxruntime-node/package.json'));
+    const dir = path.join(root, 'bin', 'napi-v6', process.platform, process.arch);
+    const file = process.platform === 'win32' ? `onnxruntime_providers_${name}.dll` : `libonnxruntime_providers_${name}.so`;
+    return fs.existsSync(path.join(dir, file));
+  } catch {
+    return true; // cannot tell: let ORT try and report
+  }
 }
 
 /** ORT session options for one provider (the benchmark uses the same to time raw runs). */

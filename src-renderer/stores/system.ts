@@ -14,7 +14,7 @@ export const useSystemStore = defineStore('system', () => {
   const epLabel = computed(() => {
     if (!info.value) return '…';
     const chosen = settings.value?.executionProvider ?? 'auto';
-    const eps = info.value.executionProviders.filter((e) => e.bundled).map((e) => e.name);
+    const eps = info.value.executionProviders.filter((e) => e.bundled || e.installed).map((e) => e.name);
     const gpu = eps.filter((e) => e !== 'cpu');
     if (chosen !== 'auto') return chosen.toUpperCase();
     return gpu.length ? `Auto (${eps.join(', ')})` : 'Auto (CPU only)';

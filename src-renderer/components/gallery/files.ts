@@ -49,7 +49,8 @@ function readBase64(file: File): Promise<string> {
 export function filesToImport(list: FileList | readonly File[]): FileToImport[] {
   const out: FileToImport[] = [];
   for (const file of Array.from(list)) {
-    const maybePath = (file as File & { path?: unknown }).path;
+    // Electron: the preload's webUtils.getPathForFile (File.path is gone since Electron 32).
+    const maybePath = window.studio?.pathForFile?.(file);
     const entry: FileToImport = { name: file.name, size: file.size, read: () => readBase64(file) };
     if (typeof maybePath === 'string' && maybePath !== '') entry.path = maybePath;
     out.push(entry);
