@@ -8,7 +8,7 @@ import path from 'node:path';
 import { expect, test, type Browser, type Locator, type Page } from '@playwright/test';
 import { encodePng } from '../../src-main/core/images/png';
 import { callApi, startServe, stop, type Served } from '../../src-main/testing/processes';
-import { chromiumMissingReason, launchChromium } from '../support/browser';
+import { chromiumMissingReason, launchChromium, openPage } from '../support/browser';
 import { seedGallery } from '../support/seed-gallery';
 
 // Code inside page.evaluate runs in Chromium. The node tsconfig has no DOM lib, so the few browser
@@ -101,16 +101,9 @@ test.afterAll(async () => {
 });
 
 async function openStudio(url = served.url, permissions: string[] = []): Promise<{ page: Page; errors: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light', permissions, acceptDownloads: true });
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(url);
-  await expect(page.getByRole('heading', { level: 1, name: 'Generate' })).toBeVisible();
-  return { page, errors };
+  const opened = await openPage(browser, url, { permissions, acceptDownloads: true });
+  await expect(opened.page.getByRole('heading', { level: 1, name: 'Generate' })).toBeVisible();
+  return opened;
 }
 
 async function openGallery(page: Page): Promise<Locator> {
@@ -375,6 +368,13 @@ test('selects with click, Ctrl+click, Shift+click and the keyboard, and sends tw
   await bar.getByRole('button', { name: 'Compare' }).click();
   await expect(page).toHaveURL(new RegExp(`#/compare\\?ids=${a!.id}(,|%2C)${c!.id}$`));
   await expect(page.getByRole('heading', { level: 1, name: 'Compare' })).toBeVisible();
+  // The selection arrived: both images, side by side, with their seeds.
+  const compared = page.getByRole('list', { name: 'Compared images' }).getByRole('img');
+  await expect(compared).toHaveCount(2);
+  await expect(compared.nth(0)).toHaveAttribute('alt', new RegExp(`^Image ${a!.id}:`));
+  await expect(compared.nth(1)).toHaveAttribute('alt', new RegExp(`^Image ${c!.id}:`));
+  await expect.poll(() => compared.nth(1).evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(0);
+  await page.screenshot({ path: path.join(shots, 'compare-selection.png') });
   expect(errors).toEqual([]);
 });
 

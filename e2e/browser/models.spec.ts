@@ -10,7 +10,7 @@ import path from 'node:path';
 import { expect, test, type Browser, type Locator, type Page } from '@playwright/test';
 import { cachedSd3Repo } from '../../src-main/core/models/test-support/repo-fixture';
 import { startServe, stop, type Served } from '../../src-main/testing/processes';
-import { chromiumMissingReason, launchChromium } from '../support/browser';
+import { chromiumMissingReason, launchChromium, openPage } from '../support/browser';
 import { startHubEmulator, type HubEmulator } from '../support/hub-emulator';
 
 const MEDIUM_REPO = 'TensorStack/stable-diffusion-3.5-medium-onnx';
@@ -62,18 +62,12 @@ test.afterAll(async () => {
 });
 
 async function openModels(colorScheme: 'light' | 'dark' = 'light'): Promise<{ page: Page; errors: string[] }> {
-  const context = await browser.newContext({ colorScheme, viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(served.url);
+  const opened = await openPage(browser, served.url, { colorScheme, viewport: { width: 1280, height: 900 } });
+  const { page } = opened;
   await page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'Models' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Models' })).toBeVisible();
   await expect(page.getByRole('article').first()).toBeVisible();
-  return { page, errors };
+  return opened;
 }
 
 const card = (page: Page, name: string): Locator => page.getByRole('article', { name, exact: true });

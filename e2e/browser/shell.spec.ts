@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect, test, type Browser, type Page } from '@playwright/test';
 import { startServe, stop, type Served } from '../../src-main/testing/processes';
-import { chromiumMissingReason, launchChromium } from '../support/browser';
+import { chromiumMissingReason, launchChromium, openPage } from '../support/browser';
 
 const VIEWS = ['Generate', 'Gallery', 'Compare', 'Models', 'Settings'] as const;
 let browser: Browser;
@@ -28,16 +28,8 @@ test.afterAll(async () => {
   if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function openStudio(colorScheme: 'light' | 'dark' = 'light'): Promise<{ page: Page; errors: string[] }> {
-  const context = await browser.newContext({ colorScheme, viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(served.url);
-  return { page, errors };
+function openStudio(colorScheme: 'light' | 'dark' = 'light'): Promise<{ page: Page; errors: string[] }> {
+  return openPage(browser, served.url, { colorScheme });
 }
 
 test('moves through all five views by mouse, shows system info, no console errors', async () => {

@@ -1,6 +1,6 @@
 // Debian's Chromium for the browser-mode e2e tests (never a downloaded browser).
 import fs from 'node:fs';
-import { chromium, type Browser } from '@playwright/test';
+import { chromium, type Browser, type BrowserContextOptions, type Page } from '@playwright/test';
 
 export const CHROMIUM_PATH = process.env.SD35_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -14,4 +14,24 @@ export function launchChromium(): Promise<Browser> {
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-quic', '--no-first-run', '--disable-sync'],
   });
+}
+
+/**
+ * A fresh browser context on `url`, collecting console errors and uncaught page errors: every spec
+ * fails on any of them.
+ */
+export async function openPage(
+  browser: Browser,
+  url: string,
+  options: BrowserContextOptions = {},
+): Promise<{ page: Page; errors: string[] }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light', ...options });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(url);
+  return { page, errors };
 }

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyModel } from '../../e2e/support/tiny-model';
 import { StudioError } from '../../src-shared/errors';
 import type { WorkerHandle, WorkerSpawner } from '../core/adapters';
+import { readPngInfo } from '../core/images/png';
 import { forkSpawner } from '../core/node-adapters';
 import { REPO } from '../testing/processes';
 import { removeTempDirs, tempDir } from '../testing/temp';
@@ -116,7 +117,8 @@ describe('InferenceHost with the real worker', () => {
       expect(steps.every((s, i) => i === 0 || s.elapsedMs >= steps[i - 1]!.elapsedMs)).toBe(true);
       // Throttled previews (at most ~10/s), always the first and the last, at the latent size.
       expect(steps[0]!.preview).toMatchObject({ width: 8, height: 8 });
-      expect(steps[3]!.preview?.data.length).toBe(8 * 8 * 3);
+      const png = readPngInfo(steps[3]!.preview!.png);
+      expect([png.width, png.height]).toEqual([8, 8]);
       expect(result).toMatchObject({ width: 64, height: 64, ep: 'cpu', precision: 'fp16', clipHidden, t5: true, dropped: { clip: 0, t5: 0 } });
       expect(result.rgb).toBeInstanceOf(Uint8Array);
       expect(result.rgb.length).toBe(64 * 64 * 3);

@@ -68,8 +68,8 @@ export interface HostStep {
   total: number;
   /** Since the pipeline started the job (model loading excluded). */
   elapsedMs: number;
-  /** Row-major RGB at the latent size (image size / 8). */
-  preview?: { width: number; height: number; data: Uint8Array };
+  /** A small PNG at the latent size (image size / 8). */
+  preview?: { width: number; height: number; png: Uint8Array };
 }
 
 /** The model the worker has ready for a job. */

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { StudioError } from '../../src-shared/errors';
+import { encodePng } from '../core/images/png';
 import { parseHostMessage, parseWorkerMessage, type HostToWorker, type WorkerToHost } from './protocol';
+
+const PNG_BYTES = new Uint8Array(encodePng({ width: 2, height: 2, channels: 3, data: new Uint8Array(12) }, []));
 
 const model = { folder: '/models/sd35', ep: 'cpu', memory: 'balanced' } as const;
 const request = { prompt: 'a cat', negativePrompt: '', seed: 42, steps: 4, guidance: 4.5, width: 64, height: 64, t5: true };
@@ -66,7 +69,7 @@ describe('worker → host messages', () => {
       loadMs: 12.5,
     },
     { type: 'step', jobId: 1, step: 1, total: 4, elapsedMs: 3 },
-    { type: 'step', jobId: 1, step: 2, total: 4, elapsedMs: 5, preview: { width: 2, height: 2, data: rgb } },
+    { type: 'step', jobId: 1, step: 2, total: 4, elapsedMs: 5, preview: { width: 2, height: 2, png: PNG_BYTES } },
     {
       type: 'result',
       jobId: 1,
@@ -90,7 +93,7 @@ describe('worker → host messages', () => {
   });
 
   it('accepts a Buffer as bytes (what advanced serialization may deliver)', () => {
-    const r = parseWorkerMessage({ type: 'step', jobId: 1, step: 1, total: 1, elapsedMs: 0, preview: { width: 1, height: 1, data: Buffer.from([1, 2, 3]) } });
+    const r = parseWorkerMessage({ type: 'step', jobId: 1, step: 1, total: 1, elapsedMs: 0, preview: { width: 1, height: 1, png: Buffer.from(PNG_BYTES) } });
     expect(r.ok).toBe(true);
   });
 
@@ -99,8 +102,9 @@ describe('worker → host messages', () => {
     [],
     { type: 'ready', protocol: 2, pid: 1, transport: 'process' },
     { type: 'step', jobId: 1, step: 0, total: 4, elapsedMs: 0 },
-    { type: 'step', jobId: 1, step: 1, total: 4, elapsedMs: 0, preview: { width: 2, height: 2, data: new Uint8Array(5) } },
-    { type: 'step', jobId: 1, step: 1, total: 4, elapsedMs: 0, preview: { width: 1, height: 1, data: [1, 2, 3] } },
+    { type: 'step', jobId: 1, step: 1, total: 4, elapsedMs: 0, preview: { width: 2, height: 2, png: new Uint8Array(5) } },
+    { type: 'step', jobId: 1, step: 1, total: 4, elapsedMs: 0, preview: { width: 1, height: 1, png: [1, 2, 3] } },
+    { type: 'step', jobId: 1, step: 1, total: 4, elapsedMs: 0, preview: { width: 1, height: 1, data: new Uint8Array(3) } },
     { type: 'result', jobId: 1, rgb: new Uint8Array(3), width: 2, height: 2, ep: 'cpu', precision: 'fp32', clipHidden: 'last', t5: true, timings: { loadMs: 0, encodeMs: 0, denoiseMs: 0, decodeMs: 0, totalMs: 0 }, dropped: { clip: 0, t5: 0 }, modelReused: false },
     { type: 'error', jobId: 1, error: { code: 'no_such_code', message: 'x' } },
     { type: 'log', level: 'shout', message: 'x' },

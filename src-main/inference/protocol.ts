@@ -21,6 +21,16 @@ const ms = z.number().finite().nonnegative();
 const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, { message: 'expected a Uint8Array' });
 
 /** Row-major RGB bytes of width × height pixels. */
+/** A live preview: a small PNG (latent size, image size / 8) ready to show. */
+const previewImage = z
+  .object({
+    width: z.number().int().min(1).max(1024),
+    height: z.number().int().min(1).max(1024),
+    png: bytes,
+  })
+  .strict()
+  .refine((v) => v.png.length >= 8 && v.png[0] === 0x89 && v.png[1] === 0x50, { message: 'png must hold a PNG file' });
+
 const rgbImage = z
   .object({
     width: z.number().int().min(1).max(65_535),
@@ -140,7 +150,7 @@ export const stepMessageSchema = z
     total: z.number().int().min(1),
     /** Since the pipeline started the job (model loading excluded). */
     elapsedMs: ms,
-    preview: rgbImage.optional(),
+    preview: previewImage.optional(),
   })
   .strict();
 

@@ -3,6 +3,7 @@
 // and reports everything as validated protocol messages. Started by host.ts through the WorkerSpawner:
 // Electron's utilityProcess inside the app (process.parentPort), child_process.fork under Node (process.send).
 import { StudioError } from '../../src-shared/errors';
+import { encodePng } from '../core/images/png';
 import { readOnnxGraphInfo, resolveTransformerRoles } from './model-folder';
 import { generate } from './pipeline';
 import {
@@ -228,7 +229,8 @@ export class InferenceWorker {
           const step: StepMessage = { type: 'step', jobId, step: p.step, total: p.total, elapsedMs: p.elapsedMs };
           const now = performance.now();
           if (p.previewRgb && (now - lastPreviewAt >= PREVIEW_INTERVAL_MS || p.step === p.total)) {
-            step.preview = { width: p.previewRgb.width, height: p.previewRgb.height, data: p.previewRgb.data };
+            const { width, height, data } = p.previewRgb;
+            step.preview = { width, height, png: encodePng({ width, height, channels: 3, data }, []) };
             lastPreviewAt = now;
           }
           this.send(step);
