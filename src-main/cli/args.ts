@@ -81,6 +81,13 @@ export function stringOption(args: ParsedArgs, name: string): string | undefined
   return typeof v === 'string' ? v : undefined;
 }
 
+/** A string option the command cannot do without; `hint` says how to give it. */
+export function requiredString(args: ParsedArgs, name: string, hint: string): string {
+  const v = stringOption(args, name);
+  if (v === undefined) throw new StudioError('invalid_input', hint);
+  return v;
+}
+
 export function boolOption(args: ParsedArgs, name: string): boolean {
   return args.options[name] === true;
 }

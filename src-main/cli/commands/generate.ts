@@ -13,7 +13,7 @@ import { randomSeed, seedFromInput } from '../../inference/noise';
 import type { GenerateRequest } from '../../inference/pipeline';
 import { readSchedulerShift } from '../../inference/scheduler';
 import type { EpChoice, MemoryMode } from '../../inference/sessions';
-import { boolOption, intOption, stringOption, type ParsedArgs } from '../args';
+import { boolOption, intOption, type ParsedArgs, requiredString, stringOption } from '../args';
 import type { CliContext, Command } from '../command';
 
 export const EP_CHOICES: readonly EpChoice[] = ['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu'];
@@ -121,10 +121,8 @@ const pipelineModule = () => import('../../inference/pipeline');
 /** The command line → generation options (usage errors are invalid_input, exit 2). */
 export async function parseGenerateOptions(args: ParsedArgs): Promise<GenerateOptions> {
   const { GENERATION_LIMITS } = await pipelineModule();
-  const modelRef = stringOption(args, 'model');
-  if (modelRef === undefined) throw new StudioError('invalid_input', 'Name the model: --model <catalog id|folder>.');
-  const prompt = stringOption(args, 'prompt');
-  if (prompt === undefined) throw new StudioError('invalid_input', 'Give a prompt: --prompt "a lighthouse at dusk".');
+  const modelRef = requiredString(args, 'model', 'Name the model: --model <catalog id|folder>.');
+  const prompt = requiredString(args, 'prompt', 'Give a prompt: --prompt "a lighthouse at dusk".');
   const count = intOption(args, 'count', { min: 1, max: MAX_COUNT }) ?? 1;
   const seedText = stringOption(args, 'seed');
   let seed: number;

@@ -7,7 +7,7 @@ import type { StudioCore } from '../../core/studio';
 import { randn, seedFromInput } from '../../inference/noise';
 import { DEFAULT_SHIFT, flowMatchSigmas } from '../../inference/scheduler';
 import type { ModelInspection } from '../../inference/sessions';
-import { intOption, stringOption } from '../args';
+import { intOption, requiredString, stringOption } from '../args';
 import type { CliContext, Command } from '../command';
 import { generateCommand, resolveModelFolder } from './generate';
 
@@ -63,10 +63,8 @@ export const inspectTokensCommand: Command = {
     { name: 'prompt', type: 'string', valueName: 'T', description: 'The prompt' },
   ],
   async run(ctx) {
-    const ref = stringOption(ctx.args, 'model');
-    if (ref === undefined) throw new StudioError('invalid_input', 'Name the model or tokenizer folder: --model <id|folder>.');
-    const prompt = stringOption(ctx.args, 'prompt');
-    if (prompt === undefined) throw new StudioError('invalid_input', 'Give the prompt to tokenize: --prompt "a photo of a cat".');
+    const ref = requiredString(ctx.args, 'model', 'Name the model or tokenizer folder: --model <id|folder>.');
+    const prompt = requiredString(ctx.args, 'prompt', 'Give the prompt to tokenize: --prompt "a photo of a cat".');
     const folder = await modelFolder(ctx, ref);
     // Loaded on demand (like onnxruntime-node below), so other commands start without them.
     const { PromptTokenizers } = await import('../../inference/tokenizers/index');
@@ -123,10 +121,8 @@ export const inspectNoiseCommand: Command = {
     { name: 'shape', type: 'string', valueName: 'B,16,h,w', description: 'Latent shape (image size / 8)' },
   ],
   async run(ctx) {
-    const seedText = stringOption(ctx.args, 'seed');
-    if (seedText === undefined) throw new StudioError('invalid_input', 'Give the seed: --seed S.');
-    const shapeText = stringOption(ctx.args, 'shape');
-    if (shapeText === undefined) throw new StudioError('invalid_input', 'Give the latent shape: --shape 1,16,h,w.');
+    const seedText = requiredString(ctx.args, 'seed', 'Give the seed: --seed S.');
+    const shapeText = requiredString(ctx.args, 'shape', 'Give the latent shape: --shape 1,16,h,w.');
     const seed = seedFromInput(seedText);
     const shape = parseShape(shapeText);
     const values = Array.from(randn(seed, shape));

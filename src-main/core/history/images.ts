@@ -194,18 +194,7 @@ export async function commitImageFile(
 export function standaloneGeneration(
   id: number,
   createdAt: number,
-  fields: {
-    seed: string | null;
-    prompt: string;
-    negativePrompt: string;
-    steps: number | null;
-    guidance: number | null;
-    width: number;
-    height: number;
-    model: string;
-    meta: string | null;
-    ep: string | null;
-  },
+  fields: Pick<NewGeneration, 'seed' | 'prompt' | 'negativePrompt' | 'steps' | 'guidance' | 'width' | 'height' | 'model' | 'meta' | 'ep'>,
 ): Omit<NewGeneration, 'jobId' | 'idx'> {
   return { id, status: 'done', createdAt, startedAt: null, finishedAt: createdAt, ...fields };
 }
