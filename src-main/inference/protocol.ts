@@ -20,7 +20,6 @@ const ms = z.number().finite().nonnegative();
 
 const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, { message: 'expected a Uint8Array' });
 
-/** Row-major RGB bytes of width × height pixels. */
 /** A live preview: a small PNG (latent size, image size / 8) ready to show. */
 const previewImage = z
   .object({
@@ -30,15 +29,6 @@ const previewImage = z
   })
   .strict()
   .refine((v) => v.png.length >= 8 && v.png[0] === 0x89 && v.png[1] === 0x50, { message: 'png must hold a PNG file' });
-
-const rgbImage = z
-  .object({
-    width: z.number().int().min(1).max(65_535),
-    height: z.number().int().min(1).max(65_535),
-    data: bytes,
-  })
-  .strict()
-  .refine((v) => v.data.length === v.width * v.height * 3, { message: 'data must hold width × height × 3 bytes' });
 
 /**
  * The generation parameters as the pipeline takes them (GenerateRequest). Only the types are checked here:
