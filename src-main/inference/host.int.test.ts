@@ -14,6 +14,7 @@ import { REPO } from '../testing/processes';
 import { removeTempDirs, tempDir } from '../testing/temp';
 import { InferenceHost, type HostGenerateRequest, type HostStep, type InferenceHostOptions, type LogLevel } from './host';
 import type { GenerateRequest } from './pipeline';
+import { rejection } from '../testing/errors';
 
 const ENTRY = path.join(REPO, 'out', 'main', 'worker.js');
 
@@ -53,15 +54,6 @@ function makeHost(options: Partial<InferenceHostOptions> = {}): { host: Inferenc
   return { host, logs };
 }
 
-async function rejection(p: Promise<unknown>): Promise<StudioError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(StudioError);
-    return err as StudioError;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.from(a).equals(Buffer.from(b));

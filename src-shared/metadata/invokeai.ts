@@ -8,10 +8,9 @@ import {
   asString,
   field,
   isObject,
-  JsonNumber,
   tryParseJson,
   type JsonObject,
-  type JsonValue,
+  scalarText,
 } from './json-lossless';
 import type { ParsedParameters } from './types';
 
@@ -23,13 +22,6 @@ export function splitBracketNegative(text: string): { prompt: string; negativePr
     return '';
   });
   return negatives.length > 0 ? { prompt: prompt.trim(), negativePrompt: negatives.join(', ') } : { prompt: text.trim() };
-}
-
-function scalarText(v: JsonValue | undefined): string | undefined {
-  if (typeof v === 'string') return v;
-  if (v instanceof JsonNumber) return v.raw;
-  if (typeof v === 'boolean') return String(v);
-  return undefined;
 }
 
 function putExtra(res: ParsedParameters, obj: JsonObject, keys: string[]): void {

@@ -244,6 +244,14 @@ export function field(obj: JsonValue | undefined, ...path: string[]): JsonValue 
   return cur;
 }
 
+/** A scalar (string, number as written, boolean) as text; undefined for objects, arrays and null. */
+export function scalarText(v: JsonValue | undefined): string | undefined {
+  if (typeof v === 'string') return v;
+  if (v instanceof JsonNumber) return v.raw;
+  if (typeof v === 'boolean') return String(v);
+  return undefined;
+}
+
 export function asString(v: JsonValue | undefined): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }

@@ -8,18 +8,11 @@ import {
   asString,
   field,
   isObject,
-  JsonNumber,
   type JsonObject,
   type JsonValue,
+  scalarText,
 } from './json-lossless';
 import type { MetadataSource, ParsedParameters } from './types';
-
-function scalarText(v: JsonValue | undefined): string | undefined {
-  if (typeof v === 'string') return v;
-  if (v instanceof JsonNumber) return v.raw;
-  if (typeof v === 'boolean') return String(v);
-  return undefined;
-}
 
 /** Copy every scalar field not in `used` into extra (bounded, so a huge JSON cannot flood it). */
 function restToExtra(res: ParsedParameters, obj: JsonObject, used: string[]): void {

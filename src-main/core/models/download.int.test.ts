@@ -6,10 +6,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startHubEmulator, type HubEmulator } from '../../../e2e/support/hub-emulator';
-import { isStudioError, type StudioError } from '../../../src-shared/errors';
 import type { DownloadProgressEvent } from './service';
 import { makeHarness, waitForEvent, type Harness } from './test-support/harness';
 import { cachedSd3Repo } from './test-support/repo-fixture';
+import { rejection } from '../../testing/errors';
 
 const MiB = 1024 * 1024;
 const BIG = 'acme/sd3-big';
@@ -27,15 +27,6 @@ function harness(extra: Partial<Parameters<typeof makeHarness>[0]> = {}): Harnes
   return h;
 }
 
-async function rejection(p: Promise<unknown>): Promise<StudioError> {
-  try {
-    await p;
-  } catch (err) {
-    if (isStudioError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a rejection');
-}
 
 beforeAll(async () => {
   bigFolder = await cachedSd3Repo('download-big-110m', { layout: 'tensorstack', seed: 101, transformerBytes: 110 * MiB, clutter: true });

@@ -5,11 +5,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startHubEmulator, type HubEmulator } from '../../../e2e/support/hub-emulator';
-import { isStudioError, type StudioError } from '../../../src-shared/errors';
 import type { SecretStore } from '../adapters';
 import { HubClient } from './hub';
 import { makeHarness, type Harness } from './test-support/harness';
 import { cachedSd3Repo, filesContaining, tempDir } from './test-support/repo-fixture';
+import { rejection } from '../../testing/errors';
 
 const MiB = 1024 * 1024;
 const OPEN = 'acme/sd3-open';
@@ -28,15 +28,6 @@ function harness(env: NodeJS.ProcessEnv = {}, root?: string): Harness {
   return h;
 }
 
-async function rejection(p: Promise<unknown>): Promise<StudioError> {
-  try {
-    await p;
-  } catch (err) {
-    if (isStudioError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a rejection');
-}
 
 beforeAll(async () => {
   const folder = await cachedSd3Repo('hub-3m', { layout: 'optimum', seed: 404, transformerBytes: 3 * MiB });

@@ -6,9 +6,9 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { writeTinyModel } from '../../../e2e/support/tiny-model';
 import { CATALOG_IDS } from '../../../src-shared/catalog';
-import { isStudioError, type StudioError } from '../../../src-shared/errors';
 import { makeHarness, type Harness } from './test-support/harness';
 import { tempDir, writeSd3Repo } from './test-support/repo-fixture';
+import { rejection } from '../../testing/errors';
 
 const KiB = 1024;
 const cleanup: (() => Promise<void> | void)[] = [];
@@ -29,15 +29,6 @@ function folder(): string {
   return d;
 }
 
-async function rejection(p: Promise<unknown>): Promise<StudioError> {
-  try {
-    await p;
-  } catch (err) {
-    if (isStudioError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('list', () => {
   it('shows the three catalog variants, not installed, on a fresh data folder', async () => {
