@@ -11,6 +11,8 @@ import type { Command } from './command';
 import { COMMANDS } from './commands';
 import { createOutput } from './output';
 
+const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
 export function findCommand(words: readonly string[], commands: readonly Command[] = COMMANDS): Command | undefined {
   let best: Command | undefined;
   for (const c of commands) {
@@ -93,8 +95,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     if (interrupts > 1) process.exit(130);
     controller.abort();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // SIGHUP too: a closed terminal or a service manager's reload stops the command cleanly (lock released).
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
   const dataDir = resolveDataDir(stringOption(args, 'data-dir'), env);
   try {
     return await command.run({
@@ -117,8 +119,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   } catch (err) {
     return output.error(err);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const s of STOP_SIGNALS) process.off(s, onSignal);
   }
 }
 
