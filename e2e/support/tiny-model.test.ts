@@ -5,7 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readOnnxGraphInfo, type TensorMeta } from '../../src-main/inference/model-folder';
 import { PromptTokenizers } from '../../src-main/inference/tokenizers/index';
-import { fixturePath, missingFixturesReason } from './fixtures';
+import { fixtureFor, missingFixturesReason } from './fixtures';
 import { LAYOUT_FILES, TINY_ANALYTIC, writeTinyModel, type TinyLayout, type TinyModelOptions } from './tiny-model';
 
 let tmp: string;
@@ -57,7 +57,7 @@ function checkAgainstSpec(actual: TensorMeta[], specs: IoSpec[], io: 'fp32' | 'f
   }
 }
 
-const modelIoPath = fixturePath('model-io.json');
+const modelIoPath = fixtureFor('tiny-model.test', 'the model-io.json layout checks', 'model-io.json');
 
 describe('tiny model folders match model-io.json', () => {
   for (const layout of ['optimum', 'tensorstack'] as const) {

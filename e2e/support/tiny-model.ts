@@ -660,8 +660,26 @@ function parseCli(argv: string[]): { out: string; options: TinyModelOptions } {
 const USAGE =
   'usage: tiny-model --out DIR [--layout optimum|tensorstack] [--io fp32|fp16] [--size micro|small] [--analytic] [--no-t5] [--t5-bytes N] [--generated-tokenizers]';
 
+const HELP = [
+  'Writes a tiny SD3-shaped ONNX model folder (all components, tokenizers, scheduler) for tests and benchmarks.',
+  '',
+  '  --out DIR                 Folder to write (required)',
+  '  --layout L                optimum (default) or tensorstack',
+  '  --io T                    fp32 (default) or fp16 inputs/outputs',
+  '  --size S                  micro (default: milliseconds per step) or small (≥ 50 ms per step)',
+  '  --analytic                Closed-form transformer and VAE (for exact pipeline checks)',
+  '  --no-t5                   Leave out text_encoder_3, like a download without T5',
+  '  --t5-bytes N              Give T5 at least N bytes of weights, streamed to disk',
+  '  --generated-tokenizers    Generated tiny tokenizers even when the shared fixtures are present',
+  '  --help                    Show this help',
+].join('\n');
+
 // Run as a script (npx tsx e2e/support/tiny-model.ts …), not when imported by tests.
 if (process.argv[1] !== undefined && /tiny-model\.[cm]?[jt]s$/.test(process.argv[1])) {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(`${USAGE}\n\n${HELP}\n`);
+    process.exit(0);
+  }
   let parsed: { out: string; options: TinyModelOptions };
   try {
     parsed = parseCli(process.argv.slice(2));

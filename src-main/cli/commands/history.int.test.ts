@@ -3,12 +3,12 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fixturePath, missingFixturesReason } from '../../../e2e/support/fixtures';
+import { fixtureFor, missingFixturesReason } from '../../../e2e/support/fixtures';
 import { CLI } from '../../testing/processes';
 import { removeTempDirs, tempDir } from '../../testing/temp';
 
 afterAll(removeTempDirs);
-const foreign = fixturePath('foreign-png');
+const foreign = fixtureFor('history.int.test', 'history import/list on the real files', 'foreign-png');
 
 function cli(args: string[]) {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
