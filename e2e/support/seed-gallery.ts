@@ -14,7 +14,7 @@ import { encodePng } from '../../src-main/core/images/png';
 import { imageRelPath, toAbs } from '../../src-main/core/history/files';
 import { Generations } from '../../src-main/core/history/generations';
 import { ImageRows, studioChunks } from '../../src-main/core/history/images';
-import { FAKE_MODELS, FAKE_SIZES, makePrompt, rng } from '../../src-main/core/history/testing/prompts';
+import { FAKE_MODELS, FAKE_SIZES, makePrompt, rng } from '../../src-main/testing/history/prompts';
 import { ensureDataDir } from '../../src-main/core/paths';
 
 const REPOS: Record<string, string> = {
