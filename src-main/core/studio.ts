@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import type { GpuMemory, StudioApi, SystemInfo } from '../../src-shared/api';
 import type { MachineMemory } from '../../src-shared/catalog';
+import { formatBytes } from '../../src-shared/bytes';
 import { StudioError } from '../../src-shared/errors';
 import { describeGpuMemory } from '../../src-shared/machine';
 import type { Adapters } from './adapters';
@@ -222,14 +223,14 @@ export class StudioCore {
     const settings = this.settings.get();
     const lines = [
       `SD3.5 Studio ${info.appVersion} (${info.runtime})`,
-      `Platform: ${info.platform} ${info.arch}, ${os.release()}, ${os.cpus().length} CPUs, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM`,
+      `Platform: ${info.platform} ${info.arch}, ${os.release()}, ${os.cpus().length} CPUs, ${formatBytes(os.totalmem())} RAM`,
       `Versions: ${Object.entries(info.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
       `Execution providers: ${info.executionProviders.map((e) => `${e.name}${e.bundled ? '' : e.installed ? ' (installed)' : ' (not installed)'}`).join(', ') || 'none reported'}`,
       `GPU memory: ${info.gpuMemory ? describeGpuMemory(info.gpuMemory) : 'unknown'}`,
       `Chosen EP: ${settings.executionProvider}, memory mode: ${settings.memoryMode}`,
       `Data folder: ${info.dataDir} (${info.primary ? 'owner' : 'shared with another process'})`,
       `Models folder: ${info.modelsDir}`,
-      `Free disk: ${info.freeDiskBytes === null ? 'unknown' : `${(info.freeDiskBytes / 2 ** 30).toFixed(1)} GiB`}`,
+      `Free disk: ${info.freeDiskBytes === null ? 'unknown' : formatBytes(info.freeDiskBytes)}`,
       `Log file: ${this.log.file ?? 'none'}`,
     ];
     return lines.join('\n');
