@@ -213,9 +213,14 @@ export function parseRepoRef(ref: string): RepoRef {
   return { repo: `${owner}/${name}`, owner, name, revision, explicitRevision: at !== -1 };
 }
 
-/** The folder name a repo gets under the models folder: `owner--name` (as the HF cache does). */
+/**
+ * The folder name a repo gets under the models folder: `owner--name` (as the HF cache does).
+ * Throws invalid_input unless `repo` is a valid `owner/name` (a hostile id never becomes a path).
+ */
 export function repoFolderName(repo: string): string {
-  return repo.replace('/', '--');
+  if (repo.includes('@')) throw new StudioError('invalid_input', `"${repo}" is not a Hugging Face repo id.`);
+  const { owner, name } = parseRepoRef(repo);
+  return `${owner}--${name}`;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ import { HubClient, authRequired } from './hub';
 import { checkFolder } from './layouts';
 import type { RetryPolicy } from './retry';
 import { planDownload } from './selection';
+import { ModelsRoot, isStrictlyInside } from './models-root';
 import { ModelStore, type FileRow, type ModelRow } from './store';
 
 export const HF_TOKEN_SECRET = 'hf_token';
@@ -156,6 +157,8 @@ const CANCELLED = 'cancelled';
 
 export class ModelService {
   readonly modelsDir: string;
+  /** Every mkdir, rename and rm under the models folder goes through it. */
+  private readonly root: ModelsRoot;
   private readonly store: ModelStore;
   private readonly env: NodeJS.ProcessEnv;
   private readonly listeners = new Set<ModelListener>();
@@ -166,6 +169,7 @@ export class ModelService {
 
   constructor(private readonly opts: ModelServiceOptions) {
     this.modelsDir = path.resolve(opts.modelsDir);
+    this.root = new ModelsRoot(this.modelsDir);
     this.store = new ModelStore(opts.db);
     this.env = opts.env ?? process.env;
     this.freeSpace = opts.freeSpace ?? defaultFreeSpace;
@@ -332,7 +336,7 @@ export class ModelService {
     }
     const row = this.requireRow(id);
     if (!row.downloadCommit || !row.repo) return;
-    await removeStaging(this.stagingDir(row.repo, row.downloadCommit));
+    await removeStaging(this.root, this.stagingDir(row.repo, row.downloadCommit));
     this.store.clearDownload(row.id);
     this.emit({ type: 'download-cancelled', id: row.id });
     this.emit({ type: 'models-changed' });
@@ -408,13 +412,16 @@ export class ModelService {
         sha256: same ? row.sha256 : null,
       });
     }
+    await this.root.check(finalDir, 'install into');
+    await this.root.check(stagingDir, 'download into');
     await fs.promises.mkdir(this.modelsDir, { recursive: true });
     await preflightDiskSpace(this.modelsDir, targets, this.freeSpace);
     // One downloader per staging folder, across processes (the app and a CLI call).
+    await this.root.mkdir(stagingDir);
     const release = await acquireDownloadLock(stagingDir, id);
     // An unfinished download of another commit is superseded: its parts go.
     if (existing?.downloadCommit && existing.downloadCommit !== commit && existing.repo) {
-      await removeStaging(this.stagingDir(existing.repo, existing.downloadCommit));
+      await removeStaging(this.root, this.stagingDir(existing.repo, existing.downloadCommit));
     }
 
     this.store.beginDownload(id, { repo, revision: target.revision, commit, t5: plan.t5 });
@@ -459,6 +466,7 @@ export class ModelService {
         commit: o.commit,
         files: o.targets,
         stagingDir: o.stagingDir,
+        root: this.root,
         signal: job.controller.signal,
         env: this.env,
         state: {
@@ -474,7 +482,7 @@ export class ModelService {
         ...(d.saveEveryMs ? { saveEveryMs: d.saveEveryMs } : {}),
         ...(d.progressIntervalMs ? { progressIntervalMs: d.progressIntervalMs } : {}),
       });
-      await installStaged(o.stagingDir, o.finalDir, o.targets);
+      await installStaged(this.root, o.stagingDir, o.finalDir, o.targets);
       const before = this.store.get(id);
       const sameCommitT5 = before?.installedCommit === o.commit && before.t5 === true;
       if (before?.installedCommit && before.installedCommit !== o.commit && before.path) {
@@ -503,7 +511,7 @@ export class ModelService {
         throw new StudioError('interrupted', `The download of ${id} was paused; resume it to continue where it stopped.`);
       }
       if (reason === CANCELLED) {
-        await removeStaging(o.stagingDir);
+        await removeStaging(this.root, o.stagingDir);
         this.store.clearDownload(id);
         this.emit({ type: 'download-cancelled', id });
         this.emit({ type: 'models-changed' });
@@ -600,7 +608,7 @@ export class ModelService {
     if (!current) return;
     if (current.source === 'hub') {
       if (current.path) await this.removeInstalledFolder(current.path);
-      if (current.downloadCommit && current.repo) await removeStaging(this.stagingDir(current.repo, current.downloadCommit));
+      if (current.downloadCommit && current.repo) await removeStaging(this.root, this.stagingDir(current.repo, current.downloadCommit));
     }
     this.store.delete(current.id);
     this.emit({ type: 'models-changed' });
@@ -756,12 +764,11 @@ export class ModelService {
   }
 
   private async removeInstalledFolder(folder: string): Promise<void> {
-    // Only ever delete inside the models folder.
-    const rel = path.relative(this.modelsDir, folder);
-    if (!rel || rel.startsWith('..') || path.isAbsolute(rel)) return;
-    await fs.promises.rm(folder, { recursive: true, force: true });
+    // Only ever delete inside the models folder (a path outside it is left alone).
+    if (!isStrictlyInside(this.modelsDir, path.resolve(folder))) return;
+    await this.root.rm(folder);
     const parent = path.dirname(folder);
-    if (path.dirname(parent) === this.modelsDir) await fs.promises.rmdir(parent).catch(() => undefined);
+    if (path.dirname(parent) === this.modelsDir) await this.root.removeEmptyParents(parent, 1);
   }
 }
 

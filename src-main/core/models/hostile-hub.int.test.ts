@@ -1,0 +1,159 @@
+// A hostile mirror (HF_ENDPOINT pointed at the emulator's "hostile" mode) and planted symlinks:
+// the repo id a mirror answers never becomes a path outside the models folder, nothing is written
+// or removed outside it, and the user gets a clear StudioError. Issue 10 item 1.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startHubEmulator, type HubEmulator } from '../../../e2e/support/hub-emulator';
+import { CATALOG, repoFolderName } from '../../../src-shared/catalog';
+import { rejection } from '../../testing/errors';
+import { ModelsRoot } from './models-root';
+import { makeHarness, type Harness } from './test-support/harness';
+import { cachedSd3Repo, tempDir } from './test-support/repo-fixture';
+
+const MiB = 1024 * 1024;
+const OPEN = 'acme/sd3-open';
+const CATALOG_REPO = CATALOG['sd3.5-medium'].repo;
+
+let hub: HubEmulator;
+const harnesses: Harness[] = [];
+
+beforeAll(async () => {
+  const folder = await cachedSd3Repo('hostile-1m', { layout: 'optimum', seed: 1010, transformerBytes: MiB });
+  hub = await startHubEmulator({ repos: { [OPEN]: { folder }, [CATALOG_REPO]: { folder } }, renamed: { 'acme/old-name': OPEN }, lfsThreshold: 256 * 1024 });
+}, 60_000);
+
+afterEach(async () => {
+  hub.setHostile({});
+  while (harnesses.length) await harnesses.pop()!.close();
+});
+
+afterAll(async () => {
+  await hub?.close();
+});
+
+function harness(): Harness {
+  const h = makeHarness({ endpoint: hub.endpoint });
+  harnesses.push(h);
+  return h;
+}
+
+/** Every path under `dir` (files and folders), sorted, leaving out `skip` and the SQLite files. */
+function snapshot(dir: string, skip: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (p === skip || /studio\.db/.test(e.name)) continue;
+      out.push(path.relative(dir, p) + (e.isDirectory() ? '/' : ''));
+      if (e.isDirectory()) walk(p);
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+/** A canary folder with a file, outside the models folder. */
+function canary(root: string, rel: string): { dir: string; file: string } {
+  const dir = path.join(root, rel);
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'important.txt');
+  fs.writeFileSync(file, 'keep me');
+  return { dir, file };
+}
+
+describe('a hostile mirror repo id', () => {
+  it.each([
+    ['a relative escape', '../../../../canary/pwned'],
+    ['another valid repo', 'evil/other-repo'],
+    ['a non-string id', 42],
+  ])('is refused before any byte (%s), and nothing outside the models folder changes', async (_name, id) => {
+    const h = harness();
+    const c = canary(h.root, 'canary');
+    hub.setHostile({ repoId: id });
+    const before = snapshot(h.root, h.modelsDir);
+    const err = await rejection(h.service.download(OPEN));
+    expect(err.code).toBe('network');
+    expect(err.message).toContain('HF_ENDPOINT');
+    expect(err.message).toContain(OPEN);
+    expect(snapshot(h.root, h.modelsDir)).toEqual(before);
+    expect(fs.readFileSync(c.file, 'utf8')).toBe('keep me');
+    expect(fs.existsSync(path.join(h.root, 'canary', 'pwned'))).toBe(false);
+    expect(hub.stats.requests.some((r) => r.path.includes('/resolve/'))).toBe(false);
+  });
+
+  it('cannot make staging and install one folder outside and delete what is there', async () => {
+    const h = harness();
+    const commit = hub.repoInfo(OPEN).commit;
+    const c = canary(h.root, path.join('outside', commit));
+    // Many ../ and an absolute-looking tail: both staging and install normalised to <root>/outside/<sha>.
+    hub.setHostile({ repoId: '../'.repeat(40) + path.join(h.root, 'outside').slice(1) });
+    const before = snapshot(h.root, h.modelsDir);
+    const err = await rejection(h.service.download(OPEN));
+    expect(err.code).toBe('network');
+    expect(snapshot(h.root, h.modelsDir)).toEqual(before);
+    expect(fs.readFileSync(c.file, 'utf8')).toBe('keep me');
+  });
+
+  it('is refused for a catalog id too', async () => {
+    const h = harness();
+    const c = canary(h.root, 'canary');
+    hub.setHostile({ repoId: '../../../canary' });
+    const err = await rejection(h.service.download('sd3.5-medium'));
+    expect(err.code).toBe('network');
+    expect(fs.readFileSync(c.file, 'utf8')).toBe('keep me');
+    expect(fs.existsSync(h.modelsDir) ? snapshot(h.modelsDir, '') : []).toEqual([]);
+  });
+
+  it('still follows a rename through the documented 307, and accepts a case difference', async () => {
+    const h = harness();
+    hub.setHostile({ repoId: OPEN.toUpperCase() });
+    const handle = await h.service.download('acme/old-name');
+    expect(handle.repo).toBe(OPEN.toUpperCase());
+    const done = await handle.done;
+    expect(done.path.startsWith(h.modelsDir + path.sep)).toBe(true);
+  });
+});
+
+describe('the models folder gate', () => {
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  it('refuses a symlink inside the models folder that leads outside, for mkdir, rename and rm', async () => {
+    const root = tempDir('gate');
+    dirs.push(root);
+    const models = path.join(root, 'models');
+    const c = canary(root, 'elsewhere');
+    fs.mkdirSync(models, { recursive: true });
+    fs.symlinkSync(c.dir, path.join(models, 'link'));
+    const gate = new ModelsRoot(models);
+    for (const attempt of [
+      () => gate.mkdir(path.join(models, 'link', 'sub')),
+      () => gate.rm(path.join(models, 'link', 'important.txt')),
+      () => gate.rename(path.join(models, 'link', 'important.txt'), path.join(models, 'stolen.txt')),
+      () => gate.rm(path.join(models, '..', 'elsewhere')),
+      () => gate.rm(models),
+    ]) {
+      const err = await rejection(attempt());
+      expect(err.code).toBe('invalid_input');
+      expect(err.message).toContain('not inside the models folder');
+    }
+    await gate.removeEmptyParents(path.join(models, 'link'), 3);
+    expect(fs.readFileSync(c.file, 'utf8')).toBe('keep me');
+    expect(fs.existsSync(path.join(c.dir, 'sub'))).toBe(false);
+    expect(fs.existsSync(models)).toBe(true);
+    // Inside is fine.
+    await gate.mkdir(path.join(models, 'a', 'b'));
+    await gate.rm(path.join(models, 'a'));
+    expect(fs.existsSync(path.join(models, 'a'))).toBe(false);
+  });
+
+  it('repoFolderName refuses what is not owner/name', () => {
+    expect(() => repoFolderName('../../../../canary/pwned')).toThrow(/not a Hugging Face/);
+    expect(() => repoFolderName('a/b/c')).toThrow();
+    expect(() => repoFolderName('/abs')).toThrow();
+    expect(repoFolderName('acme/x')).toBe('acme--x');
+  });
+});
