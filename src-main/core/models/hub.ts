@@ -6,6 +6,7 @@
 // Errors are told apart by X-Error-Code (GatedRepo, RepoNotFound, RevisionNotFound,
 // EntryNotFound), not by status alone. The token goes only to the Hub's own origin, never to the
 // CDN, and never into a message.
+import { parseRepoRef } from '../../../src-shared/catalog';
 import { StudioError } from '../../../src-shared/errors';
 import { DEFAULT_RETRY, TransientError, parseRetryAfter, withRetries, type RetryNotice, type RetryPolicy } from './retry';
 import { fetchTransport, nodeTransport, readText, type FileResponse, type FileTransport } from './transport';
@@ -133,13 +134,36 @@ export class HubClient {
   /** The commit a revision (branch, tag or sha) points at, and whether the repo is gated. */
   async revision(repo: string, rev: string, signal?: AbortSignal): Promise<RevisionInfo> {
     const url = `${this.endpoint}/api/models/${encodeRepo(repo)}/revision/${encodeURIComponent(rev)}`;
-    const body = await this.getJson(url, { repo, revision: rev }, 'read the model information', signal);
+    const { body, url: answeredBy, renamed } = await this.getJsonWithResponse(url, { repo, revision: rev }, 'read the model information', signal);
     if (typeof body !== 'object' || body === null) throw malformed(repo, 'revision');
     const b = body as Record<string, unknown>;
     const sha = b.sha;
     if (typeof sha !== 'string' || !SHA1.test(sha)) throw malformed(repo, 'revision');
     const gated = b.gated === 'auto' || b.gated === 'manual' ? b.gated : false;
-    return { repo: typeof b.id === 'string' ? b.id : repo, commit: sha, gated, private: b.private === true };
+    // The id becomes folder names: it must be a repo id, the one asked for, or the one the Hub's
+    // documented 307 for a renamed repo pointed at.
+    const expected = (renamed && this.repoOfApiUrl(answeredBy)) || repo;
+    const id = b.id === undefined ? expected : b.id;
+    if (typeof id !== 'string' || !isRepoId(id) || id.toLowerCase() !== expected.toLowerCase()) {
+      throw new StudioError(
+        'network',
+        `${this.endpoint} answered for ${repo} with the repository id ${JSON.stringify(String(id).slice(0, 200))}, which is not ${expected}. ` +
+          'Nothing was downloaded; check HF_ENDPOINT (the mirror may be misconfigured or hostile).',
+        { repo, answeredId: String(id).slice(0, 200) },
+      );
+    }
+    return { repo: id, commit: sha, gated, private: b.private === true };
+  }
+
+  /** `owner/name` of an API URL of the Hub's own origin (`/api/models/{owner}/{name}/…`). */
+  private repoOfApiUrl(url: string): string | undefined {
+    const u = new URL(url);
+    if (u.origin !== this.origin) return undefined;
+    const base = new URL(this.endpoint).pathname.replace(/\/+$/, '');
+    const m = /^\/api\/models\/([^/]+)\/([^/]+)\//.exec(u.pathname.slice(base.length));
+    if (!m) return undefined;
+    const id = `${decodeURIComponent(m[1]!)}/${decodeURIComponent(m[2]!)}`;
+    return isRepoId(id) ? id : undefined;
   }
 
   /** Every file of the repo at `commit` (recursive; follows Link pagination). */
@@ -230,7 +254,7 @@ export class HubClient {
       if (res.status >= 300 && res.status < 400 && location) {
         linked = { ...linked, ...linkedHeaders(res.headers) };
         res.cancel();
-        url = new URL(location, url).toString();
+        url = this.redirectTarget(location, url, `download ${path}`);
         continue;
       }
       if ((res.status >= 200 && res.status < 300) || res.status === 416) {
@@ -278,6 +302,26 @@ export class HubClient {
 
   // ------------------------------------------------------------------------------------------
 
+  /**
+   * Where a redirect may go: https anywhere; plain http only on the endpoint's own host, when the
+   * endpoint itself is http (a local mirror and its file server). The token follows only to the
+   * endpoint's origin (the callers decide that per hop).
+   */
+  private redirectTarget(location: string, from: string, what: string): string {
+    let next: URL;
+    try {
+      next = new URL(location, from);
+    } catch {
+      throw new StudioError('network', `Hugging Face sent an unreadable redirect while trying to ${what}.`);
+    }
+    const endpoint = new URL(this.endpoint);
+    const httpMirror = endpoint.protocol === 'http:' && next.protocol === 'http:' && next.hostname === endpoint.hostname;
+    if (next.protocol !== 'https:' && !httpMirror) {
+      throw new StudioError('network', `Refusing a redirect to ${next.origin} (not https) while trying to ${what}.`, { location: next.origin });
+    }
+    return next.toString();
+  }
+
   private async token(): Promise<string | undefined> {
     const t = await this.opts.token?.();
     return t ? t.trim() || undefined : undefined;
@@ -291,34 +335,34 @@ export class HubClient {
     };
   }
 
-  private async getJson(url: string, ctx: Omit<ErrorContext, 'hadToken'>, what: string, signal?: AbortSignal): Promise<unknown> {
-    return (await this.getJsonWithResponse(url, ctx, what, signal)).body;
-  }
-
   private async getJsonWithResponse(
     url: string,
     ctx: Omit<ErrorContext, 'hadToken'>,
     what: string,
     signal?: AbortSignal,
-  ): Promise<{ body: unknown; response: Response }> {
+  ): Promise<{ body: unknown; response: Response; url: string; renamed: boolean }> {
     const token = await this.token();
     return withRetries(
       what,
       async () => {
         let current = url;
+        // True when every hop was the Hub's own 307 (a renamed repo).
+        let renamed = false;
         for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
           const sameOrigin = new URL(current).origin === this.origin;
           const res = await this.request(current, { method: 'GET', token: sameOrigin ? token : undefined, signal, accept: 'application/json' });
           // A renamed repo answers 307 with a relative Location to its canonical id.
           if (res.status >= 300 && res.status < 400 && res.headers.has('location')) {
             await res.body?.cancel();
-            current = new URL(res.headers.get('location')!, current).toString();
+            const next = this.redirectTarget(res.headers.get('location')!, current, what);
+            renamed = (hop === 0 || renamed) && res.status === 307 && sameOrigin && new URL(next).origin === this.origin;
+            current = next;
             continue;
           }
           if (!res.ok) throw await this.errorFor(fetchErrorSource(res), { ...ctx, hadToken: !!token }, what);
           const text = await res.text();
           try {
-            return { body: JSON.parse(text) as unknown, response: res };
+            return { body: JSON.parse(text) as unknown, response: res, url: current, renamed };
           } catch {
             throw new TransientError(`Hugging Face sent an unreadable answer (HTTP ${res.status})`);
           }
@@ -486,6 +530,15 @@ function linkedHeaders(headers: { get(name: string): string | null }): { linkedE
   if (size && /^\d+$/.test(size)) out.linkedSize = Number(size);
   if (commit) out.repoCommit = commit;
   return out;
+}
+
+function isRepoId(id: string): boolean {
+  if (id.includes('@')) return false;
+  try {
+    return parseRepoRef(id).repo === id;
+  } catch {
+    return false;
+  }
 }
 
 function malformed(repo: string, what: string): StudioError {
