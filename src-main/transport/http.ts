@@ -106,7 +106,12 @@ export async function startHttpTransport(options: HttpTransportOptions): Promise
     if (url.pathname.startsWith('/api/')) {
       if (!tokensEqual(bearer(req), token)) return sendError(res, 401, new StudioError('auth_required', 'Missing or wrong studio token'));
       if (req.method !== 'POST') return sendError(res, 405, new StudioError('invalid_input', 'Use POST'));
-      const method = decodeURIComponent(url.pathname.slice('/api/'.length));
+      let method: string;
+      try {
+        method = decodeURIComponent(url.pathname.slice('/api/'.length));
+      } catch {
+        return sendError(res, 400, new StudioError('invalid_input', 'Malformed method name'));
+      }
       let params: unknown;
       try {
         const body = await readBody(req, MAX_MESSAGE_BYTES);
