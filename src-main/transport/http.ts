@@ -163,6 +163,12 @@ export async function startHttpTransport(options: HttpTransportOptions): Promise
     wss.handleUpgrade(req, socket, head, (ws) => {
       sockets.add(ws);
       ws.on('close', () => sockets.delete(ws));
+      // A bad frame (invalid UTF-8, unmasked, bad opcode, RSV bits, too large) ends that socket only.
+      ws.on('error', (err) => {
+        options.log?.(`ws: ${err.message}; connection closed`);
+        sockets.delete(ws);
+        ws.terminate();
+      });
       ws.on('message', (data, isBinary) => {
         void onMessage(ws, isBinary ? undefined : data.toString());
       });
