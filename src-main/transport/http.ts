@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { pipeline } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { MAX_MESSAGE_BYTES, callMessageSchema, type EventMessage, type Reply } from '../../src-shared/api';
 import { StudioError } from '../../src-shared/errors';
@@ -73,6 +74,41 @@ function sendError(res: http.ServerResponse, status: number, err: StudioError): 
   sendJson(res, status, { ok: false, error: err.toWire() });
 }
 
+/**
+ * Streams an opened file as the answer. A file that vanishes or fails mid-read, or a client that
+ * goes away, ends that one response and closes the descriptor; the server keeps serving.
+ */
+async function sendFile(
+  res: http.ServerResponse,
+  file: string,
+  headers: http.OutgoingHttpHeaders,
+  o: { head?: boolean; log?: (msg: string) => void; onMissing: () => void },
+): Promise<void> {
+  let fh: fs.promises.FileHandle;
+  try {
+    fh = await fs.promises.open(file, 'r');
+  } catch {
+    return o.onMissing();
+  }
+  let size: number;
+  try {
+    size = (await fh.stat()).size;
+  } catch {
+    await fh.close().catch(() => undefined);
+    return o.onMissing();
+  }
+  res.writeHead(200, { ...headers, 'Content-Length': size });
+  if (o.head) {
+    await fh.close().catch(() => undefined);
+    res.end();
+    return;
+  }
+  pipeline(fh.createReadStream({ autoClose: true }), res, (err) => {
+    if (err && err.code !== 'ERR_STREAM_PREMATURE_CLOSE') o.log?.(`http: streaming a file failed: ${err.message}`);
+    if (err) res.destroy();
+  });
+}
+
 async function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
   const chunks: Buffer[] = [];
   let total = 0;
@@ -129,8 +165,10 @@ export async function startHttpTransport(options: HttpTransportOptions): Promise
       try {
         if (rest.length) throw new StudioError('not_found', 'Image not found');
         const file = await resolveMedia(options.dataRoot, media, kind, rawId, url.searchParams.get('size'));
-        res.writeHead(200, { 'Content-Type': file.contentType, 'Content-Length': file.size, 'Cache-Control': 'private, max-age=3600', ...SECURITY_HEADERS });
-        fs.createReadStream(file.path).pipe(res);
+        await sendFile(res, file.path, { 'Content-Type': file.contentType, 'Cache-Control': 'private, max-age=3600', ...SECURITY_HEADERS }, {
+          ...(options.log ? { log: options.log } : {}),
+          onMissing: () => sendError(res, 404, new StudioError('not_found', 'Image not found')),
+        });
       } catch (err) {
         sendError(res, 404, err instanceof StudioError ? err : new StudioError('not_found', 'Image not found'));
       }
@@ -140,12 +178,13 @@ export async function startHttpTransport(options: HttpTransportOptions): Promise
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, new StudioError('invalid_input', 'Method not allowed'));
     try {
       const file = await resolveStatic(options.rendererDir, url.pathname);
-      res.writeHead(200, { 'Content-Type': file.contentType, 'Content-Security-Policy': csp, 'Cache-Control': 'no-cache', ...SECURITY_HEADERS });
-      if (req.method === 'HEAD') return void res.end();
-      fs.createReadStream(file.path).pipe(res);
+      await sendFile(res, file.path, { 'Content-Type': file.contentType, 'Content-Security-Policy': csp, 'Cache-Control': 'no-cache', ...SECURITY_HEADERS }, {
+        head: req.method === 'HEAD',
+        ...(options.log ? { log: options.log } : {}),
+        onMissing: () => notFound(res),
+      });
     } catch {
-      res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS });
-      res.end('Not found');
+      notFound(res);
     }
   }
 
@@ -221,6 +260,11 @@ export async function startHttpTransport(options: HttpTransportOptions): Promise
       await closed;
     },
   };
+}
+
+function notFound(res: http.ServerResponse): void {
+  res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS });
+  res.end('Not found');
 }
 
 function statusFor(code: string): number {
