@@ -17,6 +17,13 @@ import { resolveMedia } from './media';
 import { resolveStatic } from './static';
 
 export const LOOPBACK = '127.0.0.1';
+/** Calls one WebSocket may have running at once; more wait in its queue. */
+export const MAX_CALLS_IN_FLIGHT = 4;
+/** Calls (and their bytes) one WebSocket may have waiting; more are refused at once. */
+export const MAX_CALLS_QUEUED = 64;
+export const MAX_QUEUED_BYTES = 2 * MAX_MESSAGE_BYTES;
+/** A client that leaves more than this unread (replies and events) is disconnected. */
+export const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
 
 export interface HttpTransportOptions {
   dispatch: Dispatch;
@@ -190,6 +197,40 @@ export async function startHttpTransport(options: HttpTransportOptions): Promise
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   const sockets = new Set<WebSocket>();
+  const calls = new WeakMap<WebSocket, { running: number; queue: (string | undefined)[]; bytes: number }>();
+
+  /** Sends unless the client stopped reading: past MAX_BUFFERED_BYTES unread it is disconnected. */
+  function sendTo(ws: WebSocket, text: string): boolean {
+    if (ws.readyState !== ws.OPEN) return false;
+    if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+      options.log?.('ws: a client stopped reading its replies; disconnected');
+      ws.terminate();
+      return false;
+    }
+    ws.send(text);
+    return true;
+  }
+
+  /** Runs queued calls of one socket, at most MAX_CALLS_IN_FLIGHT at once. */
+  function pump(ws: WebSocket): void {
+    const state = calls.get(ws);
+    if (!state) return;
+    while (state.running < MAX_CALLS_IN_FLIGHT && state.queue.length > 0) {
+      if (ws.readyState !== ws.OPEN || ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+        state.queue.length = 0;
+        state.bytes = 0;
+        if (ws.readyState === ws.OPEN) ws.terminate();
+        return;
+      }
+      const text = state.queue.shift();
+      state.bytes -= text?.length ?? 0;
+      state.running++;
+      void onMessage(ws, text).finally(() => {
+        state.running--;
+        pump(ws);
+      });
+    }
+  }
 
   server.on('upgrade', (req, socket, head) => {
     const refusal = checkHostAndOrigin(req.headers, port);
@@ -208,8 +249,18 @@ export async function startHttpTransport(options: HttpTransportOptions): Promise
         sockets.delete(ws);
         ws.terminate();
       });
+      calls.set(ws, { running: 0, queue: [], bytes: 0 });
       ws.on('message', (data, isBinary) => {
-        void onMessage(ws, isBinary ? undefined : data.toString());
+        const state = calls.get(ws)!;
+        const text = isBinary ? undefined : data.toString();
+        if (state.queue.length >= MAX_CALLS_QUEUED || state.bytes + (text?.length ?? 0) > MAX_QUEUED_BYTES) {
+          const error = new StudioError('unavailable', `Too many calls at once (${MAX_CALLS_QUEUED} waiting); wait for their replies and try again.`);
+          sendTo(ws, JSON.stringify({ type: 'reply', id: replyId(text), ok: false, error: error.toWire() } satisfies Reply));
+          return;
+        }
+        state.queue.push(text);
+        state.bytes += text?.length ?? 0;
+        pump(ws);
       });
     });
   });
@@ -225,20 +276,20 @@ export async function startHttpTransport(options: HttpTransportOptions): Promise
     if (!msg.success) {
       const id = typeof (raw as { id?: unknown })?.id === 'number' ? (raw as { id: number }).id : -1;
       const reply: Reply = { type: 'reply', id, ok: false, error: new StudioError('invalid_input', 'Malformed message').toWire() };
-      ws.send(JSON.stringify(reply));
+      sendTo(ws, JSON.stringify(reply));
       return;
     }
     const result = await options.dispatch(msg.data.method, msg.data.params);
     const reply: Reply = result.ok
       ? { type: 'reply', id: msg.data.id, ok: true, result: result.result }
       : { type: 'reply', id: msg.data.id, ok: false, error: result.error };
-    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(reply));
+    sendTo(ws, JSON.stringify(reply));
   }
 
   const unsubscribe = options.events.subscribe((event, payload) => {
     const message: EventMessage = { type: 'event', event, payload };
     const text = JSON.stringify(message);
-    for (const ws of sockets) if (ws.readyState === ws.OPEN) ws.send(text);
+    for (const ws of sockets) sendTo(ws, text);
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -260,6 +311,12 @@ export async function startHttpTransport(options: HttpTransportOptions): Promise
       await closed;
     },
   };
+}
+
+/** The numeric id of a call message, or -1. */
+function replyId(text: string | undefined): number {
+  const m = text === undefined ? null : /"id"\s*:\s*(\d{1,15})/.exec(text);
+  return m ? Number(m[1]) : -1;
 }
 
 function notFound(res: http.ServerResponse): void {
