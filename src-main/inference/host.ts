@@ -452,7 +452,7 @@ export class InferenceHost {
     }
     let handle: WorkerHandle;
     try {
-      handle = this.spawner.spawn(this.entry, { env: { ...this.env, [WORKER_ENV_FLAG]: '1' }, name: this.name });
+      handle = this.spawner.spawn(this.entry, { env: { ...workerEnv(this.env), [WORKER_ENV_FLAG]: '1' }, name: this.name });
     } catch (err) {
       throw new StudioError('worker_crashed', `The inference worker could not be started: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -564,4 +564,12 @@ export class InferenceHost {
       );
     }
   }
+}
+
+/**
+ * The worker's environment: the host's without HF_* (HF_TOKEN above all). The worker parses
+ * untrusted ONNX files with native code and needs no Hugging Face setting.
+ */
+export function workerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !/^HF_/i.test(k) && !/^HUGGING_?FACE/i.test(k)));
 }
