@@ -26,6 +26,11 @@ export interface SecretStore {
   get(name: string): Promise<string | undefined>;
   set(name: string, value: string): Promise<void>;
   delete(name: string): Promise<void>;
+  /**
+   * Set when the store is a file other tools share (huggingface-cli's token file under plain
+   * Node): its path. Clearing the token then leaves that file alone unless asked explicitly.
+   */
+  readonly sharedFile?: string;
 }
 
 /** Desktop notifications ("4 images done"); a no-op under plain Node. */

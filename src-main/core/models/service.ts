@@ -643,7 +643,22 @@ export class ModelService {
     return this.tokenStatus();
   }
 
-  async clearToken(): Promise<TokenStatus> {
+  /**
+   * Forgets the studio's own stored token. When the store is a file other tools share
+   * (huggingface-cli's token file under plain Node) it is left alone unless `sharedFile` asks for it.
+   */
+  async clearToken(options: { sharedFile?: boolean } = {}): Promise<TokenStatus> {
+    const shared = this.opts.secrets.sharedFile;
+    if (shared && !options.sharedFile) {
+      const status = await this.tokenStatus();
+      if (status.source === 'none') return status;
+      return {
+        ...status,
+        message:
+          `${status.message} The token is kept in Hugging Face's shared token file (${shared}), which huggingface-cli and other ` +
+          'Hugging Face tools use too, so it was left in place. Remove it there explicitly (clear with "also the shared file") to sign them out as well.',
+      };
+    }
     await this.opts.secrets.delete(HF_TOKEN_SECRET);
     return this.tokenStatus();
   }
