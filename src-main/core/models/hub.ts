@@ -176,7 +176,7 @@ export class HubClient {
       const { body, response } = await this.getJsonWithResponse(pageUrl, { repo, revision: commit }, 'list the model files', signal);
       if (!Array.isArray(body)) throw malformed(repo, 'tree');
       for (const item of body as unknown[]) {
-        const entry = parseTreeEntry(item);
+        const entry = parseTreeEntry(item, repo);
         if (entry) out.push(entry);
       }
       url = nextLink(response.headers.get('link'), pageUrl);
@@ -545,17 +545,51 @@ function malformed(repo: string, what: string): StudioError {
   return new StudioError('network', `Hugging Face sent an unexpected ${what} answer for ${repo}; try again later.`);
 }
 
-function parseTreeEntry(item: unknown): TreeEntry | undefined {
+/**
+ * One file of a tree answer; other entry types are skipped. A file entry with a hostile path or
+ * size (a leading "/", NUL or other control characters, "." or ".." parts, a part over 255 bytes,
+ * a negative, fractional or huge size) is refused here, with the entry named.
+ */
+export function parseTreeEntry(item: unknown, repo: string): TreeEntry | undefined {
   if (typeof item !== 'object' || item === null) return undefined;
   const e = item as Record<string, unknown>;
-  if (e.type !== 'file' || typeof e.path !== 'string' || typeof e.size !== 'number') return undefined;
-  const entry: TreeEntry = { path: e.path, size: e.size, oid: typeof e.oid === 'string' ? e.oid : '' };
+  if (e.type !== 'file') return undefined;
+  const refuse = (why: string) =>
+    new StudioError('network', `Hugging Face listed a file of ${repo} that cannot be downloaded: ${describeEntry(e.path)} ${why}. Nothing was downloaded.`, {
+      repo,
+      entry: typeof e.path === 'string' ? e.path.slice(0, 300) : null,
+    });
+  if (typeof e.path !== 'string') throw refuse('has no path');
+  const problem = treePathProblem(e.path);
+  if (problem) throw refuse(problem);
   const lfs = e.lfs as Record<string, unknown> | undefined;
-  if (lfs && typeof lfs.oid === 'string' && /^[0-9a-f]{64}$/.test(lfs.oid)) {
-    entry.lfsSha256 = lfs.oid;
-    if (typeof lfs.size === 'number') entry.size = lfs.size;
-  }
+  const lfsOid = lfs && typeof lfs.oid === 'string' && /^[0-9a-f]{64}$/.test(lfs.oid) ? lfs.oid : undefined;
+  const size = lfsOid && lfs!.size !== undefined ? lfs!.size : e.size;
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw refuse(`has an invalid size (${String(size).slice(0, 40)})`);
+  const entry: TreeEntry = { path: e.path, size, oid: typeof e.oid === 'string' ? e.oid : '' };
+  if (lfsOid) entry.lfsSha256 = lfsOid;
   return entry;
+}
+
+function treePathProblem(p: string): string | undefined {
+  if (p === '') return 'has an empty path';
+  if (p.length > 4096) return 'has a path over 4096 characters';
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(p)) return 'has a control character (such as NUL) in its path';
+  if (p.startsWith('/')) return 'has an absolute path';
+  if (p.includes('\\')) return 'has a backslash in its path';
+  for (const part of p.split('/')) {
+    if (part === '' || part === '.' || part === '..') return 'has an empty, "." or ".." part in its path';
+    if (Buffer.byteLength(part) > 255) return 'has a name over 255 bytes';
+  }
+  return undefined;
+}
+
+function describeEntry(p: unknown): string {
+  if (typeof p !== 'string') return 'an entry';
+  // eslint-disable-next-line no-control-regex
+  const shown = p.slice(0, 120).replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return JSON.stringify(shown + (p.length > 120 ? '…' : ''));
 }
 
 /** The `rel="next"` target of a Link header, resolved against the current URL. */
