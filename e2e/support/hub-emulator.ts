@@ -55,8 +55,9 @@ export interface EmulatorHostile {
   treePaddingBytes?: number;
   /** Every tree page answers with a Link to a next page, forever. */
   endlessTree?: boolean;
-  /** The X-Error-Message of every error answer (and its body is padded to this many bytes). */
+  /** The X-Error-Message of every error answer. */
   errorMessage?: string;
+  /** Every API error answer is this many bytes of body instead (and no X-Error-Message). */
   errorBodyBytes?: number;
   /** Resolve and API answers redirect (302) here instead. */
   redirectTo?: string;
@@ -211,7 +212,7 @@ export async function startHubEmulator(opts: EmulatorOptions): Promise<HubEmulat
   const apiError = (req: http.IncomingMessage, res: http.ServerResponse, status: number, code: string | undefined, message: string, extra: Record<string, string> = {}) => {
     if (hostile.errorMessage !== undefined) message = hostile.errorMessage;
     if (hostile.errorBodyBytes) {
-      const headers: Record<string, string> = { ...baseHeaders(), 'x-error-message': message, 'content-type': 'text/plain' };
+      const headers: Record<string, string> = { ...baseHeaders(), 'content-type': 'text/plain' };
       if (code) headers['x-error-code'] = code;
       return send('hub', req, res, status, headers, Buffer.alloc(hostile.errorBodyBytes, 'x'));
     }

@@ -2,11 +2,14 @@
 // the repo id a mirror answers never becomes a path outside the models folder, nothing is written
 // or removed outside it, and the user gets a clear StudioError. Issue 10 item 1.
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startHubEmulator, type HubEmulator } from '../../../e2e/support/hub-emulator';
 import { CATALOG, repoFolderName } from '../../../src-shared/catalog';
 import { rejection } from '../../testing/errors';
+import { HubClient } from './hub';
 import { ModelsRoot } from './models-root';
 import { makeHarness, type Harness } from './test-support/harness';
 import { cachedSd3Repo, tempDir } from './test-support/repo-fixture';
@@ -155,5 +158,106 @@ describe('the models folder gate', () => {
     expect(() => repoFolderName('a/b/c')).toThrow();
     expect(() => repoFolderName('/abs')).toThrow();
     expect(repoFolderName('acme/x')).toBe('acme--x');
+  });
+});
+
+describe('a hostile mirror\'s tree entries, bodies and redirects', () => {
+  const NO_RETRY = { retries: 0, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1 };
+  /** A HubClient whose fetch counts the body bytes actually read. */
+  function countingClient(token?: string): { client: HubClient; bytesRead: () => number } {
+    let n = 0;
+    const counting: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      if (!res.body) return res;
+      const body = res.body.pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, c) {
+            n += chunk.length;
+            c.enqueue(chunk);
+          },
+        }),
+      );
+      return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+    };
+    const client = new HubClient({ endpoint: hub.endpoint, userAgent: 'sd35-studio-tests/1', fetch: counting, retry: NO_RETRY, ...(token ? { token: async () => token } : {}) });
+    return { client, bytesRead: () => n };
+  }
+  const commit = () => hub.repoInfo(OPEN).commit;
+
+  it.each([
+    ['a leading /', { type: 'file', path: '/etc/passwd', size: 10, oid: 'a'.repeat(40) }, '"/etc/passwd"'],
+    ['a NUL', { type: 'file', path: 'unet/a\u0000b.onnx', size: 10, oid: 'a'.repeat(40) }, 'unet/a\\\\x00b.onnx'],
+    ['a name over 255 bytes', { type: 'file', path: `unet/${'é'.repeat(130)}`, size: 10, oid: 'a'.repeat(40) }, 'over 255 bytes'],
+    ['a ".." part', { type: 'file', path: 'unet/../../x', size: 10, oid: 'a'.repeat(40) }, 'unet/../../x'],
+    ['a negative size', { type: 'file', path: 'unet/neg.bin', size: -1, oid: 'a'.repeat(40) }, 'unet/neg.bin'],
+    ['a fractional size', { type: 'file', path: 'unet/frac.bin', size: 1.5, oid: 'a'.repeat(40) }, 'unet/frac.bin'],
+    ['a negative LFS size', { type: 'file', path: 'unet/lfs.bin', size: 1, oid: 'a'.repeat(40), lfs: { oid: 'b'.repeat(64), size: -5 } }, 'unet/lfs.bin'],
+  ])('refuses a tree entry with %s when the tree is parsed, naming it (item 8)', async (_name, entry, named) => {
+    hub.setHostile({ treeEntries: [entry] });
+    const err = await rejection(countingClient().client.tree(OPEN, commit()));
+    expect(err.code).toBe('network');
+    expect(err.message).toContain(named);
+    expect(err.message).toContain(OPEN);
+  });
+
+  it('a hostile tree entry stops a download before any file is written (item 8)', async () => {
+    const h = harness();
+    hub.setHostile({ treeEntries: [{ type: 'file', path: 'unet/a\u0000b', size: -1, oid: 'x' }] });
+    const err = await rejection(h.service.download(OPEN));
+    expect(err.code).toBe('network');
+    expect(fs.existsSync(h.modelsDir) ? snapshot(h.modelsDir, '') : []).toEqual([]);
+  });
+
+  it('reads at most 32 MB of an API answer, as it streams (item 5)', async () => {
+    hub.setHostile({ treePaddingBytes: 40 * MiB });
+    const { client, bytesRead } = countingClient();
+    const err = await rejection(client.tree(OPEN, commit()));
+    expect(err.code).toBe('network');
+    expect(err.message).toContain('larger than 32 MB');
+    expect(bytesRead()).toBeLessThan(34 * MiB);
+  });
+
+  it('reads only a few kB of an error answer (item 5)', async () => {
+    hub.setHostile({ errorBodyBytes: 20 * MiB });
+    const { client, bytesRead } = countingClient();
+    const err = await rejection(client.revision('acme/missing', 'main'));
+    expect(err.code).toBe('not_found');
+    expect(bytesRead()).toBeLessThan(1 * MiB);
+  });
+
+  it('caps the entries of a tree (item 5)', async () => {
+    hub.setHostile({ treeEntries: Array.from({ length: 100_001 }, (_, i) => ({ type: 'file', path: `junk/${i}`, size: 1, oid: 'a'.repeat(40) })) });
+    const err = await rejection(countingClient().client.tree(OPEN, commit()));
+    expect(err.message).toContain('more than 100000 files');
+  });
+
+  it('caps the pages of a tree (item 5)', async () => {
+    hub.setHostile({ endlessTree: true });
+    const err = await rejection(countingClient().client.tree(OPEN, commit()));
+    expect(err.message).toContain('did not end after 1000 pages');
+  }, 60_000);
+
+  it('follows a redirect to plain http on another host neither for the API nor for files, and never sends it the token (item 14)', async () => {
+    let hits = 0;
+    let authorized = 0;
+    const other = http.createServer((req, res) => {
+      hits++;
+      if (req.headers.authorization) authorized++;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"id":"acme/sd3-open","sha":"' + 'a'.repeat(40) + '"}');
+    });
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', () => r()));
+    try {
+      const port = (other.address() as AddressInfo).port;
+      hub.setHostile({ redirectTo: `http://localhost:${port}/elsewhere` });
+      const { client } = countingClient('hf_SomeTokenValue');
+      const api = await rejection(client.revision(OPEN, 'main'));
+      expect(api.message).toContain('Refusing a redirect');
+      const file = await rejection(client.openFile(OPEN, commit(), 'model_index.json'));
+      expect(file.message).toContain('Refusing a redirect');
+      expect({ hits, authorized }).toEqual({ hits: 0, authorized: 0 });
+    } finally {
+      await new Promise<void>((r) => other.close(() => r()));
+    }
   });
 });

@@ -89,7 +89,13 @@ interface ErrorContext {
 }
 
 const MAX_REDIRECTS = 5;
-const MAX_TREE_PAGES = 10_000;
+const MAX_TREE_PAGES = 1_000;
+/** Files one repo may list (the SD3 exports have about 40). */
+const MAX_TREE_ENTRIES = 100_000;
+/** An API answer (one tree page, the model info) may be this large; read as it streams. */
+export const MAX_API_BODY_BYTES = 32 * 1024 * 1024;
+/** Of an error answer, only this much is read. */
+const MAX_ERROR_BODY_BYTES = 4096;
 const SHA1 = /^[0-9a-f]{40}$/;
 
 export function encodePath(path: string): string {
@@ -171,13 +177,15 @@ export class HubClient {
     let url: string | undefined = `${this.endpoint}/api/models/${encodeRepo(repo)}/tree/${encodeURIComponent(commit)}?recursive=true&expand=false`;
     const out: TreeEntry[] = [];
     for (let page = 0; url; page++) {
-      if (page >= MAX_TREE_PAGES) throw new StudioError('internal', `The file list of ${repo} did not end after ${MAX_TREE_PAGES} pages.`);
+      if (page >= MAX_TREE_PAGES) throw new StudioError('network', `The file list of ${repo} did not end after ${MAX_TREE_PAGES} pages; refusing it.`);
       const pageUrl: string = url;
       const { body, response } = await this.getJsonWithResponse(pageUrl, { repo, revision: commit }, 'list the model files', signal);
       if (!Array.isArray(body)) throw malformed(repo, 'tree');
       for (const item of body as unknown[]) {
         const entry = parseTreeEntry(item, repo);
-        if (entry) out.push(entry);
+        if (!entry) continue;
+        if (out.length >= MAX_TREE_ENTRIES) throw new StudioError('network', `${repo} lists more than ${MAX_TREE_ENTRIES} files; refusing its file list.`);
+        out.push(entry);
       }
       url = nextLink(response.headers.get('link'), pageUrl);
     }
@@ -201,7 +209,12 @@ export class HubClient {
           );
         }
         if (!res.ok) throw await this.errorFor(fetchErrorSource(res), { repo: '', hadToken: true }, 'check the Hugging Face token');
-        return (await res.json()) as unknown;
+        const text = await readCapped(res, MAX_API_BODY_BYTES, 'check the Hugging Face token');
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          throw new TransientError(`Hugging Face sent an unreadable answer (HTTP ${res.status})`);
+        }
       },
       this.retryOptions('check the Hugging Face token', signal),
     );
@@ -360,7 +373,7 @@ export class HubClient {
             continue;
           }
           if (!res.ok) throw await this.errorFor(fetchErrorSource(res), { ...ctx, hadToken: !!token }, what);
-          const text = await res.text();
+          const text = await readCapped(res, MAX_API_BODY_BYTES, what);
           try {
             return { body: JSON.parse(text) as unknown, response: res, url: current, renamed };
           } catch {
@@ -396,7 +409,9 @@ export class HubClient {
   /** Maps a Hub error answer to a StudioError (or a TransientError for 5xx/429). */
   private async errorFor(res: ErrorSource, ctx: ErrorContext, what: string): Promise<Error> {
     const code = res.headers.get('x-error-code') ?? undefined;
-    const serverMessage = res.headers.get('x-error-message') ?? errorText(await res.readBody());
+    // Read (a few kB at most) even when the header says it all: the answer is then released.
+    const body = await res.readBody();
+    const serverMessage = res.headers.get('x-error-message') ?? errorText(body);
     if (res.status === 429 || res.status >= 500) {
       return new TransientError(`Hugging Face answered HTTP ${res.status}`, parseRetryAfter(res.headers.get('retry-after')));
     }
@@ -420,12 +435,65 @@ function fetchErrorSource(res: Response): ErrorSource {
   return {
     status: res.status,
     headers: res.headers,
-    readBody: async () => (await res.text().catch(() => '')).slice(0, 2000),
+    readBody: () => readPrefix(res, MAX_ERROR_BODY_BYTES),
   };
 }
 
 function fileErrorSource(res: FileResponse): ErrorSource {
-  return { status: res.status, headers: res.headers, readBody: () => readText(res, 2000) };
+  return { status: res.status, headers: res.headers, readBody: () => readText(res, MAX_ERROR_BODY_BYTES) };
+}
+
+/** The body as text, read as it streams; more than `limit` bytes is refused (and the rest never read). */
+async function readCapped(res: Response, limit: number, what: string): Promise<string> {
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  if (declared > limit) {
+    await res.body?.cancel().catch(() => undefined);
+    throw tooLarge(limit, what);
+  }
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > limit) {
+        await reader.cancel().catch(() => undefined);
+        throw tooLarge(limit, what);
+      }
+      parts.push(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
+function tooLarge(limit: number, what: string): StudioError {
+  return new StudioError('network', `Hugging Face sent an answer larger than ${Math.round(limit / (1024 * 1024))} MB while trying to ${what}; refusing it.`);
+}
+
+/** At most the first `limit` bytes of a body, as text; the rest is cancelled unread. */
+async function readPrefix(res: Response, limit: number): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  try {
+    while (total < limit) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value);
+      total += value.length;
+    }
+  } catch {
+    /* a cut error body is still an error */
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return Buffer.concat(parts).toString('utf8').slice(0, limit);
 }
 
 /** The error for a Hub answer: X-Error-Code first, then the status (and whether a token was sent). */
