@@ -504,7 +504,7 @@ export function hubError(
   info: { page: string; tokens: string; what: string; serverMessage?: string },
 ): StudioError {
   const { repo } = ctx;
-  const details: Record<string, unknown> = { status, repo, url: info.page };
+  const details: Record<string, unknown> = { status, repo, url: info.page, tokensUrl: info.tokens };
   if (code) details.hubErrorCode = code;
   const notFoundOrPrivate = () =>
     new StudioError(
@@ -556,7 +556,8 @@ export function hubError(
   }
   return new StudioError(
     'network',
-    `Hugging Face answered HTTP ${status} while trying to ${info.what} for ${repo}` + (info.serverMessage ? `: ${info.serverMessage.slice(0, 200)}` : '.'),
+    // The Hub's own words are quoted as such (the renderer shows them as plain text, never as links).
+    `Hugging Face answered HTTP ${status} while trying to ${info.what} for ${repo}` + (info.serverMessage ? `; it said: "${info.serverMessage.slice(0, 200)}"` : '.'),
     details,
   );
 }
@@ -566,7 +567,7 @@ export function authRequired(repo: string, page: string, tokens: string, details
     'auth_required',
     `${repo}: this model requires accepting its licence on Hugging Face and a token. Accept the licence at ${page}, ` +
       `create a read token at ${tokens} and set it (Models → Hugging Face token, or HF_TOKEN).`,
-    { ...details, repo, url: page },
+    { ...details, repo, url: page, tokensUrl: tokens },
   );
 }
 
