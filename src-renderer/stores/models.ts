@@ -346,11 +346,12 @@ export const useModelsStore = defineStore('models', () => {
     }
   }
 
-  async function clearToken(): Promise<void> {
+  /** `sharedFile`: also remove huggingface-cli's shared token file (an explicit choice of the user). */
+  async function clearToken(sharedFile = false): Promise<void> {
     tokenBusy.value = true;
     tokenError.value = undefined;
     try {
-      token.value = await studio().call('models.clearToken', {});
+      token.value = await studio().call('models.clearToken', sharedFile ? { sharedFile: true } : {});
     } catch (err) {
       tokenError.value = StudioError.from(err).message;
     } finally {

@@ -231,6 +231,7 @@ describe('the token', () => {
     // huggingface-cli's shared file is left alone unless asked explicitly (issue 10 item 6).
     const kept = await h.service.clearToken();
     expect(kept.state).toBe('valid');
+    expect(kept.sharedFile).toBe(file);
     expect(kept.message).toContain('left in place');
     expect(fs.readFileSync(file, 'utf8')).toBe(GOOD);
     expect((await h.service.clearToken({ sharedFile: true })).state).toBe('none');

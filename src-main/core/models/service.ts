@@ -118,6 +118,8 @@ export interface TokenStatus {
   tokenName?: string;
   /** Where setToken keeps it (the secret store's description). */
   storage: string;
+  /** Set when that is a file other tools share (huggingface-cli's token file): its path. */
+  sharedFile?: string;
   warning?: string;
   message: string;
 }
@@ -667,7 +669,8 @@ export class ModelService {
   async tokenStatus(): Promise<TokenStatus> {
     const storage = this.opts.secrets.description;
     const warning = this.opts.secrets.warning();
-    const base = { storage, ...(warning ? { warning } : {}) };
+    const sharedFile = this.opts.secrets.sharedFile;
+    const base = { storage, ...(sharedFile ? { sharedFile } : {}), ...(warning ? { warning } : {}) };
     const current = await this.currentToken();
     if (!current) {
       return {
