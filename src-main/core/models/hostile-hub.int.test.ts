@@ -11,6 +11,7 @@ import { CATALOG, repoFolderName } from '../../../src-shared/catalog';
 import { rejection } from '../../testing/errors';
 import { HubClient } from './hub';
 import { ModelsRoot } from './models-root';
+import { ModelStore } from './store';
 import { makeHarness, type Harness } from './test-support/harness';
 import { cachedSd3Repo, tempDir } from './test-support/repo-fixture';
 
@@ -106,6 +107,19 @@ describe('a hostile mirror repo id', () => {
     expect(err.code).toBe('network');
     expect(fs.readFileSync(c.file, 'utf8')).toBe('keep me');
     expect(fs.existsSync(h.modelsDir) ? snapshot(h.modelsDir, '') : []).toEqual([]);
+  });
+
+  it('a row stored by an older version with a hostile repo id is listed and removed without touching anything outside', async () => {
+    const h = harness();
+    const c = canary(h.root, path.join('canary', 'pwned', 'a'.repeat(40)));
+    new ModelStore(h.db).beginDownload('acme/legacy', { repo: '../../../../canary/pwned', revision: 'main', commit: 'a'.repeat(40), t5: true });
+    new ModelStore(h.db).setDownloadState('acme/legacy', 'paused');
+    expect((await h.service.list()).some((e) => e.id === 'acme/legacy')).toBe(true);
+    await h.service.cancel('acme/legacy');
+    new ModelStore(h.db).beginDownload('acme/legacy', { repo: '../../../../canary/pwned', revision: 'main', commit: 'a'.repeat(40), t5: true });
+    await h.service.remove('acme/legacy');
+    expect(fs.readFileSync(c.file, 'utf8')).toBe('keep me');
+    expect((await h.service.list()).some((e) => e.id === 'acme/legacy')).toBe(false);
   });
 
   it('still follows a rename through the documented 307, and accepts a case difference', async () => {

@@ -187,7 +187,9 @@ export class HubClient {
         if (out.length >= MAX_TREE_ENTRIES) throw new StudioError('network', `${repo} lists more than ${MAX_TREE_ENTRIES} files; refusing its file list.`);
         out.push(entry);
       }
-      url = nextLink(response.headers.get('link'), pageUrl);
+      const next = nextLink(response.headers.get('link'), pageUrl);
+      // The next page goes where a redirect may go (https, or the http mirror's own host).
+      url = next === undefined ? undefined : this.redirectTarget(next, pageUrl, 'list the model files');
     }
     return out;
   }

@@ -275,7 +275,8 @@ export class ModelService {
         totalBytes: live?.totalBytes ?? files.reduce((s, f) => s + f.size, 0),
         ...(row.errorCode ? { error: { code: row.errorCode as StudioErrorCode, message: row.errorMessage ?? '' } } : {}),
       };
-      entry.sizeOnDisk += await folderSize(this.stagingDir(row.repo, row.downloadCommit));
+      const staging = this.storedStagingDir(row.repo, row.downloadCommit);
+      if (staging) entry.sizeOnDisk += await folderSize(staging);
     }
     return entry;
   }
@@ -338,7 +339,8 @@ export class ModelService {
     }
     const row = this.requireRow(id);
     if (!row.downloadCommit || !row.repo) return;
-    await removeStaging(this.root, this.stagingDir(row.repo, row.downloadCommit));
+    const staging = this.storedStagingDir(row.repo, row.downloadCommit);
+    if (staging) await removeStaging(this.root, staging);
     this.store.clearDownload(row.id);
     this.emit({ type: 'download-cancelled', id: row.id });
     this.emit({ type: 'models-changed' });
@@ -423,7 +425,8 @@ export class ModelService {
     const release = await acquireDownloadLock(stagingDir, id);
     // An unfinished download of another commit is superseded: its parts go.
     if (existing?.downloadCommit && existing.downloadCommit !== commit && existing.repo) {
-      await removeStaging(this.root, this.stagingDir(existing.repo, existing.downloadCommit));
+      const old = this.storedStagingDir(existing.repo, existing.downloadCommit);
+      if (old) await removeStaging(this.root, old);
     }
 
     this.store.beginDownload(id, { repo, revision: target.revision, commit, t5: plan.t5 });
@@ -610,7 +613,8 @@ export class ModelService {
     if (!current) return;
     if (current.source === 'hub') {
       if (current.path) await this.removeInstalledFolder(current.path);
-      if (current.downloadCommit && current.repo) await removeStaging(this.root, this.stagingDir(current.repo, current.downloadCommit));
+      const staging = current.downloadCommit && current.repo ? this.storedStagingDir(current.repo, current.downloadCommit) : undefined;
+      if (staging) await removeStaging(this.root, staging);
     }
     this.store.delete(current.id);
     this.emit({ type: 'models-changed' });
@@ -779,6 +783,16 @@ export class ModelService {
 
   stagingDir(repo: string, commit: string): string {
     return path.join(this.modelsDir, '.staging', repoFolderName(repo), commit);
+  }
+
+  /** The staging folder of a stored row; undefined when the row's repo or commit is not valid (a row from before the checks). */
+  private storedStagingDir(repo: string, commit: string): string | undefined {
+    if (!/^[0-9a-f]{40}$/.test(commit)) return undefined;
+    try {
+      return this.stagingDir(repo, commit);
+    } catch {
+      return undefined;
+    }
   }
 
   private async removeInstalledFolder(folder: string): Promise<void> {
