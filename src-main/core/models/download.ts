@@ -379,6 +379,9 @@ async function downloadOne(ctx: FileContext, tracker: Tracker): Promise<Verified
   const part = partPath(o.stagingDir, t.path);
   const staged = stagedPath(o.stagingDir, t.path);
   await ctx.root.mkdir(path.dirname(part));
+  // A part or staged file planted as a symlink out of the models folder is never written through.
+  await ctx.root.check(part, 'write');
+  await ctx.root.check(staged, 'write');
 
   // A staged file verified in an earlier run whose row lost its hash: check it again.
   if (t.verified && (await fileSize(staged)) === t.size) {
