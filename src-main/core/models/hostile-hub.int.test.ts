@@ -132,6 +132,20 @@ describe('a hostile mirror repo id', () => {
   });
 });
 
+describe('planted symlinks in the staging folder', () => {
+  it('a part file that is a symlink out of the models folder is never written through', async () => {
+    const h = harness();
+    const c = canary(h.root, 'victim');
+    const staging = path.join(h.modelsDir, '.staging', 'acme--sd3-open', hub.repoInfo(OPEN).commit);
+    fs.mkdirSync(staging, { recursive: true });
+    fs.symlinkSync(c.file, path.join(staging, 'model_index.json.part'));
+    const handle = await h.service.download(OPEN);
+    const err = await rejection(handle.done);
+    expect(err.message).toContain('not inside the models folder');
+    expect(fs.readFileSync(c.file, 'utf8')).toBe('keep me');
+  });
+});
+
 describe('the models folder gate', () => {
   const dirs: string[] = [];
   afterAll(() => {
