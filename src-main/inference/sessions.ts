@@ -27,6 +27,7 @@ import {
   type VaeRoles,
 } from './model-folder';
 import { float16ToFloat32, float32ToFloat16 } from './tensors';
+import { webGpuFailure } from './webgpu';
 
 export type EpChoice = 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml' | 'webgpu';
 export type MemoryMode = 'fast' | 'balanced' | 'low';
@@ -377,9 +378,12 @@ export class LoadedModel {
           continue;
         }
         if (provider !== 'cpu') {
+          const noAdapter = provider === 'webgpu' ? webGpuFailure(text) : undefined;
           throw new StudioError(
             'unavailable',
-            `The ${epLabel(provider)} execution provider could not be started for ${file} (${text}). Choose "auto" or "cpu".`,
+            noAdapter
+              ? `${noAdapter}. Choose "auto" or "cpu".`
+              : `The ${epLabel(provider)} execution provider could not be started for ${file} (${text}). Choose "auto" or "cpu".`,
             { ep: provider, folder: this.folder, file },
           );
         }

@@ -45,7 +45,16 @@ export const modelsListSchema = z
     modelsDir: z.string().max(4096),
     freeDiskBytes: z.number().nullable(),
     /** For the fit check (src-shared/catalog.ts fitCheck). */
-    machine: z.object({ ramBytes: bytes, vramBytes: bytes.optional() }).strict(),
+    machine: z
+      .object({
+        ramBytes: bytes,
+        vramBytes: bytes.optional(),
+        /** The execution provider the fit check assumes ('cpu', 'cuda', 'dml', 'coreml', 'webgpu'). */
+        provider: z.string().max(32).optional(),
+        /** GPU memory is the RAM (Apple silicon). */
+        unified: z.boolean().optional(),
+      })
+      .strict(),
   })
   .strict();
 

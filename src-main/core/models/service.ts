@@ -229,7 +229,8 @@ export class ModelService {
         'not_found',
         isCatalogId(key) || row
           ? `${id} is not installed yet: download it in the Models view or with \`sd35-studio models download ${id}\`.`
-          : `No model "${id}": use a catalog id (${CATALOG_IDS.join(', ')}), an owner/name you downloaded, or import a folder.`,
+          : `No model "${id}": use a catalog id (${CATALOG_IDS.join(', ')}), an owner/name you downloaded, or import a folder.${this.installedHint(id)}`,
+        { model: id, installed: this.installedIds() },
       );
     }
     return {
@@ -757,8 +758,25 @@ export class ModelService {
       'not_found',
       isCatalogId(id.trim())
         ? `${id} is not installed or downloading.`
-        : `No model "${id}" here: use a catalog id (${CATALOG_IDS.join(', ')}), an owner/name you downloaded, or a folder:… id from the list.`,
+        : `No model "${id}" here: use a catalog id (${CATALOG_IDS.join(', ')}), an owner/name you downloaded, or a folder:… id from the list.${this.installedHint(id)}`,
+      { model: id, installed: this.installedIds() },
     );
+  }
+
+  /** Ids of the models that are installed (downloaded or imported), as `models list` shows them. */
+  private installedIds(): string[] {
+    return this.store
+      .all()
+      .filter((r) => r.path && (r.installedCommit || r.source !== 'hub'))
+      .map((r) => r.id);
+  }
+
+  /** " Did you mean folder:tiny? Installed: …" for a name that is not an id (imported folders are `folder:<name>`). */
+  private installedHint(id: string): string {
+    const installed = this.installedIds();
+    const name = id.trim().toLowerCase();
+    const guess = installed.find((i) => i.toLowerCase() === `folder:${name}`) ?? installed.find((i) => i.toLowerCase().startsWith(`folder:${name}`));
+    return `${guess ? ` Did you mean ${guess}?` : ''} Installed: ${installed.length ? installed.join(', ') : 'none'}.`;
   }
 
   /**
