@@ -2,19 +2,19 @@
 // the IPC transport and the window. `<app> cli <args>` runs the CLI without a window.
 import path from 'node:path';
 import { app, ipcMain, BrowserWindow, dialog } from 'electron';
-import { version as APP_VERSION } from '../package.json';
-import { StudioError } from '../src-shared/errors';
-import { main as cliMain } from './cli/cli';
-import { resolveDataDir } from './core/paths';
-import { StudioCore } from './core/studio';
-import { desktopFileManager, desktopNotifier, desktopPowerBlocker } from './electron/desktop';
-import { electronSqliteBinding } from './electron/native';
-import { safeStorageSecrets } from './electron/secrets';
-import { utilitySpawner } from './electron/spawner';
-import { listExecutionProviders } from './inference/available';
+import { version as APP_VERSION } from '../../package.json';
+import { StudioError } from '../../src-shared/errors';
+import { main as cliMain } from '../cli/cli';
+import { resolveDataDir } from '../core/paths';
+import { StudioCore } from '../core/studio';
+import { desktopFileManager, desktopNotifier, desktopPowerBlocker } from '../electron/desktop';
+import { electronSqliteBinding } from '../electron/native';
+import { safeStorageSecrets } from '../electron/secrets';
+import { utilitySpawner } from '../electron/spawner';
+import { listExecutionProviders } from '../inference/available';
 import { handleStudioProtocol, registerStudioScheme } from './protocol';
-import { createDispatcher } from './transport/dispatch';
-import { bindIpc } from './transport/ipc';
+import { createDispatcher } from '../transport/dispatch';
+import { bindIpc } from '../transport/ipc';
 import { createMainWindow, installAppMenu, lockDownSession, preloadPath, rendererDir } from './window';
 
 function cliArgs(): string[] | undefined {
