@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Adapters, SecretStore, WorkerHandle, WorkerSpawner } from './adapters';
+import { causeOfNodeExit } from './worker-exit';
 
 export const forkSpawner: WorkerSpawner = {
   spawn(entry, { env, args = [] }): WorkerHandle {
@@ -20,7 +21,7 @@ export const forkSpawner: WorkerSpawner = {
         child.on('message', listener);
       },
       onExit(listener) {
-        child.on('exit', (code, signal) => listener(code, signal));
+        child.on('exit', (code, signal) => listener(code, signal, causeOfNodeExit(code, signal)));
       },
       kill(signal = 'SIGTERM') {
         child.kill(signal);
