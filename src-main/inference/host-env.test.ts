@@ -1,7 +1,7 @@
 // The inference worker never sees HF_TOKEN or any other HF_* variable (issue 10 item 10): it parses
 // untrusted ONNX files with native code and needs no Hugging Face setting.
 import { describe, expect, it } from 'vitest';
-import type { WorkerHandle, WorkerSpawner } from '../core/adapters';
+import type { WorkerExitCause, WorkerHandle, WorkerSpawner } from '../core/adapters';
 import { InferenceHost } from './host';
 
 describe('the inference worker environment', () => {
@@ -10,13 +10,13 @@ describe('the inference worker environment', () => {
     const spawner: WorkerSpawner = {
       spawn(_entry, options) {
         seen.push(options.env);
-        const exits: ((code: number | null, signal: string | null) => void)[] = [];
+        const exits: ((code: number | null, signal: string | null, cause: WorkerExitCause) => void)[] = [];
         const handle: WorkerHandle = {
           pid: 4242,
           postMessage: () => undefined,
           onMessage: () => undefined,
           onExit: (l) => void exits.push(l),
-          kill: () => void setImmediate(() => exits.forEach((l) => l(null, 'SIGKILL'))),
+          kill: () => void setImmediate(() => exits.forEach((l) => l(null, 'SIGKILL', 'killed'))),
         };
         return handle;
       },
