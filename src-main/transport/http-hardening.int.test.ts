@@ -245,15 +245,16 @@ describe('backpressure', () => {
     await new Promise((r) => ws.once('open', r));
     const replies: unknown[] = [];
     ws.on('message', (d) => replies.push(JSON.parse(String(d))));
-    for (let i = 0; i < 12; i++) ws.send(JSON.stringify({ type: 'call', id: i, method: 'slow', params: {} }));
+    const total = MAX_CALLS_IN_FLIGHT + 8;
+    for (let i = 0; i < total; i++) ws.send(JSON.stringify({ type: 'call', id: i, method: 'slow', params: {} }));
     await until(() => releaseSlow.length >= MAX_CALLS_IN_FLIGHT);
     await until(() => false, 100);
     expect(releaseSlow.length).toBe(MAX_CALLS_IN_FLIGHT);
-    while (replies.length < 12) {
+    while (replies.length < total) {
       for (const r of releaseSlow.splice(0)) r();
-      if (!(await until(() => releaseSlow.length > 0 || replies.length === 12, 5000))) break;
+      if (!(await until(() => releaseSlow.length > 0 || replies.length === total, 5000))) break;
     }
-    expect(replies).toHaveLength(12);
+    expect(replies).toHaveLength(total);
     expect(maxRunning).toBe(MAX_CALLS_IN_FLIGHT);
     ws.terminate();
   });

@@ -17,8 +17,11 @@ import { resolveMedia } from './media';
 import { resolveStatic } from './static';
 
 export const LOOPBACK = '127.0.0.1';
-/** Calls one WebSocket may have running at once; more wait in its queue. */
-export const MAX_CALLS_IN_FLIGHT = 4;
+/**
+ * Calls one WebSocket may have running at once; more wait in its queue. Room for a few long calls
+ * (models.verify re-hashes gigabytes) beside the UI's short ones.
+ */
+export const MAX_CALLS_IN_FLIGHT = 16;
 /** Calls (and their bytes) one WebSocket may have waiting; more are refused at once. */
 export const MAX_CALLS_QUEUED = 64;
 export const MAX_QUEUED_BYTES = 2 * MAX_MESSAGE_BYTES;
