@@ -180,7 +180,11 @@ export const methods = {
     tokenStatusSchema,
     'Store the Hugging Face token (OS keychain in the app)',
   ),
-  'models.clearToken': method(empty, tokenStatusSchema, 'Forget the stored Hugging Face token'),
+  'models.clearToken': method(
+    z.object({ sharedFile: z.boolean().optional() }).strict(),
+    tokenStatusSchema,
+    "Forget the stored Hugging Face token (huggingface-cli's shared token file only with sharedFile: true)",
+  ),
   'models.tokenStatus': method(empty, tokenStatusSchema, 'Where the token comes from and whether Hugging Face accepts it'),
 } as const;
 

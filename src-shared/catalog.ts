@@ -140,6 +140,8 @@ const T5_TOKENIZER_FOLDER = 'tokenizer_3';
 const COMPONENT_FILES = new Set(['model.onnx', 'model.onnx.data', 'model.onnx_data', 'config.json']);
 /** Inside a tokenizer folder: the text files only (their model.onnx is an onnxruntime-extensions graph). */
 const TOKENIZER_FILE = /\.(json|txt)$/i;
+/** Inside scheduler/: its config, and other small text files (capped by count and size when planned). */
+const SCHEDULER_FILE = /\.(json|txt)$/i;
 
 /**
  * The files of a repo the studio needs (in the repo's order, deduplicated): `model_index.json`,
@@ -166,7 +168,7 @@ function isSelected(p: string, t5: boolean): boolean {
   if (parts.length === 1) return parts[0] === 'model_index.json';
   if (parts.length !== 2) return false;
   const [folder, file] = parts as [string, string];
-  if (folder === 'scheduler') return true;
+  if (folder === 'scheduler') return SCHEDULER_FILE.test(file);
   if ((TOKENIZER_FOLDERS as readonly string[]).includes(folder)) return TOKENIZER_FILE.test(file);
   if (folder === T5_TOKENIZER_FOLDER) return t5 && TOKENIZER_FILE.test(file);
   if ((COMPONENT_FOLDERS as readonly string[]).includes(folder)) return COMPONENT_FILES.has(file);
@@ -214,9 +216,14 @@ export function parseRepoRef(ref: string): RepoRef {
   return { repo: `${owner}/${name}`, owner, name, revision, explicitRevision: at !== -1 };
 }
 
-/** The folder name a repo gets under the models folder: `owner--name` (as the HF cache does). */
+/**
+ * The folder name a repo gets under the models folder: `owner--name` (as the HF cache does).
+ * Throws invalid_input unless `repo` is a valid `owner/name` (a hostile id never becomes a path).
+ */
 export function repoFolderName(repo: string): string {
-  return repo.replace('/', '--');
+  if (repo.includes('@')) throw new StudioError('invalid_input', `"${repo}" is not a Hugging Face repo id.`);
+  const { owner, name } = parseRepoRef(repo);
+  return `${owner}--${name}`;
 }
 
 // ---------------------------------------------------------------------------------------------

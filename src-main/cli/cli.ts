@@ -2,6 +2,7 @@
 // `sd35-studio`: the headless face of the studio — the same StudioCore and worker as the app.
 import { version as APP_VERSION } from '../../package.json';
 import { StudioError } from '../../src-shared/errors';
+import type { Adapters } from '../core/adapters';
 import { nodeAdapters } from '../core/node-adapters';
 import { resolveDataDir } from '../core/paths';
 import { StudioCore } from '../core/studio';
@@ -88,7 +89,14 @@ export function helpText(command?: Command, width = helpWidth()): string {
   ].join('\n');
 }
 
-export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+/** Where the CLI runs: plain Node by default; `<app> cli` inside Electron passes its spawner and SQLite build. */
+export interface CliRuntime {
+  adapters?: (env: NodeJS.ProcessEnv) => Adapters;
+  /** The Electron-ABI better-sqlite3 binary (inside the app). */
+  nativeBinding?: string;
+}
+
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, runtimeHost: CliRuntime = {}): Promise<number> {
   const allOptions = [...GLOBAL_OPTIONS, ...COMMANDS.flatMap((c) => c.options)];
   const seen = new Map<string, OptionSpec>();
   for (const o of allOptions) if (!seen.has(o.name)) seen.set(o.name, o);
@@ -141,11 +149,12 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       openCore: (runtime = 'cli') =>
         StudioCore.open({
           dataDir,
-          adapters: nodeAdapters(env),
+          adapters: (runtimeHost.adapters ?? nodeAdapters)(env),
           runtime,
           appVersion: APP_VERSION,
           listExecutionProviders,
           env,
+          ...(runtimeHost.nativeBinding ? { nativeBinding: runtimeHost.nativeBinding } : {}),
         }),
     });
   } catch (err) {

@@ -85,6 +85,8 @@ export const tokenStatusSchema = z
     user: z.string().max(200).optional(),
     tokenName: z.string().max(200).optional(),
     storage: z.string().max(200),
+    /** Set when saved tokens live in a file other tools share (huggingface-cli's): its path. */
+    sharedFile: z.string().max(4096).optional(),
     warning: z.string().max(1000).optional(),
     message: z.string().max(2000),
   })

@@ -64,7 +64,7 @@ export function modelsHandlers(models: () => ModelService, machine: () => Promis
       return models().import(folder);
     },
     'models.setToken': async ({ token }) => models().setToken(token),
-    'models.clearToken': async () => models().clearToken(),
+    'models.clearToken': async ({ sharedFile }) => models().clearToken(sharedFile ? { sharedFile } : {}),
     'models.tokenStatus': async () => models().tokenStatus(),
   };
 }

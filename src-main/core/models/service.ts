@@ -41,6 +41,7 @@ import { HubClient, authRequired } from './hub';
 import { checkFolder } from './layouts';
 import type { RetryPolicy } from './retry';
 import { planDownload } from './selection';
+import { ModelsRoot, isStrictlyInside } from './models-root';
 import { ModelStore, type FileRow, type ModelRow } from './store';
 
 export const HF_TOKEN_SECRET = 'hf_token';
@@ -104,6 +105,8 @@ const CANCELLED = 'cancelled';
 
 export class ModelService {
   readonly modelsDir: string;
+  /** Every mkdir, rename and rm under the models folder goes through it. */
+  private readonly root: ModelsRoot;
   private readonly store: ModelStore;
   private readonly env: NodeJS.ProcessEnv;
   private readonly listeners = new Set<ModelListener>();
@@ -114,6 +117,7 @@ export class ModelService {
 
   constructor(private readonly opts: ModelServiceOptions) {
     this.modelsDir = path.resolve(opts.modelsDir);
+    this.root = new ModelsRoot(this.modelsDir);
     this.store = new ModelStore(opts.db);
     this.env = opts.env ?? process.env;
     this.freeSpace = opts.freeSpace ?? defaultFreeSpace;
@@ -218,7 +222,8 @@ export class ModelService {
         totalBytes: live?.totalBytes ?? files.reduce((s, f) => s + f.size, 0),
         ...(row.errorCode ? { error: { code: row.errorCode as StudioErrorCode, message: row.errorMessage ?? '' } } : {}),
       };
-      entry.sizeOnDisk += await folderSize(this.stagingDir(row.repo, row.downloadCommit));
+      const staging = this.storedStagingDir(row.repo, row.downloadCommit);
+      if (staging) entry.sizeOnDisk += await folderSize(staging);
     }
     return entry;
   }
@@ -281,7 +286,8 @@ export class ModelService {
     }
     const row = this.requireRow(id);
     if (!row.downloadCommit || !row.repo) return;
-    await removeStaging(this.stagingDir(row.repo, row.downloadCommit));
+    const staging = this.storedStagingDir(row.repo, row.downloadCommit);
+    if (staging) await removeStaging(this.root, staging);
     this.store.clearDownload(row.id);
     this.emit({ type: 'download-cancelled', id: row.id });
     this.emit({ type: 'models-changed' });
@@ -357,13 +363,17 @@ export class ModelService {
         sha256: same ? row.sha256 : null,
       });
     }
+    await this.root.check(finalDir, 'install into');
+    await this.root.check(stagingDir, 'download into');
     await fs.promises.mkdir(this.modelsDir, { recursive: true });
     await preflightDiskSpace(this.modelsDir, targets, this.freeSpace);
     // One downloader per staging folder, across processes (the app and a CLI call).
+    await this.root.mkdir(stagingDir);
     const release = await acquireDownloadLock(stagingDir, id);
     // An unfinished download of another commit is superseded: its parts go.
     if (existing?.downloadCommit && existing.downloadCommit !== commit && existing.repo) {
-      await removeStaging(this.stagingDir(existing.repo, existing.downloadCommit));
+      const old = this.storedStagingDir(existing.repo, existing.downloadCommit);
+      if (old) await removeStaging(this.root, old);
     }
 
     this.store.beginDownload(id, { repo, revision: target.revision, commit, t5: plan.t5 });
@@ -408,6 +418,7 @@ export class ModelService {
         commit: o.commit,
         files: o.targets,
         stagingDir: o.stagingDir,
+        root: this.root,
         signal: job.controller.signal,
         env: this.env,
         state: {
@@ -423,7 +434,7 @@ export class ModelService {
         ...(d.saveEveryMs ? { saveEveryMs: d.saveEveryMs } : {}),
         ...(d.progressIntervalMs ? { progressIntervalMs: d.progressIntervalMs } : {}),
       });
-      await installStaged(o.stagingDir, o.finalDir, o.targets);
+      await installStaged(this.root, o.stagingDir, o.finalDir, o.targets);
       const before = this.store.get(id);
       const sameCommitT5 = before?.installedCommit === o.commit && before.t5 === true;
       if (before?.installedCommit && before.installedCommit !== o.commit && before.path) {
@@ -452,7 +463,7 @@ export class ModelService {
         throw new StudioError('interrupted', `The download of ${id} was paused; resume it to continue where it stopped.`);
       }
       if (reason === CANCELLED) {
-        await removeStaging(o.stagingDir);
+        await removeStaging(this.root, o.stagingDir);
         this.store.clearDownload(id);
         this.emit({ type: 'download-cancelled', id });
         this.emit({ type: 'models-changed' });
@@ -549,7 +560,8 @@ export class ModelService {
     if (!current) return;
     if (current.source === 'hub') {
       if (current.path) await this.removeInstalledFolder(current.path);
-      if (current.downloadCommit && current.repo) await removeStaging(this.stagingDir(current.repo, current.downloadCommit));
+      const staging = current.downloadCommit && current.repo ? this.storedStagingDir(current.repo, current.downloadCommit) : undefined;
+      if (staging) await removeStaging(this.root, staging);
     }
     this.store.delete(current.id);
     this.emit({ type: 'models-changed' });
@@ -584,7 +596,22 @@ export class ModelService {
     return this.tokenStatus();
   }
 
-  async clearToken(): Promise<TokenStatus> {
+  /**
+   * Forgets the studio's own stored token. When the store is a file other tools share
+   * (huggingface-cli's token file under plain Node) it is left alone unless `sharedFile` asks for it.
+   */
+  async clearToken(options: { sharedFile?: boolean } = {}): Promise<TokenStatus> {
+    const shared = this.opts.secrets.sharedFile;
+    if (shared && !options.sharedFile) {
+      const status = await this.tokenStatus();
+      if (status.source === 'none') return status;
+      return {
+        ...status,
+        message:
+          `${status.message} The token is kept in Hugging Face's shared token file (${shared}), which huggingface-cli and other ` +
+          'Hugging Face tools use too, so it was left in place. Remove it there explicitly (clear with "also the shared file") to sign them out as well.',
+      };
+    }
     await this.opts.secrets.delete(HF_TOKEN_SECRET);
     return this.tokenStatus();
   }
@@ -593,7 +620,8 @@ export class ModelService {
   async tokenStatus(): Promise<TokenStatus> {
     const storage = this.opts.secrets.description;
     const warning = this.opts.secrets.warning();
-    const base = { storage, ...(warning ? { warning } : {}) };
+    const sharedFile = this.opts.secrets.sharedFile;
+    const base = { storage, ...(sharedFile ? { sharedFile } : {}), ...(warning ? { warning } : {}) };
     const current = await this.currentToken();
     if (!current) {
       return {
@@ -721,13 +749,22 @@ export class ModelService {
     return path.join(this.modelsDir, '.staging', repoFolderName(repo), commit);
   }
 
+  /** The staging folder of a stored row; undefined when the row's repo or commit is not valid (a row from before the checks). */
+  private storedStagingDir(repo: string, commit: string): string | undefined {
+    if (!/^[0-9a-f]{40}$/.test(commit)) return undefined;
+    try {
+      return this.stagingDir(repo, commit);
+    } catch {
+      return undefined;
+    }
+  }
+
   private async removeInstalledFolder(folder: string): Promise<void> {
-    // Only ever delete inside the models folder.
-    const rel = path.relative(this.modelsDir, folder);
-    if (!rel || rel.startsWith('..') || path.isAbsolute(rel)) return;
-    await fs.promises.rm(folder, { recursive: true, force: true });
+    // Only ever delete inside the models folder (a path outside it is left alone).
+    if (!isStrictlyInside(this.modelsDir, path.resolve(folder))) return;
+    await this.root.rm(folder);
     const parent = path.dirname(folder);
-    if (path.dirname(parent) === this.modelsDir) await fs.promises.rmdir(parent).catch(() => undefined);
+    if (path.dirname(parent) === this.modelsDir) await this.root.removeEmptyParents(parent, 1);
   }
 }
 
