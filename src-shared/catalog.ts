@@ -115,10 +115,6 @@ export const CATALOG: Readonly<Record<CatalogId, CatalogVariant>> = {
   }),
 };
 
-export function catalogVariant(id: CatalogId): CatalogVariant {
-  return CATALOG[id];
-}
-
 export function isCatalogId(value: string): value is CatalogId {
   return (CATALOG_IDS as readonly string[]).includes(value);
 }

@@ -1,4 +1,4 @@
-// An SD3.5 ONNX model folder: layout detection (optimum or TensorStack, DESIGN.md §4), validation
+// An SD3.5 ONNX model folder: layout detection (optimum or TensorStack, docs/architecture.md), validation
 // (every file present, external data complete), the graph's declared inputs/outputs read straight
 // from model.onnx (no weights loaded), and tensor-role resolution from a component's input/output
 // names and element types. No onnxruntime here: sessions.ts feeds ORT's own metadata to the same

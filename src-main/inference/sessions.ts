@@ -524,10 +524,6 @@ export class LoadedModel {
   }
 }
 
-export async function loadModel(folder: string, options: SessionOptions): Promise<LoadedModel> {
-  return LoadedModel.load(folder, options);
-}
-
 // ---------------------------------------------------------------------------------------------
 // inspect model
 

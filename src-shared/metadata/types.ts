@@ -1,4 +1,4 @@
-// Types shared by the metadata writers and parsers (DESIGN.md §6).
+// Types shared by the metadata writers and parsers (docs/architecture.md).
 import { z } from 'zod';
 import { MAX_PROMPT } from '../schemas/gallery';
 

@@ -134,7 +134,7 @@ export class ImageRows {
 /** sort_key = created_at·1000 + n stays below 2^53 until this date (the year 2255). */
 export const MAX_CREATED_AT = Math.floor(Number.MAX_SAFE_INTEGER / 1000) - 1;
 
-/** The two chunks every image we generate carries (DESIGN.md §6). */
+/** The two chunks every image we generate carries (docs/architecture.md). */
 export function studioChunks(meta: StudioImageMeta): { keyword: string; text: string }[] {
   return [
     { keyword: 'parameters', text: formatParameters(meta) },

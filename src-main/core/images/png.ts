@@ -1,6 +1,6 @@
 // PNG chunks: a strict reader for the files users import (signature, every CRC, lengths checked before
 // anything is read or allocated, IHDR sanity, capped text chunks) and a deterministic writer for ours
-// (DESIGN.md §6): fixed filter, fixed zlib settings, text chunks in the order given.
+// (docs/architecture.md): fixed filter, fixed zlib settings, text chunks in the order given.
 import { isUtf8 } from 'node:buffer';
 import zlib from 'node:zlib';
 import { formatBytes } from '../../../src-shared/bytes';

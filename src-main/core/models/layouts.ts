@@ -1,4 +1,4 @@
-// The two SD3 ONNX folder layouts (DESIGN.md §4): which one a folder or a repo listing is, the
+// The two SD3 ONNX folder layouts (docs/architecture.md): which one a folder or a repo listing is, the
 // files each needs, and the check of a local folder (every needed file present, every ONNX graph
 // structurally readable with its external data complete).
 import fs from 'node:fs';

@@ -5,6 +5,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { version as APP_VERSION } from '../../../package.json';
 import {
   CATALOG,
   CATALOG_IDS,
@@ -45,7 +46,8 @@ import { ModelsRoot, isStrictlyInside } from './models-root';
 import { ModelStore, type FileRow, type ModelRow } from './store';
 
 export const HF_TOKEN_SECRET = 'hf_token';
-export const DEFAULT_USER_AGENT = `SD3.5-Studio/0.1.0 (${process.platform}; node/${process.versions.node})`;
+/** The app's version from package.json (the build inlines it), never a copy. */
+export const DEFAULT_USER_AGENT = `SD3.5-Studio/${APP_VERSION} (${process.platform}; node/${process.versions.node})`;
 
 export interface ModelServiceOptions {
   db: Db;
@@ -69,7 +71,6 @@ export interface ModelServiceOptions {
 
 // The entry, result, token and event shapes are the contract's (src-shared/schemas/models.ts): one source.
 export type ModelEntry = ModelEntryView;
-export type ModelState = ModelEntry['state'];
 export type { DownloadResult, TokenStatus, VerifyResult };
 
 export interface DownloadHandle {
