@@ -135,10 +135,10 @@ function countText(page: Page): Locator {
 }
 
 /** A small PNG as another tool writes it (A1111 `parameters`). */
-function foreignPng(prompt: string, seed: number): Buffer {
+function foreignPng(prompt: string, seed: number, recordedSize = '48x32'): Buffer {
   const pixels = new Uint8Array(48 * 32 * 3).map((_, i) => (i * 7 + seed) % 251);
   return encodePng({ width: 48, height: 32, channels: 3, data: pixels }, [
-    { keyword: 'parameters', text: `${prompt}\nNegative prompt: blurry\nSteps: 30, Sampler: Euler a, CFG scale: 6, Seed: ${seed}, Size: 48x32, Model: someModel` },
+    { keyword: 'parameters', text: `${prompt}\nNegative prompt: blurry\nSteps: 30, Sampler: Euler a, CFG scale: 6, Seed: ${seed}, Size: ${recordedSize}, Model: someModel` },
   ]);
 }
 
@@ -396,7 +396,8 @@ test('follows changes made elsewhere: new images appear on top, removed ones go'
 test('imports dropped PNG files and lists the rejected ones with a reason', async () => {
   const { page, errors } = await openStudio();
   const grid = await openGallery(page);
-  const png = foreignPng('a teapot shaped like a whale, gouache', 123456);
+  // Recorded at 24×16, saved at 48×32 (as an upscaled file is): the detail panel says both.
+  const png = foreignPng('a teapot shaped like a whale, gouache', 123456, '24x16');
   const files = [
     { name: 'whale-teapot.png', type: 'image/png', base64: png.toString('base64') },
     { name: 'notes.txt', type: 'text/plain', base64: Buffer.from('not an image').toString('base64') },
@@ -418,6 +419,9 @@ test('imports dropped PNG files and lists the rejected ones with a reason', asyn
   await thumbLoaded(imported);
   await page.screenshot({ path: path.join(shots, 'gallery-import.png') });
   await expect(countText(page)).toHaveText('10,001 images');
+  await imported.click();
+  const detail = page.getByRole('complementary', { name: 'Image details' });
+  await expect(detail.getByText('24×16, saved at 48×32 (upscaled ×2)', { exact: true })).toBeVisible();
   expect(errors).toEqual([]);
 });
 

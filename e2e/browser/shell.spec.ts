@@ -45,6 +45,9 @@ test('moves through all five views by mouse, shows system info, no console error
     await expect(nav.getByRole('link', { name })).toHaveClass(/active/);
     await page.screenshot({ path: path.join(shots, `view-${name.toLowerCase()}.png`) });
   }
+  // Settings says what memory the fit check uses: the RAM, and the GPU memory or why it is unknown.
+  await nav.getByRole('link', { name: 'Settings' }).click();
+  await expect(page.getByTestId('gpu-memory')).toContainText(/Memory: [\d.]+ GB of RAM; GPU memory (unknown \(.+\)|[\d.]+ GB|unified)/);
   expect(errors).toEqual([]);
 });
 
