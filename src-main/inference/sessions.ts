@@ -6,26 +6,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { StudioError } from '../../src-shared/errors';
+import { COMPONENTS, componentLabel, openModelFolder, type ComponentFiles, type ComponentName, type Layout } from '../model-folder/layouts';
+import { readOnnxGraphInfo, type ComponentIo, type TensorMeta } from '../model-folder/onnx-graph';
 import {
-  COMPONENTS,
-  componentLabel,
-  openModelFolder,
-  readOnnxGraphInfo,
   resolveRoles,
   type ClipRoles,
-  type ComponentFiles,
-  type ComponentIo,
-  type ComponentName,
   type ComponentRoles,
   type FloatType,
   type IdsType,
-  type Layout,
   type T5Roles,
-  type TensorMeta,
   type TensorRole,
   type TransformerRoles,
   type VaeRoles,
-} from './model-folder';
+} from './tensor-roles';
 import { float16ToFloat32, float32ToFloat16 } from './tensors';
 
 export type EpChoice = 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml' | 'webgpu';
@@ -579,7 +572,7 @@ export async function inspectModel(folder: string): Promise<ModelInspection> {
       component,
       file: files.file,
       externalData: [...io.externalData].map(([file, bytes]) => ({ file: `${files.dir}/${file}`, bytes })),
-      initializers: io.initializerCount,
+      initializers: io.initializers.length,
       inputs: io.inputs,
       outputs: io.outputs,
     };

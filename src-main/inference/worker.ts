@@ -4,7 +4,8 @@
 // Electron's utilityProcess inside the app (process.parentPort), child_process.fork under Node (process.send).
 import { StudioError } from '../../src-shared/errors';
 import { encodePng } from '../core/images/png';
-import { readOnnxGraphInfo, resolveTransformerRoles } from './model-folder';
+import { readOnnxGraphInfo } from '../model-folder/onnx-graph';
+import { resolveTransformerRoles } from './tensor-roles';
 import { generate } from './pipeline';
 import {
   PROTOCOL_VERSION,

@@ -32,7 +32,7 @@ import {
   type VerifiedFile,
 } from './download';
 import { HubClient, authRequired } from './hub';
-import { checkFolder } from './layouts';
+import { checkFolder } from '../../model-folder/layouts';
 import type { RetryPolicy } from './retry';
 import { planDownload } from './selection';
 import { ModelStore, type FileRow, type ModelRow } from './store';
