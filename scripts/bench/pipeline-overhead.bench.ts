@@ -19,7 +19,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../../src-main/inference/ort';
 import sharp from 'sharp';
 import { writeTinyModel } from '../../e2e/support/tiny-model';
 import { generate, type GenerateRequest } from '../../src-main/inference/pipeline';

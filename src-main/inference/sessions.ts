@@ -4,7 +4,7 @@
 // memory modes. pipeline.ts talks to ORT only through LoadedModel's methods.
 import fs from 'node:fs';
 import path from 'node:path';
-import * as ort from 'onnxruntime-node';
+import { ort } from './ort';
 import { StudioError } from '../../src-shared/errors';
 import { COMPONENTS, componentLabel, openModelFolder, type ComponentFiles, type ComponentName, type Layout } from '../model-folder/layouts';
 import { readOnnxGraphInfo, type ComponentIo, type TensorMeta } from '../model-folder/onnx-graph';
