@@ -19,6 +19,8 @@ import {
   type TransformerRoles,
   type VaeRoles,
 } from './tensor-roles';
+import type { RewrittenOp } from '../model-folder/portable';
+import { graphForProvider } from './portability';
 import { float16ToFloat32, float32ToFloat16 } from './tensors';
 
 export type EpChoice = 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml' | 'webgpu';
@@ -262,6 +264,7 @@ export class LoadedModel {
   private readonly open = new Map<ComponentName, OpenSession>();
   private readonly pending = new Map<ComponentName, Promise<OpenSession>>();
   private readonly lastEp = new Map<ComponentName, string>();
+  private readonly rewritten = new Map<ComponentName, RewrittenOp[]>();
   private providers: string[];
   private fallbackReason: string | undefined;
   private released = false;
@@ -364,13 +367,13 @@ export class LoadedModel {
   }
 
   private async create(component: ComponentName): Promise<OpenSession> {
-    const modelPath = this.modelPath(component);
     const file = this.fileOf(component);
     for (;;) {
       const provider = this.providers[0] ?? 'cpu';
       let session: ort.InferenceSession;
+      const graph = await this.graphFor(component, provider);
       try {
-        session = await ort.InferenceSession.create(modelPath, ortSessionOptions(this.options, provider));
+        session = await ort.InferenceSession.create(graph, ortSessionOptions(this.options, provider));
       } catch (err) {
         const text = errorText(err);
         if (this.providers.length > 1) {
@@ -409,6 +412,28 @@ export class LoadedModel {
       this.lastEp.set(component, provider);
       return opened;
     }
+  }
+
+  /**
+   * The graph a component's session is created from on a provider: model.onnx, or model.portable.onnx
+   * when the provider lacks ops the portability pass rewrites (recorded in rewrittenOps). Throws the
+   * precise StudioError when an op has no kernel and no rewrite.
+   */
+  private async graphFor(component: ComponentName, provider: string): Promise<string> {
+    const files = this.files[component];
+    if (!files) return this.modelPath(component);
+    const others = supportedBackends()
+      .filter((b) => b.installed !== false && b.name !== 'webgpu')
+      .map((b) => b.name);
+    const choice = await graphForProvider(this.folder, files, provider, { otherProviders: others });
+    if (choice.rewritten.length > 0) this.rewritten.set(component, choice.rewritten);
+    else this.rewritten.delete(component);
+    return choice.path;
+  }
+
+  /** Ops rewritten by the portability pass for the sessions created so far, component by component. */
+  get rewrittenOps(): { component: ComponentName; op: string; count: number }[] {
+    return COMPONENTS.flatMap((c) => (this.rewritten.get(c) ?? []).map((r) => ({ component: c, ...r })));
   }
 
   private async run(
