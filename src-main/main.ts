@@ -11,7 +11,7 @@ import { desktopFileManager, desktopNotifier, desktopPowerBlocker } from './elec
 import { electronSqliteBinding } from './electron/native';
 import { safeStorageSecrets } from './electron/secrets';
 import { utilitySpawner } from './electron/spawner';
-import { listExecutionProviders } from './inference/available';
+import { checkModelOps, listExecutionProviders } from './inference/available';
 import { handleStudioProtocol, registerStudioScheme } from './protocol';
 import { createDispatcher } from './transport/dispatch';
 import { bindIpc } from './transport/ipc';
@@ -62,6 +62,7 @@ async function runApp(): Promise<void> {
       versions: { electron: process.versions.electron ?? '', chrome: process.versions.chrome ?? '' },
       ...(nativeBinding ? { nativeBinding } : {}),
       listExecutionProviders,
+      checkOps: checkModelOps,
     });
   } catch (err) {
     dialog.showErrorBox('SD3.5 Studio cannot open its data folder', `${StudioError.from(err).message}\n\nData folder: ${dataDir}`);

@@ -5,7 +5,7 @@ import { StudioError } from '../../src-shared/errors';
 import { nodeAdapters } from '../core/node-adapters';
 import { resolveDataDir } from '../core/paths';
 import { StudioCore } from '../core/studio';
-import { listExecutionProviders } from '../inference/available';
+import { checkModelOps, listExecutionProviders } from '../inference/available';
 import { GLOBAL_OPTIONS, boolOption, parseArgs, stringOption, type OptionSpec } from './args';
 import type { Command } from './command';
 import { COMMANDS } from './commands';
@@ -111,6 +111,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
           runtime,
           appVersion: APP_VERSION,
           listExecutionProviders,
+          checkOps: checkModelOps,
           env,
         }),
     });

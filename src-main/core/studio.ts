@@ -3,6 +3,7 @@
 // run the very same code; runtime differences arrive as adapters.
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import type { StudioApi, SystemInfo } from '../../src-shared/api';
 import { StudioError } from '../../src-shared/errors';
 import type { Adapters } from './adapters';
@@ -15,7 +16,8 @@ import { dataLayout, defaultModelsDir, ensureDataDir, type DataLayout } from './
 import { SettingsStore, defaultSettings } from './settings';
 import { galleryHandlers } from './handlers/gallery';
 import { modelsHandlers } from './handlers/models';
-import { ModelService } from './models/service';
+import { ModelService, type GraphFile } from './models/service';
+import type { PortabilityVerdict } from '../../src-shared/schemas/models';
 import { reconcile } from './history/reconcile';
 import { integrityCheck } from './history/integrity';
 import { HistoryService, scheduleTrashSweep } from './history/service';
@@ -34,6 +36,8 @@ export interface StudioCoreOptions {
   listExecutionProviders?: () => Promise<{ name: string; bundled: boolean; installed?: boolean }[]>;
   logEcho?: (line: string) => void;
   env?: NodeJS.ProcessEnv;
+  /** The pre-download op check (inference/available.ts checkModelOps); answers cached under <data>/op-probes. */
+  checkOps?: (graphs: GraphFile[], context: { cacheDir: string }) => Promise<PortabilityVerdict>;
 }
 
 /** A start-up step of a room (reconcile history, resume downloads…), run by the lock holder only. */
@@ -111,6 +115,7 @@ export class StudioCore {
       modelsDir: this.settings.get().modelsDir,
       secrets: options.adapters.secrets,
       env: options.env ?? process.env,
+      ...(options.checkOps ? { checkOps: (graphs: GraphFile[]) => options.checkOps!(graphs, { cacheDir: path.join(options.dataDir, 'op-probes') }) } : {}),
     });
     this.disposers.push(
       this.models.on((event) => {

@@ -19,3 +19,15 @@ export async function listExecutionProviders(): Promise<AvailableEp[]> {
   }
   return cached;
 }
+
+/**
+ * The pre-download op check for ModelService (issue 8), loaded lazily like the list above: the graphs'
+ * ops probed in ONNX Runtime on the provider auto would use; answers cached in `cacheDir`.
+ */
+export async function checkModelOps(
+  graphs: { file: string; path: string }[],
+  context: { cacheDir: string },
+): Promise<import('../../src-shared/schemas/models').PortabilityVerdict> {
+  const { checkModelGraphs } = await import('./verdict');
+  return checkModelGraphs(graphs, { cacheDir: context.cacheDir });
+}

@@ -16,6 +16,7 @@ import {
   type ModelLayout,
 } from '../../../src-shared/catalog';
 import { StudioError, type StudioErrorCode, type StudioErrorWire } from '../../../src-shared/errors';
+import type { PortabilityVerdict } from '../../../src-shared/schemas/models';
 import type { SecretStore } from '../adapters';
 import type { Db } from '../db';
 import { hfTokenFile } from '../node-adapters';
@@ -32,7 +33,7 @@ import {
   type VerifiedFile,
 } from './download';
 import { HubClient, authRequired } from './hub';
-import { checkFolder } from '../../model-folder/layouts';
+import { checkFolder, graphFiles } from '../../model-folder/layouts';
 import type { RetryPolicy } from './retry';
 import { planDownload } from './selection';
 import { ModelStore, type FileRow, type ModelRow } from './store';
@@ -49,6 +50,8 @@ export interface ModelServiceOptions {
   fetch?: typeof fetch;
   freeSpace?: FreeSpaceFn;
   userAgent?: string;
+  /** The pre-download op check (issue 8); without it the graphs are not checked before the download. */
+  checkOps?: OpsChecker;
   download?: {
     concurrency?: number;
     stallTimeoutMs?: number;
@@ -80,6 +83,8 @@ export interface ModelEntry {
   };
   /** Installed files plus any partial download, in bytes. */
   sizeOnDisk: number;
+  /** The pre-download verdict on this machine, once the graphs were checked (kept for this process). */
+  portability?: PortabilityVerdict;
 }
 
 export interface DownloadResult {
@@ -133,7 +138,23 @@ export type ModelEvent =
   | { type: 'download-failed'; id: string; error: StudioErrorWire }
   | { type: 'download-completed'; id: string; result: DownloadResult }
   | { type: 'verify-progress'; id: string; path: string; doneBytes: number; totalBytes: number }
-  | { type: 'models-changed' };
+  | { type: 'models-changed' }
+  | { type: 'download-verdict'; id: string; verdict: PortabilityVerdict };
+
+/** One component graph of a model, on disk (fetched and verified before the large files). */
+export interface GraphFile {
+  component: string;
+  /** Repo-relative ('unet/model.onnx'). */
+  file: string;
+  /** Absolute path of the verified file. */
+  path: string;
+}
+
+/**
+ * Checks a model's graphs against this machine's execution providers (ops probed in ONNX Runtime,
+ * rewrites planned) and gives the verdict shown before the large files download.
+ */
+export type OpsChecker = (graphs: GraphFile[]) => Promise<PortabilityVerdict>;
 
 export type ModelListener = (event: ModelEvent) => void;
 
@@ -160,6 +181,7 @@ export class ModelService {
   private readonly env: NodeJS.ProcessEnv;
   private readonly listeners = new Set<ModelListener>();
   private readonly jobs = new Map<string, Job>();
+  private readonly verdicts = new Map<string, PortabilityVerdict>();
   private readonly starting = new Map<string, Promise<DownloadHandle>>();
   private readonly freeSpace: FreeSpaceFn;
   private readonly hub: HubClient;
@@ -271,6 +293,8 @@ export class ModelService {
       };
       entry.sizeOnDisk += await folderSize(this.stagingDir(row.repo, row.downloadCommit));
     }
+    const verdict = this.verdicts.get(id);
+    if (verdict) entry.portability = verdict;
     return entry;
   }
 
@@ -453,27 +477,54 @@ export class ModelService {
     // Yield once so the handle is registered before the first event.
     await Promise.resolve();
     try {
-      const verified = await downloadFiles({
-        hub: this.hub,
-        repo: o.repo,
-        commit: o.commit,
-        files: o.targets,
-        stagingDir: o.stagingDir,
-        signal: job.controller.signal,
-        env: this.env,
-        state: {
-          saveProgress: (p, bytes, etag) => this.store.saveProgress(id, o.commit, p, bytes, etag),
-          markVerified: (p, sha, size) => this.store.markFileVerified(id, o.commit, p, sha, size),
-          resetFile: (p) => this.store.resetFile(id, o.commit, p),
-        },
-        onEvent: (e) => this.onDownloadEvent(job, e),
-        ...(d.concurrency ? { concurrency: d.concurrency } : {}),
-        ...(d.stallTimeoutMs ? { stallTimeoutMs: d.stallTimeoutMs } : {}),
-        ...(d.retry ? { retry: d.retry } : {}),
-        ...(d.saveEveryBytes ? { saveEveryBytes: d.saveEveryBytes } : {}),
-        ...(d.saveEveryMs ? { saveEveryMs: d.saveEveryMs } : {}),
-        ...(d.progressIntervalMs ? { progressIntervalMs: d.progressIntervalMs } : {}),
-      });
+      const fetchFiles = (files: DownloadTarget[]) =>
+        downloadFiles({
+          hub: this.hub,
+          repo: o.repo,
+          commit: o.commit,
+          files,
+          stagingDir: o.stagingDir,
+          signal: job.controller.signal,
+          env: this.env,
+          state: {
+            saveProgress: (p, bytes, etag) => this.store.saveProgress(id, o.commit, p, bytes, etag),
+            markVerified: (p, sha, size) => this.store.markFileVerified(id, o.commit, p, sha, size),
+            resetFile: (p) => this.store.resetFile(id, o.commit, p),
+          },
+          onEvent: (e) => this.onDownloadEvent(job, e),
+          ...(d.concurrency ? { concurrency: d.concurrency } : {}),
+          ...(d.stallTimeoutMs ? { stallTimeoutMs: d.stallTimeoutMs } : {}),
+          ...(d.retry ? { retry: d.retry } : {}),
+          ...(d.saveEveryBytes ? { saveEveryBytes: d.saveEveryBytes } : {}),
+          ...(d.saveEveryMs ? { saveEveryMs: d.saveEveryMs } : {}),
+          ...(d.progressIntervalMs ? { progressIntervalMs: d.progressIntervalMs } : {}),
+        });
+      // The graphs first (small): fetched, verified and checked against this machine's providers before
+      // the large files start; a graph with an op no provider here has and no rewrite covers stops here.
+      const verifiedGraphs: VerifiedFile[] = [];
+      let rest = o.targets;
+      if (this.opts.checkOps) {
+        const isGraph = (p: string) => graphFiles(o.plan.layout, { t5: o.plan.t5 }).some((g) => g.file === p);
+        verifiedGraphs.push(...(await fetchFiles(o.targets.filter((t) => isGraph(t.path)))));
+        rest = o.targets.filter((t) => !isGraph(t.path));
+        const graphs: GraphFile[] = graphFiles(o.plan.layout, { t5: o.plan.t5 }).map((g) => {
+          const staged = o.targets.some((t) => t.path === g.file);
+          return { component: g.component, file: g.file, path: safeJoin(staged ? o.stagingDir : o.finalDir, g.file) };
+        });
+        const verdict = await this.opts.checkOps(graphs);
+        this.verdicts.set(id, verdict);
+        this.emit({ type: 'download-verdict', id, verdict });
+        this.emit({ type: 'models-changed' });
+        if (verdict.verdict === 'blocked') {
+          const first = verdict.blocked[0];
+          throw new StudioError('unavailable', `${o.repo} ${verdict.text}. Nothing large was downloaded.`, {
+            repo: o.repo,
+            ...(first ? { op: first.op, file: first.file } : {}),
+            provider: verdict.provider,
+          });
+        }
+      }
+      const verified = [...verifiedGraphs, ...(await fetchFiles(rest))];
       await installStaged(o.stagingDir, o.finalDir, o.targets);
       const before = this.store.get(id);
       const sameCommitT5 = before?.installedCommit === o.commit && before.t5 === true;
