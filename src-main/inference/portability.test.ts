@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GraphBuilder, encodeModel } from '../../e2e/support/onnx-builder';
 import { writeTinyModel } from '../../e2e/support/tiny-model';
 import { StudioError } from '../../src-shared/errors';
 import { readOnnxGraph } from '../model-folder/onnx-graph';
@@ -105,5 +106,31 @@ describe('the olive flavor on the CPU', () => {
     const some = unsupportedOpsError({ ...blocked, provider: 'coreml' }, 'x', new Map([['dml', true]]));
     expect(some.message).toContain('has no kernel on CoreML or the CPU and no rewrite');
     expect(some.message).toContain('Providers here that have it: DirectML');
+  });
+
+  it('at load: an op with no kernel on the provider and no rewrite fails with the precise StudioError', async () => {
+    const folder = path.join(tmp, 'blocked');
+    fs.cpSync(dir('optimum', 'olive-twin'), folder, { recursive: true });
+    // A VAE whose one node is an op the CPU provider lacks and the pass does not rewrite.
+    const g = new GraphBuilder('vae');
+    const inputs = Array.from({ length: 6 }, (_, i) => g.input(i === 0 ? 'latent_sample' : `x${i}`, 'float32', ['b']));
+    g.contrib('GatedRelativePositionBias', inputs, { num_heads: { i: 2 } }, ['sample']);
+    g.output('sample', 'float32', ['b']);
+    fs.writeFileSync(path.join(folder, 'vae_decoder', 'model.onnx'), encodeModel(g));
+    let err: unknown;
+    try {
+      const m = await LoadedModel.load(folder, { ep: 'cpu', memory: 'balanced', threads: 1 });
+      await m.release();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(StudioError);
+    const e = err as StudioError;
+    expect(e.code).toBe('unavailable');
+    expect(e.message).toContain(`The model in ${folder} cannot run here`);
+    expect(e.message).toContain('com.microsoft.GatedRelativePositionBias(1) (float32) in vae_decoder/model.onnx has no kernel on the CPU and no rewrite');
+    expect(e.message).toMatch(/No execution provider on this machine has it|Providers here that have it/);
+    expect(e.details).toMatchObject({ op: 'com.microsoft.GatedRelativePositionBias', file: 'vae_decoder/model.onnx', provider: 'cpu' });
+    expect(fs.existsSync(path.join(folder, 'vae_decoder', 'model.portable.onnx'))).toBe(false);
   });
 });
