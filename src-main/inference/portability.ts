@@ -128,3 +128,29 @@ export async function graphForProvider(
     );
   }
 }
+
+export interface ComponentOpsReport {
+  /** 'unet/model.onnx' */
+  file: string;
+  /** Every op of the graph, 'domain.OpType(opset)'. */
+  ops: string[];
+  /** Ops the provider lacks that the pass rewrites into model.portable.onnx. */
+  rewritten: string[];
+  /** Ops the provider lacks that nothing covers. */
+  blocked: string[];
+}
+
+/** For `inspect model`: each component's ops and which of them the pass rewrites for `provider`. */
+export async function inspectOps(
+  components: readonly ComponentFiles[],
+  provider: string,
+  options: ProbeOptions = {},
+): Promise<{ provider: string; components: ComponentOpsReport[] }> {
+  const out: ComponentOpsReport[] = [];
+  for (const files of components) {
+    const graph = readOnnxGraph(files.model, { nodes: true, label: files.file });
+    const check = await checkGraphOps(graph, files.file, provider, options);
+    out.push({ file: files.file, ops: [...new Set(check.ops.map(opLabel))], rewritten: opNames(check.rewritable), blocked: opNames(check.blocked) });
+  }
+  return { provider, components: out };
+}

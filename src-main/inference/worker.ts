@@ -88,6 +88,12 @@ async function transformerPrecision(model: LoadedModel): Promise<'fp16' | 'fp32'
   return roles.sample.type === 'float16' ? 'fp16' : 'fp32';
 }
 
+/** The distinct ops the portability pass rewrote for this model's sessions, for the image metadata. */
+function rewrittenOpsOf(model: LoadedModel): { rewrittenOps?: string[] } {
+  const ops = [...new Set(model.rewrittenOps.map((r) => r.op))].sort();
+  return ops.length > 0 ? { rewrittenOps: ops } : {};
+}
+
 export class InferenceWorker {
   private loaded: Loaded | undefined;
   private current: { jobId: number; controller: AbortController } | undefined;
@@ -256,6 +262,7 @@ export class InferenceWorker {
         },
         dropped: result.dropped,
         modelReused: reused,
+        ...rewrittenOpsOf(loaded.model),
       });
     } finally {
       restoreHold();
