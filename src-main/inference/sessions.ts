@@ -265,6 +265,7 @@ export class LoadedModel {
   private readonly pending = new Map<ComponentName, Promise<OpenSession>>();
   private readonly lastEp = new Map<ComponentName, string>();
   private readonly rewritten = new Map<ComponentName, RewrittenOp[]>();
+  private readonly graphChoices = new Map<string, string>();
   private providers: string[];
   private fallbackReason: string | undefined;
   private released = false;
@@ -422,12 +423,17 @@ export class LoadedModel {
   private async graphFor(component: ComponentName, provider: string): Promise<string> {
     const files = this.files[component];
     if (!files) return this.modelPath(component);
+    // Once decided for a component and provider, the same graph is loaded again (low memory mode
+    // creates sessions per job): no second probe or rewrite.
+    const known = this.graphChoices.get(`${component}|${provider}`);
+    if (known) return known;
     const others = supportedBackends()
       .filter((b) => b.installed !== false && b.name !== 'webgpu')
       .map((b) => b.name);
     const choice = await graphForProvider(this.folder, files, provider, { otherProviders: others });
     if (choice.rewritten.length > 0) this.rewritten.set(component, choice.rewritten);
     else this.rewritten.delete(component);
+    this.graphChoices.set(`${component}|${provider}`, choice.path);
     return choice.path;
   }
 

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { writeTinyModel } from '../../../e2e/support/tiny-model';
 import { CATALOG_IDS } from '../../../src-shared/catalog';
 import { makeHarness, type Harness } from './test-support/harness';
-import { tempDir, writeSd3Repo } from './test-support/repo-fixture';
+import { onnxModel, tempDir, writeSd3Repo } from './test-support/repo-fixture';
 import { rejection } from '../../testing/errors';
 import { LoadedModel } from '../../inference/sessions';
 
@@ -140,12 +140,19 @@ describe('import', () => {
 });
 
 describe('one answer for import and the pipeline (issue 8 step 0)', () => {
-  const cases: { name: string; damage: (dir: string) => void; ok: boolean }[] = [
+  const cases: { name: string; damage: (dir: string) => void; ok: boolean; text?: string }[] = [
     { name: 'complete', damage: () => undefined, ok: true },
     { name: 'without tokenizer/special_tokens_map.json', damage: (d) => fs.rmSync(path.join(d, 'tokenizer', 'special_tokens_map.json')), ok: false },
     { name: 'without scheduler_config.json', damage: (d) => fs.rmSync(path.join(d, 'scheduler', 'scheduler_config.json')), ok: false },
     { name: 'without tokenizer_3/tokenizer.json', damage: (d) => fs.rmSync(path.join(d, 'tokenizer_3', 'tokenizer.json')), ok: false },
     { name: 'without text_encoder_3/', damage: (d) => fs.rmSync(path.join(d, 'text_encoder_3'), { recursive: true }), ok: true },
+    // External data named outside the graph's folder (an existing file there): refused by both before any stat.
+    ...['../text_encoder/model.onnx_data', '/etc/hostname'].map((location) => ({
+      name: `a VAE whose external data is ${location}`,
+      damage: (d: string) => fs.writeFileSync(path.join(d, 'vae_decoder', 'model.onnx'), onnxModel({ external: { location, length: 10 } })),
+      ok: false,
+      text: `vae_decoder/model.onnx points at external data outside its folder (${location})`,
+    })),
   ];
   for (const c of cases) {
     it(`gives models.import and the pipeline's folder check the same answer: ${c.name}`, async () => {
@@ -166,7 +173,10 @@ describe('one answer for import and the pipeline (issue 8 step 0)', () => {
       );
       expect(imported === 'ok', `import: ${imported}`).toBe(c.ok);
       expect(loaded === 'ok', `pipeline: ${loaded}`).toBe(c.ok);
-      if (!c.ok) {
+      if (c.text) {
+        expect(imported).toContain(c.text);
+        expect(loaded).toContain(c.text);
+      } else if (!c.ok) {
         // Both name the same missing file.
         const file = /([a-z_0-9]+\/[a-z_.]+) is missing/.exec(imported)?.[1];
         expect(file).toBeDefined();
