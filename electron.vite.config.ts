@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { defineConfig } from 'electron-vite';
 import vue from '@vitejs/plugin-vue';
 
-// One build for every runtime: the Electron main process (main.ts), the inference worker
+// One build for every runtime: the Electron main process (shell/main.ts), the inference worker
 // and the headless CLI share src-main and are emitted side by side into out/main.
 export default defineConfig({
   main: {
@@ -10,7 +10,7 @@ export default defineConfig({
       outDir: 'out/main',
       rollupOptions: {
         input: {
-          main: resolve(__dirname, 'src-main/main.ts'),
+          main: resolve(__dirname, 'src-main/shell/main.ts'),
           cli: resolve(__dirname, 'src-main/cli/cli.ts'),
           worker: resolve(__dirname, 'src-main/inference/worker.ts'),
         },
@@ -23,7 +23,7 @@ export default defineConfig({
       externalizeDeps: false,
       outDir: 'out/preload',
       rollupOptions: {
-        input: { preload: resolve(__dirname, 'src-main/preload.ts') },
+        input: { preload: resolve(__dirname, 'src-main/shell/preload.ts') },
       },
     },
   },

@@ -19,18 +19,33 @@ function electronBinary() {
   }
 }
 
+/** The installer's reason in one line ("fetch failed", "getaddrinfo ENOTFOUND github.com"), not its stack. */
+function installerCause(stderr) {
+  const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('at '));
+  const line = lines.find((l) => /^(\w*Error|\[cause\]|cause:)/.test(l)) ?? lines[0];
+  return line ? line.replace(/^\w*Error:\s*/, '').slice(0, 200) : undefined;
+}
+
 let binary = electronBinary();
 if (!binary) {
   console.error('Electron is not downloaded yet: fetching it (node node_modules/electron/install.js)…');
-  const r = spawnSync(process.execPath, [path.join(electronDir, 'install.js')], { stdio: 'inherit', env: { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '' } });
+  // The installer's stderr is kept back: offline it is a raw `TypeError: fetch failed` stack, and the one line
+  // that says why goes into the message below instead.
+  const r = spawnSync(process.execPath, [path.join(electronDir, 'install.js')], {
+    stdio: ['ignore', 'inherit', 'pipe'],
+    encoding: 'utf8',
+    env: { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '' },
+  });
   binary = electronBinary();
   if (r.status !== 0 || !binary) {
+    const cause = installerCause(r.stderr ?? '') ?? (r.error ? r.error.message : undefined);
     console.error(
-      '\nSD3.5 Studio cannot start: the Electron binary could not be downloaded (are you offline?).\n' +
+      `SD3.5 Studio cannot start: the Electron binary could not be downloaded${cause ? ` (${cause})` : ''} — are you offline?\n` +
         'Connect and run `npm start` again. Meanwhile browser mode works without Electron: `npm run -s cli -- serve`.',
     );
     process.exit(1);
   }
+  if (r.stderr) process.stderr.write(r.stderr);
 }
 
 const prep = spawnSync(process.execPath, [path.join(root, 'scripts', 'prepare-electron-native.mjs')], { stdio: 'inherit' });

@@ -43,6 +43,24 @@ export const executionProviderSchema = z
   })
   .strict();
 
+/** GPU memory as the OS reports it (core/gpu-memory.ts); "unknown" with the reason when it cannot tell. */
+export const gpuMemorySchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      kind: z.literal('dedicated'),
+      totalBytes: z.number().int().nonnegative(),
+      freeBytes: z.number().int().nonnegative().optional(),
+      name: z.string().max(200).optional(),
+      /** windows-cim: Win32_VideoController.AdapterRAM, which stops at 4 GiB. */
+      source: z.enum(['nvidia-smi', 'windows-registry', 'windows-cim']),
+    })
+    .strict(),
+  /** Apple silicon: the GPU uses the RAM. */
+  z.object({ kind: z.literal('unified'), totalBytes: z.number().int().nonnegative(), source: z.literal('macos') }).strict(),
+  z.object({ kind: z.literal('unknown'), reason: z.string().max(500) }).strict(),
+]);
+export type GpuMemory = z.infer<typeof gpuMemorySchema>;
+
 export const systemInfoSchema = z
   .object({
     appVersion: z.string().max(64),
@@ -56,6 +74,10 @@ export const systemInfoSchema = z
     modelsDir: z.string().max(MAX_PATH),
     /** Free bytes on the data folder's disk, or null when it cannot be read. */
     freeDiskBytes: z.number().int().nonnegative().nullable(),
+    /** Total RAM in bytes. */
+    ramBytes: z.number().int().nonnegative().optional(),
+    /** GPU memory where the OS can tell (the fit check uses it). */
+    gpuMemory: gpuMemorySchema.optional(),
     /** True when this process holds studio.lock (runs the queue and the reconcile pass). */
     primary: z.boolean(),
     /** Things the user must know from start-up (a damaged database moved aside, files recovered…). */
@@ -157,7 +179,11 @@ export const methods = {
     tokenStatusSchema,
     'Store the Hugging Face token (OS keychain in the app)',
   ),
-  'models.clearToken': method(empty, tokenStatusSchema, 'Forget the stored Hugging Face token'),
+  'models.clearToken': method(
+    z.object({ sharedFile: z.boolean().optional() }).strict(),
+    tokenStatusSchema,
+    "Forget the stored Hugging Face token (huggingface-cli's shared token file only with sharedFile: true)",
+  ),
   'models.tokenStatus': method(empty, tokenStatusSchema, 'Where the token comes from and whether Hugging Face accepts it'),
 } as const;
 

@@ -5,6 +5,7 @@ import {
   CATALOG_IDS,
   catalogIdSchema,
   catalogVariantForRepo,
+  CPU_FP16_WEIGHT_FACTOR,
   fitCheck,
   formatBytes,
   parseRepoRef,
@@ -198,23 +199,41 @@ describe('fitCheck', () => {
     }
   });
 
-  it('recommends the fastest mode that fits', () => {
-    expect(fitCheck(medium, { ramBytes: 64 * GB })).toMatchObject({ fits: true, memoryMode: 'fast' });
-    expect(fitCheck(medium, { ramBytes: 16 * GB })).toMatchObject({ fits: true, memoryMode: 'balanced' });
-    expect(fitCheck(medium, { ramBytes: 14 * GB })).toMatchObject({ fits: true, memoryMode: 'low' });
-    expect(fitCheck(medium, { ramBytes: 14 * GB }).withoutT5).toBeUndefined();
-    const r = fitCheck(large, { ramBytes: 64 * GB, vramBytes: 24 * GB });
+  it('recommends the fastest mode that fits, on a GPU counting the fp16 weights once', () => {
+    const gpu = (vram: number) => ({ ramBytes: 64 * GB, vramBytes: vram, provider: 'cuda' });
+    expect(fitCheck(medium, gpu(24 * GB))).toMatchObject({ fits: true, memoryMode: 'fast', provider: 'cuda', weightFactor: 1 });
+    expect(fitCheck(medium, gpu(16 * GB))).toMatchObject({ fits: true, memoryMode: 'balanced' });
+    expect(fitCheck(medium, gpu(14 * GB))).toMatchObject({ fits: true, memoryMode: 'low' });
+    expect(fitCheck(medium, gpu(14 * GB)).withoutT5).toBeUndefined();
+    const r = fitCheck(large, gpu(24 * GB));
     expect(r).toMatchObject({ fits: true, memoryMode: 'balanced' });
-    expect(r.message).toContain('GPU memory');
+    expect(r.message).toContain('24.0 GB of GPU memory with CUDA');
+  });
+
+  it('on the CPU counts fp16 weights twice and says so: Medium on 24 GB is the low mode, not "fast"', () => {
+    const r = fitCheck(medium, { ramBytes: 24 * GB });
+    expect(r).toMatchObject({ fits: true, memoryMode: 'low', provider: 'cpu', weightFactor: CPU_FP16_WEIGHT_FACTOR });
+    expect(r.withoutT5).toBeUndefined();
+    expect(r.message).toMatch(/^Stable Diffusion 3\.5 Medium fits in 24\.0 GB of RAM on the CPU \(which holds fp16 weights as fp32/);
+    expect(r.peakBytes).toBe(peakMemoryBytes(medium, 'low', true, 2));
+    expect(peakMemoryBytes(medium, 'low', true, 2) - 2 * GB).toBeCloseTo(2 * (peakMemoryBytes(medium, 'low', true) - 2 * GB), -3);
+    // The same machine with a 24 GB NVIDIA GPU: fast.
+    expect(fitCheck(medium, { ramBytes: 24 * GB, vramBytes: 24 * GB, provider: 'cuda' }).memoryMode).toBe('fast');
+    expect(fitCheck(medium, { ramBytes: 64 * GB })).toMatchObject({ fits: true, memoryMode: 'fast', provider: 'cpu' });
+  });
+
+  it('unified memory is the RAM; a GPU provider with unknown memory says so', () => {
+    expect(fitCheck(medium, { ramBytes: 32 * GB, provider: 'coreml', unified: true }).message).toContain('32.0 GB of unified memory with Core ML');
+    expect(fitCheck(medium, { ramBytes: 32 * GB, provider: 'dml' }).message).toContain('with DirectML (its GPU memory is unknown)');
   });
 
   it('falls back to "without T5", then says it will not fit', () => {
-    const r = fitCheck(medium, { ramBytes: 8 * GB });
-    expect(r).toMatchObject({ fits: true, withoutT5: true });
+    const r = fitCheck(medium, { ramBytes: 16 * GB });
+    expect(r).toMatchObject({ fits: true, withoutT5: true, provider: 'cpu' });
     expect(r.message).toMatch(/without the T5/);
     const no = fitCheck(large, { ramBytes: 8 * GB });
     expect(no.fits).toBe(false);
-    expect(no.message).toMatch(/will not fit in 8.00 GB of RAM/);
+    expect(no.message).toMatch(/will not fit in 8.00 GB of RAM on the CPU/);
   });
 
   it('formats bytes as Hugging Face does', () => {

@@ -139,6 +139,8 @@ const T5_TOKENIZER_FOLDER = 'tokenizer_3';
 const COMPONENT_FILES = new Set(['model.onnx', 'model.onnx.data', 'model.onnx_data', 'config.json']);
 /** Inside a tokenizer folder: the text files only (their model.onnx is an onnxruntime-extensions graph). */
 const TOKENIZER_FILE = /\.(json|txt)$/i;
+/** Inside scheduler/: its config, and other small text files (capped by count and size when planned). */
+const SCHEDULER_FILE = /\.(json|txt)$/i;
 
 /**
  * The files of a repo the studio needs (in the repo's order, deduplicated): `model_index.json`,
@@ -165,7 +167,7 @@ function isSelected(p: string, t5: boolean): boolean {
   if (parts.length === 1) return parts[0] === 'model_index.json';
   if (parts.length !== 2) return false;
   const [folder, file] = parts as [string, string];
-  if (folder === 'scheduler') return true;
+  if (folder === 'scheduler') return SCHEDULER_FILE.test(file);
   if ((TOKENIZER_FOLDERS as readonly string[]).includes(folder)) return TOKENIZER_FILE.test(file);
   if (folder === T5_TOKENIZER_FOLDER) return t5 && TOKENIZER_FILE.test(file);
   if ((COMPONENT_FOLDERS as readonly string[]).includes(folder)) return COMPONENT_FILES.has(file);
@@ -213,9 +215,14 @@ export function parseRepoRef(ref: string): RepoRef {
   return { repo: `${owner}/${name}`, owner, name, revision, explicitRevision: at !== -1 };
 }
 
-/** The folder name a repo gets under the models folder: `owner--name` (as the HF cache does). */
+/**
+ * The folder name a repo gets under the models folder: `owner--name` (as the HF cache does).
+ * Throws invalid_input unless `repo` is a valid `owner/name` (a hostile id never becomes a path).
+ */
 export function repoFolderName(repo: string): string {
-  return repo.replace('/', '--');
+  if (repo.includes('@')) throw new StudioError('invalid_input', `"${repo}" is not a Hugging Face repo id.`);
+  const { owner, name } = parseRepoRef(repo);
+  return `${owner}--${name}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -225,6 +232,13 @@ export interface MachineMemory {
   ramBytes: number;
   /** Dedicated GPU memory when known; the weights then have to fit there. */
   vramBytes?: number;
+  /**
+   * The execution provider the check assumes: 'cpu', or a GPU provider ('cuda', 'dml', 'coreml', 'webgpu').
+   * Default: a GPU when vramBytes is known, else the CPU.
+   */
+  provider?: string;
+  /** The GPU uses the RAM (Apple silicon): the budget is the RAM. */
+  unified?: boolean;
 }
 
 export interface FitResult {
@@ -234,6 +248,10 @@ export interface FitResult {
   withoutT5?: boolean;
   /** Peak bytes needed in the chosen mode (and selection). */
   peakBytes: number;
+  /** The provider the check assumed ('cpu' or a GPU provider's name; 'gpu' when only "a GPU" is known). */
+  provider: string;
+  /** How many times their download size the weights take in memory there (2 on the CPU: fp16 runs as fp32). */
+  weightFactor: number;
   message: string;
 }
 
@@ -241,12 +259,25 @@ export interface FitResult {
 const RUNTIME_OVERHEAD_BYTES = 2 * GB;
 /** Share of the memory the model may use (the OS and other programs keep the rest). */
 const USABLE_SHARE = 0.9;
+/**
+ * On the CPU execution provider ONNX Runtime converts fp16 weights to fp32 when it creates a session
+ * (measured: a T5 of 0.53 GB fp16 weights peaks the worker as high as one of 1.06 GB fp32 weights).
+ */
+export const CPU_FP16_WEIGHT_FACTOR = 2;
+
+const PROVIDER_LABELS: Record<string, string> = { cpu: 'the CPU', cuda: 'CUDA', dml: 'DirectML', coreml: 'Core ML', webgpu: 'WebGPU', gpu: 'the GPU' };
+
+/** "the CPU", "CUDA", "DirectML"… for a provider name. */
+export function providerLabel(provider: string): string {
+  return PROVIDER_LABELS[provider] ?? provider;
+}
 
 /**
  * Peak memory of a variant in a memory mode: `fast` keeps every component resident, `balanced`
- * frees the text encoders after encoding, `low` loads each component only while it runs.
+ * frees the text encoders after encoding, `low` loads each component only while it runs. The weights
+ * count `weightFactor` times their (fp16) size: 2 on the CPU (see CPU_FP16_WEIGHT_FACTOR).
  */
-export function peakMemoryBytes(v: CatalogVariant, mode: MemoryMode, t5: boolean): number {
+export function peakMemoryBytes(v: CatalogVariant, mode: MemoryMode, t5: boolean, weightFactor = 1): number {
   const c = v.components;
   const encoders = c.clipL + c.clipG + (t5 ? c.t5 : 0);
   const denoise = c.transformer + c.vaeDecoder;
@@ -254,27 +285,47 @@ export function peakMemoryBytes(v: CatalogVariant, mode: MemoryMode, t5: boolean
   if (mode === 'fast') weights = encoders + denoise;
   else if (mode === 'balanced') weights = Math.max(encoders, denoise);
   else weights = Math.max(c.clipL, c.clipG, t5 ? c.t5 : 0, c.transformer, c.vaeDecoder);
-  return Math.round(weights + RUNTIME_OVERHEAD_BYTES);
+  return Math.round(weights * weightFactor + RUNTIME_OVERHEAD_BYTES);
 }
 
 const MODES: readonly MemoryMode[] = ['fast', 'balanced', 'low'];
 
+/** Where the weights go: the budget, what to call it, and how much the weights weigh there. */
+function budgetOf(machine: MachineMemory): { provider: string; bytes: number; where: string; weightFactor: number } {
+  const hasVram = machine.vramBytes !== undefined && machine.vramBytes > 0;
+  const provider = machine.provider ?? (hasVram ? 'gpu' : 'cpu');
+  const label = providerLabel(provider);
+  const ram = formatBytes(machine.ramBytes);
+  if (provider === 'cpu') {
+    return {
+      provider,
+      bytes: machine.ramBytes,
+      weightFactor: CPU_FP16_WEIGHT_FACTOR,
+      where: `${ram} of RAM on the CPU (which holds fp16 weights as fp32: twice their download size)`,
+    };
+  }
+  if (machine.unified) return { provider, bytes: machine.ramBytes, weightFactor: 1, where: `${ram} of unified memory with ${label}` };
+  if (hasVram) return { provider, bytes: machine.vramBytes!, weightFactor: 1, where: `${formatBytes(machine.vramBytes!)} of GPU memory with ${label}` };
+  return { provider, bytes: machine.ramBytes, weightFactor: 1, where: `${ram} of RAM with ${label} (its GPU memory is unknown)` };
+}
+
 /**
  * Whether a variant fits this machine, and how: the fastest memory mode that fits with T5, else
- * with the "without T5" selection, else a warning that it will not fit.
+ * with the "without T5" selection, else a warning that it will not fit. The message names the
+ * provider it assumes; on the CPU the fp16 weights count twice.
  */
 export function fitCheck(v: CatalogVariant, machine: MachineMemory): FitResult {
-  const onGpu = machine.vramBytes !== undefined && machine.vramBytes > 0;
-  const budgetTotal = onGpu ? machine.vramBytes! : machine.ramBytes;
-  const where = onGpu ? `${formatBytes(budgetTotal)} of GPU memory` : `${formatBytes(budgetTotal)} of RAM`;
-  const budget = budgetTotal * USABLE_SHARE;
+  const { provider, bytes, where, weightFactor } = budgetOf(machine);
+  const budget = bytes * USABLE_SHARE;
+  const base = { provider, weightFactor };
   for (const t5 of [true, false]) {
     for (const mode of MODES) {
-      const peak = peakMemoryBytes(v, mode, t5);
+      const peak = peakMemoryBytes(v, mode, t5, weightFactor);
       if (peak > budget) continue;
       const modeText = mode === 'fast' ? 'the fast memory mode' : `the ${mode} memory mode`;
       if (t5) {
         return {
+          ...base,
           fits: true,
           memoryMode: mode,
           peakBytes: peak,
@@ -282,6 +333,7 @@ export function fitCheck(v: CatalogVariant, machine: MachineMemory): FitResult {
         };
       }
       return {
+        ...base,
         fits: true,
         memoryMode: mode,
         withoutT5: true,
@@ -293,8 +345,9 @@ export function fitCheck(v: CatalogVariant, machine: MachineMemory): FitResult {
       };
     }
   }
-  const least = peakMemoryBytes(v, 'low', false);
+  const least = peakMemoryBytes(v, 'low', false, weightFactor);
   return {
+    ...base,
     fits: false,
     memoryMode: 'low',
     withoutT5: true,

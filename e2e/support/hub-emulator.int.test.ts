@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cachedSd3Repo, tempDir } from '../../src-main/core/models/test-support/repo-fixture';
-import { fixturePath, missingFixturesReason } from './fixtures';
+import { fixtureFor, missingFixturesReason } from './fixtures';
 import { EXPOSE_HEADERS, gitOid, lfsPointer, startHubEmulator, weakEtag, type HubEmulator } from './hub-emulator';
 
 interface Recorded {
@@ -13,7 +13,7 @@ interface Recorded {
   response: { status: number; headers: Record<string, string> | null; body: unknown };
 }
 
-const hfApi = fixturePath('hf-api');
+const hfApi = fixtureFor('hub-emulator.int.test', 'the recorded-answer tests', 'hf-api');
 function recorded(name: string): Recorded {
   return JSON.parse(fs.readFileSync(path.join(hfApi!, name), 'utf8')) as Recorded;
 }

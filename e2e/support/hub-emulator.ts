@@ -42,8 +42,31 @@ export interface EmulatorFaults {
   ignoreRange?: { count: number };
 }
 
+/**
+ * A hostile mirror (security tests): answers that lie the way a hostile HF_ENDPOINT could.
+ * Each field is one lie; unset fields answer honestly.
+ */
+export interface EmulatorHostile {
+  /** The `id` every revision answer claims (e.g. "../../../../canary/pwned"). */
+  repoId?: unknown;
+  /** Raw entries added to the first page of every tree answer (hostile paths and sizes). */
+  treeEntries?: unknown[];
+  /** Every tree page is padded with this many bytes of whitespace (an oversized API body). */
+  treePaddingBytes?: number;
+  /** Every tree page answers with a Link to a next page, forever. */
+  endlessTree?: boolean;
+  /** The X-Error-Message of every error answer. */
+  errorMessage?: string;
+  /** Every API error answer is this many bytes of body instead (and no X-Error-Message). */
+  errorBodyBytes?: number;
+  /** Resolve and API answers redirect (302) here instead. */
+  redirectTo?: string;
+}
+
 export interface EmulatorOptions {
   repos: Record<string, EmulatorRepo>;
+  /** A hostile mirror's lies (see EmulatorHostile); also settable later with setHostile. */
+  hostile?: EmulatorHostile;
   /** token → repos it may read (gated 'licence' and private repos). Any listed token is valid. */
   tokens?: Record<string, string[]>;
   /** Old repo id → canonical id (answered with 307, as the Hub does for renamed repos). */
@@ -84,6 +107,8 @@ export interface HubEmulator {
   cdnOrigin: string;
   stats: EmulatorStats;
   setFaults(faults: EmulatorFaults): void;
+  /** Switches the hostile lies (an empty object: honest again). */
+  setHostile(hostile: EmulatorHostile): void;
   /** Bytes served for one file. */
   bytesServed(repo: string, filePath: string): number;
   resetStats(): void;
@@ -136,6 +161,7 @@ export async function startHubEmulator(opts: EmulatorOptions): Promise<HubEmulat
     counters = { drops: 0, stalls: 0, fail503: 0, expired: 0, ignoredRanges: 0 };
   };
   setFaults(opts.faults ?? {});
+  let hostile: EmulatorHostile = { ...opts.hostile };
   let requestSeq = 0;
 
   // ---- helpers ----------------------------------------------------------------------------
@@ -184,12 +210,19 @@ export async function startHubEmulator(opts: EmulatorOptions): Promise<HubEmulat
   };
 
   const apiError = (req: http.IncomingMessage, res: http.ServerResponse, status: number, code: string | undefined, message: string, extra: Record<string, string> = {}) => {
+    if (hostile.errorMessage !== undefined) message = hostile.errorMessage;
+    if (hostile.errorBodyBytes) {
+      const headers: Record<string, string> = { ...baseHeaders(), 'content-type': 'text/plain' };
+      if (code) headers['x-error-code'] = code;
+      return send('hub', req, res, status, headers, Buffer.alloc(hostile.errorBodyBytes, 'x'));
+    }
     const headers: Record<string, string> = { 'x-error-message': message, ...extra };
     if (code) headers['x-error-code'] = code;
     sendJson(req, res, status, { error: message }, headers);
   };
 
   const resolveError = (req: http.IncomingMessage, res: http.ServerResponse, status: number, code: string | undefined, message: string, extra: Record<string, string> = {}) => {
+    if (hostile.errorMessage !== undefined) message = hostile.errorMessage;
     const headers: Record<string, string> = {
       ...baseHeaders(),
       'content-type': 'text/plain; charset=utf-8',
@@ -294,6 +327,9 @@ export async function startHubEmulator(opts: EmulatorOptions): Promise<HubEmulat
       send('hub', req, res, 503, { ...baseHeaders(), 'content-type': 'text/plain; charset=utf-8', 'retry-after': String(retryAfter) }, 'Service Unavailable');
       return;
     }
+    if (hostile.redirectTo) {
+      return send('hub', req, res, 302, { ...baseHeaders(), location: hostile.redirectTo, 'content-type': 'text/plain; charset=utf-8' }, 'Found');
+    }
     if (isApi && segs[1] === 'whoami-v2' && segs.length === 2) return whoami(req, res, auth);
     if (isApi && segs[1] === 'models' && segs.length >= 4) {
       const id = `${dec(segs[2]!)}/${dec(segs[3]!)}`;
@@ -351,6 +387,7 @@ export async function startHubEmulator(opts: EmulatorOptions): Promise<HubEmulat
       createdAt: repo.createdAt,
       usedStorage: repo.files.reduce((s, f) => s + f.size, 0),
     };
+    if ('repoId' in hostile) full.id = full.modelId = hostile.repoId;
     const expand = url.searchParams.getAll('expand').concat(url.searchParams.getAll('expand[]'));
     if (expand.length > 0) {
       const out: Record<string, unknown> = { _id: full._id, id: full.id };
@@ -389,13 +426,37 @@ export async function startHubEmulator(opts: EmulatorOptions): Promise<HubEmulat
     const cursor = url.searchParams.get('cursor');
     const start = cursor ? Number(Buffer.from(cursor, 'base64url').toString()) || 0 : 0;
     const page = entries.slice(start, start + pageSize);
+    if (start === 0 && hostile.treeEntries) page.push(...hostile.treeEntries);
     const extra: Record<string, string> = {};
-    if (start + pageSize < entries.length) {
+    if (hostile.endlessTree) {
+      const next = new URL(url.toString());
+      next.searchParams.set('cursor', Buffer.from(String(start + 1)).toString('base64url'));
+      extra.link = `<${endpoint}${next.pathname}${next.search}>; rel="next"`;
+    } else if (start + pageSize < entries.length) {
       const next = new URL(url.toString());
       next.searchParams.set('cursor', Buffer.from(String(start + pageSize)).toString('base64url'));
       extra.link = `<${endpoint}${next.pathname}${next.search}>; rel="next"`;
     }
+    if (hostile.treePaddingBytes) return sendPadded(req, res, JSON.stringify(page), hostile.treePaddingBytes, extra);
     sendJson(req, res, 200, page, extra);
+  };
+
+  /** A JSON answer with `padding` bytes of whitespace in front, streamed (no length header). */
+  const sendPadded = (req: http.IncomingMessage, res: http.ServerResponse, json: string, padding: number, extra: Record<string, string>) => {
+    res.writeHead(200, { ...baseHeaders(), 'content-type': 'application/json; charset=utf-8', ...extra });
+    record('hub', req, 200);
+    const chunk = Buffer.alloc(1024 * 1024, ' ');
+    let left = padding;
+    const pump = () => {
+      while (left > 0) {
+        const n = Math.min(left, chunk.length);
+        left -= n;
+        if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void res.once('drain', pump);
+      }
+      res.end(json);
+    };
+    res.on('close', () => (left = 0));
+    pump();
   };
 
   const resolve = (req: http.IncomingMessage, res: http.ServerResponse, repo: RepoState, rev: string, filePath: string, auth: Auth) => {
@@ -644,6 +705,9 @@ export async function startHubEmulator(opts: EmulatorOptions): Promise<HubEmulat
     cdnOrigin,
     stats,
     setFaults,
+    setHostile(h) {
+      hostile = { ...h };
+    },
     bytesServed: (repo, filePath) => stats.bytesServed[`${repos.get(repo.toLowerCase())?.id ?? repo}/${filePath}`] ?? 0,
     resetStats() {
       stats.requests.length = 0;

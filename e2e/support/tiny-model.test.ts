@@ -5,7 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readOnnxGraphInfo, type TensorMeta } from '../../src-main/model-folder/onnx-graph';
 import { PromptTokenizers } from '../../src-main/inference/tokenizers/index';
-import { fixturePath, missingFixturesReason } from './fixtures';
+import { fixtureFor, missingFixturesReason } from './fixtures';
 import { LAYOUT_FILES, TINY_ANALYTIC, writeTinyModel, type TinyLayout, type TinyModelOptions } from './tiny-model';
 
 let tmp: string;
@@ -57,7 +57,7 @@ function checkAgainstSpec(actual: TensorMeta[], specs: IoSpec[], io: 'fp32' | 'f
   }
 }
 
-const modelIoPath = fixturePath('model-io.json');
+const modelIoPath = fixtureFor('tiny-model.test', 'the model-io.json layout checks', 'model-io.json');
 
 describe('tiny model folders match model-io.json', () => {
   for (const layout of ['optimum', 'tensorstack'] as const) {
@@ -148,6 +148,27 @@ describe('writeTinyModel', () => {
     expect(Array.from(a.subarray(0, 4096))).toEqual(Array.from(b.subarray(0, 4096))); // same first token
     expect(Array.from(a.subarray(4096, 8192))).not.toEqual(Array.from(b.subarray(4096, 8192)));
     await s.release();
+  });
+
+  it('streams a transformer of at least transformerBytes whose outputs equal the light one\'s', async () => {
+    const transformerBytes = 12 * 1024 * 1024;
+    const heavy = await tinyModel('transformer-bytes', { layout: 'optimum', io: 'fp32', size: 'micro', transformerBytes });
+    const light = await tinyModel('transformer-light', { layout: 'optimum', io: 'fp32', size: 'micro' });
+    expect(fs.statSync(path.join(heavy, 'transformer', 'model.onnx_data')).size).toBeGreaterThanOrEqual(transformerBytes);
+    expect(fs.statSync(path.join(light, 'transformer', 'model.onnx_data')).size).toBeLessThan(1024 * 1024);
+    const feeds = {
+      hidden_states: new ort.Tensor('float32', Float32Array.from({ length: 16 * 4 * 4 }, (_, i) => Math.sin(i)), [1, 16, 4, 4]),
+      encoder_hidden_states: new ort.Tensor('float32', Float32Array.from({ length: 3 * 4096 }, (_, i) => Math.cos(i * 0.01)), [1, 3, 4096]),
+      pooled_projections: new ort.Tensor('float32', Float32Array.from({ length: 2048 }, (_, i) => Math.sin(i * 0.1)), [1, 2048]),
+      timestep: new ort.Tensor('float32', Float32Array.from([500]), [1]),
+    };
+    const out = async (dir: string): Promise<number[]> => {
+      const s = await ort.InferenceSession.create(path.join(dir, 'transformer', 'model.onnx'), sessionOptions);
+      const r = await s.run(feeds);
+      await s.release();
+      return Array.from(r.out_hidden_states?.data as Float32Array);
+    };
+    expect(await out(heavy)).toEqual(await out(light));
   });
 
   it('the analytic transformer computes v = a·x + b·(t/1000 + mean(context) + mean(pooled))', async () => {

@@ -23,13 +23,16 @@
 // on this 2-core machine: ~95 ms at batch 1, ~190 ms at batch 2 with one thread). t5Bytes: T5 gets a real-sized
 // [rows, 4096] float32 embedding table (≥ t5Bytes, streamed to disk in 1 MB chunks) and every run reads all
 // of it through a GEMV, as a real T5 reads all its weights; ONNX Runtime keeps about 2 × t5Bytes resident
-// while that session lives (the MatMul weight is prepacked).
+// while that session lives (the MatMul weight is prepacked). transformerBytes: the same [rows, 4096] table in the
+// transformer, read whole by a GEMV every step and added ×0, so its outputs equal the light model's (--heavy MB
+// sets both, for the memory benchmark scripts/bench/worker-memory.bench.ts).
 // Tokenizers: copied from the shared fixtures (tokenizers/), or, when those are absent or
 // generatedTokenizers is set, a tiny generated CLIP BPE vocabulary (specials at 49406/49407, "!" = 0) and
 // a tiny T5 Unigram tokenizer.json (</s> = 1, <pad> = 0, <unk> = 2).
 //
 // CLI: npx tsx e2e/support/tiny-model.ts --out DIR [--layout optimum|tensorstack] [--io fp32|fp16]
-//      [--size micro|small] [--analytic] [--no-t5] [--t5-bytes N] [--generated-tokenizers]
+//      [--size micro|small] [--analytic] [--no-t5] [--t5-bytes N] [--transformer-bytes N] [--heavy MB]
+//      [--generated-tokenizers] (--help lists them)
 import fs from 'node:fs';
 import path from 'node:path';
 import { fixturePath } from './fixtures';
@@ -48,6 +51,8 @@ export interface TinyModelOptions {
   t5?: boolean;
   /** Make T5's external data weigh at least this many bytes (streamed to disk), for memory tests. */
   t5Bytes?: number;
+  /** Make the transformer's external data weigh at least this many bytes (streamed; not with analytic). */
+  transformerBytes?: number;
   /** Write generated tiny tokenizers even when the shared fixtures are present. */
   generatedTokenizers?: boolean;
   /**
@@ -246,7 +251,7 @@ interface TransformerNames {
   inputOrder: ('hidden_states' | 'encoder_hidden_states' | 'pooled_projections' | 'timestep')[];
 }
 
-function buildTransformer(ctx: Ctx, names: TransformerNames, size: 'micro' | 'small', analytic: boolean): void {
+function buildTransformer(ctx: Ctx, names: TransformerNames, size: 'micro' | 'small', analytic: boolean, heavyBytes?: number): void {
   const { g } = ctx;
   const inputs: Record<string, string> = {};
   const inputDims: Record<string, Dim[]> = {
@@ -291,6 +296,21 @@ function buildTransformer(ctx: Ctx, names: TransformerNames, size: 'micro' | 'sm
     const h3 = g.op('MatMul', [h2, weight(ctx, 'heavy.3.weight', [4096, k], 1 / Math.sqrt(4096))]);
     const hm = g.op('ReduceMean', [h3], { axes: { ints: [1] }, keepdims: { i: 0 } }); // [B,k]
     pre = g.op('Add', [pre, g.op('MatMul', [hm, weight(ctx, 'heavy.out.weight', [k, 16], 1 / Math.sqrt(k))])]);
+  }
+  if (heavyBytes !== undefined && heavyBytes > 0) {
+    // A real-sized weight table [rows, 4096] (≥ heavyBytes, streamed to disk) that every step reads whole,
+    // as a real transformer reads all its weights: a GEMV whose weights come from the timestep (so it is
+    // not folded away), added ×0 so the outputs stay those of the light model.
+    const rows = Math.max(1, Math.ceil(heavyBytes / (4096 * 4)));
+    const rng = new Prng(`${ctx.component}/heavy.table`);
+    const table = g.initStreamed('heavy.table', [rows, 4096], (chunk) => {
+      for (let i = 0; i < chunk.length; i++) chunk[i] = (rng.uniform() - 0.5) * 0.3464;
+    });
+    const tMean = g.op('ReduceMean', [t], { keepdims: { i: 0 } });
+    const w = g.op('Add', [g.op('Mul', [tMean, g.f32([0], [])]), g.f32([1 / rows], [])]);
+    const meanRow = g.op('MatMul', [g.op('Expand', [w, g.i64([1, rows])]), table]); // [1, 4096]
+    const s = g.op('ReduceMean', [meanRow], { keepdims: { i: 0 } });
+    pre = g.op('Add', [pre, g.op('Mul', [s, g.f32([0], [])])]);
   }
   // cond = 0.5·sin(8·pre): bounded, and sensitive to the small differences a few prompt tokens make in
   // a mean over 333 context positions (tanh would saturate instead).
@@ -694,6 +714,7 @@ export async function writeTinyModel(outDir: string, options: TinyModelOptions):
           },
       options.size,
       analytic,
+      options.transformerBytes,
     ),
     options.flavor,
   );
@@ -730,6 +751,13 @@ function parseCli(argv: string[]): { out: string; options: TinyModelOptions } {
     else if (arg === '--no-t5') options.t5 = false;
     else if (arg === '--flavor') options.flavor = (argv[++i] === 'olive-twin' ? 'olive-twin' : 'olive');
     else if (arg === '--t5-bytes') options.t5Bytes = Number(value());
+    else if (arg === '--transformer-bytes') options.transformerBytes = Number(value());
+    else if (arg === '--heavy') {
+      // --heavy MB: T5 and the transformer each get at least MB megabytes of weights, streamed to disk.
+      const mb = Number(value());
+      if (!Number.isFinite(mb) || mb <= 0) throw new Error('--heavy needs a size in MB, e.g. 600');
+      options.t5Bytes = options.transformerBytes = Math.round(mb * 1e6);
+    }
     else if (arg === '--generated-tokenizers') options.generatedTokenizers = true;
     else throw new Error(`unknown option ${arg}`);
   }
@@ -738,10 +766,31 @@ function parseCli(argv: string[]): { out: string; options: TinyModelOptions } {
 }
 
 const USAGE =
-  'usage: tiny-model --out DIR [--layout optimum|tensorstack] [--io fp32|fp16] [--size micro|small] [--analytic] [--no-t5] [--t5-bytes N] [--generated-tokenizers] [--flavor olive|olive-twin]';
+  'usage: tiny-model --out DIR [--layout optimum|tensorstack] [--io fp32|fp16] [--size micro|small] [--analytic] [--no-t5] [--t5-bytes N] [--transformer-bytes N] [--heavy MB] [--generated-tokenizers] [--flavor olive|olive-twin]';
+
+const HELP = [
+  'Writes a tiny SD3-shaped ONNX model folder (all components, tokenizers, scheduler) for tests and benchmarks.',
+  '',
+  '  --out DIR                 Folder to write (required)',
+  '  --layout L                optimum (default) or tensorstack',
+  '  --io T                    fp32 (default) or fp16 inputs/outputs',
+  '  --size S                  micro (default: milliseconds per step) or small (≥ 50 ms per step)',
+  '  --analytic                Closed-form transformer and VAE (for exact pipeline checks)',
+  '  --no-t5                   Leave out text_encoder_3, like a download without T5',
+  '  --t5-bytes N              Give T5 at least N bytes of weights, streamed to disk',
+  '  --transformer-bytes N     Give the transformer at least N bytes of weights, streamed to disk',
+  '  --heavy MB                Both of the above at MB megabytes each (memory benchmarks: 600)',
+  '  --generated-tokenizers    Generated tiny tokenizers even when the shared fixtures are present',
+  '  --flavor F                olive (DirectML-optimizer fusions: com.microsoft GroupNorm, NhwcConv, BiasSplitGelu, BiasAdd) or olive-twin (the same from standard ops)',
+  '  --help                    Show this help',
+].join('\n');
 
 // Run as a script (npx tsx e2e/support/tiny-model.ts …), not when imported by tests.
 if (process.argv[1] !== undefined && /tiny-model\.[cm]?[jt]s$/.test(process.argv[1])) {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(`${USAGE}\n\n${HELP}\n`);
+    process.exit(0);
+  }
   let parsed: { out: string; options: TinyModelOptions };
   try {
     parsed = parseCli(process.argv.slice(2));

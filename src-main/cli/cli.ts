@@ -2,6 +2,7 @@
 // `sd35-studio`: the headless face of the studio — the same StudioCore and worker as the app.
 import { version as APP_VERSION } from '../../package.json';
 import { StudioError } from '../../src-shared/errors';
+import type { Adapters } from '../core/adapters';
 import { nodeAdapters } from '../core/node-adapters';
 import { resolveDataDir } from '../core/paths';
 import { StudioCore } from '../core/studio';
@@ -10,6 +11,8 @@ import { GLOBAL_OPTIONS, boolOption, parseArgs, stringOption, type OptionSpec } 
 import type { Command } from './command';
 import { COMMANDS } from './commands';
 import { createOutput } from './output';
+
+const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 export function findCommand(words: readonly string[], commands: readonly Command[] = COMMANDS): Command | undefined {
   let best: Command | undefined;
@@ -21,40 +24,79 @@ export function findCommand(words: readonly string[], commands: readonly Command
   return best;
 }
 
-function optionLine(o: OptionSpec): string {
-  const flag = `--${o.name}${o.type === 'boolean' ? '' : ` ${o.valueName ?? 'V'}`}`;
-  return `  ${flag.padEnd(24)} ${o.description}`;
+/** Help is laid out for this many columns (the terminal's, kept between 60 and 120; 100 when not a terminal). */
+export function helpWidth(columns: number | undefined = process.stdout.columns): number {
+  return columns ? Math.min(120, Math.max(60, columns)) : 100;
 }
 
-export function helpText(command?: Command): string {
+/** Words of `text` in lines of at most `width` characters (a longer word keeps a line of its own). */
+export function wrapWords(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines.length ? lines : [''];
+}
+
+/** "  left   right" with each side wrapped inside its own column. */
+function twoColumns(left: string, right: string, leftWidth: number, width: number): string[] {
+  const indent = '  ';
+  // A wrapped left cell continues two columns in, so it reads as one entry.
+  const l = wrapWords(left, leftWidth - 2).map((line, i) => (i === 0 ? line : `  ${line}`));
+  const r = wrapWords(right, Math.max(20, width - indent.length - leftWidth - 1));
+  return Array.from({ length: Math.max(l.length, r.length) }, (_, i) => `${indent}${(l[i] ?? '').padEnd(leftWidth)} ${r[i] ?? ''}`.trimEnd());
+}
+
+function optionLines(o: OptionSpec, width: number): string[] {
+  const flag = `--${o.name}${o.type === 'boolean' ? '' : ` ${o.valueName ?? 'V'}`}`;
+  return twoColumns(flag, o.description, 24, width);
+}
+
+export function helpText(command?: Command, width = helpWidth()): string {
+  const options = (list: readonly OptionSpec[]) => list.flatMap((o) => optionLines(o, width));
   if (command) {
     return [
-      `Usage: sd35-studio ${command.usage}`,
+      ...wrapWords(`Usage: sd35-studio ${command.usage}`, width),
       '',
-      command.summary,
-      ...(command.options.length ? ['', 'Options:', ...command.options.map(optionLine)] : []),
+      ...wrapWords(command.summary, width),
+      ...(command.options.length ? ['', 'Options:', ...options(command.options)] : []),
       '',
       'Global options:',
-      ...GLOBAL_OPTIONS.map(optionLine),
+      ...options(GLOBAL_OPTIONS),
     ].join('\n');
   }
   return [
-    `SD3.5 Studio ${APP_VERSION} — Stable Diffusion 3.5 on your own computer`,
+    ...wrapWords(`SD3.5 Studio ${APP_VERSION} — Stable Diffusion 3.5 on your own computer`, width),
     '',
     'Usage: sd35-studio <command> [options]',
     '',
     'Commands:',
-    ...COMMANDS.map((c) => `  ${c.usage.padEnd(40)} ${c.summary}`),
+    ...COMMANDS.flatMap((c) => twoColumns(c.usage, c.summary, Math.min(40, Math.floor(width * 0.45)), width)),
     '',
     'Global options (anywhere on the line):',
-    ...GLOBAL_OPTIONS.map(optionLine),
+    ...options(GLOBAL_OPTIONS),
     '',
-    'Environment: SD35_STUDIO_HOME (data folder), HF_ENDPOINT, HF_TOKEN.',
-    'Exit codes: 0 ok, 1 internal, 2 usage, 3 auth, 4 network, 5 verification, 6 disk, 7 not found, 8 cancelled, 9 worker crashed.',
+    ...wrapWords('Environment: SD35_STUDIO_HOME (data folder), HF_ENDPOINT, HF_TOKEN.', width),
+    ...wrapWords(
+      'Exit codes: 0 ok, 1 internal, 2 usage, 3 auth, 4 network, 5 verification, 6 disk, 7 not found, 8 cancelled, 9 worker crashed.',
+      width,
+    ),
   ].join('\n');
 }
 
-export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+/** Where the CLI runs: plain Node by default; `<app> cli` inside Electron passes its spawner and SQLite build. */
+export interface CliRuntime {
+  adapters?: (env: NodeJS.ProcessEnv) => Adapters;
+  /** The Electron-ABI better-sqlite3 binary (inside the app). */
+  nativeBinding?: string;
+}
+
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, runtimeHost: CliRuntime = {}): Promise<number> {
   const allOptions = [...GLOBAL_OPTIONS, ...COMMANDS.flatMap((c) => c.options)];
   const seen = new Map<string, OptionSpec>();
   for (const o of allOptions) if (!seen.has(o.name)) seen.set(o.name, o);
@@ -93,8 +135,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     if (interrupts > 1) process.exit(130);
     controller.abort();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // SIGHUP too: a closed terminal or a service manager's reload stops the command cleanly (lock released).
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
   const dataDir = resolveDataDir(stringOption(args, 'data-dir'), env);
   try {
     return await command.run({
@@ -107,19 +149,19 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       openCore: (runtime = 'cli') =>
         StudioCore.open({
           dataDir,
-          adapters: nodeAdapters(env),
+          adapters: (runtimeHost.adapters ?? nodeAdapters)(env),
           runtime,
           appVersion: APP_VERSION,
           listExecutionProviders,
           checkOps: checkModelOps,
           env,
+          ...(runtimeHost.nativeBinding ? { nativeBinding: runtimeHost.nativeBinding } : {}),
         }),
     });
   } catch (err) {
     return output.error(err);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const s of STOP_SIGNALS) process.off(s, onSignal);
   }
 }
 

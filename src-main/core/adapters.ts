@@ -2,13 +2,20 @@
 // implementations in src-main/electron/; plain Node (CLI, `serve`, tests) passes the twins in
 // node-adapters.ts. core/ and inference/ never import electron.
 
+/**
+ * Why a worker process ended, in Electron's `child-process-gone` vocabulary; both spawners map their
+ * exit codes and signals to it (core/worker-exit.ts), so the host reads one set of reasons.
+ */
+export type WorkerExitCause = 'clean-exit' | 'abnormal-exit' | 'killed' | 'crashed' | 'oom' | 'launch-failed' | 'integrity-failure';
+
 /** A child process running one of our built entry points (the inference worker). */
 export interface WorkerHandle {
   readonly pid: number | undefined;
   postMessage(message: unknown): void;
   onMessage(listener: (message: unknown) => void): void;
-  /** code is the exit code, or null when killed by a signal. */
-  onExit(listener: (code: number | null, signal: string | null) => void): void;
+  /** code is the exit code, or null when killed by a signal; cause is the same for both spawners. */
+  onExit(listener: (code: number | null, signal: string | null, cause: WorkerExitCause) => void): void;
+  /** The signal is delivered as asked where the platform has signals (SIGKILL for a force stop). */
   kill(signal?: NodeJS.Signals): void;
 }
 
@@ -26,6 +33,11 @@ export interface SecretStore {
   get(name: string): Promise<string | undefined>;
   set(name: string, value: string): Promise<void>;
   delete(name: string): Promise<void>;
+  /**
+   * Set when the store is a file other tools share (huggingface-cli's token file under plain
+   * Node): its path. Clearing the token then leaves that file alone unless asked explicitly.
+   */
+  readonly sharedFile?: string;
 }
 
 /** Desktop notifications ("4 images done"); a no-op under plain Node. */

@@ -1,5 +1,6 @@
 // The database core over real SQLite files: pragmas, migrations on a fresh and on a
 // previous-version database, a newer database refused, and the migration 0100 (settings).
+import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -21,6 +22,20 @@ describe('openDatabase', () => {
     expect(db.pragma('busy_timeout', { simple: true })).toBe(5000);
     expect(schemaVersion(db)).toBe(latestVersion(ALL_MIGRATIONS));
     db.close();
+  });
+
+  it.skipIf(process.platform === 'win32')('keeps studio.db and its WAL private (0600), tightening an old 0644 file', () => {
+    const fresh = dbFile();
+    const db = openDatabase(fresh);
+    db.prepare('SELECT 1').get();
+    expect(fs.statSync(fresh).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(`${fresh}-wal`).mode & 0o777).toBe(0o600);
+    db.close();
+    const old = dbFile();
+    fs.writeFileSync(old, '');
+    fs.chmodSync(old, 0o644);
+    openDatabase(old).close();
+    expect(fs.statSync(old).mode & 0o777).toBe(0o600);
   });
 
   it('creates every table STRICT', () => {

@@ -1,6 +1,7 @@
 // The database core: open studio.db with the pragmas every room relies on, and run the numbered
 // migrations (PRAGMA user_version) in one transaction. Rooms own migration ranges:
 // 0100 spine/settings, 0200 history, 0300 models, 0400 jobs/compare.
+import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { StudioError } from '../../src-shared/errors';
 import { ALL_MIGRATIONS } from './migrations';
@@ -25,6 +26,7 @@ export function openDatabase(file: string, options: OpenOptions = {}): Db {
   const dbOptions: Database.Options = {};
   if (options.nativeBinding) dbOptions.nativeBinding = options.nativeBinding;
   if (options.readonly) dbOptions.readonly = true;
+  if (!options.readonly) makePrivate(file);
   const db = new Database(file, dbOptions);
   try {
     db.pragma('busy_timeout = 5000');
@@ -39,6 +41,23 @@ export function openDatabase(file: string, options: OpenOptions = {}): Db {
   } catch (err) {
     db.close();
     throw err;
+  }
+}
+
+/**
+ * On POSIX, studio.db is the user's alone (0600): created so, and tightened when an older version
+ * left it 0644. SQLite gives its -wal and -shm files the database file's permissions.
+ */
+function makePrivate(file: string, platform: NodeJS.Platform = process.platform): void {
+  if (platform === 'win32' || file === ':memory:' || file === '') return;
+  fs.closeSync(fs.openSync(file, 'a', 0o600));
+  fs.chmodSync(file, 0o600);
+  for (const side of [`${file}-wal`, `${file}-shm`]) {
+    try {
+      fs.chmodSync(side, 0o600);
+    } catch {
+      /* not there yet */
+    }
   }
 }
 

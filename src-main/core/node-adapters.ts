@@ -1,9 +1,11 @@
 // The plain-Node twins of the Electron adapters (CLI, `serve`, tests).
 import { fork } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Adapters, SecretStore, WorkerHandle, WorkerSpawner } from './adapters';
+import { causeOfNodeExit } from './worker-exit';
 
 export const forkSpawner: WorkerSpawner = {
   spawn(entry, { env, args = [] }): WorkerHandle {
@@ -19,7 +21,7 @@ export const forkSpawner: WorkerSpawner = {
         child.on('message', listener);
       },
       onExit(listener) {
-        child.on('exit', (code, signal) => listener(code, signal));
+        child.on('exit', (code, signal) => listener(code, signal, causeOfNodeExit(code, signal)));
       },
       kill(signal = 'SIGTERM') {
         child.kill(signal);
@@ -42,6 +44,9 @@ export function hfTokenFileStore(env: NodeJS.ProcessEnv = process.env): SecretSt
   const file = () => hfTokenFile(env);
   return {
     description: 'Hugging Face token file',
+    get sharedFile() {
+      return file();
+    },
     warning: () => undefined,
     async get(name) {
       if (name !== 'hf_token') return undefined;
@@ -54,8 +59,24 @@ export function hfTokenFileStore(env: NodeJS.ProcessEnv = process.env): SecretSt
     },
     async set(name, value) {
       if (name !== 'hf_token') throw new Error(`Unknown secret ${name}`);
-      await fs.promises.mkdir(path.dirname(file()), { recursive: true });
-      await fs.promises.writeFile(file(), value, { mode: 0o600 });
+      // A temporary file made 0600 and renamed over: an existing 0644 token file is not kept world-readable.
+      const target = file();
+      await fs.promises.mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+      const temp = `${target}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`;
+      try {
+        const fh = await fs.promises.open(temp, 'wx', 0o600);
+        try {
+          await fh.chmod(0o600);
+          await fh.writeFile(value);
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        await fs.promises.rename(temp, target);
+      } catch (err) {
+        await fs.promises.rm(temp, { force: true });
+        throw err;
+      }
     },
     async delete(name) {
       if (name !== 'hf_token') return;

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { removeTempDirs, tempDir } from '../testing/temp';
-import { assertInside, defaultDataDir, defaultModelsDir, resolveDataDir } from './paths';
+import { assertInside, defaultDataDir, defaultModelsDir, ensureDataDir, resolveDataDir } from './paths';
 
 afterAll(removeTempDirs);
 
@@ -23,6 +23,19 @@ describe('data folder', () => {
   it('puts models under the data folder, or under LOCALAPPDATA on Windows', () => {
     expect(defaultModelsDir('/d', 'linux', {})).toBe(path.join('/d', 'models'));
     expect(defaultModelsDir('C:\\d', 'win32', { LOCALAPPDATA: 'C:\\L' })).toBe('C:\\L\\SD3.5 Studio\\models');
+  });
+});
+
+describe('ensureDataDir', () => {
+  it.skipIf(process.platform === 'win32')('makes the data folder the user\'s alone (0700), also an old 0755 one', () => {
+    const fresh = path.join(tempDir(), 'data');
+    ensureDataDir(fresh);
+    expect(fs.statSync(fresh).mode & 0o777).toBe(0o700);
+    const old = tempDir();
+    fs.chmodSync(old, 0o755);
+    ensureDataDir(old);
+    expect(fs.statSync(old).mode & 0o777).toBe(0o700);
+    expect(fs.statSync(path.join(old, 'images')).mode & 0o077).toBe(0);
   });
 });
 

@@ -57,11 +57,14 @@ export function dataLayout(root: string): DataLayout {
   };
 }
 
-export function ensureDataDir(root: string): DataLayout {
+/** Creates the data folder and its subfolders; on POSIX the folder is the user's alone (0700). */
+export function ensureDataDir(root: string, platform: NodeJS.Platform = process.platform): DataLayout {
   const layout = dataLayout(root);
   for (const dir of [layout.root, layout.images, layout.thumbs, layout.trash, layout.logs]) {
-    fs.mkdirSync(dir, { recursive: true });
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
+  // An existing folder made 0755 by an older version: prompts and images are private.
+  if (platform !== 'win32') fs.chmodSync(layout.root, 0o700);
   return layout;
 }
 

@@ -30,6 +30,33 @@ async function open(dataDir: string) {
 }
 
 describe('StudioCore', () => {
+  it('reports GPU memory in system.info and diagnostics, and the fit check gets the provider it assumes', async () => {
+    const dataDir = tempDir();
+    const env = { HF_HOME: tempDir(), HF_ENDPOINT: 'http://127.0.0.1:9' };
+    const gpu = { kind: 'dedicated' as const, totalBytes: 12 * 2 ** 30, freeBytes: 11 * 2 ** 30, name: 'NVIDIA GeForce RTX 3060', source: 'nvidia-smi' as const };
+    const core = await StudioCore.open({
+      dataDir,
+      adapters: nodeAdapters(env),
+      env,
+      runtime: 'cli',
+      appVersion: '1.2.3',
+      listExecutionProviders: async () => [{ name: 'cpu', bundled: true }, { name: 'cuda', bundled: false, installed: true }],
+      gpuMemory: async () => gpu,
+    });
+    try {
+      const info = await core.api['system.info']({});
+      expect(info.gpuMemory).toEqual(gpu);
+      expect(info.ramBytes).toBe(os.totalmem());
+      expect((await core.api['system.diagnostics']({})).text).toContain('GPU memory: 12.9 GB (NVIDIA GeForce RTX 3060, nvidia-smi; 11.8 GB free)');
+      const list = await core.api['models.list']({});
+      if (process.platform === 'linux') expect(list.machine).toEqual({ ramBytes: os.totalmem(), provider: 'cuda', vramBytes: gpu.totalBytes });
+      await core.api['settings.set']({ executionProvider: 'cpu' });
+      expect((await core.api['models.list']({})).machine).toEqual({ ramBytes: os.totalmem(), provider: 'cpu' });
+    } finally {
+      core.close();
+    }
+  });
+
   it('reports versions, EPs, folders and free disk, and diagnostics never carry a token', async () => {
     const dataDir = tempDir();
     const core = await open(dataDir);

@@ -4,13 +4,17 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { StudioApi, SystemInfo } from '../../src-shared/api';
+import type { GpuMemory, StudioApi, SystemInfo } from '../../src-shared/api';
+import type { MachineMemory } from '../../src-shared/catalog';
 import { StudioError } from '../../src-shared/errors';
+import { describeGpuMemory } from '../../src-shared/machine';
 import type { Adapters } from './adapters';
 import { openDatabase, type Db } from './db';
 import { EventBus } from './events';
+import { detectGpuMemory, nodeCommandRunner } from './gpu-memory';
 import { acquireLock, type LockResult } from './lock';
 import { createFileLogger, type Logger } from './log';
+import { assumedProvider, machineMemory } from './machine';
 import { noMedia, type MediaSource } from './media';
 import { dataLayout, defaultModelsDir, ensureDataDir, type DataLayout } from './paths';
 import { SettingsStore, defaultSettings } from './settings';
@@ -34,6 +38,8 @@ export interface StudioCoreOptions {
   /** better-sqlite3 .node built for this runtime (the Electron app passes its own build). */
   nativeBinding?: string;
   listExecutionProviders?: () => Promise<{ name: string; bundled: boolean; installed?: boolean }[]>;
+  /** GPU memory as the OS reports it (default: detectGpuMemory with real commands, once per process). */
+  gpuMemory?: () => Promise<GpuMemory>;
   logEcho?: (line: string) => void;
   env?: NodeJS.ProcessEnv;
   /** The pre-download op check (inference/available.ts checkModelOps); answers cached under <data>/op-probes. */
@@ -171,6 +177,23 @@ export class StudioCore {
     this.log.info('reconcile: done');
   }
 
+  private gpuMemoryOnce: Promise<GpuMemory> | undefined;
+
+  /** GPU memory, asked once (nvidia-smi and PowerShell take a moment). */
+  gpuMemory(): Promise<GpuMemory> {
+    this.gpuMemoryOnce ??= (
+      this.options.gpuMemory ?? (() => detectGpuMemory({ platform: process.platform, arch: process.arch, ramBytes: os.totalmem(), run: nodeCommandRunner() }))
+    )().catch((err: unknown) => ({ kind: 'unknown' as const, reason: `GPU memory could not be read: ${String(err).slice(0, 200)}` }));
+    return this.gpuMemoryOnce;
+  }
+
+  /** What the fit check assumes: RAM, GPU memory and the provider the chosen setting runs on. */
+  async machine(): Promise<MachineMemory> {
+    const [gpu, eps] = await Promise.all([this.gpuMemory(), this.options.listExecutionProviders?.() ?? Promise.resolve([])]);
+    const provider = assumedProvider(this.settings.get().executionProvider, process.platform, eps, gpu);
+    return machineMemory({ ramBytes: os.totalmem(), gpu, provider });
+  }
+
   async systemInfo(): Promise<SystemInfo> {
     let freeDiskBytes: number | null = null;
     try {
@@ -180,6 +203,7 @@ export class StudioCore {
       freeDiskBytes = null;
     }
     const eps = (await this.options.listExecutionProviders?.()) ?? [];
+    const gpuMemory = await this.gpuMemory();
     return {
       appVersion: this.options.appVersion,
       platform: process.platform,
@@ -190,6 +214,8 @@ export class StudioCore {
       dataDir: this.layout.root,
       modelsDir: this.settings.get().modelsDir,
       freeDiskBytes,
+      ramBytes: os.totalmem(),
+      gpuMemory,
       primary: this.lock.primary,
       notices: this.notices.slice(0, 20),
     };
@@ -204,6 +230,7 @@ export class StudioCore {
       `Platform: ${info.platform} ${info.arch}, ${os.release()}, ${os.cpus().length} CPUs, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM`,
       `Versions: ${Object.entries(info.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
       `Execution providers: ${info.executionProviders.map((e) => `${e.name}${e.bundled ? '' : e.installed ? ' (installed)' : ' (not installed)'}`).join(', ') || 'none reported'}`,
+      `GPU memory: ${info.gpuMemory ? describeGpuMemory(info.gpuMemory) : 'unknown'}`,
       `Chosen EP: ${settings.executionProvider}, memory mode: ${settings.memoryMode}`,
       `Data folder: ${info.dataDir} (${info.primary ? 'owner' : 'shared with another process'})`,
       `Models folder: ${info.modelsDir}`,
@@ -223,7 +250,7 @@ export class StudioCore {
         this.events.emit('settings.changed', next);
         return next;
       },
-      ...modelsHandlers(() => this.models),
+      ...modelsHandlers(() => this.models, () => this.machine()),
       ...galleryHandlers(this.history, { runtime: this.options.runtime, reveal: (f) => this.options.adapters.files.reveal(f) }),
     };
   }

@@ -1,18 +1,14 @@
-// The worker spawner inside the app: Electron's utilityProcess (a Node process without a window).
-import { utilityProcess } from 'electron';
-import type { WorkerHandle, WorkerSpawner } from '../core/adapters';
+// The worker spawner inside the app: Electron's utilityProcess (a Node process without a window),
+// bound to the Electron-free adapter in utility-worker.ts (same supervision as child_process.fork).
+import { app, utilityProcess } from 'electron';
+import type { WorkerSpawner } from '../core/adapters';
+import { createUtilitySpawner } from './utility-worker';
 
-export const utilitySpawner: WorkerSpawner = {
-  spawn(entry, { env, args = [], name }): WorkerHandle {
-    const child = utilityProcess.fork(entry, args, { env, serviceName: name, stdio: 'inherit' });
-    return {
-      get pid() {
-        return child.pid;
-      },
-      postMessage: (message) => child.postMessage(message),
-      onMessage: (listener) => void child.on('message', listener),
-      onExit: (listener) => void child.on('exit', (code) => listener(code, null)),
-      kill: () => void child.kill(),
-    };
-  },
-};
+/** The name the OS task manager and `child-process-gone` show for the worker. */
+export const INFERENCE_SERVICE_NAME = 'SD3.5 inference';
+
+export const utilitySpawner: WorkerSpawner = createUtilitySpawner({
+  fork: (entry, args, options) => utilityProcess.fork(entry, args, options),
+  app,
+  signal: (pid, signal) => process.kill(pid, signal),
+});

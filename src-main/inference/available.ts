@@ -1,22 +1,28 @@
 // Which execution providers this onnxruntime-node build offers, as ONNX Runtime itself reports them
-// (plus whether a non-bundled provider's library is installed). Loaded lazily, so processes that never
-// run inference do not load ORT until asked.
+// (plus whether a non-bundled provider's library is installed). WebGPU is listed only when an adapter
+// answers (probeWebGpu): the library ships it wherever Dawn builds, with or without a usable GPU.
+// Loaded lazily, so processes that never run inference do not load ORT until asked.
 export interface AvailableEp {
   name: string;
   bundled: boolean;
   installed?: boolean;
 }
 
-let cached: AvailableEp[] | undefined;
+let cached: Promise<AvailableEp[]> | undefined;
 
-export async function listExecutionProviders(): Promise<AvailableEp[]> {
-  if (cached) return cached;
-  try {
-    const { supportedBackends } = await import('./sessions');
-    cached = supportedBackends();
-  } catch {
-    cached = [];
-  }
+export function listExecutionProviders(): Promise<AvailableEp[]> {
+  cached ??= (async () => {
+    try {
+      const { supportedBackends } = await import('./sessions');
+      const backends: AvailableEp[] = supportedBackends();
+      if (!backends.some((b) => b.name === 'webgpu')) return backends;
+      const [ort, { probeWebGpu }] = await Promise.all([import('onnxruntime-node'), import('./webgpu')]);
+      const problem = await probeWebGpu(ort);
+      return problem ? backends.filter((b) => b.name !== 'webgpu') : backends;
+    } catch {
+      return [];
+    }
+  })();
   return cached;
 }
 

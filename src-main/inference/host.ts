@@ -8,7 +8,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { StudioError } from '../../src-shared/errors';
-import type { WorkerHandle, WorkerSpawner } from '../core/adapters';
+import type { WorkerExitCause, WorkerHandle, WorkerSpawner } from '../core/adapters';
+import { describeWorkerExit } from '../core/worker-exit';
 import type { GenerateRequest } from './pipeline';
 import {
   WORKER_ENV_FLAG,
@@ -46,7 +47,7 @@ export interface InferenceHostOptions {
   shutdownTimeoutMs?: number;
   /** Worker logs and host diagnostics (default: warnings and errors on stderr). */
   log?: (level: LogLevel, message: string) => void;
-  /** Process name (utilityProcess serviceName). */
+  /** Process name (utilityProcess serviceName; default "SD3.5 inference"). */
   name?: string;
 }
 
@@ -108,15 +109,9 @@ export function defaultWorkerEntry(dir: string = __dirname): string {
   return beside;
 }
 
-/** The reason of a worker exit, for the user. */
-export function exitReason(code: number | null, signal: string | null): string {
-  if (signal) {
-    return signal === 'SIGKILL'
-      ? 'it was killed (SIGKILL) — the system may have run out of memory'
-      : `it was killed by ${signal}`;
-  }
-  if (code === 134) return 'it aborted (exit code 134) — it may have run out of memory';
-  return `it exited with code ${String(code)}`;
+/** The reason of a worker exit, for the user (the same for both spawners: core/worker-exit.ts). */
+export function exitReason(code: number | null, signal: string | null, cause?: WorkerExitCause): string {
+  return describeWorkerExit(code, signal, cause);
 }
 
 interface Slot {
@@ -131,6 +126,8 @@ interface Slot {
   resolveExited(): void;
   startTimer?: NodeJS.Timeout;
   lastError?: string;
+  /** How the worker talks to us, from its ready message: 'parentPort' is an Electron utility process. */
+  transport?: 'parentPort' | 'process';
 }
 
 interface Job {
@@ -211,12 +208,17 @@ export class InferenceHost {
     this.startTimeoutMs = options.startTimeoutMs ?? 60_000;
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 3_000;
     this.log = options.log ?? defaultLog;
-    this.name = options.name ?? 'SD3.5 Studio inference';
+    this.name = options.name ?? 'SD3.5 inference';
   }
 
   /** The worker's process id, when one runs. */
   get pid(): number | undefined {
     return this.slot?.state === 'exited' ? undefined : this.slot?.handle.pid;
+  }
+
+  /** How the running worker talks to the host: 'parentPort' (Electron utilityProcess) or 'process' (child_process.fork). */
+  get transport(): 'parentPort' | 'process' | undefined {
+    return this.slot?.state === 'ready' ? this.slot.transport : undefined;
   }
 
   /** A job is running (or waiting for its worker). */
@@ -452,7 +454,7 @@ export class InferenceHost {
     }
     let handle: WorkerHandle;
     try {
-      handle = this.spawner.spawn(this.entry, { env: { ...this.env, [WORKER_ENV_FLAG]: '1' }, name: this.name });
+      handle = this.spawner.spawn(this.entry, { env: { ...workerEnv(this.env), [WORKER_ENV_FLAG]: '1' }, name: this.name });
     } catch (err) {
       throw new StudioError('worker_crashed', `The inference worker could not be started: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -474,7 +476,7 @@ export class InferenceHost {
     }, this.startTimeoutMs);
     slot.startTimer.unref();
     handle.onMessage((raw) => this.onMessage(slot, raw));
-    handle.onExit((code, signal) => this.onExit(slot, code, signal));
+    handle.onExit((code, signal, cause) => this.onExit(slot, code, signal, cause));
     this.slot = slot;
     this.log('debug', `Started the inference worker (pid ${String(handle.pid)}).`);
     return slot;
@@ -491,6 +493,8 @@ export class InferenceHost {
       case 'ready':
         if (slot.state === 'starting') {
           slot.state = 'ready';
+          slot.transport = message.transport;
+          this.log('debug', `The inference worker is ready (pid ${message.pid}, ${message.transport === 'parentPort' ? 'Electron utility process' : 'child process'}).`);
           if (slot.startTimer) clearTimeout(slot.startTimer);
           slot.resolveReady();
         }
@@ -533,15 +537,15 @@ export class InferenceHost {
     }
   }
 
-  private onExit(slot: Slot, code: number | null, signal: string | null): void {
+  private onExit(slot: Slot, code: number | null, signal: string | null, cause?: WorkerExitCause): void {
     if (slot.state === 'exited') return;
     const wasStarting = slot.state === 'starting';
     slot.state = 'exited';
     if (slot.startTimer) clearTimeout(slot.startTimer);
     slot.resolveExited();
     if (this.slot === slot) this.slot = undefined;
-    const reason = exitReason(code, signal);
-    const details = { exitCode: code, signal, reason, ...(slot.lastError ? { lastError: slot.lastError } : {}) };
+    const reason = exitReason(code, signal, cause);
+    const details = { exitCode: code, signal, reason, ...(cause ? { cause } : {}), ...(slot.lastError ? { lastError: slot.lastError } : {}) };
     if (slot.ending) {
       if (wasStarting) slot.rejectReady(new StudioError('cancelled', 'The inference worker was stopped while starting.'));
       this.log('debug', `The inference worker ended (${reason}).`);
@@ -564,4 +568,12 @@ export class InferenceHost {
       );
     }
   }
+}
+
+/**
+ * The worker's environment: the host's without HF_* (HF_TOKEN above all). The worker parses
+ * untrusted ONNX files with native code and needs no Hugging Face setting.
+ */
+export function workerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !/^HF_/i.test(k) && !/^HUGGING_?FACE/i.test(k)));
 }

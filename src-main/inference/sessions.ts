@@ -22,6 +22,7 @@ import {
 import type { RewrittenOp } from '../model-folder/portable';
 import { graphForProvider } from './portability';
 import { float16ToFloat32, float32ToFloat16 } from './tensors';
+import { webGpuFailure } from './webgpu';
 
 export type EpChoice = 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml' | 'webgpu';
 export type MemoryMode = 'fast' | 'balanced' | 'low';
@@ -385,9 +386,12 @@ export class LoadedModel {
           continue;
         }
         if (provider !== 'cpu') {
+          const noAdapter = provider === 'webgpu' ? webGpuFailure(text) : undefined;
           throw new StudioError(
             'unavailable',
-            `The ${epLabel(provider)} execution provider could not be started for ${file} (${text}). Choose "auto" or "cpu".`,
+            noAdapter
+              ? `${noAdapter}. Choose "auto" or "cpu".`
+              : `The ${epLabel(provider)} execution provider could not be started for ${file} (${text}). Choose "auto" or "cpu".`,
             { ep: provider, folder: this.folder, file },
           );
         }

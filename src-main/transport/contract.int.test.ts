@@ -11,7 +11,7 @@ import { typedCall, typedOn, type RawChannel, type RawReply } from '../../src-sh
 import { StudioError } from '../../src-shared/errors';
 import { nodeAdapters } from '../core/node-adapters';
 import { StudioCore } from '../core/studio';
-import { createPreloadBridge, type IpcRendererLike } from '../preload-client';
+import { createPreloadBridge, type IpcRendererLike } from '../shell/preload-client';
 import { startHubEmulator, type HubEmulator } from '../../e2e/support/hub-emulator';
 import { cachedSd3Repo } from '../core/models/test-support/repo-fixture';
 import { EVENT_TRIGGERS, INVALID_SAMPLES, METHOD_SAMPLES, rememberResult, sampleMeta, tinyPixels, type SampleContext } from '../testing/contract-samples';

@@ -5,17 +5,28 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { pipeline } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { MAX_MESSAGE_BYTES, callMessageSchema, type EventMessage, type Reply } from '../../src-shared/api';
 import { StudioError } from '../../src-shared/errors';
 import type { EventBus } from '../core/events';
-import { SECURITY_HEADERS, contentSecurityPolicy } from '../security';
+import { SECURITY_HEADERS, contentSecurityPolicy } from '../shell/security';
 import type { Dispatch } from './dispatch';
 import { noMedia, type MediaSource } from '../core/media';
 import { resolveMedia } from './media';
 import { resolveStatic } from './static';
 
 export const LOOPBACK = '127.0.0.1';
+/**
+ * Calls one WebSocket may have running at once; more wait in its queue. Room for a few long calls
+ * (models.verify re-hashes gigabytes) beside the UI's short ones.
+ */
+export const MAX_CALLS_IN_FLIGHT = 16;
+/** Calls (and their bytes) one WebSocket may have waiting; more are refused at once. */
+export const MAX_CALLS_QUEUED = 64;
+export const MAX_QUEUED_BYTES = 2 * MAX_MESSAGE_BYTES;
+/** A client that leaves more than this unread (replies and events) is disconnected. */
+export const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
 
 export interface HttpTransportOptions {
   dispatch: Dispatch;
@@ -73,6 +84,41 @@ function sendError(res: http.ServerResponse, status: number, err: StudioError): 
   sendJson(res, status, { ok: false, error: err.toWire() });
 }
 
+/**
+ * Streams an opened file as the answer. A file that vanishes or fails mid-read, or a client that
+ * goes away, ends that one response and closes the descriptor; the server keeps serving.
+ */
+async function sendFile(
+  res: http.ServerResponse,
+  file: string,
+  headers: http.OutgoingHttpHeaders,
+  o: { head?: boolean; log?: (msg: string) => void; onMissing: () => void },
+): Promise<void> {
+  let fh: fs.promises.FileHandle;
+  try {
+    fh = await fs.promises.open(file, 'r');
+  } catch {
+    return o.onMissing();
+  }
+  let size: number;
+  try {
+    size = (await fh.stat()).size;
+  } catch {
+    await fh.close().catch(() => undefined);
+    return o.onMissing();
+  }
+  res.writeHead(200, { ...headers, 'Content-Length': size });
+  if (o.head) {
+    await fh.close().catch(() => undefined);
+    res.end();
+    return;
+  }
+  pipeline(fh.createReadStream({ autoClose: true }), res, (err) => {
+    if (err && err.code !== 'ERR_STREAM_PREMATURE_CLOSE') o.log?.(`http: streaming a file failed: ${err.message}`);
+    if (err) res.destroy();
+  });
+}
+
 async function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
   const chunks: Buffer[] = [];
   let total = 0;
@@ -106,7 +152,12 @@ export async function startHttpTransport(options: HttpTransportOptions): Promise
     if (url.pathname.startsWith('/api/')) {
       if (!tokensEqual(bearer(req), token)) return sendError(res, 401, new StudioError('auth_required', 'Missing or wrong studio token'));
       if (req.method !== 'POST') return sendError(res, 405, new StudioError('invalid_input', 'Use POST'));
-      const method = decodeURIComponent(url.pathname.slice('/api/'.length));
+      let method: string;
+      try {
+        method = decodeURIComponent(url.pathname.slice('/api/'.length));
+      } catch {
+        return sendError(res, 400, new StudioError('invalid_input', 'Malformed method name'));
+      }
       let params: unknown;
       try {
         const body = await readBody(req, MAX_MESSAGE_BYTES);
@@ -124,8 +175,10 @@ export async function startHttpTransport(options: HttpTransportOptions): Promise
       try {
         if (rest.length) throw new StudioError('not_found', 'Image not found');
         const file = await resolveMedia(options.dataRoot, media, kind, rawId, url.searchParams.get('size'));
-        res.writeHead(200, { 'Content-Type': file.contentType, 'Content-Length': file.size, 'Cache-Control': 'private, max-age=3600', ...SECURITY_HEADERS });
-        fs.createReadStream(file.path).pipe(res);
+        await sendFile(res, file.path, { 'Content-Type': file.contentType, 'Cache-Control': 'private, max-age=3600', ...SECURITY_HEADERS }, {
+          ...(options.log ? { log: options.log } : {}),
+          onMissing: () => sendError(res, 404, new StudioError('not_found', 'Image not found')),
+        });
       } catch (err) {
         sendError(res, 404, err instanceof StudioError ? err : new StudioError('not_found', 'Image not found'));
       }
@@ -135,17 +188,52 @@ export async function startHttpTransport(options: HttpTransportOptions): Promise
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, new StudioError('invalid_input', 'Method not allowed'));
     try {
       const file = await resolveStatic(options.rendererDir, url.pathname);
-      res.writeHead(200, { 'Content-Type': file.contentType, 'Content-Security-Policy': csp, 'Cache-Control': 'no-cache', ...SECURITY_HEADERS });
-      if (req.method === 'HEAD') return void res.end();
-      fs.createReadStream(file.path).pipe(res);
+      await sendFile(res, file.path, { 'Content-Type': file.contentType, 'Content-Security-Policy': csp, 'Cache-Control': 'no-cache', ...SECURITY_HEADERS }, {
+        head: req.method === 'HEAD',
+        ...(options.log ? { log: options.log } : {}),
+        onMissing: () => notFound(res),
+      });
     } catch {
-      res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS });
-      res.end('Not found');
+      notFound(res);
     }
   }
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   const sockets = new Set<WebSocket>();
+  const calls = new WeakMap<WebSocket, { running: number; queue: (string | undefined)[]; bytes: number }>();
+
+  /** Sends unless the client stopped reading: past MAX_BUFFERED_BYTES unread it is disconnected. */
+  function sendTo(ws: WebSocket, text: string): boolean {
+    if (ws.readyState !== ws.OPEN) return false;
+    if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+      options.log?.('ws: a client stopped reading its replies; disconnected');
+      ws.terminate();
+      return false;
+    }
+    ws.send(text);
+    return true;
+  }
+
+  /** Runs queued calls of one socket, at most MAX_CALLS_IN_FLIGHT at once. */
+  function pump(ws: WebSocket): void {
+    const state = calls.get(ws);
+    if (!state) return;
+    while (state.running < MAX_CALLS_IN_FLIGHT && state.queue.length > 0) {
+      if (ws.readyState !== ws.OPEN || ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+        state.queue.length = 0;
+        state.bytes = 0;
+        if (ws.readyState === ws.OPEN) ws.terminate();
+        return;
+      }
+      const text = state.queue.shift();
+      state.bytes -= text?.length ?? 0;
+      state.running++;
+      void onMessage(ws, text).finally(() => {
+        state.running--;
+        pump(ws);
+      });
+    }
+  }
 
   server.on('upgrade', (req, socket, head) => {
     const refusal = checkHostAndOrigin(req.headers, port);
@@ -158,8 +246,24 @@ export async function startHttpTransport(options: HttpTransportOptions): Promise
     wss.handleUpgrade(req, socket, head, (ws) => {
       sockets.add(ws);
       ws.on('close', () => sockets.delete(ws));
+      // A bad frame (invalid UTF-8, unmasked, bad opcode, RSV bits, too large) ends that socket only.
+      ws.on('error', (err) => {
+        options.log?.(`ws: ${err.message}; connection closed`);
+        sockets.delete(ws);
+        ws.terminate();
+      });
+      calls.set(ws, { running: 0, queue: [], bytes: 0 });
       ws.on('message', (data, isBinary) => {
-        void onMessage(ws, isBinary ? undefined : data.toString());
+        const state = calls.get(ws)!;
+        const text = isBinary ? undefined : data.toString();
+        if (state.queue.length >= MAX_CALLS_QUEUED || state.bytes + (text?.length ?? 0) > MAX_QUEUED_BYTES) {
+          const error = new StudioError('unavailable', `Too many calls at once (${MAX_CALLS_QUEUED} waiting); wait for their replies and try again.`);
+          sendTo(ws, JSON.stringify({ type: 'reply', id: replyId(text), ok: false, error: error.toWire() } satisfies Reply));
+          return;
+        }
+        state.queue.push(text);
+        state.bytes += text?.length ?? 0;
+        pump(ws);
       });
     });
   });
@@ -175,20 +279,20 @@ export async function startHttpTransport(options: HttpTransportOptions): Promise
     if (!msg.success) {
       const id = typeof (raw as { id?: unknown })?.id === 'number' ? (raw as { id: number }).id : -1;
       const reply: Reply = { type: 'reply', id, ok: false, error: new StudioError('invalid_input', 'Malformed message').toWire() };
-      ws.send(JSON.stringify(reply));
+      sendTo(ws, JSON.stringify(reply));
       return;
     }
     const result = await options.dispatch(msg.data.method, msg.data.params);
     const reply: Reply = result.ok
       ? { type: 'reply', id: msg.data.id, ok: true, result: result.result }
       : { type: 'reply', id: msg.data.id, ok: false, error: result.error };
-    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(reply));
+    sendTo(ws, JSON.stringify(reply));
   }
 
   const unsubscribe = options.events.subscribe((event, payload) => {
     const message: EventMessage = { type: 'event', event, payload };
     const text = JSON.stringify(message);
-    for (const ws of sockets) if (ws.readyState === ws.OPEN) ws.send(text);
+    for (const ws of sockets) sendTo(ws, text);
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -210,6 +314,17 @@ export async function startHttpTransport(options: HttpTransportOptions): Promise
       await closed;
     },
   };
+}
+
+/** The numeric id of a call message, or -1. */
+function replyId(text: string | undefined): number {
+  const m = text === undefined ? null : /"id"\s*:\s*(\d{1,15})/.exec(text);
+  return m ? Number(m[1]) : -1;
+}
+
+function notFound(res: http.ServerResponse): void {
+  res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS });
+  res.end('Not found');
 }
 
 function statusFor(code: string): number {

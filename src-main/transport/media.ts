@@ -1,11 +1,12 @@
 // Images and thumbnails, by id only: shared by the Electron protocol (studio://image/<id>) and the
 // browser-mode server (/media/image/<id>). A path from the client is never opened: the id is
-// parsed as a positive integer, the path comes from the store, and the file must lie inside the
-// data folder after following symlinks.
+// parsed as a positive integer, the path comes from the store, and the file must lie inside its own
+// folder after following symlinks: images inside images/ or trash/, thumbnails inside thumbs/ (so a
+// symlink in images/ to ../studio.db is never served).
 import fs from 'node:fs';
 import { StudioError } from '../../src-shared/errors';
 import type { MediaSource } from '../core/media';
-import { assertInside } from '../core/paths';
+import { assertInside, dataLayout } from '../core/paths';
 
 export type MediaKind = 'image' | 'thumb';
 
@@ -38,9 +39,22 @@ export async function resolveMedia(
   const size = rawSize === '512' ? 512 : 256;
   const candidate = kind === 'image' ? source.imagePath(id) : await source.thumbPath(id, size);
   if (!candidate) throw new StudioError('not_found', 'Image not found');
-  const real = assertInside(dataRoot, candidate);
+  const layout = dataLayout(dataRoot);
+  const real = insideAny(kind === 'image' ? [layout.images, layout.trash] : [layout.thumbs], candidate);
   const stat = await fs.promises.stat(real);
   if (!stat.isFile()) throw new StudioError('not_found', 'Image not found');
   const ext = real.slice(real.lastIndexOf('.') + 1).toLowerCase();
   return { path: real, contentType: CONTENT_TYPES[ext] ?? 'application/octet-stream', size: stat.size };
+}
+
+/** The real path of `candidate` when it lies inside one of `roots` (after symlinks); not_found otherwise. */
+function insideAny(roots: readonly string[], candidate: string): string {
+  for (const root of roots) {
+    try {
+      return assertInside(root, candidate);
+    } catch {
+      /* the next folder */
+    }
+  }
+  throw new StudioError('not_found', 'Image not found');
 }

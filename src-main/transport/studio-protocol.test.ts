@@ -17,12 +17,20 @@ beforeAll(() => {
   fs.writeFileSync(path.join(dataRoot, 'images', '2026', '11', '1.png'), 'PNGDATA');
   fs.writeFileSync(path.join(outside, 'secret.png'), 'SECRET');
   fs.writeFileSync(path.join(dataRoot, 'studio.db'), 'DB');
+  fs.mkdirSync(path.join(dataRoot, 'thumbs'), { recursive: true });
+  fs.mkdirSync(path.join(dataRoot, 'trash'), { recursive: true });
+  fs.writeFileSync(path.join(dataRoot, 'thumbs', '1-512.webp'), 'THUMB');
+  fs.writeFileSync(path.join(dataRoot, 'trash', '5.png'), 'TRASHED');
+  // Symlinks that stay inside the data folder but leave the media folders (issue 10 item 12).
+  fs.symlinkSync('../../../studio.db', path.join(dataRoot, 'images', '2026', '11', '6.png'));
+  fs.symlinkSync('../studio.db', path.join(dataRoot, 'thumbs', '7-256.webp'));
   // A symlink inside the data folder that points out of it.
   fs.symlinkSync(path.join(outside, 'secret.png'), path.join(dataRoot, 'images', '2026', '11', '2.png'));
   const media: MediaSource = {
     imagePath: (id) =>
-      ({ 1: path.join(dataRoot, 'images/2026/11/1.png'), 2: path.join(dataRoot, 'images/2026/11/2.png'), 3: path.join(outside, 'secret.png'), 4: path.join(dataRoot, 'images/../../../etc/passwd') })[id],
-    thumbPath: (id, size) => (id === 1 ? path.join(dataRoot, 'images/2026/11/1.png') + (size === 512 ? '' : '') : undefined),
+      ({ 1: path.join(dataRoot, 'images/2026/11/1.png'), 2: path.join(dataRoot, 'images/2026/11/2.png'), 3: path.join(outside, 'secret.png'), 4: path.join(dataRoot, 'images/../../../etc/passwd'), 5: path.join(dataRoot, 'trash/5.png'), 6: path.join(dataRoot, 'images/2026/11/6.png'), 8: path.join(dataRoot, 'studio.db'), 9: path.join(dataRoot, 'thumbs/1-512.webp') })[id],
+    thumbPath: (id, size) =>
+      ({ 1: path.join(dataRoot, 'thumbs', `1-${size}.webp`), 7: path.join(dataRoot, 'thumbs/7-256.webp'), 10: path.join(dataRoot, 'images/2026/11/1.png') })[id],
   };
   ctx = { dataRoot, rendererDir, media };
 });
@@ -77,6 +85,15 @@ describe('studio:// protocol', () => {
     expect(await status('studio://image/2')).toBe(404);
     expect(await status('studio://image/3')).toBe(404);
     expect(await status('studio://image/4')).toBe(404);
+  });
+
+  it('serves images from images/ and trash/ only, thumbnails from thumbs/ only (a symlink to ../studio.db is never served)', async () => {
+    expect(await status('studio://image/5')).toBe(200);
+    expect(await status('studio://image/6')).toBe(404);
+    expect(await status('studio://image/8')).toBe(404);
+    expect(await status('studio://image/9')).toBe(404);
+    expect(await status('studio://thumb/7')).toBe(404);
+    expect(await status('studio://thumb/10')).toBe(404);
   });
 
   it('refuses other methods', async () => {

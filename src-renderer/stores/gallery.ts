@@ -115,6 +115,8 @@ function itemOf(d: GalleryDetail): GalleryItem {
     guidance: d.guidance,
     width: d.width,
     height: d.height,
+    pixelWidth: d.pixelWidth,
+    pixelHeight: d.pixelHeight,
     model: d.model,
     favorite: d.favorite,
     bytes: d.bytes,
@@ -205,7 +207,8 @@ export const useGalleryStore = defineStore('gallery', () => {
     let sizes: Set<string> | undefined;
     for (const it of list) {
       if (it.model && !seenModels.value.has(it.model) && !models?.has(it.model)) (models ??= new Set(seenModels.value)).add(it.model);
-      const s = `${it.width}x${it.height}`;
+      // The size filter matches the files' pixel size (images_live_size), so it offers those.
+      const s = `${it.pixelWidth}x${it.pixelHeight}`;
       if (!seenSizes.value.has(s) && !sizes?.has(s)) (sizes ??= new Set(seenSizes.value)).add(s);
     }
     if (models) seenModels.value = models;

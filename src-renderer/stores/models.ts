@@ -32,6 +32,8 @@ export interface ModelError {
   message: string;
   /** The model page (licence, access) when the backend named it. */
   url?: string;
+  /** The token settings page, when the backend named it. */
+  tokensUrl?: string;
   repo?: string;
   shortfallBytes?: number;
 }
@@ -49,6 +51,7 @@ export function toModelError(err: unknown): ModelError {
   const d = e.details ?? {};
   const out: ModelError = { code: e.code, message: e.message };
   if (typeof d.url === 'string' && /^https?:\/\//.test(d.url)) out.url = d.url;
+  if (typeof d.tokensUrl === 'string' && /^https?:\/\//.test(d.tokensUrl)) out.tokensUrl = d.tokensUrl;
   if (typeof d.repo === 'string' && d.repo) out.repo = d.repo;
   if (typeof d.shortfallBytes === 'number') out.shortfallBytes = d.shortfallBytes;
   return out;
@@ -347,11 +350,12 @@ export const useModelsStore = defineStore('models', () => {
     }
   }
 
-  async function clearToken(): Promise<void> {
+  /** `sharedFile`: also remove huggingface-cli's shared token file (an explicit choice of the user). */
+  async function clearToken(sharedFile = false): Promise<void> {
     tokenBusy.value = true;
     tokenError.value = undefined;
     try {
-      token.value = await studio().call('models.clearToken', {});
+      token.value = await studio().call('models.clearToken', sharedFile ? { sharedFile: true } : {});
     } catch (err) {
       tokenError.value = StudioError.from(err).message;
     } finally {

@@ -18,8 +18,12 @@ export const galleryItemSchema = z
     seed: z.string().max(40).nullable(),
     steps: z.number().int().nullable(),
     guidance: z.number().nullable(),
+    /** The generation's size as recorded (ours, or what another tool wrote; the file's size when it wrote none). */
     width: z.number().int(),
     height: z.number().int(),
+    /** The file's own pixel size: differs for upscaled, hires-fixed, cropped or stand-in files. */
+    pixelWidth: z.number().int(),
+    pixelHeight: z.number().int(),
     model: z.string().max(300),
     favorite: z.boolean(),
     bytes: z.number().int().nonnegative(),

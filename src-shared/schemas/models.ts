@@ -66,7 +66,16 @@ export const modelsListSchema = z
     modelsDir: z.string().max(4096),
     freeDiskBytes: z.number().nullable(),
     /** For the fit check (src-shared/catalog.ts fitCheck). */
-    machine: z.object({ ramBytes: bytes, vramBytes: bytes.optional() }).strict(),
+    machine: z
+      .object({
+        ramBytes: bytes,
+        vramBytes: bytes.optional(),
+        /** The execution provider the fit check assumes ('cpu', 'cuda', 'dml', 'coreml', 'webgpu'). */
+        provider: z.string().max(32).optional(),
+        /** GPU memory is the RAM (Apple silicon). */
+        unified: z.boolean().optional(),
+      })
+      .strict(),
   })
   .strict();
 
@@ -93,6 +102,8 @@ export const tokenStatusSchema = z
     user: z.string().max(200).optional(),
     tokenName: z.string().max(200).optional(),
     storage: z.string().max(200),
+    /** Set when saved tokens live in a file other tools share (huggingface-cli's): its path. */
+    sharedFile: z.string().max(4096).optional(),
     warning: z.string().max(1000).optional(),
     message: z.string().max(2000),
   })

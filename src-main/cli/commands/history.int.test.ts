@@ -3,12 +3,12 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fixturePath, missingFixturesReason } from '../../../e2e/support/fixtures';
+import { fixtureFor, missingFixturesReason } from '../../../e2e/support/fixtures';
 import { CLI } from '../../testing/processes';
 import { removeTempDirs, tempDir } from '../../testing/temp';
 
 afterAll(removeTempDirs);
-const foreign = fixturePath('foreign-png');
+const foreign = fixtureFor('history.int.test', 'history import/list on the real files', 'foreign-png');
 
 function cli(args: string[]) {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
@@ -32,11 +32,16 @@ describe.skipIf(!foreign)('sd35-studio history', () => {
     expect(list.code).toBe(0);
     expect(list.lines).toHaveLength(3);
     for (const l of list.lines) {
-      expect(Object.keys(l).sort()).toEqual(['createdAt', 'guidance', 'height', 'id', 'model', 'negativePrompt', 'path', 'prompt', 'seed', 'steps', 'width'].sort());
+      expect(Object.keys(l).sort()).toEqual(['createdAt', 'guidance', 'height', 'id', 'model', 'negativePrompt', 'path', 'pixelHeight', 'pixelWidth', 'prompt', 'seed', 'steps', 'width'].sort());
       expect(fs.existsSync(l.path)).toBe(true);
     }
     const a1111 = list.lines.find((l) => l.prompt.includes('hatsune miku'));
-    expect(a1111).toMatchObject({ seed: '3782896554', steps: 20, guidance: 7, width: 1024, height: 1024 });
+    expect(a1111).toMatchObject({ seed: '3782896554', steps: 20, guidance: 7, width: 1024, height: 1024, pixelWidth: 1024, pixelHeight: 1024 });
+    // invokeai-01.png is a 1×1 stand-in of a 1024×1024 generation: the list says both.
+    const invoke = list.lines.find((l) => l.path.endsWith('.png') && l.pixelWidth === 1);
+    expect(invoke).toMatchObject({ width: 1024, height: 1024, pixelWidth: 1, pixelHeight: 1 });
+    const text = spawnSync(process.execPath, [CLI, 'history', 'list', '--data-dir', dataDir], { encoding: 'utf8' }).stdout;
+    expect(text).toContain('1024x1024 (file 1x1)');
 
     const searched = cli(['history', 'list', '--search', 'hatsu', '--limit', '5', '--json', '--data-dir', dataDir]);
     expect(searched.lines.map((l) => l.id)).toEqual([a1111.id]);

@@ -5,7 +5,7 @@ import { StudioError } from '../../../src-shared/errors';
 import { intOption, stringOption } from '../args';
 import type { Command } from '../command';
 
-function line(item: { id: number; createdAt: string; prompt: string; negativePrompt: string; seed: string | null; steps: number | null; guidance: number | null; width: number; height: number; model: string; path: string }, dataDir: string) {
+function line(item: { id: number; createdAt: string; prompt: string; negativePrompt: string; seed: string | null; steps: number | null; guidance: number | null; width: number; height: number; pixelWidth: number; pixelHeight: number; model: string; path: string }, dataDir: string) {
   return {
     id: item.id,
     createdAt: item.createdAt,
@@ -16,9 +16,17 @@ function line(item: { id: number; createdAt: string; prompt: string; negativePro
     guidance: item.guidance,
     width: item.width,
     height: item.height,
+    pixelWidth: item.pixelWidth,
+    pixelHeight: item.pixelHeight,
     model: item.model,
     path: path.join(dataDir, ...item.path.split('/')),
   };
+}
+
+/** "892x1156", or "892x1156 (file 1784x2312)" when the file is not the size it was generated at. */
+function sizeText(item: { width: number; height: number; pixelWidth: number; pixelHeight: number }): string {
+  const size = `${item.width}x${item.height}`;
+  return item.pixelWidth === item.width && item.pixelHeight === item.height ? size : `${size} (file ${item.pixelWidth}x${item.pixelHeight})`;
 }
 
 export const historyListCommand: Command = {
@@ -42,7 +50,7 @@ export const historyListCommand: Command = {
         if (page.note) ctx.out.progress(page.note);
         for (const item of page.items) {
           const l = line(item, core.layout.root);
-          ctx.out.item(l, `${String(item.id).padStart(6)}  ${item.createdAt.slice(0, 16).replace('T', ' ')}  ${item.width}x${item.height}  seed ${item.seed ?? '-'}  ${item.prompt.replace(/\s+/g, ' ').slice(0, 80)}`);
+          ctx.out.item(l, `${String(item.id).padStart(6)}  ${item.createdAt.slice(0, 16).replace('T', ' ')}  ${sizeText(item)}  seed ${item.seed ?? '-'}  ${item.prompt.replace(/\s+/g, ' ').slice(0, 80)}`);
           shown++;
         }
         left -= page.items.length;

@@ -1,8 +1,8 @@
 // The models.* methods of the contract, on top of the model room's ModelService.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { StudioApi } from '../../../src-shared/api';
+import type { MachineMemory } from '../../../src-shared/catalog';
 import { StudioError } from '../../../src-shared/errors';
 import type { ModelService } from '../models/service';
 
@@ -24,7 +24,7 @@ async function freeBytes(dir: string): Promise<number | null> {
   return null;
 }
 
-export function modelsHandlers(models: () => ModelService): ModelsApi {
+export function modelsHandlers(models: () => ModelService, machine: () => Promise<MachineMemory>): ModelsApi {
   return {
     'models.list': async () => {
       const svc = models();
@@ -32,7 +32,7 @@ export function modelsHandlers(models: () => ModelService): ModelsApi {
         models: await svc.list(),
         modelsDir: svc.modelsDir,
         freeDiskBytes: await freeBytes(svc.modelsDir),
-        machine: { ramBytes: os.totalmem() },
+        machine: await machine(),
       };
     },
     'models.download': async ({ ref, t5 }) => {
@@ -64,7 +64,7 @@ export function modelsHandlers(models: () => ModelService): ModelsApi {
       return models().import(folder);
     },
     'models.setToken': async ({ token }) => models().setToken(token),
-    'models.clearToken': async () => models().clearToken(),
+    'models.clearToken': async ({ sharedFile }) => models().clearToken(sharedFile ? { sharedFile } : {}),
     'models.tokenStatus': async () => models().tokenStatus(),
   };
 }

@@ -299,6 +299,14 @@ export async function importImageFile(
   return id;
 }
 
+const MAX_RECORDED_SIDE = 100_000;
+
+/** Width and height as metadata recorded them, when both are sane whole pixel counts. */
+function recordedSize(p: { width?: number; height?: number } | undefined): { width: number; height: number } | undefined {
+  const ok = (v: number | undefined): v is number => v !== undefined && Number.isInteger(v) && v >= 1 && v <= MAX_RECORDED_SIDE;
+  return p && ok(p.width) && ok(p.height) ? { width: p.width, height: p.height } : undefined;
+}
+
 /** Generation columns from what a parser read (ours: the lossless meta; others: what they recorded). */
 export function generationFieldsFromParsed(
   params: ParsedParameters | undefined,
@@ -306,6 +314,10 @@ export function generationFieldsFromParsed(
   height: number,
 ): Parameters<typeof standaloneGeneration>[2] {
   const studio = params?.source === 'sd35studio' ? params.studio : undefined;
+  // The generation's size is the one the tool recorded (hires fix, upscaling and crops change the file's);
+  // the file's own size only when it recorded none.
+  const recorded = recordedSize(studio ?? params);
+  if (recorded) ({ width, height } = recorded);
   if (studio) {
     return {
       seed: SEED_DIGITS.test(studio.seed) ? studio.seed : null,

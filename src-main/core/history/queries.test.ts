@@ -201,7 +201,7 @@ describe('filters and totals', () => {
   it('returns items with every field the grid and the CLI need', () => {
     const item = q.page({ limit: 1 }).items[0]!;
     expect(Object.keys(item).sort()).toEqual(
-      ['bytes', 'createdAt', 'favorite', 'guidance', 'height', 'id', 'model', 'negativePrompt', 'path', 'prompt', 'seed', 'source', 'steps', 'width'].sort(),
+      ['bytes', 'createdAt', 'favorite', 'guidance', 'height', 'id', 'model', 'negativePrompt', 'path', 'pixelHeight', 'pixelWidth', 'prompt', 'seed', 'source', 'steps', 'width'].sort(),
     );
     expect(item.createdAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
   });

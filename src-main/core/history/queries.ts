@@ -17,8 +17,8 @@ export const MAX_PAGE = 500;
 export const DEFAULT_PAGE = 100;
 
 /** Columns of a gallery item (images i JOIN generations g). */
-export const ITEM_COLUMNS = `i.id, i.created_at, i.sort_key, i.width, i.height, i.bytes, i.model, i.favorite, i.path,
-  i.source, g.prompt, g.negative_prompt, g.seed, g.steps, g.guidance`;
+export const ITEM_COLUMNS = `i.id, i.created_at, i.sort_key, g.width, g.height, i.width AS pixel_width, i.height AS pixel_height,
+  i.bytes, i.model, i.favorite, i.path, i.source, g.prompt, g.negative_prompt, g.seed, g.steps, g.guidance`;
 
 export interface ItemRow {
   id: number;
@@ -26,6 +26,8 @@ export interface ItemRow {
   sort_key: number;
   width: number;
   height: number;
+  pixel_width: number;
+  pixel_height: number;
   bytes: number;
   model: string;
   favorite: number;
@@ -49,6 +51,8 @@ export function toImageRecord(r: ItemRow): ImageRecord {
     guidance: r.guidance,
     width: r.width,
     height: r.height,
+    pixelWidth: r.pixel_width,
+    pixelHeight: r.pixel_height,
     model: r.model,
     favorite: r.favorite === 1,
     bytes: r.bytes,

@@ -5,7 +5,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fixturePath } from '../../../e2e/support/fixtures';
 import { removeTempDirs } from '../../testing/temp';
 import { openDatabase, schemaVersion, latestVersion } from '../db';
 import { encodePng } from '../images/png';
@@ -58,9 +57,10 @@ describe('reconcile', () => {
     const futureId = runningWithFile + 100;
     write(dir, imageRelPath(futureId, now), encodePng(makePixels(16, 16), studioChunks(makeMeta({ prompt: 'from the future' }))));
     // (d) another tool's file named like ours; (e) a file we never write; (f) tmp leftovers.
-    const foreign = fixturePath('foreign-png', 'a1111-03.png');
+    // (d) is a PNG carrying A1111's metadata, built here so the test never depends on the shared fixtures.
+    const a1111 = 'a red fox\nNegative prompt: blurry\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 42, Size: 16x16, Model: sd_xl_base_1.0';
     const foreignRel = `images/2025/02/${futureId + 1}.png`;
-    write(dir, foreignRel, foreign ? fs.readFileSync(foreign) : Buffer.from('not even a png'));
+    write(dir, foreignRel, encodePng(makePixels(16, 16), [{ keyword: 'parameters', text: a1111 }]));
     write(dir, 'images/notes.txt', 'hello');
     write(dir, `images/2025/02/.${futureId + 2}.png.tmp`, 'half');
     write(dir, `trash/.${futureId + 3}.png.tmp`, 'half');
@@ -77,7 +77,7 @@ describe('reconcile', () => {
     expect(report.moved.sort((a, b) => a - b)).toEqual([halfDeleted.id, halfRestored.id].sort((a, b) => a - b));
     expect(report.tmpRemoved.sort()).toEqual([`images/2025/02/.${futureId + 2}.png.tmp`, `trash/.${futureId + 3}.png.tmp`]);
     expect(report.unknownFiles.map((u) => u.path).sort()).toEqual([foreignRel, 'images/notes.txt']);
-    expect(report.unknownFiles.find((u) => u.path === foreignRel)!.reason).toMatch(/import it from the gallery/);
+    expect(report.unknownFiles.find((u) => u.path === foreignRel)!.reason).toMatch(/^metadata from a1111, .*import it from the gallery/);
     expect(report.strayTrashRemoved).toEqual([`trash/${futureId + 4}.png`]);
     expect(report.staleThumbsRemoved).toBe(1);
 

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { fixturePath } from '../../../e2e/support/fixtures';
+import { fixtureFor } from '../../../e2e/support/fixtures';
 import { isStudioError, StudioError } from '../../../src-shared/errors';
 import { parseTextChunks } from '../../../src-shared/metadata';
 import { removeTempDirs } from '../../testing/temp';
@@ -295,8 +295,8 @@ describe('reading back', () => {
 });
 
 describe('importFile', () => {
-  const a1111 = fixturePath('foreign-png', 'a1111-03.png');
-  const comfy = fixturePath('foreign-png', 'comfyui-01.png');
+  const a1111 = fixtureFor('service.int.test', 'importFile on a real A1111 PNG', 'foreign-png', 'a1111-03.png');
+  const comfy = fixtureFor('service.int.test', 'importFile on a real ComfyUI PNG', 'foreign-png', 'comfyui-01.png');
 
   it.skipIf(!a1111 || !comfy)('stores another tool\'s PNG byte for byte and indexes what its metadata says', async () => {
     const { service, dir } = setup();
@@ -335,22 +335,22 @@ describe('importFile', () => {
     const huge = Buffer.from(goodBytes);
     huge.writeUInt32BE(100_000, 16);
     huge.writeUInt32BE(100_000, 20);
-    const jpeg = fixturePath('foreign-png', 'a1111-01.jpg');
+    const jpeg = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#c33' } }).jpeg().toBuffer();
     const files = [
       { name: 'text.png', data: Buffer.from('hello, not an image') },
       { name: 'crc.png', data: crc },
       { name: 'huge.png', data: huge },
       { name: 'empty.png', data: Buffer.alloc(0) },
       { name: 'ok.png', data: goodBytes },
-      ...(jpeg ? [{ name: 'photo.jpg', data: fs.readFileSync(jpeg) }] : []),
+      { name: 'photo.jpg', data: jpeg },
     ];
     const started = Date.now();
     const result = await service.importFiles(files);
     expect(Date.now() - started).toBeLessThan(5000);
     expect(result.imported.map((r) => r.id)).toHaveLength(1);
-    expect(result.rejected.map((r) => r.name)).toEqual(['text.png', 'crc.png', 'huge.png', 'empty.png', ...(jpeg ? ['photo.jpg'] : [])]);
+    expect(result.rejected.map((r) => r.name)).toEqual(['text.png', 'crc.png', 'huge.png', 'empty.png', 'photo.jpg']);
     for (const r of result.rejected) expect(r.reason.length).toBeGreaterThan(10);
-    if (jpeg) expect(result.rejected.at(-1)!.reason).toMatch(/PNG files only/);
+    expect(result.rejected.at(-1)!.reason).toMatch(/PNG files only/);
     expect(filesUnder(path.join(dir, 'images'))).toHaveLength(1);
   });
 

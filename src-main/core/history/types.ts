@@ -36,8 +36,12 @@ export interface ImageRecord {
   seed: string | null;
   steps: number | null;
   guidance: number | null;
+  /** The generation's size as recorded (the file's size when another tool recorded none). */
   width: number;
   height: number;
+  /** The file's pixel size (differs for upscaled, hires-fixed, cropped or stand-in imports). */
+  pixelWidth: number;
+  pixelHeight: number;
   /** Catalog id or folder name; '' when unknown (imports). */
   model: string;
   favorite: boolean;

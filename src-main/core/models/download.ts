@@ -14,6 +14,7 @@ import { StudioError } from '../../../src-shared/errors';
 import { checkDiskSpace, fileSize, freeSpace as defaultFreeSpace, type FreeSpaceFn } from './disk';
 import { HashWorker, type WorkerHash } from './hash-worker';
 import { ExpiredUrlError, type HubClient } from './hub';
+import { ModelsRoot } from './models-root';
 import type { FileResponse } from './transport';
 import {
   DEFAULT_RETRY,
@@ -106,6 +107,8 @@ export interface DownloadOptions {
   holdOutput?: { write(text: string): unknown };
   /** Hash large files on a worker thread (default true). */
   hashInWorker?: boolean;
+  /** The gate for every change on disk (default: the staging folder's parent). */
+  root?: ModelsRoot;
 }
 
 const WRITE_CHUNK = 4 * 1024 * 1024;
@@ -321,6 +324,7 @@ export async function downloadFiles(o: DownloadOptions): Promise<VerifiedFile[]>
     holdState,
     signal: inner.signal,
     emit,
+    root: o.root ?? new ModelsRoot(path.dirname(o.stagingDir)),
     totalMeter,
   };
 
@@ -341,7 +345,7 @@ export async function downloadFiles(o: DownloadOptions): Promise<VerifiedFile[]>
   };
 
   try {
-    await fs.promises.mkdir(o.stagingDir, { recursive: true });
+    await ctx.root.mkdir(o.stagingDir);
     await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, queue.length)) }, () => worker()));
   } finally {
     clearInterval(ticker);
@@ -366,6 +370,7 @@ interface FileContext {
   signal: AbortSignal;
   emit: (e: DownloadEvent) => void;
   totalMeter: SpeedMeter;
+  root: ModelsRoot;
 }
 
 async function downloadOne(ctx: FileContext, tracker: Tracker): Promise<VerifiedFile> {
@@ -373,7 +378,10 @@ async function downloadOne(ctx: FileContext, tracker: Tracker): Promise<Verified
   const t = tracker.target;
   const part = partPath(o.stagingDir, t.path);
   const staged = stagedPath(o.stagingDir, t.path);
-  await fs.promises.mkdir(path.dirname(part), { recursive: true });
+  await ctx.root.mkdir(path.dirname(part));
+  // A part or staged file planted as a symlink out of the models folder is never written through.
+  await ctx.root.check(part, 'write');
+  await ctx.root.check(staged, 'write');
 
   // A staged file verified in an earlier run whose row lost its hash: check it again.
   if (t.verified && (await fileSize(staged)) === t.size) {
@@ -554,7 +562,7 @@ async function finishVerified(ctx: FileContext, tracker: Tracker, hasher: Hasher
   const badSha = expected !== undefined && digest.sha256 !== expected;
   const badOid = expected === undefined && t.gitOid && digest.gitOid !== t.gitOid;
   if (badSha || badOid) {
-    await fs.promises.rm(from, { force: true });
+    await ctx.root.rm(from);
     o.state.resetFile(t.path);
     tracker.done = 0;
     throw new StudioError(
@@ -567,7 +575,7 @@ async function finishVerified(ctx: FileContext, tracker: Tracker, hasher: Hasher
       { path: t.path, expected: expected ?? t.gitOid, actual: badSha ? digest.sha256 : digest.gitOid },
     );
   }
-  if (from !== to) await fs.promises.rename(from, to);
+  if (from !== to) await ctx.root.rename(from, to);
   o.state.markVerified(t.path, digest.sha256, t.size);
   tracker.done = t.size;
   tracker.stage = 'verified';
@@ -771,8 +779,9 @@ function sliceViews(buffers: Uint8Array[], skip: number): Uint8Array[] {
  * Moves every verified staged file into the install folder (same file system: renames), then
  * removes the staging folder. Files already installed at `finalDir` are kept.
  */
-export async function installStaged(stagingDir: string, finalDir: string, files: readonly { path: string }[]): Promise<void> {
-  await fs.promises.mkdir(finalDir, { recursive: true });
+export async function installStaged(root: ModelsRoot, stagingDir: string, finalDir: string, files: readonly { path: string }[]): Promise<void> {
+  await root.check(stagingDir, 'install from');
+  await root.mkdir(finalDir);
   for (const f of files) {
     const from = stagedPath(stagingDir, f.path);
     const to = safeJoin(finalDir, f.path);
@@ -782,29 +791,17 @@ export async function installStaged(stagingDir: string, finalDir: string, files:
       if (await fileExists(to)) continue;
       throw new StudioError('internal', `The verified file ${f.path} disappeared from ${stagingDir} before it could be installed; download again.`);
     }
-    await fs.promises.mkdir(path.dirname(to), { recursive: true });
-    await fs.promises.rename(from, to);
+    await root.mkdir(path.dirname(to));
+    await root.rename(from, to);
   }
-  await fs.promises.rm(stagingDir, { recursive: true, force: true });
-  await removeEmptyParents(path.dirname(stagingDir), 2);
+  await root.rm(stagingDir);
+  await root.removeEmptyParents(path.dirname(stagingDir), 2);
 }
 
 /** Removes the parts and staged files of a download (cancel). */
-export async function removeStaging(stagingDir: string): Promise<void> {
-  await fs.promises.rm(stagingDir, { recursive: true, force: true });
-  await removeEmptyParents(path.dirname(stagingDir), 2);
-}
-
-async function removeEmptyParents(dir: string, levels: number): Promise<void> {
-  let current = dir;
-  for (let i = 0; i < levels; i++) {
-    try {
-      await fs.promises.rmdir(current);
-    } catch {
-      return;
-    }
-    current = path.dirname(current);
-  }
+export async function removeStaging(root: ModelsRoot, stagingDir: string): Promise<void> {
+  await root.rm(stagingDir);
+  await root.removeEmptyParents(path.dirname(stagingDir), 2);
 }
 
 async function fileExists(p: string): Promise<boolean> {

@@ -228,8 +228,26 @@ describe('the token', () => {
     const junk = await rejection(h.service.setToken('two words'));
     expect(junk.code).toBe('invalid_input');
     expect(junk.message).not.toContain('two words');
-    expect((await h.service.clearToken()).state).toBe('none');
+    // huggingface-cli's shared file is left alone unless asked explicitly (issue 10 item 6).
+    const kept = await h.service.clearToken();
+    expect(kept.state).toBe('valid');
+    expect(kept.sharedFile).toBe(file);
+    expect(kept.message).toContain('left in place');
+    expect(fs.readFileSync(file, 'utf8')).toBe(GOOD);
+    expect((await h.service.clearToken({ sharedFile: true })).state).toBe('none');
     expect(fs.existsSync(file)).toBe(false);
+  });
+
+  it('setToken replaces an existing world-readable token file with a 0600 one (issue 10 item 6)', async () => {
+    const h = harness();
+    const file = path.join(h.hfHome, 'token');
+    fs.mkdirSync(h.hfHome, { recursive: true });
+    fs.writeFileSync(file, 'hf_OldTokenValue', { mode: 0o644 });
+    fs.chmodSync(file, 0o644);
+    await h.service.setToken(GOOD);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(fs.readFileSync(file, 'utf8')).toBe(GOOD);
+    expect(fs.readdirSync(h.hfHome).filter((n) => n.endsWith('.tmp'))).toEqual([]);
   });
 
   it('never reaches the data folder, the models folder, events, messages or the CDN', async () => {

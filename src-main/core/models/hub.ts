@@ -6,6 +6,7 @@
 // Errors are told apart by X-Error-Code (GatedRepo, RepoNotFound, RevisionNotFound,
 // EntryNotFound), not by status alone. The token goes only to the Hub's own origin, never to the
 // CDN, and never into a message.
+import { parseRepoRef } from '../../../src-shared/catalog';
 import { StudioError } from '../../../src-shared/errors';
 import { DEFAULT_RETRY, TransientError, parseRetryAfter, withRetries, type RetryNotice, type RetryPolicy } from './retry';
 import { fetchTransport, nodeTransport, readText, type FileResponse, type FileTransport } from './transport';
@@ -88,7 +89,13 @@ interface ErrorContext {
 }
 
 const MAX_REDIRECTS = 5;
-const MAX_TREE_PAGES = 10_000;
+const MAX_TREE_PAGES = 1_000;
+/** Files one repo may list (the SD3 exports have about 40). */
+const MAX_TREE_ENTRIES = 100_000;
+/** An API answer (one tree page, the model info) may be this large; read as it streams. */
+export const MAX_API_BODY_BYTES = 32 * 1024 * 1024;
+/** Of an error answer, only this much is read. */
+const MAX_ERROR_BODY_BYTES = 4096;
 const SHA1 = /^[0-9a-f]{40}$/;
 
 export function encodePath(path: string): string {
@@ -133,13 +140,36 @@ export class HubClient {
   /** The commit a revision (branch, tag or sha) points at, and whether the repo is gated. */
   async revision(repo: string, rev: string, signal?: AbortSignal): Promise<RevisionInfo> {
     const url = `${this.endpoint}/api/models/${encodeRepo(repo)}/revision/${encodeURIComponent(rev)}`;
-    const body = await this.getJson(url, { repo, revision: rev }, 'read the model information', signal);
+    const { body, url: answeredBy, renamed } = await this.getJsonWithResponse(url, { repo, revision: rev }, 'read the model information', signal);
     if (typeof body !== 'object' || body === null) throw malformed(repo, 'revision');
     const b = body as Record<string, unknown>;
     const sha = b.sha;
     if (typeof sha !== 'string' || !SHA1.test(sha)) throw malformed(repo, 'revision');
     const gated = b.gated === 'auto' || b.gated === 'manual' ? b.gated : false;
-    return { repo: typeof b.id === 'string' ? b.id : repo, commit: sha, gated, private: b.private === true };
+    // The id becomes folder names: it must be a repo id, the one asked for, or the one the Hub's
+    // documented 307 for a renamed repo pointed at.
+    const expected = (renamed && this.repoOfApiUrl(answeredBy)) || repo;
+    const id = b.id === undefined ? expected : b.id;
+    if (typeof id !== 'string' || !isRepoId(id) || id.toLowerCase() !== expected.toLowerCase()) {
+      throw new StudioError(
+        'network',
+        `${this.endpoint} answered for ${repo} with the repository id ${JSON.stringify(String(id).slice(0, 200))}, which is not ${expected}. ` +
+          'Nothing was downloaded; check HF_ENDPOINT (the mirror may be misconfigured or hostile).',
+        { repo, answeredId: String(id).slice(0, 200) },
+      );
+    }
+    return { repo: id, commit: sha, gated, private: b.private === true };
+  }
+
+  /** `owner/name` of an API URL of the Hub's own origin (`/api/models/{owner}/{name}/…`). */
+  private repoOfApiUrl(url: string): string | undefined {
+    const u = new URL(url);
+    if (u.origin !== this.origin) return undefined;
+    const base = new URL(this.endpoint).pathname.replace(/\/+$/, '');
+    const m = /^\/api\/models\/([^/]+)\/([^/]+)\//.exec(u.pathname.slice(base.length));
+    if (!m) return undefined;
+    const id = `${decodeURIComponent(m[1]!)}/${decodeURIComponent(m[2]!)}`;
+    return isRepoId(id) ? id : undefined;
   }
 
   /** Every file of the repo at `commit` (recursive; follows Link pagination). */
@@ -147,15 +177,19 @@ export class HubClient {
     let url: string | undefined = `${this.endpoint}/api/models/${encodeRepo(repo)}/tree/${encodeURIComponent(commit)}?recursive=true&expand=false`;
     const out: TreeEntry[] = [];
     for (let page = 0; url; page++) {
-      if (page >= MAX_TREE_PAGES) throw new StudioError('internal', `The file list of ${repo} did not end after ${MAX_TREE_PAGES} pages.`);
+      if (page >= MAX_TREE_PAGES) throw new StudioError('network', `The file list of ${repo} did not end after ${MAX_TREE_PAGES} pages; refusing it.`);
       const pageUrl: string = url;
       const { body, response } = await this.getJsonWithResponse(pageUrl, { repo, revision: commit }, 'list the model files', signal);
       if (!Array.isArray(body)) throw malformed(repo, 'tree');
       for (const item of body as unknown[]) {
-        const entry = parseTreeEntry(item);
-        if (entry) out.push(entry);
+        const entry = parseTreeEntry(item, repo);
+        if (!entry) continue;
+        if (out.length >= MAX_TREE_ENTRIES) throw new StudioError('network', `${repo} lists more than ${MAX_TREE_ENTRIES} files; refusing its file list.`);
+        out.push(entry);
       }
-      url = nextLink(response.headers.get('link'), pageUrl);
+      const next = nextLink(response.headers.get('link'), pageUrl);
+      // The next page goes where a redirect may go (https, or the http mirror's own host).
+      url = next === undefined ? undefined : this.redirectTarget(next, pageUrl, 'list the model files');
     }
     return out;
   }
@@ -177,7 +211,12 @@ export class HubClient {
           );
         }
         if (!res.ok) throw await this.errorFor(fetchErrorSource(res), { repo: '', hadToken: true }, 'check the Hugging Face token');
-        return (await res.json()) as unknown;
+        const text = await readCapped(res, MAX_API_BODY_BYTES, 'check the Hugging Face token');
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          throw new TransientError(`Hugging Face sent an unreadable answer (HTTP ${res.status})`);
+        }
       },
       this.retryOptions('check the Hugging Face token', signal),
     );
@@ -230,7 +269,7 @@ export class HubClient {
       if (res.status >= 300 && res.status < 400 && location) {
         linked = { ...linked, ...linkedHeaders(res.headers) };
         res.cancel();
-        url = new URL(location, url).toString();
+        url = this.redirectTarget(location, url, `download ${path}`);
         continue;
       }
       if ((res.status >= 200 && res.status < 300) || res.status === 416) {
@@ -278,6 +317,26 @@ export class HubClient {
 
   // ------------------------------------------------------------------------------------------
 
+  /**
+   * Where a redirect may go: https anywhere; plain http only on the endpoint's own host, when the
+   * endpoint itself is http (a local mirror and its file server). The token follows only to the
+   * endpoint's origin (the callers decide that per hop).
+   */
+  private redirectTarget(location: string, from: string, what: string): string {
+    let next: URL;
+    try {
+      next = new URL(location, from);
+    } catch {
+      throw new StudioError('network', `Hugging Face sent an unreadable redirect while trying to ${what}.`);
+    }
+    const endpoint = new URL(this.endpoint);
+    const httpMirror = endpoint.protocol === 'http:' && next.protocol === 'http:' && next.hostname === endpoint.hostname;
+    if (next.protocol !== 'https:' && !httpMirror) {
+      throw new StudioError('network', `Refusing a redirect to ${next.origin} (not https) while trying to ${what}.`, { location: next.origin });
+    }
+    return next.toString();
+  }
+
   private async token(): Promise<string | undefined> {
     const t = await this.opts.token?.();
     return t ? t.trim() || undefined : undefined;
@@ -291,34 +350,34 @@ export class HubClient {
     };
   }
 
-  private async getJson(url: string, ctx: Omit<ErrorContext, 'hadToken'>, what: string, signal?: AbortSignal): Promise<unknown> {
-    return (await this.getJsonWithResponse(url, ctx, what, signal)).body;
-  }
-
   private async getJsonWithResponse(
     url: string,
     ctx: Omit<ErrorContext, 'hadToken'>,
     what: string,
     signal?: AbortSignal,
-  ): Promise<{ body: unknown; response: Response }> {
+  ): Promise<{ body: unknown; response: Response; url: string; renamed: boolean }> {
     const token = await this.token();
     return withRetries(
       what,
       async () => {
         let current = url;
+        // True when every hop was the Hub's own 307 (a renamed repo).
+        let renamed = false;
         for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
           const sameOrigin = new URL(current).origin === this.origin;
           const res = await this.request(current, { method: 'GET', token: sameOrigin ? token : undefined, signal, accept: 'application/json' });
           // A renamed repo answers 307 with a relative Location to its canonical id.
           if (res.status >= 300 && res.status < 400 && res.headers.has('location')) {
             await res.body?.cancel();
-            current = new URL(res.headers.get('location')!, current).toString();
+            const next = this.redirectTarget(res.headers.get('location')!, current, what);
+            renamed = (hop === 0 || renamed) && res.status === 307 && sameOrigin && new URL(next).origin === this.origin;
+            current = next;
             continue;
           }
           if (!res.ok) throw await this.errorFor(fetchErrorSource(res), { ...ctx, hadToken: !!token }, what);
-          const text = await res.text();
+          const text = await readCapped(res, MAX_API_BODY_BYTES, what);
           try {
-            return { body: JSON.parse(text) as unknown, response: res };
+            return { body: JSON.parse(text) as unknown, response: res, url: current, renamed };
           } catch {
             throw new TransientError(`Hugging Face sent an unreadable answer (HTTP ${res.status})`);
           }
@@ -352,7 +411,9 @@ export class HubClient {
   /** Maps a Hub error answer to a StudioError (or a TransientError for 5xx/429). */
   private async errorFor(res: ErrorSource, ctx: ErrorContext, what: string): Promise<Error> {
     const code = res.headers.get('x-error-code') ?? undefined;
-    const serverMessage = res.headers.get('x-error-message') ?? errorText(await res.readBody());
+    // Read (a few kB at most) even when the header says it all: the answer is then released.
+    const body = await res.readBody();
+    const serverMessage = res.headers.get('x-error-message') ?? errorText(body);
     if (res.status === 429 || res.status >= 500) {
       return new TransientError(`Hugging Face answered HTTP ${res.status}`, parseRetryAfter(res.headers.get('retry-after')));
     }
@@ -376,12 +437,65 @@ function fetchErrorSource(res: Response): ErrorSource {
   return {
     status: res.status,
     headers: res.headers,
-    readBody: async () => (await res.text().catch(() => '')).slice(0, 2000),
+    readBody: () => readPrefix(res, MAX_ERROR_BODY_BYTES),
   };
 }
 
 function fileErrorSource(res: FileResponse): ErrorSource {
-  return { status: res.status, headers: res.headers, readBody: () => readText(res, 2000) };
+  return { status: res.status, headers: res.headers, readBody: () => readText(res, MAX_ERROR_BODY_BYTES) };
+}
+
+/** The body as text, read as it streams; more than `limit` bytes is refused (and the rest never read). */
+async function readCapped(res: Response, limit: number, what: string): Promise<string> {
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  if (declared > limit) {
+    await res.body?.cancel().catch(() => undefined);
+    throw tooLarge(limit, what);
+  }
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > limit) {
+        await reader.cancel().catch(() => undefined);
+        throw tooLarge(limit, what);
+      }
+      parts.push(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
+function tooLarge(limit: number, what: string): StudioError {
+  return new StudioError('network', `Hugging Face sent an answer larger than ${Math.round(limit / (1024 * 1024))} MB while trying to ${what}; refusing it.`);
+}
+
+/** At most the first `limit` bytes of a body, as text; the rest is cancelled unread. */
+async function readPrefix(res: Response, limit: number): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  try {
+    while (total < limit) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value);
+      total += value.length;
+    }
+  } catch {
+    /* a cut error body is still an error */
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return Buffer.concat(parts).toString('utf8').slice(0, limit);
 }
 
 /** The error for a Hub answer: X-Error-Code first, then the status (and whether a token was sent). */
@@ -392,7 +506,7 @@ export function hubError(
   info: { page: string; tokens: string; what: string; serverMessage?: string },
 ): StudioError {
   const { repo } = ctx;
-  const details: Record<string, unknown> = { status, repo, url: info.page };
+  const details: Record<string, unknown> = { status, repo, url: info.page, tokensUrl: info.tokens };
   if (code) details.hubErrorCode = code;
   const notFoundOrPrivate = () =>
     new StudioError(
@@ -444,7 +558,8 @@ export function hubError(
   }
   return new StudioError(
     'network',
-    `Hugging Face answered HTTP ${status} while trying to ${info.what} for ${repo}` + (info.serverMessage ? `: ${info.serverMessage.slice(0, 200)}` : '.'),
+    // The Hub's own words are quoted as such (the renderer shows them as plain text, never as links).
+    `Hugging Face answered HTTP ${status} while trying to ${info.what} for ${repo}` + (info.serverMessage ? `; it said: "${info.serverMessage.slice(0, 200)}"` : '.'),
     details,
   );
 }
@@ -454,7 +569,7 @@ export function authRequired(repo: string, page: string, tokens: string, details
     'auth_required',
     `${repo}: this model requires accepting its licence on Hugging Face and a token. Accept the licence at ${page}, ` +
       `create a read token at ${tokens} and set it (Models → Hugging Face token, or HF_TOKEN).`,
-    { ...details, repo, url: page },
+    { ...details, repo, url: page, tokensUrl: tokens },
   );
 }
 
@@ -488,21 +603,64 @@ function linkedHeaders(headers: { get(name: string): string | null }): { linkedE
   return out;
 }
 
+function isRepoId(id: string): boolean {
+  if (id.includes('@')) return false;
+  try {
+    return parseRepoRef(id).repo === id;
+  } catch {
+    return false;
+  }
+}
+
 function malformed(repo: string, what: string): StudioError {
   return new StudioError('network', `Hugging Face sent an unexpected ${what} answer for ${repo}; try again later.`);
 }
 
-function parseTreeEntry(item: unknown): TreeEntry | undefined {
+/**
+ * One file of a tree answer; other entry types are skipped. A file entry with a hostile path or
+ * size (a leading "/", NUL or other control characters, "." or ".." parts, a part over 255 bytes,
+ * a negative, fractional or huge size) is refused here, with the entry named.
+ */
+export function parseTreeEntry(item: unknown, repo: string): TreeEntry | undefined {
   if (typeof item !== 'object' || item === null) return undefined;
   const e = item as Record<string, unknown>;
-  if (e.type !== 'file' || typeof e.path !== 'string' || typeof e.size !== 'number') return undefined;
-  const entry: TreeEntry = { path: e.path, size: e.size, oid: typeof e.oid === 'string' ? e.oid : '' };
+  if (e.type !== 'file') return undefined;
+  const refuse = (why: string) =>
+    new StudioError('network', `Hugging Face listed a file of ${repo} that cannot be downloaded: ${describeEntry(e.path)} ${why}. Nothing was downloaded.`, {
+      repo,
+      entry: typeof e.path === 'string' ? e.path.slice(0, 300) : null,
+    });
+  if (typeof e.path !== 'string') throw refuse('has no path');
+  const problem = treePathProblem(e.path);
+  if (problem) throw refuse(problem);
   const lfs = e.lfs as Record<string, unknown> | undefined;
-  if (lfs && typeof lfs.oid === 'string' && /^[0-9a-f]{64}$/.test(lfs.oid)) {
-    entry.lfsSha256 = lfs.oid;
-    if (typeof lfs.size === 'number') entry.size = lfs.size;
-  }
+  const lfsOid = lfs && typeof lfs.oid === 'string' && /^[0-9a-f]{64}$/.test(lfs.oid) ? lfs.oid : undefined;
+  const size = lfsOid && lfs!.size !== undefined ? lfs!.size : e.size;
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw refuse(`has an invalid size (${String(size).slice(0, 40)})`);
+  const entry: TreeEntry = { path: e.path, size, oid: typeof e.oid === 'string' ? e.oid : '' };
+  if (lfsOid) entry.lfsSha256 = lfsOid;
   return entry;
+}
+
+function treePathProblem(p: string): string | undefined {
+  if (p === '') return 'has an empty path';
+  if (p.length > 4096) return 'has a path over 4096 characters';
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(p)) return 'has a control character (such as NUL) in its path';
+  if (p.startsWith('/')) return 'has an absolute path';
+  if (p.includes('\\')) return 'has a backslash in its path';
+  for (const part of p.split('/')) {
+    if (part === '' || part === '.' || part === '..') return 'has an empty, "." or ".." part in its path';
+    if (Buffer.byteLength(part) > 255) return 'has a name over 255 bytes';
+  }
+  return undefined;
+}
+
+function describeEntry(p: unknown): string {
+  if (typeof p !== 'string') return 'an entry';
+  // eslint-disable-next-line no-control-regex
+  const shown = p.slice(0, 120).replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return JSON.stringify(shown + (p.length > 120 ? '…' : ''));
 }
 
 /** The `rel="next"` target of a Link header, resolved against the current URL. */

@@ -43,6 +43,23 @@ describe('planDownload', () => {
     expect(planDownload('o/r', tree(BASE), { t5: true, pageUrl: 'u' }).t5).toBe(false);
   });
 
+  it('takes only text files from scheduler/, and refuses a repo with hundreds of junk files there (issue 10 item 9)', () => {
+    const junk = Array.from({ length: 300 }, (_, i) => `scheduler/junk-${i}.json`);
+    const err = (() => {
+      try {
+        planDownload('o/r', tree([...BASE, ...junk]), { t5: false, pageUrl: 'u' });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(isStudioError(err, 'invalid_input')).toBe(true);
+    expect((err as Error).message).toContain('300 files');
+    const binaries = planDownload('o/r', tree([...BASE, 'scheduler/payload.bin', 'scheduler/evil.onnx', 'scheduler/notes.txt']), { t5: false, pageUrl: 'u' });
+    expect(binaries.files.filter((f) => f.path.startsWith('scheduler/')).map((f) => f.path).sort()).toEqual(['scheduler/notes.txt', 'scheduler/scheduler_config.json']);
+    const big = tree([...BASE, 'scheduler/huge.json']).map((e) => (e.path === 'scheduler/huge.json' ? { ...e, size: 50 * 1024 * 1024 } : e));
+    expect(() => planDownload('o/r', big, { t5: false, pageUrl: 'u' })).toThrow(/scheduler/);
+  });
+
   it('refuses a repo that is not an SD3 ONNX export, or lacks files, before any byte', () => {
     const notSd3 = (() => {
       try {

@@ -14,6 +14,11 @@ export interface DownloadPlan {
   totalBytes: number;
 }
 
+/** scheduler/scheduler_config.json is what the pipeline reads; the rest of scheduler/ is capped. */
+const SCHEDULER_CONFIG = 'scheduler/scheduler_config.json';
+export const MAX_EXTRA_SCHEDULER_FILES = 8;
+export const MAX_EXTRA_SCHEDULER_BYTES = 1024 * 1024;
+
 export function planDownload(repo: string, entries: readonly TreeEntry[], options: { t5: boolean; pageUrl: string }): DownloadPlan {
   const byPath = new Map(entries.map((e) => [e.path, e]));
   const allPaths = entries.map((e) => e.path);
@@ -36,5 +41,15 @@ export function planDownload(repo: string, entries: readonly TreeEntry[], option
     const e = byPath.get(p)!;
     return e.lfsSha256 ? { path: p, size: e.size, expectedSha256: e.lfsSha256 } : { path: p, size: e.size, ...(e.oid ? { gitOid: e.oid } : {}) };
   });
+  const extras = files.filter((f) => f.path.startsWith('scheduler/') && f.path !== SCHEDULER_CONFIG);
+  const extraBytes = extras.reduce((s, f) => s + f.size, 0);
+  if (extras.length > MAX_EXTRA_SCHEDULER_FILES || extraBytes > MAX_EXTRA_SCHEDULER_BYTES) {
+    throw new StudioError(
+      'invalid_input',
+      `${repo} has ${extras.length} files (${extraBytes} bytes) in scheduler/ besides scheduler_config.json; at most ` +
+        `${MAX_EXTRA_SCHEDULER_FILES} files and ${MAX_EXTRA_SCHEDULER_BYTES} bytes are downloaded there. Refusing the repo (${options.pageUrl}).`,
+      { repo, extraSchedulerFiles: extras.length, extraSchedulerBytes: extraBytes },
+    );
+  }
   return { files, layout, t5, totalBytes: files.reduce((s, f) => s + f.size, 0) };
 }

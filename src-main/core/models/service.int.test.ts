@@ -44,6 +44,18 @@ describe('list', () => {
 });
 
 describe('import', () => {
+  it('a bare folder name is not an id: not_found suggests folder:<name> and lists the installed ids', async () => {
+    const h = harness();
+    const dir = path.join(folder(), 'tiny');
+    await writeSd3Repo(dir, { layout: 'optimum', seed: 6, transformerBytes: 64 * KiB, t5Bytes: 64 * KiB, clipGBytes: 64 * KiB });
+    const entry = await h.service.import(dir);
+    expect(entry.id).toBe('folder:tiny');
+    const err = await rejection(h.service.resolveInstalled('tiny'));
+    expect(err).toMatchObject({ code: 'not_found', details: { model: 'tiny', installed: ['folder:tiny'] } });
+    expect(err.message).toMatch(/Did you mean folder:tiny\? Installed: folder:tiny\./);
+    expect((await rejection(h.service.get('nothing-like-it'))).message).toMatch(/Installed: folder:tiny\.$/);
+  });
+
   it.each(['tensorstack', 'optimum'] as const)('registers a %s folder without copying it', async (layout) => {
     const h = harness();
     const dir = path.join(folder(), `my-${layout}`);

@@ -36,6 +36,7 @@ import { HubClient, authRequired } from './hub';
 import { checkFolder, graphFiles } from '../../model-folder/layouts';
 import type { RetryPolicy } from './retry';
 import { planDownload } from './selection';
+import { ModelsRoot, isStrictlyInside } from './models-root';
 import { ModelStore, type FileRow, type ModelRow } from './store';
 
 export const HF_TOKEN_SECRET = 'hf_token';
@@ -122,6 +123,8 @@ export interface TokenStatus {
   tokenName?: string;
   /** Where setToken keeps it (the secret store's description). */
   storage: string;
+  /** Set when that is a file other tools share (huggingface-cli's token file): its path. */
+  sharedFile?: string;
   warning?: string;
   message: string;
 }
@@ -177,6 +180,8 @@ const CANCELLED = 'cancelled';
 
 export class ModelService {
   readonly modelsDir: string;
+  /** Every mkdir, rename and rm under the models folder goes through it. */
+  private readonly root: ModelsRoot;
   private readonly store: ModelStore;
   private readonly env: NodeJS.ProcessEnv;
   private readonly listeners = new Set<ModelListener>();
@@ -188,6 +193,7 @@ export class ModelService {
 
   constructor(private readonly opts: ModelServiceOptions) {
     this.modelsDir = path.resolve(opts.modelsDir);
+    this.root = new ModelsRoot(this.modelsDir);
     this.store = new ModelStore(opts.db);
     this.env = opts.env ?? process.env;
     this.freeSpace = opts.freeSpace ?? defaultFreeSpace;
@@ -245,7 +251,8 @@ export class ModelService {
         'not_found',
         isCatalogId(key) || row
           ? `${id} is not installed yet: download it in the Models view or with \`sd35-studio models download ${id}\`.`
-          : `No model "${id}": use a catalog id (${CATALOG_IDS.join(', ')}), an owner/name you downloaded, or import a folder.`,
+          : `No model "${id}": use a catalog id (${CATALOG_IDS.join(', ')}), an owner/name you downloaded, or import a folder.${this.installedHint(id)}`,
+        { model: id, installed: this.installedIds() },
       );
     }
     return {
@@ -291,7 +298,8 @@ export class ModelService {
         totalBytes: live?.totalBytes ?? files.reduce((s, f) => s + f.size, 0),
         ...(row.errorCode ? { error: { code: row.errorCode as StudioErrorCode, message: row.errorMessage ?? '' } } : {}),
       };
-      entry.sizeOnDisk += await folderSize(this.stagingDir(row.repo, row.downloadCommit));
+      const staging = this.storedStagingDir(row.repo, row.downloadCommit);
+      if (staging) entry.sizeOnDisk += await folderSize(staging);
     }
     const verdict = this.verdicts.get(id);
     if (verdict) entry.portability = verdict;
@@ -356,7 +364,8 @@ export class ModelService {
     }
     const row = this.requireRow(id);
     if (!row.downloadCommit || !row.repo) return;
-    await removeStaging(this.stagingDir(row.repo, row.downloadCommit));
+    const staging = this.storedStagingDir(row.repo, row.downloadCommit);
+    if (staging) await removeStaging(this.root, staging);
     this.store.clearDownload(row.id);
     this.emit({ type: 'download-cancelled', id: row.id });
     this.emit({ type: 'models-changed' });
@@ -432,13 +441,17 @@ export class ModelService {
         sha256: same ? row.sha256 : null,
       });
     }
+    await this.root.check(finalDir, 'install into');
+    await this.root.check(stagingDir, 'download into');
     await fs.promises.mkdir(this.modelsDir, { recursive: true });
     await preflightDiskSpace(this.modelsDir, targets, this.freeSpace);
     // One downloader per staging folder, across processes (the app and a CLI call).
+    await this.root.mkdir(stagingDir);
     const release = await acquireDownloadLock(stagingDir, id);
     // An unfinished download of another commit is superseded: its parts go.
     if (existing?.downloadCommit && existing.downloadCommit !== commit && existing.repo) {
-      await removeStaging(this.stagingDir(existing.repo, existing.downloadCommit));
+      const old = this.storedStagingDir(existing.repo, existing.downloadCommit);
+      if (old) await removeStaging(this.root, old);
     }
 
     this.store.beginDownload(id, { repo, revision: target.revision, commit, t5: plan.t5 });
@@ -484,6 +497,7 @@ export class ModelService {
           commit: o.commit,
           files,
           stagingDir: o.stagingDir,
+          root: this.root,
           signal: job.controller.signal,
           env: this.env,
           state: {
@@ -525,7 +539,7 @@ export class ModelService {
         }
       }
       const verified = [...verifiedGraphs, ...(await fetchFiles(rest))];
-      await installStaged(o.stagingDir, o.finalDir, o.targets);
+      await installStaged(this.root, o.stagingDir, o.finalDir, o.targets);
       const before = this.store.get(id);
       const sameCommitT5 = before?.installedCommit === o.commit && before.t5 === true;
       if (before?.installedCommit && before.installedCommit !== o.commit && before.path) {
@@ -554,7 +568,7 @@ export class ModelService {
         throw new StudioError('interrupted', `The download of ${id} was paused; resume it to continue where it stopped.`);
       }
       if (reason === CANCELLED) {
-        await removeStaging(o.stagingDir);
+        await removeStaging(this.root, o.stagingDir);
         this.store.clearDownload(id);
         this.emit({ type: 'download-cancelled', id });
         this.emit({ type: 'models-changed' });
@@ -651,7 +665,8 @@ export class ModelService {
     if (!current) return;
     if (current.source === 'hub') {
       if (current.path) await this.removeInstalledFolder(current.path);
-      if (current.downloadCommit && current.repo) await removeStaging(this.stagingDir(current.repo, current.downloadCommit));
+      const staging = current.downloadCommit && current.repo ? this.storedStagingDir(current.repo, current.downloadCommit) : undefined;
+      if (staging) await removeStaging(this.root, staging);
     }
     this.store.delete(current.id);
     this.emit({ type: 'models-changed' });
@@ -686,7 +701,22 @@ export class ModelService {
     return this.tokenStatus();
   }
 
-  async clearToken(): Promise<TokenStatus> {
+  /**
+   * Forgets the studio's own stored token. When the store is a file other tools share
+   * (huggingface-cli's token file under plain Node) it is left alone unless `sharedFile` asks for it.
+   */
+  async clearToken(options: { sharedFile?: boolean } = {}): Promise<TokenStatus> {
+    const shared = this.opts.secrets.sharedFile;
+    if (shared && !options.sharedFile) {
+      const status = await this.tokenStatus();
+      if (status.source === 'none') return status;
+      return {
+        ...status,
+        message:
+          `${status.message} The token is kept in Hugging Face's shared token file (${shared}), which huggingface-cli and other ` +
+          'Hugging Face tools use too, so it was left in place. Remove it there explicitly (clear with "also the shared file") to sign them out as well.',
+      };
+    }
     await this.opts.secrets.delete(HF_TOKEN_SECRET);
     return this.tokenStatus();
   }
@@ -695,7 +725,8 @@ export class ModelService {
   async tokenStatus(): Promise<TokenStatus> {
     const storage = this.opts.secrets.description;
     const warning = this.opts.secrets.warning();
-    const base = { storage, ...(warning ? { warning } : {}) };
+    const sharedFile = this.opts.secrets.sharedFile;
+    const base = { storage, ...(sharedFile ? { sharedFile } : {}), ...(warning ? { warning } : {}) };
     const current = await this.currentToken();
     if (!current) {
       return {
@@ -778,8 +809,25 @@ export class ModelService {
       'not_found',
       isCatalogId(id.trim())
         ? `${id} is not installed or downloading.`
-        : `No model "${id}" here: use a catalog id (${CATALOG_IDS.join(', ')}), an owner/name you downloaded, or a folder:… id from the list.`,
+        : `No model "${id}" here: use a catalog id (${CATALOG_IDS.join(', ')}), an owner/name you downloaded, or a folder:… id from the list.${this.installedHint(id)}`,
+      { model: id, installed: this.installedIds() },
     );
+  }
+
+  /** Ids of the models that are installed (downloaded or imported), as `models list` shows them. */
+  private installedIds(): string[] {
+    return this.store
+      .all()
+      .filter((r) => r.path && (r.installedCommit || r.source !== 'hub'))
+      .map((r) => r.id);
+  }
+
+  /** " Did you mean folder:tiny? Installed: …" for a name that is not an id (imported folders are `folder:<name>`). */
+  private installedHint(id: string): string {
+    const installed = this.installedIds();
+    const name = id.trim().toLowerCase();
+    const guess = installed.find((i) => i.toLowerCase() === `folder:${name}`) ?? installed.find((i) => i.toLowerCase().startsWith(`folder:${name}`));
+    return `${guess ? ` Did you mean ${guess}?` : ''} Installed: ${installed.length ? installed.join(', ') : 'none'}.`;
   }
 
   /**
@@ -806,13 +854,22 @@ export class ModelService {
     return path.join(this.modelsDir, '.staging', repoFolderName(repo), commit);
   }
 
+  /** The staging folder of a stored row; undefined when the row's repo or commit is not valid (a row from before the checks). */
+  private storedStagingDir(repo: string, commit: string): string | undefined {
+    if (!/^[0-9a-f]{40}$/.test(commit)) return undefined;
+    try {
+      return this.stagingDir(repo, commit);
+    } catch {
+      return undefined;
+    }
+  }
+
   private async removeInstalledFolder(folder: string): Promise<void> {
-    // Only ever delete inside the models folder.
-    const rel = path.relative(this.modelsDir, folder);
-    if (!rel || rel.startsWith('..') || path.isAbsolute(rel)) return;
-    await fs.promises.rm(folder, { recursive: true, force: true });
+    // Only ever delete inside the models folder (a path outside it is left alone).
+    if (!isStrictlyInside(this.modelsDir, path.resolve(folder))) return;
+    await this.root.rm(folder);
     const parent = path.dirname(folder);
-    if (path.dirname(parent) === this.modelsDir) await fs.promises.rmdir(parent).catch(() => undefined);
+    if (path.dirname(parent) === this.modelsDir) await this.root.removeEmptyParents(parent, 1);
   }
 }
 

@@ -38,8 +38,12 @@ export const MODE_LABEL: Record<MemoryMode, string> = { fast: 'Fast', balanced: 
 /** Memory use of the modes, most first. */
 export const MODE_ORDER: Record<MemoryMode, number> = { fast: 2, balanced: 1, low: 0 };
 
-/** Splits text into plain runs and http(s) links, so URLs in error messages can be opened. */
-export function linkify(text: string): { text: string; href?: string }[] {
+/**
+ * Splits text into plain runs and links. Only URLs in `allowed` (the ones the studio built itself,
+ * e.g. the model page of the error's details) become links: any other URL in the text, such as one
+ * in a message a Hub sent (X-Error-Message), stays plain text, so a hostile mirror cannot phish.
+ */
+export function linkify(text: string, allowed: readonly string[] = []): { text: string; href?: string }[] {
   const out: { text: string; href?: string }[] = [];
   const re = /https?:\/\/[^\s<>"')]+/g;
   let last = 0;
@@ -49,7 +53,7 @@ export function linkify(text: string): { text: string; href?: string }[] {
     const trail = /[.,;:!?]+$/.exec(url);
     if (trail) url = url.slice(0, -trail[0].length);
     if (m.index > last) out.push({ text: text.slice(last, m.index) });
-    out.push({ text: url, href: url });
+    out.push(allowed.includes(url) ? { text: url, href: url } : { text: url });
     last = m.index + url.length;
     re.lastIndex = last;
   }

@@ -2,6 +2,7 @@
 // the standard application menu and a text context menu.
 import path from 'node:path';
 import { BrowserWindow, Menu, app, clipboard, screen, session, shell, type MenuItemConstructorOptions } from 'electron';
+import { viewMenuRoles } from './launch';
 import { APP_ORIGIN, allowPermission, decideNavigation, decideWindowOpen, secureWebPreferences } from './security';
 import { loadWindowState, saveWindowState } from './window-state';
 
@@ -74,13 +75,16 @@ export function lockDownSession(): void {
   ses.setPermissionCheckHandler((_wc, permission) => allowPermission(permission));
 }
 
-export function installAppMenu(actions: { copyDiagnostics: () => Promise<string>; logsDir: string; dataDir: string }): void {
+export function installAppMenu(actions: { copyDiagnostics: () => Promise<string>; logsDir: string; dataDir: string; isPackaged: boolean }): void {
   const isMac = process.platform === 'darwin';
   const template: MenuItemConstructorOptions[] = [
     ...(isMac ? [{ role: 'appMenu' } as MenuItemConstructorOptions] : []),
     { role: 'fileMenu' },
     { role: 'editMenu' },
-    { role: 'viewMenu' },
+    {
+      label: 'View',
+      submenu: viewMenuRoles(actions.isPackaged).map((role) => (role === 'separator' ? { type: 'separator' } : { role: role as MenuItemConstructorOptions['role'] })),
+    },
     { role: 'windowMenu' },
     {
       role: 'help',

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { removeTempDirs, tempDir } from './testing/temp';
+import { removeTempDirs, tempDir } from '../testing/temp';
 import { DEFAULT_WINDOW_STATE, loadWindowState, saveWindowState } from './window-state';
 
 afterAll(removeTempDirs);

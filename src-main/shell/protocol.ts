@@ -2,7 +2,7 @@
 // transport/studio-protocol.ts. No file:// URL is ever loaded.
 import { protocol } from 'electron';
 import { APP_SCHEME } from './security';
-import { handleStudioUrl, type StudioProtocolContext } from './transport/studio-protocol';
+import { handleStudioUrl, type StudioProtocolContext } from '../transport/studio-protocol';
 
 /** Must run before app 'ready'. */
 export function registerStudioScheme(): void {

@@ -1,0 +1,5 @@
+export default function afterPack(context: {
+  appOutDir: string;
+  electronPlatformName: string;
+  packager: { appInfo: { productFilename: string }; executableName?: string };
+}): Promise<void>;
