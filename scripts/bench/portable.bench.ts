@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../../src-main/inference/ort';
 import { writeTinyModel } from '../../e2e/support/tiny-model';
 import { readOnnxGraph } from '../../src-main/model-folder/onnx-graph';
 import { listOps, opKey } from '../../src-main/model-folder/ops';

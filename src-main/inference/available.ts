@@ -16,7 +16,7 @@ export function listExecutionProviders(): Promise<AvailableEp[]> {
       const { supportedBackends } = await import('./sessions');
       const backends: AvailableEp[] = supportedBackends();
       if (!backends.some((b) => b.name === 'webgpu')) return backends;
-      const [ort, { probeWebGpu }] = await Promise.all([import('onnxruntime-node'), import('./webgpu')]);
+      const [{ ort }, { probeWebGpu }] = await Promise.all([import('./ort'), import('./webgpu')]);
       const problem = await probeWebGpu(ort);
       return problem ? backends.filter((b) => b.name !== 'webgpu') : backends;
     } catch {

@@ -4,7 +4,7 @@
 // given) in a JSON file in the data folder. This file and sessions.ts are the only ones that call ORT.
 import fs from 'node:fs';
 import path from 'node:path';
-import * as ort from 'onnxruntime-node';
+import { ort } from './ort';
 import { opKey, type GraphOp } from '../model-folder/ops';
 import { probeModel } from '../model-folder/probe-graph';
 

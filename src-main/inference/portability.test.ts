@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import * as ort from 'onnxruntime-node';
+import { ort } from './ort';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GraphBuilder, encodeModel } from '../../e2e/support/onnx-builder';
 import { writeTinyModel } from '../../e2e/support/tiny-model';

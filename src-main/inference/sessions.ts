@@ -223,7 +223,7 @@ function idsTensor(role: TensorRole<IdsType>, ids: readonly (readonly number[])[
 }
 
 function floatTensor(type: FloatType, data: Float32Array, dims: readonly number[]): ort.Tensor {
-  return type === 'float16' ? float16Tensor(float32ToFloat16(data), dims) : new ort.Tensor('float32', data, dims);
+  return type === 'float16' ? new ort.Tensor('float16', float32ToFloat16(data), dims) : new ort.Tensor('float32', data, dims);
 }
 
 /**
@@ -231,12 +231,6 @@ function floatTensor(type: FloatType, data: Float32Array, dims: readonly number[
  * onnxruntime-common stores the data as one, and onnxruntime-node's binding reads a Float16Array as 0
  * bytes ("not enough space: expected N, got 0"); the bits are handed to the binding as the Uint16Array.
  */
-export function float16Tensor(bits: Uint16Array, dims: readonly number[]): ort.Tensor {
-  const tensor = new ort.Tensor('float16', bits, dims);
-  if (!(tensor.data instanceof Uint16Array)) (tensor as unknown as { cpuData: Uint16Array }).cpuData = bits;
-  return tensor;
-}
-
 function readFloat(value: ort.OnnxValue | undefined, name: string, file: string): { data: Float32Array; dims: number[] } {
   if (value === undefined) throw new StudioError('internal', `${file} returned no '${name}'.`);
   const tensor = value as ort.Tensor;

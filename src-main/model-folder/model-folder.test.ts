@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../inference/ort';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyModel, type TinyModelOptions } from '../../e2e/support/tiny-model';
 import { StudioError } from '../../src-shared/errors';

@@ -5,10 +5,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../inference/ort';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ExternalDataWriter, GraphBuilder, encodeModel, type Attr, type ElemType } from '../../e2e/support/onnx-builder';
-import { float16Tensor } from '../inference/sessions';
 import { float16ToFloat32, float32ToFloat16 } from '../inference/tensors';
 import { readOnnxGraph, readOnnxGraphBuffer } from './onnx-graph';
 import { listOps } from './ops';
@@ -33,7 +32,7 @@ function feed(p: Precision, data: Float64Array, dims: number[]): { values: Float
   const f32 = Float32Array.from(data);
   if (p === 'fp32') return { values: Float64Array.from(f32), tensor: new ort.Tensor('float32', f32, dims) };
   const half = float32ToFloat16(f32);
-  return { values: Float64Array.from(float16ToFloat32(half)), tensor: float16Tensor(half, dims) };
+  return { values: Float64Array.from(float16ToFloat32(half)), tensor: new ort.Tensor('float16', half, dims) };
 }
 
 function read(t: ort.Tensor): Float64Array {
