@@ -3,7 +3,7 @@
 // run the very same code; runtime differences arrive as adapters.
 import fs from 'node:fs';
 import os from 'node:os';
-import type { StudioApi, SystemInfo } from '../../src-shared/api';
+import type { ProviderStatus, StudioApi, SystemInfo } from '../../src-shared/api';
 import { StudioError } from '../../src-shared/errors';
 import type { Adapters } from './adapters';
 import { openDatabase, type Db } from './db';
@@ -32,6 +32,8 @@ export interface StudioCoreOptions {
   /** better-sqlite3 .node built for this runtime (the Electron app passes its own build). */
   nativeBinding?: string;
   listExecutionProviders?: () => Promise<{ name: string; bundled: boolean; installed?: boolean }[]>;
+  /** Which providers actually start here (inference/probe-host.ts: a short-lived process; cached by the caller). */
+  probeProviders?: () => Promise<ProviderStatus[]>;
   logEcho?: (line: string) => void;
   env?: NodeJS.ProcessEnv;
 }
@@ -175,6 +177,7 @@ export class StudioCore {
       freeDiskBytes = null;
     }
     const eps = (await this.options.listExecutionProviders?.()) ?? [];
+    const providers = await this.options.probeProviders?.();
     return {
       appVersion: this.options.appVersion,
       platform: process.platform,
@@ -182,6 +185,7 @@ export class StudioCore {
       runtime: this.options.runtime,
       versions: { node: process.versions.node, ...(this.options.versions ?? {}) },
       executionProviders: eps,
+      ...(providers ? { providers } : {}),
       dataDir: this.layout.root,
       modelsDir: this.settings.get().modelsDir,
       freeDiskBytes,
@@ -198,6 +202,7 @@ export class StudioCore {
       `SD3.5 Studio ${info.appVersion} (${info.runtime})`,
       `Platform: ${info.platform} ${info.arch}, ${os.release()}, ${os.cpus().length} CPUs, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM`,
       `Versions: ${Object.entries(info.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+      ...(info.providers ? [`Providers: ${info.providers.map((p) => `${p.name} ${p.status}${p.missingLibrary ? ` (missing ${p.missingLibrary})` : ''}`).join(', ')}`] : []),
       `Execution providers: ${info.executionProviders.map((e) => `${e.name}${e.bundled ? '' : e.installed ? ' (installed)' : ' (not installed)'}`).join(', ') || 'none reported'}`,
       `Chosen EP: ${settings.executionProvider}, memory mode: ${settings.memoryMode}`,
       `Data folder: ${info.dataDir} (${info.primary ? 'owner' : 'shared with another process'})`,
