@@ -146,7 +146,7 @@ describe('electron-builder.yml as electron-builder reads it', () => {
   it('passes electron-builder\'s schema, also as the -cuda variant dist.mjs builds', async () => {
     const loaded = await configLib.getConfig(REPO, path.join(REPO, 'electron-builder.yml'), null);
     await configLib.validateConfiguration(loaded, logger);
-    const cuda = await configLib.getConfig(REPO, null, { extends: 'file:electron-builder.yml', artifactName: '${name}-cuda-${version}-${os}-${arch}.${ext}', deb: { recommends: ['libcudart12'] } });
+    const cuda = await configLib.getConfig(REPO, null, { extends: 'electron-builder.yml', artifactName: '${name}-cuda-${version}-${os}-${arch}.${ext}', deb: { recommends: ['libcudart12'] } });
     await configLib.validateConfiguration(cuda, logger);
     expect(cuda).toMatchObject({ appId: 'dev.sd35studio.app', deb: { recommends: ['libcudart12'] } });
   });
