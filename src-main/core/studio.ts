@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { GpuMemory, StudioApi, SystemInfo } from '../../src-shared/api';
+import type { GpuMemory, ProviderStatus, StudioApi, SystemInfo } from '../../src-shared/api';
 import type { MachineMemory } from '../../src-shared/catalog';
 import { StudioError } from '../../src-shared/errors';
 import { describeGpuMemory } from '../../src-shared/machine';
@@ -40,6 +40,8 @@ export interface StudioCoreOptions {
   listExecutionProviders?: () => Promise<{ name: string; bundled: boolean; installed?: boolean }[]>;
   /** GPU memory as the OS reports it (default: detectGpuMemory with real commands, once per process). */
   gpuMemory?: () => Promise<GpuMemory>;
+  /** Which providers actually start here (inference/probe-host.ts: a short-lived process; cached by the caller). */
+  probeProviders?: () => Promise<ProviderStatus[]>;
   logEcho?: (line: string) => void;
   env?: NodeJS.ProcessEnv;
   /** The pre-download op check (inference/available.ts checkModelOps); answers cached under <data>/op-probes. */
@@ -203,7 +205,7 @@ export class StudioCore {
       freeDiskBytes = null;
     }
     const eps = (await this.options.listExecutionProviders?.()) ?? [];
-    const gpuMemory = await this.gpuMemory();
+    const [gpuMemory, providers] = await Promise.all([this.gpuMemory(), this.options.probeProviders?.()]);
     return {
       appVersion: this.options.appVersion,
       platform: process.platform,
@@ -211,6 +213,7 @@ export class StudioCore {
       runtime: this.options.runtime,
       versions: { node: process.versions.node, ...(this.options.versions ?? {}) },
       executionProviders: eps,
+      ...(providers ? { providers } : {}),
       dataDir: this.layout.root,
       modelsDir: this.settings.get().modelsDir,
       freeDiskBytes,
@@ -229,6 +232,7 @@ export class StudioCore {
       `SD3.5 Studio ${info.appVersion} (${info.runtime})`,
       `Platform: ${info.platform} ${info.arch}, ${os.release()}, ${os.cpus().length} CPUs, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM`,
       `Versions: ${Object.entries(info.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+      ...(info.providers ? [`Providers: ${info.providers.map((p) => `${p.name} ${p.status}${p.missingLibrary ? ` (missing ${p.missingLibrary})` : ''}`).join(', ')}`] : []),
       `Execution providers: ${info.executionProviders.map((e) => `${e.name}${e.bundled ? '' : e.installed ? ' (installed)' : ' (not installed)'}`).join(', ') || 'none reported'}`,
       `GPU memory: ${info.gpuMemory ? describeGpuMemory(info.gpuMemory) : 'unknown'}`,
       `Chosen EP: ${settings.executionProvider}, memory mode: ${settings.memoryMode}`,
