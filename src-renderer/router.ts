@@ -1,4 +1,4 @@
-// The five views (DESIGN.md §7), hash-routed so the same build works from studio://app and http.
+// The five views (docs/architecture.md), hash-routed so the same build works from studio://app and http.
 import { createRouter, createWebHashHistory, type RouteRecordRaw } from 'vue-router';
 import CompareView from './views/CompareView.vue';
 import GalleryView from './views/GalleryView.vue';

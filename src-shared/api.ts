@@ -18,6 +18,7 @@ import {
 } from './schemas/gallery';
 import {
   downloadHandleSchema,
+  hfTokenSchema,
   modelEntrySchema,
   modelEventSchema,
   modelIdParams,
@@ -192,7 +193,7 @@ export const methods = {
   'models.remove': method(modelIdParams, z.object({}).strict(), 'Delete an installed model (imported folders are only unregistered)'),
   'models.import': method(z.object({ folder: z.string().min(1).max(4096) }).strict(), modelEntrySchema, 'Register a local model folder (either layout) without copying'),
   'models.setToken': method(
-    z.object({ token: z.string().regex(/^[\x21-\x7e]{8,400}$/, 'a Hugging Face token is 8–400 visible ASCII characters') }).strict(),
+    z.object({ token: hfTokenSchema }).strict(),
     tokenStatusSchema,
     'Store the Hugging Face token (OS keychain in the app)',
   ),

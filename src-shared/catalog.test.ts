@@ -7,7 +7,6 @@ import {
   catalogVariantForRepo,
   CPU_FP16_WEIGHT_FACTOR,
   fitCheck,
-  formatBytes,
   parseRepoRef,
   peakMemoryBytes,
   repoFolderName,
@@ -234,12 +233,5 @@ describe('fitCheck', () => {
     const no = fitCheck(large, { ramBytes: 8 * GB });
     expect(no.fits).toBe(false);
     expect(no.message).toMatch(/will not fit in 8.00 GB of RAM on the CPU/);
-  });
-
-  it('formats bytes as Hugging Face does', () => {
-    expect(formatBytes(4.94e9)).toBe('4.94 GB');
-    expect(formatBytes(246e6)).toBe('246 MB');
-    expect(formatBytes(999)).toBe('999 bytes');
-    expect(formatBytes(16.5e9)).toBe('16.5 GB');
   });
 });

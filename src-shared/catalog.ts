@@ -2,6 +2,7 @@
 // which files of a repo are needed (the selection rule), repo references `owner/name[@rev]`, and
 // the fit check of a variant against this machine's memory. Imports nothing platform-specific.
 import { z } from 'zod';
+import { formatBytes } from './bytes';
 import { StudioError } from './errors';
 
 export const CATALOG_IDS = ['sd3.5-medium', 'sd3.5-large-turbo', 'sd3.5-large'] as const;
@@ -113,10 +114,6 @@ export const CATALOG: Readonly<Record<CatalogId, CatalogVariant>> = {
     summary: 'The full 8B model: the best quality and prompt following, and the most memory.',
   }),
 };
-
-export function catalogVariant(id: CatalogId): CatalogVariant {
-  return CATALOG[id];
-}
 
 export function isCatalogId(value: string): value is CatalogId {
   return (CATALOG_IDS as readonly string[]).includes(value);
@@ -356,18 +353,4 @@ export function fitCheck(v: CatalogVariant, machine: MachineMemory): FitResult {
       `${v.displayName} will not fit in ${where}: even without T5 and with the low memory mode it needs about ` +
       `${formatBytes(least)}. Choose a smaller variant (${CATALOG['sd3.5-medium'].displayName}).`,
   };
-}
-
-/** Bytes for people: decimal units as Hugging Face shows them ("4.94 GB", "246 MB"). */
-export function formatBytes(bytes: number): string {
-  const units = ['bytes', 'kB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (Math.abs(value) >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  if (unit === 0) return `${Math.round(value)} bytes`;
-  const digits = Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 2;
-  return `${value.toFixed(digits)} ${units[unit]}`;
 }

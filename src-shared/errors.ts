@@ -1,5 +1,5 @@
 // StudioError: the one error shape that crosses process boundaries (IPC, HTTP/WebSocket,
-// host ⇄ worker, CLI). Each code has a human meaning and a CLI exit code (DESIGN.md §8).
+// host ⇄ worker, CLI). Each code has a human meaning and a CLI exit code (docs/architecture.md).
 import { z } from 'zod';
 
 export const ERROR_CODES = {

@@ -1,6 +1,6 @@
 // How GPU memory is put into words (Settings, `sd35-studio info`, diagnostics).
 import type { GpuMemory } from './api';
-import { formatBytes } from './catalog';
+import { formatBytes } from './bytes';
 
 /** "24.0 GB (NVIDIA RTX 4090, nvidia-smi; 23.5 GB free)", "unified with the 32 GB RAM", "unknown (…)". */
 export function describeGpuMemory(gpu: GpuMemory): string {

@@ -1,4 +1,4 @@
-// Image metadata (DESIGN.md §6): the A1111 `parameters` text and our lossless `sd35studio` JSON that
+// Image metadata (docs/architecture.md): the A1111 `parameters` text and our lossless `sd35studio` JSON that
 // every image we write carries, and readers for the formats other tools write. Pure: no Node, no DOM.
 import { StudioError } from './errors';
 import { parseA1111 } from './metadata/a1111';

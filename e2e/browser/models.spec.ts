@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, test, type Browser, type Locator, type Page } from '@playwright/test';
-import { cachedSd3Repo } from '../../src-main/core/models/test-support/repo-fixture';
+import { cachedSd3Repo } from '../../src-main/testing/models/repo-fixture';
 import { startServe, stop, type Served } from '../../src-main/testing/processes';
 import { chromiumMissingReason, launchChromium, openPage } from '../support/browser';
 import { startHubEmulator, type HubEmulator } from '../support/hub-emulator';

@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cachedSd3Repo, tempDir } from '../../src-main/core/models/test-support/repo-fixture';
+import { cachedSd3Repo, tempDir } from '../../src-main/testing/models/repo-fixture';
 import { fixtureFor, missingFixturesReason } from './fixtures';
 import { EXPOSE_HEADERS, gitOid, lfsPointer, startHubEmulator, weakEtag, type HubEmulator } from './hub-emulator';
 

@@ -14,7 +14,7 @@ import { encodePng } from '../../src-main/core/images/png';
 import { imageRelPath, toAbs } from '../../src-main/core/history/files';
 import { Generations } from '../../src-main/core/history/generations';
 import { ImageRows, studioChunks } from '../../src-main/core/history/images';
-import { FAKE_MODELS, FAKE_SIZES, makePrompt, rng } from '../../src-main/core/history/testing/prompts';
+import { FAKE_MODELS, FAKE_SIZES, makePrompt, rng } from '../../src-main/testing/history/prompts';
 import { ensureDataDir } from '../../src-main/core/paths';
 
 const REPOS: Record<string, string> = {
@@ -148,7 +148,7 @@ export async function seedGallery(dataDir: string, count: number, options: SeedG
         fs.writeFileSync(abs, png);
         planned.push({ id, createdAt, meta, rel, bytes: png.byteLength, favorite: r() < favorites });
       }
-      // Files are on disk; now their rows, in one transaction (the crash order of DESIGN.md §3).
+      // Files are on disk; now their rows, in one transaction (the crash order of docs/architecture.md).
       db.transaction(() => {
         for (const p of planned) {
           const duration = p.meta.steps * (p.meta.ep === 'cuda' ? 120 : 9000);

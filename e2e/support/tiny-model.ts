@@ -1,4 +1,4 @@
-// Writes tiny but real SD3.5 ONNX model folders for tests and benchmarks (issue 5 §6, DESIGN.md §9).
+// Writes tiny but real SD3.5 ONNX model folders for tests and benchmarks (docs/architecture.md).
 //
 // The folders look like the real exports (optimum or TensorStack layout): the same folder names,
 // external-data file names, tensor names, element types and interface dims as

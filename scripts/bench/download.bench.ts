@@ -17,7 +17,7 @@ import readline from 'node:readline';
 import { startHubEmulator } from '../../e2e/support/hub-emulator';
 import { openDatabase } from '../../src-main/core/db';
 import { ModelService } from '../../src-main/core/models/service';
-import { cachedSd3Repo } from '../../src-main/core/models/test-support/repo-fixture';
+import { cachedSd3Repo } from '../../src-main/testing/models/repo-fixture';
 
 const REPO = 'bench/sd3-one-gb';
 const BIG = 'unet/model.onnx.data';

@@ -24,8 +24,8 @@ import { Generations } from '../../src-main/core/history/generations';
 import { ImageRows } from '../../src-main/core/history/images';
 import { imageRelPath } from '../../src-main/core/history/files';
 import { HistoryService } from '../../src-main/core/history/service';
-import { FAKE_MODELS, FAKE_SIZES, makePrompt, rng } from '../../src-main/core/history/testing/prompts';
-import { makeMeta } from '../../src-main/core/history/testing/fixtures';
+import { FAKE_MODELS, FAKE_SIZES, makePrompt, rng } from '../../src-main/testing/history/prompts';
+import { makeMeta } from '../../src-main/testing/history/fixtures';
 import type { GalleryQuery } from '../../src-main/core/history/types';
 import { ensureDataDir } from '../../src-main/core/paths';
 

@@ -1,4 +1,4 @@
-// Pipeline overhead benchmark (issue 5, "Benchmarks"): how much wall time the SD3 pipeline adds around
+// Pipeline overhead benchmark: how much wall time the SD3 pipeline adds around
 // ONNX Runtime. Run: npx tsx scripts/bench/pipeline-overhead.bench.ts [--runs N] [--steps N] [--size WxH]
 //   [--guidance G] [--threads N] [--memory fast|balanced|low] [--model DIR]
 //
@@ -13,7 +13,7 @@
 // overhead ratio = pipeline wall time / raw ORT time (goal ≤ 1.05). Reported as the median over runs, with
 // min and max. On a shared, loaded machine the two timings see different contention, so the script also
 // reports the pipeline's own time outside session.run in the same run (each traced call is timed inside the
-// pipeline too) and (raw + that) / raw, which the noise affects far less. The same is then measured with previews on (latent → RGB preview every step), and with
+// pipeline too) and (raw + that) / raw, which the noise affects far less. The same is then measured with previews on (latent → PNG preview every step), and with
 // previews on plus PNG encoding of the final image (sharp, compression level 6). Time to first step =
 // generate() call → first onStep callback on the warm model.
 import fs from 'node:fs';

@@ -20,7 +20,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { encodePng } from '../../src-main/core/images/png';
 import { makeThumb, TaskQueue } from '../../src-main/core/images/thumbs';
-import { rng } from '../../src-main/core/history/testing/prompts';
+import { rng } from '../../src-main/testing/history/prompts';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);

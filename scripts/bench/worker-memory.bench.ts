@@ -1,4 +1,4 @@
-// Peak RSS of the inference worker per memory mode (issue 11 §3). Run:
+// Peak RSS of the inference worker per memory mode. Run:
 //   npx tsx scripts/bench/worker-memory.bench.ts [--heavy MB] [--steps N] [--model DIR]
 //
 // Method. A tiny model whose T5 and transformer each carry ≥ MB megabytes of fp32 weights (default 600,

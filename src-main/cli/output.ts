@@ -1,4 +1,4 @@
-// CLI output conventions (DESIGN.md §8): with --json, stdout carries only JSON lines (one per item,
+// CLI output conventions (docs/architecture.md): with --json, stdout carries only JSON lines (one per item,
 // or one object), and a failure ends with {"error":{"code","message"}}; progress and logs go to
 // stderr. Without --json, human text on stdout.
 import { StudioError } from '../../src-shared/errors';

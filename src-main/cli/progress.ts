@@ -1,4 +1,6 @@
 // Progress on stderr: a one-line bar on a TTY, plain lines (at most one a second) otherwise.
+import { formatBytes } from '../../src-shared/bytes';
+
 export interface ProgressLine {
   update(fraction: number, text: string): void;
   done(text?: string): void;
@@ -31,10 +33,9 @@ export function createProgressLine(stream: NodeJS.WriteStream = process.stderr):
   };
 }
 
+/** "12.3 MB/s": the same units as every other size (src-shared/bytes.ts). */
 export function formatRate(bytesPerSecond: number): string {
-  if (bytesPerSecond >= 2 ** 30) return `${(bytesPerSecond / 2 ** 30).toFixed(2)} GiB/s`;
-  if (bytesPerSecond >= 2 ** 20) return `${(bytesPerSecond / 2 ** 20).toFixed(1)} MiB/s`;
-  return `${(bytesPerSecond / 1024).toFixed(0)} KiB/s`;
+  return `${formatBytes(bytesPerSecond)}/s`;
 }
 
 export function formatEta(seconds: number | null): string {

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { GpuMemory, ProviderStatus, StudioApi, SystemInfo } from '../../src-shared/api';
 import type { MachineMemory } from '../../src-shared/catalog';
+import { formatBytes } from '../../src-shared/bytes';
 import { StudioError } from '../../src-shared/errors';
 import { describeGpuMemory } from '../../src-shared/machine';
 import type { Adapters } from './adapters';
@@ -230,7 +231,7 @@ export class StudioCore {
     const settings = this.settings.get();
     const lines = [
       `SD3.5 Studio ${info.appVersion} (${info.runtime})`,
-      `Platform: ${info.platform} ${info.arch}, ${os.release()}, ${os.cpus().length} CPUs, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM`,
+      `Platform: ${info.platform} ${info.arch}, ${os.release()}, ${os.cpus().length} CPUs, ${formatBytes(os.totalmem())} RAM`,
       `Versions: ${Object.entries(info.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
       ...(info.providers ? [`Providers: ${info.providers.map((p) => `${p.name} ${p.status}${p.missingLibrary ? ` (missing ${p.missingLibrary})` : ''}`).join(', ')}`] : []),
       `Execution providers: ${info.executionProviders.map((e) => `${e.name}${e.bundled ? '' : e.installed ? ' (installed)' : ' (not installed)'}`).join(', ') || 'none reported'}`,
@@ -238,7 +239,7 @@ export class StudioCore {
       `Chosen EP: ${settings.executionProvider}, memory mode: ${settings.memoryMode}`,
       `Data folder: ${info.dataDir} (${info.primary ? 'owner' : 'shared with another process'})`,
       `Models folder: ${info.modelsDir}`,
-      `Free disk: ${info.freeDiskBytes === null ? 'unknown' : `${(info.freeDiskBytes / 2 ** 30).toFixed(1)} GiB`}`,
+      `Free disk: ${info.freeDiskBytes === null ? 'unknown' : formatBytes(info.freeDiskBytes)}`,
       `Log file: ${this.log.file ?? 'none'}`,
     ];
     return lines.join('\n');

@@ -1,4 +1,4 @@
-// The inference worker never sees HF_TOKEN or any other HF_* variable (issue 10 item 10): it parses
+// The inference worker never sees HF_TOKEN or any other HF_* variable: it parses
 // untrusted ONNX files with native code and needs no Hugging Face setting.
 import { describe, expect, it } from 'vitest';
 import type { WorkerExitCause, WorkerHandle, WorkerSpawner } from '../core/adapters';

@@ -1,5 +1,5 @@
 // InferenceHost (main process): spawns the inference worker through the WorkerSpawner adapter (utilityProcess in
-// the app, child_process.fork under Node) and supervises it (DESIGN.md §1, §5). Jobs run one at a time (a queue
+// the app, child_process.fork under Node) and supervises it (docs/architecture.md). Jobs run one at a time (a queue
 // of one); the worker keeps its loaded model between jobs; cancel stops between steps; forceStop kills the
 // worker when a step is too long to wait for. When the worker exits unexpectedly (crash, out of memory, SIGKILL)
 // the running job fails with StudioError worker_crashed and the reason, and the next job runs on a new worker,
@@ -58,7 +58,7 @@ export interface HostGenerateRequest {
   ep: EpChoice;
   memory: MemoryMode;
   request: GenerateRequest;
-  /** Small RGB previews with the steps (at most ~10 per second). */
+  /** Small PNG previews at the latent size with the steps (at most ~10 per second). */
   previews?: boolean;
   /** The history generation this job produces (for the worker's logs). */
   generationId?: number;

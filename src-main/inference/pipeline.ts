@@ -1,4 +1,4 @@
-// SD3 text-to-image, as diffusers' StableDiffusion3Pipeline does it (issue 5 §3, DESIGN.md §5):
+// SD3 text-to-image, as diffusers' StableDiffusion3Pipeline does it (docs/architecture.md):
 // tokenize → encode (CLIP-L ‖ CLIP-G, zero-padded to 4096, then T5 on the sequence axis) → flow-match
 // Euler with classifier-free guidance → VAE decode → RGB bytes. ORT is reached only through sessions.ts.
 import { StudioError } from '../../src-shared/errors';
@@ -73,7 +73,7 @@ function invalid(message: string, field: string): StudioError {
   return new StudioError('invalid_input', message, { field });
 }
 
-/** Refuses out-of-range parameters with StudioError invalid_input (DESIGN.md §5 limits). */
+/** Refuses out-of-range parameters with StudioError invalid_input (docs/architecture.md limits). */
 export function validateRequest(req: GenerateRequest): void {
   const L = GENERATION_LIMITS;
   for (const field of ['prompt', 'negativePrompt'] as const) {
@@ -267,7 +267,7 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
 }
 
 /**
- * Test hold point (DESIGN.md §5): with SD35_TEST_MODE=1 and SD35_TEST_HOLD=after-step:N, after step N
+ * Test hold point (docs/architecture.md): with SD35_TEST_MODE=1 and SD35_TEST_HOLD=after-step:N, after step N
  * write "SD35_HOLD after-step:N" to stderr and wait until killed or cancelled.
  */
 async function holdPoint(step: number, signal: AbortSignal | undefined): Promise<void> {

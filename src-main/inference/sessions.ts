@@ -553,10 +553,6 @@ export class LoadedModel {
   }
 }
 
-export async function loadModel(folder: string, options: SessionOptions): Promise<LoadedModel> {
-  return LoadedModel.load(folder, options);
-}
-
 // ---------------------------------------------------------------------------------------------
 // inspect model
 

@@ -1,4 +1,4 @@
-// The inference worker process (DESIGN.md §1, §5): a message loop that runs one job at a time on
+// The inference worker process (docs/architecture.md): a message loop that runs one job at a time on
 // onnxruntime-node, keeps the loaded model between jobs (a warm second generation), cancels between steps
 // and reports everything as validated protocol messages. Started by host.ts through the WorkerSpawner:
 // Electron's utilityProcess inside the app (process.parentPort), child_process.fork under Node (process.send).

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkFolder, detectLayout, hasT5, listFolder, missingFiles, requiredFiles } from './layouts';
 import { checkExternalData, readOnnxGraph } from './onnx-graph';
-import { onnxModel, tempDir, writeSd3Repo } from '../core/models/test-support/repo-fixture';
+import { onnxModel, tempDir, writeSd3Repo } from '../testing/models/repo-fixture';
 
 const root = tempDir('layouts');
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));

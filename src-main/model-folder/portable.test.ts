@@ -12,7 +12,7 @@ import { float16ToFloat32, float32ToFloat16 } from '../inference/tensors';
 import { readOnnxGraph, readOnnxGraphBuffer } from './onnx-graph';
 import { listOps } from './ops';
 import { PORTABLE_FILE, REWRITABLE, rewriteModel, writePortableGraph } from './portable';
-import { biasAddRef, biasSplitGeluRef, groupNormRef, nhwcConvRef, skipGroupNormRef, type Tensor } from './test-support/contrib-reference';
+import { biasAddRef, biasSplitGeluRef, groupNormRef, nhwcConvRef, skipGroupNormRef, type Tensor } from '../testing/model-folder/contrib-reference';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sd35-portable-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

@@ -13,7 +13,7 @@ export function contentSecurityPolicy(runtime: 'electron' | 'browser'): string {
     "style-src 'self'",
     `img-src 'self' ${media} data: blob:`.replace(/\s+/g, ' '),
     "font-src 'self'",
-    runtime === 'electron' ? "connect-src 'self'" : "connect-src 'self'",
+    "connect-src 'self'",
     "base-uri 'none'",
     "form-action 'none'",
     "frame-ancestors 'none'",

@@ -13,7 +13,7 @@ import { nodeAdapters } from '../core/node-adapters';
 import { StudioCore } from '../core/studio';
 import { createPreloadBridge, type IpcRendererLike } from '../shell/preload-client';
 import { startHubEmulator, type HubEmulator } from '../../e2e/support/hub-emulator';
-import { cachedSd3Repo } from '../core/models/test-support/repo-fixture';
+import { cachedSd3Repo } from '../testing/models/repo-fixture';
 import { EVENT_TRIGGERS, INVALID_SAMPLES, METHOD_SAMPLES, rememberResult, sampleMeta, tinyPixels, type SampleContext } from '../testing/contract-samples';
 import { removeTempDirs, tempDir } from '../testing/temp';
 import { createDispatcher } from './dispatch';

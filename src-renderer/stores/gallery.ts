@@ -6,8 +6,9 @@
 import { defineStore } from 'pinia';
 import { computed, reactive, ref, shallowRef, watch } from 'vue';
 import type { PayloadOf, ResultOf } from '../../src-shared/api';
+import { formatBytes } from '../../src-shared/bytes';
 import { StudioError } from '../../src-shared/errors';
-import type { GalleryDetail, GalleryItem, GalleryQuery, ReuseParameters } from '../../src-shared/schemas/gallery';
+import { MAX_BROWSER_IMPORT_BYTES, type GalleryDetail, type GalleryItem, type GalleryQuery, type ReuseParameters } from '../../src-shared/schemas/gallery';
 import { pruneSelection, type SelectionState } from '../selection';
 import { studio } from '../studio';
 
@@ -53,7 +54,7 @@ export const NEXT_PAGE = 300;
 export const UNDO_MS = 8000;
 /** WebSocket messages are capped at 16 MB: keep one import call's base64 well under that. */
 const IMPORT_BATCH_CHARS = 12_000_000;
-export const MAX_IMPORT_FILE_BYTES = 10 * 1024 * 1024;
+export const MAX_IMPORT_FILE_BYTES = MAX_BROWSER_IMPORT_BYTES;
 
 const DEFAULT_FILTERS: GalleryFilters = {
   search: '',
@@ -703,7 +704,7 @@ export const useGalleryStore = defineStore('gallery', () => {
         batch.push({ path: f.path });
         batchNames.push(f.name);
       } else if (f.size > MAX_IMPORT_FILE_BYTES) {
-        rejected.push({ name: f.name, reason: `larger than ${MAX_IMPORT_FILE_BYTES / 1024 / 1024} MB, the limit for importing through the browser (use the desktop app or \`sd35-studio history import\`)` });
+        rejected.push({ name: f.name, reason: `larger than ${formatBytes(MAX_IMPORT_FILE_BYTES)}, the limit for importing through the browser (use the desktop app or \`sd35-studio history import\`)` });
         continue;
       } else {
         let data: string;

@@ -1,5 +1,6 @@
-// Types shared by the metadata writers and parsers (DESIGN.md §6).
+// Types shared by the metadata writers and parsers (docs/architecture.md).
 import { z } from 'zod';
+import { MAX_PROMPT } from '../schemas/gallery';
 
 const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
@@ -23,8 +24,8 @@ export const seedStringSchema = z
  */
 export const studioImageMetaSchema = z
   .object({
-    prompt: text(100_000),
-    negativePrompt: text(100_000),
+    prompt: text(MAX_PROMPT),
+    negativePrompt: text(MAX_PROMPT),
     seed: seedStringSchema,
     steps: z.number().int().min(1).max(10_000),
     guidance: z.number().min(0).max(1000),

@@ -1,7 +1,7 @@
-// Gallery (history) shapes of the contract; they mirror src-main/core/history/types.ts.
+// Gallery (history) shapes of the contract; the history room uses these types (core/history/types.ts).
 import { z } from 'zod';
 
-// Prompts of imported images may be long (the metadata schema allows 100,000 characters).
+// The longest prompt the gallery and the image metadata keep (imported images' prompts may be long).
 export const MAX_PROMPT = 100_000;
 const id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 export const imageIdSchema = id;
@@ -75,6 +75,7 @@ export const galleryPageSchema = z
     note: z.string().max(500).optional(),
   })
   .strict();
+export type GalleryPage = z.infer<typeof galleryPageSchema>;
 
 export const reuseSchema = z
   .object({
@@ -97,10 +98,15 @@ export const galleryChangeSchema = z
   .strict();
 export type GalleryChange = z.infer<typeof galleryChangeSchema>;
 
+/** The largest image file the gallery imports (given by path: the app's drag and drop, the CLI). */
+export const MAX_IMPORT_BYTES = 200_000_000;
+/** Through the browser a file travels as base64 inside one API message (MAX_MESSAGE_BYTES): at most this. */
+export const MAX_BROWSER_IMPORT_BYTES = 10_000_000;
+
 /** One file for gallery.import: a path (Electron drag and drop, CLI) or the bytes (browser mode). */
 export const importFileSchema = z.union([
   z.object({ path: z.string().min(1).max(4096) }).strict(),
-  z.object({ name: z.string().min(1).max(1024), dataBase64: z.string().max(14_000_000) }).strict(),
+  z.object({ name: z.string().min(1).max(1024), dataBase64: z.string().max(Math.ceil(MAX_BROWSER_IMPORT_BYTES / 3) * 4) }).strict(),
 ]);
 
 export const importResultSchema = z

@@ -1,4 +1,4 @@
-// Model manager shapes of the contract; they mirror src-main/core/models/service.ts.
+// Model manager shapes of the contract; the model room uses these types (core/models/service.ts).
 import { z } from 'zod';
 import { errorCodeSchema, studioErrorWireSchema } from '../errors';
 
@@ -95,6 +95,10 @@ export const verifyResultSchema = z
   })
   .strict();
 
+/** A Hugging Face token as models.setToken accepts it: 8–400 visible ASCII characters. */
+export const HF_TOKEN_PATTERN = /^[\x21-\x7e]{8,400}$/;
+export const hfTokenSchema = z.string().regex(HF_TOKEN_PATTERN, 'a Hugging Face token is 8–400 visible ASCII characters');
+
 export const tokenStatusSchema = z
   .object({
     source: z.enum(['env', 'stored', 'hf-token-file', 'none']),
@@ -108,6 +112,8 @@ export const tokenStatusSchema = z
     message: z.string().max(2000),
   })
   .strict();
+export type TokenStatus = z.infer<typeof tokenStatusSchema>;
+export type VerifyResult = z.infer<typeof verifyResultSchema>;
 
 const fileProgress = z
   .object({ path: relPath, size: bytes, doneBytes: bytes, bytesPerSecond: bytes, etaSeconds: z.number().nullable(), stage: z.enum(['queued', 'hashing', 'downloading', 'retrying', 'verified']) })
@@ -116,6 +122,7 @@ const verifiedFile = z.object({ path: relPath, size: bytes, sha256: z.string().m
 export const downloadResultSchema = z
   .object({ model: modelId, repo: z.string().max(300), commit: z.string().max(64), path: z.string().max(4096), files: z.array(verifiedFile).max(10_000) })
   .strict();
+export type DownloadResult = z.infer<typeof downloadResultSchema>;
 
 /** The model manager's events, one typed union (progress is throttled to ≤ 10/s). */
 export const modelEventSchema = z.discriminatedUnion('type', [

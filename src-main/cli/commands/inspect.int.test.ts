@@ -1,4 +1,4 @@
-// `sd35-studio inspect tokens|sigmas|noise|model` (node out/main/cli.js): the reference values of issue 5.
+// `sd35-studio inspect tokens|sigmas|noise|model` (node out/main/cli.js): the reference values diffusers gives.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';

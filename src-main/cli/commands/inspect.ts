@@ -1,4 +1,4 @@
-// `sd35-studio inspect tokens|sigmas|noise|model` (DESIGN.md §8): what the pipeline feeds its models, for tests
+// `sd35-studio inspect tokens|sigmas|noise|model` (docs/architecture.md): what the pipeline feeds its models, for tests
 // and for comparing with diffusers. These run in the CLI process: no worker, no data folder for a model folder.
 import fs from 'node:fs';
 import path from 'node:path';

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHubEmulator, type HubEmulator } from '../../../e2e/support/hub-emulator';
 import path from 'node:path';
 import { writeTinyModel } from '../../../e2e/support/tiny-model';
-import { cachedSd3Repo } from '../../core/models/test-support/repo-fixture';
+import { cachedSd3Repo } from '../../testing/models/repo-fixture';
 import { CLI } from '../../testing/processes';
 import { removeTempDirs, tempDir } from '../../testing/temp';
 

@@ -1,6 +1,6 @@
 // `sd35-studio models list|download|verify|import|remove`.
 import path from 'node:path';
-import { formatBytes } from '../../../src-shared/catalog';
+import { formatBytes } from '../../../src-shared/bytes';
 import { StudioError } from '../../../src-shared/errors';
 import { boolOption } from '../args';
 import type { Command } from '../command';

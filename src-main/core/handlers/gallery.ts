@@ -2,14 +2,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { StudioApi } from '../../../src-shared/api';
+import { formatBytes } from '../../../src-shared/bytes';
 import { StudioError } from '../../../src-shared/errors';
+import { MAX_IMPORT_BYTES } from '../../../src-shared/schemas/gallery';
 import type { HistoryService } from '../history/service';
 import type { Runtime } from '../studio';
 
 type GalleryApi = Pick<StudioApi, Extract<keyof StudioApi, `gallery.${string}`>>;
-
-/** Largest file gallery.import reads (other tools' PNGs are a few MB). */
-export const MAX_IMPORT_BYTES = 200 * 1024 * 1024;
 
 async function readImportFile(file: { path: string } | { name: string; dataBase64: string }, runtime: Runtime): Promise<{ name: string; data: Uint8Array }> {
   if ('dataBase64' in file) {
@@ -26,7 +25,7 @@ async function readImportFile(file: { path: string } | { name: string; dataBase6
     throw new StudioError('not_found', 'File not found');
   }
   if (!stat.isFile()) throw new StudioError('invalid_input', 'Not a file');
-  if (stat.size > MAX_IMPORT_BYTES) throw new StudioError('invalid_input', `File too large (${Math.round(stat.size / 2 ** 20)} MB; the limit is 200 MB)`);
+  if (stat.size > MAX_IMPORT_BYTES) throw new StudioError('invalid_input', `File too large (${formatBytes(stat.size)}; the limit is ${formatBytes(MAX_IMPORT_BYTES)})`);
   return { name: path.basename(file.path), data: await fs.promises.readFile(file.path) };
 }
 

@@ -11,11 +11,11 @@ import { openDatabase } from '../db';
 import { integrityCheck } from './integrity';
 import { reconcile } from './reconcile';
 import { HistoryService } from './service';
-import { tempDataDir } from './testing/fixtures';
+import { tempDataDir } from '../../testing/history/fixtures';
 
 afterAll(removeTempDirs);
 
-const SCRIPT = path.join(__dirname, 'testing', 'save-batch.ts');
+const SCRIPT = path.join(__dirname, '..', '..', 'testing', 'history', 'save-batch.ts');
 
 interface Held {
   stdout: string;

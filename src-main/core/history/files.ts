@@ -1,6 +1,7 @@
 // Image files on disk: where an id lives, and the crash-safe write (tmp → fsync → rename → fsync dir).
 import fs from 'node:fs';
 import path from 'node:path';
+import { formatBytes } from '../../../src-shared/bytes';
 import { StudioError } from '../../../src-shared/errors';
 
 /** images/YYYY/MM/<id>.png (UTC month of createdAt), relative to the data folder, forward slashes. */
@@ -89,13 +90,6 @@ export function diskFullError(what: string, where: string, bytes?: number): Stud
     `Not enough disk space to ${what}${size} in ${where}. Free some space on that disk (or empty the gallery's trash) and try again; nothing was saved.`,
     { where },
   );
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
-  if (n < 1024 * 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MB`;
-  return `${(n / 1024 / 1024 / 1024).toFixed(1)} GB`;
 }
 
 export async function removeQuietly(file: string): Promise<void> {

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from '../db';
 import { buildFtsQuery, MAX_SEARCH_TERMS } from './fts';
 import { Queries } from './queries';
-import { seedRows } from './testing/fixtures';
+import { seedRows } from '../../testing/history/fixtures';
 
 describe('buildFtsQuery', () => {
   it('quotes each word, ANDs them and prefix-matches the last one', () => {

@@ -6,8 +6,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Statement } from 'better-sqlite3';
+import { formatBytes } from '../../../src-shared/bytes';
 import { StudioError } from '../../../src-shared/errors';
 import { formatParameters, studioJson, type ParsedParameters, type StudioImageMeta } from '../../../src-shared/metadata';
+import { MAX_IMPORT_BYTES } from '../../../src-shared/schemas/gallery';
 import type { Db } from '../db';
 import { encodePng } from '../images/png';
 import { parseImageFile } from '../images/import-parse';
@@ -72,7 +74,6 @@ export interface StoreContext {
   checkImport?: (id: number, data: Buffer) => Promise<void>;
 }
 
-export const MAX_IMPORT_BYTES = 256 * 1024 * 1024;
 const SEED_DIGITS = /^(0|[1-9][0-9]{0,39})$/;
 
 export interface NewImageRow {
@@ -133,7 +134,7 @@ export class ImageRows {
 /** sort_key = created_at·1000 + n stays below 2^53 until this date (the year 2255). */
 export const MAX_CREATED_AT = Math.floor(Number.MAX_SAFE_INTEGER / 1000) - 1;
 
-/** The two chunks every image we generate carries (DESIGN.md §6). */
+/** The two chunks every image we generate carries (docs/architecture.md). */
 export function studioChunks(meta: StudioImageMeta): { keyword: string; text: string }[] {
   return [
     { keyword: 'parameters', text: formatParameters(meta) },
@@ -268,7 +269,7 @@ export async function importImageFile(
   createdAtOverride?: number,
 ): Promise<number> {
   if (buf.byteLength > MAX_IMPORT_BYTES) {
-    throw new StudioError('invalid_input', `${describe(originalName)} is larger than ${MAX_IMPORT_BYTES / 1024 / 1024} MB; it was not imported.`);
+    throw new StudioError('invalid_input', `${describe(originalName)} is larger than ${formatBytes(MAX_IMPORT_BYTES)}; it was not imported.`);
   }
   const parsed = parseImageFile(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength));
   if (parsed.format !== 'png') {

@@ -10,7 +10,7 @@ import { describeSize } from '../../../src-shared/image-size';
 import { removeTempDirs } from '../../testing/temp';
 import type { Db } from '../db';
 import { HistoryService } from './service';
-import { openTestDb, tempDataDir } from './testing/fixtures';
+import { openTestDb, tempDataDir } from '../../testing/history/fixtures';
 
 interface FixtureEntry {
   tool: string;

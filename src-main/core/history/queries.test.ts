@@ -5,8 +5,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from '../db';
 import { ImageRows } from './images';
 import { decodeCursor, encodeCursor, Queries } from './queries';
-import { seedRows } from './testing/fixtures';
-import { rng } from './testing/prompts';
+import { seedRows } from '../../testing/history/fixtures';
+import { rng } from '../../testing/history/prompts';
 import { TRASH_SWEEP_SQL, TRASH_TOKEN_SQL } from './trash';
 import type { GalleryQuery, ImageRecord } from './types';
 

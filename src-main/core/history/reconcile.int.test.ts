@@ -14,7 +14,7 @@ import { studioChunks } from './images';
 import { integrityCheck, isCorruption } from './integrity';
 import { reconcile } from './reconcile';
 import { HistoryService } from './service';
-import { makeMeta, makePixels, openTestDb, seedRows, tempDataDir } from './testing/fixtures';
+import { makeMeta, makePixels, openTestDb, seedRows, tempDataDir } from '../../testing/history/fixtures';
 
 afterAll(removeTempDirs);
 

@@ -13,7 +13,7 @@ import type { Db } from '../db';
 import { readPngInfo } from '../images/png';
 import type { FileWriter } from './files';
 import { HistoryService, type HistoryServiceOptions } from './service';
-import { makeMeta, makePixels, openTestDb, tempDataDir } from './testing/fixtures';
+import { makeMeta, makePixels, openTestDb, tempDataDir } from '../../testing/history/fixtures';
 import type { GalleryChange } from './types';
 
 const open: Db[] = [];

@@ -20,7 +20,7 @@ import {
 } from './images';
 import { Queries } from './queries';
 import { saveHoldFromEnv, type SaveHook } from './test-hold';
-import { Trash, validateIds, type DeleteResult, type EmptyTrashResult, type RestoreResult } from './trash';
+import { TRASH_RETENTION_DAYS, Trash, validateIds, type DeleteResult, type EmptyTrashResult, type RestoreResult } from './trash';
 import type {
   CreatedJob,
   GalleryChange,
@@ -232,9 +232,9 @@ export class HistoryService {
     return result;
   }
 
-  /** The automatic sweep: what has been in the trash for 30 days. */
+  /** The automatic sweep: what has been in the trash for TRASH_RETENTION_DAYS (30) days. */
   sweepTrash(): Promise<EmptyTrashResult> {
-    return this.emptyTrash({ olderThanDays: 30 });
+    return this.emptyTrash({ olderThanDays: TRASH_RETENTION_DAYS });
   }
 
   // ---- files out ----

@@ -167,11 +167,6 @@ export class Trash {
     return { ids: rows.map((r) => r.id), bytes };
   }
 
-  /** The automatic sweep: empties what has been in the trash for 30 days. */
-  sweep(now: number): Promise<EmptyTrashResult> {
-    return this.empty(now, TRASH_RETENTION_DAYS);
-  }
-
   /** Deletes generations (their image rows cascade, the FTS entries follow by trigger) and empty jobs. */
   purgeRowsInTx(rows: readonly { id: number; job_id: number }[], now: number): void {
     if (rows.length === 0) return;

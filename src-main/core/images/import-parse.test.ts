@@ -38,7 +38,7 @@ const files: Record<string, FixtureEntry> = fs.existsSync(expectedPath)
   : {};
 if (Object.keys(files).length === 0) console.warn(`skipping foreign-png tests: ${expectedPath} not found (set SD35_FIXTURES)`);
 
-/** Tools whose files must import with every requested field exactly (issue 3 §3). */
+/** Tools whose files must import with every requested field exactly. */
 const MUST_MATCH = /^(a1111|forge|comfyui|invokeai)-/;
 
 const SOURCE: Record<string, MetadataSource> = {

@@ -5,7 +5,8 @@
 import { StudioError } from '../../../src-shared/errors';
 import { parseA1111, parseTextChunks, type ParsedParameters, type TextChunk } from '../../../src-shared/metadata';
 import { readExifUserComment, readJpegInfo, readWebpInfo, type ContainerInfo } from './exif';
-import { checkDimensions, DEFAULT_IMAGE_LIMITS, formatBytes, PNG_SIGNATURE, readPngInfo, type ImageLimits } from './png';
+import { formatBytes } from '../../../src-shared/bytes';
+import { checkDimensions, DEFAULT_IMAGE_LIMITS, PNG_SIGNATURE, readPngInfo, type ImageLimits } from './png';
 
 export type ImageFormat = 'png' | 'jpeg' | 'webp';
 

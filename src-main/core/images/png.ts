@@ -1,8 +1,10 @@
 // PNG chunks: a strict reader for the files users import (signature, every CRC, lengths checked before
 // anything is read or allocated, IHDR sanity, capped text chunks) and a deterministic writer for ours
-// (DESIGN.md §6): fixed filter, fixed zlib settings, text chunks in the order given.
+// (docs/architecture.md): fixed filter, fixed zlib settings, text chunks in the order given.
 import { isUtf8 } from 'node:buffer';
 import zlib from 'node:zlib';
+import { formatBytes } from '../../../src-shared/bytes';
+import { MAX_IMPORT_BYTES } from '../../../src-shared/schemas/gallery';
 import { StudioError } from '../../../src-shared/errors';
 import type { TextChunk } from '../../../src-shared/metadata';
 
@@ -24,9 +26,9 @@ export interface ImageLimits {
 export const DEFAULT_IMAGE_LIMITS: Readonly<ImageLimits> = Object.freeze({
   maxSide: 16_384,
   maxPixels: 100_000_000,
-  maxTextBytes: 8 * 1024 * 1024,
-  maxTotalTextBytes: 32 * 1024 * 1024,
-  maxFileBytes: 200 * 1024 * 1024,
+  maxTextBytes: 8_000_000,
+  maxTotalTextBytes: 32_000_000,
+  maxFileBytes: MAX_IMPORT_BYTES,
   maxChunks: 1_000_000,
 });
 
@@ -64,12 +66,6 @@ export type PngRejection =
 
 function reject(reason: PngRejection, message: string): never {
   throw new StudioError('invalid_input', message, { reason });
-}
-
-export function formatBytes(n: number): string {
-  if (n >= 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(n >= 10 * 1024 * 1024 ? 0 : 1)} MB`;
-  if (n >= 1024) return `${(n / 1024).toFixed(0)} KB`;
-  return `${n} bytes`;
 }
 
 /** StudioError invalid_input when a side or the pixel count is over the limits. */

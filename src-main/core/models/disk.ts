@@ -2,7 +2,7 @@
 // and the preflight that refuses a download the disk cannot hold.
 import fs from 'node:fs';
 import path from 'node:path';
-import { formatBytes } from '../../../src-shared/catalog';
+import { formatBytes } from '../../../src-shared/bytes';
 import { StudioError } from '../../../src-shared/errors';
 
 /** Free bytes available to this user on the file system holding `dir`. */

@@ -7,8 +7,8 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startHubEmulator, type HubEmulator } from '../../../e2e/support/hub-emulator';
 import type { DownloadProgressEvent } from './service';
-import { makeHarness, waitForEvent, type Harness } from './test-support/harness';
-import { cachedSd3Repo } from './test-support/repo-fixture';
+import { makeHarness, waitForEvent, type Harness } from '../../testing/models/harness';
+import { cachedSd3Repo } from '../../testing/models/repo-fixture';
 import { rejection } from '../../testing/errors';
 
 const MiB = 1024 * 1024;

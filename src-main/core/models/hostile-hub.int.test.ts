@@ -12,8 +12,8 @@ import { rejection } from '../../testing/errors';
 import { HubClient } from './hub';
 import { ModelsRoot } from './models-root';
 import { ModelStore } from './store';
-import { makeHarness, type Harness } from './test-support/harness';
-import { cachedSd3Repo, tempDir } from './test-support/repo-fixture';
+import { makeHarness, type Harness } from '../../testing/models/harness';
+import { cachedSd3Repo, tempDir } from '../../testing/models/repo-fixture';
 
 const MiB = 1024 * 1024;
 const OPEN = 'acme/sd3-open';

@@ -7,8 +7,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startHubEmulator, type HubEmulator } from '../../../e2e/support/hub-emulator';
 import type { SecretStore } from '../adapters';
 import { HubClient } from './hub';
-import { makeHarness, type Harness } from './test-support/harness';
-import { cachedSd3Repo, filesContaining, tempDir } from './test-support/repo-fixture';
+import { makeHarness, type Harness } from '../../testing/models/harness';
+import { cachedSd3Repo, filesContaining, tempDir } from '../../testing/models/repo-fixture';
 import { rejection } from '../../testing/errors';
 
 const MiB = 1024 * 1024;

@@ -7,7 +7,7 @@ import { latestVersion, openDatabase, schemaVersion } from '../db';
 import { ALL_MIGRATIONS } from '../migrations';
 import { modelsMigrations } from '../migrations/models';
 import { ModelStore } from './store';
-import { tempDir } from './test-support/repo-fixture';
+import { tempDir } from '../../testing/models/repo-fixture';
 
 const dirs: string[] = [];
 afterEach(() => {

@@ -6,14 +6,14 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startHubEmulator, type HubEmulator } from '../../../e2e/support/hub-emulator';
 import { openDatabase } from '../db';
-import { cachedSd3Repo, tempDir } from './test-support/repo-fixture';
+import { cachedSd3Repo, tempDir } from '../../testing/models/repo-fixture';
 
 const MiB = 1024 * 1024;
 const REPO = 'acme/sd3-restart';
 const BIG = 'unet/model.onnx.data';
 const HOLD_AT = 24_000_000;
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
-const CHILD = path.join(__dirname, 'test-support', 'download-child.ts');
+const CHILD = path.join(__dirname, '..', '..', 'testing', 'models', 'download-child.ts');
 
 let hub: HubEmulator;
 let root: string;

@@ -6,8 +6,8 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { writeTinyModel } from '../../../e2e/support/tiny-model';
 import { CATALOG_IDS } from '../../../src-shared/catalog';
-import { makeHarness, type Harness } from './test-support/harness';
-import { onnxModel, tempDir, writeSd3Repo } from './test-support/repo-fixture';
+import { makeHarness, type Harness } from '../../testing/models/harness';
+import { onnxModel, tempDir, writeSd3Repo } from '../../testing/models/repo-fixture';
 import { rejection } from '../../testing/errors';
 import { LoadedModel } from '../../inference/sessions';
 

@@ -5,6 +5,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { version as APP_VERSION } from '../../../package.json';
 import {
   CATALOG,
   CATALOG_IDS,
@@ -15,8 +16,16 @@ import {
   type CatalogId,
   type ModelLayout,
 } from '../../../src-shared/catalog';
-import { StudioError, type StudioErrorCode, type StudioErrorWire } from '../../../src-shared/errors';
-import type { PortabilityVerdict } from '../../../src-shared/schemas/models';
+import { StudioError, type StudioErrorCode } from '../../../src-shared/errors';
+import {
+  HF_TOKEN_PATTERN,
+  type DownloadResult,
+  type ModelEntryView,
+  type PortabilityVerdict,
+  type ModelEventView,
+  type TokenStatus,
+  type VerifyResult,
+} from '../../../src-shared/schemas/models';
 import type { SecretStore } from '../adapters';
 import type { Db } from '../db';
 import { hfTokenFile } from '../node-adapters';
@@ -29,7 +38,6 @@ import {
   safeJoin,
   type DownloadEvent,
   type DownloadTarget,
-  type ProgressEvent,
   type VerifiedFile,
 } from './download';
 import { HubClient, authRequired } from './hub';
@@ -40,7 +48,8 @@ import { ModelsRoot, isStrictlyInside } from './models-root';
 import { ModelStore, type FileRow, type ModelRow } from './store';
 
 export const HF_TOKEN_SECRET = 'hf_token';
-export const DEFAULT_USER_AGENT = `SD3.5-Studio/0.1.0 (${process.platform}; node/${process.versions.node})`;
+/** The app's version from package.json (the build inlines it), never a copy. */
+export const DEFAULT_USER_AGENT = `SD3.5-Studio/${APP_VERSION} (${process.platform}; node/${process.versions.node})`;
 
 export interface ModelServiceOptions {
   db: Db;
@@ -64,38 +73,9 @@ export interface ModelServiceOptions {
   };
 }
 
-export type ModelState = 'not-installed' | 'downloading' | 'paused' | 'failed' | 'installed';
-
-export interface ModelEntry {
-  /** Catalog id, `owner/name`, or `folder:<name>` for imported folders. */
-  id: string;
-  source: 'catalog' | 'hub' | 'import';
-  displayName: string;
-  catalogId?: CatalogId;
-  repo?: string;
-  state: ModelState;
-  installed?: { commit?: string; path: string; layout: ModelLayout | null; t5: boolean; verifiedAt?: number };
-  download?: {
-    commit: string;
-    t5: boolean;
-    doneBytes: number;
-    totalBytes: number;
-    error?: { code: StudioErrorCode; message: string };
-  };
-  /** Installed files plus any partial download, in bytes. */
-  sizeOnDisk: number;
-  /** The pre-download verdict on this machine, once the graphs were checked (kept for this process). */
-  portability?: PortabilityVerdict;
-}
-
-export interface DownloadResult {
-  /** The model id (catalog id or owner/name). */
-  model: string;
-  repo: string;
-  commit: string;
-  path: string;
-  files: VerifiedFile[];
-}
+// The entry, result, token and event shapes are the contract's (src-shared/schemas/models.ts): one source.
+export type ModelEntry = ModelEntryView;
+export type { DownloadResult, TokenStatus, VerifyResult };
 
 export interface DownloadHandle {
   id: string;
@@ -106,43 +86,8 @@ export interface DownloadHandle {
   done: Promise<DownloadResult>;
 }
 
-export interface VerifyResult {
-  id: string;
-  ok: boolean;
-  /** 'hashes': every file re-hashed against Hugging Face's; 'structure': an imported folder (no published hashes). */
-  method: 'hashes' | 'structure';
-  files: { path: string; size: number; sha256?: string; ok: boolean; problem?: string }[];
-  problems: string[];
-}
-
-export interface TokenStatus {
-  /** Where the token in use comes from. */
-  source: 'env' | 'stored' | 'hf-token-file' | 'none';
-  state: 'none' | 'valid' | 'rejected' | 'unverified';
-  user?: string;
-  tokenName?: string;
-  /** Where setToken keeps it (the secret store's description). */
-  storage: string;
-  /** Set when that is a file other tools share (huggingface-cli's token file): its path. */
-  sharedFile?: string;
-  warning?: string;
-  message: string;
-}
-
-export type DownloadProgressEvent = { type: 'download-progress'; id: string } & Omit<ProgressEvent, 'type'>;
-
-export type ModelEvent =
-  | { type: 'download-started'; id: string; repo: string; commit: string; totalBytes: number; files: { path: string; size: number }[] }
-  | DownloadProgressEvent
-  | { type: 'download-retry'; id: string; path: string; attempt: number; delayMs: number; reason: string }
-  | { type: 'file-verified'; id: string; path: string; size: number; sha256: string }
-  | { type: 'download-paused'; id: string }
-  | { type: 'download-cancelled'; id: string }
-  | { type: 'download-failed'; id: string; error: StudioErrorWire }
-  | { type: 'download-completed'; id: string; result: DownloadResult }
-  | { type: 'verify-progress'; id: string; path: string; doneBytes: number; totalBytes: number }
-  | { type: 'models-changed' }
-  | { type: 'download-verdict'; id: string; verdict: PortabilityVerdict };
+export type ModelEvent = ModelEventView;
+export type DownloadProgressEvent = Extract<ModelEvent, { type: 'download-progress' }>;
 
 /** One component graph of a model, on disk (fetched and verified before the large files). */
 export interface GraphFile {
@@ -694,7 +639,7 @@ export class ModelService {
   /** Stores the token in the secret store, then checks it. The token is never echoed. */
   async setToken(token: string): Promise<TokenStatus> {
     const t = token.trim();
-    if (!t || t.length > 1024 || !/^[\x21-\x7e]+$/.test(t)) {
+    if (!HF_TOKEN_PATTERN.test(t)) {
       throw new StudioError('invalid_input', 'That does not look like a Hugging Face token (one word of letters and digits, usually starting with "hf_").');
     }
     await this.opts.secrets.set(HF_TOKEN_SECRET, t);

@@ -10,8 +10,8 @@ import { GraphBuilder, encodeModel } from '../../../e2e/support/onnx-builder';
 import { writeTinyModel } from '../../../e2e/support/tiny-model';
 import { checkModelOps } from '../../inference/available';
 import { rejection } from '../../testing/errors';
-import { makeHarness, type Harness } from './test-support/harness';
-import { tempDir } from './test-support/repo-fixture';
+import { makeHarness, type Harness } from '../../testing/models/harness';
+import { tempDir } from '../../testing/models/repo-fixture';
 
 let hub: HubEmulator;
 let root: string;

@@ -63,12 +63,6 @@ export function dragHasFiles(e: DragEvent): boolean {
   return !!e.dataTransfer && Array.from(e.dataTransfer.types).includes('Files');
 }
 
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MB`;
-}
-
 /** The first words of a prompt, for names and captions. */
 export function promptHead(prompt: string, words = 8): string {
   const text = prompt.replace(/\s+/g, ' ').trim();

@@ -1,5 +1,5 @@
 // Error messages may carry a Hub's own words (X-Error-Message): only URLs the studio built become
-// links; any other URL stays plain text (issue 10 item 11).
+// links; any other URL stays plain text.
 import { describe, expect, it } from 'vitest';
 import { StudioError } from '../../../src-shared/errors';
 import { toModelError } from '../../stores/models';

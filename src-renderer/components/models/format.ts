@@ -1,5 +1,5 @@
 // Small formatting helpers of the Models view.
-import { formatBytes } from '../../../src-shared/catalog';
+import { formatBytes } from '../../../src-shared/bytes';
 import type { MemoryMode } from '../../../src-shared/catalog';
 
 export { formatBytes };

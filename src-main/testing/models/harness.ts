@@ -2,10 +2,10 @@
 // event recorded. HF_HOME points into the temp folder so the real token file is never read.
 import fs from 'node:fs';
 import path from 'node:path';
-import { openDatabase, type Db } from '../../db';
-import { hfTokenFileStore } from '../../node-adapters';
-import type { FreeSpaceFn } from '../disk';
-import { ModelService, type ModelEvent, type ModelServiceOptions } from '../service';
+import { openDatabase, type Db } from '../../core/db';
+import { hfTokenFileStore } from '../../core/node-adapters';
+import type { FreeSpaceFn } from '../../core/models/disk';
+import { ModelService, type ModelEvent, type ModelServiceOptions } from '../../core/models/service';
 import { tempDir } from './repo-fixture';
 
 export interface Harness {

@@ -4,9 +4,9 @@
 // SD35_TEST_HOLD=save-after:N (or save-after-rename:N) the service stops mid-batch at that point and
 // prints `SD35_HOLD …` to stderr, for the test to SIGKILL it. Prints `saved <id>` per image on stdout.
 import path from 'node:path';
-import { openDatabase } from '../../db';
-import { ensureDataDir } from '../../paths';
-import { HistoryService } from '../service';
+import { openDatabase } from '../../core/db';
+import { ensureDataDir } from '../../core/paths';
+import { HistoryService } from '../../core/history/service';
 import { makeMeta, makePixels } from './fixtures';
 
 async function main(): Promise<void> {

@@ -2,10 +2,10 @@
 // prints the result as one JSON line. Run with `node --import tsx download-child.ts <data> <models>
 // download <ref>` or `… resume-pending`. SD35_TEST_HOLD=download-after-bytes:N holds it mid-file.
 import path from 'node:path';
-import { exitCodeFor, StudioError } from '../../../../src-shared/errors';
-import { openDatabase } from '../../db';
-import { hfTokenFileStore } from '../../node-adapters';
-import { ModelService } from '../service';
+import { exitCodeFor, StudioError } from '../../../src-shared/errors';
+import { openDatabase } from '../../core/db';
+import { hfTokenFileStore } from '../../core/node-adapters';
+import { ModelService } from '../../core/models/service';
 
 async function main(): Promise<void> {
   const [dataDir, modelsDir, mode, ref] = process.argv.slice(2);

@@ -1,12 +1,12 @@
 // Helpers for the history tests, the crash child process and the benchmarks (not shipped code paths).
 import path from 'node:path';
-import type { StudioImageMeta } from '../../../../src-shared/metadata';
-import { openDatabase, type Db } from '../../db';
-import { ensureDataDir } from '../../paths';
-import { tempDir } from '../../../testing/temp';
-import { imageRelPath } from '../files';
-import { Generations } from '../generations';
-import { ImageRows } from '../images';
+import type { StudioImageMeta } from '../../../src-shared/metadata';
+import { openDatabase, type Db } from '../../core/db';
+import { ensureDataDir } from '../../core/paths';
+import { tempDir } from '../temp';
+import { imageRelPath } from '../../core/history/files';
+import { Generations } from '../../core/history/generations';
+import { ImageRows } from '../../core/history/images';
 import { FAKE_MODELS, FAKE_SIZES, makePrompt, rng } from './prompts';
 
 /** A fresh data folder under the OS temp dir (removed by removeTempDirs from src-main/testing/temp). */
