@@ -13,6 +13,7 @@ export default defineConfig({
           main: resolve(__dirname, 'src-main/shell/main.ts'),
           cli: resolve(__dirname, 'src-main/cli/cli.ts'),
           worker: resolve(__dirname, 'src-main/inference/worker.ts'),
+          probe: resolve(__dirname, 'src-main/inference/probe.ts'),
         },
       },
     },

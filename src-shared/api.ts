@@ -61,6 +61,21 @@ export const gpuMemorySchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('unknown'), reason: z.string().max(500) }).strict(),
 ]);
 export type GpuMemory = z.infer<typeof gpuMemorySchema>;
+/** One execution provider as a short start-up check found it (inference/providers.ts). */
+export const providerStatusSchema = z
+  .object({
+    name: z.string().max(64),
+    /** loaded: a session ran on it here; failed: offered but could not start; not-installed: its library is absent. */
+    status: z.enum(['loaded', 'failed', 'not-installed']),
+    /** The library that was missing (libcudnn.so.9, DirectML.dll…), when known. */
+    missingLibrary: z.string().max(256).optional(),
+    /** ONNX Runtime's error, first line. */
+    error: z.string().max(1000).optional(),
+    /** What the user can do next. */
+    nextStep: z.string().max(600).optional(),
+  })
+  .strict();
+export type ProviderStatus = z.infer<typeof providerStatusSchema>;
 
 export const systemInfoSchema = z
   .object({
@@ -71,6 +86,8 @@ export const systemInfoSchema = z
     versions: z.record(z.string().max(64), z.string().max(128)),
     /** As ONNX Runtime reports them (listSupportedBackends): name and whether bundled. */
     executionProviders: z.array(executionProviderSchema).max(32),
+    /** Which providers actually started here, and for one that did not, the missing library and the next step. */
+    providers: z.array(providerStatusSchema).max(16).optional(),
     dataDir: z.string().max(MAX_PATH),
     modelsDir: z.string().max(MAX_PATH),
     /** Free bytes on the data folder's disk, or null when it cannot be read. */

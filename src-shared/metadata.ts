@@ -70,6 +70,7 @@ export function studioJson(meta: StudioImageMeta): string {
     rng: m.rng,
   };
   if (m.clipHidden !== undefined) ordered.clipHidden = m.clipHidden;
+  if (m.rewrittenOps !== undefined && m.rewrittenOps.length > 0) ordered.rewrittenOps = m.rewrittenOps;
   ordered.t5 = m.t5;
   ordered.appVersion = m.appVersion;
   return JSON.stringify(ordered);
@@ -98,6 +99,7 @@ export function studioToParsed(meta: StudioImageMeta): ParsedParameters {
     appVersion: meta.appVersion,
   };
   if (meta.clipHidden !== undefined) extra.clipHidden = meta.clipHidden;
+  if (meta.rewrittenOps !== undefined && meta.rewrittenOps.length > 0) extra.rewrittenOps = meta.rewrittenOps.join(' ');
   if (meta.model.repo !== undefined) extra.repo = meta.model.repo;
   if (meta.model.commit !== undefined) extra.commit = meta.model.commit;
   const res: ParsedParameters = {

@@ -4,30 +4,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { _electron as electron, expect, test } from '@playwright/test';
-
-const REPO = path.resolve(__dirname, '..', '..');
-
-/** The installed Electron binary, found without require('electron') (which would try to download it). */
-function electronBinary(): string | undefined {
-  const dir = path.join(REPO, 'node_modules', 'electron');
-  try {
-    const rel = fs.readFileSync(path.join(dir, 'path.txt'), 'utf8').trim();
-    const full = path.join(dir, 'dist', rel);
-    return fs.existsSync(full) ? full : undefined;
-  } catch {
-    return undefined;
-  }
-}
+import { REPO, electronBinary, electronSkipReason } from '../support/electron-binary';
 
 const binary = electronBinary();
-const nativeReady = fs.existsSync(path.join(REPO, 'native', 'electron', 'better_sqlite3.node'));
-const skipReason = !binary
-  ? 'Electron binary not installed here (ELECTRON_SKIP_BINARY_DOWNLOAD / offline): run `node node_modules/electron/install.js` online to enable this spec'
-  : !nativeReady
-    ? 'better-sqlite3 for Electron not prepared: run `npm run prepare:electron` online'
-    : process.platform === 'linux' && !process.env.DISPLAY
-      ? 'no X display: run under xvfb-run'
-      : undefined;
+const skipReason = electronSkipReason();
 
 if (skipReason) console.log(`[electron e2e] skipped: ${skipReason}`);
 
@@ -49,6 +29,8 @@ test.describe('Electron window', () => {
         await nav.getByRole('link', { name }).click();
         await expect(page.getByRole('heading', { level: 1, name })).toBeVisible();
       }
+      // The provider check ran in a utility process with the app's onnxruntime-node: the CPU works here.
+      await expect(page.getByTestId('providers').locator('li[data-status="loaded"]').first()).toContainText('cpu', { timeout: 30_000 });
       await page.screenshot({ path: path.join(REPO, 'test-results', 'screenshots', 'electron-settings.png') });
       expect(errors).toEqual([]);
     } finally {

@@ -128,6 +128,7 @@ interface PlainNode {
   name: string;
   op_type: string;
   attribute: Record<string, unknown>[];
+  domain?: string;
 }
 
 interface PlainValueInfo {
@@ -267,6 +268,18 @@ export class GraphBuilder {
     return outs;
   }
 
+  /** A node of ONNX Runtime's contrib domain (com.microsoft), as the transformer optimizers write them. */
+  contrib(opType: string, inputs: string[], attrs: Record<string, Attr> = {}, outputs: number | string[] = 1): string[] {
+    const outs = this.node(opType, inputs, attrs, outputs);
+    (this.nodes[this.nodes.length - 1] as PlainNode).domain = 'com.microsoft';
+    return outs;
+  }
+
+  /** Whether any node is in the com.microsoft domain (encodeModel imports it then). */
+  get usesContrib(): boolean {
+    return this.nodes.some((n) => n.domain === 'com.microsoft');
+  }
+
   /** One-output node. */
   op(opType: string, inputs: string[], attrs: Record<string, Attr> = {}, output?: string): string {
     return this.node(opType, inputs, attrs, output === undefined ? 1 : [output])[0] as string;
@@ -355,7 +368,7 @@ export function encodeModel(graph: GraphBuilder, options: EncodeOptions = {}): U
     producer_name: options.producer ?? 'sd35-studio tiny-model',
     producer_version: '1',
     doc_string: options.docString ?? '',
-    opset_import: [{ domain: '', version: options.opset ?? 17 }],
+    opset_import: [{ domain: '', version: options.opset ?? 17 }, ...(graph.usesContrib ? [{ domain: 'com.microsoft', version: 1 }] : [])],
     graph: graph.toPlain(),
   });
   return ModelProto.encode(model).finish();

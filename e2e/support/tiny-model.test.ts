@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../../src-main/inference/ort';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readOnnxGraphInfo, type TensorMeta } from '../../src-main/inference/model-folder';
+import { readOnnxGraphInfo, type TensorMeta } from '../../src-main/model-folder/onnx-graph';
 import { PromptTokenizers } from '../../src-main/inference/tokenizers/index';
 import { fixtureFor, missingFixturesReason } from './fixtures';
 import { LAYOUT_FILES, TINY_ANALYTIC, writeTinyModel, type TinyLayout, type TinyModelOptions } from './tiny-model';

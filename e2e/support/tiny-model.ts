@@ -55,7 +55,16 @@ export interface TinyModelOptions {
   transformerBytes?: number;
   /** Write generated tiny tokenizers even when the shared fixtures are present. */
   generatedTokenizers?: boolean;
+  /**
+   * olive: the fusions ONNX Runtime's transformer optimizer makes for DirectML (as in the TensorStack
+   * exports) — a channels-last com.microsoft.GroupNorm between Transposes in the VAE decoder, an NhwcConv
+   * for the transformer's convolution, BiasSplitGelu in a feed-forward and BiasAdd in its residual.
+   * olive-twin: the same functions from standard ONNX ops (the standard twin). No effect with analytic.
+   */
+  flavor?: TinyFlavor;
 }
+
+export type TinyFlavor = 'olive' | 'olive-twin';
 
 /** The analytic transformer: v = a·x + b·c (see the header comment). */
 export const TINY_ANALYTIC = { a: 0.5, b: 2 } as const;
@@ -126,6 +135,7 @@ interface Ctx {
   g: GraphBuilder;
   component: string;
   io: ElemType; // float32 or float16
+  flavor?: TinyFlavor;
 }
 
 function weight(ctx: Ctx, name: string, dims: number[], std: number): string {
@@ -306,10 +316,13 @@ function buildTransformer(ctx: Ctx, names: TransformerNames, size: 'micro' | 'sm
   // a mean over 333 context positions (tanh would saturate instead).
   const wave = g.op('Mul', [g.op('Sin', [g.op('Mul', [pre, g.f32([8], [])])]), g.f32([0.5], [])]);
   const cond = g.op('Unsqueeze', [wave, g.i64([2, 3])]); // [B,16,1,1]
-  const conv = g.op('Conv', [x, weight(ctx, 'proj.weight', [16, 16, 3, 3], 0.5 / 12), weight(ctx, 'proj.bias', [16], 0.05)], {
-    pads: { ints: [1, 1, 1, 1] },
-    kernel_shape: { ints: [3, 3] },
-  });
+  if (ctx.flavor) pre = oliveFeedForward(ctx, pre);
+  const conv = ctx.flavor
+    ? oliveConv(ctx, x)
+    : g.op('Conv', [x, weight(ctx, 'proj.weight', [16, 16, 3, 3], 0.5 / 12), weight(ctx, 'proj.bias', [16], 0.05)], {
+        pads: { ints: [1, 1, 1, 1] },
+        kernel_shape: { ints: [3, 3] },
+      });
   const one = g.f32([1], []);
   const v = g.op('Add', [g.op('Mul', [conv, g.op('Add', [cond, one])]), cond]);
   floatOutput(ctx, names.output, outDims, v);
@@ -330,11 +343,75 @@ function buildVaeDecoder(ctx: Ctx, analytic: boolean): void {
     floatOutput(ctx, 'sample', outDims, up);
     return;
   }
-  const rgb = g.op('Conv', [z, weight(ctx, 'conv_out.weight', [3, 16, 1, 1], 0.35), weight(ctx, 'conv_out.bias', [3], 0.1)], {
+  const rgb = g.op('Conv', [ctx.flavor ? oliveGroupNorm(ctx, z) : z, weight(ctx, 'conv_out.weight', [3, 16, 1, 1], 0.35), weight(ctx, 'conv_out.bias', [3], 0.1)], {
     kernel_shape: { ints: [1, 1] },
   });
   const up = g.op('Resize', [rgb, '', scales], { mode: { s: 'linear' } });
   floatOutput(ctx, 'sample', outDims, g.op('Tanh', [up]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The olive flavor's fused blocks and their standard twins (same weights, same function)
+
+/** Transformer projection: Conv3x3 on NCHW; olive as Transpose → com.microsoft.NhwcConv (W [M,kH,kW,C]) → Transpose. */
+function oliveConv(ctx: Ctx, x: string): string {
+  const { g } = ctx;
+  const w = randomWeights(`${ctx.component}/proj.weight`, 16 * 16 * 9, 0.5 / 12); // [M=16, C=16, 3, 3]
+  const bias = weight(ctx, 'proj.bias', [16], 0.05);
+  const attrs = { pads: { ints: [1, 1, 1, 1] }, kernel_shape: { ints: [3, 3] } };
+  if (ctx.flavor === 'olive-twin') return g.op('Conv', [x, g.init('proj.weight', { type: 'float32', dims: [16, 16, 3, 3], data: w }), bias], attrs);
+  const nhwc = new Float32Array(w.length);
+  for (let m = 0; m < 16; m++) for (let c = 0; c < 16; c++) for (let k = 0; k < 9; k++) nhwc[(m * 9 + k) * 16 + c] = w[(m * 16 + c) * 9 + k]!;
+  const wNhwc = g.init('proj.weight_nhwc', { type: 'float32', dims: [16, 3, 3, 16], data: nhwc });
+  const xt = g.op('Transpose', [x], { perm: { ints: [0, 2, 3, 1] } });
+  const y = g.contrib('NhwcConv', [xt, wNhwc, bias], attrs)[0] as string;
+  return g.op('Transpose', [y], { perm: { ints: [0, 3, 1, 2] } });
+}
+
+/** A feed-forward on pre [B,16] with a residual: olive as BiasSplitGelu + BiasAdd on [B,1,16]. */
+function oliveFeedForward(ctx: Ctx, pre: string): string {
+  const { g } = ctx;
+  const D = 32;
+  const pre3 = g.op('Unsqueeze', [pre, g.i64([1])]); // [B,1,16]
+  const h = g.op('MatMul', [pre3, weight(ctx, 'ff.proj_in.weight', [16, 2 * D], 1 / 4)]); // [B,1,2D]
+  const b1 = weight(ctx, 'ff.proj_in.bias', [2 * D], 0.1);
+  const w2 = weight(ctx, 'ff.proj_out.weight', [D, 16], 0.3 / Math.sqrt(D));
+  const b2 = weight(ctx, 'ff.proj_out.bias', [16], 0.05);
+  let out: string;
+  if (ctx.flavor === 'olive') {
+    const act = g.contrib('BiasSplitGelu', [h, b1])[0] as string; // [B,1,D]
+    out = g.contrib('BiasAdd', [g.op('MatMul', [act, w2]), b2, pre3])[0] as string;
+  } else {
+    const sum = g.op('Add', [h, b1]);
+    const [left, right] = g.node('Split', [sum, g.i64([D, D])], { axis: { i: -1 } }, 2) as [string, string];
+    const erf = g.op('Erf', [g.op('Div', [right, g.f32([Math.SQRT2], [])])]);
+    const gelu = g.op('Mul', [g.op('Mul', [right, g.f32([0.5], [])]), g.op('Add', [erf, g.f32([1], [])])]);
+    out = g.op('Add', [g.op('Add', [g.op('MatMul', [g.op('Mul', [left, gelu]), w2]), b2]), pre3]);
+  }
+  return g.op('Squeeze', [out, g.i64([1])]); // [B,16]
+}
+
+/** VAE: GroupNorm (4 groups, SiLU) on z [B,16,h,w]; olive as Transpose → channels-last com.microsoft.GroupNorm → Transpose. */
+function oliveGroupNorm(ctx: Ctx, z: string): string {
+  const { g } = ctx;
+  const gamma = weight(ctx, 'norm.weight', [16], 0.1);
+  const beta = weight(ctx, 'norm.bias', [16], 0.1);
+  // gamma = 1 + N(0, 0.1): computed in the graph so the stored weight stays a plain initializer.
+  const scale = g.op('Add', [gamma, g.f32([1], [])]);
+  if (ctx.flavor === 'olive') {
+    const nhwc = g.op('Transpose', [z], { perm: { ints: [0, 2, 3, 1] } });
+    const y = g.contrib('GroupNorm', [nhwc, scale, beta], { groups: { i: 4 }, activation: { i: 1 }, epsilon: { f: 1e-5 }, channels_last: { i: 1 } })[0] as string;
+    return g.op('Transpose', [y], { perm: { ints: [0, 3, 1, 2] } });
+  }
+  const shape = g.op('Shape', [z]);
+  const grouped = g.op('Reshape', [z, g.i64([0, 4, -1])]);
+  const mean = g.op('ReduceMean', [grouped], { axes: { ints: [2] }, keepdims: { i: 1 } });
+  const d = g.op('Sub', [grouped, mean]);
+  const variance = g.op('ReduceMean', [g.op('Mul', [d, d])], { axes: { ints: [2] }, keepdims: { i: 1 } });
+  const normed = g.op('Reshape', [g.op('Div', [d, g.op('Sqrt', [g.op('Add', [variance, g.f32([1e-5], [])])])]), shape]);
+  const perChannel = (t: string) => g.op('Reshape', [t, g.i64([16, 1, 1])]);
+  const y = g.op('Add', [g.op('Mul', [normed, perChannel(scale)]), perChannel(beta)]);
+  return g.op('Mul', [y, g.op('Sigmoid', [y])]);
 }
 
 function writeComponent(
@@ -343,6 +420,7 @@ function writeComponent(
   externalData: string,
   io: ElemType,
   build: (ctx: Ctx) => void,
+  flavor?: TinyFlavor,
 ): void {
   const dir = path.join(outDir, folder);
   fs.mkdirSync(dir, { recursive: true });
@@ -350,7 +428,7 @@ function writeComponent(
   try {
     // Every weight (≥ 128 bytes) goes to the external-data file, as the real exports do.
     const g = new GraphBuilder(`${folder}_graph`, writer, 128);
-    build({ g, component: folder, io });
+    build({ g, component: folder, io, ...(flavor ? { flavor } : {}) });
     fs.writeFileSync(path.join(dir, 'model.onnx'), encodeModel(g, { docString: `tiny ${folder} (sd35-studio test fixture)` }));
   } finally {
     writer.close();
@@ -638,8 +716,9 @@ export async function writeTinyModel(outDir: string, options: TinyModelOptions):
       analytic,
       options.transformerBytes,
     ),
+    options.flavor,
   );
-  writeComponent(outDir, 'vae_decoder', externalData, io, (ctx) => buildVaeDecoder(ctx, analytic));
+  writeComponent(outDir, 'vae_decoder', externalData, io, (ctx) => buildVaeDecoder(ctx, analytic), options.flavor);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -670,6 +749,7 @@ function parseCli(argv: string[]): { out: string; options: TinyModelOptions } {
       options.size = v;
     } else if (arg === '--analytic') options.analytic = true;
     else if (arg === '--no-t5') options.t5 = false;
+    else if (arg === '--flavor') options.flavor = (argv[++i] === 'olive-twin' ? 'olive-twin' : 'olive');
     else if (arg === '--t5-bytes') options.t5Bytes = Number(value());
     else if (arg === '--transformer-bytes') options.transformerBytes = Number(value());
     else if (arg === '--heavy') {
@@ -686,7 +766,7 @@ function parseCli(argv: string[]): { out: string; options: TinyModelOptions } {
 }
 
 const USAGE =
-  'usage: tiny-model --out DIR [--layout optimum|tensorstack] [--io fp32|fp16] [--size micro|small] [--analytic] [--no-t5] [--t5-bytes N] [--transformer-bytes N] [--heavy MB] [--generated-tokenizers]';
+  'usage: tiny-model --out DIR [--layout optimum|tensorstack] [--io fp32|fp16] [--size micro|small] [--analytic] [--no-t5] [--t5-bytes N] [--transformer-bytes N] [--heavy MB] [--generated-tokenizers] [--flavor olive|olive-twin]';
 
 const HELP = [
   'Writes a tiny SD3-shaped ONNX model folder (all components, tokenizers, scheduler) for tests and benchmarks.',
@@ -701,6 +781,7 @@ const HELP = [
   '  --transformer-bytes N     Give the transformer at least N bytes of weights, streamed to disk',
   '  --heavy MB                Both of the above at MB megabytes each (memory benchmarks: 600)',
   '  --generated-tokenizers    Generated tiny tokenizers even when the shared fixtures are present',
+  '  --flavor F                olive (DirectML-optimizer fusions: com.microsoft GroupNorm, NhwcConv, BiasSplitGelu, BiasAdd) or olive-twin (the same from standard ops)',
   '  --help                    Show this help',
 ].join('\n');
 

@@ -133,6 +133,48 @@ function unpackFilter(expand: (p: string) => string): Filter {
   return matchers![0]!.createFilter();
 }
 
+describe('electron-builder.yml as electron-builder reads it', () => {
+  const configLib = requireHere(path.join(builderLib, 'out', 'util', 'config', 'config.js')) as {
+    getConfig(projectDir: string, configPath: string | null, fromOptions: unknown): Promise<Record<string, unknown>>;
+    validateConfiguration(config: unknown, debugLogger: unknown): Promise<void>;
+  };
+  const { resolveFunction } = requireHere(path.join(builderLib, 'out', 'util', 'resolve.js')) as {
+    resolveFunction(type: unknown, executor: unknown, name: string, root: string): Promise<unknown>;
+  };
+  const logger = { isEnabled: false, add: () => undefined };
+
+  it('passes electron-builder\'s schema, also as the -cuda variant dist.mjs builds', async () => {
+    const loaded = await configLib.getConfig(REPO, path.join(REPO, 'electron-builder.yml'), null);
+    await configLib.validateConfiguration(loaded, logger);
+    const cuda = await configLib.getConfig(REPO, null, { extends: 'electron-builder.yml', artifactName: '${name}-cuda-${version}-${os}-${arch}.${ext}', deb: { recommends: ['libcudart12'] } });
+    await configLib.validateConfiguration(cuda, logger);
+    expect(cuda).toMatchObject({ appId: 'dev.sd35studio.app', deb: { recommends: ['libcudart12'] } });
+  });
+
+  it('loads the afterPack hook that sets the fuses', async () => {
+    expect(process.cwd()).toBe(REPO); // electron-builder resolves hook paths from the project folder
+    const hook = await resolveFunction('commonjs', config.afterPack, 'afterPack', REPO);
+    // electron-builder imports it natively (not through vitest), so compare what it got, not the instance.
+    expect(typeof hook).toBe('function');
+    expect((hook as { name: string }).name).toBe('afterPack');
+    expect(String(hook)).toContain('applyFuses(binary, context.electronPlatformName)');
+  });
+
+  it('names artifacts with version and arch, and keeps the platform targets asked for', () => {
+    expect(config.artifactName).toBe('${name}-${version}-${os}-${arch}.${ext}');
+    expect(config).toMatchObject({
+      linux: { target: ['AppImage', 'deb'], mimeTypes: ['image/png'] },
+      win: { target: [{ target: 'nsis', arch: ['x64'] }] },
+      nsis: { oneClick: false, perMachine: false, allowToChangeInstallationDirectory: true, createStartMenuShortcut: true, deleteAppDataOnUninstall: false },
+      mac: { target: [{ target: 'dmg', arch: ['arm64', 'x64'] }], hardenedRuntime: true, entitlements: 'resources/entitlements.mac.plist' },
+      asar: true,
+    });
+    expect(fs.existsSync(path.join(REPO, 'resources', 'entitlements.mac.plist'))).toBe(true);
+    expect(String((config.nsis as { artifactName: string }).artifactName)).toMatch(/\$\{version\}.*\$\{arch\}/);
+    expect(String((config.dmg as { artifactName: string }).artifactName)).toMatch(/\$\{version\}.*\$\{arch\}/);
+  });
+});
+
 describe('electron-builder.yml: native files', () => {
   it('finds the production dependencies with native code installed', () => {
     const names = deps.map((d) => d.name);

@@ -62,7 +62,7 @@ delete process.env.ELECTRON_SKIP_BINARY_DOWNLOAD; // electron-builder needs Elec
 const { build, Platform, Arch } = (await import('electron-builder')).default;
 const target = { linux: Platform.LINUX, win32: Platform.WINDOWS, darwin: Platform.MAC }[/** @type {'linux'|'win32'|'darwin'} */ (platform)];
 /** @type {Record<string, unknown>} */
-const config = { extends: 'file:electron-builder.yml' };
+const config = { extends: 'electron-builder.yml' };
 if (cuda) {
   // Same app, the CUDA provider libraries packed beside onnxruntime: a separate download for NVIDIA users.
   config.artifactName = '${name}-cuda-${version}-${os}-${arch}.${ext}';

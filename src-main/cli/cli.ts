@@ -6,7 +6,8 @@ import type { Adapters } from '../core/adapters';
 import { nodeAdapters } from '../core/node-adapters';
 import { resolveDataDir } from '../core/paths';
 import { StudioCore } from '../core/studio';
-import { listExecutionProviders } from '../inference/available';
+import { checkModelOps, listExecutionProviders } from '../inference/available';
+import { runProviderProbe } from '../inference/probe-host';
 import { GLOBAL_OPTIONS, boolOption, parseArgs, stringOption, type OptionSpec } from './args';
 import type { Command } from './command';
 import { COMMANDS } from './commands';
@@ -138,6 +139,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   // SIGHUP too: a closed terminal or a service manager's reload stops the command cleanly (lock released).
   for (const s of STOP_SIGNALS) process.on(s, onSignal);
   const dataDir = resolveDataDir(stringOption(args, 'data-dir'), env);
+  const adapters = (runtimeHost.adapters ?? nodeAdapters)(env);
+  let probed: ReturnType<typeof runProviderProbe> | undefined;
   try {
     return await command.run({
       args,
@@ -149,10 +152,13 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       openCore: (runtime = 'cli') =>
         StudioCore.open({
           dataDir,
-          adapters: (runtimeHost.adapters ?? nodeAdapters)(env),
+          adapters,
           runtime,
           appVersion: APP_VERSION,
           listExecutionProviders,
+          checkOps: checkModelOps,
+          // Only `info` (system.info) pays for the check: one short-lived process, once.
+          probeProviders: () => (probed ??= runProviderProbe(adapters.spawner, { env })),
           env,
           ...(runtimeHost.nativeBinding ? { nativeBinding: runtimeHost.nativeBinding } : {}),
         }),

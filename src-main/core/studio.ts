@@ -3,7 +3,8 @@
 // run the very same code; runtime differences arrive as adapters.
 import fs from 'node:fs';
 import os from 'node:os';
-import type { GpuMemory, StudioApi, SystemInfo } from '../../src-shared/api';
+import path from 'node:path';
+import type { GpuMemory, ProviderStatus, StudioApi, SystemInfo } from '../../src-shared/api';
 import type { MachineMemory } from '../../src-shared/catalog';
 import { formatBytes } from '../../src-shared/bytes';
 import { StudioError } from '../../src-shared/errors';
@@ -20,7 +21,8 @@ import { dataLayout, defaultModelsDir, ensureDataDir, type DataLayout } from './
 import { SettingsStore, defaultSettings } from './settings';
 import { galleryHandlers } from './handlers/gallery';
 import { modelsHandlers } from './handlers/models';
-import { ModelService } from './models/service';
+import { ModelService, type GraphFile } from './models/service';
+import type { PortabilityVerdict } from '../../src-shared/schemas/models';
 import { reconcile } from './history/reconcile';
 import { integrityCheck } from './history/integrity';
 import { HistoryService, scheduleTrashSweep } from './history/service';
@@ -39,8 +41,12 @@ export interface StudioCoreOptions {
   listExecutionProviders?: () => Promise<{ name: string; bundled: boolean; installed?: boolean }[]>;
   /** GPU memory as the OS reports it (default: detectGpuMemory with real commands, once per process). */
   gpuMemory?: () => Promise<GpuMemory>;
+  /** Which providers actually start here (inference/probe-host.ts: a short-lived process; cached by the caller). */
+  probeProviders?: () => Promise<ProviderStatus[]>;
   logEcho?: (line: string) => void;
   env?: NodeJS.ProcessEnv;
+  /** The pre-download op check (inference/available.ts checkModelOps); answers cached under <data>/op-probes. */
+  checkOps?: (graphs: GraphFile[], context: { cacheDir: string }) => Promise<PortabilityVerdict>;
 }
 
 /** A start-up step of a room (reconcile history, resume downloads…), run by the lock holder only. */
@@ -118,6 +124,7 @@ export class StudioCore {
       modelsDir: this.settings.get().modelsDir,
       secrets: options.adapters.secrets,
       env: options.env ?? process.env,
+      ...(options.checkOps ? { checkOps: (graphs: GraphFile[]) => options.checkOps!(graphs, { cacheDir: path.join(options.dataDir, 'op-probes') }) } : {}),
     });
     this.disposers.push(
       this.models.on((event) => {
@@ -199,7 +206,7 @@ export class StudioCore {
       freeDiskBytes = null;
     }
     const eps = (await this.options.listExecutionProviders?.()) ?? [];
-    const gpuMemory = await this.gpuMemory();
+    const [gpuMemory, providers] = await Promise.all([this.gpuMemory(), this.options.probeProviders?.()]);
     return {
       appVersion: this.options.appVersion,
       platform: process.platform,
@@ -207,6 +214,7 @@ export class StudioCore {
       runtime: this.options.runtime,
       versions: { node: process.versions.node, ...(this.options.versions ?? {}) },
       executionProviders: eps,
+      ...(providers ? { providers } : {}),
       dataDir: this.layout.root,
       modelsDir: this.settings.get().modelsDir,
       freeDiskBytes,
@@ -225,6 +233,7 @@ export class StudioCore {
       `SD3.5 Studio ${info.appVersion} (${info.runtime})`,
       `Platform: ${info.platform} ${info.arch}, ${os.release()}, ${os.cpus().length} CPUs, ${formatBytes(os.totalmem())} RAM`,
       `Versions: ${Object.entries(info.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+      ...(info.providers ? [`Providers: ${info.providers.map((p) => `${p.name} ${p.status}${p.missingLibrary ? ` (missing ${p.missingLibrary})` : ''}`).join(', ')}`] : []),
       `Execution providers: ${info.executionProviders.map((e) => `${e.name}${e.bundled ? '' : e.installed ? ' (installed)' : ' (not installed)'}`).join(', ') || 'none reported'}`,
       `GPU memory: ${info.gpuMemory ? describeGpuMemory(info.gpuMemory) : 'unknown'}`,
       `Chosen EP: ${settings.executionProvider}, memory mode: ${settings.memoryMode}`,

@@ -16,7 +16,7 @@ export function listExecutionProviders(): Promise<AvailableEp[]> {
       const { supportedBackends } = await import('./sessions');
       const backends: AvailableEp[] = supportedBackends();
       if (!backends.some((b) => b.name === 'webgpu')) return backends;
-      const [ort, { probeWebGpu }] = await Promise.all([import('onnxruntime-node'), import('./webgpu')]);
+      const [{ ort }, { probeWebGpu }] = await Promise.all([import('./ort'), import('./webgpu')]);
       const problem = await probeWebGpu(ort);
       return problem ? backends.filter((b) => b.name !== 'webgpu') : backends;
     } catch {
@@ -24,4 +24,16 @@ export function listExecutionProviders(): Promise<AvailableEp[]> {
     }
   })();
   return cached;
+}
+
+/**
+ * The pre-download op check for ModelService (issue 8), loaded lazily like the list above: the graphs'
+ * ops probed in ONNX Runtime on the provider auto would use; answers cached in `cacheDir`.
+ */
+export async function checkModelOps(
+  graphs: { file: string; path: string }[],
+  context: { cacheDir: string },
+): Promise<import('../../src-shared/schemas/models').PortabilityVerdict> {
+  const { checkModelGraphs } = await import('./verdict');
+  return checkModelGraphs(graphs, { cacheDir: context.cacheDir });
 }

@@ -161,6 +161,8 @@ export const resultMessageSchema = z
     dropped: z.object({ clip: z.number().int().nonnegative(), t5: z.number().int().nonnegative() }).strict(),
     /** The model was kept from an earlier job (no sessions created for this one, beyond what the memory mode frees). */
     modelReused: z.boolean(),
+    /** Ops the portability pass rewrote for the provider ('com.microsoft.GroupNorm', …), when any (issue 8). */
+    rewrittenOps: z.array(z.string().min(1).max(200)).max(100).optional(),
   })
   .strict()
   .refine((m) => m.rgb.length === m.width * m.height * 3, { message: 'rgb must hold width × height × 3 bytes' });

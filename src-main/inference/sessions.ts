@@ -6,26 +6,21 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ort } from './ort';
 import { StudioError } from '../../src-shared/errors';
+import { COMPONENTS, componentLabel, openModelFolder, type ComponentFiles, type ComponentName, type Layout } from '../model-folder/layouts';
+import { readOnnxGraphInfo, type ComponentIo, type TensorMeta } from '../model-folder/onnx-graph';
 import {
-  COMPONENTS,
-  componentLabel,
-  openModelFolder,
-  readOnnxGraphInfo,
   resolveRoles,
   type ClipRoles,
-  type ComponentFiles,
-  type ComponentIo,
-  type ComponentName,
   type ComponentRoles,
   type FloatType,
   type IdsType,
-  type Layout,
   type T5Roles,
-  type TensorMeta,
   type TensorRole,
   type TransformerRoles,
   type VaeRoles,
-} from './model-folder';
+} from './tensor-roles';
+import type { RewrittenOp } from '../model-folder/portable';
+import { graphForProvider } from './portability';
 import { float16ToFloat32, float32ToFloat16 } from './tensors';
 import { webGpuFailure } from './webgpu';
 
@@ -231,6 +226,11 @@ function floatTensor(type: FloatType, data: Float32Array, dims: readonly number[
   return type === 'float16' ? new ort.Tensor('float16', float32ToFloat16(data), dims) : new ort.Tensor('float32', data, dims);
 }
 
+/**
+ * A float16 input tensor from half-precision bits. Where the JavaScript engine has Float16Array (Node 24),
+ * onnxruntime-common stores the data as one, and onnxruntime-node's binding reads a Float16Array as 0
+ * bytes ("not enough space: expected N, got 0"); the bits are handed to the binding as the Uint16Array.
+ */
 function readFloat(value: ort.OnnxValue | undefined, name: string, file: string): { data: Float32Array; dims: number[] } {
   if (value === undefined) throw new StudioError('internal', `${file} returned no '${name}'.`);
   const tensor = value as ort.Tensor;
@@ -259,6 +259,8 @@ export class LoadedModel {
   private readonly open = new Map<ComponentName, OpenSession>();
   private readonly pending = new Map<ComponentName, Promise<OpenSession>>();
   private readonly lastEp = new Map<ComponentName, string>();
+  private readonly rewritten = new Map<ComponentName, RewrittenOp[]>();
+  private readonly graphChoices = new Map<string, string>();
   private providers: string[];
   private fallbackReason: string | undefined;
   private released = false;
@@ -361,13 +363,13 @@ export class LoadedModel {
   }
 
   private async create(component: ComponentName): Promise<OpenSession> {
-    const modelPath = this.modelPath(component);
     const file = this.fileOf(component);
     for (;;) {
       const provider = this.providers[0] ?? 'cpu';
       let session: ort.InferenceSession;
+      const graph = await this.graphFor(component, provider);
       try {
-        session = await ort.InferenceSession.create(modelPath, ortSessionOptions(this.options, provider));
+        session = await ort.InferenceSession.create(graph, ortSessionOptions(this.options, provider));
       } catch (err) {
         const text = errorText(err);
         if (this.providers.length > 1) {
@@ -409,6 +411,33 @@ export class LoadedModel {
       this.lastEp.set(component, provider);
       return opened;
     }
+  }
+
+  /**
+   * The graph a component's session is created from on a provider: model.onnx, or model.portable.onnx
+   * when the provider lacks ops the portability pass rewrites (recorded in rewrittenOps). Throws the
+   * precise StudioError when an op has no kernel and no rewrite.
+   */
+  private async graphFor(component: ComponentName, provider: string): Promise<string> {
+    const files = this.files[component];
+    if (!files) return this.modelPath(component);
+    // Once decided for a component and provider, the same graph is loaded again (low memory mode
+    // creates sessions per job): no second probe or rewrite.
+    const known = this.graphChoices.get(`${component}|${provider}`);
+    if (known) return known;
+    const others = supportedBackends()
+      .filter((b) => b.installed !== false && b.name !== 'webgpu')
+      .map((b) => b.name);
+    const choice = await graphForProvider(this.folder, files, provider, { otherProviders: others });
+    if (choice.rewritten.length > 0) this.rewritten.set(component, choice.rewritten);
+    else this.rewritten.delete(component);
+    this.graphChoices.set(`${component}|${provider}`, choice.path);
+    return choice.path;
+  }
+
+  /** Ops rewritten by the portability pass for the sessions created so far, component by component. */
+  get rewrittenOps(): { component: ComponentName; op: string; count: number }[] {
+    return COMPONENTS.flatMap((c) => (this.rewritten.get(c) ?? []).map((r) => ({ component: c, ...r })));
   }
 
   private async run(
@@ -579,7 +608,7 @@ export async function inspectModel(folder: string): Promise<ModelInspection> {
       component,
       file: files.file,
       externalData: [...io.externalData].map(([file, bytes]) => ({ file: `${files.dir}/${file}`, bytes })),
-      initializers: io.initializerCount,
+      initializers: io.initializers.length,
       inputs: io.inputs,
       outputs: io.outputs,
     };

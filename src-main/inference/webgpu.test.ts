@@ -1,5 +1,5 @@
 // The WebGPU adapter probe: a real one-node model through ONNX Runtime, and the message for "no adapter".
-import * as ort from 'onnxruntime-node';
+import { ort } from './ort';
 import { describe, expect, it } from 'vitest';
 import { listExecutionProviders } from './available';
 import { probeModel, probeWebGpu, webGpuFailure } from './webgpu';

@@ -4,7 +4,8 @@
 // Electron's utilityProcess inside the app (process.parentPort), child_process.fork under Node (process.send).
 import { StudioError } from '../../src-shared/errors';
 import { encodePng } from '../core/images/png';
-import { readOnnxGraphInfo, resolveTransformerRoles } from './model-folder';
+import { readOnnxGraphInfo } from '../model-folder/onnx-graph';
+import { resolveTransformerRoles } from './tensor-roles';
 import { generate } from './pipeline';
 import {
   PROTOCOL_VERSION,
@@ -85,6 +86,12 @@ async function transformerPrecision(model: LoadedModel): Promise<'fp16' | 'fp32'
   const io = await readOnnxGraphInfo(file);
   const roles = resolveTransformerRoles({ folder: model.folder, file }, io);
   return roles.sample.type === 'float16' ? 'fp16' : 'fp32';
+}
+
+/** The distinct ops the portability pass rewrote for this model's sessions, for the image metadata. */
+function rewrittenOpsOf(model: LoadedModel): { rewrittenOps?: string[] } {
+  const ops = [...new Set(model.rewrittenOps.map((r) => r.op))].sort();
+  return ops.length > 0 ? { rewrittenOps: ops } : {};
 }
 
 export class InferenceWorker {
@@ -255,6 +262,7 @@ export class InferenceWorker {
         },
         dropped: result.dropped,
         modelReused: reused,
+        ...rewrittenOpsOf(loaded.model),
       });
     } finally {
       restoreHold();

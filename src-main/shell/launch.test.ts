@@ -50,5 +50,6 @@ describe('"Open with SD3.5 Studio"', () => {
     const { openedPngs } = await import('./launch');
     const path = await import('node:path');
     expect(openedPngs(['a.PNG', '/x/b.png', 'notes.txt'], '/home/u', path.posix.resolve)).toEqual(['/home/u/a.PNG', '/x/b.png']);
+    if (process.platform !== 'win32') expect(openedPngs(['file:///home/u/My%20Pictures/c.png', 'file:///x/d.txt'], '/', path.posix.resolve)).toEqual(['/home/u/My Pictures/c.png']);
   });
 });

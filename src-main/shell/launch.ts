@@ -2,6 +2,7 @@
 // `<app> cli <args>` runs the CLI headless — no window, the same data folder and exit codes — because the
 // packaged app has the RunAsNode fuse off (ELECTRON_RUN_AS_NODE cannot turn it into a plain Node).
 // Anything else opens the window; files named on the line (desktop "Open with") are handed to it.
+import { fileURLToPath } from 'node:url';
 
 export type Launch =
   | { mode: 'cli'; args: string[] }
@@ -70,7 +71,18 @@ export function viewMenuRoles(isPackaged: boolean): string[] {
   return isPackaged ? zoom : ['reload', 'forceReload', 'toggleDevTools', 'separator', ...zoom];
 }
 
-/** The PNG files of an "Open with" line, absolute (a second instance passes its own working directory). */
+/**
+ * The PNG files of an "Open with" line, absolute (a second instance passes its own working directory).
+ * Desktop entries pass %U: local files may come as file:// URLs.
+ */
 export function openedPngs(files: readonly string[], cwd: string, resolve: (cwd: string, file: string) => string): string[] {
-  return files.filter((f) => /\.png$/i.test(f)).map((f) => resolve(cwd, f)).slice(0, 200);
+  const local = files.map((f) => {
+    if (!f.startsWith('file://')) return f;
+    try {
+      return fileURLToPath(f);
+    } catch {
+      return '';
+    }
+  });
+  return local.filter((f) => /\.png$/i.test(f)).map((f) => resolve(cwd, f)).slice(0, 200);
 }

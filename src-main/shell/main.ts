@@ -13,7 +13,8 @@ import { desktopFileManager, desktopNotifier, desktopPowerBlocker } from '../ele
 import { electronSqliteBinding } from '../electron/native';
 import { safeStorageSecrets } from '../electron/secrets';
 import { utilitySpawner } from '../electron/spawner';
-import { listExecutionProviders } from '../inference/available';
+import { checkModelOps, listExecutionProviders } from '../inference/available';
+import { runProviderProbe } from '../inference/probe-host';
 import { decideLaunch, openedPngs } from './launch';
 import { handleStudioProtocol, registerStudioScheme } from './protocol';
 import { createDispatcher } from '../transport/dispatch';
@@ -60,6 +61,9 @@ async function runApp(dataDirFlag: string | undefined, devServer: { url: string;
   lockDownSession();
 
   let core: StudioCore;
+  // Which GPU providers start here: checked once, in a utility process, so the main process never loads them.
+  let probed: ReturnType<typeof runProviderProbe> | undefined;
+  const probeProviders = () => (probed ??= runProviderProbe(utilitySpawner));
   try {
     const nativeBinding = electronSqliteBinding();
     core = await StudioCore.open({
@@ -77,6 +81,8 @@ async function runApp(dataDirFlag: string | undefined, devServer: { url: string;
       versions: { electron: process.versions.electron ?? '', chrome: process.versions.chrome ?? '' },
       ...(nativeBinding ? { nativeBinding } : {}),
       listExecutionProviders,
+      checkOps: checkModelOps,
+      probeProviders,
     });
   } catch (err) {
     dialog.showErrorBox('SD3.5 Studio cannot open its data folder', `${StudioError.from(err).message}\n\nData folder: ${dataDir}`);

@@ -235,6 +235,10 @@ export const useModelsStore = defineStore('models', () => {
       case 'models-changed':
         void refresh();
         break;
+      case 'download-verdict':
+        // Before the large files: whether the graphs run on this machine (issue 8).
+        patchEntry(e.id, (m) => ({ ...m, portability: e.verdict }));
+        break;
     }
   }
 

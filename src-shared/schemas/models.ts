@@ -6,6 +6,26 @@ const modelId = z.string().min(1).max(300);
 const relPath = z.string().max(1024);
 const bytes = z.number().nonnegative();
 
+/**
+ * Whether a model's graphs run on this machine, found from the graphs alone before the large files
+ * (issue 8): runs = every op has a kernel on the provider; rewrites = it runs with ops rewritten into
+ * standard ONNX (model.portable.onnx); blocked = an op has no kernel and no rewrite.
+ */
+export const portabilityVerdictSchema = z
+  .object({
+    verdict: z.enum(['runs', 'rewrites', 'blocked']),
+    /** The provider the check was made for ('cpu', 'dml', 'coreml', 'cuda', …). */
+    provider: z.string().max(32),
+    /** "runs on DirectML", "runs here on the CPU with 3 operators rewritten", "cannot run here: …". */
+    text: z.string().max(4000),
+    /** Ops rewritten ('com.microsoft.GroupNorm', …). */
+    rewritten: z.array(z.string().max(200)).max(200),
+    /** Ops nothing covers, with the graph that has them. */
+    blocked: z.array(z.object({ op: z.string().max(200), file: relPath }).strict()).max(200),
+  })
+  .strict();
+export type PortabilityVerdict = z.infer<typeof portabilityVerdictSchema>;
+
 export const modelEntrySchema = z
   .object({
     id: modelId,
@@ -35,6 +55,7 @@ export const modelEntrySchema = z
       .strict()
       .optional(),
     sizeOnDisk: bytes,
+    portability: portabilityVerdictSchema.optional(),
   })
   .strict();
 export type ModelEntryView = z.infer<typeof modelEntrySchema>;
@@ -115,6 +136,7 @@ export const modelEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('download-completed'), id: modelId, result: downloadResultSchema }).strict(),
   z.object({ type: z.literal('verify-progress'), id: modelId, path: relPath, doneBytes: bytes, totalBytes: bytes }).strict(),
   z.object({ type: z.literal('models-changed') }).strict(),
+  z.object({ type: z.literal('download-verdict'), id: modelId, verdict: portabilityVerdictSchema }).strict(),
 ]);
 export type ModelEventView = z.infer<typeof modelEventSchema>;
 

@@ -28,6 +28,7 @@ function jsonLines(stdout: string): Record<string, unknown>[] {
 }
 
 let model: string;
+let olive: string;
 let dataDir: string;
 
 const BASE = ['--steps', '4', '--width', '64', '--height', '64', '--guidance', '4.5', '--ep', 'cpu'];
@@ -36,6 +37,8 @@ beforeAll(async () => {
   const root = tempDir('sd35-gen-');
   model = path.join(root, 'tiny-sd35');
   await writeTinyModel(model, { layout: 'optimum', io: 'fp16', size: 'micro' });
+  olive = path.join(root, 'olive-sd35');
+  await writeTinyModel(olive, { layout: 'tensorstack', io: 'fp32', size: 'micro', flavor: 'olive' });
   dataDir = path.join(root, 'data');
 });
 
@@ -93,6 +96,15 @@ describe('sd35-studio generate', () => {
     const items = jsonLines(list.stdout);
     expect(items.map((i) => i.seed).sort()).toEqual(['7', '8']);
     expect(items.every((i) => i.model === 'tiny-sd35' && i.prompt === 'a lighthouse at dusk')).toBe(true);
+  });
+
+  it('an olive export runs on the CPU through the portability pass, and the image metadata records the rewritten ops', () => {
+    const r = run(['generate', '--model', olive, '--prompt', 'a lighthouse at dusk', '--seed', '3', ...BASE, '--json', '--data-dir', dataDir]);
+    expect(r.code, r.stderr).toBe(0);
+    const [line] = jsonLines(r.stdout);
+    const parsed = parseTextChunks(readPngInfo(fs.readFileSync(line!.path as string)).chunks);
+    expect(parsed?.studio?.rewrittenOps).toEqual(['com.microsoft.BiasAdd', 'com.microsoft.BiasSplitGelu', 'com.microsoft.GroupNorm', 'com.microsoft.NhwcConv']);
+    expect(parsed?.extra?.rewrittenOps).toBe('com.microsoft.BiasAdd com.microsoft.BiasSplitGelu com.microsoft.GroupNorm com.microsoft.NhwcConv');
   });
 
   it('same seed → identical PNG bytes; different seeds → different images', () => {

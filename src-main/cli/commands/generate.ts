@@ -337,6 +337,7 @@ export const generateCommand: Command = {
           precision: result.precision,
           rng: 'torch-cpu-mt19937',
           clipHidden: result.clipHidden,
+          ...(result.rewrittenOps ? { rewrittenOps: result.rewrittenOps } : {}),
           t5: result.t5,
           appVersion: APP_VERSION,
         };

@@ -22,6 +22,7 @@ function json(args: string[]): Record<string, unknown> {
 }
 
 let tinyModel: string;
+let oliveModel: string;
 let dataDir: string;
 
 beforeAll(async () => {
@@ -29,6 +30,8 @@ beforeAll(async () => {
   tinyModel = path.join(root, 'tiny');
   dataDir = path.join(root, 'data');
   await writeTinyModel(tinyModel, { layout: 'tensorstack', io: 'fp16', size: 'micro' });
+  oliveModel = path.join(root, 'olive');
+  await writeTinyModel(oliveModel, { layout: 'tensorstack', io: 'fp16', size: 'micro', flavor: 'olive' });
 });
 
 afterAll(removeTempDirs);
@@ -115,5 +118,19 @@ describe('sd35-studio inspect', () => {
     expect(human.code).toBe(0);
     expect(human.stdout).toContain('role sample = hidden_states (float16)');
     expect(run(['inspect', 'model']).code).toBe(2);
+  });
+
+  it('model: records which ops the portability pass rewrites on this machine (olive flavor)', () => {
+    const out = json(['inspect', 'model', oliveModel]) as { portability: { provider: string; components: { file: string; rewritten: string[]; blocked: string[]; ops: string[] }[] } };
+    expect(out.portability.provider).toBe('cpu');
+    const byFile = new Map(out.portability.components.map((c) => [c.file, c]));
+    expect(byFile.get('unet/model.onnx')?.rewritten).toEqual(['com.microsoft.BiasAdd', 'com.microsoft.BiasSplitGelu', 'com.microsoft.NhwcConv']);
+    expect(byFile.get('vae_decoder/model.onnx')?.rewritten).toEqual(['com.microsoft.GroupNorm']);
+    expect(byFile.get('text_encoder/model.onnx')?.rewritten).toEqual([]);
+    expect(byFile.get('unet/model.onnx')?.ops).toContain('com.microsoft.NhwcConv(1)');
+    const human = run(['inspect', 'model', oliveModel]);
+    expect(human.stdout).toContain('unet/model.onnx: ');
+    expect(human.stdout).toContain('rewritten: com.microsoft.BiasAdd, com.microsoft.BiasSplitGelu, com.microsoft.NhwcConv');
+    expect(run(['inspect', 'model', tinyModel]).stdout).toMatch(/vae_decoder\/model\.onnx: \d+ ops, all have kernels/);
   });
 });

@@ -156,9 +156,20 @@ export const inspectModelCommand: Command = {
     const ref = ctx.rest[0];
     if (ref === undefined || ctx.rest.length > 1) throw new StudioError('invalid_input', 'Name one model folder: sd35-studio inspect model <folder>.');
     const folder = await modelFolder(ctx, ref);
-    const { inspectModel } = await import('../../inference/sessions');
+    const { inspectModel, planExecutionProviders, supportedBackends } = await import('../../inference/sessions');
     const inspection = await inspectModel(folder);
-    ctx.out.item(inspection, describeInspection(inspection));
+    // Which ops the portability pass rewrites for the provider auto would use here (issue 8).
+    const { inspectOps, providerLabel } = await import('../../inference/portability');
+    const { openModelFolder } = await import('../../model-folder/layouts');
+    const provider = planExecutionProviders('auto', process.platform, supportedBackends()).providers[0] ?? 'cpu';
+    const opened = await openModelFolder(folder);
+    const portability = await inspectOps(Object.values(opened.components).filter((c) => c !== undefined), provider);
+    const lines = ['', `ops on ${providerLabel(provider)}:`];
+    for (const c of portability.components) {
+      const note = c.blocked.length > 0 ? `no kernel and no rewrite: ${c.blocked.join(', ')}` : c.rewritten.length > 0 ? `rewritten: ${c.rewritten.join(', ')}` : 'all have kernels';
+      lines.push(`  ${c.file}: ${c.ops.length} ops, ${note}`);
+    }
+    ctx.out.item({ ...inspection, portability }, describeInspection(inspection) + lines.join('\n'));
     return 0;
   },
 };

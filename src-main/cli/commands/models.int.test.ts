@@ -3,6 +3,8 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHubEmulator, type HubEmulator } from '../../../e2e/support/hub-emulator';
+import path from 'node:path';
+import { writeTinyModel } from '../../../e2e/support/tiny-model';
 import { cachedSd3Repo } from '../../testing/models/repo-fixture';
 import { CLI } from '../../testing/processes';
 import { removeTempDirs, tempDir } from '../../testing/temp';
@@ -13,8 +15,10 @@ let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
   const folder = await cachedSd3Repo('cli-v1', { layout: 'tensorstack', seed: 5, transformerBytes: 3 * 1024 * 1024, t5Bytes: 256 * 1024 });
+  const olive = path.join(tempDir(), 'olive');
+  await writeTinyModel(olive, { layout: 'tensorstack', io: 'fp16', size: 'micro', flavor: 'olive' });
   hub = await startHubEmulator({
-    repos: { 'acme/tiny-sd35': { folder }, 'acme/gated-sd35': { folder, gated: 'licence' } },
+    repos: { 'acme/tiny-sd35': { folder }, 'acme/gated-sd35': { folder, gated: 'licence' }, 'acme/olive-sd35': { folder: olive } },
     tokens: { hf_validButNotGranted0000: [] },
     lfsThreshold: 1024 * 1024,
   });
@@ -51,6 +55,19 @@ describe('sd35-studio models', () => {
     expect(out.files.length).toBeGreaterThan(5);
     for (const f of out.files) expect(f.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(out.files.some((f: { path: string }) => f.path.startsWith('unet/'))).toBe(true);
+  });
+
+  it('tells whether the model runs here before the large files (olive flavor: 4 operators rewritten)', async () => {
+    const r = await cli(['models', 'download', 'acme/olive-sd35']);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stderr.split('\n');
+    const verdict = lines.findIndex((l) => l.includes('On this machine the model runs here on the CPU with 4 operators rewritten'));
+    expect(verdict, r.stderr).toBeGreaterThan(-1);
+    // Non-TTY: each verified file is listed; every graph before the verdict, the external data after it.
+    const verifiedAt = (p: string) => lines.findIndex((l) => l.includes(`verified ${p}`));
+    expect(verifiedAt('unet/model.onnx')).toBeGreaterThan(-1);
+    expect(verifiedAt('unet/model.onnx')).toBeLessThan(verdict);
+    expect(verifiedAt('unet/model.onnx.data')).toBeGreaterThan(verdict);
   });
 
   it('lists it as installed, verifies and removes it', async () => {

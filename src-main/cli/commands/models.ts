@@ -48,6 +48,9 @@ export const modelsDownloadCommand: Command = {
           bar.update(e.totalBytes ? e.doneBytes / e.totalBytes : 0, `${formatBytes(e.doneBytes)} / ${formatBytes(e.totalBytes)}  ${formatRate(e.bytesPerSecond)}  ETA ${formatEta(e.etaSeconds)}`);
         } else if (e.type === 'download-retry') {
           ctx.out.progress(`retrying ${e.path} in ${Math.round(e.delayMs / 100) / 10} s (${e.reason})`);
+        } else if (e.type === 'download-verdict') {
+          // Shown before the large files start (the graphs were fetched and checked first).
+          ctx.out.progress(`On this machine the model ${e.verdict.text}.`);
         } else if (e.type === 'file-verified') {
           if (!process.stderr.isTTY) ctx.out.progress(`verified ${e.path}`);
         }

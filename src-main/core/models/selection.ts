@@ -3,7 +3,7 @@
 import { selectFiles, type ModelLayout } from '../../../src-shared/catalog';
 import { StudioError } from '../../../src-shared/errors';
 import type { TreeEntry } from './hub';
-import { detectLayout, hasT5, missingFiles } from './layouts';
+import { detectLayout, hasT5, missingFiles } from '../../model-folder/layouts';
 import type { PlannedFile } from './store';
 
 export interface DownloadPlan {

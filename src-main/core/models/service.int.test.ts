@@ -7,8 +7,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { writeTinyModel } from '../../../e2e/support/tiny-model';
 import { CATALOG_IDS } from '../../../src-shared/catalog';
 import { makeHarness, type Harness } from '../../testing/models/harness';
-import { tempDir, writeSd3Repo } from '../../testing/models/repo-fixture';
+import { onnxModel, tempDir, writeSd3Repo } from '../../testing/models/repo-fixture';
 import { rejection } from '../../testing/errors';
+import { LoadedModel } from '../../inference/sessions';
 
 const KiB = 1024;
 const cleanup: (() => Promise<void> | void)[] = [];
@@ -112,7 +113,7 @@ describe('import', () => {
     const graph = path.join(truncated, 'unet', 'model.onnx');
     fs.truncateSync(graph, fs.statSync(graph).size - 10);
     err = await rejection(h.service.import(truncated));
-    expect(err.message).toMatch(/unet\/: .*not a readable ONNX model/);
+    expect(err.message).toMatch(/unet\/model\.onnx is not a readable ONNX model/);
 
     const short = await make('short');
     fs.truncateSync(path.join(short, 'unet', 'model.onnx.data'), 1000);
@@ -122,12 +123,12 @@ describe('import', () => {
     const noExt = await make('no-external');
     fs.rmSync(path.join(noExt, 'unet', 'model.onnx.data'));
     err = await rejection(h.service.import(noExt));
-    expect(err.message).toContain('the external data of model.onnx, is missing');
+    expect(err.message).toContain('unet/model.onnx.data is missing (unet/model.onnx keeps its weights there)');
 
     const notOnnx = await make('not-onnx');
     fs.writeFileSync(path.join(notOnnx, 'text_encoder', 'model.onnx'), '<html>Access denied</html>');
     err = await rejection(h.service.import(notOnnx));
-    expect(err.message).toContain('text_encoder/: model.onnx does not start like an ONNX model');
+    expect(err.message).toContain('text_encoder/model.onnx does not start like an ONNX model');
 
     err = await rejection(h.service.import(path.join(base, 'nowhere')));
     expect(err.message).toContain('does not exist');
@@ -148,4 +149,51 @@ describe('import', () => {
     expect(result.ok).toBe(false);
     expect(result.problems.join('\n')).toContain('model.onnx_data');
   });
+});
+
+describe('one answer for import and the pipeline (issue 8 step 0)', () => {
+  const cases: { name: string; damage: (dir: string) => void; ok: boolean; text?: string }[] = [
+    { name: 'complete', damage: () => undefined, ok: true },
+    { name: 'without tokenizer/special_tokens_map.json', damage: (d) => fs.rmSync(path.join(d, 'tokenizer', 'special_tokens_map.json')), ok: false },
+    { name: 'without scheduler_config.json', damage: (d) => fs.rmSync(path.join(d, 'scheduler', 'scheduler_config.json')), ok: false },
+    { name: 'without tokenizer_3/tokenizer.json', damage: (d) => fs.rmSync(path.join(d, 'tokenizer_3', 'tokenizer.json')), ok: false },
+    { name: 'without text_encoder_3/', damage: (d) => fs.rmSync(path.join(d, 'text_encoder_3'), { recursive: true }), ok: true },
+    // External data named outside the graph's folder (an existing file there): refused by both before any stat.
+    ...['../text_encoder/model.onnx_data', '/etc/hostname'].map((location) => ({
+      name: `a VAE whose external data is ${location}`,
+      damage: (d: string) => fs.writeFileSync(path.join(d, 'vae_decoder', 'model.onnx'), onnxModel({ external: { location, length: 10 } })),
+      ok: false,
+      text: `vae_decoder/model.onnx points at external data outside its folder (${location})`,
+    })),
+  ];
+  for (const c of cases) {
+    it(`gives models.import and the pipeline's folder check the same answer: ${c.name}`, async () => {
+      const h = harness();
+      const dir = folder();
+      await writeTinyModel(dir, { layout: 'optimum', io: 'fp32', size: 'micro' });
+      c.damage(dir);
+      const imported = await h.service.import(dir).then(
+        () => 'ok',
+        (err: Error) => err.message,
+      );
+      const loaded = await LoadedModel.load(dir, { ep: 'cpu', memory: 'low', threads: 1 }).then(
+        async (m) => {
+          await m.release();
+          return 'ok';
+        },
+        (err: Error) => err.message,
+      );
+      expect(imported === 'ok', `import: ${imported}`).toBe(c.ok);
+      expect(loaded === 'ok', `pipeline: ${loaded}`).toBe(c.ok);
+      if (c.text) {
+        expect(imported).toContain(c.text);
+        expect(loaded).toContain(c.text);
+      } else if (!c.ok) {
+        // Both name the same missing file.
+        const file = /([a-z_0-9]+\/[a-z_.]+) is missing/.exec(imported)?.[1];
+        expect(file).toBeDefined();
+        expect(loaded).toContain(`${file} is missing`);
+      }
+    });
+  }
 });

@@ -21,6 +21,7 @@ import {
   HF_TOKEN_PATTERN,
   type DownloadResult,
   type ModelEntryView,
+  type PortabilityVerdict,
   type ModelEventView,
   type TokenStatus,
   type VerifyResult,
@@ -37,9 +38,10 @@ import {
   safeJoin,
   type DownloadEvent,
   type DownloadTarget,
+  type VerifiedFile,
 } from './download';
 import { HubClient, authRequired } from './hub';
-import { checkFolder } from './layouts';
+import { checkFolder, graphFiles } from '../../model-folder/layouts';
 import type { RetryPolicy } from './retry';
 import { planDownload } from './selection';
 import { ModelsRoot, isStrictlyInside } from './models-root';
@@ -58,6 +60,8 @@ export interface ModelServiceOptions {
   fetch?: typeof fetch;
   freeSpace?: FreeSpaceFn;
   userAgent?: string;
+  /** The pre-download op check (issue 8); without it the graphs are not checked before the download. */
+  checkOps?: OpsChecker;
   download?: {
     concurrency?: number;
     stallTimeoutMs?: number;
@@ -84,6 +88,21 @@ export interface DownloadHandle {
 
 export type ModelEvent = ModelEventView;
 export type DownloadProgressEvent = Extract<ModelEvent, { type: 'download-progress' }>;
+
+/** One component graph of a model, on disk (fetched and verified before the large files). */
+export interface GraphFile {
+  component: string;
+  /** Repo-relative ('unet/model.onnx'). */
+  file: string;
+  /** Absolute path of the verified file. */
+  path: string;
+}
+
+/**
+ * Checks a model's graphs against this machine's execution providers (ops probed in ONNX Runtime,
+ * rewrites planned) and gives the verdict shown before the large files download.
+ */
+export type OpsChecker = (graphs: GraphFile[]) => Promise<PortabilityVerdict>;
 
 export type ModelListener = (event: ModelEvent) => void;
 
@@ -112,6 +131,7 @@ export class ModelService {
   private readonly env: NodeJS.ProcessEnv;
   private readonly listeners = new Set<ModelListener>();
   private readonly jobs = new Map<string, Job>();
+  private readonly verdicts = new Map<string, PortabilityVerdict>();
   private readonly starting = new Map<string, Promise<DownloadHandle>>();
   private readonly freeSpace: FreeSpaceFn;
   private readonly hub: HubClient;
@@ -226,6 +246,8 @@ export class ModelService {
       const staging = this.storedStagingDir(row.repo, row.downloadCommit);
       if (staging) entry.sizeOnDisk += await folderSize(staging);
     }
+    const verdict = this.verdicts.get(id);
+    if (verdict) entry.portability = verdict;
     return entry;
   }
 
@@ -413,28 +435,55 @@ export class ModelService {
     // Yield once so the handle is registered before the first event.
     await Promise.resolve();
     try {
-      const verified = await downloadFiles({
-        hub: this.hub,
-        repo: o.repo,
-        commit: o.commit,
-        files: o.targets,
-        stagingDir: o.stagingDir,
-        root: this.root,
-        signal: job.controller.signal,
-        env: this.env,
-        state: {
-          saveProgress: (p, bytes, etag) => this.store.saveProgress(id, o.commit, p, bytes, etag),
-          markVerified: (p, sha, size) => this.store.markFileVerified(id, o.commit, p, sha, size),
-          resetFile: (p) => this.store.resetFile(id, o.commit, p),
-        },
-        onEvent: (e) => this.onDownloadEvent(job, e),
-        ...(d.concurrency ? { concurrency: d.concurrency } : {}),
-        ...(d.stallTimeoutMs ? { stallTimeoutMs: d.stallTimeoutMs } : {}),
-        ...(d.retry ? { retry: d.retry } : {}),
-        ...(d.saveEveryBytes ? { saveEveryBytes: d.saveEveryBytes } : {}),
-        ...(d.saveEveryMs ? { saveEveryMs: d.saveEveryMs } : {}),
-        ...(d.progressIntervalMs ? { progressIntervalMs: d.progressIntervalMs } : {}),
-      });
+      const fetchFiles = (files: DownloadTarget[]) =>
+        downloadFiles({
+          hub: this.hub,
+          repo: o.repo,
+          commit: o.commit,
+          files,
+          stagingDir: o.stagingDir,
+          root: this.root,
+          signal: job.controller.signal,
+          env: this.env,
+          state: {
+            saveProgress: (p, bytes, etag) => this.store.saveProgress(id, o.commit, p, bytes, etag),
+            markVerified: (p, sha, size) => this.store.markFileVerified(id, o.commit, p, sha, size),
+            resetFile: (p) => this.store.resetFile(id, o.commit, p),
+          },
+          onEvent: (e) => this.onDownloadEvent(job, e),
+          ...(d.concurrency ? { concurrency: d.concurrency } : {}),
+          ...(d.stallTimeoutMs ? { stallTimeoutMs: d.stallTimeoutMs } : {}),
+          ...(d.retry ? { retry: d.retry } : {}),
+          ...(d.saveEveryBytes ? { saveEveryBytes: d.saveEveryBytes } : {}),
+          ...(d.saveEveryMs ? { saveEveryMs: d.saveEveryMs } : {}),
+          ...(d.progressIntervalMs ? { progressIntervalMs: d.progressIntervalMs } : {}),
+        });
+      // The graphs first (small): fetched, verified and checked against this machine's providers before
+      // the large files start; a graph with an op no provider here has and no rewrite covers stops here.
+      const verifiedGraphs: VerifiedFile[] = [];
+      let rest = o.targets;
+      if (this.opts.checkOps) {
+        const isGraph = (p: string) => graphFiles(o.plan.layout, { t5: o.plan.t5 }).some((g) => g.file === p);
+        verifiedGraphs.push(...(await fetchFiles(o.targets.filter((t) => isGraph(t.path)))));
+        rest = o.targets.filter((t) => !isGraph(t.path));
+        const graphs: GraphFile[] = graphFiles(o.plan.layout, { t5: o.plan.t5 }).map((g) => {
+          const staged = o.targets.some((t) => t.path === g.file);
+          return { component: g.component, file: g.file, path: safeJoin(staged ? o.stagingDir : o.finalDir, g.file) };
+        });
+        const verdict = await this.opts.checkOps(graphs);
+        this.verdicts.set(id, verdict);
+        this.emit({ type: 'download-verdict', id, verdict });
+        this.emit({ type: 'models-changed' });
+        if (verdict.verdict === 'blocked') {
+          const first = verdict.blocked[0];
+          throw new StudioError('unavailable', `${o.repo} ${verdict.text}. Nothing large was downloaded.`, {
+            repo: o.repo,
+            ...(first ? { op: first.op, file: first.file } : {}),
+            provider: verdict.provider,
+          });
+        }
+      }
+      const verified = [...verifiedGraphs, ...(await fetchFiles(rest))];
       await installStaged(this.root, o.stagingDir, o.finalDir, o.targets);
       const before = this.store.get(id);
       const sameCommitT5 = before?.installedCommit === o.commit && before.t5 === true;

@@ -28,6 +28,7 @@ export function makeHarness(o: {
   freeSpace?: FreeSpaceFn;
   download?: ModelServiceOptions['download'];
   root?: string;
+  checkOps?: ModelServiceOptions['checkOps'];
 }): Harness {
   const root = o.root ?? tempDir('models');
   const dataDir = path.join(root, 'data');
@@ -42,6 +43,7 @@ export function makeHarness(o: {
     secrets: hfTokenFileStore(env),
     env,
     ...(o.freeSpace ? { freeSpace: o.freeSpace } : {}),
+    ...(o.checkOps ? { checkOps: o.checkOps } : {}),
     download: { retry: FAST_RETRY, ...o.download },
   });
   const events: (ModelEvent & { at: number })[] = [];

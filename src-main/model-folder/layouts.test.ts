@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkFolder, detectLayout, hasT5, listFolder, missingFiles, requiredFiles } from './layouts';
-import { checkOnnxFile } from './onnx-check';
-import { onnxModel, tempDir, writeSd3Repo } from '../../testing/models/repo-fixture';
+import { checkExternalData, readOnnxGraph } from './onnx-graph';
+import { onnxModel, tempDir, writeSd3Repo } from '../testing/models/repo-fixture';
 
 const root = tempDir('layouts');
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -38,16 +38,19 @@ describe('layouts', () => {
   });
 });
 
-describe('checkOnnxFile', () => {
-  it('reads the IR version and the external data a graph needs', async () => {
+describe('the one graph reader and external-data check', () => {
+  it('reads the IR version and the external data a graph needs', () => {
     const file = path.join(root, 'ext', 'model.onnx');
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, onnxModel({ external: { location: 'model.onnx.data', length: 4096 } }));
     fs.writeFileSync(path.join(root, 'ext', 'model.onnx.data'), Buffer.alloc(4096));
-    expect(await checkOnnxFile(file)).toEqual({ ok: true, irVersion: 8, problems: [], externalData: [{ location: 'model.onnx.data', bytesNeeded: 4096 }] });
+    const graph = readOnnxGraph(file);
+    expect(graph.irVersion).toBe(8);
+    expect([...graph.externalData]).toEqual([['model.onnx.data', 4096]]);
+    expect(checkExternalData(file, graph.externalData)).toEqual([]);
   });
 
-  it('accepts inline weights and refuses junk, truncation and escaping locations', async () => {
+  it('accepts inline weights and refuses junk, truncation and escaping locations', () => {
     const dir = path.join(root, 'bad');
     fs.mkdirSync(dir, { recursive: true });
     const write = (name: string, data: Buffer | string) => {
@@ -55,13 +58,18 @@ describe('checkOnnxFile', () => {
       fs.writeFileSync(f, data);
       return f;
     };
-    expect((await checkOnnxFile(write('inline.onnx', onnxModel({ inlineBytes: 100_000 })))).ok).toBe(true);
+    expect(readOnnxGraph(write('inline.onnx', onnxModel({ inlineBytes: 100_000 }))).externalData.size).toBe(0);
     const full = onnxModel({ inlineBytes: 100_000 });
-    expect((await checkOnnxFile(write('cut.onnx', full.subarray(0, full.length - 1)))).problems[0]).toMatch(/runs past the end|unexpected end/);
-    expect((await checkOnnxFile(write('html.onnx', '<!doctype html><p>403</p>'))).problems[0]).toMatch(/does not start like an ONNX model/);
-    expect((await checkOnnxFile(write('tiny.onnx', Buffer.from([8, 1])))).problems[0]).toMatch(/too small/);
-    const escape = await checkOnnxFile(write('escape.onnx', onnxModel({ external: { location: '../../etc/passwd', length: 10 } })));
-    expect(escape.problems[0]).toMatch(/outside its folder/);
-    expect((await checkOnnxFile(path.join(dir, 'absent.onnx'))).ok).toBe(false);
+    expect(() => readOnnxGraph(write('cut.onnx', full.subarray(0, full.length - 1)))).toThrow(/runs past the end|unexpected end/);
+    expect(() => readOnnxGraph(write('html.onnx', '<!doctype html><p>403</p>'))).toThrow(/does not start like an ONNX model/);
+    expect(() => readOnnxGraph(write('tiny.onnx', Buffer.from([8, 1])))).toThrow(/too small/);
+    // A file that exists outside the folder: the check refuses the path before it looks at the file.
+    fs.writeFileSync(path.join(root, 'outside.bin'), Buffer.alloc(64));
+    for (const location of ['../../etc/passwd', '../outside.bin', path.join(root, 'outside.bin'), 'C:\\Windows\\x.bin']) {
+      const f = write('escape.onnx', onnxModel({ external: { location, length: 10 } }));
+      const problems = checkExternalData(f, readOnnxGraph(f).externalData);
+      expect(problems, location).toEqual([expect.objectContaining({ kind: 'outside', location })]);
+    }
+    expect(() => readOnnxGraph(path.join(dir, 'absent.onnx'))).toThrow(/ENOENT/);
   });
 });

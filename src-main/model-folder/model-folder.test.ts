@@ -1,18 +1,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../inference/ort';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyModel, type TinyModelOptions } from '../../e2e/support/tiny-model';
 import { StudioError } from '../../src-shared/errors';
-import {
-  detectLayout,
-  openModelFolder,
-  readOnnxGraphInfo,
-  resolveClipRoles,
-  resolveTransformerRoles,
-  type ComponentIo,
-} from './model-folder';
+import { openModelFolder } from './layouts';
+import { readOnnxGraphInfo } from './onnx-graph';
 
 let tmp: string;
 const base: Record<string, string> = {};
@@ -49,8 +43,6 @@ async function failure(p: Promise<unknown>): Promise<StudioError> {
 
 describe('layout detection and validation', () => {
   it('detects both layouts', async () => {
-    expect(detectLayout(base.optimum as string)).toBe('optimum');
-    expect(detectLayout(base.tensorstack as string)).toBe('tensorstack');
     const o = await openModelFolder(base.optimum as string);
     expect(o.layout).toBe('optimum');
     expect(o.hasT5).toBe(true);
@@ -134,97 +126,17 @@ describe('readOnnxGraphInfo', () => {
   it('agrees with ONNX Runtime on every input and output of both layouts', async () => {
     for (const name of ['optimum', 'tensorstack']) {
       const info = await openModelFolder(base[name] as string);
-      for (const files of Object.values(info.components)) {
+      for (const files of Object.values(info.components).filter((f) => f !== undefined)) {
         const graph = await readOnnxGraphInfo(files.model);
         const s = await ort.InferenceSession.create(files.model, { intraOpNumThreads: 1 });
         const fromOrt = (m: ort.InferenceSession.ValueMetadata): unknown =>
           m.isTensor ? { name: m.name, type: m.type, dims: [...m.shape] } : { name: m.name };
         expect(graph.inputs, files.file).toEqual(s.inputMetadata.map(fromOrt));
         expect(graph.outputs, files.file).toEqual(s.outputMetadata.map(fromOrt));
-        expect(graph.initializerCount).toBeGreaterThan(0);
+        expect(graph.initializers.length).toBeGreaterThan(0);
         await s.release();
       }
     }
   });
 });
 
-describe('role resolution', () => {
-  const ctx = { folder: '/models/x', file: 'text_encoder/model.onnx' };
-  const hidden = (n: number, width: number): ComponentIo['outputs'] =>
-    Array.from({ length: n + 1 }, (_, k) => ({ name: `hidden_states.${k}`, type: 'float32', dims: ['b', 's', width] }));
-
-  it('uses the penultimate layer hidden_states.{N-1} and text_embeds when the export has them', () => {
-    const roles = resolveClipRoles(
-      ctx,
-      {
-        inputs: [{ name: 'input_ids', type: 'int64', dims: ['b', 's'] }],
-        outputs: [
-          { name: 'text_embeds', type: 'float32', dims: ['b', 768] },
-          { name: 'last_hidden_state', type: 'float32', dims: ['b', 's', 768] },
-          ...hidden(12, 768),
-        ],
-      },
-      768,
-    );
-    expect(roles).toEqual({
-      ids: { name: 'input_ids', type: 'int64' },
-      hidden: { name: 'hidden_states.11', type: 'float32' },
-      pooled: { name: 'text_embeds', type: 'float32' },
-      hiddenKind: 'penultimate',
-    });
-  });
-
-  it('falls back to last_hidden_state and pooler_output (TensorStack CLIP-L), int32 ids, fp16', () => {
-    const roles = resolveClipRoles(
-      ctx,
-      {
-        inputs: [{ name: 'input_ids', type: 'int32', dims: ['batch', 'sequence'] }],
-        outputs: [
-          { name: 'last_hidden_state', type: 'float16', dims: ['batch', 'sequence', 768] },
-          { name: 'pooler_output', type: 'float16', dims: ['batch', 768] },
-        ],
-      },
-      768,
-    );
-    expect(roles.hiddenKind).toBe('last');
-    expect(roles.hidden).toEqual({ name: 'last_hidden_state', type: 'float16' });
-    expect(roles.pooled).toEqual({ name: 'pooler_output', type: 'float16' });
-    expect(roles.ids.type).toBe('int32');
-  });
-
-  it('names the folder, file and tensor when a role is missing', () => {
-    let err: StudioError | undefined;
-    try {
-      resolveTransformerRoles(
-        { folder: '/models/x', file: 'unet/model.onnx' },
-        {
-          inputs: [
-            { name: 'hidden_states', type: 'float32', dims: ['B', 16, 'h', 'w'] },
-            { name: 'timestep', type: 'float32', dims: ['B'] },
-            { name: 'encoder_hidden_states', type: 'float32', dims: ['B', 'seq', 4096] },
-            { name: 'pooled', type: 'float32', dims: ['B', 2048] },
-          ],
-          outputs: [{ name: 'out_sample', type: 'float32', dims: ['B', 16, 'h', 'w'] }],
-        },
-      );
-    } catch (e) {
-      err = e as StudioError;
-    }
-    expect(err).toBeInstanceOf(StudioError);
-    expect(err?.code).toBe('invalid_input');
-    expect(err?.message).toContain('/models/x');
-    expect(err?.message).toContain('unet/model.onnx');
-    expect(err?.message).toContain("'pooled_projections'");
-    expect(err?.details).toMatchObject({ folder: '/models/x', file: 'unet/model.onnx', tensor: 'pooled_projections' });
-  });
-
-  it('refuses wrong element types and widths', () => {
-    const io = (idsType: string, width: number): ComponentIo => ({
-      inputs: [{ name: 'input_ids', type: idsType, dims: ['b', 's'] }],
-      outputs: [{ name: 'text_embeds', type: 'float32', dims: ['b', width] }, ...hidden(32, width)],
-    });
-    expect(() => resolveClipRoles(ctx, io('float32', 1280), 1280)).toThrow(/float32, expected int32 or int64/);
-    expect(() => resolveClipRoles(ctx, io('int64', 1024), 1280)).toThrow(/1024, expected 1280/);
-    expect(resolveClipRoles(ctx, io('int64', 1280), 1280).hidden.name).toBe('hidden_states.31');
-  });
-});

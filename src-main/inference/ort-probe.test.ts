@@ -1,0 +1,57 @@
+// Capability probes: asked of ONNX Runtime with one-node graphs, cached per onnxruntime version and
+// provider in memory and on disk; the op listing they start from reads model.onnx alone.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { writeTinyModel } from '../../e2e/support/tiny-model';
+import { readOnnxGraph } from '../model-folder/onnx-graph';
+import { listOps, opKey, opLabel } from '../model-folder/ops';
+import { clearProbeMemory, ortVersion, probeOps } from './ort-probe';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sd35-probe-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+describe('ops of a graph', () => {
+  it('lists every (domain, op, opset) with element types from model.onnx alone, never the external data', async () => {
+    const dir = path.join(tmp, 'olive');
+    await writeTinyModel(dir, { layout: 'tensorstack', io: 'fp16', size: 'micro', flavor: 'olive' });
+    // The weights are gone: the listing must not need them.
+    fs.rmSync(path.join(dir, 'unet', 'model.onnx.data'));
+    const ops = listOps(readOnnxGraph(path.join(dir, 'unet', 'model.onnx'), { nodes: true }));
+    const byLabel = new Map(ops.map((o) => [opLabel(o), o]));
+    expect(byLabel.get('com.microsoft.NhwcConv(1)')?.inputTypes).toEqual(['float32', 'float32', 'float32']);
+    expect(byLabel.get('com.microsoft.BiasSplitGelu(1)')?.outputTypes).toEqual(['float32']);
+    // fp16 I/O: the Cast at the edge takes float16 in.
+    expect(ops.filter((o) => o.opType === 'Cast').map((o) => o.inputTypes[0])).toEqual(expect.arrayContaining(['float16', 'float32']));
+    expect(byLabel.get('ai.onnx.Conv(17)')).toBeUndefined();
+    expect(ops.every((o) => o.opset > 0)).toBe(true);
+    const keys = ops.map(opKey);
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+});
+
+describe('probes', () => {
+  it('answer from ONNX Runtime, and are cached per version and provider in memory and on disk', async () => {
+    const dir = path.join(tmp, 'olive');
+    const graph = readOnnxGraph(path.join(dir, 'unet', 'model.onnx'), { nodes: true });
+    const ops = listOps(graph);
+    clearProbeMemory();
+    const cacheDir = path.join(tmp, 'cache');
+    const first = await probeOps(ops, graph.opsets, 'cpu', { cacheDir });
+    const unsupported = ops.filter((o) => first.get(opKey(o))?.supported === false).map(opLabel).sort();
+    expect(unsupported).toEqual(['com.microsoft.BiasAdd(1)', 'com.microsoft.BiasSplitGelu(1)', 'com.microsoft.NhwcConv(1)']);
+    expect(first.get(opKey(ops.find((o) => o.opType === 'NhwcConv')!))?.detail).toMatch(/NhwcConv/);
+    const file = path.join(cacheDir, fs.readdirSync(cacheDir)[0]!);
+    expect(path.basename(file)).toBe(`op-probes-ort${ortVersion()}-cpu.json`);
+    const onDisk = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, { supported: boolean }>;
+    expect(Object.keys(onDisk)).toHaveLength(ops.length);
+    // A fresh process (memory cleared) reads the disk cache: the answers come back without sessions.
+    clearProbeMemory();
+    onDisk[opKey(ops.find((o) => o.opType === 'MatMul')!)] = { supported: false };
+    fs.writeFileSync(file, JSON.stringify(onDisk));
+    const again = await probeOps(ops, graph.opsets, 'cpu', { cacheDir });
+    expect(again.get(opKey(ops.find((o) => o.opType === 'MatMul')!))?.supported).toBe(false);
+    clearProbeMemory();
+  });
+});
