@@ -25,13 +25,29 @@ import {
   tokenStatusSchema,
   verifyResultSchema,
 } from './schemas/models';
+import { epChoiceSchema, memoryModeSchema } from './generation';
+import {
+  jobChangedEventSchema,
+  jobFailedEventSchema,
+  jobGenerationDoneEventSchema,
+  jobIdSchema,
+  jobProgressEventSchema,
+  jobTargetSchema,
+  jobsCancelResultSchema,
+  jobsClearFinishedResultSchema,
+  jobsListParamsSchema,
+  jobsListResultSchema,
+  jobsMoveToFrontResultSchema,
+  jobsQueueResultSchema,
+  jobsRetryResultSchema,
+  jobsSubmitParamsSchema,
+  jobsSubmitResultSchema,
+  jobsUnloadModelResultSchema,
+} from './schemas/jobs';
 
 const MAX_PATH = 4096;
 
-export const epChoiceSchema = z.enum(['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu']);
-export type EpChoice = z.infer<typeof epChoiceSchema>;
-export const memoryModeSchema = z.enum(['fast', 'balanced', 'low']);
-export type MemoryMode = z.infer<typeof memoryModeSchema>;
+export { epChoiceSchema, memoryModeSchema, type EpChoice, type MemoryMode } from './generation';
 export const themeSchema = z.enum(['system', 'light', 'dark']);
 
 export const executionProviderSchema = z
@@ -72,6 +88,8 @@ export const settingsSchema = z
     /** Absolute path of the models folder (models are 6–30 GB, so it may live elsewhere). */
     modelsDir: z.string().min(1).max(MAX_PATH),
     livePreviews: z.boolean(),
+    /** Minutes the worker keeps an idle model loaded (0: unload as soon as the queue is empty). */
+    idleUnloadMinutes: z.number().int().min(0).max(1440),
   })
   .strict();
 export type Settings = z.infer<typeof settingsSchema>;
@@ -159,12 +177,26 @@ export const methods = {
   ),
   'models.clearToken': method(empty, tokenStatusSchema, 'Forget the stored Hugging Face token'),
   'models.tokenStatus': method(empty, tokenStatusSchema, 'Where the token comes from and whether Hugging Face accepts it'),
+
+  'jobs.submit': method(jobsSubmitParamsSchema, jobsSubmitResultSchema, 'Queue a job: a parameter snapshot and a sweep (≤ 64 generations)'),
+  'jobs.cancel': method(jobTargetSchema, jobsCancelResultSchema, 'Cancel a queued or running job, or one generation'),
+  'jobs.retry': method(jobTargetSchema, jobsRetryResultSchema, 'Queue failed, cancelled or interrupted generations again'),
+  'jobs.list': method(jobsListParamsSchema, jobsListResultSchema, 'A keyset page of jobs, newest first, with counts per status'),
+  'jobs.clearFinished': method(empty, jobsClearFinishedResultSchema, 'Remove finished jobs from the queue list (their images stay)'),
+  'jobs.pause': method(empty, jobsQueueResultSchema, 'Hold the queue after the image being made'),
+  'jobs.resume': method(empty, jobsQueueResultSchema, 'Run the queue again'),
+  'jobs.moveToFront': method(z.object({ jobId: jobIdSchema }).strict(), jobsMoveToFrontResultSchema, 'Run a queued job next'),
+  'jobs.unloadModel': method(empty, jobsUnloadModelResultSchema, 'Release the model the worker keeps loaded'),
 } as const;
 
 export const events = {
   'settings.changed': settingsSchema,
   'gallery.changed': galleryChangeSchema,
   'models.event': modelEventSchema,
+  'job.progress': jobProgressEventSchema,
+  'job.generationDone': jobGenerationDoneEventSchema,
+  'job.failed': jobFailedEventSchema,
+  'job.changed': jobChangedEventSchema,
 } as const;
 
 export type Methods = typeof methods;

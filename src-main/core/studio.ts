@@ -15,6 +15,7 @@ import { dataLayout, defaultModelsDir, ensureDataDir, type DataLayout } from './
 import { SettingsStore, defaultSettings } from './settings';
 import { galleryHandlers } from './handlers/gallery';
 import { modelsHandlers } from './handlers/models';
+import { unavailableJobsHandlers } from './handlers/jobs';
 import { ModelService } from './models/service';
 import { reconcile } from './history/reconcile';
 import { integrityCheck } from './history/integrity';
@@ -220,6 +221,7 @@ export class StudioCore {
       },
       ...modelsHandlers(() => this.models),
       ...galleryHandlers(this.history, { runtime: this.options.runtime, reveal: (f) => this.options.adapters.files.reveal(f) }),
+      ...unavailableJobsHandlers(),
     };
   }
 

@@ -20,6 +20,8 @@ export interface SampleContext {
   /** A local model folder, registered with models.import before the run. */
   folder: string;
   importedId: string;
+  /** The job jobs.submit queued in this transport's run. */
+  jobId?: number;
 }
 
 export function sampleMeta(prompt = 'a lighthouse at dusk, oil painting'): StudioImageMeta {
@@ -81,12 +83,25 @@ export const METHOD_SAMPLES: Record<MethodName, (ctx: SampleContext) => unknown>
   'models.setToken': () => ({ token: 'hf_contractTestToken123' }),
   'models.clearToken': () => ({}),
   'models.tokenStatus': () => ({}),
+  'jobs.submit': (c) => ({
+    params: { prompt: 'a lighthouse at dusk', negativePrompt: '', model: c.importedId, steps: 2, guidance: 0, width: 64, height: 64, t5: false },
+    sweep: { seeds: { mode: 'list', seeds: ['6952411511246973023', '1000'] } },
+  }),
+  'jobs.list': () => ({ limit: 20 }),
+  'jobs.cancel': (c) => ({ jobId: c.jobId! }),
+  'jobs.retry': (c) => ({ jobId: c.jobId! }),
+  'jobs.pause': () => ({}),
+  'jobs.resume': () => ({}),
+  'jobs.moveToFront': (c) => ({ jobId: c.jobId! }),
+  'jobs.clearFinished': () => ({}),
+  'jobs.unloadModel': () => ({}),
 };
 
 /** Remembers what a call returned when later samples need it. */
 export function rememberResult(method: MethodName, result: unknown, ctx: SampleContext): void {
   if (method === 'models.download') ctx.downloadId = (result as { id: string }).id;
   if (method === 'models.import') ctx.importedId = (result as { id: string }).id;
+  if (method === 'jobs.submit') ctx.jobId = (result as { jobId: number }).jobId;
 }
 
 /** An invalid params value per method (violates its schema). */
@@ -100,6 +115,12 @@ export const INVALID_SAMPLES: Partial<Record<MethodName, unknown>> = {
   'models.download': { ref: '' },
   'models.setToken': { token: 'has spaces in it' },
   'models.import': { folder: 42 },
+  'jobs.submit': {
+    params: { prompt: 'x', negativePrompt: '', model: 'sd3.5-medium', steps: 2, guidance: 0, width: 64, height: 64, t5: false },
+    sweep: { seeds: { mode: 'list', seeds: ['18446744073709551616'] } },
+  },
+  'jobs.list': { limit: 0 },
+  'jobs.moveToFront': { jobId: 'one' },
 };
 
 /** Something a client does that makes the core emit the event. */
@@ -107,4 +128,19 @@ export const EVENT_TRIGGERS: Record<EventName, (client: StudioClient, ctx: Sampl
   'settings.changed': (c) => c.call('settings.set', { livePreviews: false }),
   'gallery.changed': (c, ctx) => c.call('gallery.setFavorite', { id: ctx.imageId, favorite: false }),
   'models.event': (c, ctx) => c.call('models.remove', { id: ctx.importedId }),
+  'job.changed': (c) => c.call('jobs.pause', {}).then(() => c.call('jobs.resume', {})),
+  'job.progress': (c, ctx) => submitTinyJob(c, ctx),
+  'job.generationDone': (c, ctx) => submitTinyJob(c, ctx),
+  'job.failed': (c) =>
+    c.call('jobs.submit', {
+      params: { prompt: 'no such model', negativePrompt: '', model: 'not-installed-model', steps: 1, guidance: 0, width: 64, height: 64, t5: false },
+      sweep: { seeds: { mode: 'list', seeds: ['1'] } },
+    }),
 };
+
+function submitTinyJob(c: StudioClient, ctx: SampleContext): Promise<unknown> {
+  return c.call('jobs.submit', {
+    params: { prompt: 'a red cube', negativePrompt: '', model: ctx.importedId, steps: 2, guidance: 0, width: 64, height: 64, t5: false },
+    sweep: { seeds: { mode: 'consecutive', first: '1000', count: 1 } },
+  });
+}
