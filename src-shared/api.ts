@@ -25,6 +25,17 @@ import {
   tokenStatusSchema,
   verifyResultSchema,
 } from './schemas/models';
+import {
+  compareCreateSchema,
+  compareExportSchema,
+  compareIdParams,
+  compareJobImagesSchema,
+  compareListSchema,
+  compareRenameSchema,
+  comparisonListSchema,
+  comparisonSchema,
+  comparisonSummarySchema,
+} from './schemas/compare';
 import { epChoiceSchema, memoryModeSchema } from './generation';
 import {
   jobChangedEventSchema,
@@ -177,6 +188,14 @@ export const methods = {
   ),
   'models.clearToken': method(empty, tokenStatusSchema, 'Forget the stored Hugging Face token'),
   'models.tokenStatus': method(empty, tokenStatusSchema, 'Where the token comes from and whether Hugging Face accepts it'),
+
+  'compare.create': method(compareCreateSchema, comparisonSchema, 'Save a comparison: 2–16 ordered image ids, a name, the job they came from'),
+  'compare.get': method(compareIdParams, comparisonSchema, 'A saved comparison with its live images (trashed ones left out)'),
+  'compare.list': method(compareListSchema, comparisonListSchema, 'Saved comparisons, most recently changed first'),
+  'compare.rename': method(compareRenameSchema, comparisonSummarySchema, 'Rename a saved comparison'),
+  'compare.jobImages': method(z.object({ jobId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER) }).strict(), compareJobImagesSchema, 'The live images of a job, in order (Compare these seeds)'),
+  'compare.export': method(compareIdParams, compareExportSchema, 'One PNG of the grid with seed and axis labels and a parameters chunk'),
+  'compare.delete': method(compareIdParams, z.object({ deleted: z.boolean() }).strict(), 'Forget a saved comparison (its images stay)'),
 
   'jobs.submit': method(jobsSubmitParamsSchema, jobsSubmitResultSchema, 'Queue a job: a parameter snapshot and a sweep (≤ 64 generations)'),
   'jobs.cancel': method(jobTargetSchema, jobsCancelResultSchema, 'Cancel a queued or running job, or one generation'),

@@ -15,6 +15,8 @@ import { dataLayout, defaultModelsDir, ensureDataDir, type DataLayout } from './
 import { SettingsStore, defaultSettings } from './settings';
 import { galleryHandlers } from './handlers/gallery';
 import { modelsHandlers } from './handlers/models';
+import { compareHandlers } from './handlers/compare';
+import { ComparisonStore } from './jobs/comparisons';
 import { unavailableJobsHandlers } from './handlers/jobs';
 import { ModelService } from './models/service';
 import { reconcile } from './history/reconcile';
@@ -221,6 +223,7 @@ export class StudioCore {
       },
       ...modelsHandlers(() => this.models),
       ...galleryHandlers(this.history, { runtime: this.options.runtime, reveal: (f) => this.options.adapters.files.reveal(f) }),
+      ...compareHandlers(new ComparisonStore(this.db), this.history, { appVersion: this.options.appVersion }),
       ...unavailableJobsHandlers(),
     };
   }

@@ -22,6 +22,8 @@ export interface SampleContext {
   importedId: string;
   /** The job jobs.submit queued in this transport's run. */
   jobId?: number;
+  /** The comparison compare.create saved in this transport's run. */
+  comparisonId?: number;
 }
 
 export function sampleMeta(prompt = 'a lighthouse at dusk, oil painting'): StudioImageMeta {
@@ -95,6 +97,13 @@ export const METHOD_SAMPLES: Record<MethodName, (ctx: SampleContext) => unknown>
   'jobs.moveToFront': (c) => ({ jobId: c.jobId! }),
   'jobs.clearFinished': () => ({}),
   'jobs.unloadModel': () => ({}),
+  'compare.create': async (c) => ({ name: 'contract', imageIds: [c.imageId, await c.newImage()] }),
+  'compare.get': (c) => ({ id: c.comparisonId! }),
+  'compare.list': () => ({ limit: 10 }),
+  'compare.rename': (c) => ({ id: c.comparisonId!, name: 'renamed' }),
+  'compare.jobImages': (c) => ({ jobId: c.core.history.get(c.imageId).jobId }),
+  'compare.export': (c) => ({ id: c.comparisonId! }),
+  'compare.delete': (c) => ({ id: c.comparisonId! }),
 };
 
 /** Remembers what a call returned when later samples need it. */
@@ -102,6 +111,7 @@ export function rememberResult(method: MethodName, result: unknown, ctx: SampleC
   if (method === 'models.download') ctx.downloadId = (result as { id: string }).id;
   if (method === 'models.import') ctx.importedId = (result as { id: string }).id;
   if (method === 'jobs.submit') ctx.jobId = (result as { jobId: number }).jobId;
+  if (method === 'compare.create') ctx.comparisonId = (result as { id: number }).id;
 }
 
 /** An invalid params value per method (violates its schema). */
@@ -121,6 +131,8 @@ export const INVALID_SAMPLES: Partial<Record<MethodName, unknown>> = {
   },
   'jobs.list': { limit: 0 },
   'jobs.moveToFront': { jobId: 'one' },
+  'compare.create': { imageIds: [1] },
+  'compare.rename': { id: 1, name: '   ' },
 };
 
 /** Something a client does that makes the core emit the event. */
