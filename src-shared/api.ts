@@ -196,6 +196,18 @@ export const methods = {
   'compare.jobImages': method(z.object({ jobId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER) }).strict(), compareJobImagesSchema, 'The live images of a job, in order (Compare these seeds)'),
   'compare.export': method(compareIdParams, compareExportSchema, 'One PNG of the grid with seed and axis labels and a parameters chunk'),
   'compare.delete': method(compareIdParams, z.object({ deleted: z.boolean() }).strict(), 'Forget a saved comparison (its images stay)'),
+  'models.countTokens': method(
+    z.object({ model: z.string().min(1).max(300), texts: z.array(z.string().max(10_000)).min(1).max(4) }).strict(),
+    z
+      .object({
+        /** Content tokens each encoder keeps: CLIP 75, T5 255. */
+        limits: z.object({ clip: z.number().int(), t5: z.number().int() }).strict(),
+        /** Per text: CLIP tokens (the longer of CLIP-L and CLIP-G), T5 tokens (null when the model has no T5). */
+        counts: z.array(z.object({ clip: z.number().int().nonnegative(), t5: z.number().int().nonnegative().nullable() }).strict()).max(4),
+      })
+      .strict(),
+    "Token counts of prompts for an installed model's own tokenizers (what truncation will drop)",
+  ),
 
   'jobs.submit': method(jobsSubmitParamsSchema, jobsSubmitResultSchema, 'Queue a job: a parameter snapshot and a sweep (≤ 64 generations)'),
   'jobs.cancel': method(jobTargetSchema, jobsCancelResultSchema, 'Cancel a queued or running job, or one generation'),

@@ -85,6 +85,7 @@ export const METHOD_SAMPLES: Record<MethodName, (ctx: SampleContext) => unknown>
   'models.setToken': () => ({ token: 'hf_contractTestToken123' }),
   'models.clearToken': () => ({}),
   'models.tokenStatus': () => ({}),
+  'models.countTokens': (c) => ({ model: c.importedId, texts: ['a lighthouse at dusk', 'blurry'] }),
   'jobs.submit': (c) => ({
     params: { prompt: 'a lighthouse at dusk', negativePrompt: '', model: c.importedId, steps: 2, guidance: 0, width: 64, height: 64, t5: false },
     sweep: { seeds: { mode: 'list', seeds: ['6952411511246973023', '1000'] } },
