@@ -4,6 +4,7 @@
 // Imports nothing platform-specific (and only types from catalog.ts, which imports this file).
 import { z } from 'zod';
 import type { CatalogId } from './catalog';
+import { StudioError } from './errors';
 
 // ---------------------------------------------------------------------------------------------
 // Engine enums, each written once, with the labels people see
@@ -100,6 +101,21 @@ export function parseSeed(v: unknown): string | null {
   } else if (typeof v === 'string') text = v.trim().replace(/^\+/, '').replace(/^0+(?=\d)/, '');
   else return null;
   return isSeedText(text) ? text : null;
+}
+
+/** parseSeed, or StudioError invalid_input naming what was wrong (`what`: "--seed", "The seed"…). */
+export function requireSeed(v: unknown, what = 'The seed'): string {
+  const seed = parseSeed(v);
+  if (seed === null) {
+    const shown = typeof v === 'string' ? JSON.stringify(v.slice(0, 40)) : String(v);
+    throw new StudioError('invalid_input', `${what} must be a whole number from 0 to ${MAX_SEED_TEXT} (got ${shown}).`, { field: 'seed' });
+  }
+  return seed;
+}
+
+/** A random seed in [0, 2^32), from the platform's cryptographic generator. */
+export function randomSeed(): string {
+  return String(globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!);
 }
 
 /** seed + k as a seed, or null past 2^64−1. */

@@ -3,7 +3,7 @@
 // run the very same code; runtime differences arrive as adapters.
 import fs from 'node:fs';
 import os from 'node:os';
-import type { StudioApi, SystemInfo } from '../../src-shared/api';
+import type { PayloadOf, StudioApi, SystemInfo } from '../../src-shared/api';
 import { StudioError } from '../../src-shared/errors';
 import type { Adapters } from './adapters';
 import { openDatabase, type Db } from './db';
@@ -17,7 +17,9 @@ import { galleryHandlers } from './handlers/gallery';
 import { modelsHandlers } from './handlers/models';
 import { compareHandlers } from './handlers/compare';
 import { ComparisonStore } from './jobs/comparisons';
-import { unavailableJobsHandlers } from './handlers/jobs';
+import { jobsHandlers } from './handlers/jobs';
+import { ModelHost } from './jobs/model-host';
+import { JobQueue } from './jobs/queue';
 import { ModelService } from './models/service';
 import { reconcile } from './history/reconcile';
 import { integrityCheck } from './history/integrity';
@@ -56,6 +58,8 @@ export class StudioCore {
   media: MediaSource = noMedia;
   readonly history: HistoryService;
   readonly models: ModelService;
+  /** The persisted job queue; its runner runs only in the lock holder (not in a standalone CLI run). */
+  readonly jobs: JobQueue;
   /** Shown to the user once: a damaged database moved aside, strays recovered, … */
   readonly notices: string[] = [];
   private readonly lock: LockResult;
@@ -131,6 +135,24 @@ export class StudioCore {
         if (resumed.length) this.log.info('downloads resumed', { ids: resumed.map((h) => h.id) });
       },
     });
+    this.jobs = new JobQueue({
+      db: this.db,
+      history: this.history,
+      models: this.models,
+      modelHost: new ModelHost({
+        spawner: options.adapters.spawner,
+        env: options.env ?? process.env,
+        log: (level, message) => (level === 'error' ? this.log.error(message) : level === 'warn' ? this.log.warn(message) : this.log.info(message)),
+      }),
+      appVersion: options.appVersion,
+      dataRoot: this.layout.root,
+      settings: () => this.settings.get(),
+      emit: (event, payload) => this.events.emit(event, payload as PayloadOf<typeof event>),
+      power: options.adapters.power,
+      notifier: options.adapters.notifier,
+      log: (level, message, fields) => this.log[level](message, fields),
+    });
+    this.addPrimaryTask({ name: 'jobs', run: () => this.jobs.start({ runner: options.runtime !== 'cli' }) });
     this.api = this.createApi();
   }
 
@@ -224,7 +246,7 @@ export class StudioCore {
       ...modelsHandlers(() => this.models),
       ...galleryHandlers(this.history, { runtime: this.options.runtime, reveal: (f) => this.options.adapters.files.reveal(f) }),
       ...compareHandlers(new ComparisonStore(this.db), this.history, { appVersion: this.options.appVersion }),
-      ...unavailableJobsHandlers(),
+      ...jobsHandlers(this.jobs),
     };
   }
 
@@ -232,6 +254,7 @@ export class StudioCore {
     if (this.closed) return;
     this.closed = true;
     for (const dispose of this.disposers.splice(0)) dispose();
+    this.jobs.close();
     void this.models.close().catch(() => undefined);
     try {
       this.db.close();

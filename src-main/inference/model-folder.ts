@@ -3,11 +3,12 @@
 // from model.onnx (no weights loaded), and tensor-role resolution from a component's input/output
 // names and element types. No onnxruntime here: sessions.ts feeds ORT's own metadata to the same
 // resolvers.
+import type { ClipHidden, ModelLayout } from '../../src-shared/generation';
 import fs from 'node:fs';
 import path from 'node:path';
 import { StudioError } from '../../src-shared/errors';
 
-export type Layout = 'optimum' | 'tensorstack';
+export type Layout = ModelLayout;
 export type ComponentName = 'text_encoder' | 'text_encoder_2' | 'text_encoder_3' | 'transformer' | 'vae_decoder';
 export const COMPONENTS: readonly ComponentName[] = [
   'text_encoder',
@@ -400,7 +401,7 @@ export interface ClipRoles {
   hidden: TensorRole<FloatType>;
   pooled: TensorRole<FloatType>;
   /** penultimate = hidden_states.{N-1} (diffusers-exact); last = last_hidden_state (TensorStack CLIP-L). */
-  hiddenKind: 'penultimate' | 'last';
+  hiddenKind: ClipHidden;
 }
 
 export interface T5Roles {

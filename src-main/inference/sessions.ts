@@ -28,8 +28,9 @@ import {
 } from './model-folder';
 import { float16ToFloat32, float32ToFloat16 } from './tensors';
 
-export type EpChoice = 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml' | 'webgpu';
-export type MemoryMode = 'fast' | 'balanced' | 'low';
+import type { ClipHidden, EpChoice, MemoryMode } from '../../src-shared/generation';
+
+export type { EpChoice, MemoryMode };
 
 export interface SessionOptions {
   ep: EpChoice;
@@ -325,7 +326,7 @@ export class LoadedModel {
   }
 
   /** 'penultimate' when both CLIPs give hidden_states.{N-1} (diffusers-exact), else 'last'. */
-  get clipHidden(): 'penultimate' | 'last' {
+  get clipHidden(): ClipHidden {
     const l = this.plannedRoles.get('text_encoder') as ClipRoles | undefined;
     const g = this.plannedRoles.get('text_encoder_2') as ClipRoles | undefined;
     return l?.hiddenKind === 'penultimate' && g?.hiddenKind === 'penultimate' ? 'penultimate' : 'last';
@@ -547,7 +548,7 @@ export interface ModelInspection {
   layout: Layout;
   hasT5: boolean;
   /** undefined when a CLIP's roles do not resolve. */
-  clipHidden?: 'penultimate' | 'last';
+  clipHidden?: ClipHidden;
   components: InspectedComponent[];
 }
 

@@ -1,4 +1,5 @@
 // Types shared by the metadata writers and parsers (DESIGN.md §6).
+import { clipHiddenSchema, seedSchema, type ClipHidden } from '../generation';
 import { z } from 'zod';
 
 const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -12,10 +13,8 @@ const text = (max: number) =>
 
 const name = (max: number) => text(max).min(1);
 
-/** Decimal integer string, exact (seeds above 2^53 stay exact). */
-export const seedStringSchema = z
-  .string()
-  .regex(/^(0|[1-9][0-9]{0,39})$/, 'seed must be a non-negative decimal integer');
+/** THE seed schema (src-shared/generation.ts): decimal, exact, 0 … 2^64−1. */
+export const seedStringSchema = seedSchema;
 
 /**
  * The lossless parameters written to the `sd35studio` iTXt chunk: exactly what is needed to reproduce
@@ -53,7 +52,7 @@ export const studioImageMetaSchema = z
     /** 'torch-cpu-mt19937' */
     rng: name(64),
     /** Which CLIP hidden state fed the transformer (TensorStack CLIP-L exports lack the penultimate). */
-    clipHidden: z.enum(['penultimate', 'last']).optional(),
+    clipHidden: clipHiddenSchema.optional(),
     /** Whether the T5 encoder ran (false: zeros, as diffusers does without T5). */
     t5: z.boolean(),
     appVersion: name(64),
@@ -75,7 +74,7 @@ export interface StudioImageMeta {
   ep: string;
   precision: string;
   rng: string;
-  clipHidden?: 'penultimate' | 'last';
+  clipHidden?: ClipHidden;
   t5: boolean;
   appVersion: string;
 }

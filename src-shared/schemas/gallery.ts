@@ -1,5 +1,6 @@
 // Gallery (history) shapes of the contract; they mirror src-main/core/history/types.ts.
 import { z } from 'zod';
+import { seedSchema } from '../generation';
 
 // Prompts of imported images may be long (the metadata schema allows 100,000 characters).
 export const MAX_PROMPT = 100_000;
@@ -15,7 +16,7 @@ export const galleryItemSchema = z
     createdAt: isoDate,
     prompt: z.string().max(MAX_PROMPT),
     negativePrompt: z.string().max(MAX_PROMPT),
-    seed: z.string().max(40).nullable(),
+    seed: seedSchema.nullable(),
     steps: z.number().int().nullable(),
     guidance: z.number().nullable(),
     width: z.number().int(),
@@ -76,7 +77,7 @@ export const reuseSchema = z
   .object({
     prompt: z.string().max(MAX_PROMPT),
     negativePrompt: z.string().max(MAX_PROMPT),
-    seed: z.string().max(40).optional(),
+    seed: seedSchema.optional(),
     steps: z.number().int().optional(),
     guidance: z.number().optional(),
     width: z.number().int().optional(),
