@@ -172,7 +172,7 @@ export const useQueueStore = defineStore('queue', () => {
     if (next) {
       jobs.value = next;
       const job = next.find((j) => j.id === p.jobId);
-      if (job && isFinished(job.status)) noteFinished();
+      if (job && isFinished(job.status)) noteFinished(job.id);
     } else scheduleRefresh();
   }
 
@@ -191,11 +191,15 @@ export const useQueueStore = defineStore('queue', () => {
       next = patchGeneration(next, g.id, { status: g.status }) ?? next;
     }
     if (next !== jobs.value) jobs.value = next;
-    if (p.jobId !== null && p.status && isFinished(p.status)) noteFinished();
+    if (p.jobId !== null && p.status && isFinished(p.status)) noteFinished(p.jobId);
     scheduleRefresh();
   }
 
-  function noteFinished(): void {
+  /** Jobs counted in the badge already (a job's end arrives as generationDone and as job.changed). */
+  const counted = new Set<number>();
+  function noteFinished(jobId: number): void {
+    if (counted.has(jobId)) return;
+    counted.add(jobId);
     if (typeof document !== 'undefined' && !document.hasFocus()) unseen.value++;
   }
   function markSeen(): void {
