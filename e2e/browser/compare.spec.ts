@@ -126,6 +126,13 @@ test('compares a seed sweep in one shared viewport: wheel zoom, swipe, differenc
   await expect(zoom).toHaveText('100%');
   await expect(page.getByRole('button', { name: '1:1' })).toHaveAttribute('aria-pressed', 'true');
   await page.getByRole('button', { name: 'Fit' }).click();
+  await expect(zoom).toHaveText(before);
+  // Double-click: 1:1 at that point, and back to fit.
+  await list.getByRole('listitem').nth(2).locator('[data-frame]').dblclick({ position: { x: 30, y: 30 } });
+  await expect(zoom).toHaveText('100%');
+  await expect.poll(async () => new Set(await transforms(page)).size).toBe(1);
+  await list.getByRole('listitem').nth(2).locator('[data-frame]').dblclick({ position: { x: 30, y: 30 } });
+  await expect.poll(() => transforms(page)).toEqual(Array(4).fill('matrix(1, 0, 0, 1, 0, 0)'));
 
   // Swipe between cells 1 and 2, inside the same viewport.
   await page.getByRole('button', { name: 'Swipe' }).click();
@@ -139,6 +146,15 @@ test('compares a seed sweep in one shared viewport: wheel zoom, swipe, differenc
   await expect.poll(async () => new Set(await transforms(page)).size).toBe(1);
   expect((await transforms(page))[0]).not.toBe('matrix(1, 0, 0, 1, 0, 0)');
   await noPageScroll(page);
+
+  // Flicker: F shows B, F again A.
+  await page.getByRole('button', { name: 'Flicker' }).click();
+  const layerB = page.getByTestId('layer-b');
+  await expect(layerB).toBeHidden();
+  await page.keyboard.press('f');
+  await expect(layerB).toBeVisible();
+  await page.keyboard.press('f');
+  await expect(layerB).toBeHidden();
 
   // Difference: |A − B| by mix-blend-mode, amplified.
   await page.getByRole('button', { name: 'Difference' }).click();
@@ -194,7 +210,7 @@ test('compares a seed sweep in one shared viewport: wheel zoom, swipe, differenc
   const saved = await api<{ items: { id: number; jobId: number | null; imageIds: number[] }[] }>('compare.list', {});
   expect(saved.items.find((c) => c.id === id)).toMatchObject({ jobId: sweep.jobId, imageIds: sweep.ids });
   await page.getByRole('button', { name: /^Saved \(\d+\)$/ }).click();
-  await expect(page.getByRole('list', { name: 'Saved comparisons' }).getByRole('button', { name: /^Open Job \d+ · 4 images$/ })).toBeVisible();
+  await expect(page.getByRole('list', { name: 'Saved comparisons' }).getByRole('button', { name: `Open Job ${sweep.jobId} · a lighthouse on a cliff at…` })).toBeVisible();
   await noPageScroll(page);
   expect(errors).toEqual([]);
   await page.context().close();
@@ -221,6 +237,20 @@ test('a two-axis sweep (2 seeds × 2 guidance values) shows labelled rows and co
   await download.saveAs(file);
   const parsed = parseTextChunks(readPngInfo(fs.readFileSync(file)).chunks);
   expect(parsed?.extra).toMatchObject({ 'X Type': 'CFG scale', 'X Values': '3.5, 7', 'Y Type': 'Seed', 'Y Values': '7, 8' });
+  expect(errors).toEqual([]);
+  await page.context().close();
+});
+
+test('empty and error states: nothing open lists the saved comparisons; a missing one says so', async () => {
+  const { page, errors } = await openPage(browser, served.url);
+  await page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'Compare' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Compare' })).toBeVisible();
+  await expect(page.getByRole('heading', { level: 2, name: 'Saved comparisons' })).toBeVisible();
+  await expect(page.getByRole('list', { name: 'Saved comparisons' }).getByRole('listitem')).not.toHaveCount(0);
+  await page.screenshot({ path: path.join(shots, 'compare-empty-1280x800-light.png') });
+  await openCompare(page, 'saved=999999');
+  await expect(page.getByRole('alert')).toHaveText('Comparison 999999 does not exist.');
+  await page.screenshot({ path: path.join(shots, 'compare-error-1280x800-light.png') });
   expect(errors).toEqual([]);
   await page.context().close();
 });

@@ -57,14 +57,16 @@ describe('ComparisonStore', () => {
     const { history, store } = setup();
     const ids = await images(history, 4);
     const first = store.create({ imageIds: ids.slice(0, 2) });
-    const second = store.create({ imageIds: ids.slice(2) });
-    expect(first.name).toBe('2 images');
+    const second = store.create({ imageIds: ids.slice(2), jobId: 4 });
+    // Default names: the job, if any, and the first prompt's opening words.
+    expect(first.name).toBe('a red fox in a misty…');
+    expect(second.name).toBe('Job 4 · a red fox in a misty…');
     expect(store.list().map((c) => c.id)).toEqual([second.id, first.id]);
     const renamed = store.rename(first.id, 'the fox, best seed');
     expect(renamed).toMatchObject({ id: first.id, name: 'the fox, best seed', imageIds: ids.slice(0, 2) });
     expect(store.list().map((c) => [c.id, c.name])).toEqual([
       [first.id, 'the fox, best seed'],
-      [second.id, '2 images'],
+      [second.id, 'Job 4 · a red fox in a misty…'],
     ]);
     expect(store.list(1)).toHaveLength(1);
   });

@@ -45,7 +45,8 @@ export class ComparisonStore {
         const missing = ids.filter((i) => !live.has(i));
         if (missing.length) throw new StudioError('not_found', `Not in the gallery: image ${missing.join(', ')}.`);
         const now = this.clock();
-        const name = input.name?.trim() || defaultName(ids.length, input.jobId);
+        const first = this.db.prepare(`SELECT prompt FROM generations WHERE id = ?`).get(ids[0]) as { prompt: string } | undefined;
+        const name = input.name?.trim() || defaultName(first?.prompt ?? '', input.jobId);
         const row = this.db
           .prepare(`INSERT INTO comparisons (name, job_id, created_at, updated_at) VALUES (?, ?, ?, ?) RETURNING id`)
           .get(name, input.jobId ?? null, now, now) as { id: number };
@@ -140,8 +141,14 @@ function summary(row: ComparisonRow, imageIds: number[]): ComparisonSummary {
   return { id: row.id, name: row.name, jobId: row.job_id, createdAt: iso(row.created_at), updatedAt: iso(row.updated_at), imageIds };
 }
 
-function defaultName(n: number, jobId: number | undefined): string {
-  return jobId === undefined ? `${n} images` : `Job ${jobId} · ${n} images`;
+/** "Job 7 · a lighthouse on a cliff at…" — the job (when there is one) and the first prompt's opening words. */
+export function defaultName(prompt: string, jobId: number | undefined): string {
+  const words = prompt.replace(/\s+/g, ' ').trim().split(' ').filter(Boolean);
+  let head = words.slice(0, 6).join(' ');
+  if (words.length > 6) head += '…';
+  if (head.length > 60) head = `${head.slice(0, 59)}…`;
+  const base = head || 'Comparison';
+  return jobId === undefined ? base : `Job ${jobId} · ${base}`;
 }
 
 function notFound(id: number): StudioError {
