@@ -112,6 +112,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
           appVersion: APP_VERSION,
           listExecutionProviders,
           env,
+          hostLog: (level, message) => {
+            if (level === 'warn' || level === 'error' || env.SD35_DEBUG === '1') output.progress(message);
+          },
         }),
     });
   } catch (err) {

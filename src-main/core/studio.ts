@@ -38,6 +38,10 @@ export interface StudioCoreOptions {
   nativeBinding?: string;
   listExecutionProviders?: () => Promise<{ name: string; bundled: boolean; installed?: boolean }[]>;
   logEcho?: (line: string) => void;
+  /** The built inference worker script (default: worker.js beside the bundle; tests name out/main/worker.js). */
+  workerEntry?: string;
+  /** Also receives the inference host's log lines (the CLI shows warnings, and everything with SD35_DEBUG=1). */
+  hostLog?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -142,7 +146,13 @@ export class StudioCore {
       modelHost: new ModelHost({
         spawner: options.adapters.spawner,
         env: options.env ?? process.env,
-        log: (level, message) => (level === 'error' ? this.log.error(message) : level === 'warn' ? this.log.warn(message) : this.log.info(message)),
+        ...(options.workerEntry ? { entry: options.workerEntry } : {}),
+        log: (level, message) => {
+          if (level === 'error') this.log.error(message);
+          else if (level === 'warn') this.log.warn(message);
+          else this.log.info(message);
+          options.hostLog?.(level, message);
+        },
       }),
       appVersion: options.appVersion,
       dataRoot: this.layout.root,

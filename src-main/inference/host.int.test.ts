@@ -342,12 +342,12 @@ describe('InferenceHost with the real worker', () => {
         if (s.step !== 1) return;
         const { handle, listeners } = handles[0]!;
         // worker → host garbage, delivered to the host's listener
-        for (const bad of [null, 'step', { type: 'step', jobId: 1, step: 'two', total: 4, elapsedMs: 1 }, { type: 'result', jobId: 1, rgb: [1, 2] }, { type: 'nope' }]) {
+        for (const bad of [null, 'step', { type: 'step', requestId: 1, step: 'two', total: 4, elapsedMs: 1 }, { type: 'result', requestId: 1, rgb: [1, 2] }, { type: 'nope' }]) {
           listeners[0]!(bad);
         }
         // host → worker garbage (and a cancel for another job, which must not stop this one)
-        handle.postMessage({ type: 'generate', jobId: 'x' });
-        handle.postMessage({ type: 'cancel', jobId: 999 });
+        handle.postMessage({ type: 'generate', requestId: 'x' });
+        handle.postMessage({ type: 'cancel', requestId: 999 });
         handle.postMessage(42);
         // Messages arrive in order: the worker has dealt with those when it gets this cancel.
         host.cancel();

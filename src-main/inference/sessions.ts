@@ -227,6 +227,25 @@ function idsTensor(role: TensorRole<IdsType>, ids: readonly (readonly number[])[
   return new ort.Tensor(role.type, data, [batch, seq]);
 }
 
+/**
+ * onnxruntime-node 1.30's native binding cannot read a Float16Array ("not enough space: expected N, got 0"), and
+ * onnxruntime-common turns float16 Uint16Array data into one whenever the runtime has Float16Array (Node ≥ 24).
+ * It decides once, at its first tensor: make that tensor while Float16Array is out of sight, so float16 data
+ * stays a Uint16Array (as on Node 20). The global itself is put back at once.
+ */
+function keepFloat16DataAsUint16(): void {
+  const g = globalThis as Record<string, unknown>;
+  const descriptor = Object.getOwnPropertyDescriptor(g, 'Float16Array');
+  if (!descriptor?.configurable) return;
+  Reflect.deleteProperty(g, 'Float16Array');
+  try {
+    new ort.Tensor('float32', new Float32Array(1), [1]);
+  } finally {
+    Object.defineProperty(g, 'Float16Array', descriptor);
+  }
+}
+keepFloat16DataAsUint16();
+
 function floatTensor(type: FloatType, data: Float32Array, dims: readonly number[]): ort.Tensor {
   return type === 'float16' ? new ort.Tensor('float16', float32ToFloat16(data), dims) : new ort.Tensor('float32', data, dims);
 }

@@ -51,7 +51,7 @@ describe('sd35-studio generate', () => {
     expect(lines).toHaveLength(2);
     for (const [k, line] of lines.entries()) {
       expect(Object.keys(line).sort()).toEqual(['durationMs', 'ep', 'guidance', 'height', 'id', 'path', 'seed', 'steps', 'width']);
-      expect(line).toMatchObject({ seed: 7 + k, width: 64, height: 64, steps: 4, guidance: 4.5, ep: 'cpu' });
+      expect(line).toMatchObject({ seed: String(7 + k), width: 64, height: 64, steps: 4, guidance: 4.5, ep: 'cpu' });
       expect(typeof line.id).toBe('number');
       expect(line.durationMs).toBeGreaterThan(0);
       expect(path.isAbsolute(line.path as string)).toBe(true);
@@ -83,7 +83,7 @@ describe('sd35-studio generate', () => {
       expect(parameters).toContain('a lighthouse at dusk');
       expect(parameters).toContain(`Seed: ${7 + k}`);
     }
-    first = lines.map((l) => ({ path: l.path as string, seed: l.seed as number }));
+    first = lines.map((l) => ({ path: l.path as string, seed: Number(l.seed) }));
     // Progress and warnings on stderr, not stdout.
     expect(r.stderr).toContain('step 4/4 · image 2/2');
     expect(r.stderr).toMatch(/fp16 export running on the CPU/);
@@ -117,7 +117,9 @@ describe('sd35-studio generate', () => {
       [['--ep', 'tpu'], /--ep must be one of auto, cpu, cuda, dml, coreml, webgpu/],
       [['--memory', 'huge'], /--memory must be one of fast, balanced, low/],
       [['--seed', '-1'], /--seed/],
-      [['--count', '0'], /--count must be between 1 and 1000/],
+      [['--count', '0'], /--count must be between 1 and 64/],
+      [['--count', '65'], /--count must be between 1 and 64/],
+      [['--seed', '18446744073709551615', '--count', '2'], /goes past the largest seed, 18446744073709551615/],
     ];
     for (const [extra, message] of cases) {
       const r = run(['generate', '--model', model, '--prompt', 'x', '--json', '--data-dir', dataDir, ...extra]);

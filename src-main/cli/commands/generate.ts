@@ -97,8 +97,11 @@ export function parseGenerateOptions(args: ParsedArgs): GenerateOptions {
   return opts;
 }
 
+/** The pipeline (tokenizers, ORT-free) loaded on demand, so other commands start without it. */
+const pipelineModule = () => import('../../inference/pipeline');
+
 /** The job's parameters with the model's defaults filled in, validated (invalid_input), and its sweep. */
-export function jobFor(opts: GenerateOptions, model: ResolvedModel, modelRef: string): { params: JobParams; sweep: Sweep } {
+export async function jobFor(opts: GenerateOptions, model: ResolvedModel, modelRef: string): Promise<{ params: JobParams; sweep: Sweep }> {
   const d = model.variant?.defaults ?? defaultsFor(model.id);
   const candidate = {
     prompt: opts.prompt,
@@ -110,6 +113,8 @@ export function jobFor(opts: GenerateOptions, model: ResolvedModel, modelRef: st
     height: opts.height ?? d.height,
     t5: opts.t5,
   };
+  // The pipeline's own check first: its messages name the limits ("Guidance must be a number from 0 to 30").
+  (await pipelineModule()).validateRequest({ ...candidate, seed: opts.seed });
   const parsed = jobParamsSchema.safeParse(candidate);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -253,7 +258,7 @@ export const generateCommand: Command = {
       const model = await resolveModelFolder(core, opts.modelRef);
       // A folder path is stored absolute, so the queue of another process finds it too.
       const ref = model.folder === opts.modelRef || /[\\/]/.test(opts.modelRef) ? model.folder : opts.modelRef;
-      const { params, sweep } = jobFor(opts, model, ref);
+      const { params, sweep } = await jobFor(opts, model, ref);
       if (ctx.signal.aborted) throw cancelled();
       const run = { ...(opts.ep ? { ep: opts.ep } : {}), ...(opts.memory ? { memory: opts.memory } : {}) };
       let job: JobView;
