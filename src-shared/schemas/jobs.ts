@@ -122,7 +122,7 @@ export const jobProgressEventSchema = z
   .strict();
 export type JobProgressEvent = z.infer<typeof jobProgressEventSchema>;
 
-export const jobGenerationDoneEventSchema = z.object({ jobId: id, generationId: id, imageId: id }).strict();
+export const jobGenerationDoneEventSchema = z.object({ jobId: id, generationId: id, imageId: id, /** The generation's seed (always sent). */ seed: seedSchema.optional() }).strict();
 export const jobFailedEventSchema = z.object({ jobId: id, generationId: id, reason: z.string().max(4000) }).strict();
 
 /** A status changed (a job's, some of its generations', or the queue's): reload what you show. */

@@ -95,6 +95,7 @@ describe('the job queue', () => {
       await until(() => jobDone(core, a.jobId) && jobDone(core, b.jobId), 'both jobs');
       const done = (events['job.generationDone'] ?? []).map((e) => e.generationId);
       expect(done).toEqual([...a.generationIds, ...b.generationIds]);
+      expect(events['job.generationDone']![0]!.seed).toBe(BIG_SEED); // the 64-bit seed, exact, in the event
       // One at a time: each generation's steps arrive before the next one's first step.
       const stepsOrder = (events['job.progress'] ?? []).map((e) => e.generationId);
       expect(stepsOrder).toEqual(done.flatMap((id) => [id, id]));
@@ -113,6 +114,8 @@ describe('the job queue', () => {
         expect(g.imageId).toBe(g.id);
         expect(fs.existsSync(core.history.imagePath(g.imageId!)!)).toBe(true);
       }
+      // Through the contract's JSON as a transport sends it: still exact.
+      expect(JSON.parse(JSON.stringify(page)).items[1].generations[0].seed).toBe(BIG_SEED);
       const detail = await core.api['gallery.get']({ id: ja.generations[0]!.imageId! });
       expect(detail.seed).toBe(BIG_SEED);
       expect((await core.api['gallery.get']({ id: b.generationIds[1]! })).guidance).toBe(2.5);

@@ -332,7 +332,7 @@ export class JobQueue {
         },
       );
       this.store.recordStepTime(p.model, p.width, p.height, outcome.result.timings.denoiseMs / p.steps);
-      this.o.emit('job.generationDone', { jobId: gen.jobId, generationId: gen.id, imageId: outcome.record.id });
+      this.o.emit('job.generationDone', { jobId: gen.jobId, generationId: gen.id, imageId: outcome.record.id, seed: gen.params.seed });
     } catch (err) {
       if (this.closed) return undefined; // close() marked it interrupted
       const e = StudioError.from(err);
