@@ -74,6 +74,7 @@ async function openGenerate(opts: { width?: number; height?: number; colorScheme
     colorScheme: opts.colorScheme ?? 'light',
   });
   await expect(opened.page.getByRole('heading', { level: 1, name: 'Generate' })).toBeVisible();
+  if (modelId) await expect(opened.page.getByRole('combobox', { name: 'Model' })).toHaveValue(modelId);
   return opened;
 }
 
@@ -261,6 +262,7 @@ test('held mid-run: live preview, screenshots, cancel a running job', async () =
 
   // A second job waits behind it: the queue screenshots show both.
   await fillBasics(page, 'a queued meadow', 6);
+  await page.getByRole('spinbutton', { name: 'Images' }).fill('1');
   await page.getByRole('button', { name: 'Generate' }).click();
   await expect(jobCard(page, 'a queued meadow').getByTestId('job-status')).toHaveText('Queued');
   for (const [w, h] of [

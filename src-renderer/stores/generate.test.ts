@@ -173,3 +173,26 @@ describe('generate store', () => {
     expect(s.takeReuse()).toBe(false);
   });
 });
+
+describe('generate store: the model list arriving late', () => {
+  it('keeps steps and size typed before the list came, and fills the defaults into an untouched form', async () => {
+    setActivePinia(createPinia());
+    setFormStorage(memoryStorage());
+    setStudio(
+      fakeClient({
+        'models.list': () => ({ models: [installed('sd3.5-large-turbo', 'sd3.5-large-turbo')], modelsDir: '/m', freeDiskBytes: null, machine: { ramBytes: 1 } }),
+      }),
+    );
+    const typed = useGenerateStore();
+    typed.form.steps = 6;
+    await typed.loadModels();
+    expect([typed.form.model, typed.form.steps]).toEqual(['sd3.5-large-turbo', 6]);
+
+    setActivePinia(createPinia());
+    setFormStorage(memoryStorage());
+    const fresh = useGenerateStore();
+    await fresh.loadModels();
+    expect([fresh.form.model, fresh.form.steps, fresh.form.guidance]).toEqual(['sd3.5-large-turbo', 4, 0]);
+    setFormStorage(undefined);
+  });
+});

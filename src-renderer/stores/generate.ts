@@ -293,14 +293,25 @@ export const useGenerateStore = defineStore('generate', () => {
       // The kept choice is gone (removed): take the first installed model.
       if (!installed.value.some((m) => m.id === form.model)) {
         const first = installed.value[0];
-        if (first) chooseModel(first.id);
-        else form.model = '';
+        if (!first) form.model = '';
+        else if (untouchedSampling()) chooseModel(first.id);
+        else {
+          // Values typed before the list arrived stay; only the model is filled in.
+          form.model = first.id;
+          form.t5 = first.installed?.t5 ?? true;
+        }
       }
     } catch (err) {
       modelsError.value = StudioError.from(err).message;
     } finally {
       modelsLoaded.value = true;
     }
+  }
+
+  /** Steps, guidance and size are still a fresh form's (nobody typed in them yet). */
+  function untouchedSampling(): boolean {
+    const d = defaultForm();
+    return form.steps === d.steps && form.guidance === d.guidance && form.width === d.width && form.height === d.height;
   }
 
   /** A person picked a model: its variant's defaults fill steps, guidance and size. */
