@@ -203,7 +203,19 @@ test('a seed sweep of 4 from seed 1000: live previews, the step counter advances
 test('a two-axis sweep: 2 seeds × 2 guidance values make four labelled images; guidance ≤ 1 greys out the negative prompt', async () => {
   test.setTimeout(90_000);
   const { page, errors } = await openGenerate();
+  // A prompt longer than CLIP's 75 tokens: the count turns and the warning names how many are dropped.
+  await page.getByLabel('Prompt', { exact: true }).fill(Array.from({ length: 120 }, (_, i) => `fox${i}`).join(' '));
+  await expect(page.getByText(/CLIP drops the last \d+ tokens/)).toBeVisible();
+  const clipCount = Number(/CLIP (\d+)\/75/.exec((await page.getByText(/^CLIP \d+\/75$/).first().textContent()) ?? '')?.[1]);
+  expect(clipCount).toBeGreaterThan(120);
+  // A size that is not a multiple of 16 is refused in place, before anything is queued.
+  await page.getByRole('spinbutton', { name: 'Width' }).fill('1000');
+  await page.getByRole('button', { name: 'Generate' }).click();
+  await expect(page.getByRole('alert').filter({ hasText: 'Width: a multiple of 16' })).toBeVisible();
+  await shot(page, 'generate-form-error-1280-light.png');
+  expect((await api<{ items: unknown[] }>('jobs.list', {})).items).toHaveLength(1); // only the first test's job
   await fillBasics(page, 'a red fox in snow', 4);
+  await expect(page.getByText(/CLIP drops the last/)).toHaveCount(0);
   await page.getByRole('spinbutton', { name: 'Guidance' }).fill('1');
   await expect(page.getByText(/Not used at guidance 1/)).toBeVisible();
   await page.getByRole('spinbutton', { name: 'Guidance' }).fill('4');

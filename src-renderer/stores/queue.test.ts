@@ -64,7 +64,8 @@ describe('queue store', () => {
     expect(q.jobs[0]!.generations[0]).toMatchObject({ status: 'done', imageId: 77 });
     expect(q.live.has(10)).toBe(false);
     expect(q.doneAt.has(77)).toBe(true);
-    expect(listCalls()).toBe(before); // no round trip needed to show it
+    expect(q.lastPreview.get(10)).toBe('data:image/png;base64,AAAA'); // under the thumbnail until it loads
+    expect(listCalls()).toBe(before); // shown before any round trip
   });
 
   it('a failure is shown on its generation; status bursts cause one re-fetch', async () => {
@@ -95,5 +96,22 @@ describe('queue store', () => {
     expect(q.jobs.map((j) => j.id)).toEqual([2]);
     expect(await q.retry({ generationId: 10 })).toBeUndefined(); // no handler: the fake rejects
     expect(useToastsStore().toasts.at(-1)?.message).toMatch(/^Retry failed: /);
+  });
+
+  it('counts a job finished while the window is not focused once (the title badge), and clears on markSeen', async () => {
+    const g = globalThis as { document?: unknown };
+    g.document = { hasFocus: () => false };
+    try {
+      const q = useQueueStore();
+      listed = [job(1, [[10, 'running']], 'running')];
+      await q.ensureLoaded();
+      client.emit('job.generationDone', { jobId: 1, generationId: 10, imageId: 5 });
+      client.emit('job.changed', { jobId: 1, status: 'done', generations: [{ id: 10, status: 'done' }], queuePaused: false });
+      expect(q.unseen).toBe(1);
+      q.markSeen();
+      expect(q.unseen).toBe(0);
+    } finally {
+      delete g.document;
+    }
   });
 });

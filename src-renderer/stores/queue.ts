@@ -76,6 +76,8 @@ export const useQueueStore = defineStore('queue', () => {
   const error = ref<string>();
   /** Per generation id: the last step, ETA and preview. */
   const live = shallowReactive(new Map<number, LiveStep>());
+  /** The last preview of each finished generation, shown under its thumbnail until that has loaded. */
+  const lastPreview = shallowReactive(new Map<number, string>());
   /** Jobs whose action is on its way (cancel, retry, move). */
   const busy = shallowReactive(new Set<number>());
   /** Jobs that finished while the window was not focused (the title badge). */
@@ -167,13 +169,20 @@ export const useQueueStore = defineStore('queue', () => {
   function onGenerationDone(p: PayloadOf<'job.generationDone'>): void {
     doneAt.set(p.imageId, performance.now());
     if (doneAt.size > 500) doneAt.delete(doneAt.keys().next().value!);
+    const preview = live.get(p.generationId)?.preview;
+    if (preview) {
+      lastPreview.set(p.generationId, preview);
+      if (lastPreview.size > 200) lastPreview.delete(lastPreview.keys().next().value!);
+    }
     live.delete(p.generationId);
     const next = patchGeneration(jobs.value, p.generationId, { status: 'done', imageId: p.imageId });
     if (next) {
       jobs.value = next;
       const job = next.find((j) => j.id === p.jobId);
       if (job && isFinished(job.status)) noteFinished(job.id);
-    } else scheduleRefresh();
+    }
+    // The image shows already; the counts and the job's own status come with the next page.
+    scheduleRefresh();
   }
 
   function onFailed(p: PayloadOf<'job.failed'>): void {
@@ -269,6 +278,7 @@ export const useQueueStore = defineStore('queue', () => {
     loading,
     error,
     live,
+    lastPreview,
     busy,
     unseen,
     doneAt,
