@@ -20,6 +20,8 @@ export interface SampleContext {
   /** A local model folder, registered with models.import before the run. */
   folder: string;
   importedId: string;
+  /** A tiny model folder that really generates (e2e/support/tiny-model.ts), for the jobs.* samples. */
+  tinyModel: string;
   /** The job jobs.submit queued in this transport's run. */
   jobId?: number;
   /** The comparison compare.create saved in this transport's run. */
@@ -87,7 +89,7 @@ export const METHOD_SAMPLES: Record<MethodName, (ctx: SampleContext) => unknown>
   'models.tokenStatus': () => ({}),
   'models.countTokens': (c) => ({ model: c.importedId, texts: ['a lighthouse at dusk', 'blurry'] }),
   'jobs.submit': (c) => ({
-    params: { prompt: 'a lighthouse at dusk', negativePrompt: '', model: c.importedId, steps: 2, guidance: 0, width: 64, height: 64, t5: false },
+    params: { prompt: 'a lighthouse at dusk', negativePrompt: '', model: c.tinyModel, steps: 2, guidance: 0, width: 64, height: 64, t5: false },
     sweep: { seeds: { mode: 'list', seeds: ['6952411511246973023', '1000'] } },
   }),
   'jobs.list': () => ({ limit: 20 }),
@@ -153,7 +155,7 @@ export const EVENT_TRIGGERS: Record<EventName, (client: StudioClient, ctx: Sampl
 
 function submitTinyJob(c: StudioClient, ctx: SampleContext): Promise<unknown> {
   return c.call('jobs.submit', {
-    params: { prompt: 'a red cube', negativePrompt: '', model: ctx.importedId, steps: 2, guidance: 0, width: 64, height: 64, t5: false },
+    params: { prompt: 'a red cube', negativePrompt: '', model: ctx.tinyModel, steps: 2, guidance: 0, width: 64, height: 64, t5: false },
     sweep: { seeds: { mode: 'consecutive', first: '1000', count: 1 } },
   });
 }

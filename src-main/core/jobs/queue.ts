@@ -69,6 +69,7 @@ export class JobQueue {
   private pollTimer: NodeJS.Timeout | undefined;
   private dataVersion = -1;
   private releasePower: (() => void) | undefined;
+  private unloadWhenIdle = false;
   private readonly log: NonNullable<JobQueueOptions['log']>;
 
   constructor(private readonly o: JobQueueOptions) {
@@ -177,8 +178,12 @@ export class JobQueue {
     return moved;
   }
 
+  /** Releases the worker's model now; while a generation runs, as soon as the queue is idle (false now). */
   async unloadModel(): Promise<boolean> {
-    if (this.current) throw new StudioError('conflict', 'A generation is running: the model is unloaded once the queue is idle (pause the queue, then unload).');
+    if (this.current || this.looping) {
+      this.unloadWhenIdle = true;
+      return false;
+    }
     const unloaded = await this.o.modelHost.unload();
     this.queueChanged();
     return unloaded;
@@ -280,7 +285,8 @@ export class JobQueue {
       if (!this.closed) {
         this.releasePower?.();
         this.releasePower = undefined;
-        this.o.modelHost.scheduleIdle(this.o.settings().idleUnloadMinutes);
+        this.o.modelHost.scheduleIdle(this.unloadWhenIdle ? 0 : this.o.settings().idleUnloadMinutes);
+        this.unloadWhenIdle = false;
         this.dataVersion = this.readDataVersion();
       }
     }
