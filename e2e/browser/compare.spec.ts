@@ -32,6 +32,7 @@ let served: Served;
 let dataDir: string;
 let sweep: SeededSweep;
 let axes: SeededSweep;
+let sixteen: SeededSweep;
 const shots = path.resolve(__dirname, '..', '..', 'test-results', 'screenshots');
 
 async function api<T>(method: string, params: unknown): Promise<T> {
@@ -47,6 +48,7 @@ test.beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sd35-e2e-compare-'));
   sweep = await seedSweep(dataDir, { seeds: ['1000', '1001', '1002', '1003'], size: 512 });
   axes = await seedSweep(dataDir, { seeds: ['7', '8'], guidance: [3.5, 7], size: 384 });
+  sixteen = await seedSweep(dataDir, { seeds: Array.from({ length: 16 }, (_, k) => String(4_000_000_000 + k)), size: 192 });
   served = await startServe(dataDir);
   browser = await launchChromium();
   fs.mkdirSync(shots, { recursive: true });
@@ -286,6 +288,10 @@ test('screenshots: grid, swipe, difference and two-axis at 1280×800 and 1920×1
       await allPainted(page, 4);
       await noPageScroll(page);
       await page.screenshot({ path: path.join(shots, `compare-axes-${tag}.png`) });
+      await openCompare(page, `ids=${sixteen.ids.join(',')}`);
+      await allPainted(page, 16);
+      await noPageScroll(page);
+      await page.screenshot({ path: path.join(shots, `compare-16-${tag}.png`) });
       expect(errors).toEqual([]);
       await page.context().close();
     }
