@@ -120,4 +120,18 @@ describe('compare store', () => {
     expect(store.items.map((i) => i.id)).toEqual([1, 2, 3]);
     expect(store.trashed).toBeUndefined();
   });
+
+  it('follows gallery.changed: an image trashed elsewhere leaves, a restored one comes back', async () => {
+    const store = useCompareStore();
+    const stop = store.listen();
+    await store.openImages([1, 2, 3]);
+    client.emit('gallery.changed', { kind: 'removed', ids: [2, 9] });
+    expect(store.items.map((i) => i.id)).toEqual([1, 3]);
+    client.emit('gallery.changed', { kind: 'purged', ids: [9] });
+    expect(store.items.map((i) => i.id)).toEqual([1, 3]);
+    client.emit('gallery.changed', { kind: 'restored', ids: [2] });
+    await expect.poll(() => store.items.map((i) => i.id)).toEqual([1, 2, 3]);
+    stop();
+    expect(client.listenerCount('gallery.changed')).toBe(0);
+  });
 });

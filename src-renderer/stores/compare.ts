@@ -230,14 +230,36 @@ export const useCompareStore = defineStore('compare', () => {
     trashed.value = undefined;
     try {
       await studio().call('gallery.restore', { undoToken: t.undoToken });
-      if (savedId.value !== undefined) await openSaved(savedId.value);
-      else await fetchItems(imageIds.value);
+      await reload();
     } catch (err) {
       fail(err);
     }
   }
 
+  /**
+   * Follows the gallery while comparing: images trashed or purged elsewhere leave the view, restored
+   * ones come back. Returns the unsubscribe function.
+   */
+  function listen(): () => void {
+    return studio().on('gallery.changed', (change) => {
+      if (!imageIds.value.length) return;
+      const shown = new Set(imageIds.value);
+      const touched = change.ids.filter((id) => shown.has(id));
+      if (change.kind === 'reset') void reload();
+      if (!touched.length) return;
+      if (change.kind === 'removed' || change.kind === 'purged') {
+        const gone = new Set(touched);
+        items.value = items.value.filter((i) => !gone.has(i.id));
+      } else if (change.kind === 'restored' || change.kind === 'updated') void reload();
+    });
+  }
+
+  function reload(): Promise<void> {
+    return savedId.value !== undefined ? openSaved(savedId.value) : fetchItems(imageIds.value);
+  }
+
   return {
+    listen,
     imageIds,
     items,
     missing,
