@@ -26,13 +26,40 @@ import {
   tokenStatusSchema,
   verifyResultSchema,
 } from './schemas/models';
+import {
+  compareCreateSchema,
+  compareExportSchema,
+  compareIdParams,
+  compareJobImagesSchema,
+  compareListSchema,
+  compareRenameSchema,
+  comparisonListSchema,
+  comparisonSchema,
+  comparisonSummarySchema,
+} from './schemas/compare';
+import { epChoiceSchema, memoryModeSchema } from './generation';
+import {
+  jobChangedEventSchema,
+  jobFailedEventSchema,
+  jobGenerationDoneEventSchema,
+  jobIdSchema,
+  jobProgressEventSchema,
+  jobTargetSchema,
+  jobsCancelResultSchema,
+  jobsClearFinishedResultSchema,
+  jobsListParamsSchema,
+  jobsListResultSchema,
+  jobsMoveToFrontResultSchema,
+  jobsQueueResultSchema,
+  jobsRetryResultSchema,
+  jobsSubmitParamsSchema,
+  jobsSubmitResultSchema,
+  jobsUnloadModelResultSchema,
+} from './schemas/jobs';
 
 const MAX_PATH = 4096;
 
-export const epChoiceSchema = z.enum(['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu']);
-export type EpChoice = z.infer<typeof epChoiceSchema>;
-export const memoryModeSchema = z.enum(['fast', 'balanced', 'low']);
-export type MemoryMode = z.infer<typeof memoryModeSchema>;
+export { epChoiceSchema, memoryModeSchema, type EpChoice, type MemoryMode } from './generation';
 export const themeSchema = z.enum(['system', 'light', 'dark']);
 
 export const executionProviderSchema = z
@@ -112,6 +139,8 @@ export const settingsSchema = z
     /** Absolute path of the models folder (models are 6–30 GB, so it may live elsewhere). */
     modelsDir: z.string().min(1).max(MAX_PATH),
     livePreviews: z.boolean(),
+    /** Minutes the worker keeps an idle model loaded (0: unload as soon as the queue is empty). */
+    idleUnloadMinutes: z.number().int().min(0).max(1440),
   })
   .strict();
 export type Settings = z.infer<typeof settingsSchema>;
@@ -203,12 +232,46 @@ export const methods = {
     "Forget the stored Hugging Face token (huggingface-cli's shared token file only with sharedFile: true)",
   ),
   'models.tokenStatus': method(empty, tokenStatusSchema, 'Where the token comes from and whether Hugging Face accepts it'),
+
+  'compare.create': method(compareCreateSchema, comparisonSchema, 'Save a comparison: 2–16 ordered image ids, a name, the job they came from'),
+  'compare.get': method(compareIdParams, comparisonSchema, 'A saved comparison with its live images (trashed ones left out)'),
+  'compare.list': method(compareListSchema, comparisonListSchema, 'Saved comparisons, most recently changed first'),
+  'compare.rename': method(compareRenameSchema, comparisonSummarySchema, 'Rename a saved comparison'),
+  'compare.jobImages': method(z.object({ jobId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER) }).strict(), compareJobImagesSchema, 'The live images of a job, in order (Compare these seeds)'),
+  'compare.export': method(compareIdParams, compareExportSchema, 'One PNG of the grid with seed and axis labels and a parameters chunk'),
+  'compare.delete': method(compareIdParams, z.object({ deleted: z.boolean() }).strict(), 'Forget a saved comparison (its images stay)'),
+  'models.countTokens': method(
+    z.object({ model: z.string().min(1).max(300), texts: z.array(z.string().max(10_000)).min(1).max(4) }).strict(),
+    z
+      .object({
+        /** Content tokens each encoder keeps: CLIP 75, T5 255. */
+        limits: z.object({ clip: z.number().int(), t5: z.number().int() }).strict(),
+        /** Per text: CLIP tokens (the longer of CLIP-L and CLIP-G), T5 tokens (null when the model has no T5). */
+        counts: z.array(z.object({ clip: z.number().int().nonnegative(), t5: z.number().int().nonnegative().nullable() }).strict()).max(4),
+      })
+      .strict(),
+    "Token counts of prompts for an installed model's own tokenizers (what truncation will drop)",
+  ),
+
+  'jobs.submit': method(jobsSubmitParamsSchema, jobsSubmitResultSchema, 'Queue a job: a parameter snapshot and a sweep (≤ 64 generations)'),
+  'jobs.cancel': method(jobTargetSchema, jobsCancelResultSchema, 'Cancel a queued or running job, or one generation'),
+  'jobs.retry': method(jobTargetSchema, jobsRetryResultSchema, 'Queue failed, cancelled or interrupted generations again'),
+  'jobs.list': method(jobsListParamsSchema, jobsListResultSchema, 'A keyset page of jobs, newest first, with counts per status'),
+  'jobs.clearFinished': method(empty, jobsClearFinishedResultSchema, 'Remove finished jobs from the queue list (their images stay)'),
+  'jobs.pause': method(empty, jobsQueueResultSchema, 'Hold the queue after the image being made'),
+  'jobs.resume': method(empty, jobsQueueResultSchema, 'Run the queue again'),
+  'jobs.moveToFront': method(z.object({ jobId: jobIdSchema }).strict(), jobsMoveToFrontResultSchema, 'Run a queued job next'),
+  'jobs.unloadModel': method(empty, jobsUnloadModelResultSchema, 'Release the model the worker keeps loaded'),
 } as const;
 
 export const events = {
   'settings.changed': settingsSchema,
   'gallery.changed': galleryChangeSchema,
   'models.event': modelEventSchema,
+  'job.progress': jobProgressEventSchema,
+  'job.generationDone': jobGenerationDoneEventSchema,
+  'job.failed': jobFailedEventSchema,
+  'job.changed': jobChangedEventSchema,
 } as const;
 
 export type Methods = typeof methods;

@@ -4,15 +4,13 @@
 import { z } from 'zod';
 import { formatBytes } from './bytes';
 import { StudioError } from './errors';
+import { MEMORY_MODES, VARIANT_DEFAULTS, type MemoryMode, type ModelLayout, type VariantDefaults } from './generation';
 
 export const CATALOG_IDS = ['sd3.5-medium', 'sd3.5-large-turbo', 'sd3.5-large'] as const;
 export const catalogIdSchema = z.enum(CATALOG_IDS);
 export type CatalogId = z.infer<typeof catalogIdSchema>;
 
-export type ModelLayout = 'optimum' | 'tensorstack';
-export const modelLayoutSchema = z.enum(['optimum', 'tensorstack']);
-
-export type MemoryMode = 'fast' | 'balanced' | 'low';
+export { modelLayoutSchema, type MemoryMode, type ModelLayout } from './generation';
 
 /** The component weights of a variant (fp16 ONNX), in bytes. */
 export interface ComponentSizes {
@@ -34,7 +32,7 @@ export interface CatalogVariant {
   licence: { name: string; url: string };
   /** The model page on Hugging Face (the licence is accepted there). */
   pageUrl: string;
-  defaults: { steps: number; guidance: number; width: number; height: number; shift: number };
+  defaults: VariantDefaults;
   /** Recommended image area in megapixels (a warning outside it, not a refusal). */
   recommendedMegapixels: { min: number; max: number };
   components: ComponentSizes;
@@ -86,7 +84,7 @@ export const CATALOG: Readonly<Record<CatalogId, CatalogVariant>> = {
     repo: 'TensorStack/stable-diffusion-3.5-medium-onnx',
     licenceRepo: 'stabilityai/stable-diffusion-3.5-medium',
     parameters: '2.5B',
-    defaults: { steps: 40, guidance: 4.5, width: 1024, height: 1024, shift: 3 },
+    defaults: VARIANT_DEFAULTS['sd3.5-medium'],
     recommendedMegapixels: { min: 0.25, max: 2 },
     components: MEDIUM_COMPONENTS,
     summary: 'The smallest SD3.5: good quality from 0.25 to 2 megapixels, fits the most machines.',
@@ -97,7 +95,7 @@ export const CATALOG: Readonly<Record<CatalogId, CatalogVariant>> = {
     repo: 'TensorStack/stable-diffusion-3.5-large-turbo-onnx',
     licenceRepo: 'stabilityai/stable-diffusion-3.5-large-turbo',
     parameters: '8.1B',
-    defaults: { steps: 4, guidance: 0, width: 1024, height: 1024, shift: 3 },
+    defaults: VARIANT_DEFAULTS['sd3.5-large-turbo'],
     recommendedMegapixels: { min: 0.8, max: 1.2 },
     components: LARGE_COMPONENTS,
     summary: 'Large, distilled to 4 steps without guidance: the fastest of the large models.',
@@ -108,7 +106,7 @@ export const CATALOG: Readonly<Record<CatalogId, CatalogVariant>> = {
     repo: 'TensorStack/stable-diffusion-3.5-large-onnx',
     licenceRepo: 'stabilityai/stable-diffusion-3.5-large',
     parameters: '8.1B',
-    defaults: { steps: 28, guidance: 3.5, width: 1024, height: 1024, shift: 3 },
+    defaults: VARIANT_DEFAULTS['sd3.5-large'],
     recommendedMegapixels: { min: 0.8, max: 1.2 },
     components: LARGE_COMPONENTS,
     summary: 'The full 8B model: the best quality and prompt following, and the most memory.',
@@ -285,7 +283,7 @@ export function peakMemoryBytes(v: CatalogVariant, mode: MemoryMode, t5: boolean
   return Math.round(weights * weightFactor + RUNTIME_OVERHEAD_BYTES);
 }
 
-const MODES: readonly MemoryMode[] = ['fast', 'balanced', 'low'];
+const MODES: readonly MemoryMode[] = MEMORY_MODES;
 
 /** Where the weights go: the budget, what to call it, and how much the weights weigh there. */
 function budgetOf(machine: MachineMemory): { provider: string; bytes: number; where: string; weightFactor: number } {

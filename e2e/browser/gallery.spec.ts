@@ -108,7 +108,7 @@ async function openStudio(url = served.url, permissions: string[] = []): Promise
 
 async function openGallery(page: Page): Promise<Locator> {
   await page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'Gallery' }).click();
-  const grid = page.getByRole('grid', { name: 'Images' });
+  const grid = page.getByRole('grid', { name: 'Gallery images' });
   await expect(grid.getByRole('gridcell').first()).toBeVisible();
   return grid;
 }

@@ -48,7 +48,7 @@ const options: SessionOptions = { ep: 'cpu', memory, ...(threadsArg !== undefine
 const req: GenerateRequest = {
   prompt: 'a photo of an astronaut riding a horse on the moon, detailed, 35mm',
   negativePrompt: 'blurry, low quality',
-  seed: 1234,
+  seed: '1234',
   steps,
   guidance,
   width,
@@ -130,7 +130,7 @@ async function main(): Promise<void> {
     for (let r = 0; r < runs; r++) {
       model.trace = [];
       const t0 = performance.now();
-      await generate(model, { ...req, seed: req.seed + r });
+      await generate(model, { ...req, seed: String(BigInt(req.seed) + BigInt(r)) });
       const w = performance.now() - t0;
       const trace = model.trace;
       model.trace = undefined;
@@ -164,7 +164,7 @@ async function main(): Promise<void> {
       let first: number | undefined;
       await generate(
         model,
-        { ...req, seed: req.seed + r },
+        { ...req, seed: String(BigInt(req.seed) + BigInt(r)) },
         {
           previews: true,
           onStep: () => {
@@ -175,7 +175,7 @@ async function main(): Promise<void> {
       withPreviews.push(performance.now() - t0);
       firstStep.push(first ?? Number.NaN);
       const t1 = performance.now();
-      await generate(model, { ...req, seed: req.seed + r }, { previews: true, onStep: () => undefined }).then((res) =>
+      await generate(model, { ...req, seed: String(BigInt(req.seed) + BigInt(r)) }, { previews: true, onStep: () => undefined }).then((res) =>
         sharp(Buffer.from(res.rgb.buffer, res.rgb.byteOffset, res.rgb.byteLength), {
           raw: { width: res.width, height: res.height, channels: 3 },
         })

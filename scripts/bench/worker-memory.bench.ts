@@ -91,7 +91,7 @@ async function main(): Promise<void> {
         folder,
         ep: 'cpu',
         memory: mode,
-        request: { prompt: 'a lighthouse at dusk', negativePrompt: 'blurry', seed: 42, steps, guidance: 4.5, width: 64, height: 64, t5: true },
+        request: { prompt: 'a lighthouse at dusk', negativePrompt: 'blurry', seed: '42', steps, guidance: 4.5, width: 64, height: 64, t5: true },
       });
       const ms = Date.now() - t0;
       const pid = host.pid;

@@ -161,6 +161,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
           probeProviders: () => (probed ??= runProviderProbe(adapters.spawner, { env })),
           env,
           ...(runtimeHost.nativeBinding ? { nativeBinding: runtimeHost.nativeBinding } : {}),
+          hostLog: (level, message) => {
+            if (level === 'warn' || level === 'error' || env.SD35_DEBUG === '1') output.progress(message);
+          },
         }),
     });
   } catch (err) {

@@ -40,9 +40,13 @@ export interface SecretStore {
   readonly sharedFile?: string;
 }
 
-/** Desktop notifications ("4 images done"); a no-op under plain Node. */
+/** Desktop notifications ("4 images ready"); a no-op under plain Node. */
 export interface Notifier {
-  notify(title: string, body: string): void;
+  /**
+   * Shown when the window is not focused (the implementation decides); `jobId`: clicking it focuses the
+   * window and that job.
+   */
+  notify(title: string, body: string, options?: { jobId?: number }): void;
 }
 
 /** Keeps the computer awake while a job or download runs; a no-op under plain Node. */

@@ -3,7 +3,7 @@ import { settingsSchema, type Settings, type SettingsPatch } from '../../src-sha
 import type { Db } from './db';
 
 export function defaultSettings(modelsDir: string): Settings {
-  return { theme: 'system', executionProvider: 'auto', memoryMode: 'balanced', modelsDir, livePreviews: true };
+  return { theme: 'system', executionProvider: 'auto', memoryMode: 'balanced', modelsDir, livePreviews: true, idleUnloadMinutes: 10 };
 }
 
 export class SettingsStore {

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { GpuMemory, ProviderStatus, StudioApi, SystemInfo } from '../../src-shared/api';
+import type { GpuMemory, PayloadOf, ProviderStatus, StudioApi, SystemInfo } from '../../src-shared/api';
 import type { MachineMemory } from '../../src-shared/catalog';
 import { formatBytes } from '../../src-shared/bytes';
 import { StudioError } from '../../src-shared/errors';
@@ -21,6 +21,11 @@ import { dataLayout, defaultModelsDir, ensureDataDir, type DataLayout } from './
 import { SettingsStore, defaultSettings } from './settings';
 import { galleryHandlers } from './handlers/gallery';
 import { modelsHandlers } from './handlers/models';
+import { compareHandlers } from './handlers/compare';
+import { ComparisonStore } from './jobs/comparisons';
+import { jobsHandlers } from './handlers/jobs';
+import { ModelHost } from './jobs/model-host';
+import { JobQueue } from './jobs/queue';
 import { ModelService, type GraphFile } from './models/service';
 import type { PortabilityVerdict } from '../../src-shared/schemas/models';
 import { reconcile } from './history/reconcile';
@@ -44,6 +49,10 @@ export interface StudioCoreOptions {
   /** Which providers actually start here (inference/probe-host.ts: a short-lived process; cached by the caller). */
   probeProviders?: () => Promise<ProviderStatus[]>;
   logEcho?: (line: string) => void;
+  /** The built inference worker script (default: worker.js beside the bundle; tests name out/main/worker.js). */
+  workerEntry?: string;
+  /** Also receives the inference host's log lines (the CLI shows warnings, and everything with SD35_DEBUG=1). */
+  hostLog?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
   env?: NodeJS.ProcessEnv;
   /** The pre-download op check (inference/available.ts checkModelOps); answers cached under <data>/op-probes. */
   checkOps?: (graphs: GraphFile[], context: { cacheDir: string }) => Promise<PortabilityVerdict>;
@@ -66,6 +75,8 @@ export class StudioCore {
   media: MediaSource = noMedia;
   readonly history: HistoryService;
   readonly models: ModelService;
+  /** The persisted job queue; its runner runs only in the lock holder (not in a standalone CLI run). */
+  readonly jobs: JobQueue;
   /** Shown to the user once: a damaged database moved aside, strays recovered, … */
   readonly notices: string[] = [];
   private readonly lock: LockResult;
@@ -142,6 +153,30 @@ export class StudioCore {
         if (resumed.length) this.log.info('downloads resumed', { ids: resumed.map((h) => h.id) });
       },
     });
+    this.jobs = new JobQueue({
+      db: this.db,
+      history: this.history,
+      models: this.models,
+      modelHost: new ModelHost({
+        spawner: options.adapters.spawner,
+        env: options.env ?? process.env,
+        ...(options.workerEntry ? { entry: options.workerEntry } : {}),
+        log: (level, message) => {
+          if (level === 'error') this.log.error(message);
+          else if (level === 'warn') this.log.warn(message);
+          else this.log.info(message);
+          options.hostLog?.(level, message);
+        },
+      }),
+      appVersion: options.appVersion,
+      dataRoot: this.layout.root,
+      settings: () => this.settings.get(),
+      emit: (event, payload) => this.events.emit(event, payload as PayloadOf<typeof event>),
+      power: options.adapters.power,
+      notifier: options.adapters.notifier,
+      log: (level, message, fields) => this.log[level](message, fields),
+    });
+    this.addPrimaryTask({ name: 'jobs', run: () => this.jobs.start({ runner: options.runtime !== 'cli' }) });
     this.api = this.createApi();
   }
 
@@ -257,6 +292,8 @@ export class StudioCore {
       },
       ...modelsHandlers(() => this.models, () => this.machine()),
       ...galleryHandlers(this.history, { runtime: this.options.runtime, reveal: (f) => this.options.adapters.files.reveal(f) }),
+      ...compareHandlers(new ComparisonStore(this.db), this.history, { appVersion: this.options.appVersion }),
+      ...jobsHandlers(this.jobs),
     };
   }
 
@@ -264,6 +301,7 @@ export class StudioCore {
     if (this.closed) return;
     this.closed = true;
     for (const dispose of this.disposers.splice(0)) dispose();
+    this.jobs.close();
     void this.models.close().catch(() => undefined);
     try {
       this.db.close();

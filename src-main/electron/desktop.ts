@@ -1,21 +1,8 @@
-// Small desktop adapters: notifications and keeping the machine awake during long work.
-import { Notification, powerSaveBlocker, shell } from 'electron';
-import type { FileManager, Notifier, PowerSaveBlocker } from '../core/adapters';
-
-export const desktopNotifier: Notifier = {
-  notify(title, body) {
-    if (Notification.isSupported()) new Notification({ title, body, silent: true }).show();
-  },
-};
-
-export const desktopPowerBlocker: PowerSaveBlocker = {
-  block() {
-    const id = powerSaveBlocker.start('prevent-app-suspension');
-    return () => {
-      if (powerSaveBlocker.isStarted(id)) powerSaveBlocker.stop(id);
-    };
-  },
-};
+// Small desktop adapters: the OS file manager. Notifications: notifier.ts; keeping the machine awake: power.ts.
+import { shell } from 'electron';
+import type { FileManager } from '../core/adapters';
+export { electronNotifier as desktopNotifier } from './notifier';
+export { electronPowerBlocker as desktopPowerBlocker } from './power';
 
 export const desktopFileManager: FileManager = {
   reveal(file) {

@@ -20,7 +20,7 @@ const ENTRY = path.join(REPO, 'out', 'main', 'worker.js');
 let model = '';
 const hosts: InferenceHost[] = [];
 
-function job(seed = 42): HostGenerateRequest {
+function job(seed = '42'): HostGenerateRequest {
   return {
     folder: model,
     ep: 'cpu',

@@ -28,7 +28,7 @@ const models: Record<'optimum16' | 'tensorstack16' | 'missingFile' | 'wrongNames
 const hosts: InferenceHost[] = [];
 
 function request(over: Partial<GenerateRequest> = {}): GenerateRequest {
-  return { prompt: 'a lighthouse at dusk', negativePrompt: 'blurry', seed: 42, steps: 4, guidance: 4.5, width: 64, height: 64, t5: true, ...over };
+  return { prompt: 'a lighthouse at dusk', negativePrompt: 'blurry', seed: '42', steps: 4, guidance: 4.5, width: 64, height: 64, t5: true, ...over };
 }
 
 function job(folder: string, over: Partial<GenerateRequest> = {}, extra: Partial<HostGenerateRequest> = {}): HostGenerateRequest {
@@ -145,7 +145,7 @@ describe('InferenceHost with the real worker', () => {
     expect(host.stats).toMatchObject({ spawns: 1, loads: 1 });
     expect(host.pid).toBe(pid);
     expect(sameBytes(first.rgb, again.rgb)).toBe(true);
-    const other = await host.generate(job(models.optimum16, { seed: 43 }));
+    const other = await host.generate(job(models.optimum16, { seed: '43' }));
     expect(sameBytes(first.rgb, other.rgb)).toBe(false);
     expect(host.stats.loads).toBe(1);
     // Another memory mode is another model instance: loaded again, same pixels.
@@ -170,13 +170,13 @@ describe('InferenceHost with the real worker', () => {
   it('runs jobs one at a time, in order; a queued job can be cancelled before it starts', async () => {
     const { host } = makeHost();
     const order: string[] = [];
-    const a = host.generate(job(models.optimum16, { seed: 1 }), { onStart: () => order.push('a start') }).then((r) => {
+    const a = host.generate(job(models.optimum16, { seed: '1' }), { onStart: () => order.push('a start') }).then((r) => {
       order.push('a done');
       return r;
     });
     const controller = new AbortController();
-    const b = host.generate(job(models.optimum16, { seed: 2 }), { signal: controller.signal, onStart: () => order.push('b start') });
-    const c = host.generate(job(models.optimum16, { seed: 3 }), { onStart: () => order.push('c start') }).then((r) => {
+    const b = host.generate(job(models.optimum16, { seed: '2' }), { signal: controller.signal, onStart: () => order.push('b start') });
+    const c = host.generate(job(models.optimum16, { seed: '3' }), { onStart: () => order.push('c start') }).then((r) => {
       order.push('c done');
       return r;
     });
@@ -297,7 +297,7 @@ describe('InferenceHost with the real worker', () => {
     expect(wrong.message).toMatch(/pooled/);
     const nowhere = await rejection(host.generate(job(path.join(root, 'no-such-model'))));
     expect(nowhere.code).toBe('not_found');
-    for (const bad of [{ width: 65 }, { steps: 0 }, { guidance: 31 }, { seed: -1 }, { width: 4096, height: 4096 }] as Partial<GenerateRequest>[]) {
+    for (const bad of [{ width: 65 }, { steps: 0 }, { guidance: 31 }, { seed: '-1' }, { width: 4096, height: 4096 }] as Partial<GenerateRequest>[]) {
       const e = await rejection(host.generate(job(models.optimum16, bad)));
       expect(e.code, JSON.stringify(bad)).toBe('invalid_input');
     }
@@ -342,12 +342,12 @@ describe('InferenceHost with the real worker', () => {
         if (s.step !== 1) return;
         const { handle, listeners } = handles[0]!;
         // worker → host garbage, delivered to the host's listener
-        for (const bad of [null, 'step', { type: 'step', jobId: 1, step: 'two', total: 4, elapsedMs: 1 }, { type: 'result', jobId: 1, rgb: [1, 2] }, { type: 'nope' }]) {
+        for (const bad of [null, 'step', { type: 'step', requestId: 1, step: 'two', total: 4, elapsedMs: 1 }, { type: 'result', requestId: 1, rgb: [1, 2] }, { type: 'nope' }]) {
           listeners[0]!(bad);
         }
         // host → worker garbage (and a cancel for another job, which must not stop this one)
-        handle.postMessage({ type: 'generate', jobId: 'x' });
-        handle.postMessage({ type: 'cancel', jobId: 999 });
+        handle.postMessage({ type: 'generate', requestId: 'x' });
+        handle.postMessage({ type: 'cancel', requestId: 999 });
         handle.postMessage(42);
         // Messages arrive in order: the worker has dealt with those when it gets this cancel.
         host.cancel();

@@ -1,8 +1,8 @@
 // InferenceHost (main process): spawns the inference worker through the WorkerSpawner adapter (utilityProcess in
-// the app, child_process.fork under Node) and supervises it (docs/architecture.md). Jobs run one at a time (a queue
-// of one); the worker keeps its loaded model between jobs; cancel stops between steps; forceStop kills the
+// the app, child_process.fork under Node) and supervises it (docs/architecture.md). Requests run one at a time (a queue
+// of one); the worker keeps its loaded model between requests; cancel stops between steps; forceStop kills the
 // worker when a step is too long to wait for. When the worker exits unexpectedly (crash, out of memory, SIGKILL)
-// the running job fails with StudioError worker_crashed and the reason, and the next job runs on a new worker,
+// the running request fails with StudioError worker_crashed and the reason, and the next request runs on a new worker,
 // started after a backoff (0.5 s, 1 s, 2 s… capped, reset after a success). Every message both ways is
 // validated (protocol.ts); a malformed one is logged and ignored.
 import fs from 'node:fs';
@@ -24,7 +24,7 @@ import {
   type ResultMessage,
   type WorkerToHost,
 } from './protocol';
-import type { EpChoice, MemoryMode } from './sessions';
+import type { EpChoice, MemoryMode } from '../../src-shared/generation';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -37,7 +37,7 @@ export interface InferenceHostOptions {
    * SD35_ORT_THREADS pass through. Read when a worker is spawned: `host.env` may be changed between workers.
    */
   env?: NodeJS.ProcessEnv;
-  /** ORT intraOpNumThreads for every job (default: SD35_ORT_THREADS of the worker's env, else ORT's default). */
+  /** ORT intraOpNumThreads for every request (default: SD35_ORT_THREADS of the worker's env, else ORT's default). */
   threads?: number;
   /** Restart delays after crashes: initialMs, doubled per crash in a row, capped at maxMs (default 500, 10 000). */
   backoff?: { initialMs: number; maxMs: number };
@@ -60,40 +60,40 @@ export interface HostGenerateRequest {
   request: GenerateRequest;
   /** Small PNG previews at the latent size with the steps (at most ~10 per second). */
   previews?: boolean;
-  /** The history generation this job produces (for the worker's logs). */
+  /** The history generation this request produces (for the worker's logs). */
   generationId?: number;
 }
 
 export interface HostStep {
   step: number;
   total: number;
-  /** Since the pipeline started the job (model loading excluded). */
+  /** Since the pipeline started the request (model loading excluded). */
   elapsedMs: number;
   /** A small PNG at the latent size (image size / 8). */
   preview?: { width: number; height: number; png: Uint8Array };
 }
 
-/** The model the worker has ready for a job. */
-export type HostModelInfo = Omit<LoadedMessage, 'type' | 'jobId'>;
+/** The model the worker has ready for a request. */
+export type HostModelInfo = Omit<LoadedMessage, 'type' | 'requestId'>;
 
 export interface HostGenerateOptions {
   onStep?(step: HostStep): void;
-  /** The model is ready (freshly loaded or kept from an earlier job): its EP, precision… */
+  /** The model is ready (freshly loaded or kept from an earlier request): its EP, precision… */
   onLoaded?(info: HostModelInfo): void;
-  /** The job left the queue and was handed to the worker. */
+  /** The request left the queue and was handed to the worker. */
   onStart?(): void;
-  /** Aborting cancels the job: removed from the queue, or stopped between steps → StudioError cancelled. */
+  /** Aborting cancels the request: removed from the queue, or stopped between steps → StudioError cancelled. */
   signal?: AbortSignal;
-  /** Test hold point for this job (SD35_TEST_HOLD), honoured only when the worker runs with SD35_TEST_MODE=1; null clears it. */
+  /** Test hold point for this request (SD35_TEST_HOLD), honoured only when the worker runs with SD35_TEST_MODE=1; null clears it. */
   testHold?: string | null;
 }
 
-export type HostGenerateResult = Omit<ResultMessage, 'type' | 'jobId'>;
+export type HostGenerateResult = Omit<ResultMessage, 'type' | 'requestId'>;
 
 export interface HostStats {
   /** Worker processes started. */
   spawns: number;
-  /** Model loads (a warm job reusing the kept model does not count). */
+  /** Model loads (a warm request reusing the kept model does not count). */
   loads: number;
   /** Unexpected worker exits. */
   crashes: number;
@@ -130,7 +130,7 @@ interface Slot {
   transport?: 'parentPort' | 'process';
 }
 
-interface Job {
+interface WorkerRequest {
   id: number;
   kind: 'generate' | 'load';
   model: ModelSpec;
@@ -190,9 +190,9 @@ export class InferenceHost {
   private slot: Slot | undefined;
   /** A worker the host is ending (force stop): the next one starts once it is gone. */
   private dying: Promise<void> | undefined;
-  private readonly queue: Job[] = [];
-  private active: Job | undefined;
-  private nextJobId = 1;
+  private readonly queue: WorkerRequest[] = [];
+  private active: WorkerRequest | undefined;
+  private nextRequestId = 1;
   private crashStreak = 0;
   private nextSpawnAt = 0;
   private disposed = false;
@@ -221,12 +221,12 @@ export class InferenceHost {
     return this.slot?.state === 'ready' ? this.slot.transport : undefined;
   }
 
-  /** A job is running (or waiting for its worker). */
+  /** A request is running (or waiting for its worker). */
   get busy(): boolean {
     return this.active !== undefined;
   }
 
-  /** Jobs waiting behind the running one. */
+  /** Requests waiting behind the running one. */
   get queued(): number {
     return this.queue.length;
   }
@@ -235,22 +235,22 @@ export class InferenceHost {
     return { ...this.counters };
   }
 
-  /** Runs one generation on the worker (after the jobs before it). */
-  generate(job: HostGenerateRequest, options: HostGenerateOptions = {}): Promise<HostGenerateResult> {
-    const request = generateRequestSchema.safeParse(job.request);
+  /** Runs one generation on the worker (after the requests before it). */
+  generate(req: HostGenerateRequest, options: HostGenerateOptions = {}): Promise<HostGenerateResult> {
+    const request = generateRequestSchema.safeParse(req.request);
     if (!request.success) {
       return Promise.reject(new StudioError('invalid_input', `Invalid generation request: ${request.error.issues[0]?.message ?? 'malformed'}`));
     }
-    return this.enqueue<HostGenerateResult>('generate', job, options, request.data);
+    return this.enqueue<HostGenerateResult>('generate', req, options, request.data);
   }
 
-  /** Loads a model into the worker ahead of the first generation (kept for the next jobs). */
+  /** Loads a model into the worker ahead of the first generation (kept for the next requests). */
   preload(model: { folder: string; ep: EpChoice; memory: MemoryMode }, options: Pick<HostGenerateOptions, 'signal' | 'onLoaded'> = {}): Promise<HostModelInfo> {
     return this.enqueue<HostModelInfo>('load', model, options, undefined);
   }
 
   private enqueue<T>(
-    kind: Job['kind'],
+    kind: WorkerRequest['kind'],
     spec: { folder: string; ep: EpChoice; memory: MemoryMode; previews?: boolean; generationId?: number },
     options: HostGenerateOptions,
     request: GenerateRequest | undefined,
@@ -269,9 +269,9 @@ export class InferenceHost {
     const signal = options.signal;
     if (signal?.aborted) return Promise.reject(cancelledError());
     return new Promise<T>((resolve, reject) => {
-      const onAbort = (): void => this.cancelJob(job);
-      const job: Job = {
-        id: this.nextJobId++,
+      const onAbort = (): void => this.cancelRequest(req);
+      const req: WorkerRequest = {
+        id: this.nextRequestId++,
         kind,
         model: model.data,
         ...(request ? { request } : {}),
@@ -284,25 +284,25 @@ export class InferenceHost {
         detach: () => signal?.removeEventListener('abort', onAbort),
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.queue.push(job);
+      this.queue.push(req);
       this.pump();
     });
   }
 
-  /** Cancels the running job (it stops between steps → StudioError cancelled). Queued jobs stay. */
+  /** Cancels the running request (it stops between steps → StudioError cancelled). Queued requests stay. */
   cancel(): boolean {
-    const job = this.active;
-    if (!job) return false;
-    this.cancelJob(job);
+    const req = this.active;
+    if (!req) return false;
+    this.cancelRequest(req);
     return true;
   }
 
-  /** Kills the worker now (a step too long to wait for): the running job ends cancelled; the next job gets a new worker. */
+  /** Kills the worker now (a step too long to wait for): the running request ends cancelled; the next request gets a new worker. */
   forceStop(): boolean {
     const slot = this.slot;
-    const job = this.active;
-    if (job) this.settle(job, new StudioError('cancelled', 'The generation was force-stopped: the inference worker was stopped and will be restarted.'));
-    if (!slot || slot.state === 'exited') return job !== undefined;
+    const req = this.active;
+    if (req) this.settle(req, new StudioError('cancelled', 'The generation was force-stopped: the inference worker was stopped and will be restarted.'));
+    if (!slot || slot.state === 'exited') return req !== undefined;
     slot.ending = 'force-stop';
     this.slot = undefined;
     this.dying = slot.exited;
@@ -312,7 +312,7 @@ export class InferenceHost {
     return true;
   }
 
-  /** On quit: fails the queued and running jobs (interrupted), asks the worker to shut down, SIGKILL after the timeout. */
+  /** On quit: fails the queued and running requests (interrupted), asks the worker to shut down, SIGKILL after the timeout. */
   dispose(): Promise<void> {
     if (!this.disposing) this.disposing = this.doDispose();
     return this.disposing;
@@ -321,7 +321,7 @@ export class InferenceHost {
   private async doDispose(): Promise<void> {
     this.disposed = true;
     const interrupted = (): StudioError => new StudioError('interrupted', 'The studio is closing: the generation was interrupted.');
-    for (const job of this.queue.splice(0)) this.settle(job, interrupted());
+    for (const req of this.queue.splice(0)) this.settle(req, interrupted());
     if (this.active) this.settle(this.active, interrupted());
     const slot = this.slot;
     if (slot && slot.state !== 'exited') {
@@ -339,67 +339,67 @@ export class InferenceHost {
 
   // ---- the queue ----
 
-  private cancelJob(job: Job): void {
-    if (job.state === 'queued') {
-      const i = this.queue.indexOf(job);
+  private cancelRequest(req: WorkerRequest): void {
+    if (req.state === 'queued') {
+      const i = this.queue.indexOf(req);
       if (i !== -1) this.queue.splice(i, 1);
-      this.settle(job, cancelledError());
-    } else if (job.state === 'starting') {
-      this.settle(job, cancelledError());
-    } else if (job.state === 'running' && job.slot && job.slot.state === 'ready') {
-      this.post(job.slot, { type: 'cancel', jobId: job.id });
+      this.settle(req, cancelledError());
+    } else if (req.state === 'starting') {
+      this.settle(req, cancelledError());
+    } else if (req.state === 'running' && req.slot && req.slot.state === 'ready') {
+      this.post(req.slot, { type: 'cancel', requestId: req.id });
     }
   }
 
-  private settle(job: Job, outcome: StudioError | { value: unknown }): void {
-    if (job.state === 'done') return;
-    job.state = 'done';
-    job.detach();
-    if (this.active === job) this.active = undefined;
-    if (outcome instanceof StudioError) job.reject(outcome);
-    else job.resolve(outcome.value);
+  private settle(req: WorkerRequest, outcome: StudioError | { value: unknown }): void {
+    if (req.state === 'done') return;
+    req.state = 'done';
+    req.detach();
+    if (this.active === req) this.active = undefined;
+    if (outcome instanceof StudioError) req.reject(outcome);
+    else req.resolve(outcome.value);
     this.pump();
   }
 
   private pump(): void {
     if (this.active || this.disposed) return;
-    const job = this.queue.shift();
-    if (!job) return;
-    this.active = job;
-    job.state = 'starting';
-    void this.start(job);
+    const req = this.queue.shift();
+    if (!req) return;
+    this.active = req;
+    req.state = 'starting';
+    void this.start(req);
   }
 
-  private async start(job: Job): Promise<void> {
+  private async start(req: WorkerRequest): Promise<void> {
     let slot: Slot;
     try {
       slot = await this.ensureWorker();
     } catch (err) {
-      this.settle(job, StudioError.from(err));
+      this.settle(req, StudioError.from(err));
       return;
     }
-    if (job.state !== 'starting') return; // cancelled while the worker started
-    job.state = 'running';
-    job.slot = slot;
+    if (req.state !== 'starting') return; // cancelled while the worker started
+    req.state = 'running';
+    req.slot = slot;
     const message: HostToWorker =
-      job.kind === 'load'
-        ? { type: 'load', jobId: job.id, model: job.model }
+      req.kind === 'load'
+        ? { type: 'load', requestId: req.id, model: req.model }
         : {
             type: 'generate',
-            jobId: job.id,
-            ...(job.generationId !== undefined ? { generationId: job.generationId } : {}),
-            model: job.model,
-            request: job.request as GenerateRequest,
-            previews: job.previews,
-            ...(job.options.testHold !== undefined ? { testHold: job.options.testHold } : {}),
+            requestId: req.id,
+            ...(req.generationId !== undefined ? { generationId: req.generationId } : {}),
+            model: req.model,
+            request: req.request as GenerateRequest,
+            previews: req.previews,
+            ...(req.options.testHold !== undefined ? { testHold: req.options.testHold } : {}),
           };
     try {
       this.post(slot, message);
     } catch (err) {
-      this.settle(job, StudioError.from(err));
+      this.settle(req, StudioError.from(err));
       return;
     }
-    this.callback(() => job.options.onStart?.());
+    this.callback(() => req.options.onStart?.());
   }
 
   private post(slot: Slot, message: HostToWorker): void {
@@ -414,7 +414,7 @@ export class InferenceHost {
     try {
       fn();
     } catch (err) {
-      this.log('error', `A job callback threw: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      this.log('error', `A request callback threw: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     }
   }
 
@@ -506,33 +506,33 @@ export class InferenceHost {
       default:
         break;
     }
-    const job = this.active;
-    if (!job || job.slot !== slot || job.id !== message.jobId || job.state !== 'running') {
-      if (message.type === 'error' && message.jobId === undefined) this.log('warn', `worker: ${message.error.message}`);
-      return; // about a job that already ended (cancelled, force-stopped)
+    const req = this.active;
+    if (!req || req.slot !== slot || req.id !== message.requestId || req.state !== 'running') {
+      if (message.type === 'error' && message.requestId === undefined) this.log('warn', `worker: ${message.error.message}`);
+      return; // about a request that already ended (cancelled, force-stopped)
     }
     switch (message.type) {
       case 'loaded': {
-        const { type: _t, jobId: _j, ...info } = message;
+        const { type: _t, requestId: _j, ...info } = message;
         if (!message.reused) this.counters.loads++;
-        this.callback(() => job.options.onLoaded?.(info));
-        if (job.kind === 'load') this.settle(job, { value: info });
+        this.callback(() => req.options.onLoaded?.(info));
+        if (req.kind === 'load') this.settle(req, { value: info });
         return;
       }
       case 'step': {
         const step: HostStep = { step: message.step, total: message.total, elapsedMs: message.elapsedMs };
         if (message.preview) step.preview = message.preview;
-        this.callback(() => job.options.onStep?.(step));
+        this.callback(() => req.options.onStep?.(step));
         return;
       }
       case 'result': {
-        const { type: _t, jobId: _j, ...result } = message;
+        const { type: _t, requestId: _j, ...result } = message;
         this.crashStreak = 0;
-        this.settle(job, { value: result });
+        this.settle(req, { value: result });
         return;
       }
       case 'error':
-        this.settle(job, StudioError.fromWire(message.error));
+        this.settle(req, StudioError.fromWire(message.error));
         return;
     }
   }
@@ -556,15 +556,15 @@ export class InferenceHost {
     const wait = Math.min(this.backoff.initialMs * 2 ** (this.crashStreak - 1), this.backoff.maxMs);
     this.nextSpawnAt = Date.now() + wait;
     const last = slot.lastError ? ` Last error: ${slot.lastError}` : '';
-    this.log('warn', `The inference worker stopped unexpectedly: ${reason}.${last} It will be restarted for the next job (in ${wait} ms or later).`);
+    this.log('warn', `The inference worker stopped unexpectedly: ${reason}.${last} It will be restarted for the next request (in ${wait} ms or later).`);
     if (wasStarting) {
       slot.rejectReady(new StudioError('worker_crashed', `The inference worker stopped while starting: ${reason}.${last}`, details));
     }
-    const job = this.active;
-    if (job && job.slot === slot && job.state === 'running') {
+    const req = this.active;
+    if (req && req.slot === slot && req.state === 'running') {
       this.settle(
-        job,
-        new StudioError('worker_crashed', `The inference worker crashed during the generation: ${reason}.${last} It is being restarted for the next job.`, details),
+        req,
+        new StudioError('worker_crashed', `The inference worker crashed during the generation: ${reason}.${last} It is being restarted for the next request.`, details),
       );
     }
   }

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isStudioError } from '../../src-shared/errors';
-import { Mt19937, randn, randomSeed, seedFromInput } from './noise';
+import { Mt19937, randn } from './noise';
 
 function expectClose(actual: ArrayLike<number>, expected: readonly number[], tol = 1e-6): void {
   expect(actual.length).toBeGreaterThanOrEqual(expected.length);
@@ -133,40 +132,5 @@ describe('randn (torch.randn on the CPU)', () => {
     expect(() => randn(0, [1, -16])).toThrow(/shape/);
     expect(() => randn(0, [1.5])).toThrow(/shape/);
     expect(() => randn(1.5, [16])).toThrow(/Seed/);
-  });
-});
-
-describe('seedFromInput', () => {
-  it('accepts integers 0 … 2^53−1 from numbers, bigints and strings', () => {
-    expect(seedFromInput(0)).toBe(0n);
-    expect(seedFromInput(42)).toBe(42n);
-    expect(seedFromInput(2 ** 53 - 1)).toBe(9007199254740991n);
-    expect(seedFromInput(9007199254740991n)).toBe(9007199254740991n);
-    expect(seedFromInput(' 4294967296 ')).toBe(4294967296n);
-    expect(seedFromInput('9007199254740991')).toBe(9007199254740991n);
-  });
-
-  it('refuses everything else with invalid_input', () => {
-    for (const bad of [-1, 1.5, 2 ** 53, Number.NaN, Infinity, -1n, 2n ** 53n, '9007199254740992', '-3', '1e3', '', 'abc', '0x10']) {
-      let caught: unknown;
-      try {
-        seedFromInput(bad);
-      } catch (err) {
-        caught = err;
-      }
-      expect(isStudioError(caught, 'invalid_input'), `input ${String(bad)}`).toBe(true);
-    }
-  });
-});
-
-describe('randomSeed', () => {
-  it('draws integers in [0, 2^32) that vary', () => {
-    const seeds = Array.from({ length: 64 }, () => randomSeed());
-    for (const s of seeds) {
-      expect(Number.isInteger(s)).toBe(true);
-      expect(s).toBeGreaterThanOrEqual(0);
-      expect(s).toBeLessThan(2 ** 32);
-    }
-    expect(new Set(seeds).size).toBeGreaterThan(60);
   });
 });

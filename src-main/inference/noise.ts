@@ -7,6 +7,7 @@
 //  - numel < 16: one double normal per element, each pair of 64-bit uniforms (53 bits) giving r·cos θ and a
 //    cached r·sin θ for the next element.
 import { StudioError } from '../../src-shared/errors';
+import { MAX_SEED_TEXT } from '../../src-shared/generation';
 
 const MT_N = 624;
 const MT_M = 397;
@@ -94,7 +95,6 @@ const FLOAT_DIVISOR = 1 / 16777216; // 2^-24
 const DOUBLE_DIVISOR = 1 / 9007199254740992; // 2^-53
 const TWO_PI = 2 * Math.PI;
 const TWO_PI_F32 = Math.fround(2 * Math.PI);
-const MAX_SEED = 2n ** 53n - 1n;
 
 // Box–Muller needs sin and cos of one angle in [0, 2π); computing both here at once costs half of Math.sin plus
 // Math.cos, and this loop dominates randn. Reduction by π/2 in two parts (Cody–Waite: PIO2_HI has 33 significant
@@ -171,7 +171,7 @@ function elementCount(shape: readonly number[]): number {
 function low32(seed: number | bigint): number {
   if (typeof seed === 'bigint') return Number(BigInt.asUintN(32, seed));
   if (!Number.isSafeInteger(seed)) {
-    throw new StudioError('invalid_input', `Seed ${String(seed)} is not an integer; use a whole number from 0 to ${MAX_SEED}.`);
+    throw new StudioError('invalid_input', `Seed ${String(seed)} is not an integer; use a whole number from 0 to ${MAX_SEED_TEXT}.`);
   }
   return Number(BigInt.asUintN(32, BigInt(seed)));
 }
@@ -209,35 +209,4 @@ export function randn(seed: number | bigint, shape: readonly number[]): Float32A
     out[i] = r * Math.cos(theta);
   }
   return out;
-}
-
-/** A seed from user input (number, bigint or decimal string): an integer in 0 … 2^53−1, else invalid_input. */
-export function seedFromInput(v: number | bigint | string): bigint {
-  let value: bigint;
-  if (typeof v === 'bigint') {
-    value = v;
-  } else if (typeof v === 'number') {
-    if (!Number.isInteger(v)) {
-      throw new StudioError('invalid_input', `Seed ${String(v)} is not a whole number; use an integer from 0 to ${MAX_SEED}.`);
-    }
-    if (!Number.isSafeInteger(v)) {
-      throw new StudioError('invalid_input', `Seed ${String(v)} is out of range; use an integer from 0 to ${MAX_SEED}.`);
-    }
-    value = BigInt(v);
-  } else {
-    const text = v.trim();
-    if (!/^[+-]?\d+$/.test(text)) {
-      throw new StudioError('invalid_input', `Seed "${v.slice(0, 40)}" is not a whole number; use an integer from 0 to ${MAX_SEED}.`);
-    }
-    value = BigInt(text);
-  }
-  if (value < 0n || value > MAX_SEED) {
-    throw new StudioError('invalid_input', `Seed ${value} is out of range; use an integer from 0 to ${MAX_SEED}.`);
-  }
-  return value;
-}
-
-/** A random seed in [0, 2^32), drawn from the platform's cryptographic generator. */
-export function randomSeed(): number {
-  return globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!;
 }

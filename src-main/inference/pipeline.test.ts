@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TINY_ANALYTIC, writeTinyModel, type TinyModelOptions } from '../../e2e/support/tiny-model';
 import { StudioError } from '../../src-shared/errors';
 import { randn } from './noise';
+import { GENERATION_LIMITS } from '../../src-shared/generation';
 import {
-  GENERATION_LIMITS,
   combineGuidance,
   denoise,
   encodePrompts,
@@ -24,7 +24,7 @@ import { PromptTokenizers } from './tokenizers/index';
 const REQ: GenerateRequest = {
   prompt: 'a photo of a cat',
   negativePrompt: '',
-  seed: 42,
+  seed: '42',
   steps: 3,
   guidance: 4.5,
   width: 96,
@@ -48,7 +48,7 @@ describe('validateRequest', () => {
     expect(invalidField({})).toBeUndefined();
     expect(invalidField({ width: 64, height: 2048, steps: 1, guidance: 0 })).toBeUndefined();
     expect(invalidField({ width: 2048, height: 2048, steps: 150, guidance: 30 })).toBeUndefined();
-    expect(invalidField({ prompt: 'x'.repeat(10_000), negativePrompt: 'y'.repeat(10_000), seed: Number.MAX_SAFE_INTEGER })).toBeUndefined();
+    expect(invalidField({ prompt: 'x'.repeat(10_000), negativePrompt: 'y'.repeat(10_000), seed: '18446744073709551615' })).toBeUndefined();
     expect(GENERATION_LIMITS.maxPixels).toBe(2048 * 2048);
   });
   it('refuses sizes that are not multiples of 16, too small, too large', () => {
@@ -64,8 +64,10 @@ describe('validateRequest', () => {
     expect(invalidField({ guidance: -0.1 })).toBe('guidance');
     expect(invalidField({ guidance: 30.5 })).toBe('guidance');
     expect(invalidField({ guidance: Number.NaN })).toBe('guidance');
-    expect(invalidField({ seed: -1 })).toBe('seed');
-    expect(invalidField({ seed: 1.5 })).toBe('seed');
+    expect(invalidField({ seed: '-1' })).toBe('seed');
+    expect(invalidField({ seed: '1.5' })).toBe('seed');
+    expect(invalidField({ seed: '18446744073709551616' })).toBe('seed');
+    expect(invalidField({ seed: 42 as unknown as string })).toBe('seed');
     expect(invalidField({ prompt: 'x'.repeat(10_001) })).toBe('prompt');
     expect(invalidField({ negativePrompt: 'x'.repeat(10_001) })).toBe('negativePrompt');
     expect(invalidField({ t5: 'yes' })).toBe('t5');
@@ -190,7 +192,7 @@ describe('generate end to end (tiny models)', () => {
     expect(Buffer.from(low.rgb).equals(Buffer.from(a.rgb))).toBe(true);
     const fast = await generate(await load('optimum', 'fast'), REQ);
     expect(Buffer.from(fast.rgb).equals(Buffer.from(a.rgb))).toBe(true);
-    const c = await generate(m, { ...REQ, seed: 43 });
+    const c = await generate(m, { ...REQ, seed: '43' });
     expect(meanAbsDiff(a.rgb, c.rgb)).toBeGreaterThan(1);
   });
 
@@ -300,7 +302,7 @@ describe('the analytic model: the Euler loop against its closed form', () => {
       const cfg = guidance > 1;
       const { cond, means } = await conditioningMeans(m, cfg ? ['blurry', 'a photo of a cat'] : ['a photo of a cat']);
       const effective = cfg ? (means[0] as number) + guidance * ((means[1] as number) - (means[0] as number)) : (means[0] as number);
-      const params = { seed: 7, steps: 5, guidance, width: 64, height: 32 };
+      const params = { seed: '7', steps: 5, guidance, width: 64, height: 32 };
       const latents = await denoise(m, cond, params);
       const expected = closedForm(randn(7, [1, 16, 4, 8]), 5, effective);
       expect(latents).toHaveLength(expected.length);
@@ -312,7 +314,7 @@ describe('the analytic model: the Euler loop against its closed form', () => {
 
   it('generate: pixels match the closed form through the decode (±1 level)', async () => {
     const m = await load('analytic');
-    const req = { ...REQ, seed: 11, steps: 4, guidance: 3, negativePrompt: 'ugly', width: 80, height: 64 };
+    const req = { ...REQ, seed: '11', steps: 4, guidance: 3, negativePrompt: 'ugly', width: 80, height: 64 };
     const r = await generate(m, req);
     const { means } = await conditioningMeans(m, ['ugly', req.prompt]);
     const effective = (means[0] as number) + 3 * ((means[1] as number) - (means[0] as number));

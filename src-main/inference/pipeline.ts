@@ -2,6 +2,7 @@
 // tokenize → encode (CLIP-L ‖ CLIP-G, zero-padded to 4096, then T5 on the sequence axis) → flow-match
 // Euler with classifier-free guidance → VAE decode → RGB bytes. ORT is reached only through sessions.ts.
 import { StudioError } from '../../src-shared/errors';
+import { GENERATION_LIMITS, MAX_SEED_TEXT, isSeedText, seedLow32, type ClipHidden, type GenerationParams } from '../../src-shared/generation';
 import { randn } from './noise';
 import { latentPreviewRgb } from './preview';
 import { eulerStep, flowMatchSigmas, readSchedulerShift } from './scheduler';
@@ -9,16 +10,8 @@ import type { LoadedModel, TransformerConditioning } from './sessions';
 import { concatAxis, concatLastAxis, padLastAxis } from './tensors';
 import { PromptTokenizers } from './tokenizers/index';
 
-export interface GenerateRequest {
-  prompt: string;
-  negativePrompt: string;
-  seed: number;
-  steps: number;
-  guidance: number;
-  width: number;
-  height: number;
-  t5: boolean;
-}
+/** One generation's parameters as the pipeline takes them (the model is the loaded one). */
+export type GenerateRequest = Omit<GenerationParams, 'model'>;
 
 export interface StepProgress {
   step: number;
@@ -40,27 +33,13 @@ export interface GenerateResult {
   height: number;
   /** Execution provider that ran the transformer. */
   ep: string;
-  clipHidden: 'penultimate' | 'last';
+  clipHidden: ClipHidden;
   /** Whether T5 was used (false when asked off or the model has no text_encoder_3). */
   t5: boolean;
   timings: { encodeMs: number; denoiseMs: number; decodeMs: number; totalMs: number };
   /** Tokens of the prompt that did not fit (CLIP: 75, T5: 255). */
   dropped: { clip: number; t5: number };
 }
-
-export const GENERATION_LIMITS = {
-  sizeMultiple: 16,
-  minSide: 64,
-  maxSide: 2048,
-  /** 4 MP: 2048 × 2048. */
-  maxPixels: 2048 * 2048,
-  minSteps: 1,
-  maxSteps: 150,
-  minGuidance: 0,
-  maxGuidance: 30,
-  maxPromptChars: 10_000,
-  maxSeed: Number.MAX_SAFE_INTEGER,
-} as const;
 
 /** diffusers' SD3 VAE config: latents / scaling_factor + shift_factor before decoding. */
 export const VAE_SCALING_FACTOR = 1.5305;
@@ -86,8 +65,8 @@ export function validateRequest(req: GenerateRequest): void {
       );
     }
   }
-  if (!Number.isSafeInteger(req.seed) || req.seed < 0) {
-    throw invalid(`The seed must be a whole number from 0 to ${L.maxSeed} (got ${String(req.seed)}).`, 'seed');
+  if (typeof req.seed !== 'string' || !isSeedText(req.seed)) {
+    throw invalid(`The seed must be a whole number from 0 to ${MAX_SEED_TEXT}, written in decimal (got ${JSON.stringify(req.seed)}).`, 'seed');
   }
   if (!Number.isInteger(req.steps) || req.steps < L.minSteps || req.steps > L.maxSteps) {
     throw invalid(`Steps must be a whole number from ${L.minSteps} to ${L.maxSteps} (got ${String(req.steps)}).`, 'steps');
@@ -159,7 +138,7 @@ export interface Conditioning {
   /** [B, 2048] */
   pooled: Float32Array;
   pooledDims: number[];
-  clipHidden: 'penultimate' | 'last';
+  clipHidden: ClipHidden;
 }
 
 function expectDims(what: string, dims: readonly number[], expected: readonly number[]): void {
@@ -287,7 +266,8 @@ async function holdPoint(step: number, signal: AbortSignal | undefined): Promise
 }
 
 export interface DenoiseParams {
-  seed: number;
+  /** Decimal (src-shared/generation.ts); the noise uses its low 32 bits. */
+  seed: string;
   steps: number;
   guidance: number;
   width: number;
@@ -316,7 +296,7 @@ export async function denoise(
   const w = params.width / 8;
   const plane = LATENT_CHANNELS * h * w;
   const { sigmas, timesteps } = flowMatchSigmas(params.steps, await shiftFor(model));
-  const latents = randn(params.seed, [1, LATENT_CHANNELS, h, w]);
+  const latents = randn(seedLow32(params.seed), [1, LATENT_CHANNELS, h, w]);
   const conditioning: TransformerConditioning = await model.transformerConditioning(
     cond.context,
     cond.contextDims,

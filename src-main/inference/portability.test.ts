@@ -15,7 +15,7 @@ import { checkGraphOps, unsupportedOpsError } from './portability';
 import { generate, type GenerateRequest } from './pipeline';
 import { LoadedModel } from './sessions';
 
-const REQ: GenerateRequest = { prompt: 'a photo of a cat', negativePrompt: 'blurry', seed: 7, steps: 3, guidance: 4.5, width: 64, height: 64, t5: true };
+const REQ: GenerateRequest = { prompt: 'a photo of a cat', negativePrompt: 'blurry', seed: '7', steps: 3, guidance: 4.5, width: 64, height: 64, t5: true };
 const CPU = { ep: 'cpu' as const, memory: 'low' as const, threads: 1 };
 
 let tmp: string;

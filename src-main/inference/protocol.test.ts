@@ -6,16 +6,16 @@ import { parseHostMessage, parseWorkerMessage, type HostToWorker, type WorkerToH
 const PNG_BYTES = new Uint8Array(encodePng({ width: 2, height: 2, channels: 3, data: new Uint8Array(12) }, []));
 
 const model = { folder: '/models/sd35', ep: 'cpu', memory: 'balanced' } as const;
-const request = { prompt: 'a cat', negativePrompt: '', seed: 42, steps: 4, guidance: 4.5, width: 64, height: 64, t5: true };
+const request = { prompt: 'a cat', negativePrompt: '', seed: '42', steps: 4, guidance: 4.5, width: 64, height: 64, t5: true };
 
 describe('host → worker messages', () => {
   const valid: HostToWorker[] = [
-    { type: 'load', jobId: 1, model },
-    { type: 'generate', jobId: 2, model: { ...model, threads: 1 }, request, previews: true },
-    { type: 'generate', jobId: 3, generationId: 17, model, request, previews: false, testHold: 'after-step:1' },
-    { type: 'generate', jobId: 4, model, request, previews: false, testHold: null },
+    { type: 'load', requestId: 1, model },
+    { type: 'generate', requestId: 2, model: { ...model, threads: 1 }, request, previews: true },
+    { type: 'generate', requestId: 3, generationId: 17, model, request, previews: false, testHold: 'after-step:1' },
+    { type: 'generate', requestId: 4, model, request, previews: false, testHold: null },
     { type: 'cancel' },
-    { type: 'cancel', jobId: 2 },
+    { type: 'cancel', requestId: 2 },
     { type: 'shutdown' },
   ];
   it.each(valid.map((m) => [m.type, m] as const))('accepts %s', (_, m) => {
@@ -28,14 +28,14 @@ describe('host → worker messages', () => {
     'generate',
     {},
     { type: 'frobnicate' },
-    { type: 'load', jobId: -1, model },
-    { type: 'load', jobId: 1, model: { ...model, ep: 'tpu' } },
-    { type: 'load', jobId: 1, model: { ...model, memory: 'huge' } },
-    { type: 'load', jobId: 1, model: { ...model, folder: '' } },
-    { type: 'generate', jobId: 1, model, request: { ...request, seed: '42' }, previews: true },
-    { type: 'generate', jobId: 1, model, request: { ...request, extra: 1 }, previews: true },
-    { type: 'generate', jobId: 1, model, request },
-    { type: 'cancel', jobId: 'x' },
+    { type: 'load', requestId: -1, model },
+    { type: 'load', requestId: 1, model: { ...model, ep: 'tpu' } },
+    { type: 'load', requestId: 1, model: { ...model, memory: 'huge' } },
+    { type: 'load', requestId: 1, model: { ...model, folder: '' } },
+    { type: 'generate', requestId: 1, model, request: { ...request, seed: 42 }, previews: true },
+    { type: 'generate', requestId: 1, model, request: { ...request, extra: 1 }, previews: true },
+    { type: 'generate', requestId: 1, model, request },
+    { type: 'cancel', requestId: 'x' },
     { type: 'shutdown', now: true },
   ];
   it('rejects malformed messages with a reason', () => {
@@ -47,17 +47,17 @@ describe('host → worker messages', () => {
   });
 
   it('leaves parameter ranges to the pipeline (so they come back as invalid_input, not as a dropped message)', () => {
-    expect(parseHostMessage({ type: 'generate', jobId: 1, model, request: { ...request, width: 65, steps: 0 }, previews: false }).ok).toBe(true);
+    expect(parseHostMessage({ type: 'generate', requestId: 1, model, request: { ...request, width: 65, steps: 0 }, previews: false }).ok).toBe(true);
   });
 });
 
 describe('worker → host messages', () => {
   const rgb = new Uint8Array(2 * 2 * 3);
   const valid: WorkerToHost[] = [
-    { type: 'ready', protocol: 1, pid: 123, transport: 'process' },
+    { type: 'ready', protocol: 2, pid: 123, transport: 'process' },
     {
       type: 'loaded',
-      jobId: 1,
+      requestId: 1,
       folder: '/m',
       reused: false,
       layout: 'optimum',
@@ -68,11 +68,11 @@ describe('worker → host messages', () => {
       clipHidden: 'penultimate',
       loadMs: 12.5,
     },
-    { type: 'step', jobId: 1, step: 1, total: 4, elapsedMs: 3 },
-    { type: 'step', jobId: 1, step: 2, total: 4, elapsedMs: 5, preview: { width: 2, height: 2, png: PNG_BYTES } },
+    { type: 'step', requestId: 1, step: 1, total: 4, elapsedMs: 3 },
+    { type: 'step', requestId: 1, step: 2, total: 4, elapsedMs: 5, preview: { width: 2, height: 2, png: PNG_BYTES } },
     {
       type: 'result',
-      jobId: 1,
+      requestId: 1,
       rgb,
       width: 2,
       height: 2,
@@ -84,7 +84,7 @@ describe('worker → host messages', () => {
       dropped: { clip: 0, t5: 3 },
       modelReused: true,
     },
-    { type: 'error', jobId: 1, error: new StudioError('cancelled', 'The generation was cancelled.').toWire() },
+    { type: 'error', requestId: 1, error: new StudioError('cancelled', 'The generation was cancelled.').toWire() },
     { type: 'error', error: { code: 'internal', message: 'boom', details: { file: 'x' } } },
     { type: 'log', level: 'warn', message: 'hello' },
   ];
@@ -93,20 +93,20 @@ describe('worker → host messages', () => {
   });
 
   it('accepts a Buffer as bytes (what advanced serialization may deliver)', () => {
-    const r = parseWorkerMessage({ type: 'step', jobId: 1, step: 1, total: 1, elapsedMs: 0, preview: { width: 1, height: 1, png: Buffer.from(PNG_BYTES) } });
+    const r = parseWorkerMessage({ type: 'step', requestId: 1, step: 1, total: 1, elapsedMs: 0, preview: { width: 1, height: 1, png: Buffer.from(PNG_BYTES) } });
     expect(r.ok).toBe(true);
   });
 
   const malformed: unknown[] = [
     undefined,
     [],
-    { type: 'ready', protocol: 2, pid: 1, transport: 'process' },
-    { type: 'step', jobId: 1, step: 0, total: 4, elapsedMs: 0 },
-    { type: 'step', jobId: 1, step: 1, total: 4, elapsedMs: 0, preview: { width: 2, height: 2, png: new Uint8Array(5) } },
-    { type: 'step', jobId: 1, step: 1, total: 4, elapsedMs: 0, preview: { width: 1, height: 1, png: [1, 2, 3] } },
-    { type: 'step', jobId: 1, step: 1, total: 4, elapsedMs: 0, preview: { width: 1, height: 1, data: new Uint8Array(3) } },
-    { type: 'result', jobId: 1, rgb: new Uint8Array(3), width: 2, height: 2, ep: 'cpu', precision: 'fp32', clipHidden: 'last', t5: true, timings: { loadMs: 0, encodeMs: 0, denoiseMs: 0, decodeMs: 0, totalMs: 0 }, dropped: { clip: 0, t5: 0 }, modelReused: false },
-    { type: 'error', jobId: 1, error: { code: 'no_such_code', message: 'x' } },
+    { type: 'ready', protocol: 1, pid: 1, transport: 'process' },
+    { type: 'step', requestId: 1, step: 0, total: 4, elapsedMs: 0 },
+    { type: 'step', requestId: 1, step: 1, total: 4, elapsedMs: 0, preview: { width: 2, height: 2, png: new Uint8Array(5) } },
+    { type: 'step', requestId: 1, step: 1, total: 4, elapsedMs: 0, preview: { width: 1, height: 1, png: [1, 2, 3] } },
+    { type: 'step', requestId: 1, step: 1, total: 4, elapsedMs: 0, preview: { width: 1, height: 1, data: new Uint8Array(3) } },
+    { type: 'result', requestId: 1, rgb: new Uint8Array(3), width: 2, height: 2, ep: 'cpu', precision: 'fp32', clipHidden: 'last', t5: true, timings: { loadMs: 0, encodeMs: 0, denoiseMs: 0, decodeMs: 0, totalMs: 0 }, dropped: { clip: 0, t5: 0 }, modelReused: false },
+    { type: 'error', requestId: 1, error: { code: 'no_such_code', message: 'x' } },
     { type: 'log', level: 'shout', message: 'x' },
     { type: 'toString' },
     { type: '__proto__' },

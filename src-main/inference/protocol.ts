@@ -5,16 +5,15 @@
 // structured clone, so they cross without base64.
 import { z } from 'zod';
 import { studioErrorWireSchema } from '../../src-shared/errors';
+import { clipHiddenSchema, epChoiceSchema, memoryModeSchema, modelLayoutSchema, precisionSchema, seedSchema } from '../../src-shared/generation';
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Set by the host in the worker's environment: this process is the inference worker (starts its loop). */
 export const WORKER_ENV_FLAG = 'SD35_INFERENCE_WORKER';
 
-export const epChoiceSchema = z.enum(['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu']);
-export const memoryModeSchema = z.enum(['fast', 'balanced', 'low']);
-
-const jobId = z.number().int().nonnegative();
+/** One message exchange of the host with the worker (a load or a generation): a worker request. */
+const requestId = z.number().int().nonnegative();
 const folder = z.string().min(1).max(4096);
 const ms = z.number().finite().nonnegative();
 
@@ -31,15 +30,16 @@ const previewImage = z
   .refine((v) => v.png.length >= 8 && v.png[0] === 0x89 && v.png[1] === 0x50, { message: 'png must hold a PNG file' });
 
 /**
- * The generation parameters as the pipeline takes them (GenerateRequest). Only the types are checked here:
- * the ranges are the pipeline's validateRequest's business, so an out-of-range value comes back as an
- * invalid_input error instead of being dropped as a malformed message.
+ * The generation parameters as the pipeline takes them (GenerateRequest). Only the types are checked here
+ * (the seed is THE seed schema: a decimal string, 0 … 2^64−1): the ranges are the pipeline's validateRequest's
+ * business, so an out-of-range value comes back as an invalid_input error instead of being dropped as a
+ * malformed message.
  */
 export const generateRequestSchema = z
   .object({
     prompt: z.string().max(1_000_000),
     negativePrompt: z.string().max(1_000_000),
-    seed: z.number(),
+    seed: seedSchema,
     steps: z.number(),
     guidance: z.number(),
     width: z.number(),
@@ -63,28 +63,28 @@ export type ModelSpec = z.infer<typeof modelSpecSchema>;
 // ---------------------------------------------------------------------------------------------
 // host → worker
 
-export const loadMessageSchema = z.object({ type: z.literal('load'), jobId, model: modelSpecSchema }).strict();
+export const loadMessageSchema = z.object({ type: z.literal('load'), requestId, model: modelSpecSchema }).strict();
 
 export const generateMessageSchema = z
   .object({
     type: z.literal('generate'),
-    jobId,
-    /** The history generation this job produces (for logs), when there is one. */
+    requestId,
+    /** The history generation this request produces (for logs), when there is one. */
     generationId: z.number().int().nonnegative().optional(),
     model: modelSpecSchema,
     request: generateRequestSchema,
     /** Send a small RGB preview with the steps (at most ~10 per second). */
     previews: z.boolean(),
     /**
-     * Test hold point for this job (DESIGN.md §5), honoured only when the worker runs with SD35_TEST_MODE=1:
-     * a string replaces SD35_TEST_HOLD for the job, null clears it; absent keeps the worker's env.
+     * Test hold point for this request (DESIGN.md §5), honoured only when the worker runs with SD35_TEST_MODE=1:
+     * a string replaces SD35_TEST_HOLD for the request, null clears it; absent keeps the worker's env.
      */
     testHold: z.string().max(64).nullable().optional(),
   })
   .strict();
 
 export const cancelMessageSchema = z
-  .object({ type: z.literal('cancel'), /** absent: whatever job runs */ jobId: jobId.optional() })
+  .object({ type: z.literal('cancel'), /** absent: whatever request runs */ requestId: requestId.optional() })
   .strict();
 
 export const shutdownMessageSchema = z.object({ type: z.literal('shutdown') }).strict();
@@ -112,22 +112,22 @@ export const readyMessageSchema = z
   })
   .strict();
 
-/** A model is ready for the job: freshly loaded (reused false) or kept from an earlier job (reused true). */
+/** A model is ready for the request: freshly loaded (reused false) or kept from an earlier one (reused true). */
 export const loadedMessageSchema = z
   .object({
     type: z.literal('loaded'),
-    jobId,
+    requestId,
     folder,
     reused: z.boolean(),
-    layout: z.enum(['optimum', 'tensorstack']),
+    layout: modelLayoutSchema,
     hasT5: z.boolean(),
     /** The provider sessions run on (the transformer's once it exists). */
     ep: z.string().min(1).max(32),
     /** Why the GPU provider of `auto` is not used, when it is not. */
     epFallbackReason: z.string().max(2000).optional(),
     /** Element type of the transformer's inputs: fp16 exports are slow on the CPU. */
-    precision: z.enum(['fp16', 'fp32']),
-    clipHidden: z.enum(['penultimate', 'last']),
+    precision: precisionSchema,
+    clipHidden: clipHiddenSchema,
     loadMs: ms,
   })
   .strict();
@@ -135,10 +135,10 @@ export const loadedMessageSchema = z
 export const stepMessageSchema = z
   .object({
     type: z.literal('step'),
-    jobId,
+    requestId,
     step: z.number().int().min(1),
     total: z.number().int().min(1),
-    /** Since the pipeline started the job (model loading excluded). */
+    /** Since the pipeline started the request (model loading excluded). */
     elapsedMs: ms,
     preview: previewImage.optional(),
   })
@@ -147,19 +147,19 @@ export const stepMessageSchema = z
 export const resultMessageSchema = z
   .object({
     type: z.literal('result'),
-    jobId,
+    requestId,
     rgb: bytes,
     width: z.number().int().min(1).max(65_535),
     height: z.number().int().min(1).max(65_535),
     ep: z.string().min(1).max(32),
-    precision: z.enum(['fp16', 'fp32']),
-    clipHidden: z.enum(['penultimate', 'last']),
+    precision: precisionSchema,
+    clipHidden: clipHiddenSchema,
     t5: z.boolean(),
     timings: z
       .object({ loadMs: ms, encodeMs: ms, denoiseMs: ms, decodeMs: ms, totalMs: ms })
       .strict(),
     dropped: z.object({ clip: z.number().int().nonnegative(), t5: z.number().int().nonnegative() }).strict(),
-    /** The model was kept from an earlier job (no sessions created for this one, beyond what the memory mode frees). */
+    /** The model was kept from an earlier request (no sessions created for this one, beyond what the memory mode frees). */
     modelReused: z.boolean(),
     /** Ops the portability pass rewrote for the provider ('com.microsoft.GroupNorm', …), when any (issue 8). */
     rewrittenOps: z.array(z.string().min(1).max(200)).max(100).optional(),
@@ -170,8 +170,8 @@ export const resultMessageSchema = z
 export const errorMessageSchema = z
   .object({
     type: z.literal('error'),
-    /** The job that failed; absent for an error outside any job. */
-    jobId: jobId.optional(),
+    /** The request that failed; absent for an error outside any request. */
+    requestId: requestId.optional(),
     error: studioErrorWireSchema,
   })
   .strict();

@@ -24,8 +24,9 @@ import { graphForProvider } from './portability';
 import { float16ToFloat32, float32ToFloat16 } from './tensors';
 import { webGpuFailure } from './webgpu';
 
-export type EpChoice = 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml' | 'webgpu';
-export type MemoryMode = 'fast' | 'balanced' | 'low';
+import type { ClipHidden, EpChoice, MemoryMode } from '../../src-shared/generation';
+
+export type { EpChoice, MemoryMode };
 
 export interface SessionOptions {
   ep: EpChoice;
@@ -222,6 +223,25 @@ function idsTensor(role: TensorRole<IdsType>, ids: readonly (readonly number[])[
   return new ort.Tensor(role.type, data, [batch, seq]);
 }
 
+/**
+ * onnxruntime-node 1.30's native binding cannot read a Float16Array ("not enough space: expected N, got 0"), and
+ * onnxruntime-common turns float16 Uint16Array data into one whenever the runtime has Float16Array (Node ≥ 24).
+ * It decides once, at its first tensor: make that tensor while Float16Array is out of sight, so float16 data
+ * stays a Uint16Array (as on Node 20). The global itself is put back at once.
+ */
+function keepFloat16DataAsUint16(): void {
+  const g = globalThis as Record<string, unknown>;
+  const descriptor = Object.getOwnPropertyDescriptor(g, 'Float16Array');
+  if (!descriptor?.configurable) return;
+  Reflect.deleteProperty(g, 'Float16Array');
+  try {
+    new ort.Tensor('float32', new Float32Array(1), [1]);
+  } finally {
+    Object.defineProperty(g, 'Float16Array', descriptor);
+  }
+}
+keepFloat16DataAsUint16();
+
 function floatTensor(type: FloatType, data: Float32Array, dims: readonly number[]): ort.Tensor {
   return type === 'float16' ? new ort.Tensor('float16', float32ToFloat16(data), dims) : new ort.Tensor('float32', data, dims);
 }
@@ -328,7 +348,7 @@ export class LoadedModel {
   }
 
   /** 'penultimate' when both CLIPs give hidden_states.{N-1} (diffusers-exact), else 'last'. */
-  get clipHidden(): 'penultimate' | 'last' {
+  get clipHidden(): ClipHidden {
     const l = this.plannedRoles.get('text_encoder') as ClipRoles | undefined;
     const g = this.plannedRoles.get('text_encoder_2') as ClipRoles | undefined;
     return l?.hiddenKind === 'penultimate' && g?.hiddenKind === 'penultimate' ? 'penultimate' : 'last';
@@ -576,7 +596,7 @@ export interface ModelInspection {
   layout: Layout;
   hasT5: boolean;
   /** undefined when a CLIP's roles do not resolve. */
-  clipHidden?: 'penultimate' | 'last';
+  clipHidden?: ClipHidden;
   components: InspectedComponent[];
 }
 

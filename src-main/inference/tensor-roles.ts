@@ -3,6 +3,7 @@
 // src-main/model-folder/) or ONNX Runtime's own session metadata (sessions.ts feeds it to the same
 // resolvers). Layouts and folder checks live in src-main/model-folder/.
 import { StudioError } from '../../src-shared/errors';
+import type { ClipHidden } from '../../src-shared/generation';
 import type { ComponentName } from '../model-folder/layouts';
 import type { ComponentIo, TensorMeta } from '../model-folder/onnx-graph';
 
@@ -22,7 +23,7 @@ export interface ClipRoles {
   hidden: TensorRole<FloatType>;
   pooled: TensorRole<FloatType>;
   /** penultimate = hidden_states.{N-1} (diffusers-exact); last = last_hidden_state (TensorStack CLIP-L). */
-  hiddenKind: 'penultimate' | 'last';
+  hiddenKind: ClipHidden;
 }
 
 export interface T5Roles {

@@ -1,7 +1,8 @@
-// The inference worker process (docs/architecture.md): a message loop that runs one job at a time on
-// onnxruntime-node, keeps the loaded model between jobs (a warm second generation), cancels between steps
+// The inference worker process (docs/architecture.md): a message loop that runs one request at a time on
+// onnxruntime-node, keeps the loaded model between requests (a warm second generation), cancels between steps
 // and reports everything as validated protocol messages. Started by host.ts through the WorkerSpawner:
 // Electron's utilityProcess inside the app (process.parentPort), child_process.fork under Node (process.send).
+import type { Precision } from '../../src-shared/generation';
 import { StudioError } from '../../src-shared/errors';
 import { encodePng } from '../core/images/png';
 import { readOnnxGraphInfo } from '../model-folder/onnx-graph';
@@ -62,8 +63,8 @@ function detectPort(): Port | undefined {
 interface Loaded {
   key: string;
   model: LoadedModel;
-  precision: 'fp16' | 'fp32';
-  info: Omit<LoadedMessage, 'type' | 'jobId' | 'reused' | 'loadMs'>;
+  precision: Precision;
+  info: Omit<LoadedMessage, 'type' | 'requestId' | 'reused' | 'loadMs'>;
   loadMs: number;
 }
 
@@ -81,7 +82,7 @@ function wireOf(err: unknown): StudioError {
 }
 
 /** Element type of the transformer's latent input: fp16 exports run slowly on the CPU. */
-async function transformerPrecision(model: LoadedModel): Promise<'fp16' | 'fp32'> {
+async function transformerPrecision(model: LoadedModel): Promise<Precision> {
   const file = model.modelPath('transformer');
   const io = await readOnnxGraphInfo(file);
   const roles = resolveTransformerRoles({ folder: model.folder, file }, io);
@@ -96,7 +97,7 @@ function rewrittenOpsOf(model: LoadedModel): { rewrittenOps?: string[] } {
 
 export class InferenceWorker {
   private loaded: Loaded | undefined;
-  private current: { jobId: number; controller: AbortController } | undefined;
+  private current: { requestId: number; controller: AbortController } | undefined;
   private chain: Promise<void> = Promise.resolve();
   private stopping = false;
 
@@ -105,7 +106,7 @@ export class InferenceWorker {
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {}
 
-  /** Sends a message after checking it as the host will: a malformed one never leaves a job waiting forever. */
+  /** Sends a message after checking it as the host will: a malformed one never leaves a request waiting forever. */
   send(message: WorkerToHost): void {
     const checked = parseWorkerMessage(message);
     if (checked.ok) {
@@ -113,8 +114,8 @@ export class InferenceWorker {
       return;
     }
     const problem = `The inference worker produced a malformed ${message.type} message: ${checked.problem}`;
-    if ((message.type === 'result' || message.type === 'loaded') && message.jobId !== undefined) {
-      this.port.send({ type: 'error', jobId: message.jobId, error: new StudioError('internal', problem).toWire() });
+    if ((message.type === 'result' || message.type === 'loaded') && message.requestId !== undefined) {
+      this.port.send({ type: 'error', requestId: message.requestId, error: new StudioError('internal', problem).toWire() });
     } else if (message.type !== 'log') {
       this.port.send({ type: 'log', level: 'error', message: problem.slice(0, 20_000) });
     }
@@ -124,7 +125,7 @@ export class InferenceWorker {
     this.send({ type: 'log', level, message: message.slice(0, 20_000) });
   }
 
-  /** Every message from the host: validated, then queued (jobs run one at a time) or acted on at once. */
+  /** Every message from the host: validated, then queued (requests run one at a time) or acted on at once. */
   receive(raw: unknown): void {
     const parsed = parseHostMessage(raw);
     if (!parsed.ok) {
@@ -134,14 +135,14 @@ export class InferenceWorker {
     const message = parsed.message;
     switch (message.type) {
       case 'cancel':
-        if (this.current && (message.jobId === undefined || message.jobId === this.current.jobId)) this.current.controller.abort();
+        if (this.current && (message.requestId === undefined || message.requestId === this.current.requestId)) this.current.controller.abort();
         return;
       case 'shutdown':
         void this.shutdown();
         return;
       default:
         if (this.stopping) {
-          this.send({ type: 'error', jobId: message.jobId, error: new StudioError('interrupted', 'The inference worker is shutting down.').toWire() });
+          this.send({ type: 'error', requestId: message.requestId, error: new StudioError('interrupted', 'The inference worker is shutting down.').toWire() });
           return;
         }
         this.enqueue(message);
@@ -151,14 +152,14 @@ export class InferenceWorker {
   private enqueue(message: Exclude<HostToWorker, { type: 'cancel' | 'shutdown' }>): void {
     this.chain = this.chain.then(async () => {
       const controller = new AbortController();
-      this.current = { jobId: message.jobId, controller };
+      this.current = { requestId: message.requestId, controller };
       try {
-        if (message.type === 'load') await this.ensureModel(message.jobId, message.model);
+        if (message.type === 'load') await this.ensureModel(message.requestId, message.model);
         else await this.runGeneration(message, controller.signal);
       } catch (err) {
         const e = wireOf(err);
-        if (e.code === 'internal') this.log('error', `Job ${message.jobId} failed: ${errorText(err)}`);
-        this.send({ type: 'error', jobId: message.jobId, error: e.toWire() });
+        if (e.code === 'internal') this.log('error', `WorkerRequest ${message.requestId} failed: ${errorText(err)}`);
+        this.send({ type: 'error', requestId: message.requestId, error: e.toWire() });
       } finally {
         this.current = undefined;
       }
@@ -171,13 +172,13 @@ export class InferenceWorker {
     return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : undefined;
   }
 
-  /** The model for a spec: the one kept from earlier jobs when the spec is the same, else a fresh load. */
-  private async ensureModel(jobId: number, spec: ModelSpec): Promise<Loaded> {
+  /** The model for a spec: the one kept from earlier requests when the spec is the same, else a fresh load. */
+  private async ensureModel(requestId: number, spec: ModelSpec): Promise<Loaded> {
     const threads = this.threads(spec);
     const key = modelKey(spec, threads);
     const kept = this.loaded;
     if (kept && kept.key === key) {
-      this.send({ type: 'loaded', jobId, reused: true, loadMs: 0, ...kept.info });
+      this.send({ type: 'loaded', requestId, reused: true, loadMs: 0, ...kept.info });
       return kept;
     }
     if (kept) {
@@ -187,7 +188,7 @@ export class InferenceWorker {
     }
     const started = performance.now();
     const model = await LoadedModel.load(spec.folder, { ep: spec.ep, memory: spec.memory, ...(threads !== undefined ? { threads } : {}) });
-    let precision: 'fp16' | 'fp32';
+    let precision: Precision;
     try {
       precision = await transformerPrecision(model);
     } catch (err) {
@@ -212,16 +213,16 @@ export class InferenceWorker {
       },
     };
     this.loaded = loaded;
-    this.send({ type: 'loaded', jobId, reused: false, loadMs, ...loaded.info });
+    this.send({ type: 'loaded', requestId, reused: false, loadMs, ...loaded.info });
     return loaded;
   }
 
   private async runGeneration(message: GenerateMessage, signal: AbortSignal): Promise<void> {
-    const { jobId } = message;
+    const { requestId } = message;
     if (signal.aborted) throw new StudioError('cancelled', 'The generation was cancelled.');
     const loadStarted = performance.now();
     const before = this.loaded;
-    const loaded = await this.ensureModel(jobId, message.model);
+    const loaded = await this.ensureModel(requestId, message.model);
     const reused = before === loaded;
     const loadMs = reused ? 0 : performance.now() - loadStarted;
     if (signal.aborted) throw new StudioError('cancelled', 'The generation was cancelled.');
@@ -233,7 +234,7 @@ export class InferenceWorker {
         signal,
         previews: message.previews,
         onStep: (p) => {
-          const step: StepMessage = { type: 'step', jobId, step: p.step, total: p.total, elapsedMs: p.elapsedMs };
+          const step: StepMessage = { type: 'step', requestId, step: p.step, total: p.total, elapsedMs: p.elapsedMs };
           const now = performance.now();
           if (p.previewRgb && (now - lastPreviewAt >= PREVIEW_INTERVAL_MS || p.step === p.total)) {
             const { width, height, data } = p.previewRgb;
@@ -245,7 +246,7 @@ export class InferenceWorker {
       });
       this.send({
         type: 'result',
-        jobId,
+        requestId,
         rgb: result.rgb,
         width: result.width,
         height: result.height,
@@ -269,7 +270,7 @@ export class InferenceWorker {
     }
   }
 
-  /** A per-job SD35_TEST_HOLD (only in test mode); returns the function that puts the worker's own back. */
+  /** A per-request SD35_TEST_HOLD (only in test mode); returns the function that puts the worker's own back. */
   private applyTestHold(hold: string | null | undefined): () => void {
     if (hold === undefined || this.env.SD35_TEST_MODE !== '1') return () => undefined;
     const saved = this.env.SD35_TEST_HOLD;
@@ -281,7 +282,7 @@ export class InferenceWorker {
     };
   }
 
-  /** Stops the running job, releases the sessions and exits. */
+  /** Stops the running request, releases the sessions and exits. */
   async shutdown(exit: (code: number) => void = (code) => process.exit(code)): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
@@ -301,7 +302,7 @@ function main(): void {
     process.exit(2);
   }
   const worker = new InferenceWorker(port);
-  // Ctrl+C in a terminal reaches the whole process group: the CLI cancels the job through the host.
+  // Ctrl+C in a terminal reaches the whole process group: the CLI cancels the request through the host.
   process.on('SIGINT', () => undefined);
   process.on('uncaughtException', (err) => {
     worker.log('error', `Uncaught exception in the inference worker: ${errorText(err)}`);

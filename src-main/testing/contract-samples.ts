@@ -20,6 +20,12 @@ export interface SampleContext {
   /** A local model folder, registered with models.import before the run. */
   folder: string;
   importedId: string;
+  /** A tiny model folder that really generates (e2e/support/tiny-model.ts), for the jobs.* samples. */
+  tinyModel: string;
+  /** The job jobs.submit queued in this transport's run. */
+  jobId?: number;
+  /** The comparison compare.create saved in this transport's run. */
+  comparisonId?: number;
 }
 
 export function sampleMeta(prompt = 'a lighthouse at dusk, oil painting'): StudioImageMeta {
@@ -81,12 +87,34 @@ export const METHOD_SAMPLES: Record<MethodName, (ctx: SampleContext) => unknown>
   'models.setToken': () => ({ token: 'hf_contractTestToken123' }),
   'models.clearToken': () => ({}),
   'models.tokenStatus': () => ({}),
+  'models.countTokens': (c) => ({ model: c.importedId, texts: ['a lighthouse at dusk', 'blurry'] }),
+  'jobs.submit': (c) => ({
+    params: { prompt: 'a lighthouse at dusk', negativePrompt: '', model: c.tinyModel, steps: 2, guidance: 0, width: 64, height: 64, t5: false },
+    sweep: { seeds: { mode: 'list', seeds: ['6952411511246973023', '1000'] } },
+  }),
+  'jobs.list': () => ({ limit: 20 }),
+  'jobs.cancel': (c) => ({ jobId: c.jobId! }),
+  'jobs.retry': (c) => ({ jobId: c.jobId! }),
+  'jobs.pause': () => ({}),
+  'jobs.resume': () => ({}),
+  'jobs.moveToFront': (c) => ({ jobId: c.jobId! }),
+  'jobs.clearFinished': () => ({}),
+  'jobs.unloadModel': () => ({}),
+  'compare.create': async (c) => ({ name: 'contract', imageIds: [c.imageId, await c.newImage()] }),
+  'compare.get': (c) => ({ id: c.comparisonId! }),
+  'compare.list': () => ({ limit: 10 }),
+  'compare.rename': (c) => ({ id: c.comparisonId!, name: 'renamed' }),
+  'compare.jobImages': (c) => ({ jobId: c.core.history.get(c.imageId).jobId }),
+  'compare.export': (c) => ({ id: c.comparisonId! }),
+  'compare.delete': (c) => ({ id: c.comparisonId! }),
 };
 
 /** Remembers what a call returned when later samples need it. */
 export function rememberResult(method: MethodName, result: unknown, ctx: SampleContext): void {
   if (method === 'models.download') ctx.downloadId = (result as { id: string }).id;
   if (method === 'models.import') ctx.importedId = (result as { id: string }).id;
+  if (method === 'jobs.submit') ctx.jobId = (result as { jobId: number }).jobId;
+  if (method === 'compare.create') ctx.comparisonId = (result as { id: number }).id;
 }
 
 /** An invalid params value per method (violates its schema). */
@@ -100,6 +128,14 @@ export const INVALID_SAMPLES: Partial<Record<MethodName, unknown>> = {
   'models.download': { ref: '' },
   'models.setToken': { token: 'has spaces in it' },
   'models.import': { folder: 42 },
+  'jobs.submit': {
+    params: { prompt: 'x', negativePrompt: '', model: 'sd3.5-medium', steps: 2, guidance: 0, width: 64, height: 64, t5: false },
+    sweep: { seeds: { mode: 'list', seeds: ['18446744073709551616'] } },
+  },
+  'jobs.list': { limit: 0 },
+  'jobs.moveToFront': { jobId: 'one' },
+  'compare.create': { imageIds: [1] },
+  'compare.rename': { id: 1, name: '   ' },
 };
 
 /** Something a client does that makes the core emit the event. */
@@ -107,4 +143,19 @@ export const EVENT_TRIGGERS: Record<EventName, (client: StudioClient, ctx: Sampl
   'settings.changed': (c) => c.call('settings.set', { livePreviews: false }),
   'gallery.changed': (c, ctx) => c.call('gallery.setFavorite', { id: ctx.imageId, favorite: false }),
   'models.event': (c, ctx) => c.call('models.remove', { id: ctx.importedId }),
+  'job.changed': (c) => c.call('jobs.pause', {}).then(() => c.call('jobs.resume', {})),
+  'job.progress': (c, ctx) => submitTinyJob(c, ctx),
+  'job.generationDone': (c, ctx) => submitTinyJob(c, ctx),
+  'job.failed': (c) =>
+    c.call('jobs.submit', {
+      params: { prompt: 'no such model', negativePrompt: '', model: 'not-installed-model', steps: 1, guidance: 0, width: 64, height: 64, t5: false },
+      sweep: { seeds: { mode: 'list', seeds: ['1'] } },
+    }),
 };
+
+function submitTinyJob(c: StudioClient, ctx: SampleContext): Promise<unknown> {
+  return c.call('jobs.submit', {
+    params: { prompt: 'a red cube', negativePrompt: '', model: ctx.tinyModel, steps: 2, guidance: 0, width: 64, height: 64, t5: false },
+    sweep: { seeds: { mode: 'consecutive', first: '1000', count: 1 } },
+  });
+}

@@ -4,6 +4,7 @@
 // transports bind. A payload that violates a schema comes back as invalid_input and the server
 // keeps serving.
 import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { eventNames, methodNames, methods, type EventName, type MethodName, type StudioClient } from '../../src-shared/api';
@@ -14,7 +15,9 @@ import { StudioCore } from '../core/studio';
 import { createPreloadBridge, type IpcRendererLike } from '../shell/preload-client';
 import { startHubEmulator, type HubEmulator } from '../../e2e/support/hub-emulator';
 import { cachedSd3Repo } from '../testing/models/repo-fixture';
+import { writeTinyModel } from '../../e2e/support/tiny-model';
 import { EVENT_TRIGGERS, INVALID_SAMPLES, METHOD_SAMPLES, rememberResult, sampleMeta, tinyPixels, type SampleContext } from '../testing/contract-samples';
+import { REPO } from '../testing/processes';
 import { removeTempDirs, tempDir } from '../testing/temp';
 import { createDispatcher } from './dispatch';
 import { startHttpTransport, type HttpTransport } from './http';
@@ -110,7 +113,10 @@ beforeAll(async () => {
   // Slow, so that a download is still running when the pause sample runs.
   hub = await startHubEmulator({ repos: { 'test/tiny-sd35': { folder: repoDir } }, tokens: { hf_contractTestToken123: [] }, faults: { bytesPerSecond: 256 * 1024 }, lfsThreshold: 1024 * 1024 });
   const env = { HF_HOME: tempDir(), HF_ENDPOINT: hub.endpoint, HF_TOKEN: '' };
-  core = await StudioCore.open({ dataDir, adapters: nodeAdapters(env), env, runtime: 'cli', appVersion: '0.0.0-test', listExecutionProviders: async () => [{ name: 'cpu', bundled: true }] });
+  core = await StudioCore.open({ dataDir, adapters: nodeAdapters(env), env, runtime: 'cli', appVersion: '0.0.0-test', listExecutionProviders: async () => [{ name: 'cpu', bundled: true }], workerEntry: path.join(REPO, 'out', 'main', 'worker.js') });
+  // A CLI core does not run the queue; this test's core does, so the job.* events can be triggered for real.
+  core.jobs.start({ runner: true });
+  await core.api['settings.set']({ executionProvider: 'cpu' });
   const dispatch = createDispatcher(core.api);
   ipc = new FakeIpc();
   const binding = bindIpc(ipc, { dispatch, events: core.events });
@@ -132,11 +138,13 @@ beforeAll(async () => {
     onEvent: conn.channel.onEvent,
   };
   clients.post = clientOf(post, 'browser');
+  const tinyModel = path.join(tempDir(), 'tiny-sd35');
+  await writeTinyModel(tinyModel, { layout: 'optimum', io: 'fp32', size: 'micro' });
   for (const t of ['ipc', 'websocket', 'post']) {
     const folder = tempDir();
     fs.cpSync(repoDir, folder, { recursive: true });
     const imported = await core.models.import(folder);
-    contexts[t] = { core, newImage, imageId: await newImage(), repo: 'test/tiny-sd35', folder, importedId: imported.id };
+    contexts[t] = { core, newImage, imageId: await newImage(), repo: 'test/tiny-sd35', folder, importedId: imported.id, tinyModel };
   }
 });
 

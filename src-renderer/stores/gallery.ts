@@ -5,14 +5,22 @@
 // reactivity; the selection is a Set replaced the same way.
 import { defineStore } from 'pinia';
 import { computed, reactive, ref, shallowRef, watch } from 'vue';
-import type { PayloadOf, ResultOf } from '../../src-shared/api';
-import { formatBytes } from '../../src-shared/bytes';
+import type { ResultOf } from '../../src-shared/api';
 import { StudioError } from '../../src-shared/errors';
-import { MAX_BROWSER_IMPORT_BYTES, type GalleryDetail, type GalleryItem, type GalleryQuery, type ReuseParameters } from '../../src-shared/schemas/gallery';
+import { type GalleryDetail, type GalleryItem, type GalleryQuery, type ReuseParameters } from '../../src-shared/schemas/gallery';
 import { pruneSelection, type SelectionState } from '../selection';
 import { studio } from '../studio';
+import { useGenerateStore } from './generate';
+import { importHeadline, importInBatches, type FileToImport } from './gallery-import';
+import { createGalleryReconciler, itemOf, type SortOrder } from './gallery-live';
+import { useToastsStore } from './toasts';
 
-export type SortOrder = 'newest' | 'oldest';
+export type { SortOrder } from './gallery-live';
+export { compareItems } from './gallery-live';
+export type { FileToImport } from './gallery-import';
+export { MAX_IMPORT_FILE_BYTES } from './gallery-import';
+export type { Toast } from './toasts';
+
 export type SearchIn = 'prompt' | 'negative' | 'both';
 
 export interface GalleryFilters {
@@ -30,31 +38,9 @@ export interface GalleryFilters {
   sort: SortOrder;
 }
 
-export interface Toast {
-  id: number;
-  kind: 'undo' | 'import' | 'info' | 'error';
-  message: string;
-  /** Lines under the message (rejected imports with their reasons). */
-  details?: string[];
-  undoToken?: string;
-  /** Auto-dismiss after this many ms; 0 = stays until dismissed. */
-  timeoutMs: number;
-}
-
-export interface FileToImport {
-  name: string;
-  /** Set when the platform gives a real path (Electron); then the bytes are not read here. */
-  path?: string;
-  size: number;
-  read: () => Promise<string>;
-}
-
 export const FIRST_PAGE = 120;
 export const NEXT_PAGE = 300;
 export const UNDO_MS = 8000;
-/** WebSocket messages are capped at 16 MB: keep one import call's base64 well under that. */
-const IMPORT_BATCH_CHARS = 12_000_000;
-export const MAX_IMPORT_FILE_BYTES = MAX_BROWSER_IMPORT_BYTES;
 
 const DEFAULT_FILTERS: GalleryFilters = {
   search: '',
@@ -95,37 +81,6 @@ export function queryFor(f: GalleryFilters): GalleryQuery {
   return q;
 }
 
-function timeOf(item: GalleryItem): number {
-  return Date.parse(item.createdAt);
-}
-
-/** Negative when a comes before b in the given order ((createdAt, id), as the keyset pages). */
-export function compareItems(a: GalleryItem, b: GalleryItem, sort: SortOrder): number {
-  const d = timeOf(a) - timeOf(b) || a.id - b.id;
-  return sort === 'newest' ? -d : d;
-}
-
-function itemOf(d: GalleryDetail): GalleryItem {
-  return {
-    id: d.id,
-    createdAt: d.createdAt,
-    prompt: d.prompt,
-    negativePrompt: d.negativePrompt,
-    seed: d.seed,
-    steps: d.steps,
-    guidance: d.guidance,
-    width: d.width,
-    height: d.height,
-    pixelWidth: d.pixelWidth,
-    pixelHeight: d.pixelHeight,
-    model: d.model,
-    favorite: d.favorite,
-    bytes: d.bytes,
-    path: d.path,
-    source: d.source,
-  };
-}
-
 function message(err: unknown): string {
   return StudioError.from(err).message;
 }
@@ -147,12 +102,8 @@ export const useGalleryStore = defineStore('gallery', () => {
   const detail = shallowRef<GalleryDetail>();
   const detailError = ref<string>();
 
-  /** Parameters picked with "Reuse parameters", for the Generate view to take. */
-  const pendingReuse = ref<ReuseParameters>();
-  /** The images sent to Compare (also in the URL: /compare?ids=…). */
-  const compareIds = ref<number[]>([]);
 
-  const toasts = ref<Toast[]>([]);
+  const toastsStore = useToastsStore();
   /** Where the grid was scrolled, kept across visits to the view. */
   const scrollTop = ref(0);
   /** Bumped when the filters change: the grid goes back to the top. */
@@ -163,8 +114,6 @@ export const useGalleryStore = defineStore('gallery', () => {
 
   let querySeq = 0;
   let listening: (() => void) | undefined;
-  let toastSeq = 0;
-  const toastTimers = new Map<number, ReturnType<typeof setTimeout>>();
   /** Items removed by our own deletes, so Undo can put them back in place at once. */
   const recentlyRemoved = new Map<number, GalleryItem>();
   /** Per undo token: the items it brings back and the filters they were shown under. */
@@ -303,32 +252,43 @@ export const useGalleryStore = defineStore('gallery', () => {
     if (reloadTimer) scheduleReload(0);
   }
 
-  // ---- live updates ----
+    // ---- live updates (stores/gallery-live.ts) ----
 
-  /** Puts items in their place in the loaded range (later ones arrive with their page). */
-  function insertSorted(list: readonly GalleryItem[]): void {
-    if (!list.length) return;
-    const have = indexById.value;
-    const next = items.value.slice();
-    let added = false;
-    for (const it of list) {
-      if (have.has(it.id) || next.some((x) => x.id === it.id)) continue;
-      let lo = 0;
-      let hi = next.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (compareItems(next[mid]!, it, filters.sort) < 0) lo = mid + 1;
-        else hi = mid;
-      }
-      if (lo >= next.length && nextCursor.value !== null) continue;
-      next.splice(lo, 0, it);
-      added = true;
-    }
-    if (added) {
-      noteSeen(list);
-      items.value = next;
-    }
-  }
+  const live = createGalleryReconciler({
+    query: (q) => studio().call('gallery.query', q),
+    get: (id) => studio().call('gallery.get', { id }),
+    baseQuery: () => queryFor(filters),
+    sort: () => filters.sort,
+    favoritesOnly: () => filters.favoritesOnly,
+    loaded: () => loaded.value,
+    seq: () => querySeq,
+    items: () => items.value,
+    setItems,
+    nextCursor: () => nextCursor.value,
+    setNextCursor: (c) => {
+      nextCursor.value = c;
+    },
+    setTotal: (n) => {
+      total.value = n;
+    },
+    reload,
+    recentlyRemoved: (id) => recentlyRemoved.get(id),
+    noteSeen,
+    detailChanged: (ids) => {
+      if (detailId.value !== undefined && ids.includes(detailId.value)) void refreshDetail();
+    },
+    detailRemoved: (ids) => {
+      if (detailId.value !== undefined && ids.includes(detailId.value)) closeDetail();
+    },
+    error: (err) => {
+      error.value = message(err);
+    },
+  });
+  const insertSorted = live.insert;
+  const dropItems = live.drop;
+  const countNow = live.countNow;
+  const onRestored = live.restored;
+  const onChanged = live.onChanged;
 
   function replaceItem(it: GalleryItem): void {
     const i = indexOf(it.id);
@@ -336,150 +296,6 @@ export const useGalleryStore = defineStore('gallery', () => {
     const next = items.value.slice();
     next[i] = it;
     items.value = next;
-  }
-
-  function dropItems(ids: readonly number[]): number {
-    const gone = new Set(ids);
-    const before = items.value.length;
-    const next = items.value.filter((it) => !gone.has(it.id));
-    if (next.length === before) return 0;
-    setItems(next);
-    return before - next.length;
-  }
-
-  /**
-   * Which of these items match the current filters (search included): the same query narrowed to each
-   * item's exact time, so the server decides.
-   */
-  async function stillMatching(list: readonly GalleryItem[]): Promise<{ matching: GalleryItem[]; total?: number }> {
-    const base = queryFor(filters);
-    const matching: GalleryItem[] = [];
-    let lastTotal: number | undefined;
-    for (const it of list) {
-      const t = timeOf(it);
-      const from = Math.max(typeof base.from === 'number' ? base.from : -Infinity, t);
-      const to = Math.min(typeof base.to === 'number' ? base.to : Infinity, t + 1);
-      if (from >= to) continue;
-      const page = await studio().call('gallery.query', { ...base, from, to, limit: 50 });
-      const found = page.items.find((x) => x.id === it.id);
-      if (found) matching.push(found);
-    }
-    if (list.length) lastTotal = await countNow();
-    return lastTotal === undefined ? { matching } : { matching, total: lastTotal };
-  }
-
-  async function countNow(): Promise<number> {
-    return (await studio().call('gallery.query', { ...queryFor(filters), limit: 1 })).total;
-  }
-
-  async function onAdded(ids: readonly number[]): Promise<void> {
-    const seq = querySeq;
-    if (!loaded.value) return;
-    if (ids.length > 450) return reload();
-    if (filters.sort === 'newest') {
-      const page = await studio().call('gallery.query', { ...queryFor(filters), limit: Math.min(500, ids.length + 20) });
-      if (seq !== querySeq) return;
-      const first = items.value[0];
-      const newer = page.items.filter((it) => !first || compareItems(it, first, 'newest') < 0);
-      if (newer.length === page.items.length && page.nextCursor !== null && items.value.length) {
-        // More new images than one page: a gap would open between them and what is loaded.
-        return reload();
-      }
-      const wasEmpty = items.value.length === 0;
-      insertSorted(newer);
-      total.value = page.total;
-      if (wasEmpty) nextCursor.value = page.nextCursor;
-    } else {
-      const last = items.value[items.value.length - 1];
-      if (nextCursor.value === null) {
-        const page = await studio().call('gallery.query', {
-          ...queryFor(filters),
-          ...(last ? { from: timeOf(last) } : {}),
-          limit: 500,
-        });
-        if (seq !== querySeq) return;
-        insertSorted(page.items.filter((it) => !last || compareItems(last, it, 'oldest') < 0));
-        if (page.nextCursor !== null) nextCursor.value = page.nextCursor;
-      }
-      total.value = await countNow();
-    }
-  }
-
-  async function onUpdated(ids: readonly number[]): Promise<void> {
-    const seq = querySeq;
-    if (!loaded.value) return;
-    const mine = ids.filter((id) => indexOf(id) !== undefined).slice(0, 100);
-    const current = mine.map((id) => items.value[indexOf(id)!]!).filter(Boolean);
-    if (current.length) {
-      const { matching, total: t } = await stillMatching(current);
-      if (seq !== querySeq) return;
-      const ok = new Set(matching.map((it) => it.id));
-      for (const it of matching) replaceItem(it);
-      dropItems(current.filter((it) => !ok.has(it.id)).map((it) => it.id));
-      if (t !== undefined) total.value = t;
-    } else if (filters.favoritesOnly) {
-      // A favorite made elsewhere may now belong here.
-      const added = ids.slice(0, 50);
-      await onRestored(added);
-    }
-    if (detailId.value !== undefined && ids.includes(detailId.value)) void refreshDetail();
-  }
-
-  async function onRestored(ids: readonly number[]): Promise<void> {
-    const seq = querySeq;
-    if (!loaded.value) return;
-    const want = ids.filter((id) => indexOf(id) === undefined);
-    if (want.length > 100) return reload();
-    const known: GalleryItem[] = [];
-    for (const id of want) {
-      const cached = recentlyRemoved.get(id);
-      if (cached) known.push(cached);
-      else {
-        try {
-          known.push(itemOf(await studio().call('gallery.get', { id })));
-        } catch {
-          // gone again
-        }
-      }
-    }
-    const { matching, total: t } = await stillMatching(known);
-    if (seq !== querySeq) return;
-    insertSorted(matching);
-    if (t !== undefined) total.value = t;
-  }
-
-  async function onRemoved(ids: readonly number[], kind: 'removed' | 'purged'): Promise<void> {
-    const seq = querySeq;
-    const dropped = dropItems(ids);
-    if (detailId.value !== undefined && ids.includes(detailId.value)) closeDetail();
-    // Purged images were already out of the grid (in the trash), unless another window missed it.
-    if (!loaded.value || (kind === 'purged' && dropped === 0)) return;
-    const t = await countNow();
-    if (seq === querySeq) total.value = t;
-  }
-
-  let changeChain: Promise<void> = Promise.resolve();
-  function onChanged(change: PayloadOf<'gallery.changed'>): void {
-    // One change at a time, in arrival order.
-    changeChain = changeChain
-      .then(async () => {
-        switch (change.kind) {
-          case 'added':
-            return onAdded(change.ids);
-          case 'updated':
-            return onUpdated(change.ids);
-          case 'restored':
-            return onRestored(change.ids);
-          case 'removed':
-          case 'purged':
-            return onRemoved(change.ids, change.kind);
-          case 'reset':
-            return reload();
-        }
-      })
-      .catch((err: unknown) => {
-        error.value = message(err);
-      });
   }
 
   function listen(): void {
@@ -532,42 +348,10 @@ export const useGalleryStore = defineStore('gallery', () => {
     detailError.value = undefined;
   }
 
-  // ---- toasts ----
+  // ---- toasts (stores/toasts.ts) ----
 
-  function dismissToast(id: number): void {
-    const t = toastTimers.get(id);
-    if (t) clearTimeout(t);
-    toastTimers.delete(id);
-    toasts.value = toasts.value.filter((x) => x.id !== id);
-  }
-  function armToast(id: number, ms: number): void {
-    const old = toastTimers.get(id);
-    if (old) clearTimeout(old);
-    if (ms > 0) toastTimers.set(id, setTimeout(() => dismissToast(id), ms));
-  }
-  /** Hovering or focusing a toast holds it; leaving gives it a few more seconds. */
-  function holdToast(id: number, hold: boolean): void {
-    const t = toasts.value.find((x) => x.id === id);
-    if (!t || t.timeoutMs === 0) return;
-    if (hold) {
-      const old = toastTimers.get(id);
-      if (old) clearTimeout(old);
-      toastTimers.delete(id);
-    } else armToast(id, Math.max(3000, t.timeoutMs / 2));
-  }
-  function notify(kind: Toast['kind'], text: string, options: { details?: string[]; undoToken?: string; timeoutMs?: number } = {}): number {
-    const id = ++toastSeq;
-    const timeoutMs = options.timeoutMs ?? (kind === 'error' ? 8000 : 4000);
-    const toast: Toast = { id, kind, message: text, timeoutMs };
-    if (options.details) toast.details = options.details;
-    if (options.undoToken) toast.undoToken = options.undoToken;
-    // One undo toast at a time: a newer delete replaces the older offer.
-    const keep = kind === 'undo' ? toasts.value.filter((x) => x.kind !== 'undo') : toasts.value;
-    for (const x of toasts.value) if (!keep.includes(x)) dismissToast(x.id);
-    toasts.value = [...keep, toast].slice(-4);
-    armToast(id, timeoutMs);
-    return id;
-  }
+  const notify = toastsStore.notify;
+  const dismissToast = toastsStore.dismiss;
 
   // ---- edits ----
 
@@ -621,10 +405,10 @@ export const useGalleryStore = defineStore('gallery', () => {
     }
   }
 
-  const undoToast = computed(() => toasts.value.find((t) => t.kind === 'undo'));
+  const undoToast = computed(() => toastsStore.undoToast);
 
   async function undo(toastId?: number): Promise<void> {
-    const t = toastId === undefined ? undoToast.value : toasts.value.find((x) => x.id === toastId);
+    const t = toastId === undefined ? undoToast.value : toastsStore.toasts.find((x) => x.id === toastId);
     if (!t?.undoToken) return;
     dismissToast(t.id);
     try {
@@ -645,20 +429,16 @@ export const useGalleryStore = defineStore('gallery', () => {
     }
   }
 
+  /** Fetches an image's parameters and hands them to the Generate form (stores/generate.ts). */
   async function reuse(id: number): Promise<ReuseParameters | undefined> {
     try {
-      pendingReuse.value = await studio().call('gallery.reuse', { id });
-      return pendingReuse.value;
+      const r = await studio().call('gallery.reuse', { id });
+      useGenerateStore().offerReuse(r);
+      return r;
     } catch (err) {
       notify('error', `Could not reuse the parameters: ${message(err)}`);
       return undefined;
     }
-  }
-
-  function takeReuse(): ReuseParameters | undefined {
-    const r = pendingReuse.value;
-    pendingReuse.value = undefined;
-    return r;
   }
 
   function exportImage(id: number, metadata: boolean): Promise<ResultOf<'gallery.export'>> {
@@ -678,59 +458,16 @@ export const useGalleryStore = defineStore('gallery', () => {
   async function importFiles(files: readonly FileToImport[]): Promise<void> {
     if (!files.length) return;
     const progress = notify('info', `Importing ${files.length === 1 ? '1 file' : `${files.length} files`}…`, { timeoutMs: 0 });
-    const rejected: { name: string; reason: string }[] = [];
-    let imported = 0;
-    let batch: ({ path: string } | { name: string; dataBase64: string })[] = [];
-    let batchNames: string[] = [];
-    let chars = 0;
-    const flush = async (): Promise<void> => {
-      if (!batch.length) return;
-      const files = batch;
-      const names = batchNames;
-      batch = [];
-      batchNames = [];
-      chars = 0;
-      try {
-        const r = await studio().call('gallery.import', { files });
-        imported += r.imported.length;
-        rejected.push(...r.rejected);
-        if (!filtersActive.value) insertSorted(r.imported);
-      } catch (err) {
-        for (const name of names) rejected.push({ name, reason: message(err) });
-      }
-    };
-    for (const f of files) {
-      if (f.path) {
-        batch.push({ path: f.path });
-        batchNames.push(f.name);
-      } else if (f.size > MAX_IMPORT_FILE_BYTES) {
-        rejected.push({ name: f.name, reason: `larger than ${formatBytes(MAX_IMPORT_FILE_BYTES)}, the limit for importing through the browser (use the desktop app or \`sd35-studio history import\`)` });
-        continue;
-      } else {
-        let data: string;
-        try {
-          data = await f.read();
-        } catch (err) {
-          rejected.push({ name: f.name, reason: `could not be read: ${message(err)}` });
-          continue;
-        }
-        if (chars + data.length > IMPORT_BATCH_CHARS || batch.length >= 200) await flush();
-        batch.push({ name: f.name, dataBase64: data });
-        batchNames.push(f.name);
-        chars += data.length;
-      }
-      if (batch.length >= 200) await flush();
-    }
-    await flush();
+    const { imported, rejected } = await importInBatches(
+      files,
+      (batch) => studio().call('gallery.import', { files: batch }),
+      (list) => {
+        if (!filtersActive.value) insertSorted(list);
+      },
+    );
     dismissToast(progress);
-    if (imported) total.value = await countNow().catch(() => total.value);
-    const head =
-      imported === 0
-        ? rejected.length === 1
-          ? 'The file was not imported.'
-          : 'No files were imported.'
-        : `Imported ${imported === 1 ? '1 image' : `${imported.toLocaleString()} images`}${rejected.length ? `; ${rejected.length} rejected` : ''}.`;
-    notify(rejected.length ? 'import' : 'info', head, {
+    if (imported.length) total.value = await countNow().catch(() => total.value);
+    notify(rejected.length ? 'import' : 'info', importHeadline(imported.length, rejected.length), {
       details: rejected.map((r) => `${r.name}: ${r.reason}`),
       timeoutMs: rejected.length ? 0 : 5000,
     });
@@ -751,9 +488,6 @@ export const useGalleryStore = defineStore('gallery', () => {
     detailId,
     detail,
     detailError,
-    pendingReuse,
-    compareIds,
-    toasts,
     scrollTop,
     filterVersion,
     seenModels,
@@ -781,12 +515,10 @@ export const useGalleryStore = defineStore('gallery', () => {
     closeDetail,
     notify,
     dismissToast,
-    holdToast,
     setFavorite,
     deleteImages,
     undo,
     reuse,
-    takeReuse,
     exportImage,
     reveal,
     importFiles,

@@ -229,7 +229,7 @@ export const useModelsStore = defineStore('models', () => {
         void refresh();
         break;
       case 'verify-progress':
-        if (e.path === '' && e.doneBytes >= e.totalBytes) verifying.value = omit(verifying.value, e.id);
+        if (e.progress.status === 'done') verifying.value = omit(verifying.value, e.id);
         else verifying.value = { ...verifying.value, [e.id]: { path: e.path, doneBytes: e.doneBytes, totalBytes: e.totalBytes } };
         break;
       case 'models-changed':

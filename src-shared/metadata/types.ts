@@ -1,4 +1,5 @@
 // Types shared by the metadata writers and parsers (docs/architecture.md).
+import { clipHiddenSchema, seedSchema, type ClipHidden } from '../generation';
 import { z } from 'zod';
 import { MAX_PROMPT } from '../schemas/gallery';
 
@@ -13,10 +14,8 @@ const text = (max: number) =>
 
 const name = (max: number) => text(max).min(1);
 
-/** Decimal integer string, exact (seeds above 2^53 stay exact). */
-export const seedStringSchema = z
-  .string()
-  .regex(/^(0|[1-9][0-9]{0,39})$/, 'seed must be a non-negative decimal integer');
+/** THE seed schema (src-shared/generation.ts): decimal, exact, 0 … 2^64−1. */
+export const seedStringSchema = seedSchema;
 
 /**
  * The lossless parameters written to the `sd35studio` iTXt chunk: exactly what is needed to reproduce
@@ -54,7 +53,7 @@ export const studioImageMetaSchema = z
     /** 'torch-cpu-mt19937' */
     rng: name(64),
     /** Which CLIP hidden state fed the transformer (TensorStack CLIP-L exports lack the penultimate). */
-    clipHidden: z.enum(['penultimate', 'last']).optional(),
+    clipHidden: clipHiddenSchema.optional(),
     /** Ops rewritten into standard ONNX so the graphs ran on this provider (issue 8), e.g. com.microsoft.GroupNorm. */
     rewrittenOps: z.array(z.string().min(1).max(200)).max(100).optional(),
     /** Whether the T5 encoder ran (false: zeros, as diffusers does without T5). */
@@ -78,7 +77,7 @@ export interface StudioImageMeta {
   ep: string;
   precision: string;
   rng: string;
-  clipHidden?: 'penultimate' | 'last';
+  clipHidden?: ClipHidden;
   rewrittenOps?: string[];
   t5: boolean;
   appVersion: string;

@@ -1,5 +1,6 @@
 // Gallery (history) shapes of the contract; the history room uses these types (core/history/types.ts).
 import { z } from 'zod';
+import { seedSchema } from '../generation';
 
 // The longest prompt the gallery and the image metadata keep (imported images' prompts may be long).
 export const MAX_PROMPT = 100_000;
@@ -15,7 +16,7 @@ export const galleryItemSchema = z
     createdAt: isoDate,
     prompt: z.string().max(MAX_PROMPT),
     negativePrompt: z.string().max(MAX_PROMPT),
-    seed: z.string().max(40).nullable(),
+    seed: seedSchema.nullable(),
     steps: z.number().int().nullable(),
     guidance: z.number().nullable(),
     /** The generation's size as recorded (ours, or what another tool wrote; the file's size when it wrote none). */
@@ -81,7 +82,7 @@ export const reuseSchema = z
   .object({
     prompt: z.string().max(MAX_PROMPT),
     negativePrompt: z.string().max(MAX_PROMPT),
-    seed: z.string().max(40).optional(),
+    seed: seedSchema.optional(),
     steps: z.number().int().optional(),
     guidance: z.number().optional(),
     width: z.number().int().optional(),

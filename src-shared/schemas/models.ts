@@ -1,6 +1,7 @@
 // Model manager shapes of the contract; the model room uses these types (core/models/service.ts).
 import { z } from 'zod';
 import { errorCodeSchema, studioErrorWireSchema } from '../errors';
+import { progressSchema } from '../progress';
 
 const modelId = z.string().min(1).max(300);
 const relPath = z.string().max(1024);
@@ -134,7 +135,8 @@ export const modelEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('download-cancelled'), id: modelId }).strict(),
   z.object({ type: z.literal('download-failed'), id: modelId, error: studioErrorWireSchema }).strict(),
   z.object({ type: z.literal('download-completed'), id: modelId, result: downloadResultSchema }).strict(),
-  z.object({ type: z.literal('verify-progress'), id: modelId, path: relPath, doneBytes: bytes, totalBytes: bytes }).strict(),
+  /** progress.status 'done' ends the verification (its last event). */
+  z.object({ type: z.literal('verify-progress'), id: modelId, path: relPath, doneBytes: bytes, totalBytes: bytes, progress: progressSchema }).strict(),
   z.object({ type: z.literal('models-changed') }).strict(),
   z.object({ type: z.literal('download-verdict'), id: modelId, verdict: portabilityVerdictSchema }).strict(),
 ]);

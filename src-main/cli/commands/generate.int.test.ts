@@ -9,7 +9,7 @@ import { version as APP_VERSION } from '../../../package.json';
 import { writeTinyModel } from '../../../e2e/support/tiny-model';
 import { PARAMETERS_KEYWORD, STUDIO_KEYWORD, parseTextChunks } from '../../../src-shared/metadata';
 import { readPngInfo } from '../../core/images/png';
-import { CLI } from '../../testing/processes';
+import { CLI, callApi, startServe, stop } from '../../testing/processes';
 import { removeTempDirs, tempDir } from '../../testing/temp';
 
 const ENV = { SD35_ORT_THREADS: '1' };
@@ -54,7 +54,7 @@ describe('sd35-studio generate', () => {
     expect(lines).toHaveLength(2);
     for (const [k, line] of lines.entries()) {
       expect(Object.keys(line).sort()).toEqual(['durationMs', 'ep', 'guidance', 'height', 'id', 'path', 'seed', 'steps', 'width']);
-      expect(line).toMatchObject({ seed: 7 + k, width: 64, height: 64, steps: 4, guidance: 4.5, ep: 'cpu' });
+      expect(line).toMatchObject({ seed: String(7 + k), width: 64, height: 64, steps: 4, guidance: 4.5, ep: 'cpu' });
       expect(typeof line.id).toBe('number');
       expect(line.durationMs).toBeGreaterThan(0);
       expect(path.isAbsolute(line.path as string)).toBe(true);
@@ -86,7 +86,7 @@ describe('sd35-studio generate', () => {
       expect(parameters).toContain('a lighthouse at dusk');
       expect(parameters).toContain(`Seed: ${7 + k}`);
     }
-    first = lines.map((l) => ({ path: l.path as string, seed: l.seed as number }));
+    first = lines.map((l) => ({ path: l.path as string, seed: Number(l.seed) }));
     // Progress and warnings on stderr, not stdout.
     expect(r.stderr).toContain('step 4/4 · image 2/2');
     expect(r.stderr).toMatch(/fp16 export running on the CPU/);
@@ -129,7 +129,9 @@ describe('sd35-studio generate', () => {
       [['--ep', 'tpu'], /--ep must be one of auto, cpu, cuda, dml, coreml, webgpu/],
       [['--memory', 'huge'], /--memory must be one of fast, balanced, low/],
       [['--seed', '-1'], /--seed/],
-      [['--count', '0'], /--count must be between 1 and 1000/],
+      [['--count', '0'], /--count must be between 1 and 64/],
+      [['--count', '65'], /--count must be between 1 and 64/],
+      [['--seed', '18446744073709551615', '--count', '2'], /goes past the largest seed, 18446744073709551615/],
     ];
     for (const [extra, message] of cases) {
       const r = run(['generate', '--model', model, '--prompt', 'x', '--json', '--data-dir', dataDir, ...extra]);
@@ -157,6 +159,36 @@ describe('sd35-studio generate', () => {
     const err = (jsonLines(b.stdout).at(-1) as { error: { message: string } }).error;
     expect(err.message).toContain('text_encoder_2/model.onnx');
   });
+
+  it('while `serve` holds the folder, generate goes through its queue and waits; a 64-bit seed round-trips through --json, history list --json and the API', async () => {
+    const BIG = '6952411511246973023';
+    const data = path.join(path.dirname(model), 'served');
+    const s = await startServe(data, { ...ENV, HF_ENDPOINT: 'http://127.0.0.1:9' });
+    try {
+      const r = run(['generate', '--model', model, '--prompt', 'through the queue', '--seed', BIG, '--count', '2', ...BASE, '--json', '--data-dir', data]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/job \d+ was added to its queue/);
+      const lines = jsonLines(r.stdout);
+      expect(lines.map((l) => l.seed)).toEqual([BIG, '6952411511246973024']);
+      expect(lines[0]).toMatchObject({ width: 64, height: 64, steps: 4, guidance: 4.5, ep: 'cpu' });
+      expect(fs.existsSync(lines[0]!.path as string)).toBe(true);
+
+      const jobs = await callApi(s, 'jobs.list', { limit: 5 });
+      expect(jobs.status).toBe(200);
+      const job = (jobs.body.result as { items: { owner: string; status: string; generations: { seed: string; status: string; imageId?: number }[] }[] }).items[0]!;
+      expect(job).toMatchObject({ owner: 'queue', status: 'done' });
+      expect(job.generations.map((g) => g.seed)).toEqual([BIG, '6952411511246973024']);
+      const detail = await callApi(s, 'gallery.get', { id: job.generations[0]!.imageId });
+      expect((detail.body.result as { seed: string }).seed).toBe(BIG);
+
+      const list = jsonLines(run(['history', 'list', '--json', '--data-dir', data]).stdout);
+      expect(list.map((i) => i.seed).sort()).toEqual([BIG, '6952411511246973024']);
+      const reused = await callApi(s, 'gallery.reuse', { id: job.generations[0]!.imageId });
+      expect((reused.body.result as { seed: string }).seed).toBe(BIG);
+    } finally {
+      await stop(s.child);
+    }
+  }, 120_000);
 
   it('Ctrl+C while the worker is held after step 1 cancels: exit 8, no image, the worker gone', async () => {
     const child = spawn(process.execPath, [CLI, 'generate', '--model', model, '--prompt', 'held', '--seed', '1', ...BASE, '--json', '--data-dir', dataDir], {

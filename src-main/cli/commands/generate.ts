@@ -1,86 +1,41 @@
-// `sd35-studio generate`: text-to-image from the command line (DESIGN.md §8, issue 5 §7). The same worker as
-// the app (InferenceHost over the spawner adapter); every image enters the history through saveImage, with
-// its job and generations recorded. One JSON line per image with --json; progress on stderr.
-import fs from 'node:fs';
-import path from 'node:path';
-import { version as APP_VERSION } from '../../../package.json';
-import { CATALOG, isCatalogId, repoFolderName, type CatalogVariant } from '../../../src-shared/catalog';
+// `sd35-studio generate`: text-to-image from the command line (DESIGN.md §8) — submit and wait. The job goes
+// into the one job queue (core/jobs/). When this process holds the data folder it runs the job itself with the
+// queue's runner (owner 'cli'); when the app or `serve` holds it, the job is queued there and this process waits
+// for its images, reading progress from the database, so two processes never fight over one GPU.
+// One JSON line per image with --json (the seed a decimal string, as everywhere); progress on stderr.
+import { CATALOG } from '../../../src-shared/catalog';
 import { StudioError } from '../../../src-shared/errors';
-import type { StudioImageMeta } from '../../../src-shared/metadata';
+import {
+  EP_CHOICES,
+  EP_LABELS,
+  GENERATION_LIMITS,
+  MAX_SEED_TEXT,
+  MEMORY_MODES,
+  MEMORY_MODE_LABELS,
+  addToSeed,
+  defaultsFor,
+  jobParamsSchema,
+  randomSeed,
+  requireSeed,
+  type EpChoice,
+  type JobParams,
+  type MemoryMode,
+  type Sweep,
+} from '../../../src-shared/generation';
+import { progress } from '../../../src-shared/progress';
+import type { JobView } from '../../../src-shared/schemas/jobs';
 import type { StudioCore } from '../../core/studio';
-import { InferenceHost, type HostModelInfo, type HostStep } from '../../inference/host';
-import { randomSeed, seedFromInput } from '../../inference/noise';
-import type { GenerateRequest } from '../../inference/pipeline';
-import { readSchedulerShift } from '../../inference/scheduler';
-import type { EpChoice, MemoryMode } from '../../inference/sessions';
+import { resolveModel, type ResolvedModel } from '../../core/jobs/runner';
+import type { HostModelInfo } from '../../inference/host';
 import { boolOption, intOption, type ParsedArgs, requiredString, stringOption } from '../args';
 import type { CliContext, Command } from '../command';
+import { createProgressBar } from '../progress';
 
-export const EP_CHOICES: readonly EpChoice[] = ['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu'];
-export const MEMORY_MODES: readonly MemoryMode[] = ['fast', 'balanced', 'low'];
-const MAX_COUNT = 1000;
+export type { ResolvedModel };
 
-/** A model reference resolved to its folder, with what the image metadata records about it. */
-export interface ResolvedModel {
-  /** Absolute path of the model folder. */
-  folder: string;
-  /** Catalog id (sd3.5-medium…) or the folder name. */
-  id: string;
-  repo?: string;
-  commit?: string;
-  /** First 10 hex of the transformer's external-data sha256, when known. */
-  modelHash?: string;
-  /** The catalog variant, when the model is one. */
-  variant?: CatalogVariant;
-}
-
-function isDirectory(p: string): boolean {
-  try {
-    return fs.statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-/**
- * `--model <id|folder>` → the model folder. An existing folder is used as is (its name is the model id, or the
- * catalog id when it is a catalog repo's folder, owner--name); anything else is looked up among the installed
- * models of the model store (catalog id, owner/name or folder:<name>), which also gives repo, commit and the
- * model hash for the image metadata.
- */
-export async function resolveModelFolder(core: StudioCore | undefined, ref: string): Promise<ResolvedModel> {
-  const text = ref.trim();
-  if (!text) throw new StudioError('invalid_input', '--model needs a catalog id (e.g. sd3.5-medium) or a model folder.');
-  const folder = path.resolve(text);
-  const looksLikePath = text.startsWith('.') || path.isAbsolute(text) || text.includes(path.sep + path.sep);
-  if (core && !looksLikePath) {
-    try {
-      const installed = await core.models.resolveInstalled(text);
-      const variant = isCatalogId(installed.id) ? CATALOG[installed.id] : installed.repo ? Object.values(CATALOG).find((v) => v.repo === installed.repo) : undefined;
-      const modelHash = core.models.modelHash(installed.id, installed.commit);
-      return {
-        folder: installed.path,
-        id: installed.id,
-        ...(installed.repo ? { repo: installed.repo } : {}),
-        ...(installed.commit ? { commit: installed.commit } : {}),
-        ...(modelHash ? { modelHash } : {}),
-        ...(variant ? { variant } : {}),
-      };
-    } catch (err) {
-      // Not an installed model: a folder of that name still works; otherwise the store's message
-      // (which names the download command) is the answer.
-      if (!(err instanceof StudioError && err.code === 'not_found') || !isDirectory(folder)) throw err;
-    }
-  }
-  if (isDirectory(folder)) {
-    const name = path.basename(folder);
-    const variant = Object.values(CATALOG).find((v) => repoFolderName(v.repo).toLowerCase() === name.toLowerCase());
-    return variant ? { folder, id: variant.id, repo: variant.repo, variant } : { folder, id: name };
-  }
-  const hint = isCatalogId(text) ? '' : ` (catalog ids: ${Object.keys(CATALOG).join(', ')}; or give the path of a model folder)`;
-  throw new StudioError('not_found', `Model ${text} is not installed — download it with \`sd35-studio models download ${text}\`${hint}.`, {
-    model: text,
-  });
+/** `--model <id|folder>` → the model folder (installed models first, then a folder path). */
+export function resolveModelFolder(core: StudioCore | undefined, ref: string): Promise<ResolvedModel> {
+  return resolveModel(core?.models, ref);
 }
 
 function numberOption(args: ParsedArgs, name: string): number | undefined {
@@ -103,8 +58,8 @@ export interface GenerateOptions {
   modelRef: string;
   prompt: string;
   negativePrompt: string;
-  /** First seed; image k uses seed + k. */
-  seed: number;
+  /** First seed (decimal); image k uses seed + k. */
+  seed: string;
   count: number;
   steps?: number;
   guidance?: number;
@@ -115,43 +70,25 @@ export interface GenerateOptions {
   t5: boolean;
 }
 
-/** The pipeline (tokenizers, ORT-free) loaded on demand, so other commands start without it. */
-const pipelineModule = () => import('../../inference/pipeline');
-
 /** The command line → generation options (usage errors are invalid_input, exit 2). */
-export async function parseGenerateOptions(args: ParsedArgs): Promise<GenerateOptions> {
-  const { GENERATION_LIMITS } = await pipelineModule();
+export function parseGenerateOptions(args: ParsedArgs): GenerateOptions {
+  const L = GENERATION_LIMITS;
   const modelRef = requiredString(args, 'model', 'Name the model: --model <catalog id|folder>.');
   const prompt = requiredString(args, 'prompt', 'Give a prompt: --prompt "a lighthouse at dusk".');
-  const count = intOption(args, 'count', { min: 1, max: MAX_COUNT }) ?? 1;
+  const count = intOption(args, 'count', { min: 1, max: L.maxPerSubmit }) ?? 1;
   const seedText = stringOption(args, 'seed');
-  let seed: number;
-  if (seedText === undefined) seed = randomSeed();
-  else {
-    try {
-      seed = Number(seedFromInput(seedText));
-    } catch (err) {
-      throw new StudioError('invalid_input', `--seed: ${StudioError.from(err).message}`);
-    }
+  const seed = seedText === undefined ? randomSeed() : requireSeed(seedText, '--seed');
+  if (addToSeed(seed, count - 1) === null) {
+    throw new StudioError('invalid_input', `--seed ${seed} with --count ${count} goes past the largest seed, ${MAX_SEED_TEXT}.`);
   }
-  if (seed + count - 1 > GENERATION_LIMITS.maxSeed) {
-    throw new StudioError('invalid_input', `--seed ${seed} with --count ${count} goes past the largest seed, ${GENERATION_LIMITS.maxSeed}.`);
-  }
-  const opts: GenerateOptions = {
-    modelRef,
-    prompt,
-    negativePrompt: stringOption(args, 'negative') ?? '',
-    seed,
-    count,
-    t5: !boolOption(args, 'no-t5'),
-  };
-  const steps = intOption(args, 'steps', { min: GENERATION_LIMITS.minSteps, max: GENERATION_LIMITS.maxSteps });
+  const opts: GenerateOptions = { modelRef, prompt, negativePrompt: stringOption(args, 'negative') ?? '', seed, count, t5: !boolOption(args, 'no-t5') };
+  const steps = intOption(args, 'steps', { min: L.minSteps, max: L.maxSteps });
   if (steps !== undefined) opts.steps = steps;
   const guidance = numberOption(args, 'guidance');
   if (guidance !== undefined) opts.guidance = guidance;
-  const width = intOption(args, 'width', { min: GENERATION_LIMITS.minSide, max: GENERATION_LIMITS.maxSide });
+  const width = intOption(args, 'width', { min: L.minSide, max: L.maxSide });
   if (width !== undefined) opts.width = width;
-  const height = intOption(args, 'height', { min: GENERATION_LIMITS.minSide, max: GENERATION_LIMITS.maxSide });
+  const height = intOption(args, 'height', { min: L.minSide, max: L.maxSide });
   if (height !== undefined) opts.height = height;
   const ep = choiceOption(args, 'ep', EP_CHOICES);
   if (ep !== undefined) opts.ep = ep;
@@ -160,53 +97,140 @@ export async function parseGenerateOptions(args: ParsedArgs): Promise<GenerateOp
   return opts;
 }
 
-/** The parameters of image k of the job, with the model's defaults filled in; validated (invalid_input). */
-export async function requestFor(opts: GenerateOptions, model: ResolvedModel, k: number): Promise<GenerateRequest> {
-  const { validateRequest } = await pipelineModule();
-  const defaults = (model.variant ?? CATALOG['sd3.5-medium']).defaults;
-  const req: GenerateRequest = {
+/** The pipeline (tokenizers, ORT-free) loaded on demand, so other commands start without it. */
+const pipelineModule = () => import('../../inference/pipeline');
+
+/** The job's parameters with the model's defaults filled in, validated (invalid_input), and its sweep. */
+export async function jobFor(opts: GenerateOptions, model: ResolvedModel, modelRef: string): Promise<{ params: JobParams; sweep: Sweep }> {
+  const d = model.variant?.defaults ?? defaultsFor(model.id);
+  const candidate = {
     prompt: opts.prompt,
     negativePrompt: opts.negativePrompt,
-    seed: opts.seed + k,
-    steps: opts.steps ?? defaults.steps,
-    guidance: opts.guidance ?? defaults.guidance,
-    width: opts.width ?? defaults.width,
-    height: opts.height ?? defaults.height,
+    model: modelRef,
+    steps: opts.steps ?? d.steps,
+    guidance: opts.guidance ?? d.guidance,
+    width: opts.width ?? d.width,
+    height: opts.height ?? d.height,
     t5: opts.t5,
   };
-  validateRequest(req);
-  return req;
-}
-
-/** Progress on stderr: a one-line bar on a terminal, plain "step i/n" lines otherwise. */
-function progressWriter(ctx: CliContext, count: number): { step(k: number, s: HostStep): void; end(): void; note(line: string): void } {
-  const tty = process.stderr.isTTY === true;
-  let open = false;
-  const suffix = (k: number) => (count > 1 ? ` · image ${k + 1}/${count}` : '');
-  return {
-    step(k, s) {
-      if (!tty) {
-        ctx.out.progress(`step ${s.step}/${s.total}${suffix(k)}`);
-        return;
-      }
-      const width = 24;
-      const filled = Math.round((s.step / s.total) * width);
-      process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] step ${s.step}/${s.total}${suffix(k)} ${(s.elapsedMs / 1000).toFixed(1)} s\x1b[K`);
-      open = true;
-    },
-    end() {
-      if (open) process.stderr.write('\n');
-      open = false;
-    },
-    note(line) {
-      this.end();
-      ctx.out.progress(line);
-    },
-  };
+  // The pipeline's own check first: its messages name the limits ("Guidance must be a number from 0 to 30").
+  (await pipelineModule()).validateRequest({ ...candidate, seed: opts.seed });
+  const parsed = jobParamsSchema.safeParse(candidate);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue?.path.join('.') || 'parameters';
+    throw new StudioError('invalid_input', `--${field === 'negativePrompt' ? 'negative' : field}: ${issue?.message ?? 'not valid'}`, { field });
+  }
+  return { params: parsed.data, sweep: { seeds: { mode: 'consecutive', first: opts.seed, count: opts.count } } };
 }
 
 function cancelled(): StudioError {
   return new StudioError('cancelled', 'The generation was cancelled.');
+}
+
+/** The JSON line (and human line) of one image. */
+function printImage(ctx: CliContext, core: StudioCore, imageId: number, extra: { ep: string; durationMs: number }): void {
+  const d = core.history.get(imageId);
+  const file = core.history.imagePath(imageId) ?? d.path;
+  ctx.out.item(
+    { id: d.id, path: file, seed: d.seed, width: d.width, height: d.height, steps: d.steps, guidance: d.guidance, ep: extra.ep, durationMs: extra.durationMs },
+    `Image ${d.id}: ${file} (seed ${d.seed}, ${d.width}×${d.height}, ${d.steps} steps, guidance ${d.guidance}, ${extra.ep}, ${(extra.durationMs / 1000).toFixed(1)} s)`,
+  );
+}
+
+function failure(job: JobView): StudioError | undefined {
+  const failed = job.generations.find((g) => g.status === 'failed');
+  if (failed) return new StudioError('internal', failed.error ?? 'The generation failed.');
+  if (job.generations.some((g) => g.status === 'cancelled')) return cancelled();
+  const interrupted = job.generations.find((g) => g.status === 'interrupted');
+  if (interrupted) return new StudioError('interrupted', interrupted.error ?? 'The generation was interrupted.');
+  return undefined;
+}
+
+function loadNotes(ctx: CliContext, note: (line: string) => void): (info: HostModelInfo, model: ResolvedModel) => void {
+  let warned = false;
+  return (info, model) => {
+    if (!info.reused) note(`Loaded ${model.id} (${info.layout} layout, ${info.precision}) on ${info.ep} in ${(info.loadMs / 1000).toFixed(1)} s`);
+    if (warned) return;
+    warned = true;
+    if (info.epFallbackReason) note(`Note: ${info.epFallbackReason}`);
+    if (info.ep === 'cpu' && info.precision === 'fp16') {
+      note('Warning: this model is an fp16 export running on the CPU, which is slow (ONNX Runtime converts every fp16 operation). A GPU execution provider is much faster.');
+    }
+    if (info.clipHidden === 'last') note('Note: this export gives the last CLIP-L hidden layer, not the penultimate one diffusers uses; images differ slightly from diffusers.');
+    void ctx;
+  };
+}
+
+/** Alone: this process runs its job with the queue's runner. */
+async function runHere(ctx: CliContext, core: StudioCore, jobId: number, count: number): Promise<JobView> {
+  const bar = createProgressBar();
+  const index = new Map<number, number>();
+  let firstError: StudioError | undefined;
+  const view = await core.jobs.runOwnJob(jobId, {
+    signal: ctx.signal,
+    onLoaded: loadNotes(ctx, (line) => bar.note(line)),
+    onStep: (generationId, s) => {
+      if (!index.has(generationId)) index.set(generationId, index.size);
+      const k = index.get(generationId)!;
+      bar.draw(progress('generate', { status: 'running', done: s.step, total: s.total, rate: s.elapsedMs > 0 ? (s.step * 1000) / s.elapsedMs : null, label: count > 1 ? `image ${k + 1}/${count}` : 'image' }));
+    },
+    onImage: (_id, outcome) => {
+      bar.end();
+      if (outcome.result.dropped.clip > 0 || outcome.result.dropped.t5 > 0) {
+        bar.note(`Warning: the prompt is too long: ${outcome.result.dropped.clip} CLIP tokens (beyond 75) and ${outcome.result.dropped.t5} T5 tokens (beyond 255) were dropped.`);
+      }
+      printImage(ctx, core, outcome.record.id, { ep: outcome.result.ep, durationMs: outcome.durationMs });
+    },
+    onError: (_id, e) => {
+      firstError ??= e;
+    },
+  });
+  bar.end();
+  if (firstError && firstError.code !== 'cancelled') throw firstError;
+  return view;
+}
+
+const POLL_MS = 150;
+const CANCEL_WAIT_MS = 30_000;
+
+/** Next to the app or `serve`: the job runs in their queue; this process waits, reading the database. */
+async function waitForQueue(ctx: CliContext, core: StudioCore, jobId: number, count: number): Promise<JobView> {
+  const bar = createProgressBar();
+  const printed = new Set<number>();
+  let cancelAt: number | undefined;
+  const onAbort = () => {
+    cancelAt = Date.now();
+    try {
+      core.jobs.cancel({ jobId });
+    } catch {
+      // the job may have finished meanwhile
+    }
+  };
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    for (;;) {
+      const job = core.jobs.store.require(jobId);
+      job.generations.forEach((g, k) => {
+        if (g.status === 'running' && g.step !== undefined && g.total !== undefined) {
+          bar.draw(progress('generate', { status: 'running', done: g.step, total: g.total, label: count > 1 ? `image ${k + 1}/${count}` : 'image' }));
+        }
+        if (g.status === 'done' && g.imageId !== undefined && !printed.has(g.id)) {
+          printed.add(g.id);
+          bar.end();
+          const d = core.history.get(g.imageId);
+          const durationMs = d.startedAt && d.finishedAt ? Date.parse(d.finishedAt) - Date.parse(d.startedAt) : 0;
+          printImage(ctx, core, g.imageId, { ep: d.ep ?? 'unknown', durationMs });
+        }
+      });
+      if (core.jobs.store.isFinished(job.status)) return job;
+      if (cancelAt !== undefined && Date.now() - cancelAt > CANCEL_WAIT_MS) throw cancelled();
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  } finally {
+    bar.end();
+    ctx.signal.removeEventListener('abort', onAbort);
+  }
 }
 
 export const generateCommand: Command = {
@@ -217,165 +241,40 @@ export const generateCommand: Command = {
     { name: 'model', type: 'string', valueName: 'ID|FOLDER', description: 'Catalog id (sd3.5-medium…) or a model folder' },
     { name: 'prompt', type: 'string', valueName: 'T', description: 'The prompt' },
     { name: 'negative', type: 'string', valueName: 'T', description: 'The negative prompt (used when guidance > 1)' },
-    { name: 'seed', type: 'string', valueName: 'N', description: 'Seed of the first image (default: random); image k uses seed + k' },
-    { name: 'count', type: 'string', valueName: 'K', description: 'Number of images (default 1)' },
-    { name: 'steps', type: 'string', valueName: 'N', description: 'Denoising steps, 1–150 (default: the model’s)' },
-    { name: 'guidance', type: 'string', valueName: 'G', description: 'Guidance scale, 0–30 (default: the model’s)' },
-    { name: 'width', type: 'string', valueName: 'W', description: 'Width in pixels, a multiple of 16 (default 1024)' },
-    { name: 'height', type: 'string', valueName: 'H', description: 'Height in pixels, a multiple of 16 (default 1024)' },
-    { name: 'ep', type: 'string', valueName: 'E', description: 'Execution provider: auto, cpu, cuda, dml, coreml, webgpu (default: settings)' },
-    { name: 'memory', type: 'string', valueName: 'M', description: 'Memory mode: fast, balanced, low (default: settings)' },
+    { name: 'seed', type: 'string', valueName: 'N', description: `Seed of the first image, 0 … ${MAX_SEED_TEXT} (default: random); image k uses seed + k` },
+    { name: 'count', type: 'string', valueName: 'K', description: `Number of images, 1–${GENERATION_LIMITS.maxPerSubmit} (default 1)` },
+    { name: 'steps', type: 'string', valueName: 'N', description: `Denoising steps, ${GENERATION_LIMITS.minSteps}–${GENERATION_LIMITS.maxSteps} (default: the model’s)` },
+    { name: 'guidance', type: 'string', valueName: 'G', description: `Guidance scale, ${GENERATION_LIMITS.minGuidance}–${GENERATION_LIMITS.maxGuidance} (default: the model’s)` },
+    { name: 'width', type: 'string', valueName: 'W', description: `Width in pixels, a multiple of ${GENERATION_LIMITS.sizeMultiple} (default ${CATALOG['sd3.5-medium'].defaults.width})` },
+    { name: 'height', type: 'string', valueName: 'H', description: `Height in pixels, a multiple of ${GENERATION_LIMITS.sizeMultiple} (default ${CATALOG['sd3.5-medium'].defaults.height})` },
+    { name: 'ep', type: 'string', valueName: 'E', description: `Execution provider: ${EP_CHOICES.map((e) => `${e} (${EP_LABELS[e]})`).join(', ')}; default: settings` },
+    { name: 'memory', type: 'string', valueName: 'M', description: `Memory mode: ${MEMORY_MODES.map((m) => `${m} (${MEMORY_MODE_LABELS[m]})`).join(', ')}; default: settings` },
     { name: 'no-t5', type: 'boolean', description: 'Skip the T5 text encoder (zeros in its place)' },
   ],
   async run(ctx) {
-    const opts = await parseGenerateOptions(ctx.args);
-    let core: StudioCore | undefined;
-    let host: InferenceHost | undefined;
+    const opts = parseGenerateOptions(ctx.args);
+    const core = await ctx.openCore();
     try {
-      core = await ctx.openCore();
       const model = await resolveModelFolder(core, opts.modelRef);
-      const requests: GenerateRequest[] = [];
-      for (let k = 0; k < opts.count; k++) requests.push(await requestFor(opts, model, k));
-      const first = requests[0]!;
-      const settings = core.settings.get();
-      const ep = opts.ep ?? settings.executionProvider;
-      const memory = opts.memory ?? settings.memoryMode;
-      const shift = await readSchedulerShift(model.folder);
+      // A folder path is stored absolute, so the queue of another process finds it too.
+      const ref = model.folder === opts.modelRef || /[\\/]/.test(opts.modelRef) ? model.folder : opts.modelRef;
+      const { params, sweep } = await jobFor(opts, model, ref);
       if (ctx.signal.aborted) throw cancelled();
-
-      const { generationIds } = core.history.createJob(
-        {
-          prompt: first.prompt,
-          negativePrompt: first.negativePrompt,
-          steps: first.steps,
-          guidance: first.guidance,
-          width: first.width,
-          height: first.height,
-          model: model.id,
-          seed: String(first.seed),
-          count: opts.count,
-          shift,
-          t5: opts.t5,
-          ep,
-          memory,
-          source: 'cli',
-        },
-        requests.map((r) => String(r.seed)),
-      );
-
-      host = new InferenceHost({
-        spawner: core.options.adapters.spawner,
-        env: ctx.env,
-        log: (level, message) => {
-          if (level === 'warn' || level === 'error' || ctx.env.SD35_DEBUG === '1') ctx.out.progress(message);
-        },
-      });
-      const progress = progressWriter(ctx, opts.count);
-      let warnedModel = false;
-      let warnedDropped = false;
-      const onLoaded = (info: HostModelInfo): void => {
-        if (!info.reused) progress.note(`Loaded ${model.id} (${info.layout} layout, ${info.precision}) on ${info.ep} in ${(info.loadMs / 1000).toFixed(1)} s`);
-        if (warnedModel) return;
-        warnedModel = true;
-        if (info.epFallbackReason) progress.note(`Note: ${info.epFallbackReason}`);
-        if (info.ep === 'cpu' && info.precision === 'fp16') {
-          progress.note('Warning: this model is an fp16 export running on the CPU, which is slow (ONNX Runtime converts every fp16 operation). A GPU execution provider is much faster.');
-        }
-        if (info.clipHidden === 'last') progress.note('Note: this export gives the last CLIP-L hidden layer, not the penultimate one diffusers uses; images differ slightly from diffusers.');
-      };
-
-      for (let k = 0; k < requests.length; k++) {
-        const request = requests[k]!;
-        const generationId = generationIds[k]!;
-        if (ctx.signal.aborted) {
-          for (const id of generationIds.slice(k)) core.history.markCancelled(id);
-          throw cancelled();
-        }
-        core.history.markRunning(generationId);
-        const started = performance.now();
-        let result;
-        try {
-          result = await host.generate(
-            { folder: model.folder, ep, memory, request, previews: false, generationId },
-            { signal: ctx.signal, onLoaded, onStep: (s) => progress.step(k, s) },
-          );
-        } catch (err) {
-          progress.end();
-          const e = StudioError.from(err);
-          if (e.code === 'cancelled' || e.code === 'interrupted') {
-            for (const id of generationIds.slice(k)) core.history.markCancelled(id);
-          } else {
-            core.history.markFailed(generationId, e.message);
-            for (const id of generationIds.slice(k + 1)) core.history.markFailed(id, `Not generated: image ${k + 1} of the job failed (${e.message})`);
-          }
-          throw e;
-        }
-        progress.end();
-        if (!warnedDropped && (result.dropped.clip > 0 || result.dropped.t5 > 0)) {
-          warnedDropped = true;
-          progress.note(
-            `Warning: the prompt is too long: ${result.dropped.clip} CLIP tokens (beyond 75) and ${result.dropped.t5} T5 tokens (beyond 255) were dropped.`,
-          );
-        }
-        const meta: StudioImageMeta = {
-          prompt: request.prompt,
-          negativePrompt: request.negativePrompt,
-          seed: String(request.seed),
-          steps: request.steps,
-          guidance: request.guidance,
-          width: request.width,
-          height: request.height,
-          shift,
-          scheduler: 'flow-match-euler',
-          model: {
-            id: model.id,
-            ...(model.repo !== undefined ? { repo: model.repo } : {}),
-            ...(model.commit !== undefined ? { commit: model.commit } : {}),
-            ...(model.modelHash !== undefined ? { modelHash: model.modelHash } : {}),
-          },
-          ep: result.ep,
-          precision: result.precision,
-          rng: 'torch-cpu-mt19937',
-          clipHidden: result.clipHidden,
-          ...(result.rewrittenOps ? { rewrittenOps: result.rewrittenOps } : {}),
-          t5: result.t5,
-          appVersion: APP_VERSION,
-        };
-        let record;
-        try {
-          record = await core.history.saveImage({
-            pixels: { width: result.width, height: result.height, channels: 3, data: result.rgb },
-            meta,
-            generationId,
-            timings: result.timings,
-          });
-        } catch (err) {
-          const e = StudioError.from(err);
-          core.history.markFailed(generationId, e.message);
-          for (const id of generationIds.slice(k + 1)) core.history.markFailed(id, `Not generated: image ${k + 1} of the job could not be saved (${e.message})`);
-          throw e;
-        }
-        const durationMs = Math.round(performance.now() - started);
-        const file = path.join(core.layout.root, ...record.path.split('/'));
-        ctx.out.item(
-          {
-            id: record.id,
-            path: file,
-            seed: request.seed,
-            width: result.width,
-            height: result.height,
-            steps: request.steps,
-            guidance: request.guidance,
-            ep: result.ep,
-            durationMs,
-          },
-          `Image ${record.id}: ${file} (seed ${request.seed}, ${result.width}×${result.height}, ${request.steps} steps, guidance ${request.guidance}, ${result.ep}, ${(durationMs / 1000).toFixed(1)} s)`,
-        );
+      const run = { ...(opts.ep ? { ep: opts.ep } : {}), ...(opts.memory ? { memory: opts.memory } : {}) };
+      let job: JobView;
+      if (core.primary) {
+        const { jobId } = core.jobs.submit(params, sweep, { owner: 'cli', run });
+        job = await runHere(ctx, core, jobId, opts.count);
+      } else {
+        const { jobId } = core.jobs.submit(params, sweep, { owner: 'queue', run });
+        ctx.out.progress(`The data folder is in use by another SD3.5 Studio process: job ${jobId} was added to its queue; waiting for its images.`);
+        job = await waitForQueue(ctx, core, jobId, opts.count);
       }
+      const problem = failure(job);
+      if (problem) throw problem;
       return 0;
     } finally {
-      await host?.dispose();
-      core?.close();
+      core.close();
     }
   },
 };

@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { StudioError } from '../../../src-shared/errors';
 import type { StudioCore } from '../../core/studio';
-import { randn, seedFromInput } from '../../inference/noise';
+import { randn } from '../../inference/noise';
+import { MAX_SEED_TEXT, requireSeed } from '../../../src-shared/generation';
 import { DEFAULT_SHIFT, flowMatchSigmas } from '../../inference/scheduler';
 import type { ModelInspection } from '../../inference/sessions';
 import { intOption, requiredString, stringOption } from '../args';
@@ -117,13 +118,13 @@ export const inspectNoiseCommand: Command = {
   usage: 'inspect noise --seed S --shape B,16,h,w',
   summary: 'The initial latent noise for a seed (torch.randn on the CPU)',
   options: [
-    { name: 'seed', type: 'string', valueName: 'S', description: 'Seed, 0 … 2^53−1' },
+    { name: 'seed', type: 'string', valueName: 'S', description: `Seed, 0 … ${MAX_SEED_TEXT} (the noise uses its low 32 bits)` },
     { name: 'shape', type: 'string', valueName: 'B,16,h,w', description: 'Latent shape (image size / 8)' },
   ],
   async run(ctx) {
     const seedText = requiredString(ctx.args, 'seed', 'Give the seed: --seed S.');
     const shapeText = requiredString(ctx.args, 'shape', 'Give the latent shape: --shape 1,16,h,w.');
-    const seed = seedFromInput(seedText);
+    const seed = BigInt(requireSeed(seedText, '--seed'));
     const shape = parseShape(shapeText);
     const values = Array.from(randn(seed, shape));
     ctx.out.item({ values }, [`noise [${shape.join(', ')}], seed ${seed}:`, rows(values, 8, (v) => v.toFixed(7))].join('\n'));

@@ -4,7 +4,8 @@ import { formatBytes } from '../../../src-shared/bytes';
 import { StudioError } from '../../../src-shared/errors';
 import { boolOption } from '../args';
 import type { Command } from '../command';
-import { createProgressLine, formatEta, formatRate } from '../progress';
+import { progress } from '../../../src-shared/progress';
+import { createProgressBar } from '../progress';
 
 function oneArg(rest: string[], what: string): string {
   if (rest.length !== 1) throw new StudioError('invalid_input', `Name exactly one ${what}.`);
@@ -40,12 +41,12 @@ export const modelsDownloadCommand: Command = {
   async run(ctx) {
     const ref = oneArg(ctx.rest, 'model (a catalog id such as sd3.5-medium, or owner/name[@revision])');
     const core = await ctx.openCore();
-    const bar = createProgressLine();
+    const bar = createProgressBar();
     try {
       const svc = core.models;
       const off = svc.on((e) => {
         if (e.type === 'download-progress') {
-          bar.update(e.totalBytes ? e.doneBytes / e.totalBytes : 0, `${formatBytes(e.doneBytes)} / ${formatBytes(e.totalBytes)}  ${formatRate(e.bytesPerSecond)}  ETA ${formatEta(e.etaSeconds)}`);
+          bar.draw(progress('download', { status: 'running', done: e.doneBytes, total: e.totalBytes, rate: e.bytesPerSecond, etaMs: e.etaSeconds === null ? null : e.etaSeconds * 1000 }));
         } else if (e.type === 'download-retry') {
           ctx.out.progress(`retrying ${e.path} in ${Math.round(e.delayMs / 100) / 10} s (${e.reason})`);
         } else if (e.type === 'download-verdict') {
@@ -64,11 +65,11 @@ export const modelsDownloadCommand: Command = {
       ctx.signal.addEventListener('abort', onAbort, { once: true });
       try {
         const result = await handle.done;
-        bar.done(`Installed ${result.model} in ${result.path}`);
+        bar.end(`Installed ${result.model} in ${result.path}`);
         ctx.out.item({ model: result.model, commit: result.commit, path: result.path, files: result.files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 })) }, `${result.path}`);
         return 0;
       } catch (err) {
-        bar.done();
+        bar.end();
         if (ctx.signal.aborted) throw new StudioError('interrupted', 'Download paused; run the same command again to resume.');
         throw err;
       } finally {

@@ -5,6 +5,7 @@ import type { StudioApi } from '../../../src-shared/api';
 import type { MachineMemory } from '../../../src-shared/catalog';
 import { StudioError } from '../../../src-shared/errors';
 import type { ModelService } from '../models/service';
+import { TokenCounter } from './tokens';
 
 type ModelsApi = Pick<StudioApi, Extract<keyof StudioApi, `models.${string}`>>;
 
@@ -25,7 +26,9 @@ async function freeBytes(dir: string): Promise<number | null> {
 }
 
 export function modelsHandlers(models: () => ModelService, machine: () => Promise<MachineMemory>): ModelsApi {
+  const tokens = new TokenCounter(async (id) => (await models().resolveInstalled(id)).path);
   return {
+    'models.countTokens': (params) => tokens.count(params),
     'models.list': async () => {
       const svc = models();
       return {

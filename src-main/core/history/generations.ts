@@ -1,14 +1,13 @@
 // Jobs and generations: id reservation, job creation, status transitions, job status roll-up.
+import { isSeedText } from '../../../src-shared/generation';
 import type { Statement } from 'better-sqlite3';
 import { StudioError } from '../../../src-shared/errors';
 import type { Db } from '../db';
 import type { CreatedJob, GenerationSnapshot, GenerationStatus, Timings } from './types';
 
-/** An exact unsigned decimal seed, up to 20 digits (covers 0 … 2^64 − 1). */
-const SEED_RE = /^(0|[1-9][0-9]{0,19})$/;
-
+/** THE seed (src-shared/generation.ts): an exact unsigned decimal, 0 … 2^64 − 1. */
 export function isSeed(value: unknown): value is string {
-  return typeof value === 'string' && SEED_RE.test(value);
+  return typeof value === 'string' && isSeedText(value);
 }
 
 export interface GenerationRow {

@@ -3,6 +3,7 @@
 // renamed to images/YYYY/MM/<id>.png and the directory fsynced — and only THEN are the rows inserted,
 // in one transaction. A crash at any point leaves at worst a file without a row (which the reconcile
 // pass adopts or reports) or a tmp file (which it removes); never a row without a file.
+import { MAX_SEED_TEXT, isSeedText } from '../../../src-shared/generation';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Statement } from 'better-sqlite3';
@@ -74,7 +75,6 @@ export interface StoreContext {
   checkImport?: (id: number, data: Buffer) => Promise<void>;
 }
 
-const SEED_DIGITS = /^(0|[1-9][0-9]{0,39})$/;
 
 export interface NewImageRow {
   id: number;
@@ -204,7 +204,7 @@ export function standaloneGeneration(
 export async function saveGeneratedImage(ctx: StoreContext, input: SaveImageInput, now: number): Promise<number> {
   const { pixels, meta } = input;
   validatePixels(pixels);
-  if (!SEED_DIGITS.test(meta.seed)) throw new StudioError('invalid_input', `Seed ${JSON.stringify(meta.seed)} is not a decimal integer.`);
+  if (!isSeedText(meta.seed)) throw new StudioError('invalid_input', `Seed ${JSON.stringify(meta.seed)} is not a whole number from 0 to ${MAX_SEED_TEXT}.`);
   const createdAt = input.createdAt ? input.createdAt.getTime() : now;
   if (!Number.isFinite(createdAt)) throw new StudioError('invalid_input', 'createdAt is not a valid date.');
   let id: number;
@@ -321,7 +321,7 @@ export function generationFieldsFromParsed(
   if (recorded) ({ width, height } = recorded);
   if (studio) {
     return {
-      seed: SEED_DIGITS.test(studio.seed) ? studio.seed : null,
+      seed: isSeedText(studio.seed) ? studio.seed : null,
       prompt: studio.prompt,
       negativePrompt: studio.negativePrompt,
       steps: studio.steps,
@@ -336,7 +336,7 @@ export function generationFieldsFromParsed(
   const steps = params?.steps;
   const guidance = params?.guidance;
   return {
-    seed: params?.seed !== undefined && SEED_DIGITS.test(params.seed) ? params.seed : null,
+    seed: params?.seed !== undefined && isSeedText(params.seed) ? params.seed : null,
     prompt: params?.prompt ?? '',
     negativePrompt: params?.negativePrompt ?? '',
     steps: steps !== undefined && Number.isInteger(steps) && steps > 0 ? steps : null,

@@ -5,10 +5,12 @@ import { spineMigrations } from './spine';
 import { historyMigrations } from './history';
 import { modelsMigrations } from './models';
 import { jobsMigrations } from './jobs';
+import { compareMigrations } from './compare';
 
 export const ALL_MIGRATIONS: readonly Migration[] = [
   ...spineMigrations,
   ...historyMigrations,
   ...modelsMigrations,
   ...jobsMigrations,
+  ...compareMigrations,
 ];

@@ -2,6 +2,7 @@
 // imported models, downloads (resumable, verified, paused/resumed/cancelled, resumed after a
 // restart), verifies, removes, imports local folders, and keeps the Hugging Face token.
 // Events (progress and state changes) go to listeners as one typed union.
+import { progress } from '../../../src-shared/progress';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -563,6 +564,7 @@ export class ModelService {
     const totalBytes = files.reduce((s, f) => s + f.size, 0);
     let doneBytes = 0;
     let lastEmit = 0;
+    const verifyStarted = Date.now();
     const out: VerifyResult['files'] = [];
     for (const f of files) {
       const file = safeJoin(row.path, f.path);
@@ -579,7 +581,9 @@ export class ModelService {
           const now = Date.now();
           if (now - lastEmit >= 100) {
             lastEmit = now;
-            this.emit({ type: 'verify-progress', id: row.id, path: f.path, doneBytes, totalBytes });
+            const rate = now > verifyStarted ? (doneBytes * 1000) / (now - verifyStarted) : null;
+            const etaMs = rate ? Math.round(((totalBytes - doneBytes) / rate) * 1000) : null;
+            this.emit({ type: 'verify-progress', id: row.id, path: f.path, doneBytes, totalBytes, progress: progress('verify', { status: 'running', done: doneBytes, total: totalBytes, rate, etaMs, label: f.path }) });
           }
         }
       } catch {
@@ -593,7 +597,7 @@ export class ModelService {
       else if (!f.expectedSha256 && f.gitOid && sha1.digest('hex') !== f.gitOid) problem = `${f.path} does not match its git hash ${f.gitOid}`;
       out.push({ path: f.path, size, sha256: digest, ok: !problem, ...(problem ? { problem } : {}) });
     }
-    this.emit({ type: 'verify-progress', id: row.id, path: '', doneBytes: totalBytes, totalBytes });
+    this.emit({ type: 'verify-progress', id: row.id, path: files[files.length - 1]?.path ?? '', doneBytes: totalBytes, totalBytes, progress: progress('verify', { status: 'done', done: totalBytes, total: totalBytes }) });
     const problems = out.filter((f) => !f.ok).map((f) => f.problem!);
     if (files.length === 0) problems.push(`No downloaded files are recorded for ${row.id}; download it again.`);
     const ok = problems.length === 0;

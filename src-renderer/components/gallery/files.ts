@@ -1,6 +1,6 @@
 // Bytes in and out of the gallery in the renderer: exported PNGs to Blobs (save as, copy image) and
 // dropped files to base64 (import in browser mode).
-import type { FileToImport } from '../../stores/gallery';
+import type { FileToImport } from '../../stores/gallery-import';
 
 export function base64ToBlob(dataBase64: string, mimeType: string): Blob {
   const bin = atob(dataBase64);

@@ -1,0 +1,37 @@
+// models.countTokens: how many tokens a prompt is for the chosen model's own tokenizers (CLIP keeps 75,
+// T5 keeps 255), so the Generate form can say how many will be dropped. Tokenizers are loaded once per
+// model folder and kept (a few MB each); a failed load is not kept, so a repaired folder works next time.
+import type { ParamsOf, ResultOf } from '../../../src-shared/api';
+import { CLIP_MAX_LENGTH, PromptTokenizers, T5_MAX_LENGTH } from '../../inference/tokenizers/index';
+
+/** Content tokens each encoder keeps (CLIP: 77 minus BOS and EOS; T5: 256 minus EOS). */
+export const TOKEN_LIMITS = { clip: CLIP_MAX_LENGTH - 2, t5: T5_MAX_LENGTH - 1 } as const;
+
+export class TokenCounter {
+  private readonly cache = new Map<string, Promise<PromptTokenizers>>();
+
+  constructor(private readonly resolveFolder: (model: string) => Promise<string>) {}
+
+  private tokenizers(folder: string): Promise<PromptTokenizers> {
+    let p = this.cache.get(folder);
+    if (!p) {
+      p = PromptTokenizers.load(folder);
+      this.cache.set(folder, p);
+      p.catch(() => this.cache.delete(folder));
+      while (this.cache.size > 4) this.cache.delete(this.cache.keys().next().value!);
+    }
+    return p;
+  }
+
+  async count({ model, texts }: ParamsOf<'models.countTokens'>): Promise<ResultOf<'models.countTokens'>> {
+    const tk = await this.tokenizers(await this.resolveFolder(model));
+    return {
+      limits: { ...TOKEN_LIMITS },
+      counts: texts.map((text) => {
+        const clip = Math.max(tk.clipL.bpeIds(text).length, tk.clipG.bpeIds(text).length);
+        const t5 = tk.t5 ? tk.t5.rawIds(text).length - 1 : null;
+        return { clip, t5 };
+      }),
+    };
+  }
+}

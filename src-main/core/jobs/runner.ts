@@ -1,0 +1,166 @@
+// One generation, start to finish: resolve the model, run it on the inference host, build the image
+// metadata, save the image through the history (saveImage), record the step time. Used by the queue in
+// the lock holder and by a standalone `sd35-studio generate` alike (this was the CLI's job loop).
+import fs from 'node:fs';
+import path from 'node:path';
+import { CATALOG, isCatalogId, repoFolderName, type CatalogVariant } from '../../../src-shared/catalog';
+import { StudioError } from '../../../src-shared/errors';
+import type { EpChoice, GenerationParams, MemoryMode } from '../../../src-shared/generation';
+import type { StudioImageMeta } from '../../../src-shared/metadata';
+import type { HostGenerateResult, HostModelInfo, HostStep, InferenceHost } from '../../inference/host';
+import { readSchedulerShift } from '../../inference/scheduler';
+import type { HistoryService } from '../history/service';
+import type { ImageRecord } from '../history/types';
+import type { ModelService } from '../models/service';
+
+/** A model reference resolved to its folder, with what the image metadata records about it. */
+export interface ResolvedModel {
+  /** Absolute path of the model folder. */
+  folder: string;
+  /** Catalog id (sd3.5-medium…), folder:<name> or the folder name. */
+  id: string;
+  repo?: string;
+  commit?: string;
+  /** First 10 hex of the transformer's external-data sha256, when known. */
+  modelHash?: string;
+  variant?: CatalogVariant;
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A model reference → the model folder. An installed model (catalog id, owner/name, folder:<name>) comes from
+ * the model store, with repo, commit and model hash for the metadata; an existing folder path is used as is (its
+ * name is the model id, or the catalog id when it is a catalog repo's folder, owner--name).
+ */
+export async function resolveModel(models: Pick<ModelService, 'resolveInstalled' | 'modelHash'> | undefined, ref: string): Promise<ResolvedModel> {
+  const text = ref.trim();
+  if (!text) throw new StudioError('invalid_input', 'Name the model: a catalog id (e.g. sd3.5-medium) or a model folder.');
+  const folder = path.resolve(text);
+  const looksLikePath = text.startsWith('.') || path.isAbsolute(text) || text.includes(path.sep + path.sep);
+  if (models && !looksLikePath) {
+    try {
+      const installed = await models.resolveInstalled(text);
+      const variant = isCatalogId(installed.id) ? CATALOG[installed.id] : installed.repo ? Object.values(CATALOG).find((v) => v.repo === installed.repo) : undefined;
+      const modelHash = models.modelHash(installed.id, installed.commit);
+      return {
+        folder: installed.path,
+        id: installed.id,
+        ...(installed.repo ? { repo: installed.repo } : {}),
+        ...(installed.commit ? { commit: installed.commit } : {}),
+        ...(modelHash ? { modelHash } : {}),
+        ...(variant ? { variant } : {}),
+      };
+    } catch (err) {
+      // Not an installed model: a folder of that name still works; otherwise the store's message is the answer.
+      if (!(err instanceof StudioError && err.code === 'not_found') || !isDirectory(folder)) throw err;
+    }
+  }
+  if (isDirectory(folder)) {
+    const name = path.basename(folder);
+    const variant = Object.values(CATALOG).find((v) => repoFolderName(v.repo).toLowerCase() === name.toLowerCase());
+    return variant ? { folder, id: variant.id, repo: variant.repo, variant } : { folder, id: name };
+  }
+  const hint = isCatalogId(text) ? '' : ` (catalog ids: ${Object.keys(CATALOG).join(', ')}; or give the path of a model folder)`;
+  throw new StudioError('not_found', `Model ${text} is not installed — download it with \`sd35-studio models download ${text}\`${hint}.`, { model: text });
+}
+
+export interface RunHooks {
+  signal?: AbortSignal;
+  previews?: boolean;
+  onStep?(step: HostStep): void;
+  onLoaded?(info: HostModelInfo, model: ResolvedModel): void;
+}
+
+export interface RunOutcome {
+  record: ImageRecord;
+  /** Absolute path of the image file. */
+  file: string;
+  result: HostGenerateResult;
+  model: ResolvedModel;
+  durationMs: number;
+}
+
+export interface RunnerDeps {
+  history: HistoryService;
+  models?: Pick<ModelService, 'resolveInstalled' | 'modelHash'>;
+  host(): InferenceHost;
+  appVersion: string;
+  dataRoot: string;
+}
+
+/** Runs one queued generation (already marked running by the caller); saves its image (which marks it done). */
+export async function runGeneration(
+  deps: RunnerDeps,
+  gen: { id: number; params: GenerationParams; run: { ep: string; memory: string } },
+  hooks: RunHooks = {},
+): Promise<RunOutcome> {
+  const p = gen.params;
+  const model = await resolveModel(deps.models, p.model);
+  const shift = await readSchedulerShift(model.folder);
+  if (hooks.signal?.aborted) throw new StudioError('cancelled', 'The generation was cancelled.');
+  const started = performance.now();
+  const result = await deps.host().generate(
+    {
+      folder: model.folder,
+      ep: gen.run.ep as EpChoice,
+      memory: gen.run.memory as MemoryMode,
+      request: { prompt: p.prompt, negativePrompt: p.negativePrompt, seed: p.seed, steps: p.steps, guidance: p.guidance, width: p.width, height: p.height, t5: p.t5 },
+      previews: hooks.previews === true,
+      generationId: gen.id,
+    },
+    {
+      ...(hooks.signal ? { signal: hooks.signal } : {}),
+      onLoaded: (info) => hooks.onLoaded?.(info, model),
+      ...(hooks.onStep ? { onStep: hooks.onStep } : {}),
+    },
+  );
+  const meta: StudioImageMeta = {
+    prompt: p.prompt,
+    negativePrompt: p.negativePrompt,
+    seed: p.seed,
+    steps: p.steps,
+    guidance: p.guidance,
+    width: p.width,
+    height: p.height,
+    shift,
+    scheduler: 'flow-match-euler',
+    model: {
+      id: model.id,
+      ...(model.repo !== undefined ? { repo: model.repo } : {}),
+      ...(model.commit !== undefined ? { commit: model.commit } : {}),
+      ...(model.modelHash !== undefined ? { modelHash: model.modelHash } : {}),
+    },
+    ep: result.ep,
+    precision: result.precision,
+    rng: 'torch-cpu-mt19937',
+    clipHidden: result.clipHidden,
+    ...(result.rewrittenOps ? { rewrittenOps: result.rewrittenOps } : {}),
+    t5: result.t5,
+    appVersion: deps.appVersion,
+  };
+  const record = await deps.history.saveImage({
+    pixels: { width: result.width, height: result.height, channels: 3, data: result.rgb },
+    meta,
+    generationId: gen.id,
+    timings: result.timings,
+  });
+  return {
+    record,
+    file: path.join(deps.dataRoot, ...record.path.split('/')),
+    result,
+    model,
+    durationMs: Math.round(performance.now() - started),
+  };
+}
+
+/** Errors that come from the job's own parameters or model: the job's other generations would fail the same way. */
+export function failsTheWholeJob(err: StudioError): boolean {
+  return err.code === 'not_found' || err.code === 'invalid_input' || err.code === 'unavailable';
+}

@@ -1,0 +1,398 @@
+// The queue's rows: jobs and generations (history's tables, migration 200) with the queue's columns
+// (migration 400). Status transitions go through history's Generations, so a job's status is always
+// rolled up from its generations the same way; the queue adds requeue (retry) and its own bookkeeping.
+import type { Statement } from 'better-sqlite3';
+import { StudioError } from '../../../src-shared/errors';
+import { jobParamsSchema, sweepSchema, type AxisValue, type GenerationParams, type JobParams, type Sweep } from '../../../src-shared/generation';
+import type { JobCounts, JobGeneration, JobStatus, JobView } from '../../../src-shared/schemas/jobs';
+import type { Db } from '../db';
+import { Generations } from '../history/generations';
+import type { PlannedGeneration } from './sweep';
+
+export type JobOwner = 'queue' | 'cli';
+
+/** What a job stores besides its parameters: how it runs. */
+export interface JobRunSettings {
+  ep: string;
+  memory: string;
+}
+
+/** A generation the runner can start. */
+export interface RunnableGeneration {
+  id: number;
+  jobId: number;
+  idx: number;
+  params: GenerationParams;
+  run: JobRunSettings;
+}
+
+interface JobRow {
+  id: number;
+  params: string;
+  seeds: string;
+  status: JobStatus;
+  owner: JobOwner | null;
+  sweep: string | null;
+  created_at: number;
+  finished_at: number | null;
+  cancel_requested: number;
+}
+
+interface GenRow {
+  id: number;
+  job_id: number;
+  idx: number;
+  seed: string | null;
+  prompt: string;
+  negative_prompt: string;
+  steps: number | null;
+  guidance: number | null;
+  width: number;
+  height: number;
+  model: string;
+  status: JobStatus;
+  error: string | null;
+  axis_value: string | null;
+  t5: number | null;
+  step: number | null;
+  total: number | null;
+  has_image: number;
+}
+
+const EMPTY_COUNTS: JobCounts = { queued: 0, running: 0, done: 0, failed: 0, cancelled: 0, interrupted: 0 };
+const FINISHED = ['done', 'failed', 'cancelled', 'interrupted'] as const;
+
+function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+export class JobStore {
+  readonly generations: Generations;
+  private readonly s: Record<string, Statement<unknown[]>>;
+
+  constructor(
+    readonly db: Db,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.generations = new Generations(db);
+    const p = (sql: string) => db.prepare(sql) as Statement<unknown[]>;
+    this.s = {
+      insertJob: p(
+        `INSERT INTO jobs (kind, params, seeds, count, status, created_at, finished_at, owner, owner_pid, position, sweep)
+         VALUES ('generate', ?, ?, ?, 'queued', ?, NULL, ?, ?, (SELECT coalesce(max(position), 0) + 1 FROM jobs), ?)`,
+      ),
+      insertGen: p(
+        `INSERT INTO generations (id, job_id, idx, seed, prompt, negative_prompt, steps, guidance, width, height, model,
+           status, created_at, axis_value, t5)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
+      ),
+      job: p(`SELECT id, params, seeds, status, owner, sweep, created_at, finished_at, cancel_requested FROM jobs WHERE id = ? AND kind = 'generate'`),
+      gensOf: p(
+        `SELECT g.id, g.job_id, g.idx, g.seed, g.prompt, g.negative_prompt, g.steps, g.guidance, g.width, g.height, g.model,
+                g.status, g.error, g.axis_value, g.t5, g.step, g.total, (i.id IS NOT NULL) AS has_image
+         FROM generations g LEFT JOIN images i ON i.id = g.id WHERE g.job_id = ? ORDER BY g.idx`,
+      ),
+      page: p(
+        `SELECT id, params, seeds, status, owner, sweep, created_at, finished_at, cancel_requested FROM jobs
+         WHERE kind = 'generate' AND cleared_at IS NULL AND id < ? ORDER BY id DESC LIMIT ?`,
+      ),
+      counts: p(`SELECT status, count(*) AS n FROM jobs WHERE kind = 'generate' AND cleared_at IS NULL GROUP BY status`),
+      next: p(
+        `SELECT g.id, g.job_id, g.idx FROM jobs j JOIN generations g ON g.job_id = j.id AND g.status = 'queued'
+         WHERE j.owner = ? AND j.status IN ('queued', 'running') AND j.cancel_requested = 0 AND (? IS NULL OR j.id = ?)
+         ORDER BY j.position, j.id, g.idx LIMIT 1`,
+      ),
+      gen: p(
+        `SELECT g.id, g.job_id, g.idx, g.seed, g.prompt, g.negative_prompt, g.steps, g.guidance, g.width, g.height, g.model,
+                g.status, g.error, g.axis_value, g.t5, g.step, g.total, 0 AS has_image
+         FROM generations g WHERE g.id = ?`,
+      ),
+      progress: p(`UPDATE generations SET step = ?, total = ? WHERE id = ?`),
+      cancelRequested: p(`SELECT cancel_requested AS c FROM jobs WHERE id = ?`),
+      requestCancel: p(`UPDATE jobs SET cancel_requested = 1 WHERE id = ?`),
+      queuedOf: p(`SELECT id FROM generations WHERE job_id = ? AND status = 'queued' ORDER BY idx`),
+      requeue: p(
+        `UPDATE generations SET status = 'queued', error = NULL, started_at = NULL, finished_at = NULL, step = NULL, total = NULL
+         WHERE id = ? AND status IN ('failed', 'cancelled', 'interrupted')`,
+      ),
+      retryJob: p(`UPDATE jobs SET cancel_requested = 0, cleared_at = NULL, owner = 'queue', owner_pid = ?, position = (SELECT coalesce(max(position), 0) + 1 FROM jobs) WHERE id = ?`),
+      clear: p(
+        `UPDATE jobs SET cleared_at = ? WHERE kind = 'generate' AND cleared_at IS NULL AND status IN ('done', 'failed', 'cancelled', 'interrupted')`,
+      ),
+      front: p(
+        `UPDATE jobs SET position = (SELECT coalesce(min(position), 1) - 1 FROM jobs WHERE status IN ('queued', 'running'))
+         WHERE id = ? AND owner = 'queue' AND status IN ('queued', 'running')`,
+      ),
+      orphansCli: p(
+        `SELECT g.id FROM generations g JOIN jobs j ON j.id = g.job_id WHERE j.owner = 'cli' AND g.status IN ('queued', 'running')`,
+      ),
+      interruptQueued: p(`UPDATE generations SET status = 'interrupted', error = ?, finished_at = ? WHERE id = ? AND status = 'queued'`),
+      runningGens: p(`SELECT g.id FROM generations g JOIN jobs j ON j.id = g.job_id WHERE g.status = 'running' AND j.kind = 'generate'`),
+      stepTime: p(`SELECT ms_per_step AS ms, samples FROM step_times WHERE model = ? AND width = ? AND height = ?`),
+      recordStepTime: p(
+        `INSERT INTO step_times (model, width, height, ms_per_step, samples, updated_at) VALUES (?, ?, ?, ?, 1, ?)
+         ON CONFLICT (model, width, height) DO UPDATE SET
+           ms_per_step = (step_times.ms_per_step * min(step_times.samples, 4) + excluded.ms_per_step) / (min(step_times.samples, 4) + 1),
+           samples = step_times.samples + 1, updated_at = excluded.updated_at`,
+      ),
+      remainingSteps: p(`SELECT coalesce(sum(coalesce(steps, 0)), 0) AS n FROM generations WHERE job_id = ? AND status = 'queued'`),
+    };
+  }
+
+  /** Inserts a job (its snapshot and sweep) and one queued generation per planned one, in one transaction. */
+  insert(params: JobParams, sweep: Sweep, planned: readonly PlannedGeneration[], o: { owner: JobOwner; run: JobRunSettings; pid?: number }): { jobId: number; generationIds: number[] } {
+    if (planned.length < 1) throw new StudioError('invalid_input', 'A job needs at least one generation.');
+    const now = this.now();
+    const tx = this.db.transaction(() => {
+      const first = this.generations.reserveIds(planned.length);
+      const snapshot = { ...params, ep: o.run.ep, memory: o.run.memory };
+      const jobId = Number(
+        this.s.insertJob!.run(
+          JSON.stringify(snapshot),
+          JSON.stringify(planned.map((g) => g.seed)),
+          planned.length,
+          now,
+          o.owner,
+          o.pid ?? process.pid,
+          JSON.stringify(sweep),
+        ).lastInsertRowid,
+      );
+      const ids = planned.map((g, k) => {
+        const id = first + k;
+        const q = g.params;
+        this.s.insertGen!.run(
+          id,
+          jobId,
+          g.idx,
+          g.seed,
+          q.prompt,
+          q.negativePrompt,
+          q.steps,
+          q.guidance,
+          q.width,
+          q.height,
+          q.model,
+          now,
+          g.axisValue === undefined ? null : JSON.stringify(g.axisValue),
+          q.t5 ? 1 : 0,
+        );
+        return id;
+      });
+      return { jobId, generationIds: ids };
+    });
+    return tx.immediate();
+  }
+
+  get(jobId: number): JobView | undefined {
+    const row = this.s.job!.get(jobId) as JobRow | undefined;
+    return row ? this.view(row) : undefined;
+  }
+
+  require(jobId: number): JobView {
+    const job = this.get(jobId);
+    if (!job) throw new StudioError('not_found', `Job ${jobId} does not exist.`, { jobId });
+    return job;
+  }
+
+  /** Newest first; cursor = the last id of the previous page. */
+  list(cursor: string | undefined, limit: number): { items: JobView[]; nextCursor: string | null } {
+    let before = Number.MAX_SAFE_INTEGER;
+    if (cursor !== undefined) {
+      if (!/^[1-9][0-9]{0,15}$/.test(cursor)) throw new StudioError('invalid_input', 'The cursor is not one jobs.list returned.', { field: 'cursor' });
+      before = Number(cursor);
+    }
+    const rows = this.s.page!.all(before, limit + 1) as JobRow[];
+    const more = rows.length > limit;
+    const page = more ? rows.slice(0, limit) : rows;
+    return { items: page.map((r) => this.view(r)), nextCursor: more ? String(page[page.length - 1]!.id) : null };
+  }
+
+  counts(): JobCounts {
+    const counts = { ...EMPTY_COUNTS };
+    for (const r of this.s.counts!.all() as { status: JobStatus; n: number }[]) counts[r.status] = r.n;
+    return counts;
+  }
+
+  /** The next generation to run: of `owner`'s jobs in queue order (or of one job). */
+  next(owner: JobOwner, jobId?: number): RunnableGeneration | undefined {
+    const row = this.s.next!.get(owner, jobId ?? null, jobId ?? null) as { id: number; job_id: number; idx: number } | undefined;
+    return row ? this.runnable(row.id) : undefined;
+  }
+
+  runnable(generationId: number): RunnableGeneration {
+    const g = this.s.gen!.get(generationId) as GenRow | undefined;
+    if (!g) throw new StudioError('not_found', `Generation ${generationId} does not exist.`);
+    const job = this.s.job!.get(g.job_id) as JobRow;
+    const snap = JSON.parse(job.params) as Record<string, unknown>;
+    return {
+      id: g.id,
+      jobId: g.job_id,
+      idx: g.idx,
+      params: {
+        prompt: g.prompt,
+        negativePrompt: g.negative_prompt,
+        model: g.model,
+        seed: g.seed ?? '0',
+        steps: g.steps ?? 1,
+        guidance: g.guidance ?? 0,
+        width: g.width,
+        height: g.height,
+        t5: g.t5 === null ? true : g.t5 === 1,
+      },
+      run: { ep: String(snap.ep ?? 'auto'), memory: String(snap.memory ?? 'balanced') },
+    };
+  }
+
+  generation(id: number): (JobGeneration & { jobId: number }) | undefined {
+    const g = this.s.gen!.get(id) as GenRow | undefined;
+    return g ? { ...this.genView(g), jobId: g.job_id } : undefined;
+  }
+
+  setProgress(generationId: number, step: number, total: number): void {
+    this.s.progress!.run(step, total, generationId);
+  }
+
+  cancelRequested(jobId: number): boolean {
+    const r = this.s.cancelRequested!.get(jobId) as { c: number } | undefined;
+    return r?.c === 1;
+  }
+
+  /** Cancels the queued generations of a job and asks the runner to stop its running one. Returns how many were queued. */
+  cancelJob(jobId: number): number {
+    const tx = this.db.transaction(() => {
+      this.s.requestCancel!.run(jobId);
+      const queued = (this.s.queuedOf!.all(jobId) as { id: number }[]).map((r) => r.id);
+      for (const id of queued) this.generations.markCancelled(id, this.now());
+      return queued.length;
+    });
+    return tx.immediate();
+  }
+
+  cancelQueuedGeneration(id: number): boolean {
+    const g = this.generations.get(id);
+    if (!g || g.status !== 'queued') return false;
+    this.generations.markCancelled(id, this.now());
+    return true;
+  }
+
+  /** Failed, cancelled or interrupted generations → queued again, on the queue (the job goes to the back). */
+  requeue(jobId: number, ids: readonly number[]): number[] {
+    const tx = this.db.transaction(() => {
+      const done: number[] = [];
+      for (const id of ids) if (this.s.requeue!.run(id).changes === 1) done.push(id);
+      if (done.length) {
+        this.s.retryJob!.run(process.pid, jobId);
+        this.generations.refreshJob(jobId, this.now());
+      }
+      return done;
+    });
+    return tx.immediate();
+  }
+
+  clearFinished(): number {
+    return this.s.clear!.run(this.now()).changes;
+  }
+
+  moveToFront(jobId: number): boolean {
+    return this.s.front!.run(jobId).changes === 1;
+  }
+
+  /**
+   * At start-up of the lock holder: generations of standalone CLI runs that did not finish (their process is gone,
+   * since this one got the lock) become interrupted — offered for retry, never run behind the user's back.
+   */
+  interruptOrphans(): number[] {
+    const now = this.now();
+    const tx = this.db.transaction(() => {
+      const ids = (this.s.orphansCli!.all() as { id: number }[]).map((r) => r.id);
+      for (const id of ids) {
+        const g = this.generations.get(id);
+        if (!g) continue;
+        if (g.status === 'running') this.generations.markInterrupted(id, now, 'The command-line run that made this image stopped before it finished.');
+        else {
+          this.s.interruptQueued!.run('Not started: the command-line run it belonged to stopped.', now, id);
+          this.generations.refreshJob(g.job_id, now);
+        }
+      }
+      return ids;
+    });
+    return tx.immediate();
+  }
+
+  runningGenerations(): number[] {
+    return (this.s.runningGens!.all() as { id: number }[]).map((r) => r.id);
+  }
+
+  stepTime(model: string, width: number, height: number): number | undefined {
+    const r = this.s.stepTime!.get(model, width, height) as { ms: number } | undefined;
+    return r?.ms;
+  }
+
+  recordStepTime(model: string, width: number, height: number, msPerStep: number): void {
+    if (!(msPerStep >= 0) || !Number.isFinite(msPerStep)) return;
+    this.s.recordStepTime!.run(model, width, height, msPerStep, this.now());
+  }
+
+  remainingQueuedSteps(jobId: number): number {
+    return (this.s.remainingSteps!.get(jobId) as { n: number }).n;
+  }
+
+  isFinished(status: JobStatus): boolean {
+    return (FINISHED as readonly string[]).includes(status);
+  }
+
+  private view(row: JobRow): JobView {
+    const gens = (this.s.gensOf!.all(row.id) as GenRow[]).map((g) => this.genView(g));
+    return {
+      id: row.id,
+      createdAt: iso(row.created_at)!,
+      finishedAt: iso(row.finished_at),
+      status: row.status,
+      owner: row.owner ?? 'cli',
+      params: snapshotParams(row.params),
+      sweep: storedSweep(row.sweep, gens),
+      generations: gens,
+    };
+  }
+
+  private genView(g: GenRow): JobGeneration {
+    const axis = g.axis_value === null ? undefined : (JSON.parse(g.axis_value) as AxisValue);
+    return {
+      id: g.id,
+      seed: g.seed ?? '0',
+      ...(axis !== undefined ? { axisValue: axis } : {}),
+      status: g.status,
+      ...(g.has_image ? { imageId: g.id } : {}),
+      ...(g.error ? { error: g.error.slice(0, 4000) } : {}),
+      ...(g.status === 'running' && g.step !== null ? { step: g.step } : {}),
+      ...(g.status === 'running' && g.total !== null ? { total: g.total } : {}),
+    };
+  }
+}
+
+/** The job's snapshot as the contract shows it (jobs from before the queue kept other keys too). */
+function snapshotParams(text: string): JobParams {
+  const raw = JSON.parse(text) as Record<string, unknown>;
+  const candidate = {
+    prompt: raw.prompt,
+    negativePrompt: raw.negativePrompt ?? '',
+    model: raw.model,
+    steps: raw.steps,
+    guidance: raw.guidance,
+    width: raw.width,
+    height: raw.height,
+    t5: typeof raw.t5 === 'boolean' ? raw.t5 : true,
+  };
+  const parsed = jobParamsSchema.safeParse(candidate);
+  if (parsed.success) return parsed.data;
+  return { prompt: String(raw.prompt ?? '').slice(0, 10_000), negativePrompt: '', model: String(raw.model ?? '?').slice(0, 300) || '?', steps: 1, guidance: 0, width: 64, height: 64, t5: true };
+}
+
+function storedSweep(text: string | null, gens: readonly JobGeneration[]): Sweep {
+  if (text !== null) {
+    const parsed = sweepSchema.safeParse(JSON.parse(text));
+    if (parsed.success) return parsed.data;
+  }
+  const seeds = gens.map((g) => g.seed).slice(0, 64);
+  return { seeds: { mode: 'list', seeds: seeds.length ? seeds : ['0'] } };
+}

@@ -1,0 +1,72 @@
+// Seed × axis expansion of a submit: one generation per (seed, axis value), each with its own full
+// parameters, at most 64. Seed-major order: all axis values of the first seed, then of the next.
+import { StudioError } from '../../../src-shared/errors';
+import {
+  GENERATION_LIMITS,
+  addToSeed,
+  generationParamsSchema,
+  randomSeed,
+  seedCount,
+  type AxisValue,
+  type GenerationParams,
+  type JobParams,
+  type Sweep,
+} from '../../../src-shared/generation';
+
+export interface PlannedGeneration {
+  idx: number;
+  seed: string;
+  axisValue?: AxisValue;
+  params: GenerationParams;
+}
+
+/** The seeds of a sweep; random ones are drawn now (distinct, in [0, 2^32)). */
+export function sweepSeeds(sweep: Sweep, draw: () => string = randomSeed): string[] {
+  const s = sweep.seeds;
+  if (s.mode === 'list') return [...s.seeds];
+  if (s.mode === 'consecutive') {
+    const seeds: string[] = [];
+    for (let k = 0; k < s.count; k++) {
+      const seed = addToSeed(s.first, k);
+      if (seed === null) throw new StudioError('invalid_input', `Seed ${s.first} + ${k} goes past the largest seed.`, { field: 'seed' });
+      seeds.push(seed);
+    }
+    return seeds;
+  }
+  const seen = new Set<string>();
+  for (let tries = 0; seen.size < s.count && tries < s.count * 100; tries++) seen.add(draw());
+  return [...seen];
+}
+
+/** Expands a submit into its generations (validated: each one is a valid GenerationParams). */
+export function expandSweep(params: JobParams, sweep: Sweep, draw?: () => string): PlannedGeneration[] {
+  const n = seedCount(sweep.seeds) * (sweep.axis?.values.length ?? 1);
+  if (n > GENERATION_LIMITS.maxPerSubmit) {
+    throw new StudioError(
+      'invalid_input',
+      `This sweep makes ${n} images; at most ${GENERATION_LIMITS.maxPerSubmit} are made per submit (seeds × axis values).`,
+      { field: 'sweep' },
+    );
+  }
+  const seeds = sweepSeeds(sweep, draw);
+  const axis = sweep.axis;
+  const out: PlannedGeneration[] = [];
+  for (const seed of seeds) {
+    const values: (AxisValue | undefined)[] = axis ? axis.values : [undefined];
+    for (const value of values) {
+      const p: GenerationParams = { ...params, seed };
+      if (axis && value !== undefined) {
+        if (axis.kind === 'guidance') p.guidance = value as number;
+        else if (axis.kind === 'steps') p.steps = value as number;
+        else p.model = value as string;
+      }
+      const checked = generationParamsSchema.safeParse(p);
+      if (!checked.success) {
+        const issue = checked.error.issues[0];
+        throw new StudioError('invalid_input', `Generation ${out.length + 1} of the sweep is not valid: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim());
+      }
+      out.push({ idx: out.length, seed, ...(value !== undefined ? { axisValue: value } : {}), params: checked.data });
+    }
+  }
+  return out;
+}

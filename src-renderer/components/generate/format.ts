@@ -1,0 +1,44 @@
+// Small text helpers of the Generate view (durations, seeds of a job, the axis of a sweep).
+import type { JobView } from '../../../src-shared/schemas/jobs';
+
+/** "850 ms", "12 s", "2 min 05 s", "1 h 04 min". */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${String(s % 60).padStart(2, '0')} s`;
+  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
+}
+
+export function axisLabel(kind: 'guidance' | 'steps' | 'model'): string {
+  return kind === 'guidance' ? 'Guidance' : kind === 'steps' ? 'Steps' : 'Model';
+}
+
+/** "seeds 1000–1003", "4 random seeds", "seeds 3, 9, 12". */
+export function seedsText(job: JobView): string {
+  const s = job.sweep.seeds;
+  if (s.mode === 'random') {
+    const seeds = [...new Set(job.generations.map((g) => g.seed))];
+    if (seeds.length === 1) return `seed ${seeds[0]}`;
+    return seeds.length ? `random seeds ${seeds.slice(0, 3).join(', ')}${seeds.length > 3 ? '…' : ''}` : `${s.count} random seeds`;
+  }
+  if (s.mode === 'list') return s.seeds.length === 1 ? `seed ${s.seeds[0]}` : `seeds ${s.seeds.slice(0, 4).join(', ')}${s.seeds.length > 4 ? '…' : ''}`;
+  if (s.count === 1) return `seed ${s.first}`;
+  return `seeds ${s.first}–${(BigInt(s.first) + BigInt(s.count - 1)).toString()}`;
+}
+
+export function promptHead(text: string, max = 90): string {
+  const t = text.replace(/\s+/g, ' ').trim();
+  return t.length > max ? `${t.slice(0, max - 1)}…` : t;
+}
+
+export const STATUS_LABELS: Record<JobView['status'], string> = {
+  queued: 'Queued',
+  running: 'Running',
+  done: 'Done',
+  failed: 'Failed',
+  cancelled: 'Cancelled',
+  interrupted: 'Interrupted',
+};

@@ -1,0 +1,198 @@
+import { createPinia, setActivePinia } from 'pinia';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { ResultOf } from '../../src-shared/api';
+import { setStudio } from '../studio';
+import { fakeClient, type FakeClient } from '../testing/fake-client';
+import { FORM_STORAGE_KEY, buildSubmission, defaultForm, restoreForm, setFormStorage, useGenerateStore, type GenerateForm } from './generate';
+import { useGalleryStore } from './gallery';
+
+type Entry = ResultOf<'models.list'>['models'][number];
+const installed = (id: string, catalogId?: Entry['catalogId'], t5 = true): Entry => ({
+  id,
+  source: catalogId ? 'catalog' : 'import',
+  displayName: id,
+  ...(catalogId ? { catalogId } : {}),
+  state: 'installed',
+  installed: { path: `/models/${id}`, layout: 'optimum', t5 },
+  sizeOnDisk: 1,
+});
+
+function memoryStorage(): Map<string, string> & { getItem(k: string): string | null; setItem(k: string, v: string): void } {
+  const m = new Map<string, string>() as Map<string, string> & { getItem(k: string): string | null; setItem(k: string, v: string): void };
+  m.getItem = (k) => m.get(k) ?? null;
+  m.setItem = (k, v) => void m.set(k, v);
+  return m;
+}
+
+const form = (patch: Partial<GenerateForm>): GenerateForm => ({ ...defaultForm(), prompt: 'a cat', model: 'sd3.5-medium', ...patch });
+
+describe('buildSubmission', () => {
+  it('a locked seed and 4 images: 4 consecutive seeds from it', () => {
+    const r = buildSubmission(form({ seed: '1000', seedLocked: true, images: 4 }));
+    expect(r.ok && r.value.sweep).toEqual({ seeds: { mode: 'consecutive', first: '1000', count: 4 } });
+    expect(r.ok && r.value.params).toMatchObject({ prompt: 'a cat', model: 'sd3.5-medium', steps: 40, guidance: 4.5, width: 1024, height: 1024, t5: true });
+  });
+  it('an unlocked seed draws the first seed fresh each time; random mode lets the queue draw them', () => {
+    const r = buildSubmission(form({ seed: '5', seedLocked: false, images: 2 }), () => '77');
+    expect(r.ok && r.value.sweep.seeds).toEqual({ mode: 'consecutive', first: '77', count: 2 });
+    const rr = buildSubmission(form({ seedMode: 'random', images: 3 }));
+    expect(rr.ok && rr.value.sweep.seeds).toEqual({ mode: 'random', count: 3 });
+  });
+  it('a two-axis sweep: 2 seeds × 2 guidance values', () => {
+    const r = buildSubmission(form({ seed: '7', seedLocked: true, images: 2, axis: 'guidance', axisValues: '3, 6' }));
+    expect(r.ok && r.value.sweep).toEqual({ seeds: { mode: 'consecutive', first: '7', count: 2 }, axis: { kind: 'guidance', values: [3, 6] } });
+  });
+  it('says what is wrong, per field', () => {
+    const r = buildSubmission(form({ prompt: ' ', model: '', steps: 0, width: 1000, seed: 'abc', seedLocked: true, axis: 'steps', axisValues: 'x' }));
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(Object.keys(r.errors).sort()).toEqual(['model', 'prompt', 'seed', 'steps', 'sweep', 'width']);
+    expect(r.errors.width).toContain('multiple of 16');
+  });
+  it('more than 64 images (seeds × axis values) is refused by the shared sweep schema', () => {
+    const r = buildSubmission(form({ seed: '1', seedLocked: true, images: 33, axis: 'guidance', axisValues: '1 2' }));
+    expect(!r.ok && r.errors.sweep).toMatch(/at most 64/);
+  });
+  it('a seed list', () => {
+    const r = buildSubmission(form({ seedMode: 'list', seedList: '3, 1 18446744073709551615' }));
+    expect(r.ok && r.value.sweep.seeds).toEqual({ mode: 'list', seeds: ['3', '1', '18446744073709551615'] });
+    expect(buildSubmission(form({ seedMode: 'list', seedList: '3, -1' })).ok).toBe(false);
+  });
+});
+
+describe('restoreForm', () => {
+  it('keeps good fields, replaces bad ones with defaults, survives garbage', () => {
+    const f = restoreForm(JSON.stringify({ prompt: 'kept', steps: 'nine', images: 4, axisModels: ['a', 3], extra: 1 }));
+    expect(f.prompt).toBe('kept');
+    expect(f.images).toBe(4);
+    expect(f.steps).toBe(defaultForm().steps);
+    expect(f.axisModels).toEqual([]);
+    expect(restoreForm('{not json')).toEqual(defaultForm());
+  });
+});
+
+describe('generate store', () => {
+  let client: FakeClient;
+  let storage: ReturnType<typeof memoryStorage>;
+  beforeEach(() => {
+    setActivePinia(createPinia());
+    storage = memoryStorage();
+    setFormStorage(storage);
+    client = fakeClient({
+      'models.list': () => ({ models: [installed('sd3.5-medium', 'sd3.5-medium'), installed('sd3.5-large-turbo', 'sd3.5-large-turbo', false)], modelsDir: '/m', freeDiskBytes: null, machine: { ramBytes: 1 } }),
+      'models.countTokens': ({ texts }) => ({ limits: { clip: 75, t5: 255 }, counts: texts.map((t) => ({ clip: t.split(' ').length * 40, t5: t.length })) }),
+      'jobs.submit': () => ({ jobId: 9, generationIds: [1, 2, 3, 4] }),
+      'gallery.reuse': () => ({ prompt: 'from the gallery', negativePrompt: 'blurry', seed: '42', steps: 4, guidance: 0, width: 1216, height: 832, model: 'sd3.5-large-turbo' }),
+    });
+    setStudio(client);
+  });
+  afterEach(() => {
+    setFormStorage(undefined);
+    vi.useRealTimers();
+  });
+
+  it('choosing Large Turbo fills its defaults (4 steps, guidance 0, no T5 when installed without)', async () => {
+    const s = useGenerateStore();
+    await s.loadModels();
+    expect(s.form.model).toBe('sd3.5-medium');
+    s.chooseModel('sd3.5-large-turbo');
+    expect([s.form.steps, s.form.guidance, s.form.t5]).toEqual([4, 0, false]);
+    expect(s.guidanceOff).toBe(true);
+  });
+
+  it('warns outside the recommended area, and presets are multiples of 16', async () => {
+    const s = useGenerateStore();
+    await s.loadModels();
+    s.chooseModel('sd3.5-large-turbo');
+    expect(s.sizeWarning).toBeUndefined();
+    s.setSize('width', 2048);
+    s.setSize('height', 2048);
+    expect(s.form.aspect).toBe('custom');
+    expect(s.sizeWarning).toMatch(/4\.19 MP.*0\.8–1\.2 MP/);
+    s.choosePreset('16:9');
+    expect(s.form.width % 16 + (s.form.height % 16)).toBe(0);
+    expect(s.form.width).toBeGreaterThan(s.form.height);
+  });
+
+  it('survives a restart: the form is written to storage and read back by a fresh store', async () => {
+    const s = useGenerateStore();
+    s.form.prompt = 'kept across restarts';
+    s.setSeed('1234');
+    await Promise.resolve();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(JSON.parse(storage.getItem(FORM_STORAGE_KEY)!).prompt).toBe('kept across restarts');
+    setActivePinia(createPinia());
+    const again = useGenerateStore();
+    expect(again.form.prompt).toBe('kept across restarts');
+    expect([again.form.seed, again.form.seedLocked]).toEqual(['1234', true]);
+  });
+
+  it('counts tokens with the model’s tokenizers (debounced: one call for a burst of typing)', async () => {
+    vi.useFakeTimers();
+    const s = useGenerateStore();
+    await s.loadModels();
+    s.form.prompt = 'a';
+    s.form.prompt = 'a b';
+    s.form.prompt = 'a b c';
+    await vi.advanceTimersByTimeAsync(200);
+    const calls = client.calls.filter((c) => c.method === 'models.countTokens');
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.params).toEqual({ model: 'sd3.5-medium', texts: ['a b c', ''] });
+    expect(s.tokens?.prompt.clip).toBe(120);
+  });
+
+  it('submits the sweep and remembers the first seed for "Reuse last"', async () => {
+    const s = useGenerateStore();
+    await s.loadModels();
+    s.form.prompt = 'lighthouse';
+    s.form.images = 4;
+    const r = await s.submit();
+    expect(r).toEqual({ jobId: 9 });
+    const sent = client.calls.find((c) => c.method === 'jobs.submit')!.params as { sweep: { seeds: { first: string } } };
+    expect(s.lastSeed).toBe(sent.sweep.seeds.first);
+    s.reuseLast();
+    expect([s.form.seed, s.form.seedLocked]).toEqual([sent.sweep.seeds.first, true]);
+  });
+
+  it('does not submit an invalid form, and shows why', async () => {
+    const s = useGenerateStore();
+    await s.loadModels();
+    s.form.prompt = '';
+    expect(await s.submit()).toBeUndefined();
+    expect(s.errors.prompt).toBe('Type a prompt.');
+    expect(client.calls.some((c) => c.method === 'jobs.submit')).toBe(false);
+  });
+
+  it('"Reuse parameters" in the Gallery hands the parameters here; the form takes them once', async () => {
+    const s = useGenerateStore();
+    await s.loadModels();
+    await useGalleryStore().reuse(5);
+    expect(s.pendingReuse?.prompt).toBe('from the gallery');
+    expect(s.takeReuse()).toBe(true);
+    expect(s.form).toMatchObject({ prompt: 'from the gallery', negativePrompt: 'blurry', seed: '42', seedLocked: true, model: 'sd3.5-large-turbo', steps: 4, width: 1216, height: 832, images: 1 });
+    expect(s.takeReuse()).toBe(false);
+  });
+});
+
+describe('generate store: the model list arriving late', () => {
+  it('keeps steps and size typed before the list came, and fills the defaults into an untouched form', async () => {
+    setActivePinia(createPinia());
+    setFormStorage(memoryStorage());
+    setStudio(
+      fakeClient({
+        'models.list': () => ({ models: [installed('sd3.5-large-turbo', 'sd3.5-large-turbo')], modelsDir: '/m', freeDiskBytes: null, machine: { ramBytes: 1 } }),
+      }),
+    );
+    const typed = useGenerateStore();
+    typed.form.steps = 6;
+    await typed.loadModels();
+    expect([typed.form.model, typed.form.steps]).toEqual(['sd3.5-large-turbo', 6]);
+
+    setActivePinia(createPinia());
+    setFormStorage(memoryStorage());
+    const fresh = useGenerateStore();
+    await fresh.loadModels();
+    expect([fresh.form.model, fresh.form.steps, fresh.form.guidance]).toEqual(['sd3.5-large-turbo', 4, 0]);
+    setFormStorage(undefined);
+  });
+});

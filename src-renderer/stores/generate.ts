@@ -1,0 +1,484 @@
+// The Generate form: prompt, negative prompt, model, steps, guidance, size, seed and sweep, kept across
+// restarts (localStorage), checked with the one parameter schema (src-shared/generation.ts) and turned
+// into a jobs.submit call. Live token counts come from the chosen model's own tokenizers
+// (models.countTokens). "Reuse parameters" in the Gallery hands its parameters here. A Pinia setup store.
+import { defineStore } from 'pinia';
+import { computed, reactive, ref, shallowRef, watch } from 'vue';
+import type { ResultOf } from '../../src-shared/api';
+import { CATALOG, isCatalogId } from '../../src-shared/catalog';
+import { StudioError } from '../../src-shared/errors';
+import {
+  GENERATION_LIMITS,
+  RANDOM_SEED_LIMIT,
+  defaultsFor,
+  jobParamsSchema,
+  parseSeed,
+  sizePresetsFor,
+  sweepSchema,
+  type Aspect,
+  type JobParams,
+  type SizePreset,
+  type Sweep,
+} from '../../src-shared/generation';
+import type { ReuseParameters } from '../../src-shared/schemas/gallery';
+import { studio } from '../studio';
+
+export type SeedMode = 'consecutive' | 'random' | 'list';
+export type AxisKind = 'none' | 'guidance' | 'steps' | 'model';
+
+export interface GenerateForm {
+  prompt: string;
+  negativePrompt: string;
+  /** An installed model's id ('' = none chosen). */
+  model: string;
+  steps: number;
+  guidance: number;
+  width: number;
+  height: number;
+  /** The size preset the size came from, or 'custom'. */
+  aspect: Aspect | 'custom';
+  /** The seed as typed (decimal text); used when `seedLocked`. */
+  seed: string;
+  /** Off: a fresh random seed for every submit. */
+  seedLocked: boolean;
+  images: number;
+  seedMode: SeedMode;
+  /** Seeds for seedMode 'list', as typed ("1, 2, 3"). */
+  seedList: string;
+  axis: AxisKind;
+  /** Values of the second axis as typed ("3, 4.5, 6") for guidance and steps. */
+  axisValues: string;
+  /** Model ids for the model axis. */
+  axisModels: string[];
+  t5: boolean;
+}
+
+export const FORM_STORAGE_KEY = 'sd35studio.generate.form';
+export const MAX_IMAGES = GENERATION_LIMITS.maxPerSubmit;
+
+export function defaultForm(): GenerateForm {
+  const d = defaultsFor('sd3.5-medium');
+  return {
+    prompt: '',
+    negativePrompt: '',
+    model: '',
+    steps: d.steps,
+    guidance: d.guidance,
+    width: d.width,
+    height: d.height,
+    aspect: '1:1',
+    seed: '',
+    seedLocked: false,
+    images: 1,
+    seedMode: 'consecutive',
+    seedList: '',
+    axis: 'none',
+    axisValues: '',
+    axisModels: [],
+    t5: true,
+  };
+}
+
+/** Where the form is kept: localStorage in the renderer, a Map in tests (setFormStorage). */
+export interface FormStorage {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+}
+let storage: FormStorage | undefined;
+export function setFormStorage(s: FormStorage | undefined): void {
+  storage = s;
+}
+function formStorage(): FormStorage | undefined {
+  if (storage) return storage;
+  try {
+    return typeof localStorage === 'undefined' ? undefined : localStorage;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A stored form, each field checked (a field of the wrong type falls back to its default). */
+export function restoreForm(text: string | null): GenerateForm {
+  const out = defaultForm();
+  if (!text) return out;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return out;
+  }
+  if (!raw || typeof raw !== 'object') return out;
+  const r = raw as Record<string, unknown>;
+  for (const key of Object.keys(out) as (keyof GenerateForm)[]) {
+    const have = r[key];
+    const want = out[key];
+    if (Array.isArray(want)) {
+      if (Array.isArray(have) && have.every((x) => typeof x === 'string')) (out[key] as string[]) = have.slice(0, MAX_IMAGES) as string[];
+    } else if (typeof have === typeof want && (typeof have !== 'number' || Number.isFinite(have))) {
+      (out as unknown as Record<string, unknown>)[key] = have;
+    }
+  }
+  return out;
+}
+
+/** Numbers from "3, 4.5  6" (commas or spaces); undefined when a value is not a number. */
+export function parseNumberList(text: string): number[] | undefined {
+  const parts = text.split(/[\s,;]+/).filter(Boolean);
+  const out: number[] = [];
+  for (const p of parts) {
+    const v = Number(p);
+    if (!Number.isFinite(v)) return undefined;
+    out.push(v);
+  }
+  return out;
+}
+
+/** Seeds from "1, 2 3"; undefined when one is not a seed. */
+export function parseSeedList(text: string): string[] | undefined {
+  const parts = text.split(/[\s,;]+/).filter(Boolean);
+  const out: string[] = [];
+  for (const p of parts) {
+    const s = parseSeed(p);
+    if (s === null) return undefined;
+    out.push(s);
+  }
+  return out;
+}
+
+export function randomSeed(): string {
+  const a = new Uint32Array(1);
+  globalThis.crypto.getRandomValues(a);
+  return String(a[0]! % RANDOM_SEED_LIMIT);
+}
+
+export interface Submission {
+  params: JobParams;
+  sweep: Sweep;
+}
+
+export type FieldErrors = Partial<Record<'prompt' | 'negativePrompt' | 'model' | 'steps' | 'guidance' | 'width' | 'height' | 'seed' | 'images' | 'sweep', string>>;
+
+/**
+ * The jobs.submit parameters for a form, or the errors that stop it (per field, in words).
+ * `drawSeed` gives the first seed of an unlocked consecutive sweep.
+ */
+export function buildSubmission(f: GenerateForm, drawSeed: () => string = randomSeed): { ok: true; value: Submission } | { ok: false; errors: FieldErrors } {
+  const errors: FieldErrors = {};
+  const L = GENERATION_LIMITS;
+  if (!f.prompt.trim()) errors.prompt = 'Type a prompt.';
+  if (!f.model) errors.model = 'Choose a model.';
+  if (!Number.isInteger(f.steps) || f.steps < L.minSteps || f.steps > L.maxSteps) errors.steps = `Steps: a whole number from ${L.minSteps} to ${L.maxSteps}.`;
+  if (!Number.isFinite(f.guidance) || f.guidance < L.minGuidance || f.guidance > L.maxGuidance) errors.guidance = `Guidance: from ${L.minGuidance} to ${L.maxGuidance}.`;
+  for (const side of ['width', 'height'] as const) {
+    const v = f[side];
+    if (!Number.isInteger(v) || v < L.minSide || v > L.maxSide || v % L.sizeMultiple !== 0) {
+      errors[side] = `${side === 'width' ? 'Width' : 'Height'}: a multiple of ${L.sizeMultiple} from ${L.minSide} to ${L.maxSide}.`;
+    }
+  }
+  if (!errors.width && !errors.height && f.width * f.height > L.maxPixels) errors.width = `${f.width} × ${f.height} is over 4 megapixels (2048 × 2048 at most).`;
+  if (!Number.isInteger(f.images) || f.images < 1 || f.images > MAX_IMAGES) errors.images = `Images: from 1 to ${MAX_IMAGES}.`;
+
+  let seeds: Sweep['seeds'] | undefined;
+  if (f.seedMode === 'list') {
+    const list = parseSeedList(f.seedList);
+    if (!list?.length) errors.seed = 'List seeds as whole numbers separated by commas.';
+    else seeds = { mode: 'list', seeds: list };
+  } else if (f.seedMode === 'random') {
+    seeds = { mode: 'random', count: f.images };
+  } else {
+    const first = f.seedLocked ? parseSeed(f.seed) : drawSeed();
+    if (first === null) errors.seed = 'The seed is a whole number (0 or more).';
+    else seeds = { mode: 'consecutive', first, count: f.images };
+  }
+
+  let axis: Sweep['axis'];
+  if (f.axis === 'guidance' || f.axis === 'steps') {
+    const values = parseNumberList(f.axisValues);
+    if (!values?.length) errors.sweep = `List the ${f.axis === 'guidance' ? 'guidance' : 'step'} values, separated by commas.`;
+    else axis = { kind: f.axis, values };
+  } else if (f.axis === 'model') {
+    if (!f.axisModels.length) errors.sweep = 'Choose the models to compare.';
+    else axis = { kind: 'model', values: f.axisModels };
+  }
+
+  if (Object.keys(errors).length || !seeds) return { ok: false, errors };
+  const params = jobParamsSchema.safeParse({
+    prompt: f.prompt,
+    negativePrompt: f.negativePrompt,
+    model: f.model,
+    steps: f.steps,
+    guidance: f.guidance,
+    width: f.width,
+    height: f.height,
+    t5: f.t5,
+  });
+  if (!params.success) {
+    for (const issue of params.error.issues) {
+      const k = String(issue.path[0] ?? 'prompt') as keyof FieldErrors;
+      errors[k] ??= issue.message;
+    }
+  }
+  const sweep = sweepSchema.safeParse(axis ? { seeds, axis } : { seeds });
+  if (!sweep.success) errors.sweep = sweep.error.issues.map((i) => i.message).join('; ');
+  if (!params.success || !sweep.success) return { ok: false, errors };
+  return { ok: true, value: { params: params.data, sweep: sweep.data } };
+}
+
+/** How many images a form makes (seeds × axis values). */
+export function imageCount(f: GenerateForm): number {
+  const seeds = f.seedMode === 'list' ? (parseSeedList(f.seedList)?.length ?? 0) : f.images;
+  const axis = f.axis === 'none' ? 1 : f.axis === 'model' ? f.axisModels.length : (parseNumberList(f.axisValues)?.length ?? 0);
+  return seeds * axis;
+}
+
+export interface TokenCounts {
+  limits: { clip: number; t5: number };
+  prompt: { clip: number; t5: number | null };
+  negative: { clip: number; t5: number | null };
+}
+
+type ModelEntry = ResultOf<'models.list'>['models'][number];
+
+export const useGenerateStore = defineStore('generate', () => {
+  const form = reactive<GenerateForm>(restoreForm(formStorage()?.getItem(FORM_STORAGE_KEY) ?? null));
+  const models = shallowRef<ModelEntry[]>([]);
+  const modelsLoaded = ref(false);
+  const modelsError = ref<string>();
+  const errors = ref<FieldErrors>({});
+  const submitting = ref(false);
+  const submitError = ref<string>();
+  /** The first seed of the last submit, for "Reuse last". */
+  const lastSeed = ref<string>();
+  const tokens = shallowRef<TokenCounts>();
+  const tokensError = ref<string>();
+  /** Parameters picked with "Reuse parameters" in the Gallery, applied when the form is shown. */
+  const pendingReuse = ref<ReuseParameters>();
+
+  watch(
+    form,
+    () => {
+      try {
+        formStorage()?.setItem(FORM_STORAGE_KEY, JSON.stringify(form));
+      } catch {
+        // storage full or refused: the form still works, it just is not kept
+      }
+    },
+    { deep: true },
+  );
+
+  const installed = computed(() => models.value.filter((m) => m.state === 'installed' && m.installed));
+  const chosen = computed(() => installed.value.find((m) => m.id === form.model));
+  const catalogId = computed(() => chosen.value?.catalogId ?? (isCatalogId(form.model) ? form.model : undefined));
+  const presets = computed<SizePreset[]>(() => sizePresetsFor(catalogId.value ?? form.model));
+  const guidanceOff = computed(() => form.guidance <= 1 && form.axis !== 'guidance');
+  const count = computed(() => imageCount(form));
+  /** The catalog's recommended area, as a warning (never a refusal). */
+  const sizeWarning = computed(() => {
+    const id = catalogId.value;
+    if (!id) return undefined;
+    const v = CATALOG[id];
+    const mp = (form.width * form.height) / 1e6;
+    const { min, max } = v.recommendedMegapixels;
+    if (mp < min - 1e-9 || mp > max + 1e-9) {
+      return `${form.width} × ${form.height} is ${mp.toFixed(2)} MP; ${v.displayName} is made for ${min === max ? `${min}` : `${min}–${max}`} MP, so images may come out worse.`;
+    }
+    return undefined;
+  });
+
+  async function loadModels(): Promise<void> {
+    try {
+      const list = await studio().call('models.list', {});
+      models.value = list.models;
+      modelsError.value = undefined;
+      // The kept choice is gone (removed): take the first installed model.
+      if (!installed.value.some((m) => m.id === form.model)) {
+        const first = installed.value[0];
+        if (!first) form.model = '';
+        else if (untouchedSampling()) chooseModel(first.id);
+        else {
+          // Values typed before the list arrived stay; only the model is filled in.
+          form.model = first.id;
+          form.t5 = first.installed?.t5 ?? true;
+        }
+      }
+    } catch (err) {
+      modelsError.value = StudioError.from(err).message;
+    } finally {
+      modelsLoaded.value = true;
+    }
+  }
+
+  /** Steps, guidance and size are still a fresh form's (nobody typed in them yet). */
+  function untouchedSampling(): boolean {
+    const d = defaultForm();
+    return form.steps === d.steps && form.guidance === d.guidance && form.width === d.width && form.height === d.height;
+  }
+
+  /** A person picked a model: its variant's defaults fill steps, guidance and size. */
+  function chooseModel(id: string): void {
+    form.model = id;
+    const entry = models.value.find((m) => m.id === id);
+    const d = defaultsFor(entry?.catalogId ?? id);
+    form.steps = d.steps;
+    form.guidance = d.guidance;
+    form.width = d.width;
+    form.height = d.height;
+    form.aspect = '1:1';
+    form.t5 = entry?.installed?.t5 ?? true;
+    form.axisModels = form.axisModels.filter((m) => m !== id || form.axis === 'model');
+  }
+
+  function choosePreset(aspect: Aspect): void {
+    const p = presets.value.find((x) => x.aspect === aspect);
+    if (!p) return;
+    form.aspect = aspect;
+    form.width = p.width;
+    form.height = p.height;
+  }
+
+  function setSize(side: 'width' | 'height', value: number): void {
+    form[side] = value;
+    const match = presets.value.find((p) => p.width === form.width && p.height === form.height);
+    form.aspect = match ? match.aspect : 'custom';
+  }
+
+  /** Typing a seed locks it. */
+  function setSeed(text: string): void {
+    form.seed = text.trim();
+    form.seedLocked = form.seed !== '';
+  }
+
+  function reuseLast(): void {
+    if (!lastSeed.value) return;
+    form.seed = lastSeed.value;
+    form.seedLocked = true;
+    if (form.seedMode === 'random') form.seedMode = 'consecutive';
+  }
+
+  function offerReuse(r: ReuseParameters): void {
+    pendingReuse.value = r;
+  }
+
+  /** Fills the form from an image's parameters (the model only when it is installed). */
+  function applyReuse(r: ReuseParameters): void {
+    form.prompt = r.prompt;
+    form.negativePrompt = r.negativePrompt;
+    if (r.model && installed.value.some((m) => m.id === r.model)) form.model = r.model;
+    if (r.steps !== undefined) form.steps = r.steps;
+    if (r.guidance !== undefined) form.guidance = r.guidance;
+    if (r.width !== undefined) setSize('width', r.width);
+    if (r.height !== undefined) setSize('height', r.height);
+    if (r.t5 !== undefined) form.t5 = r.t5;
+    if (r.seed !== undefined && parseSeed(r.seed) !== null) {
+      form.seed = parseSeed(r.seed)!;
+      form.seedLocked = true;
+      form.seedMode = 'consecutive';
+      form.images = 1;
+    }
+    form.axis = 'none';
+    errors.value = {};
+  }
+
+  /** Applies a pending "Reuse parameters" (the view calls this when shown, after the models are loaded). */
+  function takeReuse(): boolean {
+    const r = pendingReuse.value;
+    pendingReuse.value = undefined;
+    if (!r) return false;
+    applyReuse(r);
+    return true;
+  }
+
+  // ---- token counts (debounced; the answer for an older text is dropped) ----
+
+  let tokenSeq = 0;
+  let tokenTimer: ReturnType<typeof setTimeout> | undefined;
+  async function countTokens(): Promise<void> {
+    const seq = ++tokenSeq;
+    if (!form.model || !installed.value.some((m) => m.id === form.model)) {
+      tokens.value = undefined;
+      return;
+    }
+    try {
+      const r = await studio().call('models.countTokens', { model: form.model, texts: [form.prompt.slice(0, 10_000), form.negativePrompt.slice(0, 10_000)] });
+      if (seq !== tokenSeq) return;
+      tokens.value = { limits: r.limits, prompt: r.counts[0]!, negative: r.counts[1]! };
+      tokensError.value = undefined;
+    } catch (err) {
+      if (seq !== tokenSeq) return;
+      tokens.value = undefined;
+      tokensError.value = StudioError.from(err).message;
+    }
+  }
+  function scheduleTokenCount(delayMs = 150): void {
+    if (tokenTimer) clearTimeout(tokenTimer);
+    tokenTimer = setTimeout(() => {
+      tokenTimer = undefined;
+      void countTokens();
+    }, delayMs);
+  }
+  watch(() => [form.prompt, form.negativePrompt, form.model, modelsLoaded.value], () => scheduleTokenCount());
+
+  // ---- submit ----
+
+  async function submit(): Promise<{ jobId: number } | undefined> {
+    const built = buildSubmission(form);
+    if (!built.ok) {
+      errors.value = built.errors;
+      return undefined;
+    }
+    errors.value = {};
+    submitting.value = true;
+    submitError.value = undefined;
+    try {
+      const r = await studio().call('jobs.submit', built.value);
+      const s = built.value.sweep.seeds;
+      lastSeed.value = s.mode === 'consecutive' ? s.first : s.mode === 'list' ? s.seeds[0] : undefined;
+      return { jobId: r.jobId };
+    } catch (err) {
+      const e = StudioError.from(err);
+      submitError.value = e.message;
+      return undefined;
+    } finally {
+      submitting.value = false;
+    }
+  }
+
+  function resetForm(): void {
+    const model = form.model;
+    Object.assign(form, defaultForm());
+    if (model) chooseModel(model);
+  }
+
+  return {
+    form,
+    models,
+    modelsLoaded,
+    modelsError,
+    installed,
+    chosen,
+    catalogId,
+    presets,
+    guidanceOff,
+    count,
+    sizeWarning,
+    errors,
+    submitting,
+    submitError,
+    lastSeed,
+    tokens,
+    tokensError,
+    pendingReuse,
+    loadModels,
+    chooseModel,
+    choosePreset,
+    setSize,
+    setSeed,
+    reuseLast,
+    offerReuse,
+    applyReuse,
+    takeReuse,
+    countTokens,
+    submit,
+    resetForm,
+  };
+});

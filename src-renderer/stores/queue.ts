@@ -1,0 +1,305 @@
+// The job queue as the Generate view shows it: the newest jobs (jobs.list keyset pages), live step
+// progress and previews from `job.progress`, finished images from `job.generationDone` (shown at once,
+// before any re-fetch), failures, and the queue actions (cancel, retry, pause/resume, clear finished,
+// move to front). Progress arrives up to 10 times a second per running generation: it is kept in a
+// shallowReactive Map keyed by generation, so only the card of that generation re-renders.
+// In browser mode a job finishing while the tab is not focused puts a count in the title (App.vue).
+import { defineStore } from 'pinia';
+import { computed, ref, shallowReactive, shallowRef } from 'vue';
+import type { PayloadOf, ResultOf } from '../../src-shared/api';
+import { StudioError } from '../../src-shared/errors';
+import type { JobCounts, JobGeneration, JobTarget, JobView } from '../../src-shared/schemas/jobs';
+import { studio } from '../studio';
+import { useToastsStore } from './toasts';
+
+export interface LiveStep {
+  step: number;
+  total: number;
+  elapsedMs: number;
+  etaMs: number | null;
+  /** data: URL of the latest preview PNG. */
+  preview?: string;
+  previewWidth?: number;
+  previewHeight?: number;
+}
+
+export const QUEUE_PAGE = 50;
+const FINISHED = new Set(['done', 'failed', 'cancelled', 'interrupted']);
+
+export function isFinished(status: string): boolean {
+  return FINISHED.has(status);
+}
+
+function message(err: unknown): string {
+  return StudioError.from(err).message;
+}
+
+const EMPTY_COUNTS: JobCounts = { queued: 0, running: 0, done: 0, failed: 0, cancelled: 0, interrupted: 0 };
+
+/** The status a job shows from its generations (the server's status, refined by live events). */
+export function jobStatusOf(job: JobView): JobView['status'] {
+  const g = job.generations;
+  if (!g.length) return job.status;
+  if (g.some((x) => x.status === 'running')) return 'running';
+  if (g.some((x) => x.status === 'queued')) return job.status === 'running' ? 'running' : 'queued';
+  if (g.some((x) => x.status === 'interrupted')) return 'interrupted';
+  if (g.some((x) => x.status === 'failed')) return 'failed';
+  if (g.every((x) => x.status === 'cancelled')) return 'cancelled';
+  return 'done';
+}
+
+/** A copy of `jobs` with one generation changed (undefined when it is not there). */
+export function patchGeneration(jobs: readonly JobView[], generationId: number, patch: Partial<JobGeneration>): JobView[] | undefined {
+  for (let i = 0; i < jobs.length; i++) {
+    const job = jobs[i]!;
+    const k = job.generations.findIndex((g) => g.id === generationId);
+    if (k < 0) continue;
+    const generations = job.generations.slice();
+    generations[k] = { ...generations[k]!, ...patch };
+    const next = jobs.slice();
+    const changed: JobView = { ...job, generations };
+    next[i] = { ...changed, status: jobStatusOf(changed) };
+    return next;
+  }
+  return undefined;
+}
+
+export const useQueueStore = defineStore('queue', () => {
+  const toasts = useToastsStore();
+  const jobs = shallowRef<JobView[]>([]);
+  const counts = shallowRef<JobCounts>(EMPTY_COUNTS);
+  const paused = ref(false);
+  const loadedModel = ref<string | null>(null);
+  const nextCursor = ref<string | null>(null);
+  const loaded = ref(false);
+  const loading = ref(false);
+  const error = ref<string>();
+  /** Per generation id: the last step, ETA and preview. */
+  const live = shallowReactive(new Map<number, LiveStep>());
+  /** The last preview of each finished generation, shown under its thumbnail until that has loaded. */
+  const lastPreview = shallowReactive(new Map<number, string>());
+  /** Jobs whose action is on its way (cancel, retry, move). */
+  const busy = shallowReactive(new Set<number>());
+  /** Jobs that finished while the window was not focused (the title badge). */
+  const unseen = ref(0);
+  /** When each job.generationDone arrived (performance.now()), for the benchmark and tests. */
+  const doneAt = new Map<number, number>();
+
+  const active = computed(() => counts.value.queued + counts.value.running);
+  const hasFinished = computed(() => counts.value.done + counts.value.failed + counts.value.cancelled + counts.value.interrupted > 0);
+
+  let listSeq = 0;
+  async function refresh(): Promise<void> {
+    const seq = ++listSeq;
+    loading.value = true;
+    try {
+      const page = await studio().call('jobs.list', { limit: Math.max(QUEUE_PAGE, Math.min(200, jobs.value.length)) });
+      if (seq !== listSeq) return;
+      jobs.value = page.items;
+      counts.value = page.counts;
+      paused.value = page.queue.paused;
+      loadedModel.value = page.queue.loadedModel;
+      nextCursor.value = page.nextCursor;
+      error.value = undefined;
+      loaded.value = true;
+      for (const id of [...live.keys()]) if (!isRunning(id)) live.delete(id);
+    } catch (err) {
+      if (seq === listSeq) error.value = message(err);
+    } finally {
+      if (seq === listSeq) loading.value = false;
+    }
+  }
+
+  async function loadMore(): Promise<void> {
+    if (!nextCursor.value) return;
+    const cursor = nextCursor.value;
+    try {
+      const page = await studio().call('jobs.list', { cursor, limit: QUEUE_PAGE });
+      if (cursor !== nextCursor.value) return;
+      const have = new Set(jobs.value.map((j) => j.id));
+      jobs.value = [...jobs.value, ...page.items.filter((j) => !have.has(j.id))];
+      nextCursor.value = page.nextCursor;
+      counts.value = page.counts;
+    } catch (err) {
+      error.value = message(err);
+    }
+  }
+
+  function isRunning(generationId: number): boolean {
+    for (const j of jobs.value) for (const g of j.generations) if (g.id === generationId) return g.status === 'running';
+    return false;
+  }
+
+  // Status changes come in bursts (a job's generations one after another): one re-fetch per burst.
+  let refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  function scheduleRefresh(delayMs = 120): void {
+    if (refreshTimer) return;
+    refreshTimer = setTimeout(() => {
+      refreshTimer = undefined;
+      void refresh();
+    }, delayMs);
+  }
+
+  function onProgress(p: PayloadOf<'job.progress'>): void {
+    const prev = live.get(p.generationId);
+    const entry: LiveStep = { step: p.step, total: p.total, elapsedMs: p.elapsedMs, etaMs: p.etaMs };
+    if (p.preview) {
+      entry.preview = `data:image/png;base64,${p.preview.pngBase64}`;
+      entry.previewWidth = p.preview.width;
+      entry.previewHeight = p.preview.height;
+    } else if (prev?.preview) {
+      entry.preview = prev.preview;
+      if (prev.previewWidth !== undefined) entry.previewWidth = prev.previewWidth;
+      if (prev.previewHeight !== undefined) entry.previewHeight = prev.previewHeight;
+    }
+    live.set(p.generationId, entry);
+    const g = findGeneration(p.generationId);
+    if (!g) scheduleRefresh();
+    else if (g.status !== 'running') {
+      const next = patchGeneration(jobs.value, p.generationId, { status: 'running' });
+      if (next) jobs.value = next;
+    }
+  }
+
+  function findGeneration(id: number): JobGeneration | undefined {
+    for (const j of jobs.value) for (const g of j.generations) if (g.id === id) return g;
+    return undefined;
+  }
+
+  function onGenerationDone(p: PayloadOf<'job.generationDone'>): void {
+    doneAt.set(p.imageId, performance.now());
+    if (doneAt.size > 500) doneAt.delete(doneAt.keys().next().value!);
+    const preview = live.get(p.generationId)?.preview;
+    if (preview) {
+      lastPreview.set(p.generationId, preview);
+      if (lastPreview.size > 200) lastPreview.delete(lastPreview.keys().next().value!);
+    }
+    live.delete(p.generationId);
+    const next = patchGeneration(jobs.value, p.generationId, { status: 'done', imageId: p.imageId });
+    if (next) {
+      jobs.value = next;
+      const job = next.find((j) => j.id === p.jobId);
+      if (job && isFinished(job.status)) noteFinished(job.id);
+    }
+    // The image shows already; the counts and the job's own status come with the next page.
+    scheduleRefresh();
+  }
+
+  function onFailed(p: PayloadOf<'job.failed'>): void {
+    live.delete(p.generationId);
+    const next = patchGeneration(jobs.value, p.generationId, { status: 'failed', error: p.reason });
+    if (next) jobs.value = next;
+    scheduleRefresh();
+  }
+
+  function onChanged(p: PayloadOf<'job.changed'>): void {
+    paused.value = p.queuePaused;
+    let next = jobs.value;
+    for (const g of p.generations) {
+      if (g.status !== 'running') live.delete(g.id);
+      next = patchGeneration(next, g.id, { status: g.status }) ?? next;
+    }
+    if (next !== jobs.value) jobs.value = next;
+    if (p.jobId !== null && p.status && isFinished(p.status)) noteFinished(p.jobId);
+    scheduleRefresh();
+  }
+
+  /** Jobs counted in the badge already (a job's end arrives as generationDone and as job.changed). */
+  const counted = new Set<number>();
+  function noteFinished(jobId: number): void {
+    if (counted.has(jobId)) return;
+    counted.add(jobId);
+    if (typeof document !== 'undefined' && !document.hasFocus()) unseen.value++;
+  }
+  function markSeen(): void {
+    unseen.value = 0;
+  }
+
+  let listening: (() => void)[] | undefined;
+  function listen(): void {
+    if (listening) return;
+    const c = studio();
+    listening = [c.on('job.progress', onProgress), c.on('job.generationDone', onGenerationDone), c.on('job.failed', onFailed), c.on('job.changed', onChanged)];
+  }
+  function stopListening(): void {
+    for (const off of listening ?? []) off();
+    listening = undefined;
+  }
+
+  async function ensureLoaded(): Promise<void> {
+    listen();
+    if (!loaded.value && !loading.value) await refresh();
+  }
+
+  async function act<T>(label: string, jobId: number | undefined, fn: () => Promise<T>): Promise<T | undefined> {
+    if (jobId !== undefined) busy.add(jobId);
+    try {
+      const r = await fn();
+      scheduleRefresh(0);
+      return r;
+    } catch (err) {
+      toasts.notify('error', `${label} failed: ${message(err)}`);
+      return undefined;
+    } finally {
+      if (jobId !== undefined) busy.delete(jobId);
+    }
+  }
+
+  const cancel = (target: JobTarget, jobId?: number): Promise<ResultOf<'jobs.cancel'> | undefined> =>
+    act('Cancel', jobId ?? ('jobId' in target ? target.jobId : undefined), () => studio().call('jobs.cancel', target));
+  const retry = (target: JobTarget, jobId?: number): Promise<ResultOf<'jobs.retry'> | undefined> =>
+    act('Retry', jobId ?? ('jobId' in target ? target.jobId : undefined), () => studio().call('jobs.retry', target));
+  const moveToFront = (jobId: number): Promise<ResultOf<'jobs.moveToFront'> | undefined> => act('Move to front', jobId, () => studio().call('jobs.moveToFront', { jobId }));
+  async function pause(): Promise<void> {
+    const r = await act('Pause', undefined, () => studio().call('jobs.pause', {}));
+    if (r) paused.value = r.paused;
+  }
+  async function resume(): Promise<void> {
+    const r = await act('Resume', undefined, () => studio().call('jobs.resume', {}));
+    if (r) paused.value = r.paused;
+  }
+  async function clearFinished(): Promise<void> {
+    const r = await act('Clear finished', undefined, () => studio().call('jobs.clearFinished', {}));
+    if (r) jobs.value = jobs.value.filter((j) => !isFinished(j.status));
+  }
+
+  /** A job submitted here: shown at once, before the event round trip. */
+  function noteSubmitted(): void {
+    scheduleRefresh(0);
+  }
+
+  return {
+    jobs,
+    counts,
+    paused,
+    loadedModel,
+    nextCursor,
+    loaded,
+    loading,
+    error,
+    live,
+    lastPreview,
+    busy,
+    unseen,
+    doneAt,
+    active,
+    hasFinished,
+    refresh,
+    loadMore,
+    ensureLoaded,
+    listen,
+    stopListening,
+    onProgress,
+    onGenerationDone,
+    onFailed,
+    onChanged,
+    markSeen,
+    cancel,
+    retry,
+    moveToFront,
+    pause,
+    resume,
+    clearFinished,
+    noteSubmitted,
+  };
+});
