@@ -1,4 +1,4 @@
-// Lint rules, including the ones that keep the rooms apart (DESIGN.md §1):
+// Lint rules, including the ones that keep the rooms apart (docs/architecture.md §1):
 //  - src-shared imports nothing platform-specific;
 //  - src-renderer never imports electron, better-sqlite3, onnxruntime-node, sharp or Node built-ins;
 //  - electron is imported only by the shell's Electron files (shell/main.ts, window.ts, preload.ts, protocol.ts),
@@ -61,16 +61,16 @@ export default tseslint.config(
   {
     files: ['src-renderer/**'],
     languageOptions: { globals: { ...globals.browser } },
-    rules: restrict([...nativeAndElectron, ...nodeBuiltins], ['**/src-main/**', '../src-main/*'], 'The renderer reaches the studio only through src-renderer/api.ts (DESIGN.md §1).'),
+    rules: restrict([...nativeAndElectron, ...nodeBuiltins], ['**/src-main/**', '../src-main/*'], 'The renderer reaches the studio only through src-renderer/api.ts (docs/architecture.md §1).'),
   },
   {
     files: ['src-shared/**'],
-    rules: restrict([...nativeAndElectron, ...nodeBuiltins, 'vue', 'pinia'], ['**/src-main/**', '**/src-renderer/**'], 'src-shared runs in every process: no platform imports (DESIGN.md §1).'),
+    rules: restrict([...nativeAndElectron, ...nodeBuiltins, 'vue', 'pinia'], ['**/src-main/**', '**/src-renderer/**'], 'src-shared runs in every process: no platform imports (docs/architecture.md §1).'),
   },
   {
     files: ['src-main/**'],
     ignores: ELECTRON_ALLOWED,
-    rules: restrict(['electron'], ['**/src-renderer/**'], 'Only shell/{main,window,preload,protocol}.ts, transport/ipc.ts and electron/** import electron; core/ and inference/ use adapters (DESIGN.md §1).'),
+    rules: restrict(['electron'], ['**/src-renderer/**'], 'Only shell/{main,window,preload,protocol}.ts, transport/ipc.ts and electron/** import electron; core/ and inference/ use adapters (docs/architecture.md §1).'),
   },
   {
     files: ELECTRON_ALLOWED,

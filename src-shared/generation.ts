@@ -1,4 +1,4 @@
-// The one generation vocabulary (DESIGN.md §5): the parameters of a generation and their limits, the seed,
+// The one generation vocabulary (docs/architecture.md §5): the parameters of a generation and their limits, the seed,
 // per-variant defaults, size presets, sweeps, and the engine's enums with their labels. The Generate form,
 // jobs.submit, the worker protocol, the CLI and Settings all import these; nothing else defines them.
 // Imports nothing platform-specific (and only types from catalog.ts, which imports this file).
@@ -124,7 +124,7 @@ export function addToSeed(seed: string, k: number): string | null {
   return v <= MAX_SEED && v >= 0n ? v.toString() : null;
 }
 
-/** What the noise generator is seeded with: the low 32 bits (torch's CPU mt19937, DESIGN.md §5). */
+/** What the noise generator is seeded with: the low 32 bits (torch's CPU mt19937, docs/architecture.md §5). */
 export function seedLow32(seed: string): number {
   return Number(BigInt.asUintN(32, BigInt(seed)));
 }

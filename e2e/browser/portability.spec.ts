@@ -1,4 +1,4 @@
-// The Models view tells, before the large files, whether a model runs on this machine (issue 8): the
+// The Models view tells, before the large files, whether a model runs on this machine: the
 // hub emulator serves the tiny model's olive flavor (the fusions ONNX Runtime's optimizer makes for
 // DirectML) and a repo whose VAE has an op no provider here has and no rewrite covers.
 import fs from 'node:fs';

@@ -1,4 +1,4 @@
-// The desktop app under real Electron (issue 12): the CLI entry inside Electron generates on a tiny model
+// The desktop app under real Electron: the CLI entry inside Electron generates on a tiny model
 // with the worker as a utility process and the database opened through the Electron-ABI better-sqlite3;
 // the packed app (`npm run dist`) has its fuses set and runs `<app> cli` headless with RunAsNode off.
 // Skipped with the reason printed where the Electron binary (or a packed app) is absent.

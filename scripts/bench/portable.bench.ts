@@ -1,4 +1,4 @@
-// Portability pass benchmark (issue 8): what a rewritten graph costs against its standard twin.
+// Portability pass benchmark: what a rewritten graph costs against its standard twin.
 // Run: npx tsx scripts/bench/portable.bench.ts [--runs N] [--size WxH] [--threads N]
 //
 // Method. The tiny model is written twice to a temporary folder (optimum layout, fp32, micro): the

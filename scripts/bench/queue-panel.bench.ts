@@ -1,4 +1,4 @@
-// Queue panel benchmark (issue 9): how soon a finished image shows in the queue panel, and whether the
+// Queue panel benchmark: how soon a finished image shows in the queue panel, and whether the
 // renderer's main thread stays free while progress streams in.
 // Run: npx tsx scripts/bench/queue-panel.bench.ts [--images N] [--queued N] [--steps N] [--small]   (needs `npm run build` first)
 //

@@ -27,7 +27,7 @@ export function listExecutionProviders(): Promise<AvailableEp[]> {
 }
 
 /**
- * The pre-download op check for ModelService (issue 8), loaded lazily like the list above: the graphs'
+ * The pre-download op check for ModelService, loaded lazily like the list above: the graphs'
  * ops probed in ONNX Runtime on the provider auto would use; answers cached in `cacheDir`.
  */
 export async function checkModelOps(

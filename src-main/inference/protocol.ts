@@ -1,4 +1,4 @@
-// host ⇄ worker messages (DESIGN.md §1, §5). Every message is a plain object with a `type`, validated with zod
+// host ⇄ worker messages (docs/architecture.md §1, §5). Every message is a plain object with a `type`, validated with zod
 // on receipt by both sides (and before sending, so a bug shows up where it is made). A malformed message is
 // logged and ignored: it never crashes the host or the worker. Binary payloads (previews, the final image) are
 // Uint8Arrays: child_process.fork runs with serialization 'advanced' and Electron's utilityProcess uses the
@@ -76,7 +76,7 @@ export const generateMessageSchema = z
     /** Send a small RGB preview with the steps (at most ~10 per second). */
     previews: z.boolean(),
     /**
-     * Test hold point for this request (DESIGN.md §5), honoured only when the worker runs with SD35_TEST_MODE=1:
+     * Test hold point for this request (docs/architecture.md §5), honoured only when the worker runs with SD35_TEST_MODE=1:
      * a string replaces SD35_TEST_HOLD for the request, null clears it; absent keeps the worker's env.
      */
     testHold: z.string().max(64).nullable().optional(),
@@ -161,7 +161,7 @@ export const resultMessageSchema = z
     dropped: z.object({ clip: z.number().int().nonnegative(), t5: z.number().int().nonnegative() }).strict(),
     /** The model was kept from an earlier request (no sessions created for this one, beyond what the memory mode frees). */
     modelReused: z.boolean(),
-    /** Ops the portability pass rewrote for the provider ('com.microsoft.GroupNorm', …), when any (issue 8). */
+    /** Ops the portability pass rewrote for the provider ('com.microsoft.GroupNorm', …), when any. */
     rewrittenOps: z.array(z.string().min(1).max(200)).max(100).optional(),
   })
   .strict()

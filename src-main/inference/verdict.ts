@@ -1,4 +1,4 @@
-// The pre-download verdict (issue 8): a model's component graphs — fetched and verified before the
+// The pre-download verdict: a model's component graphs — fetched and verified before the
 // large files — checked against the provider this machine would use (auto: CUDA / DirectML / CoreML,
 // else the CPU), op by op in ONNX Runtime (ort-probe.ts): "runs on DirectML", "runs here on the CPU with
 // 3 operators rewritten", or "cannot run here: com.microsoft.X has no kernel on CoreML or the CPU and no

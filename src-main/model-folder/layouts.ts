@@ -1,5 +1,5 @@
 // What a complete SD3.5 ONNX model folder is — the one answer for import, verify and the pipeline
-// (DESIGN.md §4). The two layouts (optimum, TensorStack), the files each needs, the components, and the
+// (docs/architecture.md §4). The two layouts (optimum, TensorStack), the files each needs, the components, and the
 // check of a local folder: every needed file present, every graph readable by the one reader
 // (onnx-graph.ts), its external data inside its folder and complete.
 import fs from 'node:fs';

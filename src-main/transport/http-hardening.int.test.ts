@@ -1,4 +1,4 @@
-// Browser mode under attack (issue 10 items 2, 3, 4, 7), against a real HTTP + WebSocket server on
+// Browser mode under attack, against a real HTTP + WebSocket server on
 // 127.0.0.1 in this process: hostile WebSocket frames end only their socket, files that vanish
 // while served and aborted downloads neither crash the server nor leak descriptors, a client that
 // never reads is cut off, calls per socket are bounded, and a malformed method name is a 400.

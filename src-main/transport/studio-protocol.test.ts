@@ -21,7 +21,7 @@ beforeAll(() => {
   fs.mkdirSync(path.join(dataRoot, 'trash'), { recursive: true });
   fs.writeFileSync(path.join(dataRoot, 'thumbs', '1-512.webp'), 'THUMB');
   fs.writeFileSync(path.join(dataRoot, 'trash', '5.png'), 'TRASHED');
-  // Symlinks that stay inside the data folder but leave the media folders (issue 10 item 12).
+  // Symlinks that stay inside the data folder but leave the media folders.
   fs.symlinkSync('../../../studio.db', path.join(dataRoot, 'images', '2026', '11', '6.png'));
   fs.symlinkSync('../studio.db', path.join(dataRoot, 'thumbs', '7-256.webp'));
   // A symlink inside the data folder that points out of it.

@@ -236,7 +236,7 @@ export const useModelsStore = defineStore('models', () => {
         void refresh();
         break;
       case 'download-verdict':
-        // Before the large files: whether the graphs run on this machine (issue 8).
+        // Before the large files: whether the graphs run on this machine.
         patchEntry(e.id, (m) => ({ ...m, portability: e.verdict }));
         break;
     }

@@ -54,7 +54,7 @@ export const studioImageMetaSchema = z
     rng: name(64),
     /** Which CLIP hidden state fed the transformer (TensorStack CLIP-L exports lack the penultimate). */
     clipHidden: clipHiddenSchema.optional(),
-    /** Ops rewritten into standard ONNX so the graphs ran on this provider (issue 8), e.g. com.microsoft.GroupNorm. */
+    /** Ops rewritten into standard ONNX so the graphs ran on this provider, e.g. com.microsoft.GroupNorm. */
     rewrittenOps: z.array(z.string().min(1).max(200)).max(100).optional(),
     /** Whether the T5 encoder ran (false: zeros, as diffusers does without T5). */
     t5: z.boolean(),

@@ -1,4 +1,4 @@
-// `sd35-studio generate`: text-to-image from the command line (DESIGN.md §8) — submit and wait. The job goes
+// `sd35-studio generate`: text-to-image from the command line (docs/architecture.md §8) — submit and wait. The job goes
 // into the one job queue (core/jobs/). When this process holds the data folder it runs the job itself with the
 // queue's runner (owner 'cli'); when the app or `serve` holds it, the job is queued there and this process waits
 // for its images, reading progress from the database, so two processes never fight over one GPU.

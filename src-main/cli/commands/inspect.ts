@@ -159,7 +159,7 @@ export const inspectModelCommand: Command = {
     const folder = await modelFolder(ctx, ref);
     const { inspectModel, planExecutionProviders, supportedBackends } = await import('../../inference/sessions');
     const inspection = await inspectModel(folder);
-    // Which ops the portability pass rewrites for the provider auto would use here (issue 8).
+    // Which ops the portability pass rewrites for the provider auto would use here.
     const { inspectOps, providerLabel } = await import('../../inference/portability');
     const { openModelFolder } = await import('../../model-folder/layouts');
     const provider = planExecutionProviders('auto', process.platform, supportedBackends()).providers[0] ?? 'cpu';

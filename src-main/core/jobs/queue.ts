@@ -1,4 +1,4 @@
-// The persisted job queue (DESIGN.md §1, issue 9 §2). Jobs and generations live in SQLite, so queued work
+// The persisted job queue (docs/architecture.md §1). Jobs and generations live in SQLite, so queued work
 // survives a restart; one generation runs at a time on the inference host, in submit order (moveToFront
 // aside); statuses queued → running → done | failed | cancelled, and interrupted for work that was running
 // when the process ended. The runner runs only in the process holding studio.lock (start()); any process

@@ -1,4 +1,4 @@
-// Resumable, verified downloads of a pinned commit's files (DESIGN.md §4, issue 4 §3).
+// Resumable, verified downloads of a pinned commit's files (docs/architecture.md §4).
 //
 // Each file goes to `<staging>/<path>.part`, resumed with Range + If-Range (the validator of the
 // bytes already held) after a dropped connection, a crash or a restart; a 200 answer to a Range

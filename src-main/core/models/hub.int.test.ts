@@ -228,7 +228,7 @@ describe('the token', () => {
     const junk = await rejection(h.service.setToken('two words'));
     expect(junk.code).toBe('invalid_input');
     expect(junk.message).not.toContain('two words');
-    // huggingface-cli's shared file is left alone unless asked explicitly (issue 10 item 6).
+    // huggingface-cli's shared file is left alone unless asked explicitly.
     const kept = await h.service.clearToken();
     expect(kept.state).toBe('valid');
     expect(kept.sharedFile).toBe(file);
@@ -238,7 +238,7 @@ describe('the token', () => {
     expect(fs.existsSync(file)).toBe(false);
   });
 
-  it('setToken replaces an existing world-readable token file with a 0600 one (issue 10 item 6)', async () => {
+  it('setToken replaces an existing world-readable token file with a 0600 one', async () => {
     const h = harness();
     const file = path.join(h.hfHome, 'token');
     fs.mkdirSync(h.hfHome, { recursive: true });

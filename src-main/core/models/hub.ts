@@ -1,4 +1,4 @@
-// The Hugging Face Hub HTTP API, as the Hub speaks it (DESIGN.md §4):
+// The Hugging Face Hub HTTP API, as the Hub speaks it (docs/architecture.md §4):
 //   GET  {endpoint}/api/models/{repo}/revision/{rev}          → { id, sha, gated, private, … }
 //   GET  {endpoint}/api/models/{repo}/tree/{commit}?recursive=true   (Link: <…>; rel="next")
 //   GET|HEAD {endpoint}/{repo}/resolve/{commit}/{path}       → 200 (small) or 302 → CDN (LFS)

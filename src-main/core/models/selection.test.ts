@@ -43,7 +43,7 @@ describe('planDownload', () => {
     expect(planDownload('o/r', tree(BASE), { t5: true, pageUrl: 'u' }).t5).toBe(false);
   });
 
-  it('takes only text files from scheduler/, and refuses a repo with hundreds of junk files there (issue 10 item 9)', () => {
+  it('takes only text files from scheduler/, and refuses a repo with hundreds of junk files there', () => {
     const junk = Array.from({ length: 300 }, (_, i) => `scheduler/junk-${i}.json`);
     const err = (() => {
       try {

@@ -151,7 +151,7 @@ describe('import', () => {
   });
 });
 
-describe('one answer for import and the pipeline (issue 8 step 0)', () => {
+describe('one answer for import and the pipeline', () => {
   const cases: { name: string; damage: (dir: string) => void; ok: boolean; text?: string }[] = [
     { name: 'complete', damage: () => undefined, ok: true },
     { name: 'without tokenizer/special_tokens_map.json', damage: (d) => fs.rmSync(path.join(d, 'tokenizer', 'special_tokens_map.json')), ok: false },

@@ -61,7 +61,7 @@ export interface ModelServiceOptions {
   fetch?: typeof fetch;
   freeSpace?: FreeSpaceFn;
   userAgent?: string;
-  /** The pre-download op check (issue 8); without it the graphs are not checked before the download. */
+  /** The pre-download op check; without it the graphs are not checked before the download. */
   checkOps?: OpsChecker;
   download?: {
     concurrency?: number;

@@ -1,4 +1,4 @@
-// Before the download (issue 8): the graphs are fetched and verified first, checked against this
+// Before the download: the graphs are fetched and verified first, checked against this
 // machine's providers, and the verdict is shown before the large files start — against the hub
 // emulator serving the olive flavor of the tiny model, its standard twin, and a graph with an op that
 // has no kernel here and no rewrite.
