@@ -1,6 +1,7 @@
 // Gallery (history) shapes of the contract; they mirror src-main/core/history/types.ts.
 import { z } from 'zod';
 import { seedSchema } from '../generation';
+import { generationStatusSchema } from './jobs';
 
 // Prompts of imported images may be long (the metadata schema allows 100,000 characters).
 export const MAX_PROMPT = 100_000;
@@ -33,7 +34,7 @@ export type GalleryItem = z.infer<typeof galleryItemSchema>;
 export const galleryDetailSchema = galleryItemSchema
   .extend({
     jobId: z.number().int(),
-    status: z.enum(['queued', 'running', 'done', 'failed', 'cancelled', 'interrupted']),
+    status: generationStatusSchema,
     ep: z.string().max(64).nullable(),
     timings: z.record(z.string().max(64), z.number()).nullable(),
     startedAt: isoDate.nullable(),

@@ -1,6 +1,7 @@
 // Model manager shapes of the contract; they mirror src-main/core/models/service.ts.
 import { z } from 'zod';
 import { errorCodeSchema, studioErrorWireSchema } from '../errors';
+import { modelLayoutSchema } from '../generation';
 import { progressSchema } from '../progress';
 
 const modelId = z.string().min(1).max(300);
@@ -19,7 +20,7 @@ export const modelEntrySchema = z
       .object({
         commit: z.string().max(64).optional(),
         path: z.string().max(4096),
-        layout: z.enum(['optimum', 'tensorstack']).nullable(),
+        layout: modelLayoutSchema.nullable(),
         t5: z.boolean(),
         verifiedAt: z.number().optional(),
       })
