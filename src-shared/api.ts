@@ -241,12 +241,12 @@ export const methods = {
   'compare.export': method(compareIdParams, compareExportSchema, 'One PNG of the grid with seed and axis labels and a parameters chunk'),
   'compare.delete': method(compareIdParams, z.object({ deleted: z.boolean() }).strict(), 'Forget a saved comparison (its images stay)'),
   'models.countTokens': method(
-    z.object({ model: z.string().min(1).max(300), texts: z.array(z.string().max(10_000)).min(1).max(4) }).strict(),
+    z.object({ model: z.string().min(1).max(300), texts: z.array(z.string().max(10_000)).min(1).max(4), t5: z.boolean().optional() }).strict(),
     z
       .object({
         /** Content tokens each encoder keeps: CLIP 75, T5 255. */
         limits: z.object({ clip: z.number().int(), t5: z.number().int() }).strict(),
-        /** Per text: CLIP tokens (the longer of CLIP-L and CLIP-G), T5 tokens (null when the model has no T5). */
+        /** Per text: CLIP tokens (the longer of CLIP-L and CLIP-G), T5 tokens (null when the model has no T5 or t5 is false). */
         counts: z.array(z.object({ clip: z.number().int().nonnegative(), t5: z.number().int().nonnegative().nullable() }).strict()).max(4),
       })
       .strict(),

@@ -25,6 +25,7 @@ interface PageEl {
 }
 declare const document: { scrollingElement: PageEl; querySelector(selector: string): PageEl | null; querySelectorAll(selector: string): ArrayLike<PageEl> };
 declare const window: { innerHeight: number; location: { hash: string } };
+declare function requestAnimationFrame(cb: () => void): number;
 declare function getComputedStyle(el: PageEl): { transform: string; mixBlendMode: string; clipPath: string; filter: string };
 
 let browser: Browser;
@@ -104,8 +105,22 @@ test('compares a seed sweep in one shared viewport: wheel zoom, swipe, differenc
   expect(before).toMatch(/^\d+(\.\d)?%$/);
   const box = (await list.getByRole('listitem').nth(1).locator('[data-frame]').boundingBox())!;
   await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.4);
+  // One wheel event: at most one layout (the Zoom readout's text), never one per cell.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Performance.enable');
+  const layoutCount = async () => (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'LayoutCount')!.value;
+  const frames = () => page.evaluate(() => new Promise<void>((res) => requestAnimationFrame(() => requestAnimationFrame(() => res()))));
+  await frames();
+  const layoutsBefore = await layoutCount();
+  await browser.startTracing(page, { categories: ['devtools.timeline'] });
   await page.mouse.wheel(0, -400);
   await expect(zoom).not.toHaveText(before);
+  await frames();
+  const trace = JSON.parse((await browser.stopTracing()).toString('utf8')) as { traceEvents: { name: string; args?: { beginData?: { dirtyObjects?: number } } }[] };
+  expect((await layoutCount()) - layoutsBefore).toBeLessThanOrEqual(1);
+  // The layout it causes touches fewer objects than there are cells (the readout, not the grid).
+  const dirty = trace.traceEvents.filter((e) => e.name === 'Layout').map((e) => e.args?.beginData?.dirtyObjects ?? 0);
+  expect(dirty.reduce((a, b) => a + b, 0)).toBeLessThan(4 * 4);
   const after = await transforms(page);
   expect(new Set(after).size).toBe(1);
   expect(after[0]).not.toBe('none');

@@ -17,6 +17,8 @@
 //    difference is what that one wheel event caused (the Zoom readout's text change included).
 //    Repeated for M events; per-event counts printed as min / median / max. The same is measured for
 //    M drag steps (pan), where the Zoom readout's text does not change: what the cells alone cost.
+//    One more wheel event is traced (devtools.timeline): each Layout event's dirty / total layout
+//    objects shows whether a layout touched the cells or only the readout.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -132,6 +134,13 @@ async function main(): Promise<void> {
       recalcMs.push((b.RecalcStyleDuration! - a.RecalcStyleDuration!) * 1000);
     }
     const zoomAfter = await page.getByLabel('Zoom', { exact: true }).textContent();
+    // What those layouts touched: a trace of one wheel event, Layout events' dirty and total objects.
+    await browser.startTracing(page, { categories: ['devtools.timeline'] });
+    await cdp.send('Input.dispatchMouseEvent', { type: 'mouseWheel', x: cell.x + cell.width * 0.4, y: cell.y + cell.height * 0.5, deltaX: 0, deltaY: -120 });
+    await frames();
+    const trace = JSON.parse((await browser.stopTracing()).toString('utf8')) as { traceEvents: { name: string; ph: string; args?: { beginData?: { dirtyObjects?: number; totalObjects?: number } } }[] };
+    const layoutEvents = trace.traceEvents.filter((e) => e.name === 'Layout' && e.args?.beginData);
+    const dirty = layoutEvents.map((e) => `${e.args!.beginData!.dirtyObjects ?? '?'} of ${e.args!.beginData!.totalObjects ?? '?'}`);
     // The same for drag steps (pan: the transform changes, the Zoom readout does not).
     const panLayouts: number[] = [];
     const panRecalcs: number[] = [];
@@ -155,6 +164,7 @@ async function main(): Promise<void> {
     console.log(`one wheel event in a ${frameLayouts}-cell Compare (Zoom ${zoomBefore} → ${zoomAfter}), min / median / max per event:`);
     console.log(`  layouts (LayoutCount):            ${one(layouts)}   (${one(layoutMs, 2)} ms)`);
     console.log(`  style recalcs (RecalcStyleCount): ${one(recalcs)}   (${one(recalcMs, 2)} ms)`);
+    console.log(`  objects laid out by that layout (trace, dirty of total): ${dirty.join(', ') || 'no Layout event'}`);
     console.log(`one drag step (pan, readout unchanged): layouts ${one(panLayouts)}, style recalcs ${one(panRecalcs)}`);
   } finally {
     await browser.close();

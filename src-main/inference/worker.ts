@@ -158,7 +158,7 @@ export class InferenceWorker {
         else await this.runGeneration(message, controller.signal);
       } catch (err) {
         const e = wireOf(err);
-        if (e.code === 'internal') this.log('error', `WorkerRequest ${message.requestId} failed: ${errorText(err)}`);
+        if (e.code === 'internal') this.log('error', `Request ${message.requestId} failed: ${errorText(err)}`);
         this.send({ type: 'error', requestId: message.requestId, error: e.toWire() });
       } finally {
         this.current = undefined;

@@ -137,7 +137,7 @@ describe('generate store', () => {
     await vi.advanceTimersByTimeAsync(200);
     const calls = client.calls.filter((c) => c.method === 'models.countTokens');
     expect(calls).toHaveLength(1);
-    expect(calls[0]!.params).toEqual({ model: 'sd3.5-medium', texts: ['a b c', ''] });
+    expect(calls[0]!.params).toEqual({ model: 'sd3.5-medium', texts: ['a b c', ''], t5: true });
     expect(s.tokens?.prompt.clip).toBe(120);
   });
 

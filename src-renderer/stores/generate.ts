@@ -399,7 +399,7 @@ export const useGenerateStore = defineStore('generate', () => {
       return;
     }
     try {
-      const r = await studio().call('models.countTokens', { model: form.model, texts: [form.prompt.slice(0, 10_000), form.negativePrompt.slice(0, 10_000)] });
+      const r = await studio().call('models.countTokens', { model: form.model, texts: [form.prompt.slice(0, 10_000), form.negativePrompt.slice(0, 10_000)], t5: form.t5 });
       if (seq !== tokenSeq) return;
       tokens.value = { limits: r.limits, prompt: r.counts[0]!, negative: r.counts[1]! };
       tokensError.value = undefined;
@@ -416,7 +416,7 @@ export const useGenerateStore = defineStore('generate', () => {
       void countTokens();
     }, delayMs);
   }
-  watch(() => [form.prompt, form.negativePrompt, form.model, modelsLoaded.value], () => scheduleTokenCount());
+  watch(() => [form.prompt, form.negativePrompt, form.model, form.t5, modelsLoaded.value], () => scheduleTokenCount());
 
   // ---- submit ----
 

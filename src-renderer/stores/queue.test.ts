@@ -3,7 +3,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { JobView } from '../../src-shared/schemas/jobs';
 import { setStudio } from '../studio';
 import { fakeClient, type FakeClient } from '../testing/fake-client';
-import { jobStatusOf, patchGeneration, useQueueStore } from './queue';
+import { jobStatusOf, keepUnchanged, patchGeneration, useQueueStore } from './queue';
 import { useToastsStore } from './toasts';
 
 function job(id: number, gens: [number, JobView['status']][], status: JobView['status'] = 'queued'): JobView {
@@ -31,6 +31,19 @@ describe('patchGeneration / jobStatusOf', () => {
     expect(jobStatusOf(job(2, [[1, 'done'], [2, 'interrupted']]))).toBe('interrupted');
     expect(jobStatusOf(job(2, [[1, 'cancelled'], [2, 'cancelled']]))).toBe('cancelled');
     expect(patchGeneration(jobs, 99, { status: 'done' })).toBeUndefined();
+  });
+});
+
+describe('keepUnchanged', () => {
+  it('keeps the objects of unchanged jobs (their cards do not re-render) and the array when nothing changed', () => {
+    const prev = [job(2, [[20, 'queued']]), job(1, [[10, 'running']], 'running')];
+    const fresh = [job(2, [[20, 'queued']]), job(1, [[10, 'done']], 'done')];
+    const out = keepUnchanged(prev, fresh);
+    expect(out[0]).toBe(prev[0]);
+    expect(out[1]).toBe(fresh[1]);
+    const again = keepUnchanged(out, [job(2, [[20, 'queued']]), job(1, [[10, 'done']], 'done')]);
+    expect(again).toBe(out);
+    expect(keepUnchanged([], fresh)).toBe(fresh);
   });
 });
 

@@ -64,6 +64,23 @@ export function patchGeneration(jobs: readonly JobView[], generationId: number, 
   return undefined;
 }
 
+/**
+ * `next` with the jobs that did not change taken from `prev` (the same objects): a re-fetch after one job's
+ * event then re-renders that job's card only, not the whole page of cards.
+ */
+export function keepUnchanged(prev: readonly JobView[], next: JobView[]): JobView[] {
+  if (!prev.length) return next;
+  const old = new Map(prev.map((j) => [j.id, j]));
+  let same = prev.length === next.length;
+  const out = next.map((j, i) => {
+    const o = old.get(j.id);
+    const keep = o !== undefined && JSON.stringify(o) === JSON.stringify(j) ? o : j;
+    if (keep !== prev[i]) same = false;
+    return keep;
+  });
+  return same ? (prev as JobView[]) : out;
+}
+
 export const useQueueStore = defineStore('queue', () => {
   const toasts = useToastsStore();
   const jobs = shallowRef<JobView[]>([]);
@@ -95,7 +112,7 @@ export const useQueueStore = defineStore('queue', () => {
     try {
       const page = await studio().call('jobs.list', { limit: Math.max(QUEUE_PAGE, Math.min(200, jobs.value.length)) });
       if (seq !== listSeq) return;
-      jobs.value = page.items;
+      jobs.value = keepUnchanged(jobs.value, page.items);
       counts.value = page.counts;
       paused.value = page.queue.paused;
       loadedModel.value = page.queue.loadedModel;

@@ -1,6 +1,7 @@
 // Gallery (history) shapes of the contract; the history room uses these types (core/history/types.ts).
 import { z } from 'zod';
 import { seedSchema } from '../generation';
+import { generationStatusSchema } from './jobs';
 
 // The longest prompt the gallery and the image metadata keep (imported images' prompts may be long).
 export const MAX_PROMPT = 100_000;
@@ -37,7 +38,7 @@ export type GalleryItem = z.infer<typeof galleryItemSchema>;
 export const galleryDetailSchema = galleryItemSchema
   .extend({
     jobId: z.number().int(),
-    status: z.enum(['queued', 'running', 'done', 'failed', 'cancelled', 'interrupted']),
+    status: generationStatusSchema,
     ep: z.string().max(64).nullable(),
     timings: z.record(z.string().max(64), z.number()).nullable(),
     startedAt: isoDate.nullable(),

@@ -1,6 +1,7 @@
 // Model manager shapes of the contract; the model room uses these types (core/models/service.ts).
 import { z } from 'zod';
 import { errorCodeSchema, studioErrorWireSchema } from '../errors';
+import { modelLayoutSchema } from '../generation';
 import { progressSchema } from '../progress';
 
 const modelId = z.string().min(1).max(300);
@@ -39,7 +40,7 @@ export const modelEntrySchema = z
       .object({
         commit: z.string().max(64).optional(),
         path: z.string().max(4096),
-        layout: z.enum(['optimum', 'tensorstack']).nullable(),
+        layout: modelLayoutSchema.nullable(),
         t5: z.boolean(),
         verifiedAt: z.number().optional(),
       })
@@ -128,7 +129,7 @@ export type DownloadResult = z.infer<typeof downloadResultSchema>;
 /** The model manager's events, one typed union (progress is throttled to ≤ 10/s). */
 export const modelEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('download-started'), id: modelId, repo: z.string().max(300), commit: z.string().max(64), totalBytes: bytes, files: z.array(z.object({ path: relPath, size: bytes }).strict()).max(10_000) }).strict(),
-  z.object({ type: z.literal('download-progress'), id: modelId, totalBytes: bytes, doneBytes: bytes, bytesPerSecond: bytes, etaSeconds: z.number().nullable(), files: z.array(fileProgress).max(10_000) }).strict(),
+  z.object({ type: z.literal('download-progress'), id: modelId, totalBytes: bytes, doneBytes: bytes, bytesPerSecond: bytes, etaSeconds: z.number().nullable(), files: z.array(fileProgress).max(10_000), progress: progressSchema }).strict(),
   z.object({ type: z.literal('download-retry'), id: modelId, path: relPath, attempt: z.number().int(), delayMs: z.number(), reason: z.string().max(2000) }).strict(),
   z.object({ type: z.literal('file-verified'), id: modelId, path: relPath, size: bytes, sha256: z.string().max(64) }).strict(),
   z.object({ type: z.literal('download-paused'), id: modelId }).strict(),

@@ -2,8 +2,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { StudioError } from '../../../src-shared/errors';
+import { progress } from '../../../src-shared/progress';
 import { intOption, stringOption } from '../args';
 import type { Command } from '../command';
+import { createProgressBar } from '../progress';
+
+const IMPORT_BATCH = 50;
 
 function line(item: { id: number; createdAt: string; prompt: string; negativePrompt: string; seed: string | null; steps: number | null; guidance: number | null; width: number; height: number; pixelWidth: number; pixelHeight: number; model: string; path: string }, dataDir: string) {
   return {
@@ -76,10 +80,24 @@ export const historyImportCommand: Command = {
     try {
       const files = ctx.rest.map((f) => ({ path: path.resolve(f) }));
       const missing = files.filter((f) => !fs.existsSync(f.path));
-      const result = await core.api['gallery.import']({ files });
-      for (const item of result.imported) ctx.out.item({ imported: true, ...line(item, core.layout.root) }, `imported ${item.id}: ${item.prompt.replace(/\s+/g, ' ').slice(0, 80)}`);
-      for (const r of result.rejected) ctx.out.item({ imported: false, file: r.name, reason: r.reason }, `rejected ${r.name}: ${r.reason}`);
-      if (result.imported.length === 0) return missing.length === files.length ? 7 : 2;
+      // In batches, so a long list shows its progress (the one progress shape, task 'import').
+      const bar = createProgressBar();
+      let imported = 0;
+      const started = Date.now();
+      for (let i = 0; i < files.length; i += IMPORT_BATCH) {
+        const result = await core.api['gallery.import']({ files: files.slice(i, i + IMPORT_BATCH) });
+        bar.end();
+        for (const item of result.imported) ctx.out.item({ imported: true, ...line(item, core.layout.root) }, `imported ${item.id}: ${item.prompt.replace(/\s+/g, ' ').slice(0, 80)}`);
+        for (const r of result.rejected) ctx.out.item({ imported: false, file: r.name, reason: r.reason }, `rejected ${r.name}: ${r.reason}`);
+        imported += result.imported.length;
+        const done = Math.min(files.length, i + IMPORT_BATCH);
+        const elapsed = Math.max(1, Date.now() - started);
+        if (files.length > IMPORT_BATCH) {
+          bar.draw(progress('import', { status: done === files.length ? 'done' : 'running', done, total: files.length, rate: (done * 1000) / elapsed, etaMs: ((files.length - done) * elapsed) / done }));
+        }
+      }
+      bar.end();
+      if (imported === 0) return missing.length === files.length ? 7 : 2;
       return 0;
     } finally {
       core.close();

@@ -4,7 +4,6 @@ import { formatBytes } from '../../../src-shared/bytes';
 import { StudioError } from '../../../src-shared/errors';
 import { boolOption } from '../args';
 import type { Command } from '../command';
-import { progress } from '../../../src-shared/progress';
 import { createProgressBar } from '../progress';
 
 function oneArg(rest: string[], what: string): string {
@@ -46,7 +45,7 @@ export const modelsDownloadCommand: Command = {
       const svc = core.models;
       const off = svc.on((e) => {
         if (e.type === 'download-progress') {
-          bar.draw(progress('download', { status: 'running', done: e.doneBytes, total: e.totalBytes, rate: e.bytesPerSecond, etaMs: e.etaSeconds === null ? null : e.etaSeconds * 1000 }));
+          bar.draw(e.progress);
         } else if (e.type === 'download-retry') {
           ctx.out.progress(`retrying ${e.path} in ${Math.round(e.delayMs / 100) / 10} s (${e.reason})`);
         } else if (e.type === 'download-verdict') {

@@ -27,6 +27,8 @@ describe.skipIf(!tokenizers)('TokenCounter (real SD3.5 tokenizers)', () => {
       for (const sub of ['tokenizer', 'tokenizer_2']) fs.cpSync(path.join(tokenizers!, sub), path.join(dir, sub), { recursive: true });
       const r = await new TokenCounter(async () => dir).count({ model: 'm', texts: ['a cat'] });
       expect(r.counts[0]!.t5).toBeNull();
+      const off = await new TokenCounter(async () => tokenizers!).count({ model: 'm', texts: ['a cat'], t5: false });
+      expect(off.counts[0]).toEqual({ clip: 2, t5: null });
       await expect(new TokenCounter(async () => path.join(dir, 'nope')).count({ model: 'm', texts: ['x'] })).rejects.toMatchObject({ code: 'not_found' });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 // models.countTokens: how many tokens a prompt is for the chosen model's own tokenizers (CLIP keeps 75,
 // T5 keeps 255), so the Generate form can say how many will be dropped. Tokenizers are loaded once per
 // model folder and kept (a few MB each); a failed load is not kept, so a repaired folder works next time.
+// With T5 off the T5 tokenizer is not loaded and there is no T5 count.
 import type { ParamsOf, ResultOf } from '../../../src-shared/api';
 import { CLIP_MAX_LENGTH, PromptTokenizers, T5_MAX_LENGTH } from '../../inference/tokenizers/index';
 
@@ -12,19 +13,21 @@ export class TokenCounter {
 
   constructor(private readonly resolveFolder: (model: string) => Promise<string>) {}
 
-  private tokenizers(folder: string): Promise<PromptTokenizers> {
-    let p = this.cache.get(folder);
+  private tokenizers(folder: string, t5: boolean): Promise<PromptTokenizers> {
+    const key = `${t5 ? 't5' : 'clip'}:${folder}`;
+    let p = this.cache.get(key);
     if (!p) {
-      p = PromptTokenizers.load(folder);
-      this.cache.set(folder, p);
-      p.catch(() => this.cache.delete(folder));
+      p = PromptTokenizers.load(folder, { t5 });
+      this.cache.set(key, p);
+      p.catch(() => this.cache.delete(key));
       while (this.cache.size > 4) this.cache.delete(this.cache.keys().next().value!);
     }
     return p;
   }
 
-  async count({ model, texts }: ParamsOf<'models.countTokens'>): Promise<ResultOf<'models.countTokens'>> {
-    const tk = await this.tokenizers(await this.resolveFolder(model));
+  /** t5: false (T5 off in the form) counts CLIP only and does not load the T5 tokenizer. */
+  async count({ model, texts, t5 }: ParamsOf<'models.countTokens'>): Promise<ResultOf<'models.countTokens'>> {
+    const tk = await this.tokenizers(await this.resolveFolder(model), t5 !== false);
     return {
       limits: { ...TOKEN_LIMITS },
       counts: texts.map((text) => {

@@ -202,6 +202,26 @@ describe('the job queue', () => {
     }
   }, 60_000);
 
+  it('switches the worker’s model when the next generation uses another one (a model axis), and releases it when idle', async () => {
+    const other = path.join(path.dirname(model), 'tiny-sd35-fp32');
+    await writeTinyModel(other, { layout: 'tensorstack', io: 'fp32', size: 'micro' });
+    const { core } = await open(tempDir());
+    try {
+      await core.api['settings.set']({ idleUnloadMinutes: 0 });
+      const r = await core.api['jobs.submit']({ params: params(), sweep: { seeds: { mode: 'list', seeds: ['5'] }, axis: { kind: 'model', values: [model, other] } } });
+      await until(() => jobDone(core, r.jobId), 'the model sweep');
+      const [a, b] = core.jobs.store.require(r.jobId).generations;
+      expect([a!.status, b!.status, a!.axisValue, b!.axisValue]).toEqual(['done', 'done', model, other]);
+      expect((await core.api['gallery.get']({ id: a!.imageId! })).model).toBe('tiny-sd35');
+      expect((await core.api['gallery.get']({ id: b!.imageId! })).model).toBe('tiny-sd35-fp32');
+      // idleUnloadMinutes 0: the worker (and its model) is released as soon as the queue is empty.
+      const host = (core.jobs as unknown as { o: { modelHost: { alive: boolean } } }).o.modelHost;
+      await until(() => !host.alive, 'the idle unload', 10_000);
+    } finally {
+      core.close();
+    }
+  }, 120_000);
+
   it('jobs.* handlers do what they say: 64-cap, list pages and counts, moveToFront, clearFinished, pause/resume events, unloadModel', async () => {
     const { core, events } = await open(tempDir());
     const dispatch = createDispatcher(core.api);

@@ -92,6 +92,11 @@ export class JobStore {
                 g.status, g.error, g.axis_value, g.t5, g.step, g.total, (i.id IS NOT NULL) AS has_image
          FROM generations g LEFT JOIN images i ON i.id = g.id WHERE g.job_id = ? ORDER BY g.idx`,
       ),
+      gensOfRange: p(
+        `SELECT g.id, g.job_id, g.idx, g.seed, g.prompt, g.negative_prompt, g.steps, g.guidance, g.width, g.height, g.model,
+                g.status, g.error, g.axis_value, g.t5, g.step, g.total, (i.id IS NOT NULL) AS has_image
+         FROM generations g LEFT JOIN images i ON i.id = g.id WHERE g.job_id BETWEEN ? AND ? ORDER BY g.job_id, g.idx`,
+      ),
       page: p(
         `SELECT id, params, seeds, status, owner, sweep, created_at, finished_at, cancel_requested FROM jobs
          WHERE kind = 'generate' AND cleared_at IS NULL AND id < ? ORDER BY id DESC LIMIT ?`,
@@ -204,7 +209,16 @@ export class JobStore {
     const rows = this.s.page!.all(before, limit + 1) as JobRow[];
     const more = rows.length > limit;
     const page = more ? rows.slice(0, limit) : rows;
-    return { items: page.map((r) => this.view(r)), nextCursor: more ? String(page[page.length - 1]!.id) : null };
+    // One read for the generations of the whole page (its jobs are an id range, newest first).
+    const byJob = new Map<number, GenRow[]>();
+    if (page.length) {
+      for (const g of this.s.gensOfRange!.all(page[page.length - 1]!.id, page[0]!.id) as GenRow[]) {
+        let list = byJob.get(g.job_id);
+        if (!list) byJob.set(g.job_id, (list = []));
+        list.push(g);
+      }
+    }
+    return { items: page.map((r) => this.view(r, byJob.get(r.id) ?? [])), nextCursor: more ? String(page[page.length - 1]!.id) : null };
   }
 
   counts(): JobCounts {
@@ -341,8 +355,8 @@ export class JobStore {
     return (FINISHED as readonly string[]).includes(status);
   }
 
-  private view(row: JobRow): JobView {
-    const gens = (this.s.gensOf!.all(row.id) as GenRow[]).map((g) => this.genView(g));
+  private view(row: JobRow, rows?: GenRow[]): JobView {
+    const gens = (rows ?? (this.s.gensOf!.all(row.id) as GenRow[])).map((g) => this.genView(g));
     return {
       id: row.id,
       createdAt: iso(row.created_at)!,

@@ -107,7 +107,7 @@ export type OpsChecker = (graphs: GraphFile[]) => Promise<PortabilityVerdict>;
 
 export type ModelListener = (event: ModelEvent) => void;
 
-interface Job {
+interface ActiveDownload {
   id: string;
   controller: AbortController;
   handle: DownloadHandle;
@@ -131,7 +131,7 @@ export class ModelService {
   private readonly store: ModelStore;
   private readonly env: NodeJS.ProcessEnv;
   private readonly listeners = new Set<ModelListener>();
-  private readonly jobs = new Map<string, Job>();
+  private readonly active = new Map<string, ActiveDownload>();
   private readonly verdicts = new Map<string, PortabilityVerdict>();
   private readonly starting = new Map<string, Promise<DownloadHandle>>();
   private readonly freeSpace: FreeSpaceFn;
@@ -236,7 +236,7 @@ export class ModelService {
     if (row.downloadState && row.downloadCommit && row.repo) {
       entry.state = row.downloadState;
       const files = this.store.files(row.id, row.downloadCommit);
-      const live = this.jobs.get(row.id)?.lastProgress;
+      const live = this.active.get(row.id)?.lastProgress;
       entry.download = {
         commit: row.downloadCommit,
         t5: row.downloadT5 ?? true,
@@ -271,7 +271,7 @@ export class ModelService {
   /** Resumes a paused, failed or interrupted download at its pinned commit. */
   async resume(id: string): Promise<DownloadHandle> {
     const row = this.requireRow(id);
-    const running = this.jobs.get(row.id);
+    const running = this.active.get(row.id);
     if (running) return running.handle;
     if (!row.downloadState || !row.downloadCommit || !row.repo) {
       throw new StudioError('invalid_input', `${id} has no download to resume.`);
@@ -286,10 +286,10 @@ export class ModelService {
   /** Pauses a running download (parts kept). */
   async pause(id: string): Promise<void> {
     const key = this.canonicalId(id);
-    const job = this.jobs.get(key) ?? [...this.jobs.values()].find((j) => j.id.toLowerCase() === key.toLowerCase());
-    if (job) {
-      job.controller.abort(PAUSED);
-      await job.handle.done.catch(() => undefined);
+    const dl = this.active.get(key) ?? [...this.active.values()].find((j) => j.id.toLowerCase() === key.toLowerCase());
+    if (dl) {
+      dl.controller.abort(PAUSED);
+      await dl.handle.done.catch(() => undefined);
       return;
     }
     const row = this.requireRow(id);
@@ -302,10 +302,10 @@ export class ModelService {
   /** Cancels a download: stops it and removes its parts. An installed version stays. */
   async cancel(id: string): Promise<void> {
     const key = this.canonicalId(id);
-    const job = this.jobs.get(key) ?? [...this.jobs.values()].find((j) => j.id.toLowerCase() === key.toLowerCase());
-    if (job) {
-      job.controller.abort(CANCELLED);
-      await job.handle.done.catch(() => undefined);
+    const dl = this.active.get(key) ?? [...this.active.values()].find((j) => j.id.toLowerCase() === key.toLowerCase());
+    if (dl) {
+      dl.controller.abort(CANCELLED);
+      await dl.handle.done.catch(() => undefined);
       return;
     }
     const row = this.requireRow(id);
@@ -336,15 +336,15 @@ export class ModelService {
 
   /** Pauses every running download (parts kept; resumed by resumePending on the next start). */
   async close(): Promise<void> {
-    const jobs = [...this.jobs.values()];
-    for (const j of jobs) j.controller.abort(PAUSED);
-    await Promise.all(jobs.map((j) => j.handle.done.catch(() => undefined)));
+    const downloads = [...this.active.values()];
+    for (const j of downloads) j.controller.abort(PAUSED);
+    await Promise.all(downloads.map((j) => j.handle.done.catch(() => undefined)));
     // Marked as running again, so the next start resumes them.
-    for (const j of jobs) if (this.store.get(j.id)?.downloadState === 'paused') this.store.setDownloadState(j.id, 'downloading');
+    for (const j of downloads) if (this.store.get(j.id)?.downloadState === 'paused') this.store.setDownloadState(j.id, 'downloading');
   }
 
   private async start(target: Target, wantT5: boolean, pinnedCommit: string | undefined): Promise<DownloadHandle> {
-    const running = this.jobs.get(target.id);
+    const running = this.active.get(target.id);
     if (running) return running.handle;
     const pending = this.starting.get(target.id);
     if (pending) return pending;
@@ -409,18 +409,18 @@ export class ModelService {
       if (r?.state === 'installed') this.store.resetFile(id, commit, t.path);
     }
     const controller = new AbortController();
-    const job: Job = { id, controller, handle: undefined as unknown as DownloadHandle };
-    const done = this.run(job, { repo, commit, plan, targets, stagingDir, finalDir, installedFiles: rows }).finally(release);
+    const dl: ActiveDownload = { id, controller, handle: undefined as unknown as DownloadHandle };
+    const done = this.run(dl, { repo, commit, plan, targets, stagingDir, finalDir, installedFiles: rows }).finally(release);
     done.catch(() => undefined);
-    job.handle = { id, repo, commit, totalBytes: plan.totalBytes, done };
-    this.jobs.set(id, job);
+    dl.handle = { id, repo, commit, totalBytes: plan.totalBytes, done };
+    this.active.set(id, dl);
     this.emit({ type: 'download-started', id, repo, commit, totalBytes: plan.totalBytes, files: plan.files.map((f) => ({ path: f.path, size: f.size })) });
     this.emit({ type: 'models-changed' });
-    return job.handle;
+    return dl.handle;
   }
 
   private async run(
-    job: Job,
+    dl: ActiveDownload,
     o: {
       repo: string;
       commit: string;
@@ -431,7 +431,7 @@ export class ModelService {
       installedFiles: FileRow[];
     },
   ): Promise<DownloadResult> {
-    const { id } = job;
+    const { id } = dl;
     const d = this.opts.download ?? {};
     // Yield once so the handle is registered before the first event.
     await Promise.resolve();
@@ -444,14 +444,14 @@ export class ModelService {
           files,
           stagingDir: o.stagingDir,
           root: this.root,
-          signal: job.controller.signal,
+          signal: dl.controller.signal,
           env: this.env,
           state: {
             saveProgress: (p, bytes, etag) => this.store.saveProgress(id, o.commit, p, bytes, etag),
             markVerified: (p, sha, size) => this.store.markFileVerified(id, o.commit, p, sha, size),
             resetFile: (p) => this.store.resetFile(id, o.commit, p),
           },
-          onEvent: (e) => this.onDownloadEvent(job, e),
+          onEvent: (e) => this.onDownloadEvent(dl, e),
           ...(d.concurrency ? { concurrency: d.concurrency } : {}),
           ...(d.stallTimeoutMs ? { stallTimeoutMs: d.stallTimeoutMs } : {}),
           ...(d.retry ? { retry: d.retry } : {}),
@@ -506,7 +506,7 @@ export class ModelService {
       this.emit({ type: 'models-changed' });
       return result;
     } catch (err) {
-      const reason: unknown = job.controller.signal.aborted ? job.controller.signal.reason : undefined;
+      const reason: unknown = dl.controller.signal.aborted ? dl.controller.signal.reason : undefined;
       if (reason === PAUSED) {
         this.store.setDownloadState(id, 'paused');
         this.emit({ type: 'download-paused', id });
@@ -526,20 +526,25 @@ export class ModelService {
       this.emit({ type: 'models-changed' });
       throw e;
     } finally {
-      this.jobs.delete(id);
+      this.active.delete(id);
     }
   }
 
-  private onDownloadEvent(job: Job, e: DownloadEvent): void {
+  private onDownloadEvent(dl: ActiveDownload, e: DownloadEvent): void {
     if (e.type === 'progress') {
       const { type: _type, ...rest } = e;
-      const event: DownloadProgressEvent = { type: 'download-progress', id: job.id, ...rest };
-      job.lastProgress = event;
+      const event: DownloadProgressEvent = {
+        type: 'download-progress',
+        id: dl.id,
+        ...rest,
+        progress: progress('download', { status: 'running', done: rest.doneBytes, total: rest.totalBytes, rate: rest.bytesPerSecond, etaMs: rest.etaSeconds === null ? null : rest.etaSeconds * 1000 }),
+      };
+      dl.lastProgress = event;
       this.emit(event);
     } else if (e.type === 'retry') {
-      this.emit({ type: 'download-retry', id: job.id, path: e.path, attempt: e.attempt, delayMs: e.delayMs, reason: e.reason });
+      this.emit({ type: 'download-retry', id: dl.id, path: e.path, attempt: e.attempt, delayMs: e.delayMs, reason: e.reason });
     } else {
-      this.emit({ type: 'file-verified', id: job.id, path: e.path, size: e.size, sha256: e.sha256 });
+      this.emit({ type: 'file-verified', id: dl.id, path: e.path, size: e.size, sha256: e.sha256 });
     }
   }
 
@@ -609,7 +614,7 @@ export class ModelService {
   /** Removes a model: deletes downloaded files (never an imported folder's files) and forgets it. */
   async remove(id: string): Promise<void> {
     const row = this.requireRow(id);
-    if (this.jobs.has(row.id)) await this.cancel(row.id);
+    if (this.active.has(row.id)) await this.cancel(row.id);
     const current = this.store.get(row.id);
     if (!current) return;
     if (current.source === 'hub') {

@@ -34,7 +34,7 @@ export function formatWhen(ms: number | undefined): string {
   return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
 
-export const MODE_LABEL: Record<MemoryMode, string> = { fast: 'Fast', balanced: 'Balanced', low: 'Low memory' };
+export { MEMORY_MODE_LABELS as MODE_LABEL } from '../../../src-shared/generation';
 /** Memory use of the modes, most first. */
 export const MODE_ORDER: Record<MemoryMode, number> = { fast: 2, balanced: 1, low: 0 };
 
