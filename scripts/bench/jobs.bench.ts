@@ -1,4 +1,4 @@
-// Job queue benchmark: jobs.submit and jobs.list with 1,000 queued jobs (goals from issue 9: p95 ≤ 5 ms and
+// Job queue benchmark: jobs.submit and jobs.list with 1,000 queued jobs (goals: p95 ≤ 5 ms and
 // ≤ 10 ms). Run: npx tsx scripts/bench/jobs.bench.ts [--jobs N] [--samples N]
 //
 // Method: a fresh data folder, StudioCore opened as the CLI opens it (runtime 'cli': the runner does not

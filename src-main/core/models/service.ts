@@ -436,7 +436,16 @@ export class ModelService {
     // Yield once so the handle is registered before the first event.
     await Promise.resolve();
     try {
-      const fetchFiles = (files: DownloadTarget[]) =>
+      // The download runs in two calls (graphs first, then the rest): progress always spans the whole set,
+      // so the bar never reaches 100% on the graphs and starts over.
+      const allBytes = o.targets.reduce((sum, t) => sum + t.size, 0);
+      const wholeSet = (before: number) => (e: DownloadEvent): DownloadEvent => {
+        if (e.type !== 'progress') return e;
+        const doneBytes = before + e.doneBytes;
+        const etaSeconds = doneBytes >= allBytes ? 0 : e.bytesPerSecond > 0 ? Math.ceil((allBytes - doneBytes) / e.bytesPerSecond) : null;
+        return { ...e, totalBytes: allBytes, doneBytes, etaSeconds };
+      };
+      const fetchFiles = (files: DownloadTarget[], before = 0) =>
         downloadFiles({
           hub: this.hub,
           repo: o.repo,
@@ -451,7 +460,7 @@ export class ModelService {
             markVerified: (p, sha, size) => this.store.markFileVerified(id, o.commit, p, sha, size),
             resetFile: (p) => this.store.resetFile(id, o.commit, p),
           },
-          onEvent: (e) => this.onDownloadEvent(dl, e),
+          onEvent: (e) => this.onDownloadEvent(dl, wholeSet(before)(e)),
           ...(d.concurrency ? { concurrency: d.concurrency } : {}),
           ...(d.stallTimeoutMs ? { stallTimeoutMs: d.stallTimeoutMs } : {}),
           ...(d.retry ? { retry: d.retry } : {}),
@@ -484,7 +493,8 @@ export class ModelService {
           });
         }
       }
-      const verified = [...verifiedGraphs, ...(await fetchFiles(rest))];
+      const graphBytes = verifiedGraphs.reduce((sum, f) => sum + f.size, 0);
+      const verified = [...verifiedGraphs, ...(await fetchFiles(rest, graphBytes))];
       await installStaged(this.root, o.stagingDir, o.finalDir, o.targets);
       const before = this.store.get(id);
       const sameCommitT5 = before?.installedCommit === o.commit && before.t5 === true;
