@@ -111,6 +111,8 @@ export interface HubEmulator {
   setHostile(hostile: EmulatorHostile): void;
   /** Bytes served for one file. */
   bytesServed(repo: string, filePath: string): number;
+  /** File bodies still being sent (a killed client's socket may close a moment after it died). */
+  openBodies(): number;
   resetStats(): void;
   /** The emulator's view of a repo: commit and files with their hashes. */
   repoInfo(repo: string): { commit: string; files: { path: string; size: number; sha256: string; oid: string; lfs: boolean }[] };
@@ -156,6 +158,7 @@ export async function startHubEmulator(opts: EmulatorOptions): Promise<HubEmulat
   let faults: EmulatorFaults = {};
   let counters = { drops: 0, stalls: 0, fail503: 0, expired: 0, ignoredRanges: 0 };
   const stats: EmulatorStats = { requests: [], bytesServed: {}, failed503: 0, cdnAuthorized: 0 };
+  let openBodies = 0;
   const setFaults = (f: EmulatorFaults) => {
     faults = { ...f };
     counters = { drops: 0, stalls: 0, fail503: 0, expired: 0, ignoredRanges: 0 };
@@ -628,6 +631,8 @@ export async function startHubEmulator(opts: EmulatorOptions): Promise<HubEmulat
       return;
     }
     const key = `${repo.id}/${file.path}`;
+    openBodies++;
+    res.on('close', () => openBodies--);
     const count = (n: number) => {
       stats.bytesServed[key] = (stats.bytesServed[key] ?? 0) + n;
     };
@@ -709,6 +714,7 @@ export async function startHubEmulator(opts: EmulatorOptions): Promise<HubEmulat
       hostile = { ...h };
     },
     bytesServed: (repo, filePath) => stats.bytesServed[`${repos.get(repo.toLowerCase())?.id ?? repo}/${filePath}`] ?? 0,
+    openBodies: () => openBodies,
     resetStats() {
       stats.requests.length = 0;
       for (const k of Object.keys(stats.bytesServed)) delete stats.bytesServed[k];

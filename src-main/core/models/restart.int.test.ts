@@ -96,7 +96,9 @@ it('a killed download resumes from its part after a restart', async () => {
   expect(fs.statSync(part).size).toBe(row.bytes_done);
   expect(row.etag).toMatch(/^"[0-9a-f]{64}"$/);
 
-  // 2. Start again: resumePending picks it up and fetches only the rest of the file.
+  // 2. Start again: resumePending picks it up and fetches only the rest of the file. The killed child's
+  // socket may close a moment after it died: count only once the emulator has stopped sending to it.
+  await expect.poll(() => hub.openBodies(), { timeout: 10_000 }).toBe(0);
   hub.resetStats();
   const second = await runChild([dataDir, modelsDir, 'resume-pending'], env);
   expect(second.code, second.stderr + second.stdout).toBe(0);

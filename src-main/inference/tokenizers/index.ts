@@ -38,7 +38,10 @@ export class PromptTokenizers {
       }
       return dir;
     };
-    const [clipL, clipG] = await Promise.all([ClipTokenizer.load(folder('tokenizer')), ClipTokenizer.load(folder('tokenizer_2'))]);
+    // Both folders are checked before either load starts, so a missing one never leaves the other's load running.
+    const clipLDir = folder('tokenizer');
+    const clipGDir = folder('tokenizer_2');
+    const [clipL, clipG] = await Promise.all([ClipTokenizer.load(clipLDir), ClipTokenizer.load(clipGDir)]);
     const t5Dir = path.join(modelFolder, 'tokenizer_3');
     const t5 = options?.t5 === false || !fs.existsSync(t5Dir) ? undefined : await T5Tokenizer.load(t5Dir);
     return new PromptTokenizers(clipL, clipG, t5);
