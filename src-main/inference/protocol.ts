@@ -5,7 +5,7 @@
 // structured clone, so they cross without base64.
 import { z } from 'zod';
 import { studioErrorWireSchema } from '../../src-shared/errors';
-import { clipHiddenSchema, epChoiceSchema, memoryModeSchema, modelLayoutSchema, precisionSchema, seedSchema } from '../../src-shared/generation';
+import { clipHiddenSchema, epChoiceSchema, GENERATION_LIMITS, memoryModeSchema, modelLayoutSchema, precisionSchema, seedSchema } from '../../src-shared/generation';
 
 export const PROTOCOL_VERSION = 2;
 
@@ -33,12 +33,12 @@ const previewImage = z
  * The generation parameters as the pipeline takes them (GenerateRequest). Only the types are checked here
  * (the seed is THE seed schema: a decimal string, 0 … 2^64−1): the ranges are the pipeline's validateRequest's
  * business, so an out-of-range value comes back as an invalid_input error instead of being dropped as a
- * malformed message.
+ * malformed message (the prompts' bound is the kept-prompt limit, above what a generation accepts).
  */
 export const generateRequestSchema = z
   .object({
-    prompt: z.string().max(1_000_000),
-    negativePrompt: z.string().max(1_000_000),
+    prompt: z.string().max(GENERATION_LIMITS.maxKeptPromptChars),
+    negativePrompt: z.string().max(GENERATION_LIMITS.maxKeptPromptChars),
     seed: seedSchema,
     steps: z.number(),
     guidance: z.number(),

@@ -3,7 +3,7 @@
 // rolled up from its generations the same way; the queue adds requeue (retry) and its own bookkeeping.
 import type { Statement } from 'better-sqlite3';
 import { StudioError } from '../../../src-shared/errors';
-import { jobParamsSchema, sweepSchema, type AxisValue, type GenerationParams, type JobParams, type Sweep } from '../../../src-shared/generation';
+import { GENERATION_LIMITS, jobParamsSchema, sweepSchema, type AxisValue, type GenerationParams, type JobParams, type Sweep } from '../../../src-shared/generation';
 import type { JobCounts, JobGeneration, JobStatus, JobView } from '../../../src-shared/schemas/jobs';
 import type { Db } from '../db';
 import { Generations } from '../history/generations';
@@ -399,7 +399,7 @@ function snapshotParams(text: string): JobParams {
   };
   const parsed = jobParamsSchema.safeParse(candidate);
   if (parsed.success) return parsed.data;
-  return { prompt: String(raw.prompt ?? '').slice(0, 10_000), negativePrompt: '', model: String(raw.model ?? '?').slice(0, 300) || '?', steps: 1, guidance: 0, width: 64, height: 64, t5: true };
+  return { prompt: String(raw.prompt ?? '').slice(0, GENERATION_LIMITS.maxPromptChars), negativePrompt: '', model: String(raw.model ?? '?').slice(0, 300) || '?', steps: 1, guidance: 0, width: 64, height: 64, t5: true };
 }
 
 function storedSweep(text: string | null, gens: readonly JobGeneration[]): Sweep {
