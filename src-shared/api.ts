@@ -59,7 +59,8 @@ import {
 
 const MAX_PATH = 4096;
 
-export { epChoiceSchema, memoryModeSchema, type EpChoice, type MemoryMode } from './generation';
+// Renderer-only leftovers (src-renderer/views/SettingsView.vue): to be pointed at generation.ts by the renderer's owner.
+export type { EpChoice, MemoryMode } from './generation';
 export const themeSchema = z.enum(['system', 'light', 'dark']);
 
 export const executionProviderSchema = z
