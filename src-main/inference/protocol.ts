@@ -73,7 +73,7 @@ export const generateMessageSchema = z
     generationId: z.number().int().nonnegative().optional(),
     model: modelSpecSchema,
     request: generateRequestSchema,
-    /** Send a small RGB preview with the steps (at most ~10 per second). */
+    /** Send a live preview (a small PNG, previewImage) with the steps (at most ~10 per second). */
     previews: z.boolean(),
     /**
      * Test hold point for this request (docs/architecture.md §5), honoured only when the worker runs with SD35_TEST_MODE=1:
@@ -96,7 +96,6 @@ export const hostToWorkerSchema = z.discriminatedUnion('type', [
   shutdownMessageSchema,
 ]);
 export type HostToWorker = z.infer<typeof hostToWorkerSchema>;
-export type LoadMessage = z.infer<typeof loadMessageSchema>;
 export type GenerateMessage = z.infer<typeof generateMessageSchema>;
 
 // ---------------------------------------------------------------------------------------------
