@@ -6,7 +6,7 @@ import { StudioError } from '../../../src-shared/errors';
 import { GENERATION_LIMITS, jobParamsSchema, sweepSchema, type AxisValue, type GenerationParams, type JobParams, type Sweep } from '../../../src-shared/generation';
 import type { JobCounts, JobGeneration, JobStatus, JobView } from '../../../src-shared/schemas/jobs';
 import type { Db } from '../db';
-import { Generations } from '../history/generations';
+import { Generations, type GenerationRow } from '../history/generations';
 import type { PlannedGeneration } from './sweep';
 
 export type JobOwner = 'queue' | 'cli';
@@ -38,26 +38,8 @@ interface JobRow {
   cancel_requested: number;
 }
 
-interface GenRow {
-  id: number;
-  job_id: number;
-  idx: number;
-  seed: string | null;
-  prompt: string;
-  negative_prompt: string;
-  steps: number | null;
-  guidance: number | null;
-  width: number;
-  height: number;
-  model: string;
-  status: JobStatus;
-  error: string | null;
-  axis_value: string | null;
-  t5: number | null;
-  step: number | null;
-  total: number | null;
-  has_image: number;
-}
+/** The generation columns a job view reads, and whether the generation has an image. */
+type GenRow = Omit<GenerationRow, 'meta' | 'ep' | 'timings' | 'created_at' | 'started_at' | 'finished_at'> & { has_image: number };
 
 const EMPTY_COUNTS: JobCounts = { queued: 0, running: 0, done: 0, failed: 0, cancelled: 0, interrupted: 0 };
 const FINISHED = ['done', 'failed', 'cancelled', 'interrupted'] as const;
