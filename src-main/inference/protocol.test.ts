@@ -12,6 +12,7 @@ const request = { prompt: 'a cat', negativePrompt: '', seed: '42', steps: 4, gui
 describe('host → worker messages', () => {
   const valid: HostToWorker[] = [
     { type: 'load', requestId: 1, model },
+    { type: 'load', requestId: 1, model: { ...model, probeCacheDir: '/data/op-probes' } },
     { type: 'generate', requestId: 2, model: { ...model, threads: 1 }, request, previews: true },
     { type: 'generate', requestId: 3, generationId: 17, model, request, previews: false, testHold: 'after-step:1' },
     { type: 'generate', requestId: 4, model, request, previews: false, testHold: null },

@@ -56,6 +56,8 @@ export const modelSpecSchema = z
     memory: memoryModeSchema,
     /** ORT intraOpNumThreads; absent = SD35_ORT_THREADS from the worker's env, else ORT's default. */
     threads: z.number().int().min(1).max(1024).optional(),
+    /** Where the op-probe answers are cached on disk (<data>/op-probes, shared with the main process's check). */
+    probeCacheDir: folder.optional(),
   })
   .strict();
 export type ModelSpec = z.infer<typeof modelSpecSchema>;
