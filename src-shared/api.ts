@@ -37,7 +37,7 @@ import {
   comparisonSchema,
   comparisonSummarySchema,
 } from './schemas/compare';
-import { epChoiceSchema, memoryModeSchema } from './generation';
+import { epChoiceSchema, GENERATION_LIMITS, memoryModeSchema } from './generation';
 import {
   jobChangedEventSchema,
   jobFailedEventSchema,
@@ -59,7 +59,8 @@ import {
 
 const MAX_PATH = 4096;
 
-export { epChoiceSchema, memoryModeSchema, type EpChoice, type MemoryMode } from './generation';
+// Renderer-only leftovers (src-renderer/views/SettingsView.vue): to be pointed at generation.ts by the renderer's owner.
+export type { EpChoice, MemoryMode } from './generation';
 export const themeSchema = z.enum(['system', 'light', 'dark']);
 
 export const executionProviderSchema = z
@@ -241,7 +242,7 @@ export const methods = {
   'compare.export': method(compareIdParams, compareExportSchema, 'One PNG of the grid with seed and axis labels and a parameters chunk'),
   'compare.delete': method(compareIdParams, z.object({ deleted: z.boolean() }).strict(), 'Forget a saved comparison (its images stay)'),
   'models.countTokens': method(
-    z.object({ model: z.string().min(1).max(300), texts: z.array(z.string().max(10_000)).min(1).max(4), t5: z.boolean().optional() }).strict(),
+    z.object({ model: z.string().min(1).max(300), texts: z.array(z.string().max(GENERATION_LIMITS.maxPromptChars)).min(1).max(4), t5: z.boolean().optional() }).strict(),
     z
       .object({
         /** Content tokens each encoder keeps: CLIP 75, T5 255. */

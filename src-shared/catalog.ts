@@ -10,7 +10,8 @@ export const CATALOG_IDS = ['sd3.5-medium', 'sd3.5-large-turbo', 'sd3.5-large'] 
 export const catalogIdSchema = z.enum(CATALOG_IDS);
 export type CatalogId = z.infer<typeof catalogIdSchema>;
 
-export { modelLayoutSchema, type MemoryMode, type ModelLayout } from './generation';
+// Renderer-only leftover (src-renderer/components/models/*): to be pointed at generation.ts by the renderer's owner.
+export type { MemoryMode } from './generation';
 
 /** The component weights of a variant (fp16 ONNX), in bytes. */
 export interface ComponentSizes {
@@ -251,7 +252,13 @@ export interface FitResult {
 }
 
 /** Activations, ORT arenas and the runtime itself on top of the weights. */
-const RUNTIME_OVERHEAD_BYTES = 2 * GB;
+/** The worker process itself: Node, ONNX Runtime, tokenizers, buffers. */
+const PROCESS_BYTES = 1 * GB;
+/**
+ * What running a component adds on top of its weights (activations, ONNX Runtime's arena, which does not shrink
+ * while the session lives): an allowance, the same for every component.
+ */
+const RUN_WORKING_BYTES = 1 * GB;
 /** Share of the memory the model may use (the OS and other programs keep the rest). */
 const USABLE_SHARE = 0.9;
 /**
@@ -268,19 +275,28 @@ export function providerLabel(provider: string): string {
 }
 
 /**
- * Peak memory of a variant in a memory mode: `fast` keeps every component resident, `balanced`
- * frees the text encoders after encoding, `low` loads each component only while it runs. The weights
- * count `weightFactor` times their (fp16) size: 2 on the CPU (see CPU_FP16_WEIGHT_FACTOR).
+ * Peak memory of a variant in a memory mode, following the worker's load and free order
+ * (src-main/inference/sessions.ts LoadedModel.load and endPhase; the pipeline runs encode → denoise → decode):
+ * - `fast` loads every component at load and frees none: all the weights, and while denoising the encoders'
+ *   working memory stays beside the transformer's.
+ * - `balanced` loads the transformer and the VAE at load and the text encoders per job, beside them, freeing
+ *   them after encoding: the peak is the encode phase, with every weight resident (the overlap) and one run's
+ *   working memory.
+ * - `low` loads each component when its phase needs it and frees a phase's components after it: the three text
+ *   encoders are resident together at the end of encoding, then the transformer alone, then the VAE.
+ * The weights count `weightFactor` times their (fp16) size: 2 on the CPU (see CPU_FP16_WEIGHT_FACTOR).
+ * Measured order (scripts/bench/worker-memory.bench.ts, 600 MB T5 + 600 MB transformer, fp32, 64×64, CPU):
+ * fast 2520 MB > balanced 1999 MB > low 1347 MB peak worker RSS.
  */
 export function peakMemoryBytes(v: CatalogVariant, mode: MemoryMode, t5: boolean, weightFactor = 1): number {
   const c = v.components;
   const encoders = c.clipL + c.clipG + (t5 ? c.t5 : 0);
   const denoise = c.transformer + c.vaeDecoder;
-  let weights: number;
-  if (mode === 'fast') weights = encoders + denoise;
-  else if (mode === 'balanced') weights = Math.max(encoders, denoise);
-  else weights = Math.max(c.clipL, c.clipG, t5 ? c.t5 : 0, c.transformer, c.vaeDecoder);
-  return Math.round(weights * weightFactor + RUNTIME_OVERHEAD_BYTES);
+  let peak: number;
+  if (mode === 'fast') peak = (encoders + denoise) * weightFactor + 2 * RUN_WORKING_BYTES;
+  else if (mode === 'balanced') peak = (encoders + denoise) * weightFactor + RUN_WORKING_BYTES;
+  else peak = Math.max(encoders, c.transformer, c.vaeDecoder) * weightFactor + RUN_WORKING_BYTES;
+  return Math.round(peak + PROCESS_BYTES);
 }
 
 const MODES: readonly MemoryMode[] = MEMORY_MODES;

@@ -66,7 +66,14 @@ export const GENERATION_LIMITS = {
   maxSteps: 150,
   minGuidance: 0,
   maxGuidance: 30,
+  /** The longest prompt or negative prompt a generation accepts (the form, jobs.submit, the worker, countTokens). */
   maxPromptChars: 10_000,
+  /**
+   * The longest prompt the gallery and the image metadata keep: imported images' prompts (written by other tools)
+   * may be longer than what a generation accepts. Also the worker protocol's message guard, above maxPromptChars so
+   * an over-long prompt reaches the pipeline and comes back as invalid_input.
+   */
+  maxKeptPromptChars: 100_000,
   maxModelRefChars: 4096,
   /** Generations one jobs.submit may create (seeds × axis values). */
   maxPerSubmit: 64,

@@ -28,9 +28,9 @@ describe('assumedProvider', () => {
 });
 
 describe('machineMemory → fitCheck', () => {
-  it('24 GB RAM, no usable GPU: the CPU with fp16 counted twice — Medium is the low mode, not fast', () => {
-    const m = machineMemory({ ramBytes: 24 * GB, gpu: unknown, provider: 'cpu' });
-    expect(m).toEqual({ ramBytes: 24 * GB, provider: 'cpu' });
+  it('32 GB RAM, no usable GPU: the CPU with fp16 counted twice — Medium is the low mode, not fast', () => {
+    const m = machineMemory({ ramBytes: 32 * GB, gpu: unknown, provider: 'cpu' });
+    expect(m).toEqual({ ramBytes: 32 * GB, provider: 'cpu' });
     const fit = fitCheck(CATALOG['sd3.5-medium'], m);
     expect(fit).toMatchObject({ fits: true, memoryMode: 'low', provider: 'cpu', weightFactor: 2 });
     expect(fit.message).toContain('on the CPU');

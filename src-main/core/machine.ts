@@ -1,7 +1,8 @@
 // What the fit check assumes about this machine: its RAM, its GPU memory (core/gpu-memory.ts) and the
 // execution provider the worker would use for the chosen setting, so "fits this machine" names the
 // provider and counts the weights as that provider holds them (src-shared/catalog.ts fitCheck).
-import type { EpChoice, GpuMemory } from '../../src-shared/api';
+import type { GpuMemory } from '../../src-shared/api';
+import type { EpChoice } from '../../src-shared/generation';
 import type { MachineMemory } from '../../src-shared/catalog';
 
 export interface OfferedEp {

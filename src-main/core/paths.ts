@@ -43,6 +43,8 @@ export interface DataLayout {
   thumbs: string;
   trash: string;
   logs: string;
+  /** Cached answers of the op capability probes (the pre-download check and the worker share them). */
+  opProbes: string;
 }
 
 export function dataLayout(root: string): DataLayout {
@@ -54,6 +56,7 @@ export function dataLayout(root: string): DataLayout {
     thumbs: path.join(root, 'thumbs'),
     trash: path.join(root, 'trash'),
     logs: path.join(root, 'logs'),
+    opProbes: path.join(root, 'op-probes'),
   };
 }
 

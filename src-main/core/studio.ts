@@ -3,7 +3,6 @@
 // run the very same code; runtime differences arrive as adapters.
 import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import type { GpuMemory, PayloadOf, ProviderStatus, StudioApi, SystemInfo } from '../../src-shared/api';
 import type { MachineMemory } from '../../src-shared/catalog';
 import { formatBytes } from '../../src-shared/bytes';
@@ -135,7 +134,7 @@ export class StudioCore {
       modelsDir: this.settings.get().modelsDir,
       secrets: options.adapters.secrets,
       env: options.env ?? process.env,
-      ...(options.checkOps ? { checkOps: (graphs: GraphFile[]) => options.checkOps!(graphs, { cacheDir: path.join(options.dataDir, 'op-probes') }) } : {}),
+      ...(options.checkOps ? { checkOps: (graphs: GraphFile[]) => options.checkOps!(graphs, { cacheDir: dataLayout(options.dataDir).opProbes }) } : {}),
     });
     this.disposers.push(
       this.models.on((event) => {
@@ -160,6 +159,7 @@ export class StudioCore {
       modelHost: new ModelHost({
         spawner: options.adapters.spawner,
         env: options.env ?? process.env,
+        probeCacheDir: dataLayout(options.dataDir).opProbes,
         ...(options.workerEntry ? { entry: options.workerEntry } : {}),
         log: (level, message) => {
           if (level === 'error') this.log.error(message);

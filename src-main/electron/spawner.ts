@@ -4,9 +4,6 @@ import { app, utilityProcess } from 'electron';
 import type { WorkerSpawner } from '../core/adapters';
 import { createUtilitySpawner } from './utility-worker';
 
-/** The name the OS task manager and `child-process-gone` show for the worker. */
-export const INFERENCE_SERVICE_NAME = 'SD3.5 inference';
-
 export const utilitySpawner: WorkerSpawner = createUtilitySpawner({
   fork: (entry, args, options) => utilityProcess.fork(entry, args, options),
   app,

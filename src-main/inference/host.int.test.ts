@@ -13,6 +13,7 @@ import { forkSpawner } from '../core/node-adapters';
 import { REPO } from '../testing/processes';
 import { removeTempDirs, tempDir } from '../testing/temp';
 import { InferenceHost, type HostGenerateRequest, type HostStep, type InferenceHostOptions, type LogLevel } from './host';
+import { ortVersion } from './ort-probe';
 import type { GenerateRequest } from './pipeline';
 import { rejection } from '../testing/errors';
 
@@ -165,6 +166,30 @@ describe('InferenceHost with the real worker', () => {
       `warm worker, 64×64, 4 steps, CFG: balanced first step ${firstStepMs.toFixed(0)} ms, total ${warmMs.toFixed(0)} ms; ` +
         `fast first step ${fastFirstStepMs.toFixed(0)} ms, total ${fastWarmMs.toFixed(0)} ms`,
     );
+  });
+
+  it('caches op-probe answers in the folder it is given (<data>/op-probes): a new worker reads them instead of probing', async () => {
+    const cacheDir = path.join(root, 'op-probes');
+    const { host } = makeHost({ probeCacheDir: cacheDir });
+    await host.generate(job(models.optimum16, { steps: 1 }));
+    await host.dispose();
+    const name = `op-probes-ort${ortVersion()}-cpu.json`;
+    expect(fs.readdirSync(cacheDir)).toEqual([name]);
+    const file = path.join(cacheDir, name);
+    const answers = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, { supported: boolean; detail?: string }>;
+    const matmul = Object.keys(answers).find((k) => k.includes('.MatMul('));
+    expect(matmul, Object.keys(answers).join(' ')).toBeDefined();
+    expect(answers[matmul!]!.supported).toBe(true);
+    // A recorded "no kernel" (written here, never probed) reaches a fresh worker: it refuses the model naming the op.
+    answers[matmul!] = { supported: false, detail: 'Could not find an implementation for MatMul (test)' };
+    fs.writeFileSync(file, JSON.stringify(answers));
+    const again = makeHost({ probeCacheDir: cacheDir }).host;
+    const err = await rejection(again.generate(job(models.optimum16, { steps: 1 })));
+    expect(err).toBeInstanceOf(StudioError);
+    expect((err as StudioError).message).toMatch(/MatMul/);
+    // Without the folder the worker probes for itself (memory only) and generates.
+    const plain = makeHost().host;
+    await expect(plain.generate(job(models.optimum16, { steps: 1 }))).resolves.toBeDefined();
   });
 
   it('runs jobs one at a time, in order; a queued job can be cancelled before it starts', async () => {

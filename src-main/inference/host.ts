@@ -39,6 +39,8 @@ export interface InferenceHostOptions {
   env?: NodeJS.ProcessEnv;
   /** ORT intraOpNumThreads for every request (default: SD35_ORT_THREADS of the worker's env, else ORT's default). */
   threads?: number;
+  /** The folder of the op-probe answers, sent with every request (absent: the worker keeps them in memory only). */
+  probeCacheDir?: string;
   /** Restart delays after crashes: initialMs, doubled per crash in a row, capped at maxMs (default 500, 10 000). */
   backoff?: { initialMs: number; maxMs: number };
   /** How long a new worker may take to say it is ready (default 60 s). */
@@ -181,6 +183,7 @@ export class InferenceHost {
   readonly entry: string;
   private readonly spawner: WorkerSpawner;
   private readonly threads: number | undefined;
+  private readonly probeCacheDir: string | undefined;
   private readonly backoff: { initialMs: number; maxMs: number };
   private readonly startTimeoutMs: number;
   private readonly shutdownTimeoutMs: number;
@@ -204,6 +207,7 @@ export class InferenceHost {
     this.entry = options.entry ?? defaultWorkerEntry();
     this.env = options.env ?? process.env;
     this.threads = options.threads;
+    this.probeCacheDir = options.probeCacheDir;
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.startTimeoutMs = options.startTimeoutMs ?? 60_000;
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 3_000;
@@ -261,6 +265,7 @@ export class InferenceHost {
       ep: spec.ep,
       memory: spec.memory,
       ...(this.threads !== undefined ? { threads: this.threads } : {}),
+      ...(this.probeCacheDir !== undefined ? { probeCacheDir: this.probeCacheDir } : {}),
     });
     if (!model.success) {
       const issue = model.error.issues[0];

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { StudioError } from '../../src-shared/errors';
+import { GENERATION_LIMITS } from '../../src-shared/generation';
 import { encodePng } from '../core/images/png';
 import { parseHostMessage, parseWorkerMessage, type HostToWorker, type WorkerToHost } from './protocol';
 
@@ -11,6 +12,7 @@ const request = { prompt: 'a cat', negativePrompt: '', seed: '42', steps: 4, gui
 describe('host → worker messages', () => {
   const valid: HostToWorker[] = [
     { type: 'load', requestId: 1, model },
+    { type: 'load', requestId: 1, model: { ...model, probeCacheDir: '/data/op-probes' } },
     { type: 'generate', requestId: 2, model: { ...model, threads: 1 }, request, previews: true },
     { type: 'generate', requestId: 3, generationId: 17, model, request, previews: false, testHold: 'after-step:1' },
     { type: 'generate', requestId: 4, model, request, previews: false, testHold: null },
@@ -48,6 +50,10 @@ describe('host → worker messages', () => {
 
   it('leaves parameter ranges to the pipeline (so they come back as invalid_input, not as a dropped message)', () => {
     expect(parseHostMessage({ type: 'generate', requestId: 1, model, request: { ...request, width: 65, steps: 0 }, previews: false }).ok).toBe(true);
+    const tooLong = 'x'.repeat(GENERATION_LIMITS.maxPromptChars + 1);
+    expect(parseHostMessage({ type: 'generate', requestId: 1, model, request: { ...request, prompt: tooLong, negativePrompt: tooLong }, previews: false }).ok).toBe(true);
+    const beyondGuard = 'x'.repeat(GENERATION_LIMITS.maxKeptPromptChars + 1);
+    expect(parseHostMessage({ type: 'generate', requestId: 1, model, request: { ...request, prompt: beyondGuard }, previews: false }).ok).toBe(false);
   });
 });
 

@@ -5,7 +5,7 @@
 // structured clone, so they cross without base64.
 import { z } from 'zod';
 import { studioErrorWireSchema } from '../../src-shared/errors';
-import { clipHiddenSchema, epChoiceSchema, memoryModeSchema, modelLayoutSchema, precisionSchema, seedSchema } from '../../src-shared/generation';
+import { clipHiddenSchema, epChoiceSchema, GENERATION_LIMITS, memoryModeSchema, modelLayoutSchema, precisionSchema, seedSchema } from '../../src-shared/generation';
 
 export const PROTOCOL_VERSION = 2;
 
@@ -33,12 +33,12 @@ const previewImage = z
  * The generation parameters as the pipeline takes them (GenerateRequest). Only the types are checked here
  * (the seed is THE seed schema: a decimal string, 0 … 2^64−1): the ranges are the pipeline's validateRequest's
  * business, so an out-of-range value comes back as an invalid_input error instead of being dropped as a
- * malformed message.
+ * malformed message (the prompts' bound is the kept-prompt limit, above what a generation accepts).
  */
 export const generateRequestSchema = z
   .object({
-    prompt: z.string().max(1_000_000),
-    negativePrompt: z.string().max(1_000_000),
+    prompt: z.string().max(GENERATION_LIMITS.maxKeptPromptChars),
+    negativePrompt: z.string().max(GENERATION_LIMITS.maxKeptPromptChars),
     seed: seedSchema,
     steps: z.number(),
     guidance: z.number(),
@@ -56,6 +56,8 @@ export const modelSpecSchema = z
     memory: memoryModeSchema,
     /** ORT intraOpNumThreads; absent = SD35_ORT_THREADS from the worker's env, else ORT's default. */
     threads: z.number().int().min(1).max(1024).optional(),
+    /** Where the op-probe answers are cached on disk (<data>/op-probes, shared with the main process's check). */
+    probeCacheDir: folder.optional(),
   })
   .strict();
 export type ModelSpec = z.infer<typeof modelSpecSchema>;
@@ -73,7 +75,7 @@ export const generateMessageSchema = z
     generationId: z.number().int().nonnegative().optional(),
     model: modelSpecSchema,
     request: generateRequestSchema,
-    /** Send a small RGB preview with the steps (at most ~10 per second). */
+    /** Send a live preview (a small PNG, previewImage) with the steps (at most ~10 per second). */
     previews: z.boolean(),
     /**
      * Test hold point for this request (docs/architecture.md §5), honoured only when the worker runs with SD35_TEST_MODE=1:
@@ -96,7 +98,6 @@ export const hostToWorkerSchema = z.discriminatedUnion('type', [
   shutdownMessageSchema,
 ]);
 export type HostToWorker = z.infer<typeof hostToWorkerSchema>;
-export type LoadMessage = z.infer<typeof loadMessageSchema>;
 export type GenerateMessage = z.infer<typeof generateMessageSchema>;
 
 // ---------------------------------------------------------------------------------------------

@@ -33,6 +33,8 @@ export interface SessionOptions {
   /** intraOpNumThreads (ORT's default when omitted; tests use 1). */
   threads?: number;
   memory: MemoryMode;
+  /** Where op-probe answers are cached on disk (ort-probe.ts); absent: in this process's memory only. */
+  probeCacheDir?: string;
 }
 
 export interface SupportedBackend {
@@ -448,7 +450,10 @@ export class LoadedModel {
     const others = supportedBackends()
       .filter((b) => b.installed !== false && b.name !== 'webgpu')
       .map((b) => b.name);
-    const choice = await graphForProvider(this.folder, files, provider, { otherProviders: others });
+    const choice = await graphForProvider(this.folder, files, provider, {
+      otherProviders: others,
+      ...(this.options.probeCacheDir !== undefined ? { cacheDir: this.options.probeCacheDir } : {}),
+    });
     if (choice.rewritten.length > 0) this.rewritten.set(component, choice.rewritten);
     else this.rewritten.delete(component);
     this.graphChoices.set(`${component}|${provider}`, choice.path);

@@ -187,7 +187,12 @@ export class InferenceWorker {
       await kept.model.release().catch((err: unknown) => this.log('warn', `Releasing ${kept.model.folder}: ${errorText(err)}`));
     }
     const started = performance.now();
-    const model = await LoadedModel.load(spec.folder, { ep: spec.ep, memory: spec.memory, ...(threads !== undefined ? { threads } : {}) });
+    const model = await LoadedModel.load(spec.folder, {
+      ep: spec.ep,
+      memory: spec.memory,
+      ...(threads !== undefined ? { threads } : {}),
+      ...(spec.probeCacheDir !== undefined ? { probeCacheDir: spec.probeCacheDir } : {}),
+    });
     let precision: Precision;
     try {
       precision = await transformerPrecision(model);

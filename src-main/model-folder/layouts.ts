@@ -4,7 +4,7 @@
 // (onnx-graph.ts), its external data inside its folder and complete.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ModelLayout } from '../../src-shared/catalog';
+import type { ModelLayout } from '../../src-shared/generation';
 import { StudioError } from '../../src-shared/errors';
 import { checkExternalData, readOnnxGraph, type OnnxGraph } from './onnx-graph';
 import { WireError } from './protobuf';

@@ -12,7 +12,7 @@
 //   BiasSplitGelu(X, bias): (X + bias) halved on the last axis, left · Gelu(right), exact (erf) Gelu.
 import fs from 'node:fs';
 import path from 'node:path';
-import { GRAPH, MODEL, NODE, ONNX_TYPES, onnxTypeNumber, readOnnxGraphBuffer, type OnnxGraph, type OnnxNode } from './onnx-graph';
+import { GRAPH, MODEL, NODE, onnxTypeNumber, readOnnxGraphBuffer, type OnnxGraph, type OnnxNode } from './onnx-graph';
 import { valueTypes } from './ops';
 import { BufferSource, Message, fields } from './protobuf';
 
@@ -278,6 +278,3 @@ export function writePortableGraph(modelFile: string, ops: ReadonlySet<string>):
   fs.renameSync(tmp, file);
   return { file, rewritten };
 }
-
-/** The element type names a rewrite supports (the contrib kernels' T constraint). */
-export const REWRITE_TYPES: readonly string[] = [ONNX_TYPES[1] as string, ONNX_TYPES[10] as string];

@@ -8,9 +8,6 @@ import { StudioError } from '../../src-shared/errors';
 import type { MediaSource } from '../core/media';
 import { assertInside, dataLayout } from '../core/paths';
 
-export type MediaKind = 'image' | 'thumb';
-
-
 export interface MediaFile {
   path: string;
   contentType: string;

@@ -1,7 +1,6 @@
 // Types shared by the metadata writers and parsers (docs/architecture.md).
-import { clipHiddenSchema, seedSchema, type ClipHidden } from '../generation';
+import { clipHiddenSchema, GENERATION_LIMITS, seedSchema, type ClipHidden } from '../generation';
 import { z } from 'zod';
-import { MAX_PROMPT } from '../schemas/gallery';
 
 const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
@@ -23,8 +22,8 @@ export const seedStringSchema = seedSchema;
  */
 export const studioImageMetaSchema = z
   .object({
-    prompt: text(MAX_PROMPT),
-    negativePrompt: text(MAX_PROMPT),
+    prompt: text(GENERATION_LIMITS.maxKeptPromptChars),
+    negativePrompt: text(GENERATION_LIMITS.maxKeptPromptChars),
     seed: seedStringSchema,
     steps: z.number().int().min(1).max(10_000),
     guidance: z.number().min(0).max(1000),

@@ -1,10 +1,9 @@
 // Gallery (history) shapes of the contract; the history room uses these types (core/history/types.ts).
 import { z } from 'zod';
-import { seedSchema } from '../generation';
+import { GENERATION_LIMITS, seedSchema } from '../generation';
 import { generationStatusSchema } from './jobs';
 
-// The longest prompt the gallery and the image metadata keep (imported images' prompts may be long).
-export const MAX_PROMPT = 100_000;
+const MAX_PROMPT = GENERATION_LIMITS.maxKeptPromptChars;
 const id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 export const imageIdSchema = id;
 export const imageIdsSchema = z.array(id).min(1).max(10_000);

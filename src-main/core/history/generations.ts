@@ -10,6 +10,7 @@ export function isSeed(value: unknown): value is string {
   return typeof value === 'string' && isSeedText(value);
 }
 
+/** A row of the generations table (the jobs migration added axis_value, t5, step and total). */
 export interface GenerationRow {
   id: number;
   job_id: number;
@@ -30,6 +31,10 @@ export interface GenerationRow {
   created_at: number;
   started_at: number | null;
   finished_at: number | null;
+  axis_value: string | null;
+  t5: number | null;
+  step: number | null;
+  total: number | null;
 }
 
 export interface NewGeneration {

@@ -10,7 +10,6 @@ import type {
 } from '../../../src-shared/schemas/gallery';
 
 export type GenerationStatus = GalleryDetail['status'];
-export const GENERATION_STATUSES = ['queued', 'running', 'done', 'failed', 'cancelled', 'interrupted'] as const satisfies readonly GenerationStatus[];
 
 /**
  * The parameter snapshot of a job (what the Generate form submitted). Only these fields are read

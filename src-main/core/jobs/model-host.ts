@@ -10,6 +10,8 @@ export interface ModelHostOptions {
   log(level: LogLevel, message: string): void;
   /** The worker script (default: worker.js beside the bundle). */
   entry?: string;
+  /** Where the worker caches its op-probe answers (<data>/op-probes). */
+  probeCacheDir?: string;
 }
 
 export class ModelHost {
@@ -28,6 +30,7 @@ export class ModelHost {
         env: this.options.env,
         log: this.options.log,
         ...(this.options.entry ? { entry: this.options.entry } : {}),
+        ...(this.options.probeCacheDir ? { probeCacheDir: this.options.probeCacheDir } : {}),
       });
     }
     return this.host;

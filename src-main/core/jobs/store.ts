@@ -3,10 +3,10 @@
 // rolled up from its generations the same way; the queue adds requeue (retry) and its own bookkeeping.
 import type { Statement } from 'better-sqlite3';
 import { StudioError } from '../../../src-shared/errors';
-import { jobParamsSchema, sweepSchema, type AxisValue, type GenerationParams, type JobParams, type Sweep } from '../../../src-shared/generation';
+import { GENERATION_LIMITS, jobParamsSchema, sweepSchema, type AxisValue, type GenerationParams, type JobParams, type Sweep } from '../../../src-shared/generation';
 import type { JobCounts, JobGeneration, JobStatus, JobView } from '../../../src-shared/schemas/jobs';
 import type { Db } from '../db';
-import { Generations } from '../history/generations';
+import { Generations, type GenerationRow } from '../history/generations';
 import type { PlannedGeneration } from './sweep';
 
 export type JobOwner = 'queue' | 'cli';
@@ -38,26 +38,8 @@ interface JobRow {
   cancel_requested: number;
 }
 
-interface GenRow {
-  id: number;
-  job_id: number;
-  idx: number;
-  seed: string | null;
-  prompt: string;
-  negative_prompt: string;
-  steps: number | null;
-  guidance: number | null;
-  width: number;
-  height: number;
-  model: string;
-  status: JobStatus;
-  error: string | null;
-  axis_value: string | null;
-  t5: number | null;
-  step: number | null;
-  total: number | null;
-  has_image: number;
-}
+/** The generation columns a job view reads, and whether the generation has an image. */
+type GenRow = Omit<GenerationRow, 'meta' | 'ep' | 'timings' | 'created_at' | 'started_at' | 'finished_at'> & { has_image: number };
 
 const EMPTY_COUNTS: JobCounts = { queued: 0, running: 0, done: 0, failed: 0, cancelled: 0, interrupted: 0 };
 const FINISHED = ['done', 'failed', 'cancelled', 'interrupted'] as const;
@@ -399,7 +381,7 @@ function snapshotParams(text: string): JobParams {
   };
   const parsed = jobParamsSchema.safeParse(candidate);
   if (parsed.success) return parsed.data;
-  return { prompt: String(raw.prompt ?? '').slice(0, 10_000), negativePrompt: '', model: String(raw.model ?? '?').slice(0, 300) || '?', steps: 1, guidance: 0, width: 64, height: 64, t5: true };
+  return { prompt: String(raw.prompt ?? '').slice(0, GENERATION_LIMITS.maxPromptChars), negativePrompt: '', model: String(raw.model ?? '?').slice(0, 300) || '?', steps: 1, guidance: 0, width: 64, height: 64, t5: true };
 }
 
 function storedSweep(text: string | null, gens: readonly JobGeneration[]): Sweep {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isStudioError } from '../../../src-shared/errors';
+import { requiredFiles } from '../../model-folder/layouts';
 import type { TreeEntry } from './hub';
 import { planDownload } from './selection';
 
@@ -7,25 +8,17 @@ const sha = (c: string) => c.repeat(64);
 function tree(paths: string[]): TreeEntry[] {
   return paths.map((p, i) => (p.endsWith('.data') ? { path: p, size: 1000 + i, oid: 'a'.repeat(40), lfsSha256: sha('b') } : { path: p, size: 10 + i, oid: 'c'.repeat(40) }));
 }
+// A TensorStack repo listing: the files its pipeline reads (the one list, model-folder/layouts.ts), external data
+// beside two graphs, and files a download leaves out.
 const BASE = [
+  ...requiredFiles('tensorstack', { t5: false }),
   'model_index.json',
-  'scheduler/scheduler_config.json',
-  'tokenizer/vocab.json',
-  'tokenizer/merges.txt',
-  'tokenizer/special_tokens_map.json',
-  'tokenizer_2/vocab.json',
-  'tokenizer_2/merges.txt',
-  'tokenizer_2/special_tokens_map.json',
-  'text_encoder/model.onnx',
-  'text_encoder_2/model.onnx',
   'text_encoder_2/model.onnx.data',
-  'unet/model.onnx',
   'unet/model.onnx.data',
-  'vae_decoder/model.onnx',
   'vae_encoder/model.onnx',
   'README.md',
 ];
-const T5 = ['text_encoder_3/model.onnx', 'text_encoder_3/model.onnx.data', 'tokenizer_3/tokenizer.json'];
+const T5 = [...requiredFiles('tensorstack', { t5: true }).filter((f) => !BASE.includes(f)), 'text_encoder_3/model.onnx.data'];
 
 describe('planDownload', () => {
   it('plans the selected files with LFS sha256 or git oid', () => {

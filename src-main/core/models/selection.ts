@@ -1,6 +1,7 @@
 // From a repo's file listing to a download plan: the catalog's selection rule, the layout check
 // (refuse a repo that is not an SD3 ONNX export before any byte), and the expected hashes.
-import { selectFiles, type ModelLayout } from '../../../src-shared/catalog';
+import { selectFiles } from '../../../src-shared/catalog';
+import type { ModelLayout } from '../../../src-shared/generation';
 import { StudioError } from '../../../src-shared/errors';
 import type { TreeEntry } from './hub';
 import { detectLayout, hasT5, missingFiles } from '../../model-folder/layouts';

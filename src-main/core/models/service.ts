@@ -15,8 +15,8 @@ import {
   parseRepoRef,
   repoFolderName,
   type CatalogId,
-  type ModelLayout,
 } from '../../../src-shared/catalog';
+import type { ModelLayout } from '../../../src-shared/generation';
 import { StudioError, type StudioErrorCode } from '../../../src-shared/errors';
 import {
   HF_TOKEN_PATTERN,

@@ -1,7 +1,7 @@
 // The models room's rows: `models` (what is installed or being downloaded) and `downloads` (one
 // row per file of a download: bytes on disk, expected hashes, the validator for If-Range).
 // Short synchronous transactions; another process (a CLI call while the app runs) may share the file.
-import type { ModelLayout } from '../../../src-shared/catalog';
+import type { ModelLayout } from '../../../src-shared/generation';
 import type { Db } from '../db';
 
 export type DownloadState = 'downloading' | 'paused' | 'failed';
