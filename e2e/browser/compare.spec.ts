@@ -11,6 +11,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { expect, test, type Browser, type Page } from '@playwright/test';
 import { parseTextChunks } from '../../src-shared/metadata';
+import { gridGeometry } from '../../src-main/core/images/grid';
 import { readPngInfo } from '../../src-main/core/images/png';
 import { callApi, startServe, stop, type Served } from '../../src-main/testing/processes';
 import { chromiumMissingReason, launchChromium, openPage } from '../support/browser';
@@ -214,8 +215,10 @@ test('compares a seed sweep in one shared viewport: wheel zoom, swipe, differenc
   const png = fs.readFileSync(file);
   const meta = await sharp(png).metadata();
   await expect(page.getByRole('status').filter({ hasText: `Exported ${download.suggestedFilename()} (${meta.width}×${meta.height})` })).toBeVisible();
-  expect(meta.width).toBeGreaterThan(2 * 512);
-  expect(meta.height).toBeGreaterThan(2 * 512);
+  // Four 512² images in 2×2 cells at full size, with their label bands: exactly the grid's geometry.
+  const geo = gridGeometry(2, 2, 512, 512, { axes: false });
+  expect([meta.width, meta.height]).toEqual([geo.width, geo.height]);
+  expect(geo.scale).toBe(1);
   const parsed = parseTextChunks(readPngInfo(png).chunks);
   expect(parsed?.extra.Seed).toBe('1000, 1001, 1002, 1003');
   expect(parsed?.prompt).toBe('a lighthouse on a cliff at dusk, oil painting');

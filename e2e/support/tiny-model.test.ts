@@ -281,3 +281,16 @@ describe('writeTinyModel', () => {
     expect(t5.slice(0, end).every((v) => v > 2)).toBe(true); // known pieces, no <unk>
   });
 });
+
+describe('npm run fixtures:tiny-model -- --help', () => {
+  it('prints the usage and every option the parser accepts, and exits 0', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const script = path.join(__dirname, 'tiny-model.ts');
+    const r = spawnSync(process.execPath, [path.join(__dirname, '..', '..', 'node_modules', 'tsx', 'dist', 'cli.mjs'), script, '--help'], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const source = fs.readFileSync(script, 'utf8');
+    const accepted = [...new Set([...source.matchAll(/arg === '(--[a-z0-9-]+)'/g)].map((m) => m[1]!))];
+    expect(accepted.length).toBeGreaterThan(5);
+    for (const option of [...accepted, '--help']) expect(r.stdout, option).toContain(option);
+  }, 60_000);
+});

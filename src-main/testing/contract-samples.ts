@@ -161,3 +161,72 @@ function submitTinyJob(c: StudioClient, ctx: SampleContext): Promise<unknown> {
     sweep: { seeds: { mode: 'consecutive', first: '1000', count: 1 } },
   });
 }
+
+/** The 64-bit ComfyUI seed the contract test sends through every transport (docs/architecture.md §2). */
+export const BIG_SEED = '6952411511246973023';
+
+/** Resolves once `test` holds, checking every 50 ms (bounded: a state that never comes fails the test). */
+async function eventually(test: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await test())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function check(ok: boolean, what: string): void {
+  if (!ok) throw new Error(`effect missing: ${what}`);
+}
+
+async function modelState(c: StudioClient, id: string): Promise<string | undefined> {
+  return (await c.call('models.list', {})).models.find((m) => m.id === id)?.state;
+}
+
+/**
+ * The effect of a call, read back through the same client (so through the transport): a handler that answers
+ * the right shape but does nothing (gallery.delete reporting deleted: 0, a models.pause that leaves the download
+ * running) fails here. Methods without an entry are read-only or have their effect proven in their room's tests
+ * (jobs.* in core/jobs/queue.int.test.ts, compare.* in core/handlers/compare.int.test.ts).
+ */
+export const METHOD_EFFECTS: Partial<Record<MethodName, (client: StudioClient, ctx: SampleContext, result: unknown) => Promise<void>>> = {
+  'settings.set': async (c) => check((await c.call('settings.get', {})).memoryMode === 'low', 'settings.set → settings.get memoryMode low'),
+  'gallery.setFavorite': async (c, ctx) => check((await c.call('gallery.get', { id: ctx.imageId })).favorite, 'gallery.setFavorite → favorite'),
+  'gallery.delete': async (c, ctx, result) => {
+    check((result as { deleted: number }).deleted === 1, 'gallery.delete reports deleted: 1');
+    check((await c.call('gallery.get', { id: ctx.trashedId! })).deletedAt !== null, 'gallery.delete → the image is in the trash');
+    const page = await c.call('gallery.query', { search: 'lighthouse', limit: 500 });
+    check(!page.items.some((i) => i.id === ctx.trashedId), 'gallery.delete → the image leaves the gallery');
+  },
+  'gallery.restore': async (c, ctx, result) => {
+    check((result as { restored: number }).restored === 1, 'gallery.restore reports restored: 1');
+    check((await c.call('gallery.get', { id: ctx.trashedId! })).deletedAt === null, 'gallery.restore → out of the trash');
+  },
+  'gallery.import': async (c, _ctx, result) => {
+    const ids = (result as { imported: { id: number }[] }).imported?.map((i) => i.id) ?? [];
+    check(ids.length === 1, 'gallery.import imports the one file');
+    check((await c.call('gallery.get', { id: ids[0]! })).prompt === 'imported cat', 'gallery.import → the prompt the other tool wrote');
+  },
+  'models.download': (c, ctx) => eventually(async () => (await modelState(c, ctx.downloadId!)) === 'downloading', 'models.download → downloading'),
+  'models.pause': (c, ctx) => eventually(async () => (await modelState(c, ctx.downloadId!)) === 'paused', 'models.pause → paused'),
+  'models.resume': (c, ctx) => eventually(async () => (await modelState(c, ctx.downloadId!)) === 'downloading', 'models.resume → downloading'),
+  'models.cancel': (c, ctx) =>
+    eventually(async () => {
+      const s = await modelState(c, ctx.downloadId!);
+      return s === undefined || s === 'not-installed';
+    }, 'models.cancel → the download is gone'),
+  'models.import': async (c, ctx) => check((await modelState(c, ctx.importedId)) === 'installed', 'models.import → listed as installed'),
+  'models.remove': async (c, ctx) => check((await modelState(c, ctx.importedId)) === undefined, 'models.remove → no longer listed'),
+  'jobs.submit': async (c, ctx) => {
+    const job = (await c.call('jobs.list', { limit: 200 })).items.find((j) => j.id === ctx.jobId);
+    check(JSON.stringify(job?.generations.map((g) => g.seed)) === JSON.stringify([BIG_SEED, '1000']), 'jobs.submit → the 64-bit seed, exact, in jobs.list');
+  },
+  'compare.rename': async (c, ctx) => check((await c.call('compare.get', { id: ctx.comparisonId! })).name === 'renamed', 'compare.rename → compare.get name'),
+  'compare.delete': async (c, ctx, result) => {
+    check((result as { deleted: boolean }).deleted, 'compare.delete reports deleted');
+    const err = await c.call('compare.get', { id: ctx.comparisonId! }).then(
+      () => null,
+      (e: unknown) => e as { code?: string },
+    );
+    check(err?.code === 'not_found', 'compare.delete → compare.get is not_found');
+  },
+};

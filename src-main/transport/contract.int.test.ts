@@ -16,7 +16,7 @@ import { createPreloadBridge, type IpcRendererLike } from '../shell/preload-clie
 import { startHubEmulator, type HubEmulator } from '../../e2e/support/hub-emulator';
 import { cachedSd3Repo } from '../testing/models/repo-fixture';
 import { writeTinyModel } from '../../e2e/support/tiny-model';
-import { EVENT_TRIGGERS, INVALID_SAMPLES, METHOD_SAMPLES, rememberResult, sampleMeta, tinyPixels, type SampleContext } from '../testing/contract-samples';
+import { BIG_SEED, EVENT_TRIGGERS, INVALID_SAMPLES, METHOD_EFFECTS, METHOD_SAMPLES, rememberResult, sampleMeta, tinyPixels, type SampleContext } from '../testing/contract-samples';
 import { REPO } from '../testing/processes';
 import { removeTempDirs, tempDir } from '../testing/temp';
 import { createDispatcher } from './dispatch';
@@ -168,7 +168,30 @@ describe.each(['ipc', 'websocket', 'post'])('contract over %s', (transport) => {
     const result = await clients[transport]!.call(method, params as never);
     expect(methods[method].result.safeParse(result).success).toBe(true);
     rememberResult(method, result, contexts[transport]!);
+    // The effect, read back over the same transport (not only the result's shape).
+    await METHOD_EFFECTS[method]?.(clients[transport]!, contexts[transport]!, result);
   });
+
+  it('a 64-bit seed round-trips exactly through jobs.submit, the job.generationDone event, gallery.get and gallery.reuse', async () => {
+    const client = clients[transport]!;
+    const done: { generationId: number; imageId: number; seed?: string }[] = [];
+    const off = client.on('job.generationDone', (p) => void done.push(p));
+    try {
+      const { tinyModel } = contexts[transport]!;
+      const { generationIds } = await client.call('jobs.submit', {
+        params: { prompt: 'a 64-bit seed', negativePrompt: '', model: tinyModel, steps: 1, guidance: 0, width: 64, height: 64, t5: false },
+        sweep: { seeds: { mode: 'list', seeds: [BIG_SEED] } },
+      });
+      const end = Date.now() + 60_000;
+      while (!done.some((d) => d.generationId === generationIds[0]) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      const event = done.find((d) => d.generationId === generationIds[0]);
+      expect(event?.seed).toBe(BIG_SEED);
+      expect((await client.call('gallery.get', { id: event!.imageId })).seed).toBe(BIG_SEED);
+      expect((await client.call('gallery.reuse', { id: event!.imageId })).seed).toBe(BIG_SEED);
+    } finally {
+      off();
+    }
+  }, 90_000);
 
   it.each(eventNames.map((e) => [e]))('delivers the %s event', async (name) => {
     const event = name as EventName;

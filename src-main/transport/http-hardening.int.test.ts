@@ -13,6 +13,10 @@ import type { RawReply } from '../../src-shared/client';
 import { EventBus } from '../core/events';
 import type { MediaSource } from '../core/media';
 import { removeTempDirs, tempDir } from '../testing/temp';
+import { nodeAdapters } from '../core/node-adapters';
+import { StudioCore } from '../core/studio';
+import { sampleMeta } from '../testing/contract-samples';
+import { createDispatcher } from './dispatch';
 import { MAX_CALLS_IN_FLIGHT, startHttpTransport, type HttpTransport } from './http';
 
 const TOKEN = 'test-token-0123456789abcdef';
@@ -94,15 +98,15 @@ async function wsCall(method = 'ping'): Promise<unknown> {
 }
 
 /** A WebSocket opened by hand on a raw TCP socket: after the 101, the caller writes raw frames. */
-async function rawWebSocket(): Promise<net.Socket> {
-  const sock = net.connect({ host: '127.0.0.1', port: server.port });
+async function rawWebSocket(port = server.port, token = TOKEN): Promise<net.Socket> {
+  const sock = net.connect({ host: '127.0.0.1', port });
   await new Promise<void>((resolve, reject) => {
     sock.once('connect', () => resolve());
     sock.once('error', reject);
   });
   const key = crypto.randomBytes(16).toString('base64');
   sock.write(
-    `GET /ws?token=${TOKEN} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    `GET /ws?token=${token} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
       `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
   );
   await new Promise<void>((resolve, reject) => {
@@ -272,6 +276,94 @@ describe('backpressure', () => {
     sock.destroy();
     expect(await wsCall()).toMatchObject({ ok: true });
   });
+});
+
+describe('a file that fails while it is streamed', () => {
+  it('ends that response, logs it, closes the descriptor, and the server keeps serving', async () => {
+    expect((await get(`/media/image/1?token=${TOKEN}`)).status).toBe(200);
+    await until(() => false, 100);
+    const baseline = openFds();
+    // The real read stream of the real file handle, failing after its first chunk (an EIO mid-file).
+    const probe = await fs.promises.open(path.join(dataRoot, 'images', '1.png'), 'r');
+    const proto = Object.getPrototypeOf(probe) as { createReadStream: (...a: unknown[]) => fs.ReadStream };
+    await probe.close();
+    const real = proto.createReadStream;
+    let failed = 0;
+    vi.spyOn(proto, 'createReadStream').mockImplementation(function (this: unknown, ...args: unknown[]) {
+      const stream = real.apply(this, args);
+      stream.once('data', () => {
+        failed++;
+        stream.destroy(Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' }));
+      });
+      return stream;
+    });
+    logs.length = 0;
+    const outcome = await new Promise<{ bytes: number; error?: string; complete: boolean }>((resolve) => {
+      let bytes = 0;
+      const req = http.get({ host: '127.0.0.1', port: server.port, path: `/media/image/1?token=${TOKEN}`, agent: false }, (res) => {
+        expect(res.statusCode).toBe(200);
+        res.on('data', (d: Buffer) => (bytes += d.length));
+        res.on('end', () => resolve({ bytes, complete: res.complete }));
+        res.on('error', (e) => resolve({ bytes, error: e.message, complete: res.complete }));
+      });
+      req.on('error', (e) => resolve({ bytes, error: e.message, complete: false }));
+    });
+    vi.restoreAllMocks();
+    expect(failed).toBe(1);
+    // The client is told the body is incomplete (the connection is cut), not handed a short file as whole.
+    expect(outcome.complete).toBe(false);
+    expect(outcome.bytes).toBeLessThan(IMAGE_BYTES);
+    expect(logs.some((l) => l.includes('streaming a file failed') && l.includes('EIO'))).toBe(true);
+    expect(await until(() => openFds() <= baseline + 2)).toBe(true);
+    expect((await get(`/media/image/1?token=${TOKEN}`)).body.length).toBe(IMAGE_BYTES);
+    expect(await wsCall()).toMatchObject({ ok: true });
+  });
+});
+
+describe('backpressure with the real gallery.export', () => {
+  it('a client that sends 60 gallery.export calls and never reads is disconnected before they all run; the server keeps serving', async () => {
+    const dataDir = tempDir();
+    const env = { HF_HOME: tempDir(), HF_ENDPOINT: 'http://127.0.0.1:9', HF_TOKEN: '' };
+    const core = await StudioCore.open({ dataDir, adapters: nodeAdapters(env), env, runtime: 'cli', appVersion: '0.0.0-test' });
+    const exportLogs: string[] = [];
+    let exports = 0;
+    const real = createDispatcher(core.api);
+    const counted: typeof real = (method, params) => {
+      if (method === 'gallery.export') exports++;
+      return real(method, params);
+    };
+    const transport = await startHttpTransport({ dispatch: counted, events: core.events, dataRoot: dataDir, rendererDir: tempDir(), token: TOKEN, log: (m) => exportLogs.push(m) });
+    try {
+      // Noise does not compress: a 1024² RGB PNG is ~3 MB, ~4 MB as base64 in each reply.
+      const pixels = { width: 1024, height: 1024, channels: 3 as const, data: new Uint8Array(crypto.randomBytes(1024 * 1024 * 3)) };
+      const { id } = await core.history.saveImage({ pixels, meta: sampleMeta('an export that is never read') });
+      const one = JSON.stringify({ type: 'call', id: 0, method: 'gallery.export', params: { id, metadata: true } });
+      const sock = await rawWebSocket(transport.port);
+      sock.pause(); // never reads
+      for (let i = 0; i < 60; i++) sock.write(frame(0x1, Buffer.from(one.replace('"id":0', `"id":${i}`))));
+      // Cut where the next call would start (its replies are slow to build, so this path, not the send, trips).
+      const cut = await until(() => exportLogs.some((l) => l.includes('stopped reading')), 60_000);
+      expect(cut).toBe(true);
+      // 64 MiB unread ≈ 16 replies of ~4 MB: the socket is cut long before all 60 exports have run.
+      expect(exports).toBeGreaterThan(0);
+      expect(exports).toBeLessThan(60);
+      sock.destroy();
+      const ws = new WebSocket(`ws://127.0.0.1:${transport.port}/ws?token=${TOKEN}`);
+      try {
+        await new Promise((r) => ws.once('open', r));
+        const reply = new Promise<{ ok: boolean; result: { dataBase64: string } }>((r) => ws.once('message', (d) => r(JSON.parse(String(d)))));
+        ws.send(JSON.stringify({ type: 'call', id: 1, method: 'gallery.export', params: { id, metadata: false } }));
+        const answer = await reply;
+        expect(answer.ok).toBe(true);
+        expect(Buffer.from(answer.result.dataBase64, 'base64').subarray(1, 4).toString()).toBe('PNG');
+      } finally {
+        ws.terminate();
+      }
+    } finally {
+      await transport.close();
+      core.close();
+    }
+  }, 120_000);
 });
 
 describe('API method names', () => {

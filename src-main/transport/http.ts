@@ -222,7 +222,10 @@ export async function startHttpTransport(options: HttpTransportOptions): Promise
       if (ws.readyState !== ws.OPEN || ws.bufferedAmount > MAX_BUFFERED_BYTES) {
         state.queue.length = 0;
         state.bytes = 0;
-        if (ws.readyState === ws.OPEN) ws.terminate();
+        if (ws.readyState === ws.OPEN) {
+          options.log?.('ws: a client stopped reading its replies; disconnected');
+          ws.terminate();
+        }
         return;
       }
       const text = state.queue.shift();

@@ -160,6 +160,18 @@ describe('sd35-studio generate', () => {
     expect(err.message).toContain('text_encoder_2/model.onnx');
   });
 
+  it('`--model tiny-sd35` for an imported folder: exit 7 suggesting folder:tiny-sd35 and listing the installed ids', () => {
+    const data = path.join(path.dirname(model), 'suggest');
+    const imported = run(['models', 'import', model, '--json', '--data-dir', data], { HF_ENDPOINT: 'http://127.0.0.1:9' });
+    expect(imported.code, imported.stderr).toBe(0);
+    const r = run(['generate', '--model', 'tiny-sd35', '--prompt', 'x', ...BASE, '--json', '--data-dir', data], { HF_ENDPOINT: 'http://127.0.0.1:9' });
+    expect(r.code).toBe(7);
+    const err = (jsonLines(r.stdout).at(-1) as { error: { code: string; message: string } }).error;
+    expect(err.code).toBe('not_found');
+    expect(err.message).toContain('Did you mean folder:tiny-sd35?');
+    expect(err.message).toMatch(/Installed: folder:tiny-sd35\.$/);
+  });
+
   it('while `serve` holds the folder, generate goes through its queue and waits; a 64-bit seed round-trips through --json, history list --json and the API', async () => {
     const BIG = '6952411511246973023';
     const data = path.join(path.dirname(model), 'served');
