@@ -344,6 +344,9 @@ test('stop the server while a generation is held mid-run: after a restart it is 
   // Clear finished empties the list: the empty state again.
   await page.getByRole('button', { name: 'Clear finished' }).click();
   await expect(page.getByText('Nothing in the queue.')).toBeVisible();
+  // ...and the header agrees: no finished count left, nothing more to clear.
+  await expect(page.getByTestId('queue-counts')).toHaveText('');
+  await expect(page.getByRole('button', { name: 'Clear finished' })).toBeDisabled();
   for (const scheme of ['light', 'dark'] as const) {
     await page.emulateMedia({ colorScheme: scheme });
     await shot(page, `generate-empty-1280-${scheme}.png`);
