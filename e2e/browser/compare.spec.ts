@@ -27,7 +27,7 @@ interface PageEl {
 declare const document: { scrollingElement: PageEl; querySelector(selector: string): PageEl | null; querySelectorAll(selector: string): ArrayLike<PageEl> };
 declare const window: { innerHeight: number; location: { hash: string } };
 declare function requestAnimationFrame(cb: () => void): number;
-declare function getComputedStyle(el: PageEl): { transform: string; mixBlendMode: string; clipPath: string; filter: string };
+declare function getComputedStyle(el: PageEl): { transform: string; mixBlendMode: string; clipPath: string; filter: string; outlineStyle: string };
 
 let browser: Browser;
 let served: Served;
@@ -188,6 +188,8 @@ test('compares a seed sweep in one shared viewport: wheel zoom, swipe, differenc
   await list.getByRole('listitem').nth(0).click();
   await page.keyboard.press('ArrowRight');
   await expect(list.getByRole('listitem').nth(1)).toBeFocused();
+  // The keyboard's cell shows the focus ring.
+  expect(await list.getByRole('listitem').nth(1).evaluate((el) => getComputedStyle(el as unknown as PageEl).outlineStyle)).toBe('solid');
   await page.keyboard.press('Space');
   await expect(list.getByRole('listitem').nth(1)).toHaveAccessibleName(/\(pick\)$/);
   await expect.poll(async () => (await api<{ favorite: boolean }>('gallery.get', { id: sweep.ids[1] })).favorite).toBe(true);
@@ -197,6 +199,13 @@ test('compares a seed sweep in one shared viewport: wheel zoom, swipe, differenc
   await expect(page.getByRole('figure', { name: `Image ${sweep.ids[1]} alone` })).toBeVisible();
   await page.keyboard.press('Escape');
   await expect(list.getByRole('listitem')).toHaveCount(4);
+  // Escape also closes the saved-comparisons panel.
+  const savedToggle = page.getByRole('button', { name: /^Saved \(\d+\)$/ });
+  await savedToggle.click();
+  await expect(savedToggle).toHaveAttribute('aria-pressed', 'true');
+  await page.keyboard.press('Escape');
+  await expect(savedToggle).toHaveAttribute('aria-pressed', 'false');
+  await expect(page.locator('.cc-side')).toHaveCount(0);
 
   // Delete trashes the focused image (out of the comparison); Undo brings it back.
   await list.getByRole('listitem').nth(3).click();

@@ -422,6 +422,7 @@ test('imports dropped PNG files and lists the rejected ones with a reason', asyn
   await imported.click();
   const detail = page.getByRole('complementary', { name: 'Image details' });
   await expect(detail.getByText('24×16, saved at 48×32 (upscaled ×2)', { exact: true })).toBeVisible();
+  await page.screenshot({ path: path.join(shots, 'gallery-import-detail.png') });
   expect(errors).toEqual([]);
 });
 

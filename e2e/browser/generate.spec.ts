@@ -242,8 +242,13 @@ test('pause and resume the queue: a job submitted while paused waits, then runs'
   await fillBasics(page, 'a paused harbour', 4);
   await page.getByRole('combobox', { name: 'Second axis' }).selectOption('none');
   await page.getByRole('spinbutton', { name: 'Images' }).fill('1');
-  await page.getByRole('button', { name: 'Generate' }).click();
+  // Keyboard: Tab goes from the prompt to the negative prompt, and Ctrl+Enter there generates (once).
+  await page.getByRole('textbox', { name: 'Prompt', exact: true }).focus();
+  await page.keyboard.press('Tab');
+  await expect(page.getByRole('textbox', { name: 'Negative prompt' })).toBeFocused();
+  await page.keyboard.press('Control+Enter');
   const card = jobCard(page, 'a paused harbour');
+  await expect(card).toHaveCount(1);
   await expect(card.getByTestId('step-counter')).toHaveText('Waiting: the queue is paused');
   // The server agrees: paused, and the job still queued after many times a tiny image's duration.
   await page.waitForTimeout(1500);
@@ -339,6 +344,9 @@ test('stop the server while a generation is held mid-run: after a restart it is 
   // Clear finished empties the list: the empty state again.
   await page.getByRole('button', { name: 'Clear finished' }).click();
   await expect(page.getByText('Nothing in the queue.')).toBeVisible();
+  // ...and the header agrees: no finished count left, nothing more to clear.
+  await expect(page.getByTestId('queue-counts')).toHaveText('');
+  await expect(page.getByRole('button', { name: 'Clear finished' })).toBeDisabled();
   for (const scheme of ['light', 'dark'] as const) {
     await page.emulateMedia({ colorScheme: scheme });
     await shot(page, `generate-empty-1280-${scheme}.png`);

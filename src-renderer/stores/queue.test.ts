@@ -58,7 +58,12 @@ describe('queue store', () => {
       'jobs.pause': () => ({ paused: true }),
       'jobs.resume': () => ({ paused: false }),
       'jobs.cancel': () => ({ cancelled: 2 }),
-      'jobs.clearFinished': () => ({ cleared: 1 }),
+      // As the server does: finished jobs leave the list (and the counts the next jobs.list returns).
+      'jobs.clearFinished': () => {
+        const before = listed.length;
+        listed = listed.filter((j) => j.status === 'queued' || j.status === 'running');
+        return { cleared: before - listed.length };
+      },
     });
     setStudio(client);
   });
@@ -105,8 +110,11 @@ describe('queue store', () => {
     expect(await q.cancel({ jobId: 1 })).toEqual({ cancelled: 2 });
     listed = [job(1, [[10, 'done']], 'done'), job(2, [[20, 'queued']])];
     await q.refresh();
+    const listsBefore = client.calls.filter((c) => c.method === 'jobs.list').length;
     await q.clearFinished();
     expect(q.jobs.map((j) => j.id)).toEqual([2]);
+    // The counts in the header come from the server again, not only the cards.
+    expect(client.calls.filter((c) => c.method === 'jobs.list').length).toBe(listsBefore + 1);
     expect(await q.retry({ generationId: 10 })).toBeUndefined(); // no handler: the fake rejects
     expect(useToastsStore().toasts.at(-1)?.message).toMatch(/^Retry failed: /);
   });

@@ -277,7 +277,10 @@ export const useQueueStore = defineStore('queue', () => {
   }
   async function clearFinished(): Promise<void> {
     const r = await act('Clear finished', undefined, () => studio().call('jobs.clearFinished', {}));
-    if (r) jobs.value = jobs.value.filter((j) => !isFinished(j.status));
+    if (!r) return;
+    jobs.value = jobs.value.filter((j) => !isFinished(j.status));
+    // The header's counts and "Clear finished" follow the server's list, not only the cards.
+    await refresh();
   }
 
   /** A job submitted here: shown at once, before the event round trip. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { JobView } from '../../../src-shared/schemas/jobs';
-import { formatDuration, promptHead, seedsText } from './format';
+import { formatDuration, jobSummary, promptHead, seedsText } from './format';
 
 const job = (sweep: JobView['sweep'], seeds: string[] = []): JobView => ({
   id: 1,
@@ -14,6 +14,17 @@ const job = (sweep: JobView['sweep'], seeds: string[] = []): JobView => ({
 });
 
 describe('generate view text', () => {
+  it('queue card meta line: the axis values replace the base value they override', () => {
+    const seeds = { mode: 'consecutive', first: '2000', count: 2 } as const;
+    const base = (sweep: JobView['sweep']): JobView => ({ ...job(sweep), params: { ...job(sweep).params, model: 'tiny-sd35', guidance: 4, width: 256, height: 256 } });
+    expect(jobSummary(base({ seeds }))).toBe('tiny-sd35 · 4 steps · guidance 4 · 256 × 256 · seeds 2000–2001');
+    expect(jobSummary(base({ seeds, axis: { kind: 'guidance', values: [3, 6] } }))).toBe('tiny-sd35 · 4 steps · guidance 3, 6 · 256 × 256 · seeds 2000–2001');
+    expect(jobSummary(base({ seeds, axis: { kind: 'steps', values: [8, 16] } }))).toBe('tiny-sd35 · 8, 16 steps · guidance 4 · 256 × 256 · seeds 2000–2001');
+    const names: Record<string, string> = { a: 'Medium', b: 'Large Turbo', 'tiny-sd35': 'Tiny' };
+    expect(jobSummary(base({ seeds, axis: { kind: 'model', values: ['a', 'b'] } }), (id) => names[id] ?? id)).toBe(
+      'models Medium, Large Turbo · 4 steps · guidance 4 · 256 × 256 · seeds 2000–2001',
+    );
+  });
   it('durations', () => {
     expect(formatDuration(850)).toBe('850 ms');
     expect(formatDuration(12_400)).toBe('12 s');

@@ -29,6 +29,20 @@ export function seedsText(job: JobView): string {
   return `seeds ${s.first}–${(BigInt(s.first) + BigInt(s.count - 1)).toString()}`;
 }
 
+/**
+ * The meta line of a queue card: "tiny-sd35 · 4 steps · guidance 4 · 256 × 256 · seeds 2000–2001". A
+ * parameter the second axis overrides shows the axis values in its place ("guidance 3, 6"), never the
+ * base value the job's snapshot still carries.
+ */
+export function jobSummary(job: JobView, modelName: (id: string) => string = (id) => id): string {
+  const p = job.params;
+  const axis = job.sweep.axis;
+  const model = axis?.kind === 'model' ? `models ${axis.values.map((v) => modelName(v)).join(', ')}` : modelName(p.model);
+  const steps = axis?.kind === 'steps' ? `${axis.values.join(', ')} steps` : `${p.steps} steps`;
+  const guidance = axis?.kind === 'guidance' ? `guidance ${axis.values.join(', ')}` : `guidance ${p.guidance}`;
+  return [model, steps, guidance, `${p.width} × ${p.height}`, seedsText(job)].join(' · ');
+}
+
 export function promptHead(text: string, max = 90): string {
   const t = text.replace(/\s+/g, ' ').trim();
   return t.length > max ? `${t.slice(0, max - 1)}…` : t;
