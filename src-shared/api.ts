@@ -59,8 +59,6 @@ import {
 
 const MAX_PATH = 4096;
 
-// Renderer-only leftovers (src-renderer/views/SettingsView.vue): to be pointed at generation.ts by the renderer's owner.
-export type { EpChoice, MemoryMode } from './generation';
 export const themeSchema = z.enum(['system', 'light', 'dark']);
 
 export const executionProviderSchema = z

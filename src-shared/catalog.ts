@@ -10,8 +10,6 @@ export const CATALOG_IDS = ['sd3.5-medium', 'sd3.5-large-turbo', 'sd3.5-large'] 
 export const catalogIdSchema = z.enum(CATALOG_IDS);
 export type CatalogId = z.infer<typeof catalogIdSchema>;
 
-// Renderer-only leftover (src-renderer/components/models/*): to be pointed at generation.ts by the renderer's owner.
-export type { MemoryMode } from './generation';
 
 /** The component weights of a variant (fp16 ONNX), in bytes. */
 export interface ComponentSizes {

@@ -1,6 +1,6 @@
 // Small formatting helpers of the Models view.
 import { formatBytes } from '../../../src-shared/bytes';
-import type { MemoryMode } from '../../../src-shared/catalog';
+import type { MemoryMode } from '../../../src-shared/generation';
 
 export { formatBytes };
 
