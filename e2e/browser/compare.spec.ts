@@ -13,8 +13,8 @@ import { expect, test, type Browser, type Page } from '@playwright/test';
 import { parseTextChunks } from '../../src-shared/metadata';
 import { gridGeometry } from '../../src-main/core/images/grid';
 import { readPngInfo } from '../../src-main/core/images/png';
-import { callApi, startServe, stop, type Served } from '../../src-main/testing/processes';
-import { chromiumMissingReason, launchChromium, openPage } from '../support/browser';
+import { callApi, startServe, type Served } from '../../src-main/testing/processes';
+import { chromiumMissingReason, closeSpecStudio, launchChromium, openPage } from '../support/browser';
 import { seedSweep, type SeededSweep } from '../support/seed-compare';
 
 // Code inside page.evaluate runs in Chromium; the node tsconfig has no DOM lib.
@@ -57,9 +57,7 @@ test.beforeAll(async () => {
 });
 
 test.afterAll(async () => {
-  await browser?.close();
-  if (served) await stop(served.child);
-  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  await closeSpecStudio(browser, served, [dataDir]);
 });
 
 async function openCompare(page: Page, query: string): Promise<void> {

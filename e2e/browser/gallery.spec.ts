@@ -8,7 +8,7 @@ import path from 'node:path';
 import { expect, test, type Browser, type Locator, type Page } from '@playwright/test';
 import { encodePng } from '../../src-main/core/images/png';
 import { callApi, startServe, stop, type Served } from '../../src-main/testing/processes';
-import { chromiumMissingReason, launchChromium, openPage } from '../support/browser';
+import { chromiumMissingReason, closeSpecStudio, launchChromium, openPage } from '../support/browser';
 import { seedGallery } from '../support/seed-gallery';
 
 // Code inside page.evaluate runs in Chromium. The node tsconfig has no DOM lib, so the few browser
@@ -95,9 +95,7 @@ test.beforeAll(async () => {
 });
 
 test.afterAll(async () => {
-  await browser?.close();
-  if (served) await stop(served.child);
-  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  await closeSpecStudio(browser, served, [dataDir]);
 });
 
 async function openStudio(url = served.url, permissions: string[] = []): Promise<{ page: Page; errors: string[] }> {

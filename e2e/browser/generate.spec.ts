@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect, test, type Browser, type Locator, type Page } from '@playwright/test';
 import { callApi, startServe, stop, type Served } from '../../src-main/testing/processes';
-import { chromiumMissingReason, launchChromium, openPage } from '../support/browser';
+import { chromiumMissingReason, closeSpecStudio, launchChromium, openPage } from '../support/browser';
 import { writeTinyModel } from '../support/tiny-model';
 
 // Code inside page.evaluate runs in Chromium; the node tsconfig has no DOM lib.
@@ -63,9 +63,7 @@ test.beforeAll(async () => {
 });
 
 test.afterAll(async () => {
-  await browser?.close();
-  if (served) await stop(served.child);
-  for (const d of [dataDir, modelDir]) if (d) fs.rmSync(d, { recursive: true, force: true });
+  await closeSpecStudio(browser, served, [dataDir, modelDir]);
 });
 
 async function openGenerate(opts: { width?: number; height?: number; colorScheme?: 'light' | 'dark' } = {}): Promise<{ page: Page; errors: string[] }> {

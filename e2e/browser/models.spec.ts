@@ -9,8 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect, test, type Browser, type Locator, type Page } from '@playwright/test';
 import { cachedSd3Repo } from '../../src-main/testing/models/repo-fixture';
-import { startServe, stop, type Served } from '../../src-main/testing/processes';
-import { chromiumMissingReason, launchChromium, openPage } from '../support/browser';
+import { startServe, type Served } from '../../src-main/testing/processes';
+import { chromiumMissingReason, closeSpecStudio, launchChromium, openPage } from '../support/browser';
 import { startHubEmulator, type HubEmulator } from '../support/hub-emulator';
 
 const MEDIUM_REPO = 'TensorStack/stable-diffusion-3.5-medium-onnx';
@@ -55,10 +55,8 @@ test.beforeAll(async () => {
 });
 
 test.afterAll(async () => {
-  await browser?.close();
-  if (served) await stop(served.child);
+  await closeSpecStudio(browser, served, [dataDir, hfHome]);
   await hub?.close();
-  for (const d of [dataDir, hfHome]) if (d) fs.rmSync(d, { recursive: true, force: true });
 });
 
 async function openModels(colorScheme: 'light' | 'dark' = 'light'): Promise<{ page: Page; errors: string[] }> {

@@ -5,8 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, test, type Browser } from '@playwright/test';
-import { startServe, stop, type Served } from '../../src-main/testing/processes';
-import { chromiumMissingReason, launchChromium, openPage } from '../support/browser';
+import { startServe, type Served } from '../../src-main/testing/processes';
+import { chromiumMissingReason, closeSpecStudio, launchChromium, openPage } from '../support/browser';
 import { startHubEmulator, type HubEmulator } from '../support/hub-emulator';
 import { GraphBuilder, encodeModel } from '../support/onnx-builder';
 import { writeTinyModel } from '../support/tiny-model';
@@ -41,10 +41,8 @@ test.beforeAll(async () => {
 });
 
 test.afterAll(async () => {
-  await browser?.close();
-  if (served) await stop(served.child);
+  await closeSpecStudio(browser, served, [root]);
   await hub?.close();
-  if (root) fs.rmSync(root, { recursive: true, force: true });
 });
 
 async function download(repo: string) {

@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, test, type Browser, type Page } from '@playwright/test';
-import { startServe, stop, type Served } from '../../src-main/testing/processes';
-import { chromiumMissingReason, launchChromium, openPage } from '../support/browser';
+import { startServe, type Served } from '../../src-main/testing/processes';
+import { chromiumMissingReason, closeSpecStudio, launchChromium, openPage } from '../support/browser';
 
 const VIEWS = ['Generate', 'Gallery', 'Compare', 'Models', 'Settings'] as const;
 let browser: Browser;
@@ -23,9 +23,7 @@ test.beforeAll(async () => {
 });
 
 test.afterAll(async () => {
-  await browser?.close();
-  if (served) await stop(served.child);
-  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  await closeSpecStudio(browser, served, [dataDir]);
 });
 
 function openStudio(colorScheme: 'light' | 'dark' = 'light'): Promise<{ page: Page; errors: string[] }> {

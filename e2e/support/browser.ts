@@ -1,6 +1,7 @@
 // Debian's Chromium for the browser-mode e2e tests (never a downloaded browser).
 import fs from 'node:fs';
 import { chromium, type Browser, type BrowserContextOptions, type Page } from '@playwright/test';
+import { stop, type Served } from '../../src-main/testing/processes';
 
 export const CHROMIUM_PATH = process.env.SD35_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -34,4 +35,11 @@ export async function openPage(
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(url);
   return { page, errors };
+}
+
+/** A spec's afterAll: closes its Chromium, stops its `serve` and removes its temporary folders. */
+export async function closeSpecStudio(browser: Browser | undefined, served: Served | undefined, folders: (string | undefined)[]): Promise<void> {
+  await browser?.close();
+  if (served) await stop(served.child);
+  for (const d of folders) if (d) fs.rmSync(d, { recursive: true, force: true });
 }
