@@ -66,13 +66,5 @@ if (process.env.npm_lifecycle_event) {
 
 // In-process: signals sent to this process reach the CLI's own handlers (Ctrl+C, SIGTERM, SIGHUP stop the
 // command and release studio.lock); there is no second process to leave behind.
-const { main } = createRequire(import.meta.url)(cli);
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err) => {
-    process.stderr.write(`sd35-studio: ${String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+const { runAsProcess } = createRequire(import.meta.url)(cli);
+runAsProcess(process.argv.slice(2));

@@ -21,7 +21,7 @@ function fakeRoot(): { root: string; cli: string; marker: string; src: string } 
   const marker = path.join(root, 'built.txt');
   const tool = path.join(root, 'node_modules', 'electron-vite', 'bin', 'electron-vite.js');
   fs.mkdirSync(path.dirname(tool), { recursive: true });
-  const stub = "exports.main = async (args) => { process.stdout.write(JSON.stringify({ ran: args }) + '\\n'); return 0; };\n";
+  const stub = "exports.runAsProcess = (args) => { process.stdout.write(JSON.stringify({ ran: args }) + '\\n'); process.exitCode = 0; };\n";
   fs.writeFileSync(
     tool,
     `const fs = require('node:fs'); const path = require('node:path');\n` +

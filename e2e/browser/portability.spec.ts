@@ -8,8 +8,7 @@ import { expect, test, type Browser } from '@playwright/test';
 import { startServe, type Served } from '../../src-main/testing/processes';
 import { chromiumMissingReason, closeSpecStudio, launchChromium, openPage } from '../support/browser';
 import { startHubEmulator, type HubEmulator } from '../support/hub-emulator';
-import { GraphBuilder, encodeModel } from '../support/onnx-builder';
-import { writeTinyModel } from '../support/tiny-model';
+import { writeBlockedTinyModel, writeTinyModel } from '../support/tiny-model';
 
 const OLIVE_REPO = 'e2e-owner/olive-sd3';
 const BLOCKED_REPO = 'e2e-owner/blocked-sd3';
@@ -29,12 +28,7 @@ test.beforeAll(async () => {
   const olive = path.join(root, 'olive');
   const blocked = path.join(root, 'blocked');
   await writeTinyModel(olive, { layout: 'tensorstack', io: 'fp16', size: 'micro', flavor: 'olive' });
-  await writeTinyModel(blocked, { layout: 'tensorstack', io: 'fp16', size: 'micro', flavor: 'olive' });
-  const g = new GraphBuilder('vae');
-  const inputs = Array.from({ length: 6 }, (_, i) => g.input(i === 0 ? 'latent_sample' : `x${i}`, 'float32', ['b']));
-  g.contrib('GatedRelativePositionBias', inputs, { num_heads: { i: 2 } }, ['sample']);
-  g.output('sample', 'float32', ['b']);
-  fs.writeFileSync(path.join(blocked, 'vae_decoder', 'model.onnx'), encodeModel(g));
+  await writeBlockedTinyModel(blocked);
   hub = await startHubEmulator({ repos: { [OLIVE_REPO]: { folder: olive }, [BLOCKED_REPO]: { folder: blocked } }, lfsThreshold: 1024 });
   served = await startServe(path.join(root, 'data'), { HF_ENDPOINT: hub.endpoint, HF_HOME: path.join(root, 'hf-home'), HF_TOKEN: '' });
   browser = await launchChromium();

@@ -807,3 +807,18 @@ if (process.argv[1] !== undefined && /tiny-model\.[cm]?[jt]s$/.test(process.argv
     },
   );
 }
+
+/**
+ * The olive tiny model with a VAE decoder that no provider here can run and no rewrite covers
+ * (com.microsoft.GatedRelativePositionBias has no CPU kernel): the "cannot run here" case.
+ */
+export async function writeBlockedTinyModel(outDir: string): Promise<void> {
+  await writeTinyModel(outDir, { layout: 'tensorstack', io: 'fp16', size: 'micro', flavor: 'olive' });
+  const g = new GraphBuilder('vae');
+  const inputs = Array.from({ length: 6 }, (_, i) => g.input(i === 0 ? 'latent_sample' : `x${i}`, 'float32', ['b']));
+  g.contrib('GatedRelativePositionBias', inputs, { num_heads: { i: 2 } }, ['sample']);
+  g.output('sample', 'float32', ['b']);
+  fs.writeFileSync(path.join(outDir, 'vae_decoder', 'model.onnx'), encodeModel(g));
+  fs.rmSync(path.join(outDir, 'vae_decoder', 'model.onnx.data'), { force: true });
+}
+

@@ -173,8 +173,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   }
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
+/** Runs the CLI as this process: its exit code becomes the process's (used by this file and scripts/cli.mjs). */
+export function runAsProcess(argv: string[]): void {
+  main(argv).then(
     (code) => {
       process.exitCode = code;
     },
@@ -184,3 +185,5 @@ if (require.main === module) {
     },
   );
 }
+
+if (require.main === module) runAsProcess(process.argv.slice(2));

@@ -6,8 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHubEmulator, type HubEmulator } from '../../../e2e/support/hub-emulator';
-import { GraphBuilder, encodeModel } from '../../../e2e/support/onnx-builder';
-import { writeTinyModel } from '../../../e2e/support/tiny-model';
+import { writeBlockedTinyModel, writeTinyModel } from '../../../e2e/support/tiny-model';
 import { checkModelOps } from '../../inference/available';
 import { rejection } from '../../testing/errors';
 import { makeHarness, type Harness } from '../../testing/models/harness';
@@ -24,14 +23,7 @@ beforeAll(async () => {
   const blocked = path.join(root, 'blocked');
   await writeTinyModel(olive, { layout: 'tensorstack', io: 'fp16', size: 'micro', flavor: 'olive' });
   await writeTinyModel(twin, { layout: 'optimum', io: 'fp32', size: 'micro', flavor: 'olive-twin' });
-  await writeTinyModel(blocked, { layout: 'tensorstack', io: 'fp16', size: 'micro', flavor: 'olive' });
-  // An op ONNX Runtime's CPU provider has no kernel for and the portability pass does not rewrite.
-  const g = new GraphBuilder('vae');
-  const inputs = Array.from({ length: 6 }, (_, i) => g.input(i === 0 ? 'latent_sample' : `x${i}`, 'float32', ['b']));
-  g.contrib('GatedRelativePositionBias', inputs, { num_heads: { i: 2 } }, ['sample']);
-  g.output('sample', 'float32', ['b']);
-  fs.writeFileSync(path.join(blocked, 'vae_decoder', 'model.onnx'), encodeModel(g));
-  fs.rmSync(path.join(blocked, 'vae_decoder', 'model.onnx.data'), { force: true });
+  await writeBlockedTinyModel(blocked);
   // The big files are LFS (1 kB threshold): they come from the CDN after the graphs.
   hub = await startHubEmulator({ repos: { 'acme/olive': { folder: olive }, 'acme/twin': { folder: twin }, 'acme/blocked': { folder: blocked } }, lfsThreshold: 1024 });
 }, 60_000);
