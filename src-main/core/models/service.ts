@@ -10,6 +10,7 @@ import { version as APP_VERSION } from '../../../package.json';
 import {
   CATALOG,
   CATALOG_IDS,
+  catalogSourceForRepo,
   catalogVariantForRepo,
   isCatalogId,
   parseRepoRef,
@@ -215,9 +216,14 @@ export class ModelService {
     const catalogId = isCatalogId(id) ? id : undefined;
     const variant = catalogId ? CATALOG[catalogId] : undefined;
     const source: ModelEntry['source'] = catalogId ? 'catalog' : row?.source === 'import' ? 'import' : 'hub';
-    const displayName = variant?.displayName ?? (row?.source === 'import' ? path.basename(row.path ?? id) : (row?.repo ?? id));
+    // A catalog variant's other source (Stability AI's export) is its own model, named after the variant.
+    const other = !catalogId && row?.source === 'hub' && row.repo ? catalogSourceForRepo(row.repo) : undefined;
+    const displayName =
+      variant?.displayName ??
+      (other ? `${other.variant.displayName} (${other.source.label})` : row?.source === 'import' ? path.basename(row.path ?? id) : (row?.repo ?? id));
     const entry: ModelEntry = { id, source, displayName, state: 'not-installed', sizeOnDisk: 0 };
     if (catalogId) entry.catalogId = catalogId;
+    else if (other) entry.catalogId = other.variant.id;
     const repo = row?.repo ?? variant?.repo;
     if (repo) entry.repo = repo;
     if (!row) return entry;
