@@ -47,6 +47,7 @@ import type { RetryPolicy } from './retry';
 import { planDownload } from './selection';
 import { ModelsRoot, isStrictlyInside } from './models-root';
 import { ModelStore, type FileRow, type ModelRow } from './store';
+import { acquireLock } from '../lock';
 
 export const HF_TOKEN_SECRET = 'hf_token';
 /** The app's version from package.json (the build inlines it), never a copy. */
@@ -63,6 +64,8 @@ export interface ModelServiceOptions {
   userAgent?: string;
   /** The pre-download op check; without it the graphs are not checked before the download. */
   checkOps?: OpsChecker;
+  /** better-sqlite3 .node for this runtime (the download lock is core/lock.ts's SQLite-held OS lock). */
+  nativeBinding?: string;
   download?: {
     concurrency?: number;
     stallTimeoutMs?: number;
@@ -393,7 +396,7 @@ export class ModelService {
     await preflightDiskSpace(this.modelsDir, targets, this.freeSpace);
     // One downloader per staging folder, across processes (the app and a CLI call).
     await this.root.mkdir(stagingDir);
-    const release = await acquireDownloadLock(stagingDir, id);
+    const release = await acquireDownloadLock(this.root, stagingDir, id, this.opts.nativeBinding);
     // An unfinished download of another commit is superseded: its parts go.
     if (existing?.downloadCommit && existing.downloadCommit !== commit && existing.repo) {
       const old = this.storedStagingDir(existing.repo, existing.downloadCommit);
@@ -838,44 +841,23 @@ export class ModelService {
 }
 
 /**
- * Takes `<staging>/.lock` (O_EXCL, holding our pid). A lock left by a process that is gone is
- * taken over; one held by a live process is a conflict. Returns the release function.
+ * One downloader per repo across processes (the app and a CLI call): the one lock of core/lock.ts on
+ * `<models>/.locks/<owner>--<name>.lock` (outside the staging folder, which is removed while the lock is held).
+ * Held by a live process: a conflict naming it. Returns the release function.
  */
-export async function acquireDownloadLock(stagingDir: string, id: string): Promise<() => Promise<void>> {
-  await fs.promises.mkdir(stagingDir, { recursive: true });
-  const file = path.join(stagingDir, '.lock');
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fh = await fs.promises.open(file, 'wx');
-      await fh.writeFile(`${process.pid}\n`);
-      await fh.close();
-      return async () => {
-        const owner = Number((await fs.promises.readFile(file, 'utf8').catch(() => '')).trim());
-        if (owner === process.pid) await fs.promises.rm(file, { force: true });
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const owner = Number((await fs.promises.readFile(file, 'utf8').catch(() => '')).trim());
-      if (owner > 0 && owner !== process.pid && processAlive(owner)) {
-        throw new StudioError(
-          'conflict',
-          `${id} is being downloaded by another SD3.5 Studio process (pid ${owner}). Wait for it to finish, or stop it first.`,
-          { pid: owner },
-        );
-      }
-      await fs.promises.rm(file, { force: true });
-    }
+export async function acquireDownloadLock(root: ModelsRoot, stagingDir: string, id: string, nativeBinding?: string): Promise<() => Promise<void>> {
+  const locks = path.join(root.dir, '.locks');
+  await root.mkdir(locks);
+  const lock = acquireLock(path.join(locks, `${path.basename(path.dirname(stagingDir))}.lock`), nativeBinding ? { nativeBinding } : {});
+  if (!lock.primary) {
+    const pid = lock.owner?.pid;
+    throw new StudioError(
+      'conflict',
+      `${id} is being downloaded by another SD3.5 Studio process${pid ? ` (pid ${pid})` : ''}. Wait for it to finish, or stop it first.`,
+      pid ? { pid } : undefined,
+    );
   }
-  throw new StudioError('conflict', `Could not take the download lock of ${id}; try again.`);
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return async () => lock.release();
 }
 
 async function exists(p: string): Promise<boolean> {
