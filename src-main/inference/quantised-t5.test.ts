@@ -2,7 +2,7 @@
 // and the portability pass: the op check lists com.microsoft.MatMulNBits and asks the CPU provider about it; the
 // rewrite into standard ops gives, on the CPU, exactly (bit for bit) the original graph's output, and both agree
 // with an independent dequantize-and-multiply written here (after onnx/onnx onnx/reference/ops/op_matmulnbits.py).
-// A provider without a MatMulNBits kernel (a recorded probe answer) gets the rewritten graph.
+// A provider without a MatMulNBits kernel (a recorded probe answer) gets the rewritten graph (derived-graphs.ts).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,10 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUANTISED_T5, quantisedT5Tensors, writeQuantisedT5 } from '../../e2e/support/stability-repo';
 import { readOnnxGraph } from '../model-folder/onnx-graph';
 import { listOps, opKey } from '../model-folder/ops';
-import { PORTABLE_FILE, writePortableGraph } from '../model-folder/portable';
+import { PORTABLE_PASS, portableGraph } from '../model-folder/portable';
 import { ort } from './ort';
 import { checkGraphOps, graphForProvider } from './portability';
 import { clearProbeMemory, ortVersion } from './ort-probe';
+import { createSession, type GraphSource } from './sessions';
 import { float16ToFloat32 } from './tensors';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sd35-qt5-'));
@@ -21,8 +22,8 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const IDS = [0, 5, 17, 49406, 1020, 1021, 3, 999];
 
-async function run(file: string): Promise<Float32Array> {
-  const session = await ort.InferenceSession.create(file, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
+async function run(graph: GraphSource): Promise<Float32Array> {
+  const session = await createSession(graph, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
   try {
     const ids = new ort.Tensor('int64', BigInt64Array.from(IDS.map(BigInt)), [2, IDS.length / 2]);
     const out = (await session.run({ input_ids: ids })).last_hidden_state!;
@@ -84,12 +85,14 @@ describe('quantised T5 (MatMulNBits) through the op check and the portability pa
   for (const io of ['fp16', 'fp32'] as const) {
     it(`rewritten into standard ops, ${io} I/O: bit-identical to the original on the CPU and to the reference`, async () => {
       const dir = path.join(tmp, io);
-      const portable = writePortableGraph(path.join(dir, 'model.onnx'), new Set(['com.microsoft.MatMulNBits']));
+      const model = path.join(dir, 'model.onnx');
+      const component = { component: 'text_encoder_3' as const, dir: 'text_encoder_3', model, file: 'text_encoder_3/model.onnx' };
+      const portable = await portableGraph(path.join(tmp, 'graphs'), dir, component, readOnnxGraph(model, { nodes: true }), new Set(['com.microsoft.MatMulNBits']));
       expect(portable.rewritten).toEqual([{ op: 'com.microsoft.MatMulNBits', count: 1 }]);
-      const rewrittenOps = listOps(readOnnxGraph(portable.file, { nodes: true }));
+      const rewrittenOps = listOps(readOnnxGraph(portable.graph.file, { nodes: true }));
       expect(rewrittenOps.every((o) => o.domain === '')).toBe(true);
-      const original = await run(path.join(dir, 'model.onnx'));
-      const rewritten = await run(portable.file);
+      const original = await run({ path: model });
+      const rewritten = await run({ path: portable.graph.file, externalDataDir: portable.graph.externalDataDir });
       expect(Buffer.from(rewritten.buffer).equals(Buffer.from(original.buffer))).toBe(true);
       const expected = reference();
       let worst = 0;
@@ -100,7 +103,7 @@ describe('quantised T5 (MatMulNBits) through the op check and the portability pa
     });
   }
 
-  it('a provider without a MatMulNBits kernel gets model.portable.onnx (recorded probe answer)', async () => {
+  it('a provider without a MatMulNBits kernel gets the portable graph (recorded probe answer)', async () => {
     const dir = path.join(tmp, 'fp16');
     const cacheDir = path.join(tmp, 'probes');
     fs.mkdirSync(cacheDir, { recursive: true });
@@ -112,8 +115,13 @@ describe('quantised T5 (MatMulNBits) through the op check and the portability pa
     );
     clearProbeMemory();
     try {
-      const choice = await graphForProvider(tmp, { component: 'text_encoder_3', dir: 'text_encoder_3', model: path.join(dir, 'model.onnx'), file: 'text_encoder_3/model.onnx' }, 'cpu', { cacheDir });
-      expect(path.basename(choice.path)).toBe(PORTABLE_FILE);
+      const choice = await graphForProvider(
+        dir,
+        { component: 'text_encoder_3', dir: 'text_encoder_3', model: path.join(dir, 'model.onnx'), file: 'text_encoder_3/model.onnx' },
+        'cpu',
+        { cacheDir, graphsRoot: path.join(tmp, 'graphs') },
+      );
+      expect(path.basename(choice.path)).toMatch(new RegExp(`^${PORTABLE_PASS}-[0-9a-f]{32}\\.onnx$`));
       expect(choice.rewritten).toEqual([{ op: 'com.microsoft.MatMulNBits', count: 1 }]);
     } finally {
       clearProbeMemory();
