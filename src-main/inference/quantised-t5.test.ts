@@ -69,11 +69,11 @@ function reference(): Float64Array {
 
 describe('quantised T5 (MatMulNBits) through the op check and the portability pass', () => {
   beforeAll(() => {
-    for (const io of ['fp16', 'fp32'] as const) writeQuantisedT5(path.join(tmp, io), io);
+    for (const io of ['fp16', 'fp32'] as const) writeQuantisedT5(path.join(tmp, io, 'text_encoder_3'), io);
   });
 
   it('the op check finds MatMulNBits (com.microsoft, uint8 weights) and asks the CPU provider', async () => {
-    const graph = readOnnxGraph(path.join(tmp, 'fp16', 'model.onnx'), { nodes: true });
+    const graph = readOnnxGraph(path.join(tmp, 'fp16', 'text_encoder_3', 'model.onnx'), { nodes: true });
     const op = listOps(graph).find((o) => o.opType === 'MatMulNBits');
     expect(op).toMatchObject({ domain: 'com.microsoft', inputTypes: ['float16', 'uint8', 'float16', 'uint8'], outputTypes: ['float16'] });
     const check = await checkGraphOps(graph, 'text_encoder_3/model.onnx', 'cpu');
@@ -85,7 +85,7 @@ describe('quantised T5 (MatMulNBits) through the op check and the portability pa
   for (const io of ['fp16', 'fp32'] as const) {
     it(`rewritten into standard ops, ${io} I/O: bit-identical to the original on the CPU and to the reference`, async () => {
       const dir = path.join(tmp, io);
-      const model = path.join(dir, 'model.onnx');
+      const model = path.join(dir, 'text_encoder_3', 'model.onnx');
       const component = { component: 'text_encoder_3' as const, dir: 'text_encoder_3', model, file: 'text_encoder_3/model.onnx' };
       const portable = await portableGraph(path.join(tmp, 'graphs'), dir, component, readOnnxGraph(model, { nodes: true }), new Set(['com.microsoft.MatMulNBits']));
       expect(portable.rewritten).toEqual([{ op: 'com.microsoft.MatMulNBits', count: 1 }]);
@@ -105,9 +105,10 @@ describe('quantised T5 (MatMulNBits) through the op check and the portability pa
 
   it('a provider without a MatMulNBits kernel gets the portable graph (recorded probe answer)', async () => {
     const dir = path.join(tmp, 'fp16');
+    const model = path.join(dir, 'text_encoder_3', 'model.onnx');
     const cacheDir = path.join(tmp, 'probes');
     fs.mkdirSync(cacheDir, { recursive: true });
-    const graph = readOnnxGraph(path.join(dir, 'model.onnx'), { nodes: true });
+    const graph = readOnnxGraph(model, { nodes: true });
     const op = listOps(graph).find((o) => o.opType === 'MatMulNBits')!;
     fs.writeFileSync(
       path.join(cacheDir, `op-probes-ort${ortVersion()}-cpu.json`),
@@ -117,7 +118,7 @@ describe('quantised T5 (MatMulNBits) through the op check and the portability pa
     try {
       const choice = await graphForProvider(
         dir,
-        { component: 'text_encoder_3', dir: 'text_encoder_3', model: path.join(dir, 'model.onnx'), file: 'text_encoder_3/model.onnx' },
+        { component: 'text_encoder_3', dir: 'text_encoder_3', model, file: 'text_encoder_3/model.onnx' },
         'cpu',
         { cacheDir, graphsRoot: path.join(tmp, 'graphs') },
       );
