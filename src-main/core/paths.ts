@@ -47,6 +47,8 @@ export interface DataLayout {
   opProbes: string;
   /** The port the last `serve` listened on (reused when free, so the browser keeps its origin). */
   servePort: string;
+  /** Derived graphs (portable, LoRA, …), model-folder/derived-graphs.ts: never inside a model folder. */
+  graphs: string;
 }
 
 export function dataLayout(root: string): DataLayout {
@@ -60,6 +62,7 @@ export function dataLayout(root: string): DataLayout {
     logs: path.join(root, 'logs'),
     opProbes: path.join(root, 'op-probes'),
     servePort: path.join(root, 'serve-port'),
+    graphs: path.join(root, 'graphs'),
   };
 }
 
