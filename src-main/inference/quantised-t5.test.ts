@@ -3,13 +3,15 @@
 // rewrite into standard ops gives, on the CPU, exactly (bit for bit) the original graph's output, and both agree
 // with an independent dequantize-and-multiply written here (after onnx/onnx onnx/reference/ops/op_matmulnbits.py).
 // A provider without a MatMulNBits kernel (a recorded probe answer) gets the rewritten graph (derived-graphs.ts).
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUANTISED_T5, quantisedT5Tensors, writeQuantisedT5 } from '../../e2e/support/stability-repo';
 import { readOnnxGraph } from '../model-folder/onnx-graph';
-import { listOps, opKey } from '../model-folder/ops';
+import { listOps } from '../model-folder/ops';
+import { probeModel } from '../model-folder/probe-graph';
 import { PORTABLE_PASS, portableGraph } from '../model-folder/portable';
 import { ort } from './ort';
 import { checkGraphOps, graphForProvider } from './portability';
@@ -110,9 +112,11 @@ describe('quantised T5 (MatMulNBits) through the op check and the portability pa
     fs.mkdirSync(cacheDir, { recursive: true });
     const graph = readOnnxGraph(model, { nodes: true });
     const op = listOps(graph).find((o) => o.opType === 'MatMulNBits')!;
+    // The on-disk cache is keyed by the SHA-256 of the probe graph's bytes (inference/ort-probe.ts).
+    const key = crypto.createHash('sha256').update(probeModel(op, graph.opsets)).digest('hex').slice(0, 32);
     fs.writeFileSync(
-      path.join(cacheDir, `op-probes-ort${ortVersion()}-cpu.json`),
-      JSON.stringify({ [opKey(op)]: { supported: false, detail: 'Could not find an implementation for MatMulNBits (recorded)' } }),
+      path.join(cacheDir, `op-probes-v2-ort${ortVersion()}-cpu.json`),
+      JSON.stringify({ [key]: { supported: false, detail: 'Could not find an implementation for MatMulNBits (recorded)' } }),
     );
     clearProbeMemory();
     try {
