@@ -2,23 +2,10 @@
 // torch computes in float32. Pure functions: the pipeline (pipeline.ts) calls them around the sampler loop.
 import { StudioError } from '../../src-shared/errors';
 
-const f32 = Math.fround;
+// The start step from the strength (diffusers' get_timesteps) is shared with the UI: src-shared/img2img.ts.
+export { strengthStart } from '../../src-shared/img2img';
 
-/**
- * The first step the loop runs for a strength, and how many it runs.
- * diffusers pipeline_stable_diffusion_3_img2img.py, StableDiffusion3Img2ImgPipeline.get_timesteps:
- *   init_timestep = min(num_inference_steps · strength, num_inference_steps)   (Python floats = doubles)
- *   t_start = int(max(num_inference_steps − init_timestep, 0))                 (int() truncates)
- *   timesteps = timesteps[t_start · order:]  (order = 1 for flow-match Euler); runs num_inference_steps − t_start.
- */
-export function strengthStart(steps: number, strength: number): { startStep: number; runSteps: number } {
-  if (!(typeof strength === 'number' && strength > 0 && strength <= 1)) {
-    throw new StudioError('invalid_input', `Strength must be a number above 0 and at most 1 (got ${String(strength)}).`, { field: 'strength' });
-  }
-  const initTimestep = Math.min(steps * strength, steps);
-  const startStep = Math.trunc(Math.max(steps - initTimestep, 0));
-  return { startStep, runSteps: steps - startStep };
-}
+const f32 = Math.fround;
 
 /**
  * Forward-noises clean latents to a sigma, in place into a new array.

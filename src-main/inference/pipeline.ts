@@ -3,7 +3,8 @@
 // Euler with classifier-free guidance → VAE decode → RGB bytes. ORT is reached only through sessions.ts.
 import { StudioError } from '../../src-shared/errors';
 import { GENERATION_LIMITS, MAX_SEED_TEXT, isSeedText, seedLow32, type ClipHidden, type GenerationParams } from '../../src-shared/generation';
-import { blendInpaint, meanLatents, rgbToImageTensor, scaleNoise, strengthStart } from './img2img';
+import { strengthStart } from '../../src-shared/img2img';
+import { blendInpaint, meanLatents, rgbToImageTensor, scaleNoise } from './img2img';
 import { binarizeMask, latentMask, overlayMask, pasteBack } from './masking';
 import { randn } from './noise';
 import { latentPreviewRgb } from './preview';
