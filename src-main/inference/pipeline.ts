@@ -6,12 +6,16 @@ import { GENERATION_LIMITS, MAX_SEED_TEXT, isSeedText, seedLow32, type ClipHidde
 import { randn } from './noise';
 import { latentPreviewRgb } from './preview';
 import { eulerStep, flowMatchSigmas, readSchedulerShift } from './scheduler';
+import type { LoraUseWire } from './protocol';
 import type { LoadedModel, TransformerConditioning } from './sessions';
 import { concatAxis, concatLastAxis, padLastAxis } from './tensors';
 import { PromptTokenizers } from './tokenizers/index';
 
-/** One generation's parameters as the pipeline takes them (the model is the loaded one). */
-export type GenerateRequest = Omit<GenerationParams, 'model'>;
+/**
+ * One generation's parameters as the pipeline takes them (the model is the loaded one; LoRAs as the host
+ * resolved them to library files — the worker applies them to the model before generate()).
+ */
+export type GenerateRequest = Omit<GenerationParams, 'model' | 'loras'> & { loras?: LoraUseWire[] };
 
 export interface StepProgress {
   step: number;

@@ -22,6 +22,8 @@ import type { RewrittenOp } from '../model-folder/portable';
 import { graphForProvider } from './portability';
 import { float16ToFloat32, float32ToFloat16 } from './tensors';
 import { webGpuFailure } from './webgpu';
+import { prepareLoraGraphs, type LoraGraph, type LoraReport, type LoraUse } from '../lora/lora-graphs';
+import type { LoraComponent } from '../lora/keys';
 
 import type { ClipHidden, EpChoice, MemoryMode } from '../../src-shared/generation';
 
@@ -34,6 +36,8 @@ export interface SessionOptions {
   memory: MemoryMode;
   /** Where op-probe answers are cached on disk (ort-probe.ts); absent: in this process's memory only. */
   probeCacheDir?: string;
+  /** The studio's derived-graphs folder (<data>/graphs): LoRA'd graphs are written there. */
+  graphsDir?: string;
 }
 
 /** ORT session options for one provider (the benchmark uses the same to time raw runs). */
@@ -49,6 +53,11 @@ export function ortSessionOptions(options: SessionOptions, provider: string): or
     ...(provider === 'dml' ? { executionMode: 'sequential' as const, enableMemPattern: false } : {}),
   };
   return o;
+}
+
+/** A LoRA'd graph's session: ORT reads the original weights from the base graph's folder (lora-pass.ts). */
+function loraSessionOptions(o: ort.InferenceSession.SessionOptions, lora: LoraGraph): ort.InferenceSession.SessionOptions {
+  return { ...o, extra: { session: { model_external_initializers_file_folder_path: lora.externalDataFolder } } };
 }
 
 // Providers that failed to start in this process: not retried for every model load.
@@ -170,6 +179,12 @@ export class LoadedModel {
   private providers: string[];
   private fallbackReason: string | undefined;
   private released = false;
+  // LoRAs (lora/lora-graphs.ts): derived graphs per component, the set's identity, strengths fed to every run.
+  private loraGraphs = new Map<ComponentName, LoraGraph>();
+  private loraKey = '';
+  private loraStrengths: number[] = [];
+  /** What the current LoRAs applied (for the image's metadata and warnings). */
+  loraReports: LoraReport[] = [];
 
   private constructor(
     readonly folder: string,
@@ -274,8 +289,9 @@ export class LoadedModel {
       const provider = this.providers[0] ?? 'cpu';
       let session: ort.InferenceSession;
       const graph = await this.graphFor(component, provider);
+      const lora = this.loraGraphs.get(component);
       try {
-        session = await ort.InferenceSession.create(graph, ortSessionOptions(this.options, provider));
+        session = await ort.InferenceSession.create(graph, lora ? loraSessionOptions(ortSessionOptions(this.options, provider), lora) : ortSessionOptions(this.options, provider));
       } catch (err) {
         const text = errorText(err);
         if (this.providers.length > 1) {
@@ -325,6 +341,8 @@ export class LoadedModel {
    * precise StudioError when an op has no kernel and no rewrite.
    */
   private async graphFor(component: ComponentName, provider: string): Promise<string> {
+    const lora = this.loraGraphs.get(component);
+    if (lora) return lora.file;
     const files = this.files[component];
     if (!files) return this.modelPath(component);
     // Once decided for a component and provider, the same graph is loaded again (low memory mode
@@ -355,6 +373,11 @@ export class LoadedModel {
     feeds: Record<string, ort.Tensor>,
     fetches: string[],
   ): Promise<ort.InferenceSession.ReturnType> {
+    // A LoRA'd graph takes one strength per LoRA (lora_strength_<k>), fed to every run.
+    for (const name of opened.session.inputNames) {
+      const m = /^lora_strength_(\d+)$/u.exec(name);
+      if (m) feeds = { ...feeds, [name]: new ort.Tensor('float32', Float32Array.from([this.loraStrengths[Number(m[1])] ?? 0]), [1]) };
+    }
     const record: RunTrace | undefined = this.trace ? { component, feeds, fetches, ms: 0 } : undefined;
     if (record) this.trace?.push(record);
     try {
@@ -453,6 +476,47 @@ export class LoadedModel {
     if (!opened) return;
     this.open.delete(component);
     await opened.session.release();
+  }
+
+  /**
+   * Uses these LoRAs (in this order) for the next runs. The same files as before (by sha256) only change the
+   * strengths: no reload. Other files: the sessions of the components they touch are released and created again
+   * from derived graphs (prepared now for the current provider, so a LoRA that fits nothing is refused before
+   * any step). An empty list goes back to the model's own graphs.
+   */
+  async useLoras(loras: readonly LoraUse[], names?: readonly string[]): Promise<LoraReport[]> {
+    const key = loras.map((l) => l.sha256).join(',');
+    if (key === this.loraKey) {
+      this.loraStrengths = loras.map((l) => l.strength);
+      return this.loraReports;
+    }
+    const before = [...this.loraGraphs.keys()];
+    this.loraGraphs = new Map();
+    this.loraKey = '';
+    this.loraReports = [];
+    this.loraStrengths = [];
+    let prepared: { graphs: Map<LoraComponent, LoraGraph>; reports: LoraReport[] } | undefined;
+    if (loras.length > 0) {
+      if (this.options.graphsDir === undefined) throw new StudioError('internal', 'No derived-graphs folder was given for LoRAs.');
+      const provider = this.providers[0] ?? 'cpu';
+      const bases: Partial<Record<LoraComponent, string>> = {};
+      for (const c of ['text_encoder', 'text_encoder_2', 'text_encoder_3', 'transformer'] as const) {
+        if (this.files[c]) bases[c] = await this.graphFor(c, provider);
+      }
+      prepared = prepareLoraGraphs(this.options.graphsDir, this.folder, bases, loras, names);
+    }
+    const touched = new Set<ComponentName>([...before, ...(prepared ? [...prepared.graphs.keys()] : [])]);
+    for (const c of touched) await this.releaseComponent(c);
+    if (prepared) {
+      this.loraGraphs = prepared.graphs as Map<ComponentName, LoraGraph>;
+      this.loraKey = key;
+      this.loraReports = prepared.reports;
+      this.loraStrengths = loras.map((l) => l.strength);
+    }
+    // What the memory mode keeps resident comes back now (the rest when its phase runs).
+    const keep: ComponentName[] = this.options.memory === 'fast' ? [...touched] : this.options.memory === 'balanced' ? [...touched].filter((c) => c === 'transformer') : [];
+    for (const c of keep) await this.acquire(c);
+    return this.loraReports;
   }
 
   /** Releases every session; the model cannot be used afterwards. */
