@@ -1,5 +1,7 @@
 // `sd35-studio serve [--port P]`: browser mode on 127.0.0.1 with a per-launch token.
+import os from 'node:os';
 import path from 'node:path';
+import { StudioError } from '../../../src-shared/errors';
 import { intOption } from '../args';
 import type { Command } from '../command';
 import { createDispatcher } from '../../transport/dispatch';
@@ -13,6 +15,16 @@ export const serveCommand: Command = {
   async run(ctx) {
     const port = intOption(ctx.args, 'port', { min: 0, max: 65535 }) ?? 0;
     const core = await ctx.openCore('browser');
+    if (!core.primary) {
+      // A second serve would take jobs that only the holder runs, and never take over when it ends.
+      const owner = core.lockOwner;
+      core.close();
+      throw new StudioError(
+        'locked',
+        `Another SD3.5 Studio process${owner ? ` (pid ${owner.pid}${owner.hostname !== os.hostname() ? ` on ${owner.hostname}` : ''})` : ''} already serves this data folder (${core.layout.root}) and runs its queue. Open that one, stop it first, or serve another folder with --data-dir.`,
+        owner ? { pid: owner.pid } : undefined,
+      );
+    }
     const dispatch = createDispatcher(core.api, (m, err) => core.log.error(`${m} failed`, { error: String(err) }));
     const rendererDir = process.env.SD35_RENDERER_DIR ?? path.join(__dirname, '..', 'renderer');
     let transport;
@@ -34,7 +46,7 @@ export const serveCommand: Command = {
     if (ctx.out.json) ctx.out.item({ url: transport.url, port: transport.port });
     // This line is the contract with scripts and tests: printed in both modes.
     process.stdout.write(`SD3.5 Studio: ${transport.url}\n`);
-    ctx.out.progress(`Data folder: ${core.layout.root}${core.primary ? '' : ' (another process owns it: read/write, no queue)'}. Press Ctrl+C to stop.`);
+    ctx.out.progress(`Data folder: ${core.layout.root}. Press Ctrl+C to stop.`);
     await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
     await transport.close();
     core.close();

@@ -1,37 +1,22 @@
-// One downloader per staging folder, across processes (the app and a CLI call): `<staging>/.lock`.
-import fs from 'node:fs';
+// One downloader per repo across processes (the app and a CLI call): the one lock of core/lock.ts on
+// `<models>/.locks/<owner>--<name>.lock` (outside the staging folder, which is removed while the lock is held).
 import path from 'node:path';
 import { StudioError } from '../../../src-shared/errors';
-import { isProcessAlive } from '../lock';
+import { acquireLock } from '../lock';
+import type { ModelsRoot } from './models-root';
 
-/**
- * Takes `<staging>/.lock` (O_EXCL, holding our pid). A lock left by a process that is gone is
- * taken over; one held by a live process is a conflict. Returns the release function.
- */
-export async function acquireDownloadLock(stagingDir: string, id: string): Promise<() => Promise<void>> {
-  await fs.promises.mkdir(stagingDir, { recursive: true });
-  const file = path.join(stagingDir, '.lock');
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fh = await fs.promises.open(file, 'wx');
-      await fh.writeFile(`${process.pid}\n`);
-      await fh.close();
-      return async () => {
-        const owner = Number((await fs.promises.readFile(file, 'utf8').catch(() => '')).trim());
-        if (owner === process.pid) await fs.promises.rm(file, { force: true });
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const owner = Number((await fs.promises.readFile(file, 'utf8').catch(() => '')).trim());
-      if (owner > 0 && owner !== process.pid && isProcessAlive(owner)) {
-        throw new StudioError(
-          'conflict',
-          `${id} is being downloaded by another SD3.5 Studio process (pid ${owner}). Wait for it to finish, or stop it first.`,
-          { pid: owner },
-        );
-      }
-      await fs.promises.rm(file, { force: true });
-    }
+/** Held by a live process: a conflict naming it. Returns the release function. */
+export async function acquireDownloadLock(root: ModelsRoot, stagingDir: string, id: string, nativeBinding?: string): Promise<() => Promise<void>> {
+  const locks = path.join(root.dir, '.locks');
+  await root.mkdir(locks);
+  const lock = acquireLock(path.join(locks, `${path.basename(path.dirname(stagingDir))}.lock`), nativeBinding ? { nativeBinding } : {});
+  if (!lock.primary) {
+    const pid = lock.owner?.pid;
+    throw new StudioError(
+      'conflict',
+      `${id} is being downloaded by another SD3.5 Studio process${pid ? ` (pid ${pid})` : ''}. Wait for it to finish, or stop it first.`,
+      pid ? { pid } : undefined,
+    );
   }
-  throw new StudioError('conflict', `Could not take the download lock of ${id}; try again.`);
+  return async () => lock.release();
 }

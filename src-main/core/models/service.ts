@@ -57,6 +57,8 @@ export interface ModelServiceOptions {
   userAgent?: string;
   /** The pre-download op check; without it the graphs are not checked before the download. */
   checkOps?: OpsChecker;
+  /** better-sqlite3 .node for this runtime (the download lock is core/lock.ts's SQLite-held OS lock). */
+  nativeBinding?: string;
   download?: {
     concurrency?: number;
     stallTimeoutMs?: number;
@@ -361,7 +363,7 @@ export class ModelService {
     await preflightDiskSpace(this.modelsDir, targets, this.freeSpace);
     // One downloader per staging folder, across processes (the app and a CLI call).
     await this.root.mkdir(stagingDir);
-    const release = await acquireDownloadLock(stagingDir, id);
+    const release = await acquireDownloadLock(this.root, stagingDir, id, this.opts.nativeBinding);
     // An unfinished download of another commit is superseded: its parts go.
     if (existing?.downloadCommit && existing.downloadCommit !== commit && existing.repo) {
       const old = this.storedStagingDir(existing.repo, existing.downloadCommit);
