@@ -134,6 +134,7 @@ export class StudioCore {
       modelsDir: this.settings.get().modelsDir,
       secrets: options.adapters.secrets,
       env: options.env ?? process.env,
+      graphsDir: dataLayout(options.dataDir).graphs,
       ...(options.nativeBinding ? { nativeBinding: options.nativeBinding } : {}),
       ...(options.checkOps ? { checkOps: (graphs: GraphFile[]) => options.checkOps!(graphs, { cacheDir: dataLayout(options.dataDir).opProbes }) } : {}),
     });
@@ -161,6 +162,7 @@ export class StudioCore {
         spawner: options.adapters.spawner,
         env: options.env ?? process.env,
         probeCacheDir: dataLayout(options.dataDir).opProbes,
+        graphsDir: dataLayout(options.dataDir).graphs,
         ...(options.workerEntry ? { entry: options.workerEntry } : {}),
         log: (level, message) => {
           if (level === 'error') this.log.error(message);

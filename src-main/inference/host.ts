@@ -41,6 +41,8 @@ export interface InferenceHostOptions {
   threads?: number;
   /** The folder of the op-probe answers, sent with every request (absent: the worker keeps them in memory only). */
   probeCacheDir?: string;
+  /** The studio's folder of derived graphs (<data>/graphs), sent with every request (absent: a temporary one). */
+  graphsDir?: string;
   /** Restart delays after crashes: initialMs, doubled per crash in a row, capped at maxMs (default 500, 10 000). */
   backoff?: { initialMs: number; maxMs: number };
   /** How long a new worker may take to say it is ready (default 60 s). */
@@ -184,6 +186,7 @@ export class InferenceHost {
   private readonly spawner: WorkerSpawner;
   private readonly threads: number | undefined;
   private readonly probeCacheDir: string | undefined;
+  private readonly graphsDir: string | undefined;
   private readonly backoff: { initialMs: number; maxMs: number };
   private readonly startTimeoutMs: number;
   private readonly shutdownTimeoutMs: number;
@@ -208,6 +211,7 @@ export class InferenceHost {
     this.env = options.env ?? process.env;
     this.threads = options.threads;
     this.probeCacheDir = options.probeCacheDir;
+    this.graphsDir = options.graphsDir;
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.startTimeoutMs = options.startTimeoutMs ?? 60_000;
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 3_000;
@@ -266,6 +270,7 @@ export class InferenceHost {
       memory: spec.memory,
       ...(this.threads !== undefined ? { threads: this.threads } : {}),
       ...(this.probeCacheDir !== undefined ? { probeCacheDir: this.probeCacheDir } : {}),
+      ...(this.graphsDir !== undefined ? { graphsDir: this.graphsDir } : {}),
     });
     if (!model.success) {
       const issue = model.error.issues[0];

@@ -81,7 +81,7 @@ export const modelSpecSchema = z
     threads: z.number().int().min(1).max(1024).optional(),
     /** Where the op-probe answers are cached on disk (<data>/op-probes, shared with the main process's check). */
     probeCacheDir: folder.optional(),
-    /** The studio's derived-graphs folder (<data>/graphs), where LoRA'd graphs are written. */
+    /** The studio's folder of derived graphs (<data>/graphs, model-folder/derived-graphs.ts). */
     graphsDir: folder.optional(),
   })
   .strict();

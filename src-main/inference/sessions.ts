@@ -2,6 +2,7 @@
 // backend file): execution-provider fallback over ep-plan.ts's plan, session creation from file paths
 // (external data beside, never from buffers), tensor roles from the sessions' own metadata, fp16 I/O
 // conversion, memory modes. pipeline.ts talks to ORT only through LoadedModel's methods.
+import fs from 'node:fs';
 import { ort } from './ort';
 import { epLabel, planExecutionProviders, supportedBackends, type ExecutionPlan, type SupportedBackend } from './ep-plan';
 import { StudioError } from '../../src-shared/errors';
@@ -19,10 +20,11 @@ import {
   type VaeRoles,
 } from './tensor-roles';
 import type { RewrittenOp } from '../model-folder/portable';
+import { processGraphsRoot } from '../model-folder/derived-graphs';
 import { graphForProvider } from './portability';
 import { float16ToFloat32, float32ToFloat16 } from './tensors';
 import { webGpuFailure } from './webgpu';
-import { prepareLoraGraphs, type LoraGraph, type LoraReport, type LoraUse } from '../lora/lora-graphs';
+import { prepareLoraGraphs, type LoraBaseGraph, type LoraGraph, type LoraReport, type LoraUse } from '../lora/lora-graphs';
 import type { LoraComponent } from '../lora/keys';
 
 import type { ClipHidden, EpChoice, MemoryMode } from '../../src-shared/generation';
@@ -36,8 +38,33 @@ export interface SessionOptions {
   memory: MemoryMode;
   /** Where op-probe answers are cached on disk (ort-probe.ts); absent: in this process's memory only. */
   probeCacheDir?: string;
-  /** The studio's derived-graphs folder (<data>/graphs): LoRA'd graphs are written there. */
+  /**
+   * The studio's folder of derived graphs (`<data>/graphs`, model-folder/derived-graphs.ts); absent: a
+   * private temporary folder of this process.
+   */
   graphsDir?: string;
+}
+
+/** What a session is created from: a graph file; for a derived graph also the folder of its external data. */
+export interface GraphSource {
+  path: string;
+  /** The original component folder (real path, checked): ORT resolves the derived graph's external data there. */
+  externalDataDir?: string;
+}
+
+/**
+ * Creates a session from a graph file. A derived graph (it lives in the studio's folder, its weights in the
+ * model folder) is handed to ORT as bytes with `session.model_external_initializers_file_folder_path`, so
+ * ORT resolves (and contains) its external data in the original component folder; the weights are still
+ * read by ORT from their file, never through a buffer.
+ */
+export async function createSession(graph: GraphSource, options: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
+  if (graph.externalDataDir === undefined) return ort.InferenceSession.create(graph.path, options);
+  const bytes = await fs.promises.readFile(graph.path);
+  return ort.InferenceSession.create(bytes, {
+    ...options,
+    extra: { ...options.extra, 'session.model_external_initializers_file_folder_path': graph.externalDataDir },
+  });
 }
 
 /** ORT session options for one provider (the benchmark uses the same to time raw runs). */
@@ -53,11 +80,6 @@ export function ortSessionOptions(options: SessionOptions, provider: string): or
     ...(provider === 'dml' ? { executionMode: 'sequential' as const, enableMemPattern: false } : {}),
   };
   return o;
-}
-
-/** A LoRA'd graph's session: ORT reads the original weights from the base graph's folder (lora-pass.ts). */
-function loraSessionOptions(o: ort.InferenceSession.SessionOptions, lora: LoraGraph): ort.InferenceSession.SessionOptions {
-  return { ...o, extra: { session: { model_external_initializers_file_folder_path: lora.externalDataFolder } } };
 }
 
 // Providers that failed to start in this process: not retried for every model load.
@@ -175,7 +197,7 @@ export class LoadedModel {
   private readonly pending = new Map<ComponentName, Promise<OpenSession>>();
   private readonly lastEp = new Map<ComponentName, string>();
   private readonly rewritten = new Map<ComponentName, RewrittenOp[]>();
-  private readonly graphChoices = new Map<string, string>();
+  private readonly graphChoices = new Map<string, GraphSource>();
   private providers: string[];
   private fallbackReason: string | undefined;
   private released = false;
@@ -289,9 +311,8 @@ export class LoadedModel {
       const provider = this.providers[0] ?? 'cpu';
       let session: ort.InferenceSession;
       const graph = await this.graphFor(component, provider);
-      const lora = this.loraGraphs.get(component);
       try {
-        session = await ort.InferenceSession.create(graph, lora ? loraSessionOptions(ortSessionOptions(this.options, provider), lora) : ortSessionOptions(this.options, provider));
+        session = await createSession(graph, ortSessionOptions(this.options, provider));
       } catch (err) {
         const text = errorText(err);
         if (this.providers.length > 1) {
@@ -336,15 +357,15 @@ export class LoadedModel {
   }
 
   /**
-   * The graph a component's session is created from on a provider: model.onnx, or model.portable.onnx
-   * when the provider lacks ops the portability pass rewrites (recorded in rewrittenOps). Throws the
-   * precise StudioError when an op has no kernel and no rewrite.
+   * The graph a component's session is created from on a provider: model.onnx, or the portable derived
+   * graph (derived-graphs.ts) when the provider lacks ops the portability pass rewrites (recorded in
+   * rewrittenOps). Throws the precise StudioError when an op has no kernel and no rewrite.
    */
-  private async graphFor(component: ComponentName, provider: string): Promise<string> {
+  private async graphFor(component: ComponentName, provider: string): Promise<GraphSource> {
     const lora = this.loraGraphs.get(component);
-    if (lora) return lora.file;
+    if (lora) return { path: lora.file, externalDataDir: lora.externalDataDir };
     const files = this.files[component];
-    if (!files) return this.modelPath(component);
+    if (!files) return { path: this.modelPath(component) };
     // Once decided for a component and provider, the same graph is loaded again (low memory mode
     // creates sessions per job): no second probe or rewrite.
     const known = this.graphChoices.get(`${component}|${provider}`);
@@ -354,12 +375,14 @@ export class LoadedModel {
       .map((b) => b.name);
     const choice = await graphForProvider(this.folder, files, provider, {
       otherProviders: others,
+      graphsRoot: this.options.graphsDir ?? processGraphsRoot(),
       ...(this.options.probeCacheDir !== undefined ? { cacheDir: this.options.probeCacheDir } : {}),
     });
     if (choice.rewritten.length > 0) this.rewritten.set(component, choice.rewritten);
     else this.rewritten.delete(component);
-    this.graphChoices.set(`${component}|${provider}`, choice.path);
-    return choice.path;
+    const source: GraphSource = { path: choice.path, ...(choice.externalDataDir !== undefined ? { externalDataDir: choice.externalDataDir } : {}) };
+    this.graphChoices.set(`${component}|${provider}`, source);
+    return source;
   }
 
   /** Ops rewritten by the portability pass for the sessions created so far, component by component. */
@@ -497,13 +520,16 @@ export class LoadedModel {
     this.loraStrengths = [];
     let prepared: { graphs: Map<LoraComponent, LoraGraph>; reports: LoraReport[] } | undefined;
     if (loras.length > 0) {
-      if (this.options.graphsDir === undefined) throw new StudioError('internal', 'No derived-graphs folder was given for LoRAs.');
       const provider = this.providers[0] ?? 'cpu';
-      const bases: Partial<Record<LoraComponent, string>> = {};
+      const bases: Partial<Record<LoraComponent, LoraBaseGraph>> = {};
       for (const c of ['text_encoder', 'text_encoder_2', 'text_encoder_3', 'transformer'] as const) {
-        if (this.files[c]) bases[c] = await this.graphFor(c, provider);
+        const files = this.files[c];
+        if (!files) continue;
+        // The provider's choice first (it records which ops the portability pass rewrites): the LoRA graph repeats them.
+        await this.graphFor(c, provider);
+        bases[c] = { files, rewrittenOps: (this.rewritten.get(c) ?? []).map((r) => r.op) };
       }
-      prepared = prepareLoraGraphs(this.options.graphsDir, this.folder, bases, loras, names);
+      prepared = await prepareLoraGraphs(this.options.graphsDir ?? processGraphsRoot(), this.folder, bases, loras, names);
     }
     const touched = new Set<ComponentName>([...before, ...(prepared ? [...prepared.graphs.keys()] : [])]);
     for (const c of touched) await this.releaseComponent(c);

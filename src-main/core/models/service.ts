@@ -42,6 +42,7 @@ import type { RetryPolicy } from './retry';
 import { planDownload } from './selection';
 import { ModelsRoot, isStrictlyInside } from './models-root';
 import { ModelStore, type FileRow, type ModelRow } from './store';
+import { removeDerivedGraphs } from '../../model-folder/derived-graphs';
 
 /** The app's version from package.json (the build inlines it), never a copy. */
 export const DEFAULT_USER_AGENT = `SD3.5-Studio/${APP_VERSION} (${process.platform}; node/${process.versions.node})`;
@@ -55,6 +56,8 @@ export interface ModelServiceOptions {
   fetch?: typeof fetch;
   freeSpace?: FreeSpaceFn;
   userAgent?: string;
+  /** The studio's folder of derived graphs (<data>/graphs): a removed model's are removed with it. */
+  graphsDir?: string;
   /** The pre-download op check; without it the graphs are not checked before the download. */
   checkOps?: OpsChecker;
   /** better-sqlite3 .node for this runtime (the download lock is core/lock.ts's SQLite-held OS lock). */
@@ -554,6 +557,7 @@ export class ModelService {
     if (this.active.has(row.id)) await this.cancel(row.id);
     const current = this.store.get(row.id);
     if (!current) return;
+    if (current.path && this.opts.graphsDir) removeDerivedGraphs(this.opts.graphsDir, current.path);
     if (current.source === 'hub') {
       if (current.path) await this.removeInstalledFolder(current.path);
       const staging = current.downloadCommit && current.repo ? this.storedStagingDir(current.repo, current.downloadCommit) : undefined;
