@@ -4,14 +4,15 @@ import path from 'node:path';
 import { StudioError } from '../../../src-shared/errors';
 import { intOption } from '../args';
 import type { Command } from '../command';
+import { listenRememberingPort } from '../serve-port';
 import { createDispatcher } from '../../transport/dispatch';
 import { startHttpTransport } from '../../transport/http';
 
 export const serveCommand: Command = {
   path: ['serve'],
   usage: 'serve [--port P]',
-  summary: 'Serve the studio to a browser on 127.0.0.1 (P = 0: any free port)',
-  options: [{ name: 'port', type: 'string', valueName: 'P', description: 'Port on 127.0.0.1 (0 = any free port; default 0)' }],
+  summary: 'Serve the studio to a browser on 127.0.0.1 (P = 0: the last port when free, else any free port)',
+  options: [{ name: 'port', type: 'string', valueName: 'P', description: 'Port on 127.0.0.1 (0 = the last serve\'s port when free, else any free port; default 0)' }],
   async run(ctx) {
     const port = intOption(ctx.args, 'port', { min: 0, max: 65535 }) ?? 0;
     const core = await ctx.openCore('browser');
@@ -27,17 +28,22 @@ export const serveCommand: Command = {
     }
     const dispatch = createDispatcher(core.api, (m, err) => core.log.error(`${m} failed`, { error: String(err) }));
     const rendererDir = process.env.SD35_RENDERER_DIR ?? path.join(__dirname, '..', 'renderer');
+    // Tests restart a server under the same token to prove an open tab reconnects on its own.
+    const testToken = ctx.env.SD35_TEST_MODE === '1' ? ctx.env.SD35_TEST_TOKEN : undefined;
     let transport;
     try {
-      transport = await startHttpTransport({
-        dispatch,
-        events: core.events,
-        dataRoot: core.layout.root,
-        rendererDir,
-        media: core.media,
-        port,
-        log: (m) => core.log.warn(m),
-      });
+      transport = await listenRememberingPort(core.layout.servePort, port, (p) =>
+        startHttpTransport({
+          dispatch,
+          events: core.events,
+          dataRoot: core.layout.root,
+          rendererDir,
+          media: core.media,
+          port: p,
+          ...(testToken ? { token: testToken } : {}),
+          log: (m) => core.log.warn(m),
+        }),
+      );
     } catch (err) {
       core.close();
       throw err;
