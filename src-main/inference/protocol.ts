@@ -68,6 +68,16 @@ export const generateRequestSchema = z
     t5: z.boolean(),
     /** LoRAs to apply, in order (strength input k = the k-th): library files the host resolved. */
     loras: z.array(loraUseSchema).max(GENERATION_LIMITS.maxLoras).optional(),
+    /** Image to image / inpainting: the source fitted to width × height (RGB) and the mask's luminance. */
+    image: z
+      .object({
+        rgb: bytes,
+        strength: z.number(),
+        mask: bytes.optional(),
+        maskBlur: z.number().optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
