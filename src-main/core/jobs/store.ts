@@ -3,6 +3,7 @@
 // rolled up from its generations the same way; the queue adds requeue (retry) and its own bookkeeping.
 import type { Statement } from 'better-sqlite3';
 import { StudioError } from '../../../src-shared/errors';
+import { initImageSchema, type InitImage } from '../../../src-shared/img2img';
 import { GENERATION_LIMITS, jobParamsSchema, sweepSchema, type AxisValue, type GenerationParams, type JobParams, type Sweep } from '../../../src-shared/generation';
 import type { JobCounts, JobGeneration, JobStatus, JobView } from '../../../src-shared/schemas/jobs';
 import type { Db } from '../db';
@@ -263,6 +264,7 @@ export class JobStore {
         width: g.width,
         height: g.height,
         t5: g.t5 === null ? true : g.t5 === 1,
+        ...storedInit(snap.init),
       },
       run: { ep: String(snap.ep ?? 'auto'), memory: String(snap.memory ?? 'balanced') },
     };
@@ -411,6 +413,13 @@ export class JobStore {
   }
 }
 
+/** The image-to-image source of a job's snapshot, when it has a valid one. */
+function storedInit(raw: unknown): { init?: InitImage } {
+  if (raw === undefined) return {};
+  const parsed = initImageSchema.safeParse(raw);
+  return parsed.success ? { init: parsed.data } : {};
+}
+
 /** The job's snapshot as the contract shows it (jobs from before the queue kept other keys too). */
 function snapshotParams(text: string): JobParams {
   const raw = JSON.parse(text) as Record<string, unknown>;
@@ -423,6 +432,7 @@ function snapshotParams(text: string): JobParams {
     width: raw.width,
     height: raw.height,
     t5: typeof raw.t5 === 'boolean' ? raw.t5 : true,
+    ...storedInit(raw.init),
   };
   const parsed = jobParamsSchema.safeParse(candidate);
   if (parsed.success) return parsed.data;
