@@ -102,6 +102,12 @@ export interface HostStats {
   /** Unexpected worker exits. */
   crashes: number;
   forceStops: number;
+  /** Restarts that waited for the crash backoff (a restart after a force stop or a success does not). */
+  backoffWaits: number;
+  /** The backoff armed after the last crash, in ms (0 before any crash). */
+  lastBackoffMs: number;
+  /** dispose() had to SIGKILL a worker that did not shut down within shutdownTimeoutMs. */
+  shutdownKills: number;
 }
 
 const DEFAULT_BACKOFF = { initialMs: 500, maxMs: 10_000 };
@@ -203,7 +209,7 @@ export class InferenceHost {
   private nextSpawnAt = 0;
   private disposed = false;
   private disposing: Promise<void> | undefined;
-  private readonly counters: HostStats = { spawns: 0, loads: 0, crashes: 0, forceStops: 0 };
+  private readonly counters: HostStats = { spawns: 0, loads: 0, crashes: 0, forceStops: 0, backoffWaits: 0, lastBackoffMs: 0, shutdownKills: 0 };
 
   constructor(options: InferenceHostOptions) {
     this.spawner = options.spawner;
@@ -340,6 +346,7 @@ export class InferenceHost {
       else slot.handle.kill('SIGTERM');
       if (!(await within(slot.exited, this.shutdownTimeoutMs))) {
         this.log('warn', `The inference worker did not shut down within ${this.shutdownTimeoutMs} ms; killing it.`);
+        this.counters.shutdownKills++;
         slot.handle.kill('SIGKILL');
         await within(slot.exited, 5_000);
       }
@@ -446,6 +453,7 @@ export class InferenceHost {
       }
       const wait = this.nextSpawnAt - Date.now();
       if (wait > 0) {
+        this.counters.backoffWaits++;
         this.log('info', `Restarting the inference worker in ${wait} ms.`);
         await delay(wait);
         continue;
@@ -565,6 +573,7 @@ export class InferenceHost {
     this.crashStreak++;
     const wait = Math.min(this.backoff.initialMs * 2 ** (this.crashStreak - 1), this.backoff.maxMs);
     this.nextSpawnAt = Date.now() + wait;
+    this.counters.lastBackoffMs = wait;
     const last = slot.lastError ? ` Last error: ${slot.lastError}` : '';
     this.log('warn', `The inference worker stopped unexpectedly: ${reason}.${last} It will be restarted for the next request (in ${wait} ms or later).`);
     if (wasStarting) {

@@ -21,7 +21,8 @@ import {
 } from './tensor-roles';
 import type { RewrittenOp } from '../model-folder/portable';
 import { processGraphsRoot } from '../model-folder/derived-graphs';
-import { graphForProvider } from './portability';
+import { forgetGraphProbes, graphForProvider } from './portability';
+import { isNoKernelError, type ProbeOptions } from './ort-probe';
 import { float16ToFloat32, float32ToFloat16 } from './tensors';
 import { webGpuFailure } from './webgpu';
 
@@ -299,6 +300,7 @@ export class LoadedModel {
 
   private async create(component: ComponentName): Promise<OpenSession> {
     const file = this.fileOf(component);
+    let reprobed = false;
     for (;;) {
       const provider = this.providers[0] ?? 'cpu';
       let session: ort.InferenceSession;
@@ -307,6 +309,15 @@ export class LoadedModel {
         session = await createSession(graph, ortSessionOptions(this.options, provider));
       } catch (err) {
         const text = errorText(err);
+        const files = this.files[component];
+        if (!reprobed && files && isNoKernelError(text)) {
+          // The probes said this provider had every op and ORT says it has not: the cached answers are wrong
+          // (issue 18 §2). Drop them, ask ORT again, and decide the graph anew — once.
+          reprobed = true;
+          forgetGraphProbes(files, provider, this.probeOptions());
+          this.graphChoices.delete(`${component}|${provider}`);
+          continue;
+        }
         if (this.providers.length > 1) {
           const next = this.providers[1] as string;
           this.fallbackReason = `${epLabel(provider)} could not be started (${text}); running on the ${epLabel(next)}.`;
@@ -366,13 +377,17 @@ export class LoadedModel {
     const choice = await graphForProvider(this.folder, files, provider, {
       otherProviders: others,
       graphsRoot: this.options.graphsDir ?? processGraphsRoot(),
-      ...(this.options.probeCacheDir !== undefined ? { cacheDir: this.options.probeCacheDir } : {}),
+      ...this.probeOptions(),
     });
     if (choice.rewritten.length > 0) this.rewritten.set(component, choice.rewritten);
     else this.rewritten.delete(component);
     const source: GraphSource = { path: choice.path, ...(choice.externalDataDir !== undefined ? { externalDataDir: choice.externalDataDir } : {}) };
     this.graphChoices.set(`${component}|${provider}`, source);
     return source;
+  }
+
+  private probeOptions(): ProbeOptions {
+    return this.options.probeCacheDir !== undefined ? { cacheDir: this.options.probeCacheDir } : {};
   }
 
   /** Ops rewritten by the portability pass for the sessions created so far, component by component. */
