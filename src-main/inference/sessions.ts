@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { ort } from './ort';
 import { epLabel, planExecutionProviders, supportedBackends, type ExecutionPlan, type SupportedBackend } from './ep-plan';
 import { StudioError } from '../../src-shared/errors';
-import { COMPONENTS, componentLabel, openModelFolder, type ComponentFiles, type ComponentName, type Layout } from '../model-folder/layouts';
+import { ALL_COMPONENTS, COMPONENTS, componentLabel, openModelFolder, type ComponentFiles, type ComponentName, type Layout } from '../model-folder/layouts';
 import { readOnnxGraphInfo, type ComponentIo, type TensorMeta } from '../model-folder/onnx-graph';
 import {
   resolveRoles,
@@ -17,6 +17,7 @@ import {
   type T5Roles,
   type TensorRole,
   type TransformerRoles,
+  type VaeEncoderRoles,
   type VaeRoles,
 } from './tensor-roles';
 import type { RewrittenOp } from '../model-folder/portable';
@@ -91,10 +92,11 @@ function errorText(err: unknown): string {
 
 // ---------------------------------------------------------------------------------------------
 
-export type Phase = 'encode' | 'denoise' | 'decode';
+export type Phase = 'encode' | 'denoise' | 'decode' | 'encodeImage';
 
 const PHASE_COMPONENTS: Record<Phase, ComponentName[]> = {
   encode: ['text_encoder', 'text_encoder_2', 'text_encoder_3'],
+  encodeImage: ['vae_encoder'],
   denoise: ['transformer'],
   decode: ['vae_decoder'],
 };
@@ -231,7 +233,7 @@ export class LoadedModel {
     }
     const info = await openModelFolder(folder);
     const roles = new Map<ComponentName, ComponentRoles>();
-    for (const component of COMPONENTS) {
+    for (const component of ALL_COMPONENTS) {
       const files = info.components[component];
       if (!files) continue;
       const io = await readOnnxGraphInfo(files.model);
@@ -272,7 +274,7 @@ export class LoadedModel {
 
   /** Components with a live session right now (memory-mode tests). */
   residentComponents(): ComponentName[] {
-    return COMPONENTS.filter((c) => this.open.has(c));
+    return ALL_COMPONENTS.filter((c) => this.open.has(c));
   }
 
   /** Absolute path of a component's model.onnx. */
@@ -392,7 +394,7 @@ export class LoadedModel {
 
   /** Ops rewritten by the portability pass for the sessions created so far, component by component. */
   get rewrittenOps(): { component: ComponentName; op: string; count: number }[] {
-    return COMPONENTS.flatMap((c) => (this.rewritten.get(c) ?? []).map((r) => ({ component: c, ...r })));
+    return ALL_COMPONENTS.flatMap((c) => (this.rewritten.get(c) ?? []).map((r) => ({ component: c, ...r })));
   }
 
   private async run(
@@ -484,11 +486,42 @@ export class LoadedModel {
     return readFloat(out[roles.sample.name], roles.sample.name, this.fileOf('vae_decoder'));
   }
 
+  /** Whether the folder has a VAE encoder (image to image, inpainting). */
+  get hasVaeEncoder(): boolean {
+    return this.files.vae_encoder !== undefined;
+  }
+
+  /**
+   * VAE encoder: image [1,3,H,W] in [-1, 1] → the latent distribution's MEAN [1,16,H/8,W/8] (not yet shifted or
+   * scaled). An encoder that outputs its moments (optimum's latent_parameters) gives the mean directly; one that
+   * samples inside the graph (TensorStack's latent_sample) is refused, since the noise it draws is not the seed's.
+   */
+  async encodeImage(image: Float32Array, dims: readonly number[]): Promise<{ data: Float32Array; dims: number[] }> {
+    if (!this.files.vae_encoder) {
+      throw new StudioError(
+        'not_found',
+        `The model in ${this.folder} has no VAE encoder (vae_encoder/), which image to image and inpainting need. Add image-to-image support to the model (Models view, or download it again).`,
+        { folder: this.folder, file: 'vae_encoder/model.onnx' },
+      );
+    }
+    const opened = await this.acquire('vae_encoder');
+    const roles = opened.roles as VaeEncoderRoles;
+    if (roles.latentKind === 'sampled') {
+      throw new StudioError(
+        'unavailable',
+        `${this.fileOf('vae_encoder')} draws its own random sample ('${roles.latent.name}') instead of giving the latent distribution; the studio needs its mean for exact, seed-determined results.`,
+        { folder: this.folder, file: this.fileOf('vae_encoder') },
+      );
+    }
+    const out = await this.run('vae_encoder', opened, { [roles.image.name]: floatTensor(roles.image.type, image, dims) }, [roles.latent.name]);
+    return readFloat(out[roles.latent.name], roles.latent.name, this.fileOf('vae_encoder'));
+  }
+
   /** Releases what the memory mode frees after a phase: balanced frees the text encoders after encoding, low frees everything after use. */
   async endPhase(phase: Phase): Promise<void> {
     const mode = this.options.memory;
     if (mode === 'fast') return;
-    if (mode === 'balanced' && phase !== 'encode') return;
+    if (mode === 'balanced' && phase !== 'encode' && phase !== 'encodeImage') return;
     for (const c of PHASE_COMPONENTS[phase]) await this.releaseComponent(c);
   }
 
@@ -504,6 +537,6 @@ export class LoadedModel {
   /** Releases every session; the model cannot be used afterwards. */
   async release(): Promise<void> {
     this.released = true;
-    for (const c of COMPONENTS) await this.releaseComponent(c);
+    for (const c of ALL_COMPONENTS) await this.releaseComponent(c);
   }
 }

@@ -22,8 +22,11 @@ export const LAYOUTS: Readonly<Record<ModelLayout, LayoutSpec>> = {
   tensorstack: { layout: 'tensorstack', transformerFolder: 'unet', externalDataFile: 'model.onnx.data' },
 };
 
-export type ComponentName = 'text_encoder' | 'text_encoder_2' | 'text_encoder_3' | 'transformer' | 'vae_decoder';
+export type ComponentName = 'text_encoder' | 'text_encoder_2' | 'text_encoder_3' | 'transformer' | 'vae_decoder' | 'vae_encoder';
+/** The components text-to-image needs (T5 optional). */
 export const COMPONENTS: readonly ComponentName[] = ['text_encoder', 'text_encoder_2', 'text_encoder_3', 'transformer', 'vae_decoder'];
+/** Every component a folder may hold: the VAE encoder (image to image) is optional, like T5. */
+export const ALL_COMPONENTS: readonly ComponentName[] = [...COMPONENTS, 'vae_encoder'];
 
 export function componentLabel(component: ComponentName): string {
   switch (component) {
@@ -37,6 +40,8 @@ export function componentLabel(component: ComponentName): string {
       return 'transformer';
     case 'vae_decoder':
       return 'VAE decoder';
+    case 'vae_encoder':
+      return 'VAE encoder';
   }
 }
 
@@ -78,9 +83,14 @@ export function requiredFiles(layout: ModelLayout, options: { t5: boolean }): st
   return files;
 }
 
-/** The graphs of a layout, component by component. */
-export function graphFiles(layout: ModelLayout, options: { t5: boolean }): { component: ComponentName; file: string }[] {
-  return COMPONENTS.filter((c) => c !== 'text_encoder_3' || options.t5).map((component) => ({
+/** Whether a listing has the VAE encoder (image to image; optional, like T5). */
+export function hasVaeEncoder(paths: readonly string[]): boolean {
+  return paths.includes('vae_encoder/model.onnx');
+}
+
+/** The graphs of a layout, component by component (the VAE encoder when `vaeEncoder`). */
+export function graphFiles(layout: ModelLayout, options: { t5: boolean; vaeEncoder?: boolean }): { component: ComponentName; file: string }[] {
+  return ALL_COMPONENTS.filter((c) => (c !== 'text_encoder_3' || options.t5) && (c !== 'vae_encoder' || options.vaeEncoder === true)).map((component) => ({
     component,
     file: `${componentDir(layout, component)}/model.onnx`,
   }));
@@ -163,6 +173,8 @@ export interface ModelFolderCheck {
   ok: boolean;
   layout?: ModelLayout;
   t5: boolean;
+  /** Whether the folder has the (optional) VAE encoder for image to image. */
+  vaeEncoder?: boolean;
   /** Required files and the external data of the graphs, repo-relative. */
   files: string[];
   sizeBytes: number;
@@ -216,6 +228,13 @@ export async function checkModelFolder(folderIn: string, options: CheckFolderOpt
   const t5 = paths.some((p) => p.startsWith('text_encoder_3/'));
   result.t5 = t5;
   const present = new Set(paths);
+  // A vae_encoder/ folder is checked like the others (its graph and external data); without it the model is
+  // text-to-image only.
+  const vaeEncoder = paths.some((p) => p.startsWith('vae_encoder/'));
+  result.vaeEncoder = vaeEncoder;
+  if (vaeEncoder && !present.has('vae_encoder/model.onnx')) {
+    result.problems.push({ code: 'not_found', file: 'vae_encoder/model.onnx', message: 'vae_encoder/model.onnx is missing (the VAE encoder graph)' });
+  }
   const graphs = new Map(graphFiles(layout, { t5 }).map((g) => [g.file, g.component]));
   for (const f of requiredFiles(layout, { t5 })) {
     if (present.has(f)) {
@@ -226,8 +245,9 @@ export async function checkModelFolder(folderIn: string, options: CheckFolderOpt
     const why = component ? `the ${componentLabel(component)} graph` : f.startsWith('tokenizer') ? 'a tokenizer file' : 'the scheduler configuration';
     result.problems.push({ code: 'not_found', file: f, message: `${f} is missing (${why})` });
   }
-  for (const { component, file } of graphFiles(layout, { t5 })) {
+  for (const { component, file } of graphFiles(layout, { t5, vaeEncoder })) {
     if (!present.has(file)) continue;
+    if (component === 'vae_encoder') result.files.push(file);
     const dir = path.posix.dirname(file);
     const resolved = resolveComponentDir(folder, dir);
     if ('problem' in resolved) {
