@@ -58,6 +58,39 @@ export function detectLayout(paths: readonly string[]): ModelLayout | undefined 
   return undefined;
 }
 
+/**
+ * Where the model lives in a repo listing (or a folder's): '' when the root itself is an SD3 ONNX export in
+ * either layout, else a first-level subfolder whose files are one (Stability's AMD exports keep theirs in
+ * `stable-diffusion-3.5-medium_io16/` and `…_io32/`). Nothing else about the folder's name is assumed; when
+ * several subfolders qualify, one whose name ends in `_io32` (fp32 inputs/outputs, fp16 inside: the one
+ * Amuse loads) is taken, else the first in name order. Undefined when nothing qualifies.
+ */
+export function detectModelRoot(paths: readonly string[]): { root: string; layout: ModelLayout } | undefined {
+  const top = detectLayout(paths);
+  if (top) return { root: '', layout: top };
+  const byFolder = new Map<string, string[]>();
+  for (const p of paths) {
+    const slash = p.indexOf('/');
+    if (slash <= 0) continue;
+    const folder = p.slice(0, slash);
+    let list = byFolder.get(folder);
+    if (!list) byFolder.set(folder, (list = []));
+    list.push(p.slice(slash + 1));
+  }
+  const candidates = [...byFolder]
+    .map(([root, inner]) => ({ root, layout: detectLayout(inner) }))
+    .filter((c): c is { root: string; layout: ModelLayout } => c.layout !== undefined)
+    .sort((a, b) => (a.root < b.root ? -1 : a.root > b.root ? 1 : 0));
+  return candidates.find((c) => /_io32$/i.test(c.root)) ?? candidates[0];
+}
+
+/** `paths` under `root` with the root's prefix taken off (all of them when root is ''). */
+export function underRoot(paths: readonly string[], root: string): string[] {
+  if (root === '') return [...paths];
+  const prefix = `${root}/`;
+  return paths.filter((p) => p.startsWith(prefix)).map((p) => p.slice(prefix.length));
+}
+
 /** Whether a repo listing has the T5 encoder and its tokenizer (a download without them is "without T5"). */
 export function hasT5(paths: readonly string[]): boolean {
   const set = new Set(paths);
@@ -101,8 +134,8 @@ export function missingFiles(paths: readonly string[], layout: ModelLayout, opti
   return requiredFiles(layout, options).filter((f) => !set.has(f));
 }
 
-/** Repo-relative file paths under `folder`, two levels deep (the layouts need no more). */
-export async function listFolder(folder: string): Promise<string[]> {
+/** Repo-relative file paths under `folder`, two levels deep (the layouts need no more; `levels` 2 = three). */
+export async function listFolder(folder: string, levels = 1): Promise<string[]> {
   const out: string[] = [];
   const walk = async (rel: string, depth: number) => {
     const entries = await fs.promises.readdir(path.join(folder, rel), { withFileTypes: true });
@@ -115,7 +148,7 @@ export async function listFolder(folder: string): Promise<string[]> {
         isDir = !!st?.isDirectory();
         isFile = !!st?.isFile();
       }
-      if (isDir && depth < 1) await walk(r, depth + 1);
+      if (isDir && depth < levels) await walk(r, depth + 1);
       else if (isFile) out.push(r);
     }
   };
@@ -211,6 +244,11 @@ export async function checkModelFolder(folderIn: string, options: CheckFolderOpt
     return result;
   }
   const layout = detectLayout(paths);
+  if (!layout) {
+    // A folder that keeps its model in a subfolder (a clone of Stability's AMD exports): the model root.
+    const sub = detectModelRoot(await listFolder(folder, 2));
+    if (sub && sub.root !== '') return checkModelFolder(path.join(folder, sub.root), options);
+  }
   if (!layout) {
     const dir = Object.values(LAYOUTS).find((l) => paths.some((p) => p.startsWith(`${l.transformerFolder}/`)));
     result.problems.push(

@@ -3,7 +3,7 @@
 // the lock holder and by a standalone `sd35-studio generate` alike (this was the CLI's job loop).
 import fs from 'node:fs';
 import path from 'node:path';
-import { CATALOG, isCatalogId, repoFolderName, type CatalogVariant } from '../../../src-shared/catalog';
+import { CATALOG, catalogSourceForRepo, isCatalogId, repoFolderName, type CatalogVariant } from '../../../src-shared/catalog';
 import { StudioError } from '../../../src-shared/errors';
 import type { EpChoice, GenerationParams, MemoryMode } from '../../../src-shared/generation';
 import type { StudioImageMeta } from '../../../src-shared/metadata';
@@ -48,7 +48,7 @@ export async function resolveModel(models: Pick<ModelService, 'resolveInstalled'
   if (models && !looksLikePath) {
     try {
       const installed = await models.resolveInstalled(text);
-      const variant = isCatalogId(installed.id) ? CATALOG[installed.id] : installed.repo ? Object.values(CATALOG).find((v) => v.repo === installed.repo) : undefined;
+      const variant = isCatalogId(installed.id) ? CATALOG[installed.id] : installed.repo ? catalogSourceForRepo(installed.repo)?.variant : undefined;
       const modelHash = models.modelHash(installed.id, installed.commit);
       return {
         folder: installed.path,
