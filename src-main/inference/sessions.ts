@@ -22,6 +22,7 @@ import {
 } from './tensor-roles';
 import type { RewrittenOp } from '../model-folder/portable';
 import { processGraphsRoot } from '../model-folder/derived-graphs';
+import { meanEncoderGraph } from '../model-folder/vae-mean';
 import { forgetGraphProbes, graphForProvider } from './portability';
 import { isNoKernelError, type ProbeOptions } from './ort-probe';
 import { float16ToFloat32, float32ToFloat16 } from './tensors';
@@ -202,6 +203,8 @@ export class LoadedModel {
   private providers: string[];
   private fallbackReason: string | undefined;
   private released = false;
+  /** The VAE encoder's session runs the mean pass's graph (its output is the mean, not a sample). */
+  private meanEncoder = false;
 
   private constructor(
     readonly folder: string,
@@ -383,7 +386,22 @@ export class LoadedModel {
     });
     if (choice.rewritten.length > 0) this.rewritten.set(component, choice.rewritten);
     else this.rewritten.delete(component);
-    const source: GraphSource = { path: choice.path, ...(choice.externalDataDir !== undefined ? { externalDataDir: choice.externalDataDir } : {}) };
+    let source: GraphSource = { path: choice.path, ...(choice.externalDataDir !== undefined ? { externalDataDir: choice.externalDataDir } : {}) };
+    const encoderRoles = component === 'vae_encoder' ? (this.plannedRoles.get('vae_encoder') as VaeEncoderRoles | undefined) : undefined;
+    if (encoderRoles?.latentKind === 'sampled') {
+      // An encoder that samples inside its graph: the VAE mean pass (model-folder/vae-mean.ts), a derived graph.
+      // Ops a provider lacks are not rewritten in it yet: such an encoder runs where its ops do.
+      if (choice.rewritten.length > 0) {
+        throw new StudioError(
+          'unavailable',
+          `${files.file} samples inside its graph and needs ops the ${epLabel(provider)} lacks (${choice.rewritten.map((r) => r.op).join(', ')}); the studio cannot yet derive its mean encoder for this provider.`,
+          { folder: this.folder, file: files.file },
+        );
+      }
+      const mean = await meanEncoderGraph(this.options.graphsDir ?? processGraphsRoot(), this.folder, files);
+      source = { path: mean.file, externalDataDir: mean.externalDataDir };
+      this.meanEncoder = true;
+    }
     this.graphChoices.set(`${component}|${provider}`, source);
     return source;
   }
@@ -492,9 +510,9 @@ export class LoadedModel {
   }
 
   /**
-   * VAE encoder: image [1,3,H,W] in [-1, 1] → the latent distribution's MEAN [1,16,H/8,W/8] (not yet shifted or
-   * scaled). An encoder that outputs its moments (optimum's latent_parameters) gives the mean directly; one that
-   * samples inside the graph (TensorStack's latent_sample) is refused, since the noise it draws is not the seed's.
+   * VAE encoder: image [1,3,H,W] in [-1, 1] → the latent distribution (not yet shifted or scaled): optimum's
+   * latent_parameters [1,32,h,w] (mean ‖ logvar), or [1,16,h,w] the mean itself from an encoder that samples inside
+   * its graph (TensorStack's latent_sample), whose session runs the VAE mean pass's derived graph.
    */
   async encodeImage(image: Float32Array, dims: readonly number[]): Promise<{ data: Float32Array; dims: number[] }> {
     if (!this.files.vae_encoder) {
@@ -506,7 +524,7 @@ export class LoadedModel {
     }
     const opened = await this.acquire('vae_encoder');
     const roles = opened.roles as VaeEncoderRoles;
-    if (roles.latentKind === 'sampled') {
+    if (roles.latentKind === 'sampled' && !this.meanEncoder) {
       throw new StudioError(
         'unavailable',
         `${this.fileOf('vae_encoder')} draws its own random sample ('${roles.latent.name}') instead of giving the latent distribution; the studio needs its mean for exact, seed-determined results.`,
