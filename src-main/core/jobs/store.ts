@@ -5,7 +5,7 @@ import type { Statement } from 'better-sqlite3';
 import { StudioError } from '../../../src-shared/errors';
 import { initImageSchema, type InitImage } from '../../../src-shared/img2img';
 import { GENERATION_LIMITS, jobParamsSchema, sweepSchema, type AxisValue, type GenerationParams, type JobParams, type Sweep } from '../../../src-shared/generation';
-import type { JobCounts, JobGeneration, JobStatus, JobView } from '../../../src-shared/schemas/jobs';
+import { FINISHED_STATUSES, isFinishedStatus, type JobCounts, type JobGeneration, type JobStatus, type JobView } from '../../../src-shared/schemas/jobs';
 import type { Db } from '../db';
 import { Generations, type GenerationRow } from '../history/generations';
 import type { PlannedGeneration } from './sweep';
@@ -49,7 +49,8 @@ type GenRow = Omit<GenerationRow, 'meta' | 'ep' | 'timings' | 'created_at' | 'st
 export const MAX_QUEUED_GENERATIONS = 512;
 
 const EMPTY_COUNTS: JobCounts = { queued: 0, running: 0, done: 0, failed: 0, cancelled: 0, interrupted: 0 };
-const FINISHED = ['done', 'failed', 'cancelled', 'interrupted'] as const;
+/** FINISHED_STATUSES as an SQL list: ('done', 'failed', …). */
+const FINISHED_SQL = `(${FINISHED_STATUSES.map((x) => `'${x}'`).join(', ')})`;
 
 function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
@@ -75,6 +76,7 @@ export class JobStore {
            status, created_at, axis_value, t5)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
       ),
+      jobStatus: p(`SELECT status FROM jobs WHERE id = ?`),
       job: p(`SELECT id, params, seeds, status, owner, sweep, created_at, finished_at, cancel_requested FROM jobs WHERE id = ? AND kind = 'generate'`),
       gensOf: p(
         `SELECT g.id, g.job_id, g.idx, g.seed, g.prompt, g.negative_prompt, g.steps, g.guidance, g.width, g.height, g.model,
@@ -111,7 +113,7 @@ export class JobStore {
       ),
       retryJob: p(`UPDATE jobs SET cancel_requested = 0, cleared_at = NULL, owner = 'queue', owner_pid = ?, position = (SELECT coalesce(max(position), 0) + 1 FROM jobs) WHERE id = ?`),
       clear: p(
-        `UPDATE jobs SET cleared_at = ? WHERE kind = 'generate' AND cleared_at IS NULL AND status IN ('done', 'failed', 'cancelled', 'interrupted')`,
+        `UPDATE jobs SET cleared_at = ? WHERE kind = 'generate' AND cleared_at IS NULL AND status IN ${FINISHED_SQL}`,
       ),
       // Cleared jobs keep only what has an image (or can be retried): their cancelled and failed generations go.
       purgeCleared: p(
@@ -366,7 +368,12 @@ export class JobStore {
   }
 
   isFinished(status: JobStatus): boolean {
-    return (FINISHED as readonly string[]).includes(status);
+    return isFinishedStatus(status);
+  }
+
+  /** The job's stored status (the core's roll-up), for the events; undefined when the job is gone. */
+  jobStatus(jobId: number): JobStatus | undefined {
+    return (this.s.jobStatus!.get(jobId) as { status: JobStatus } | undefined)?.status;
   }
 
   private view(row: JobRow, rows?: GenRow[]): JobView {
