@@ -45,6 +45,16 @@ export const generateRequestSchema = z
     width: z.number(),
     height: z.number(),
     t5: z.boolean(),
+    /** Image to image / inpainting: the source fitted to width × height (RGB) and the mask's luminance. */
+    image: z
+      .object({
+        rgb: bytes,
+        strength: z.number(),
+        mask: bytes.optional(),
+        maskBlur: z.number().optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
