@@ -19,6 +19,8 @@ export interface ComponentSizes {
   clipG: number;
   clipL: number;
   vaeDecoder: number;
+  /** The VAE encoder (image to image, inpainting): part of the download since image to image. */
+  vaeEncoder?: number;
 }
 
 /** Where a variant's files come from: TensorStack's exports (the default) or Stability AI's own AMD GPU exports. */
@@ -68,11 +70,12 @@ const MEDIUM_COMPONENTS: ComponentSizes = {
   clipG: 1.39 * GB,
   clipL: 246 * MB,
   vaeDecoder: 99 * MB,
+  vaeEncoder: 68 * MB,
 };
 const LARGE_COMPONENTS: ComponentSizes = { ...MEDIUM_COMPONENTS, transformer: 16.3 * GB };
 
 function sumComponents(c: ComponentSizes, t5: boolean): number {
-  return c.transformer + (t5 ? c.t5 : 0) + c.clipG + c.clipL + c.vaeDecoder;
+  return c.transformer + (t5 ? c.t5 : 0) + c.clipG + c.clipL + c.vaeDecoder + (c.vaeEncoder ?? 0);
 }
 
 /** Tokenizer and config files: a few MB on top of the weights. */
@@ -208,7 +211,7 @@ export function variantFromSource(v: CatalogVariant, sourceId: CatalogSourceId):
 // ---------------------------------------------------------------------------------------------
 // The file selection rule
 
-const COMPONENT_FOLDERS = ['text_encoder', 'text_encoder_2', 'unet', 'transformer', 'vae_decoder'] as const;
+const COMPONENT_FOLDERS = ['text_encoder', 'text_encoder_2', 'unet', 'transformer', 'vae_decoder', 'vae_encoder'] as const;
 const T5_COMPONENT_FOLDER = 'text_encoder_3';
 const TOKENIZER_FOLDERS = ['tokenizer', 'tokenizer_2'] as const;
 const T5_TOKENIZER_FOLDER = 'tokenizer_3';
@@ -222,8 +225,8 @@ const SCHEDULER_FILE = /\.(json|txt)$/i;
 /**
  * The files of a repo the studio needs (in the repo's order, deduplicated): `model_index.json`,
  * `scheduler/*`, the tokenizer folders' text files, and in each component folder (text encoders,
- * `unet/` or `transformer/`, `vae_decoder/`) its `model.onnx`, external data and `config.json`.
- * Nothing else: no samples, no `vae_encoder/`, no stray folders, no nested folders. Without T5,
+ * `unet/` or `transformer/`, `vae_decoder/`, `vae_encoder/` for image to image) its `model.onnx`, external data and
+ * `config.json`. Nothing else: no samples, no stray folders, no nested folders. Without T5,
  * `text_encoder_3/` and `tokenizer_3/` are left out.
  */
 export function selectFiles(paths: readonly string[], options: { t5: boolean }): string[] {
@@ -348,6 +351,15 @@ const USABLE_SHARE = 0.9;
  */
 export const CPU_FP16_WEIGHT_FACTOR = 2;
 
+/**
+ * What decoding a 1024² image adds on the CPU on top of the VAE's weights: measured by
+ * `npm run bench -- real-scale` (2026-12-07, this 2-core 24 GB machine, one thread): the full-size VAE decoder alone
+ * (0.10 GB fp16 weights) peaked at 6.62 GB (VmHWM) decoding 1024² — its mid-block attention over 128² positions and
+ * the 128-channel 1024² activations — where the flat RUN_WORKING_BYTES allowance said 2.2 GB. 6.5 GB plus the
+ * process gives 7.7 GB for that phase (1.16× the measured peak). GPU providers keep the flat allowance (not measured).
+ */
+export const CPU_VAE_DECODE_WORKING_BYTES = 6.5 * GB;
+
 const PROVIDER_LABELS: Record<string, string> = { cpu: 'the CPU', cuda: 'CUDA', dml: 'DirectML', coreml: 'Core ML', webgpu: 'WebGPU', gpu: 'the GPU' };
 
 /** "the CPU", "CUDA", "DirectML"… for a provider name. */
@@ -367,7 +379,8 @@ export function providerLabel(provider: string): string {
  *   encoders are resident together at the end of encoding, then the transformer alone, then the VAE.
  * The weights count `weightFactor` times their (fp16) size: 2 on the CPU (see CPU_FP16_WEIGHT_FACTOR).
  * Measured order (scripts/bench/worker-memory.bench.ts, 600 MB T5 + 600 MB transformer, fp32, 64×64, CPU):
- * fast 2520 MB > balanced 1999 MB > low 1347 MB peak worker RSS.
+ * fast 2520 MB > balanced 1999 MB > low 1347 MB peak worker RSS. On the CPU the decode phase counts the VAE's
+ * measured working memory at 1024² (CPU_VAE_DECODE_WORKING_BYTES).
  */
 export function peakMemoryBytes(v: CatalogVariant, mode: MemoryMode, t5: boolean, weightFactor = 1): number {
   const c = v.components;
@@ -377,6 +390,12 @@ export function peakMemoryBytes(v: CatalogVariant, mode: MemoryMode, t5: boolean
   if (mode === 'fast') peak = (encoders + denoise) * weightFactor + 2 * RUN_WORKING_BYTES;
   else if (mode === 'balanced') peak = (encoders + denoise) * weightFactor + RUN_WORKING_BYTES;
   else peak = Math.max(encoders, c.transformer, c.vaeDecoder) * weightFactor + RUN_WORKING_BYTES;
+  // The decode phase: what is resident then, plus the VAE's measured working memory on the CPU (see
+  // CPU_VAE_DECODE_WORKING_BYTES); it is the peak whenever it exceeds the phases above.
+  if (weightFactor >= CPU_FP16_WEIGHT_FACTOR) {
+    const resident = mode === 'fast' ? encoders + denoise : mode === 'balanced' ? denoise : c.vaeDecoder;
+    peak = Math.max(peak, resident * weightFactor + CPU_VAE_DECODE_WORKING_BYTES);
+  }
   return Math.round(peak + PROCESS_BYTES);
 }
 

@@ -78,7 +78,7 @@ async function allPainted(page: Page, n: number): Promise<void> {
 
 async function noPageScroll(page: Page): Promise<void> {
   const m = await page.evaluate(() => {
-    const main = document.querySelector('main.content')!;
+    const main = document.querySelector('main.content .view-slot')!;
     return { doc: document.scrollingElement.scrollHeight, win: window.innerHeight, main: main.scrollHeight, mainClient: main.clientHeight };
   });
   expect(m.doc).toBeLessThanOrEqual(m.win);

@@ -7,6 +7,7 @@ import { computed, reactive, ref, shallowRef, watch } from 'vue';
 import type { ResultOf } from '../../src-shared/api';
 import { CATALOG, isCatalogId } from '../../src-shared/catalog';
 import { StudioError } from '../../src-shared/errors';
+import { formatMegapixels } from '../../src-shared/image-size';
 import {
   GENERATION_LIMITS,
   RANDOM_SEED_LIMIT,
@@ -280,7 +281,7 @@ export const useGenerateStore = defineStore('generate', () => {
     const mp = (form.width * form.height) / 1e6;
     const { min, max } = v.recommendedMegapixels;
     if (mp < min - 1e-9 || mp > max + 1e-9) {
-      return `${form.width} × ${form.height} is ${mp.toFixed(2)} MP; ${v.displayName} is made for ${min === max ? `${min}` : `${min}–${max}`} MP, so images may come out worse.`;
+      return `${form.width} × ${form.height} is ${formatMegapixels(form.width, form.height)}; ${v.displayName} is made for ${min === max ? `${min}` : `${min}–${max}`} MP, so images may come out worse.`;
     }
     return undefined;
   });

@@ -4,7 +4,8 @@
 import type { Statement } from 'better-sqlite3';
 import { StudioError } from '../../../src-shared/errors';
 import { initImageSchema, type InitImage } from '../../../src-shared/img2img';
-import { GENERATION_LIMITS, jobParamsSchema, sweepSchema, type AxisValue, type GenerationParams, type JobParams, type Sweep } from '../../../src-shared/generation';
+import { GENERATION_LIMITS, jobParamsSchema, loraRefSchema, sweepSchema, type AxisValue, type GenerationParams, type JobParams, type LoraRef, type Sweep } from '../../../src-shared/generation';
+import { z } from 'zod';
 import { FINISHED_STATUSES, isFinishedStatus, type JobCounts, type JobGeneration, type JobStatus, type JobView } from '../../../src-shared/schemas/jobs';
 import type { Db } from '../db';
 import { Generations, type GenerationRow } from '../history/generations';
@@ -267,6 +268,7 @@ export class JobStore {
         height: g.height,
         t5: g.t5 === null ? true : g.t5 === 1,
         ...storedInit(snap.init),
+        ...storedLoras(snap.loras),
       },
       run: { ep: String(snap.ep ?? 'auto'), memory: String(snap.memory ?? 'balanced') },
     };
@@ -427,6 +429,13 @@ function storedInit(raw: unknown): { init?: InitImage } {
   return parsed.success ? { init: parsed.data } : {};
 }
 
+/** The LoRAs of a job's snapshot, when they are valid. */
+function storedLoras(raw: unknown): { loras?: LoraRef[] } {
+  if (raw === undefined) return {};
+  const parsed = z.array(loraRefSchema).max(GENERATION_LIMITS.maxLoras).safeParse(raw);
+  return parsed.success && parsed.data.length > 0 ? { loras: parsed.data } : {};
+}
+
 /** The job's snapshot as the contract shows it (jobs from before the queue kept other keys too). */
 function snapshotParams(text: string): JobParams {
   const raw = JSON.parse(text) as Record<string, unknown>;
@@ -440,6 +449,7 @@ function snapshotParams(text: string): JobParams {
     height: raw.height,
     t5: typeof raw.t5 === 'boolean' ? raw.t5 : true,
     ...storedInit(raw.init),
+    ...storedLoras(raw.loras),
   };
   const parsed = jobParamsSchema.safeParse(candidate);
   if (parsed.success) return parsed.data;
