@@ -2,7 +2,6 @@
 // generation end to end in both layouts with fp16 I/O, the warm second generation, the queue, cancel and
 // force stop at a test hold point, SIGKILL mid-run → worker_crashed and a new worker, start-up failures,
 // broken model folders, invalid parameters, malformed messages.
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,9 +15,6 @@ import { recordSpawns } from '../testing/spawn-log';
 import { removeTempDirs, tempDir } from '../testing/temp';
 import { InferenceHost, type HostGenerateRequest, type HostStep, type InferenceHostOptions, type LogLevel } from './host';
 import { ortVersion } from './ort-probe';
-import { readOnnxGraph } from '../model-folder/onnx-graph';
-import { listOps } from '../model-folder/ops';
-import { probeModel } from '../model-folder/probe-graph';
 import type { GenerateRequest } from './pipeline';
 import { rejection } from '../testing/errors';
 
@@ -160,24 +156,18 @@ describe('InferenceHost with the real worker', () => {
     const { host } = makeHost({ probeCacheDir: cacheDir });
     await host.generate(job(models.optimum16, { steps: 1 }));
     await host.dispose();
+    // v2 cache: keyed by the SHA-256 (32 hex) of each probe graph's bytes, never by an op's name.
     const name = `op-probes-v2-ort${ortVersion()}-cpu.json`;
     expect(fs.readdirSync(cacheDir)).toEqual([name]);
     const file = path.join(cacheDir, name);
     const answers = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, { supported: boolean; detail?: string }>;
-    // Entries are keyed by the SHA-256 of the probe graph's bytes: the MatMul probes of every component.
-    const matmuls = fs
-      .readdirSync(models.optimum16)
-      .filter((c) => fs.existsSync(path.join(models.optimum16, c, 'model.onnx')))
-      .flatMap((c) => {
-        const graph = readOnnxGraph(path.join(models.optimum16, c, 'model.onnx'), { nodes: true });
-        return listOps(graph)
-          .filter((o) => o.opType === 'MatMul')
-          .map((o) => crypto.createHash('sha256').update(probeModel(o, graph.opsets)).digest('hex').slice(0, 32));
-      });
-    expect(matmuls.length).toBeGreaterThan(0);
-    for (const k of matmuls) expect(answers[k]?.supported, k).toBe(true);
-    // A recorded "no kernel" (written here, never probed) reaches a fresh worker: it refuses the model naming the op.
-    for (const k of matmuls) answers[k] = { supported: false, detail: 'Could not find an implementation for MatMul (test)' };
+    const keys = Object.keys(answers);
+    expect(keys.length).toBeGreaterThan(0);
+    for (const key of keys) expect(key).toMatch(/^[0-9a-f]{32}$/);
+    expect(keys.every((k) => answers[k]!.supported)).toBe(true);
+    // Recorded "no kernel" answers (written here, never probed) reach a fresh worker: it refuses the model
+    // naming its ops (MatMul among them) instead of probing again.
+    for (const key of keys) answers[key] = { supported: false, detail: 'Could not find an implementation for this op (test)' };
     fs.writeFileSync(file, JSON.stringify(answers));
     const again = makeHost({ probeCacheDir: cacheDir }).host;
     const err = await rejection(again.generate(job(models.optimum16, { steps: 1 })));
