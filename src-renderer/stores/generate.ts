@@ -10,10 +10,10 @@ import { StudioError } from '../../src-shared/errors';
 import { formatMegapixels } from '../../src-shared/image-size';
 import {
   GENERATION_LIMITS,
-  RANDOM_SEED_LIMIT,
   defaultsFor,
   jobParamsSchema,
   parseSeed,
+  randomSeed,
   sizePresetsFor,
   sweepSchema,
   type Aspect,
@@ -146,11 +146,8 @@ export function parseSeedList(text: string): string[] | undefined {
   return out;
 }
 
-export function randomSeed(): string {
-  const a = new Uint32Array(1);
-  globalThis.crypto.getRandomValues(a);
-  return String(a[0]! % RANDOM_SEED_LIMIT);
-}
+/** The one random-seed rule (src-shared/generation.ts), re-exported for the form. */
+export { randomSeed };
 
 export interface Submission {
   params: JobParams;
