@@ -18,7 +18,7 @@ interface Contender {
 }
 
 function contender(file: string): Contender {
-  const child = spawn(process.execPath, ['--import', 'tsx', CONTENDER, file], { cwd: REPO, stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', CONTENDER, file], { cwd: REPO, stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   let markReady!: () => void;
   const ready = new Promise<void>((r) => (markReady = r));
@@ -88,6 +88,12 @@ describe('studio.lock', () => {
         for (const c of cs) c.child.stdin!.write('go\n');
         const results = await Promise.all(cs.map((c) => c.result));
         expect(results.filter((r) => r.primary)).toHaveLength(1);
+        // The holder still holds it after a garbage collection: a late contender is refused.
+        const late = contender(file);
+        cs.push(late);
+        await late.ready;
+        late.child.stdin!.write('go\n');
+        expect((await late.result).primary).toBe(false);
       } finally {
         await killAll(cs);
       }

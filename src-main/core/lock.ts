@@ -63,13 +63,27 @@ export function heldFileOf(file: string): string {
   return `${file}.held`;
 }
 
+/**
+ * Every held lock's connection, so a caller that drops its LockResult cannot lose the lock: a garbage-collected
+ * connection is closed by better-sqlite3, and with it the OS lock (seen: two holders at once in the contender test).
+ */
+const heldLocks = new Set<Database.Database>();
+
+/** Tries before a busy lock counts as held (about 0.25 s at most, only when another process holds or contends). */
+const BUSY_ATTEMPTS = 40;
+
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 function isBusy(err: unknown): boolean {
   const code = (err as { code?: string }).code ?? '';
   return code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED');
 }
 
 /**
- * Takes the lock if no live process holds it; never waits. Not primary: `owner` says who holds it.
+ * Takes the lock if no live process holds it; never waits for a holder (a busy lock is retried for about
+ * 0.25 s, for contenders that start together). Not primary: `owner` says who holds it.
  * Never open `<file>.held` with fs while holding it: closing any descriptor of a file drops the process's
  * POSIX locks on it.
  */
@@ -77,18 +91,31 @@ export function acquireLock(file: string, options: LockOptions = {}): LockResult
   const self = options.self ?? { pid: process.pid, hostname: os.hostname(), startedAt: Date.now() };
   const held = heldFileOf(file);
   let db: Database.Database | undefined;
-  try {
-    db = new Database(held, { timeout: 0, ...(options.nativeBinding ? { nativeBinding: options.nativeBinding } : {}) });
-    db.pragma('locking_mode = EXCLUSIVE');
-    db.exec('BEGIN EXCLUSIVE');
-  } catch (err) {
-    db?.close();
-    if (isBusy(err)) return { primary: false, owner: readLock(file), tookOverStale: false, release: () => undefined };
-    const code = (err as { code?: string }).code ?? '';
-    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
-      throw new StudioError('locked', `The lock file ${held} is damaged. Make sure no SD3.5 Studio process uses ${path.dirname(file)}, then delete that file.`);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      db = new Database(held, { timeout: 0, ...(options.nativeBinding ? { nativeBinding: options.nativeBinding } : {}) });
+      db.pragma('locking_mode = EXCLUSIVE');
+      db.exec('BEGIN EXCLUSIVE');
+      break;
+    } catch (err) {
+      db?.close();
+      db = undefined;
+      if (isBusy(err)) {
+        // SQLite climbs SHARED → RESERVED → EXCLUSIVE: contenders that start together each hold SHARED for a moment
+        // and can all be refused, leaving no holder (seen: 6 of 40 rounds of 6 simultaneous contenders). A refusal
+        // is final only when it repeats: a live holder keeps EXCLUSIVE, so every retry is refused again.
+        if (attempt < BUSY_ATTEMPTS) {
+          sleepMs(2 + Math.random() * 8);
+          continue;
+        }
+        return { primary: false, owner: readLock(file), tookOverStale: false, release: () => undefined };
+      }
+      const code = (err as { code?: string }).code ?? '';
+      if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+        throw new StudioError('locked', `The lock file ${held} is damaged. Make sure no SD3.5 Studio process uses ${path.dirname(file)}, then delete that file.`);
+      }
+      throw err;
     }
-    throw err;
   }
   try {
     fs.chmodSync(held, 0o600);
@@ -98,6 +125,8 @@ export function acquireLock(file: string, options: LockOptions = {}): LockResult
   // A description left behind: its process ended without releasing (an unclean shutdown).
   const tookOverStale = fs.existsSync(file);
   writeDescription(file, self);
+  const holder = db as Database.Database;
+  heldLocks.add(holder);
   let released = false;
   return {
     primary: true,
@@ -108,7 +137,8 @@ export function acquireLock(file: string, options: LockOptions = {}): LockResult
       try {
         fs.rmSync(file, { force: true });
       } finally {
-        db.close();
+        heldLocks.delete(holder);
+        holder.close();
       }
     },
   };

@@ -13,6 +13,9 @@ process.stdin.on('data', (chunk: string) => {
   process.stdin.removeAllListeners('data');
   const lock = acquireLock(file);
   process.stdout.write(`${JSON.stringify({ primary: lock.primary, tookOverStale: lock.tookOverStale })}\n`);
+  // The result is dropped on purpose and a collection forced once this handler has returned (with --expose-gc):
+  // a lock must not depend on its caller keeping the LockResult alive.
+  setImmediate(() => (globalThis as { gc?: () => void }).gc?.());
   // Holder or not, stay alive until killed: every holder counts at once.
   setInterval(() => undefined, 60_000);
 });
