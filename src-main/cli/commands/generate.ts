@@ -37,6 +37,7 @@ import type { CliContext, Command } from '../command';
 import { createProgressBar } from '../progress';
 import { LoraLibrary } from '../../core/loras/library';
 import { dataLayout } from '../../core/paths';
+import { studioLoraMetaSchema } from '../../../src-shared/metadata';
 
 export type { ResolvedModel };
 
@@ -228,6 +229,26 @@ function printImage(ctx: CliContext, core: StudioCore, imageId: number, extra: {
   );
 }
 
+/** Unmatched keys shown at most this many per LoRA (the image's metadata keeps them all). */
+const UNMATCHED_SHOWN = 8;
+
+/**
+ * The warning of a LoRA whose keys partly matched nothing (issue #20 §2): read from the image's stored metadata
+ * (the runner writes the worker's report there), once per LoRA and run, on stderr.
+ */
+function warnUnmatched(core: StudioCore, imageId: number, warned: Set<string>, note: (line: string) => void): void {
+  const parsed = studioLoraMetaSchema.array().safeParse(core.history.get(imageId).meta?.loras ?? []);
+  if (!parsed.success) return;
+  for (const l of parsed.data) {
+    const keys = l.unmatched ?? [];
+    if (keys.length === 0 || warned.has(l.sha256)) continue;
+    warned.add(l.sha256);
+    const shown = keys.slice(0, UNMATCHED_SHOWN).join(', ');
+    const more = keys.length > UNMATCHED_SHOWN ? ` and ${keys.length - UNMATCHED_SHOWN} more` : '';
+    note(`Warning: LoRA "${l.name}": ${keys.length} layer${keys.length === 1 ? '' : 's'} matched nothing in this model and ${keys.length === 1 ? 'was' : 'were'} skipped: ${shown}${more}`);
+  }
+}
+
 function failure(job: JobView): StudioError | undefined {
   const failed = job.generations.find((g) => g.status === 'failed');
   if (failed) return new StudioError('internal', failed.error ?? 'The generation failed.');
@@ -256,6 +277,7 @@ function loadNotes(ctx: CliContext, note: (line: string) => void): (info: HostMo
 async function runHere(ctx: CliContext, core: StudioCore, jobId: number, count: number): Promise<JobView> {
   const bar = createProgressBar();
   const index = new Map<number, number>();
+  const warned = new Set<string>();
   let firstError: StudioError | undefined;
   const view = await core.jobs.runOwnJob(jobId, {
     signal: ctx.signal,
@@ -270,6 +292,7 @@ async function runHere(ctx: CliContext, core: StudioCore, jobId: number, count: 
       if (outcome.result.dropped.clip > 0 || outcome.result.dropped.t5 > 0) {
         bar.note(`Warning: the prompt is too long: ${outcome.result.dropped.clip} CLIP tokens (beyond 75) and ${outcome.result.dropped.t5} T5 tokens (beyond 255) were dropped.`);
       }
+      warnUnmatched(core, outcome.record.id, warned, (line) => bar.note(line));
       printImage(ctx, core, outcome.record.id, { ep: outcome.result.ep, durationMs: outcome.durationMs });
     },
     onError: (_id, e) => {
@@ -288,6 +311,7 @@ const CANCEL_WAIT_MS = 30_000;
 async function waitForQueue(ctx: CliContext, core: StudioCore, jobId: number, count: number): Promise<JobView> {
   const bar = createProgressBar();
   const printed = new Set<number>();
+  const warned = new Set<string>();
   let cancelAt: number | undefined;
   const onAbort = () => {
     cancelAt = Date.now();
@@ -310,6 +334,7 @@ async function waitForQueue(ctx: CliContext, core: StudioCore, jobId: number, co
           bar.end();
           const d = core.history.get(g.imageId);
           const durationMs = d.startedAt && d.finishedAt ? Date.parse(d.finishedAt) - Date.parse(d.startedAt) : 0;
+          warnUnmatched(core, g.imageId, warned, (line) => bar.note(line));
           printImage(ctx, core, g.imageId, { ep: d.ep ?? 'unknown', durationMs });
         }
       });
