@@ -54,6 +54,81 @@ export const CLIP_HIDDEN_LABELS: Readonly<Record<ClipHidden, string>> = {
 };
 
 // ---------------------------------------------------------------------------------------------
+// Sampling vocabulary (docs/architecture.md §5, "Samplers and schedules"): ids are ComfyUI's KSampler names.
+
+export const SAMPLERS = ['euler', 'euler_ancestral', 'heun', 'dpmpp_2m'] as const;
+export const samplerSchema = z.enum(SAMPLERS);
+export type Sampler = z.infer<typeof samplerSchema>;
+/** Labels as A1111/Forge write them in `parameters` ("Sampler: DPM++ 2M"); the form shows them too. */
+export const SAMPLER_LABELS: Readonly<Record<Sampler, string>> = {
+  euler: 'Euler',
+  euler_ancestral: 'Euler a',
+  heun: 'Heun',
+  dpmpp_2m: 'DPM++ 2M',
+};
+
+export const SCHEDULERS = ['normal', 'simple', 'sgm_uniform', 'beta'] as const;
+export const schedulerSchema = z.enum(SCHEDULERS);
+export type Scheduler = z.infer<typeof schedulerSchema>;
+/** Labels as A1111/Forge write them ("Schedule type: SGM Uniform"); `normal` is diffusers' flow-match schedule. */
+export const SCHEDULER_LABELS: Readonly<Record<Scheduler, string>> = {
+  normal: 'Normal',
+  simple: 'Simple',
+  sgm_uniform: 'SGM Uniform',
+  beta: 'Beta',
+};
+
+/** Skip-Layer Guidance (diffusers' `skip_guidance_layers`): the blocks bypassed in the extra pass, its scale and step window. */
+export const SLG_LIMITS = { maxLayers: 64, maxLayerIndex: 255, minScale: 0, maxScale: 10 } as const;
+export const slgScaleSchema = z.number().finite().min(SLG_LIMITS.minScale).max(SLG_LIMITS.maxScale);
+export const slgSchema = z
+  .object({
+    layers: z.array(z.number().int().min(0).max(SLG_LIMITS.maxLayerIndex)).min(1).max(SLG_LIMITS.maxLayers),
+    scale: slgScaleSchema,
+    start: z.number().finite().min(0).max(1),
+    end: z.number().finite().min(0).max(1),
+  })
+  .strict()
+  .refine((s) => s.start < s.end, { message: 'the SLG start must be below its end' });
+export type Slg = z.infer<typeof slgSchema>;
+export const SLG_LABELS = { layers: 'SLG layers', scale: 'SLG scale', start: 'SLG start', end: 'SLG end' } as const;
+
+/** The schedule shift (ComfyUI ModelSamplingSD3 / diffusers FlowMatchEulerDiscreteScheduler `shift`). */
+export const SHIFT_LIMITS = { min: 0.01, max: 100 } as const;
+export const shiftSchema = z.number().finite().min(SHIFT_LIMITS.min).max(SHIFT_LIMITS.max);
+
+function unknownName(what: string, value: unknown, valid: readonly string[], field: string): StudioError {
+  const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : String(value);
+  return new StudioError('invalid_input', `Unknown ${what} ${shown}; use one of: ${valid.join(', ')}.`, { field });
+}
+
+/** A sampler id, or StudioError invalid_input listing the valid ones. */
+export function requireSampler(v: unknown): Sampler {
+  const r = samplerSchema.safeParse(v);
+  if (!r.success) throw unknownName('sampler', v, SAMPLERS, 'sampler');
+  return r.data;
+}
+
+/** A schedule id, or StudioError invalid_input listing the valid ones. */
+export function requireScheduler(v: unknown): Scheduler {
+  const r = schedulerSchema.safeParse(v);
+  if (!r.success) throw unknownName('schedule', v, SCHEDULERS, 'scheduler');
+  return r.data;
+}
+
+/** "7,8,9" → [7, 8, 9] (what the CLI and the form take), or StudioError invalid_input. */
+export function parseSlgLayers(text: string): number[] {
+  const parts = text.split(',').map((t) => t.trim());
+  const layers = parts.map((t) => (/^\d{1,3}$/.test(t) ? Number(t) : NaN));
+  if (parts.length === 0 || layers.some((n) => !Number.isInteger(n) || n > SLG_LIMITS.maxLayerIndex) || layers.length > SLG_LIMITS.maxLayers) {
+    throw new StudioError('invalid_input', `SLG layers must be block numbers separated by commas, such as 7,8,9 (got ${JSON.stringify(text.slice(0, 40))}).`, {
+      field: 'slg',
+    });
+  }
+  return layers;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Limits
 
 export const GENERATION_LIMITS = {
@@ -161,6 +236,14 @@ const paramsShape = {
   width: side,
   height: side,
   t5: z.boolean(),
+  /** Absent: euler (docs/architecture.md §5). */
+  sampler: samplerSchema.optional(),
+  /** Absent: normal (diffusers' flow-match schedule). */
+  scheduler: schedulerSchema.optional(),
+  /** Absent: the model's scheduler_config.json shift (3.0 for SD3.5). */
+  shift: shiftSchema.optional(),
+  /** Skip-Layer Guidance; absent: off. Only used with CFG (guidance > 1). */
+  slg: slgSchema.optional(),
 };
 const withinPixels = (p: { width: number; height: number }) => p.width * p.height <= GENERATION_LIMITS.maxPixels;
 const pixelsMessage = { message: `at most ${GENERATION_LIMITS.maxPixels} pixels (2048×2048)`, path: ['width'] };
@@ -186,13 +269,58 @@ export interface VariantDefaults {
   width: number;
   height: number;
   shift: number;
+  sampler: Sampler;
+  scheduler: Scheduler;
 }
 
 export const VARIANT_DEFAULTS: Readonly<Record<CatalogId, VariantDefaults>> = {
-  'sd3.5-medium': { steps: 40, guidance: 4.5, width: 1024, height: 1024, shift: 3 },
-  'sd3.5-large-turbo': { steps: 4, guidance: 0, width: 1024, height: 1024, shift: 3 },
-  'sd3.5-large': { steps: 28, guidance: 3.5, width: 1024, height: 1024, shift: 3 },
+  'sd3.5-medium': { steps: 40, guidance: 4.5, width: 1024, height: 1024, shift: 3, sampler: 'euler', scheduler: 'normal' },
+  'sd3.5-large-turbo': { steps: 4, guidance: 0, width: 1024, height: 1024, shift: 3, sampler: 'euler', scheduler: 'normal' },
+  'sd3.5-large': { steps: 28, guidance: 3.5, width: 1024, height: 1024, shift: 3, sampler: 'euler', scheduler: 'normal' },
 };
+
+/**
+ * Published sampling recipes the form offers per variant (the defaults above stay diffusers' Euler on its own
+ * schedule, so every image made so far is made again the same way):
+ *  - Stability AI's SD3.5 recommendations (the Large and Medium model cards / SD3.5 prompting guide): DPM++ 2M,
+ *    Large 40 steps CFG 4.5, Medium 50 steps CFG 5.0 — or CFG 4.0 with Skip-Layer Guidance;
+ *  - ComfyUI's SD3.5 example workflow: Euler on sgm_uniform with shift 3; Turbo: Euler, 4 steps, CFG 1 or less;
+ *  - SLG for Medium: diffusers' documented `skip_guidance_layers=[7, 8, 9]`, scale 2.8, window 0.01–0.2
+ *    (StableDiffusion3Pipeline docstring); Stability's own suggestion scale 2.5 with CFG 4.
+ */
+export interface SamplingPreset {
+  id: string;
+  label: string;
+  sampler: Sampler;
+  scheduler: Scheduler;
+  steps: number;
+  guidance: number;
+  slg?: Slg;
+}
+export const SLG_MEDIUM_DIFFUSERS: Slg = { layers: [7, 8, 9], scale: 2.8, start: 0.01, end: 0.2 };
+export const SLG_MEDIUM_STABILITY: Slg = { layers: [7, 8, 9], scale: 2.5, start: 0.01, end: 0.2 };
+export const SAMPLING_PRESETS: Readonly<Record<CatalogId, readonly SamplingPreset[]>> = {
+  'sd3.5-medium': [
+    { id: 'stability', label: 'Stability: DPM++ 2M, 50 steps, CFG 5', sampler: 'dpmpp_2m', scheduler: 'sgm_uniform', steps: 50, guidance: 5 },
+    {
+      id: 'stability-slg',
+      label: 'Stability: DPM++ 2M, CFG 4 + SLG 2.5',
+      sampler: 'dpmpp_2m',
+      scheduler: 'sgm_uniform',
+      steps: 50,
+      guidance: 4,
+      slg: SLG_MEDIUM_STABILITY,
+    },
+    { id: 'comfyui', label: 'ComfyUI: Euler, SGM Uniform', sampler: 'euler', scheduler: 'sgm_uniform', steps: 40, guidance: 4.5 },
+  ],
+  'sd3.5-large': [
+    { id: 'stability', label: 'Stability: DPM++ 2M, 40 steps, CFG 4.5', sampler: 'dpmpp_2m', scheduler: 'sgm_uniform', steps: 40, guidance: 4.5 },
+    { id: 'comfyui', label: 'ComfyUI: Euler, SGM Uniform', sampler: 'euler', scheduler: 'sgm_uniform', steps: 28, guidance: 3.5 },
+  ],
+  'sd3.5-large-turbo': [{ id: 'comfyui', label: 'ComfyUI: Euler, SGM Uniform, 4 steps', sampler: 'euler', scheduler: 'sgm_uniform', steps: 4, guidance: 0 }],
+};
+/** The SLG preset the form's toggle turns on (Medium; other models: diffusers' values, if their graph allows). */
+export const SLG_DEFAULT: Slg = SLG_MEDIUM_DIFFUSERS;
 /** For models outside the catalog (imported folders): Medium's. */
 export const FALLBACK_DEFAULTS: VariantDefaults = VARIANT_DEFAULTS['sd3.5-medium'];
 
@@ -247,6 +375,10 @@ export const sweepAxisSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('guidance'), values: axisValues(guidanceSchema) }).strict(),
   z.object({ kind: z.literal('steps'), values: axisValues(stepsSchema) }).strict(),
   z.object({ kind: z.literal('model'), values: axisValues(modelRefSchema) }).strict(),
+  z.object({ kind: z.literal('sampler'), values: axisValues(samplerSchema) }).strict(),
+  z.object({ kind: z.literal('scheduler'), values: axisValues(schedulerSchema) }).strict(),
+  z.object({ kind: z.literal('shift'), values: axisValues(shiftSchema) }).strict(),
+  z.object({ kind: z.literal('slgScale'), values: axisValues(slgScaleSchema) }).strict(),
 ]);
 export type SweepAxis = z.infer<typeof sweepAxisSchema>;
 export type AxisValue = number | string;

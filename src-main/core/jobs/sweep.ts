@@ -7,7 +7,10 @@ import {
   generationParamsSchema,
   randomSeed,
   seedCount,
+  SLG_DEFAULT,
   type AxisValue,
+  type Sampler,
+  type Scheduler,
   type GenerationParams,
   type JobParams,
   type Sweep,
@@ -58,6 +61,11 @@ export function expandSweep(params: JobParams, sweep: Sweep, draw?: () => string
       if (axis && value !== undefined) {
         if (axis.kind === 'guidance') p.guidance = value as number;
         else if (axis.kind === 'steps') p.steps = value as number;
+        else if (axis.kind === 'sampler') p.sampler = value as Sampler;
+        else if (axis.kind === 'scheduler') p.scheduler = value as Scheduler;
+        else if (axis.kind === 'shift') p.shift = value as number;
+        // An SLG scale axis on a form without SLG uses the default layers and window (SLG_DEFAULT).
+        else if (axis.kind === 'slgScale') p.slg = { ...(p.slg ?? SLG_DEFAULT), scale: value as number };
         else p.model = value as string;
       }
       const checked = generationParamsSchema.safeParse(p);
