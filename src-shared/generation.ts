@@ -128,6 +128,91 @@ export function parseSlgLayers(text: string): number[] {
   return layers;
 }
 
+/** How other tools name samplers and schedules → ours: an exact match, or the nearest one we have (never silently). */
+export type ForeignName<T extends string> = { id: T; exact: true } | { id: T; exact: false; foreign: string };
+
+// ComfyUI KSampler ids and A1111/Forge labels. A1111's older combined names ("DPM++ 2M Karras") carry the
+// schedule in the sampler name; the schedule part is read by scheduleFromName.
+const SAMPLER_ALIASES: Readonly<Record<string, Sampler>> = {
+  euler: 'euler',
+  euler_ancestral: 'euler_ancestral',
+  'euler a': 'euler_ancestral',
+  heun: 'heun',
+  dpmpp_2m: 'dpmpp_2m',
+  'dpm++ 2m': 'dpmpp_2m',
+};
+const SAMPLER_NEAREST: readonly [RegExp, Sampler][] = [
+  [/ancestral|(^|\s)a$|_a$|sde|2s/i, 'euler_ancestral'],
+  [/dpm|uni_?pc|deis|ipndm|res_multistep|lms|gradient/i, 'dpmpp_2m'],
+  [/heun|dpm_?2(?!m)/i, 'heun'],
+];
+const SCHEDULER_ALIASES: Readonly<Record<string, Scheduler>> = {
+  normal: 'normal',
+  simple: 'simple',
+  sgm_uniform: 'sgm_uniform',
+  'sgm uniform': 'sgm_uniform',
+  beta: 'beta',
+};
+const SCHEDULER_NEAREST: readonly [RegExp, Scheduler][] = [
+  [/karras|exponential|polyexponential|kl_optimal|kl optimal|align/i, 'beta'],
+  [/uniform|ddim/i, 'sgm_uniform'],
+  [/automatic|linear|quadratic/i, 'normal'],
+];
+
+const SCHEDULE_SUFFIX = /\s+(karras|exponential|sgm uniform|simple|normal|beta)$/i;
+
+/** A sampler named by ComfyUI (`sampler_name`), A1111 or Forge (`Sampler`) as ours; undefined when empty. */
+export function samplerFromName(name: string | undefined): ForeignName<Sampler> | undefined {
+  const n = name?.trim();
+  if (!n) return undefined;
+  // "DPM++ 2M Karras" (A1111 before 1.9): the sampler part is exact; scheduleSuffix() gives the schedule part.
+  const exact = SAMPLER_ALIASES[n.toLowerCase().replace(SCHEDULE_SUFFIX, '')];
+  if (exact) return { id: exact, exact: true };
+  const near = SAMPLER_NEAREST.find(([re]) => re.test(n))?.[1] ?? 'euler';
+  return { id: near, exact: false, foreign: n };
+}
+
+/** The schedule an old A1111 combined sampler name carries ("DPM++ 2M Karras" → "Karras"), if any. */
+export function scheduleSuffix(samplerName: string): string | undefined {
+  return SCHEDULE_SUFFIX.exec(samplerName.trim())?.[1];
+}
+
+/** A schedule named by ComfyUI (`scheduler`) or A1111/Forge (`Schedule type`, or a suffix of an old sampler name). */
+export function schedulerFromName(name: string | undefined): ForeignName<Scheduler> | undefined {
+  const n = name?.trim();
+  if (!n) return undefined;
+  const exact = SCHEDULER_ALIASES[n.toLowerCase()];
+  if (exact) return { id: exact, exact: true };
+  const near = SCHEDULER_NEAREST.find(([re]) => re.test(n))?.[1] ?? 'normal';
+  return { id: near, exact: false, foreign: n };
+}
+
+/**
+ * The sampling parameters "Reuse parameters" puts in the form from what an image's metadata names: ids as ours,
+ * the nearest one where the studio lacks it — with a note saying so (the form shows it), never a silent swap.
+ */
+export function samplingFromNames(p: { sampler?: string | undefined; scheduler?: string | undefined }): {
+  sampler?: Sampler;
+  scheduler?: Scheduler;
+  samplingNotes?: string[];
+} {
+  const out: { sampler?: Sampler; scheduler?: Scheduler; samplingNotes?: string[] } = {};
+  const notes: string[] = [];
+  const sampler = samplerFromName(p.sampler);
+  // An old A1111 combined name ("DPM++ 2M Karras") carries the schedule when no "Schedule type" is given.
+  const scheduler = schedulerFromName(p.scheduler ?? (p.sampler ? scheduleSuffix(p.sampler) : undefined));
+  if (sampler) {
+    out.sampler = sampler.id;
+    if (!sampler.exact) notes.push(`The image was made with the sampler "${sampler.foreign}", which the studio does not have; ${SAMPLER_LABELS[sampler.id]} is the nearest.`);
+  }
+  if (scheduler) {
+    out.scheduler = scheduler.id;
+    if (!scheduler.exact) notes.push(`The image was made with the schedule "${scheduler.foreign}", which the studio does not have; ${SCHEDULER_LABELS[scheduler.id]} is the nearest.`);
+  }
+  if (notes.length) out.samplingNotes = notes;
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Limits
 
@@ -381,6 +466,16 @@ export const sweepAxisSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('slgScale'), values: axisValues(slgScaleSchema) }).strict(),
 ]);
 export type SweepAxis = z.infer<typeof sweepAxisSchema>;
+/** The second axis's names as the form, the queue and Compare show them. */
+export const SWEEP_AXIS_LABELS: Readonly<Record<SweepAxis['kind'], string>> = {
+  guidance: 'Guidance',
+  steps: 'Steps',
+  model: 'Model',
+  sampler: 'Sampler',
+  scheduler: 'Schedule',
+  shift: 'Shift',
+  slgScale: 'SLG scale',
+};
 export type AxisValue = number | string;
 
 export function seedCount(seeds: SeedSweep): number {

@@ -45,6 +45,14 @@ export const generateRequestSchema = z
     width: z.number(),
     height: z.number(),
     t5: z.boolean(),
+    // Loose here (the pipeline's validateRequest names what is wrong); bounded so a message stays small.
+    sampler: z.string().max(64).optional(),
+    scheduler: z.string().max(64).optional(),
+    shift: z.number().optional(),
+    slg: z
+      .object({ layers: z.array(z.number()).max(256), scale: z.number(), start: z.number(), end: z.number() })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -1,6 +1,6 @@
 // Gallery (history) shapes of the contract; the history room uses these types (core/history/types.ts).
 import { z } from 'zod';
-import { GENERATION_LIMITS, seedSchema } from '../generation';
+import { GENERATION_LIMITS, samplerSchema, schedulerSchema, seedSchema, slgSchema } from '../generation';
 import { generationStatusSchema } from './jobs';
 
 const MAX_PROMPT = GENERATION_LIMITS.maxKeptPromptChars;
@@ -90,6 +90,11 @@ export const reuseSchema = z
     model: z.string().max(300).optional(),
     shift: z.number().optional(),
     t5: z.boolean().optional(),
+    sampler: samplerSchema.optional(),
+    scheduler: schedulerSchema.optional(),
+    slg: slgSchema.optional(),
+    /** A sampler or schedule the image names that the studio lacks, and the nearest it offers instead. */
+    samplingNotes: z.array(z.string().max(300)).max(4).optional(),
   })
   .strict();
 export type ReuseParameters = z.infer<typeof reuseSchema>;

@@ -95,6 +95,15 @@ export interface RunnerDeps {
   dataRoot: string;
 }
 
+/** The sampling parameters of a generation as the worker takes them (absent ones stay absent). */
+function samplingOf(p: GenerationParams): Pick<GenerationParams, 'sampler' | 'scheduler' | 'slg'> {
+  return {
+    ...(p.sampler !== undefined ? { sampler: p.sampler } : {}),
+    ...(p.scheduler !== undefined ? { scheduler: p.scheduler } : {}),
+    ...(p.slg !== undefined ? { slg: p.slg } : {}),
+  };
+}
+
 /** Runs one queued generation (already marked running by the caller); saves its image (which marks it done). */
 export async function runGeneration(
   deps: RunnerDeps,
@@ -103,7 +112,8 @@ export async function runGeneration(
 ): Promise<RunOutcome> {
   const p = gen.params;
   const model = await resolveModel(deps.models, p.model);
-  const shift = await readSchedulerShift(model.folder);
+  // The schedule shift: the one asked for, else the model's scheduler_config.json (what the worker uses too).
+  const shift = p.shift ?? (await readSchedulerShift(model.folder));
   if (hooks.signal?.aborted) throw new StudioError('cancelled', 'The generation was cancelled.');
   const started = performance.now();
   const result = await deps.host().generate(
@@ -111,7 +121,18 @@ export async function runGeneration(
       folder: model.folder,
       ep: gen.run.ep as EpChoice,
       memory: gen.run.memory as MemoryMode,
-      request: { prompt: p.prompt, negativePrompt: p.negativePrompt, seed: p.seed, steps: p.steps, guidance: p.guidance, width: p.width, height: p.height, t5: p.t5 },
+      request: {
+        prompt: p.prompt,
+        negativePrompt: p.negativePrompt,
+        seed: p.seed,
+        steps: p.steps,
+        guidance: p.guidance,
+        width: p.width,
+        height: p.height,
+        t5: p.t5,
+        ...samplingOf(p),
+        shift,
+      },
       previews: hooks.previews === true,
       generationId: gen.id,
     },
@@ -130,7 +151,10 @@ export async function runGeneration(
     width: p.width,
     height: p.height,
     shift,
-    scheduler: 'flow-match-euler',
+    scheduler: p.scheduler ?? 'normal',
+    sampler: p.sampler ?? 'euler',
+    // SLG only acts with CFG (guidance > 1): recorded only then.
+    ...(p.slg && p.guidance > 1 ? { slg: p.slg } : {}),
     model: {
       id: model.id,
       ...(model.repo !== undefined ? { repo: model.repo } : {}),

@@ -1,4 +1,5 @@
 // Small text helpers of the Generate view (durations, seeds of a job, the axis of a sweep).
+import { SWEEP_AXIS_LABELS, type SweepAxis } from '../../../src-shared/generation';
 import type { JobView } from '../../../src-shared/schemas/jobs';
 
 /** "850 ms", "12 s", "2 min 05 s", "1 h 04 min". */
@@ -12,8 +13,8 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
 }
 
-export function axisLabel(kind: 'guidance' | 'steps' | 'model'): string {
-  return kind === 'guidance' ? 'Guidance' : kind === 'steps' ? 'Steps' : 'Model';
+export function axisLabel(kind: SweepAxis['kind']): string {
+  return SWEEP_AXIS_LABELS[kind];
 }
 
 /** "seeds 1000–1003", "4 random seeds", "seeds 3, 9, 12". */
