@@ -30,6 +30,11 @@ export const galleryItemSchema = z
     bytes: z.number().int().nonnegative(),
     path: z.string().max(4096),
     source: z.enum(['generated', 'imported']),
+    /** Our images' sampling parameters (ids; absent for imported images): Compare's labels and axes. */
+    sampler: z.string().max(64).optional(),
+    scheduler: z.string().max(64).optional(),
+    shift: z.number().optional(),
+    slgScale: z.number().optional(),
   })
   .strict();
 export type GalleryItem = z.infer<typeof galleryItemSchema>;
