@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 // unit: pure logic beside the code (*.test.ts), run in parallel.
 // integration: real SQLite files, real worker processes, real HTTP servers on 127.0.0.1
 // (*.int.test.ts), run one file at a time (2 cores) against the built output in out/.
+// The timeouts only catch a hang: no test passes or fails on how long it took (CI is a busy 2-core box;
+// vitest's default 5 s per test failed unit tests that allocate 100 MB when the cores were saturated).
 export default defineConfig({
   test: {
     projects: [
@@ -12,6 +14,8 @@ export default defineConfig({
           include: ['src-*/**/*.test.ts', 'e2e/support/**/*.test.ts', 'scripts/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', 'node_modules/**'],
           environment: 'node',
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
         },
       },
       {

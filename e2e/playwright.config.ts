@@ -7,7 +7,9 @@ export default defineConfig({
   outputDir: '../test-results/e2e',
   workers: 1,
   fullyParallel: false,
-  timeout: 60_000,
+  // Waits, not bounds: generous so a busy 2-core CI box cannot fail a correct behaviour (speed: npm run bench).
+  timeout: 120_000,
+  expect: { timeout: 20_000 },
   reporter: [['list']],
   globalSetup: './support/e2e-setup.ts',
   use: {

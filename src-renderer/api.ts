@@ -29,10 +29,12 @@ function makeClient(channel: RawChannel, runtime: 'electron' | 'browser', mediaU
 }
 
 const TOKEN_KEY = 'sd35studio.token';
+/** `#token=…` as `serve` prints it (or `#/token=…` once the hash router has rewritten it). */
+const TOKEN_IN_HASH = /(?:^#\/?|&)token=([A-Za-z0-9_-]+)/;
 
 /** Reads the token from #token=… (then hides it from the address bar), or from this tab's session. */
 export function takeToken(): string | undefined {
-  const match = /(?:^#|&)token=([A-Za-z0-9_-]+)/.exec(window.location.hash);
+  const match = TOKEN_IN_HASH.exec(window.location.hash);
   if (match) {
     sessionStorage.setItem(TOKEN_KEY, match[1]!);
     history.replaceState(null, '', window.location.pathname + window.location.search + '#/');
@@ -41,7 +43,47 @@ export function takeToken(): string | undefined {
   return sessionStorage.getItem(TOKEN_KEY) ?? undefined;
 }
 
-export type ConnectionState = 'connecting' | 'open' | 'closed';
+/**
+ * Browser mode's link to the server: `lost` when the WebSocket closed (the server stopped) and the
+ * channel is reconnecting on its own; `rejected` when the server answers but refuses this tab's token
+ * (it was restarted: every launch has a new one).
+ */
+export type ConnectionState = 'connecting' | 'open' | 'lost' | 'rejected';
+
+/** What the server says about a token: accepted, refused, or no answer at all. */
+export type TokenCheck = 'accepted' | 'rejected' | 'unreachable';
+
+/** Reconnect attempts back off to at most this (a restarted server is found within it). */
+const MAX_RECONNECT_DELAY_MS = 3000;
+
+const connectionListeners = new Set<(state: ConnectionState, previous: ConnectionState) => void>();
+let connectionState: ConnectionState = 'open';
+
+/** Follows the connection (browser mode; the desktop app's IPC is always `open`). Returns the unsubscribe. */
+export function onConnection(listener: (state: ConnectionState, previous: ConnectionState) => void): () => void {
+  connectionListeners.add(listener);
+  return () => connectionListeners.delete(listener);
+}
+
+export function currentConnection(): ConnectionState {
+  return connectionState;
+}
+
+function publishConnection(state: ConnectionState): void {
+  const previous = connectionState;
+  connectionState = state;
+  if (previous !== state) for (const l of connectionListeners) l(state, previous);
+}
+
+/** Asks the server whether it takes `token` (HEAD on the API: 401 when refused, 405 when accepted). */
+export async function checkToken(token: string): Promise<TokenCheck> {
+  try {
+    const res = await fetch('/api/system.info', { method: 'HEAD', headers: { Authorization: `Bearer ${token}` }, cache: 'no-store' });
+    return res.status === 401 ? 'rejected' : 'accepted';
+  } catch {
+    return 'unreachable';
+  }
+}
 
 export class WebSocketChannel implements RawChannel {
   private ws: WebSocket | undefined;
@@ -50,12 +92,18 @@ export class WebSocketChannel implements RawChannel {
   private readonly listeners = new Set<(event: string, payload: unknown) => void>();
   private opened: Promise<void> | undefined;
   private retry = 0;
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   state: ConnectionState = 'connecting';
   onState?: (s: ConnectionState) => void;
 
-  constructor(private readonly url: string) {}
+  constructor(
+    private readonly url: string,
+    /** Asked after a connection attempt failed before opening: was it the token? */
+    private readonly tokenCheck: () => Promise<TokenCheck> = async () => 'unreachable',
+  ) {}
 
   private connect(): Promise<void> {
+    if (this.state === 'rejected') return Promise.reject(rejectedToken());
     if (this.opened) return this.opened;
     this.opened = new Promise<void>((resolve, reject) => {
       const ws = new WebSocket(this.url);
@@ -67,16 +115,30 @@ export class WebSocketChannel implements RawChannel {
       };
       ws.onmessage = (e) => this.onMessage(String(e.data));
       ws.onclose = () => {
+        const wasOpen = this.state === 'open';
         this.opened = undefined;
-        this.setState('closed');
         for (const [, settle] of this.pending) settle({ ok: false, error: new StudioError('unavailable', 'Lost the connection to the studio').toWire() });
         this.pending.clear();
-        reject(new StudioError('unavailable', 'Cannot reach the studio server (is `sd35-studio serve` still running?)'));
-        const delay = Math.min(10_000, 500 * 2 ** this.retry++);
-        setTimeout(() => void this.connect().catch(() => undefined), delay);
+        void this.afterClose(wasOpen).then(reject);
       };
     });
     return this.opened;
+  }
+
+  /**
+   * A connection that never opened may have been refused for its token (then it stays closed);
+   * anything else reconnects with backoff. Returns the error for the calls that waited on it.
+   */
+  private async afterClose(wasOpen: boolean): Promise<StudioError> {
+    if (!wasOpen && (await this.tokenCheck()) === 'rejected') {
+      this.setState('rejected');
+      return rejectedToken();
+    }
+    this.setState('lost');
+    const delay = Math.min(MAX_RECONNECT_DELAY_MS, 250 * 2 ** this.retry++);
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => void this.connect().catch(() => undefined), delay);
+    return new StudioError('unavailable', 'Cannot reach the studio server (is `sd35-studio serve` still running?)');
   }
 
   private setState(s: ConnectionState) {
@@ -118,6 +180,28 @@ export class WebSocketChannel implements RawChannel {
   }
 }
 
+function rejectedToken(): StudioError {
+  return new StudioError(
+    'auth_rejected',
+    'The studio server did not accept this tab\'s access token: it was restarted, and every start has a new token. Open the link `sd35-studio serve` printed (it ends in #token=…) in this tab.',
+  );
+}
+
+/**
+ * A `#token=…` opened in a tab that is already running (the address bar changes only the hash, so
+ * the page does not load again): the new token replaces the stored one and the page starts over.
+ */
+export function reloadOnNewToken(): void {
+  // popstate comes first (before the router rewrites the hash); hashchange in case it did not fire.
+  const onNavigate = () => {
+    if (!TOKEN_IN_HASH.test(window.location.hash)) return;
+    takeToken();
+    window.location.reload();
+  };
+  window.addEventListener('popstate', onNavigate);
+  window.addEventListener('hashchange', onNavigate);
+}
+
 export function createStudioClient(): StudioClient {
   const bridge = window.studio;
   if (bridge) {
@@ -126,6 +210,7 @@ export function createStudioClient(): StudioClient {
   const token = takeToken();
   if (!token) throw new StudioError('auth_required', 'This page needs the link printed by `sd35-studio serve` (it carries the access token).');
   const proto = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const channel = new WebSocketChannel(`${proto}//${window.location.host}/ws?token=${encodeURIComponent(token)}`);
+  const channel = new WebSocketChannel(`${proto}//${window.location.host}/ws?token=${encodeURIComponent(token)}`, () => checkToken(token));
+  channel.onState = publishConnection;
   return makeClient(channel, 'browser', (kind, id, size) => `/media/${kind}/${id}?${kind === 'thumb' ? `size=${size ?? 256}&` : ''}token=${encodeURIComponent(token)}`);
 }

@@ -1,7 +1,7 @@
 import { createPinia } from 'pinia';
 import { createApp } from 'vue';
 import App from './App.vue';
-import { createStudioClient } from './api';
+import { createStudioClient, reloadOnNewToken } from './api';
 import { createStudioRouter } from './router';
 import { setStudio } from './studio';
 import './styles.css';
@@ -20,6 +20,8 @@ function showFatal(message: string): void {
   root.replaceChildren(box);
 }
 
+// Before the router: a new #token= in the address bar is a new server, not a route.
+reloadOnNewToken();
 try {
   setStudio(createStudioClient());
   createApp(App).use(createPinia()).use(createStudioRouter()).mount('#app');

@@ -276,18 +276,14 @@ describe('parseA1111 on hand-written infotexts', () => {
     expect(p.extra).toMatchObject({ Template: 'a {red|blue} cat', 'Negative Template': 'ugly' });
   });
 
-  it('stays fast on hostile 8 MB texts (a 2000-field params line, unclosed quotes and braces)', () => {
+  it('reads hostile 8 MB texts (a 2000-field params line, unclosed quotes and braces) to the end (speed: npm run bench -- parsers)', () => {
     const params = 'Steps: 1, Sampler: a, CFG scale: 2';
     for (const prompt of ['word, '.repeat(1_400_000), 'k: {, '.repeat(1_400_000), 'k: "x, '.repeat(1_200_000)]) {
-      const t0 = performance.now();
       expect(parseA1111(prompt).prompt).toBe(prompt.trim()); // too long for a parameters line: all prompt
       expect(parseA1111(`${prompt}\n${params}`).steps).toBe(1);
-      expect(performance.now() - t0).toBeLessThan(1000);
     }
-    const t0 = performance.now();
     const hostile = parseA1111ParamsLine('k: {, '.repeat(40_000) + 'k: "x, '.repeat(40_000));
     expect(hostile).toHaveLength(2000);
-    expect(performance.now() - t0).toBeLessThan(1000);
   });
 
   it('splits a params line with quoted escapes and skips junk pieces', () => {

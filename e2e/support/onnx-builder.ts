@@ -280,6 +280,17 @@ export class GraphBuilder {
     return this.nodes.some((n) => n.domain === 'com.microsoft');
   }
 
+  /**
+   * A one-output node with the name a real export gives it (`/transformer_blocks.0/attn/to_q/MatMul`);
+   * the output is named `<name>_output_0` as torch.onnx names it.
+   */
+  named(name: string, opType: string, inputs: string[], attrs: Record<string, Attr> = {}): string {
+    const out = `${name}_output_0`;
+    this.node(opType, inputs, attrs, [out]);
+    (this.nodes[this.nodes.length - 1] as PlainNode).name = name;
+    return out;
+  }
+
   /** One-output node. */
   op(opType: string, inputs: string[], attrs: Record<string, Attr> = {}, output?: string): string {
     return this.node(opType, inputs, attrs, output === undefined ? 1 : [output])[0] as string;

@@ -37,6 +37,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fixturePath } from './fixtures';
 import { ExternalDataWriter, GraphBuilder, encodeModel, type Dim, type ElemType } from './onnx-builder';
+import { buildMmdit, clipFinalNorm, clipLayer, type MmditCtx, type TinyMmdit } from './tiny-mmdit';
 
 export type TinyLayout = 'optimum' | 'tensorstack';
 
@@ -62,6 +63,12 @@ export interface TinyModelOptions {
    * olive-twin: the same functions from standard ONNX ops (the standard twin). No effect with analytic.
    */
   flavor?: TinyFlavor;
+  /**
+   * Diffusers-named graphs (e2e/support/tiny-mmdit.ts): an MMDiT transformer with joint blocks and CLIP
+   * encoders with named layers, as real exports name their nodes; 'medium' adds MMDiT-X `attn2` in the
+   * first blocks. Not with analytic, flavor or transformerBytes. Unset: today's graphs, unchanged.
+   */
+  mmdit?: TinyMmdit;
 }
 
 export type TinyFlavor = 'olive' | 'olive-twin';
@@ -136,6 +143,11 @@ interface Ctx {
   component: string;
   io: ElemType; // float32 or float16
   flavor?: TinyFlavor;
+  mmdit?: TinyMmdit;
+}
+
+function mmditCtx(ctx: Ctx): MmditCtx {
+  return { g: ctx.g, io: ctx.io, randomWeights: (key, count, std) => randomWeights(`${ctx.component}/${key}`, count, std) };
 }
 
 function weight(ctx: Ctx, name: string, dims: number[], std: number): string {
@@ -189,13 +201,17 @@ function buildClip(ctx: Ctx, spec: ClipSpec): void {
   const up = weight(ctx, 'hidden.up', [RANK, spec.width], 1 / Math.sqrt(RANK));
   const hiddenDims: Dim[] = [spec.batchDim, spec.seqDim, spec.width];
   const hidden: string[] = [g.op('MatMul', [state, up])];
-  for (let k = 1; k <= spec.layers; k++) {
+  for (let k = 1; k <= spec.layers && ctx.mmdit !== undefined; k++) {
+    state = clipLayer(mmditCtx(ctx), k - 1, state, RANK);
+    hidden.push(g.op('MatMul', [state, up]));
+  }
+  for (let k = 1; k <= spec.layers && ctx.mmdit === undefined; k++) {
     const a = weight(ctx, `layers.${k}.weight`, [RANK, RANK], 1 / Math.sqrt(RANK));
     const b = weight(ctx, `layers.${k}.bias`, [RANK], 0.1);
     state = g.op('Tanh', [g.op('Add', [g.op('MatMul', [state, a]), b])]);
     hidden.push(g.op('MatMul', [state, up]));
   }
-  const finalNorm = g.op('Tanh', [g.op('Mul', [state, g.f32([2], [])])]);
+  const finalNorm = ctx.mmdit !== undefined ? clipFinalNorm(mmditCtx(ctx), state, RANK) : g.op('Tanh', [g.op('Mul', [state, g.f32([2], [])])]);
   const last = g.op('MatMul', [finalNorm, up]);
   const mean = g.op('ReduceMean', [state], { axes: { ints: [1] }, keepdims: { i: 0 } });
   const proj = weight(ctx, 'pooled.projection', [RANK, spec.width], 1 / Math.sqrt(RANK));
@@ -267,6 +283,11 @@ function buildTransformer(ctx: Ctx, names: TransformerNames, size: 'micro' | 'sm
   const t = g.op('Div', [inputs.timestep as string, g.f32([1000], [])]); // [B]
   const outDims: Dim[] = [names.batch, 16, names.height, names.width];
 
+  if (ctx.mmdit !== undefined) {
+    const v = buildMmdit(mmditCtx(ctx), { hidden: x, context: ctxIn, pooled: pooledIn, timestep: inputs.timestep as string }, ctx.mmdit);
+    floatOutput(ctx, names.output, outDims, v);
+    return;
+  }
   if (analytic) {
     const m1 = g.op('ReduceMean', [ctxIn], { axes: { ints: [1, 2] }, keepdims: { i: 0 } }); // [B]
     const m2 = g.op('ReduceMean', [pooledIn], { axes: { ints: [1] }, keepdims: { i: 0 } }); // [B]
@@ -421,6 +442,7 @@ function writeComponent(
   io: ElemType,
   build: (ctx: Ctx) => void,
   flavor?: TinyFlavor,
+  mmdit?: TinyMmdit,
 ): void {
   const dir = path.join(outDir, folder);
   fs.mkdirSync(dir, { recursive: true });
@@ -428,7 +450,7 @@ function writeComponent(
   try {
     // Every weight (≥ 128 bytes) goes to the external-data file, as the real exports do.
     const g = new GraphBuilder(`${folder}_graph`, writer, 128);
-    build({ g, component: folder, io, ...(flavor ? { flavor } : {}) });
+    build({ g, component: folder, io, ...(flavor ? { flavor } : {}), ...(mmdit ? { mmdit } : {}) });
     fs.writeFileSync(path.join(dir, 'model.onnx'), encodeModel(g, { docString: `tiny ${folder} (sd35-studio test fixture)` }));
   } finally {
     writer.close();
@@ -677,6 +699,8 @@ export async function writeTinyModel(outDir: string, options: TinyModelOptions):
       hiddenStates: optimum,
       pooled: optimum ? 'text_embeds' : 'pooler_output',
     }),
+    undefined,
+    options.mmdit,
   );
   writeComponent(outDir, 'text_encoder_2', externalData, io, (ctx) =>
     buildClip(ctx, {
@@ -688,6 +712,8 @@ export async function writeTinyModel(outDir: string, options: TinyModelOptions):
       hiddenStates: true,
       pooled: 'text_embeds',
     }),
+    undefined,
+    options.mmdit,
   );
   if (withT5) writeComponent(outDir, 'text_encoder_3', externalData, io, (ctx) => buildT5(ctx, options.t5Bytes));
   writeComponent(outDir, transformerDir, externalData, io, (ctx) =>
@@ -717,6 +743,7 @@ export async function writeTinyModel(outDir: string, options: TinyModelOptions):
       options.transformerBytes,
     ),
     options.flavor,
+    options.mmdit,
   );
   writeComponent(outDir, 'vae_decoder', externalData, io, (ctx) => buildVaeDecoder(ctx, analytic), options.flavor);
 }
@@ -759,6 +786,11 @@ function parseCli(argv: string[]): { out: string; options: TinyModelOptions } {
       options.t5Bytes = options.transformerBytes = Math.round(mb * 1e6);
     }
     else if (arg === '--generated-tokenizers') options.generatedTokenizers = true;
+    else if (arg === '--mmdit') {
+      const v = value();
+      if (v !== 'large' && v !== 'medium') throw new Error('--mmdit must be large or medium');
+      options.mmdit = v;
+    }
     else throw new Error(`unknown option ${arg}`);
   }
   if (out === undefined) throw new Error('--out DIR is required');
@@ -766,7 +798,7 @@ function parseCli(argv: string[]): { out: string; options: TinyModelOptions } {
 }
 
 const USAGE =
-  'usage: tiny-model --out DIR [--layout optimum|tensorstack] [--io fp32|fp16] [--size micro|small] [--analytic] [--no-t5] [--t5-bytes N] [--transformer-bytes N] [--heavy MB] [--generated-tokenizers] [--flavor olive|olive-twin]';
+  'usage: tiny-model --out DIR [--layout optimum|tensorstack] [--io fp32|fp16] [--size micro|small] [--analytic] [--no-t5] [--t5-bytes N] [--transformer-bytes N] [--heavy MB] [--generated-tokenizers] [--flavor olive|olive-twin] [--mmdit large|medium]';
 
 const HELP = [
   'Writes a tiny SD3-shaped ONNX model folder (all components, tokenizers, scheduler) for tests and benchmarks.',
@@ -782,6 +814,7 @@ const HELP = [
   '  --heavy MB                Both of the above at MB megabytes each (memory benchmarks: 600)',
   '  --generated-tokenizers    Generated tiny tokenizers even when the shared fixtures are present',
   '  --flavor F                olive (DirectML-optimizer fusions: com.microsoft GroupNorm, NhwcConv, BiasSplitGelu, BiasAdd) or olive-twin (the same from standard ops)',
+  '  --mmdit S                 Diffusers-named MMDiT transformer and CLIP layers (node names as real exports): large, or medium (MMDiT-X attn2)',
   '  --help                    Show this help',
 ].join('\n');
 

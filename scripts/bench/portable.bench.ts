@@ -5,7 +5,7 @@
 // "olive" flavor (com.microsoft NhwcConv, BiasSplitGelu, BiasAdd in the transformer; a channels-last
 // GroupNorm between Transposes in the VAE decoder) and its standard twin (the same functions from
 // standard ops, the same weights). The olive graphs are rewritten by the portability pass into
-// model.portable.onnx (timed: the pass itself), and the CPU probes of every op are timed cold (memory
+// the portable derived graph (timed: the pass itself), and the CPU probes of every op are timed cold (memory
 // cache cleared, no disk cache). Then for the transformer and the VAE decoder, alternating twin and
 // portable: session creation on the CPU (graph optimization 'all', as the app does) and one
 // session.run on the same fixed inputs at the latent size of --size (default 512x512 → 64×64 latents),
@@ -17,7 +17,8 @@ import { ort } from '../../src-main/inference/ort';
 import { writeTinyModel } from '../../e2e/support/tiny-model';
 import { readOnnxGraph } from '../../src-main/model-folder/onnx-graph';
 import { listOps, opKey } from '../../src-main/model-folder/ops';
-import { REWRITABLE, writePortableGraph } from '../../src-main/model-folder/portable';
+import { REWRITABLE, portableGraph } from '../../src-main/model-folder/portable';
+import { createSession } from '../../src-main/inference/sessions';
 import { clearProbeMemory, probeOps } from '../../src-main/inference/ort-probe';
 
 function arg(name: string): string | undefined {
@@ -69,16 +70,17 @@ async function main(): Promise<void> {
       const probeMs = performance.now() - t;
       const missing = ops.filter((o) => answers.get(opKey(o))?.supported === false);
       t = performance.now();
-      const portable = writePortableGraph(original, new Set(REWRITABLE));
+      const dir = component; // optimum layout
+      const portable = await portableGraph(path.join(tmp, 'graphs'), olive, { component, dir, model: original, file: `${dir}/model.onnx` }, graph, new Set(REWRITABLE));
       const passMs = performance.now() - t;
-      const files = { twin: path.join(twin, component, 'model.onnx'), portable: portable.file };
+      const files = { twin: { path: path.join(twin, component, 'model.onnx') }, portable: { path: portable.graph.file, externalDataDir: portable.graph.externalDataDir } };
       const create: Record<string, number[]> = { twin: [], portable: [] };
       const run: Record<string, number[]> = { twin: [], portable: [] };
       const options: ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], graphOptimizationLevel: 'all', intraOpNumThreads: threads, logSeverityLevel: 3 };
       for (let i = 0; i <= runs; i++) {
         for (const kind of ['twin', 'portable'] as const) {
           const c0 = performance.now();
-          const session = await ort.InferenceSession.create(files[kind], options);
+          const session = await createSession(files[kind], options);
           const c1 = performance.now();
           await session.run(feeds[component]!);
           const r0 = performance.now();

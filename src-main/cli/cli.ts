@@ -11,6 +11,7 @@ import { runProviderProbe } from '../inference/probe-host';
 import { GLOBAL_OPTIONS, boolOption, parseArgs, stringOption, type OptionSpec } from './args';
 import type { Command } from './command';
 import { COMMANDS } from './commands';
+import { nodeVersionError } from './node-version';
 import { createOutput } from './output';
 
 const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
@@ -167,7 +168,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
         }),
     });
   } catch (err) {
-    return output.error(err);
+    return output.error(nodeVersionError(err) ?? err);
   } finally {
     for (const s of STOP_SIGNALS) process.off(s, onSignal);
   }

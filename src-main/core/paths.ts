@@ -45,6 +45,10 @@ export interface DataLayout {
   logs: string;
   /** Cached answers of the op capability probes (the pre-download check and the worker share them). */
   opProbes: string;
+  /** The port the last `serve` listened on (reused when free, so the browser keeps its origin). */
+  servePort: string;
+  /** Derived graphs (portable, LoRA, …), model-folder/derived-graphs.ts: never inside a model folder. */
+  graphs: string;
 }
 
 export function dataLayout(root: string): DataLayout {
@@ -57,6 +61,8 @@ export function dataLayout(root: string): DataLayout {
     trash: path.join(root, 'trash'),
     logs: path.join(root, 'logs'),
     opProbes: path.join(root, 'op-probes'),
+    servePort: path.join(root, 'serve-port'),
+    graphs: path.join(root, 'graphs'),
   };
 }
 

@@ -12,7 +12,7 @@ import type { Adapters } from './adapters';
 import { openDatabase, type Db } from './db';
 import { EventBus } from './events';
 import { detectGpuMemory, nodeCommandRunner } from './gpu-memory';
-import { acquireLock, type LockResult } from './lock';
+import { acquireLock, type LockInfo, type LockResult } from './lock';
 import { createFileLogger, type Logger } from './log';
 import { assumedProvider, machineMemory } from './machine';
 import { noMedia, type MediaSource } from './media';
@@ -86,7 +86,7 @@ export class StudioCore {
   private constructor(readonly options: StudioCoreOptions) {
     this.layout = ensureDataDir(options.dataDir);
     this.log = createFileLogger(this.layout.logs, { echo: options.logEcho });
-    this.lock = acquireLock(this.layout.lock);
+    this.lock = acquireLock(this.layout.lock, options.nativeBinding ? { nativeBinding: options.nativeBinding } : {});
     try {
       if (this.lock.tookOverStale) {
         // The last owner did not exit cleanly: check the database before anything touches it.
@@ -134,6 +134,8 @@ export class StudioCore {
       modelsDir: this.settings.get().modelsDir,
       secrets: options.adapters.secrets,
       env: options.env ?? process.env,
+      graphsDir: dataLayout(options.dataDir).graphs,
+      ...(options.nativeBinding ? { nativeBinding: options.nativeBinding } : {}),
       ...(options.checkOps ? { checkOps: (graphs: GraphFile[]) => options.checkOps!(graphs, { cacheDir: dataLayout(options.dataDir).opProbes }) } : {}),
     });
     this.disposers.push(
@@ -160,6 +162,7 @@ export class StudioCore {
         spawner: options.adapters.spawner,
         env: options.env ?? process.env,
         probeCacheDir: dataLayout(options.dataDir).opProbes,
+        graphsDir: dataLayout(options.dataDir).graphs,
         ...(options.workerEntry ? { entry: options.workerEntry } : {}),
         log: (level, message) => {
           if (level === 'error') this.log.error(message);
@@ -188,6 +191,11 @@ export class StudioCore {
 
   get primary(): boolean {
     return this.lock.primary;
+  }
+
+  /** Who holds the data folder when this process does not (pid, host, start). */
+  get lockOwner(): LockInfo | undefined {
+    return this.lock.owner;
   }
 
   get uncleanShutdown(): boolean {

@@ -13,7 +13,7 @@ let cached: Promise<AvailableEp[]> | undefined;
 export function listExecutionProviders(): Promise<AvailableEp[]> {
   cached ??= (async () => {
     try {
-      const { supportedBackends } = await import('./sessions');
+      const { supportedBackends } = await import('./ep-plan');
       const backends: AvailableEp[] = supportedBackends();
       if (!backends.some((b) => b.name === 'webgpu')) return backends;
       const [{ ort }, { probeWebGpu }] = await Promise.all([import('./ort'), import('./webgpu')]);

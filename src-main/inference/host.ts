@@ -41,6 +41,8 @@ export interface InferenceHostOptions {
   threads?: number;
   /** The folder of the op-probe answers, sent with every request (absent: the worker keeps them in memory only). */
   probeCacheDir?: string;
+  /** The studio's folder of derived graphs (<data>/graphs), sent with every request (absent: a temporary one). */
+  graphsDir?: string;
   /** Restart delays after crashes: initialMs, doubled per crash in a row, capped at maxMs (default 500, 10 000). */
   backoff?: { initialMs: number; maxMs: number };
   /** How long a new worker may take to say it is ready (default 60 s). */
@@ -100,6 +102,12 @@ export interface HostStats {
   /** Unexpected worker exits. */
   crashes: number;
   forceStops: number;
+  /** Restarts that waited for the crash backoff (a restart after a force stop or a success does not). */
+  backoffWaits: number;
+  /** The backoff armed after the last crash, in ms (0 before any crash). */
+  lastBackoffMs: number;
+  /** dispose() had to SIGKILL a worker that did not shut down within shutdownTimeoutMs. */
+  shutdownKills: number;
 }
 
 const DEFAULT_BACKOFF = { initialMs: 500, maxMs: 10_000 };
@@ -184,6 +192,7 @@ export class InferenceHost {
   private readonly spawner: WorkerSpawner;
   private readonly threads: number | undefined;
   private readonly probeCacheDir: string | undefined;
+  private readonly graphsDir: string | undefined;
   private readonly backoff: { initialMs: number; maxMs: number };
   private readonly startTimeoutMs: number;
   private readonly shutdownTimeoutMs: number;
@@ -200,7 +209,7 @@ export class InferenceHost {
   private nextSpawnAt = 0;
   private disposed = false;
   private disposing: Promise<void> | undefined;
-  private readonly counters: HostStats = { spawns: 0, loads: 0, crashes: 0, forceStops: 0 };
+  private readonly counters: HostStats = { spawns: 0, loads: 0, crashes: 0, forceStops: 0, backoffWaits: 0, lastBackoffMs: 0, shutdownKills: 0 };
 
   constructor(options: InferenceHostOptions) {
     this.spawner = options.spawner;
@@ -208,6 +217,7 @@ export class InferenceHost {
     this.env = options.env ?? process.env;
     this.threads = options.threads;
     this.probeCacheDir = options.probeCacheDir;
+    this.graphsDir = options.graphsDir;
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.startTimeoutMs = options.startTimeoutMs ?? 60_000;
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 3_000;
@@ -266,6 +276,7 @@ export class InferenceHost {
       memory: spec.memory,
       ...(this.threads !== undefined ? { threads: this.threads } : {}),
       ...(this.probeCacheDir !== undefined ? { probeCacheDir: this.probeCacheDir } : {}),
+      ...(this.graphsDir !== undefined ? { graphsDir: this.graphsDir } : {}),
     });
     if (!model.success) {
       const issue = model.error.issues[0];
@@ -335,6 +346,7 @@ export class InferenceHost {
       else slot.handle.kill('SIGTERM');
       if (!(await within(slot.exited, this.shutdownTimeoutMs))) {
         this.log('warn', `The inference worker did not shut down within ${this.shutdownTimeoutMs} ms; killing it.`);
+        this.counters.shutdownKills++;
         slot.handle.kill('SIGKILL');
         await within(slot.exited, 5_000);
       }
@@ -441,6 +453,7 @@ export class InferenceHost {
       }
       const wait = this.nextSpawnAt - Date.now();
       if (wait > 0) {
+        this.counters.backoffWaits++;
         this.log('info', `Restarting the inference worker in ${wait} ms.`);
         await delay(wait);
         continue;
@@ -560,6 +573,7 @@ export class InferenceHost {
     this.crashStreak++;
     const wait = Math.min(this.backoff.initialMs * 2 ** (this.crashStreak - 1), this.backoff.maxMs);
     this.nextSpawnAt = Date.now() + wait;
+    this.counters.lastBackoffMs = wait;
     const last = slot.lastError ? ` Last error: ${slot.lastError}` : '';
     this.log('warn', `The inference worker stopped unexpectedly: ${reason}.${last} It will be restarted for the next request (in ${wait} ms or later).`);
     if (wasStarting) {

@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GraphBuilder, encodeModel } from '../../e2e/support/onnx-builder';
 import { writeTinyModel } from '../../e2e/support/tiny-model';
 import { StudioError } from '../../src-shared/errors';
+import { derivedGraphsModelId } from '../model-folder/derived-graphs';
+import { checkFolder } from '../model-folder/layouts';
 import { readOnnxGraph } from '../model-folder/onnx-graph';
 import { listOps, opLabel } from '../model-folder/ops';
 import { checkGraphOps, unsupportedOpsError } from './portability';
@@ -16,9 +18,8 @@ import { generate, type GenerateRequest } from './pipeline';
 import { LoadedModel } from './sessions';
 
 const REQ: GenerateRequest = { prompt: 'a photo of a cat', negativePrompt: 'blurry', seed: '7', steps: 3, guidance: 4.5, width: 64, height: 64, t5: true };
-const CPU = { ep: 'cpu' as const, memory: 'low' as const, threads: 1 };
-
 let tmp: string;
+const CPU = { ep: 'cpu' as const, memory: 'low' as const, threads: 1, get graphsDir() { return path.join(tmp, 'graphs'); } };
 const dir = (layout: string, flavor: string) => path.join(tmp, `${layout}-${flavor}`);
 
 beforeAll(async () => {
@@ -71,8 +72,11 @@ describe('the olive flavor on the CPU', () => {
           { component: 'vae_decoder', op: 'com.microsoft.GroupNorm', count: 1 },
         ]);
         expect(twin.rewrittenOps).toEqual([]);
-        for (const c of [transformer, 'vae_decoder']) expect(fs.existsSync(path.join(dir(layout, 'olive'), c, 'model.portable.onnx')), c).toBe(true);
-        expect(fs.existsSync(path.join(dir(layout, 'olive'), 'text_encoder', 'model.portable.onnx'))).toBe(false);
+        // The portable graphs are in the studio's folder, one per rewritten component; the model folder is only read.
+        const mine = path.join(CPU.graphsDir, derivedGraphsModelId(dir(layout, 'olive')));
+        expect(fs.readdirSync(mine).sort()).toEqual(['transformer', 'vae_decoder']);
+        for (const c of ['transformer', 'vae_decoder']) expect(fs.readdirSync(path.join(mine, c))).toEqual([expect.stringMatching(/^portable-[0-9a-f]{32}\.onnx$/)]);
+        for (const c of [transformer, 'vae_decoder']) expect(fs.readdirSync(path.join(dir(layout, 'olive'), c)).filter((n) => !n.startsWith('model.onnx')), c).toEqual([]);
         expect(a.rgb.length).toBe(b.rgb.length);
         let worst = 0;
         let differing = 0;
@@ -119,7 +123,7 @@ describe('the olive flavor on the CPU', () => {
     fs.writeFileSync(path.join(folder, 'vae_decoder', 'model.onnx'), encodeModel(g));
     let err: unknown;
     try {
-      const m = await LoadedModel.load(folder, { ep: 'cpu', memory: 'balanced', threads: 1 });
+      const m = await LoadedModel.load(folder, { ...CPU, memory: 'balanced' });
       await m.release();
     } catch (e) {
       err = e;
@@ -131,6 +135,46 @@ describe('the olive flavor on the CPU', () => {
     expect(e.message).toContain('com.microsoft.GatedRelativePositionBias(1) (float32) in vae_decoder/model.onnx has no kernel on the CPU and no rewrite');
     expect(e.message).toMatch(/No execution provider on this machine has it|Providers here that have it/);
     expect(e.details).toMatchObject({ op: 'com.microsoft.GatedRelativePositionBias', file: 'vae_decoder/model.onnx', provider: 'cpu' });
-    expect(fs.existsSync(path.join(folder, 'vae_decoder', 'model.portable.onnx'))).toBe(false);
+    expect(fs.readdirSync(path.join(folder, 'vae_decoder')).sort()).toEqual(['model.onnx', 'model.onnx_data']);
+  });
+});
+
+describe('a hostile model folder (issue 18 §1)', () => {
+  it('symlinks named like the old temporary files, and one named like the old portable graph, leave the canary untouched', async () => {
+    const folder = path.join(tmp, 'hostile-tmp');
+    fs.cpSync(dir('optimum', 'olive'), folder, { recursive: true });
+    const canary = path.join(tmp, 'canary-bashrc');
+    fs.writeFileSync(canary, 'echo canary\n');
+    // The attack: every pid a worker might have, for the graph the pass used to write beside the original.
+    const pids = new Set([process.pid, ...Array.from({ length: 400 }, (_, i) => Math.max(1, process.pid - 200 + i))]);
+    for (const c of ['transformer', 'vae_decoder']) {
+      for (const pid of pids) fs.symlinkSync(canary, path.join(folder, c, `model.portable.onnx.${pid}.tmp`));
+      fs.symlinkSync(canary, path.join(folder, c, 'model.portable.onnx'));
+    }
+    const model = await LoadedModel.load(folder, CPU);
+    try {
+      await generate(model, { ...REQ, steps: 1 });
+      expect(model.rewrittenOps.map((r) => r.component)).toContain('vae_decoder');
+    } finally {
+      await model.release();
+    }
+    expect(fs.readFileSync(canary, 'utf8')).toBe('echo canary\n');
+    for (const c of ['transformer', 'vae_decoder']) expect(fs.lstatSync(path.join(folder, c, 'model.portable.onnx')).isSymbolicLink()).toBe(true);
+  });
+
+  it('a symlinked component folder is refused at import and at load, and nothing is written where it points', async () => {
+    const folder = path.join(tmp, 'hostile-link');
+    const elsewhere = path.join(tmp, 'elsewhere');
+    fs.cpSync(dir('optimum', 'olive'), folder, { recursive: true });
+    fs.mkdirSync(elsewhere, { recursive: true });
+    fs.renameSync(path.join(folder, 'vae_decoder'), path.join(elsewhere, 'vae_decoder'));
+    fs.symlinkSync(path.join(elsewhere, 'vae_decoder'), path.join(folder, 'vae_decoder'));
+    const before = fs.readdirSync(path.join(elsewhere, 'vae_decoder')).sort();
+
+    const check = await checkFolder(folder);
+    expect(check.ok).toBe(false);
+    expect(check.problems.join('\n')).toContain('vae_decoder/ is a symbolic link or lies outside the model folder');
+    await expect(LoadedModel.load(folder, CPU)).rejects.toMatchObject({ code: 'invalid_input', message: expect.stringContaining('vae_decoder/') });
+    expect(fs.readdirSync(path.join(elsewhere, 'vae_decoder')).sort()).toEqual(before);
   });
 });

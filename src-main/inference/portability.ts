@@ -1,13 +1,13 @@
 // Whether a component's graph runs on an execution provider, and what is loaded so that it does: the
 // graph's ops (model-folder/ops.ts) asked of ONNX Runtime one by one (ort-probe.ts); ops the provider
-// lacks and the portability pass covers are rewritten into model.portable.onnx beside the original
-// (model-folder/portable.ts), which is then loaded instead; anything else is a precise StudioError.
-import path from 'node:path';
+// lacks and the portability pass covers are rewritten into a derived graph in the studio's own folder
+// (model-folder/portable.ts, derived-graphs.ts), which is then loaded instead; anything else is a precise
+// StudioError.
 import { StudioError } from '../../src-shared/errors';
 import type { ComponentFiles } from '../model-folder/layouts';
 import { readOnnxGraph, type OnnxGraph } from '../model-folder/onnx-graph';
 import { domainLabel, listOps, opKey, opLabel, type GraphOp } from '../model-folder/ops';
-import { canRewrite, writePortableGraph, type RewrittenOp } from '../model-folder/portable';
+import { canRewrite, portableGraph, type RewrittenOp } from '../model-folder/portable';
 import { probeOps, type ProbeOptions } from './ort-probe';
 
 const PROVIDER_LABELS: Record<string, string> = { cpu: 'CPU', cuda: 'CUDA', dml: 'DirectML', coreml: 'CoreML', webgpu: 'WebGPU' };
@@ -95,19 +95,25 @@ export async function providersWithOps(graph: OnnxGraph, blocked: readonly Graph
 export interface GraphChoice {
   /** Absolute path of the graph to create the session from. */
   path: string;
+  /**
+   * Set for a derived graph (derived-graphs.ts): the real original component folder, where ORT resolves
+   * its external data (the session is created from the graph's bytes with that folder).
+   */
+  externalDataDir?: string;
   rewritten: RewrittenOp[];
 }
 
 /**
- * The graph to load for a component on a provider: model.onnx when the provider has every op, else
- * model.portable.onnx with the missing ones rewritten. Throws StudioError unavailable when an op has no
- * kernel and no rewrite. `otherProviders` are probed only for that message.
+ * The graph to load for a component on a provider: model.onnx when the provider has every op, else the
+ * portable derived graph (in `graphsRoot`, the studio's folder of derived graphs) with the missing ones
+ * rewritten. Throws StudioError unavailable when an op has no kernel and no rewrite. `otherProviders` are
+ * probed only for that message.
  */
 export async function graphForProvider(
   folder: string,
   files: ComponentFiles,
   provider: string,
-  options: ProbeOptions & { otherProviders?: readonly string[] } = {},
+  options: ProbeOptions & { otherProviders?: readonly string[]; graphsRoot: string },
 ): Promise<GraphChoice> {
   const graph = readOnnxGraph(files.model, { nodes: true });
   const check = await checkGraphOps(graph, files.file, provider, options);
@@ -117,16 +123,18 @@ export async function graphForProvider(
     throw unsupportedOpsError(check, `The model in ${folder} cannot run here`, others);
   }
   const ops = new Set(opNames(check.rewritable));
+  let written: Awaited<ReturnType<typeof portableGraph>>;
   try {
-    const written = writePortableGraph(files.model, ops);
-    return { path: written.file, rewritten: written.rewritten };
+    written = await portableGraph(options.graphsRoot, folder, files, graph, ops);
   } catch (err) {
+    if (err instanceof StudioError) throw err;
     throw new StudioError(
       'internal',
-      `Could not write the portable graph beside ${files.file} in ${folder} (${(err as Error).message}). The folder must be writable for ${list([...ops])} to be rewritten for ${providerLabel(provider)}.`,
-      { folder, file: `${path.posix.dirname(files.file)}/model.portable.onnx` },
+      `Could not write the portable graph of ${files.file} of the model in ${folder} to ${options.graphsRoot} (${(err as Error).message}); ${list([...ops])} are rewritten there for ${providerLabel(provider)}.`,
+      { folder, file: files.file },
     );
   }
+  return { path: written.graph.file, externalDataDir: written.graph.externalDataDir, rewritten: written.rewritten };
 }
 
 export interface ComponentOpsReport {
@@ -134,7 +142,7 @@ export interface ComponentOpsReport {
   file: string;
   /** Every op of the graph, 'domain.OpType(opset)'. */
   ops: string[];
-  /** Ops the provider lacks that the pass rewrites into model.portable.onnx. */
+  /** Ops the provider lacks that the pass rewrites (into a derived graph). */
   rewritten: string[];
   /** Ops the provider lacks that nothing covers. */
   blocked: string[];

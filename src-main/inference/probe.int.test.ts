@@ -10,7 +10,7 @@ import { FakeElectronApp } from '../testing/fake-utility-process';
 import { REPO } from '../testing/processes';
 import { removeTempDirs, tempDir } from '../testing/temp';
 import { runProviderProbe } from './probe-host';
-import { supportedBackends } from './sessions';
+import { supportedBackends } from './ep-plan';
 
 const ENTRY = path.join(REPO, 'out', 'main', 'probe.js');
 

@@ -3,7 +3,7 @@
 // runs providers.ts's probe with the real onnxruntime-node, reports one message and exits.
 import { ort } from './ort';
 import { probeModel, probeProviders } from './providers';
-import { supportedBackends } from './sessions';
+import { supportedBackends } from './ep-plan';
 
 interface ParentPortLike {
   postMessage(message: unknown): void;

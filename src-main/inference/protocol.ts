@@ -66,6 +66,8 @@ export const modelSpecSchema = z
     threads: z.number().int().min(1).max(1024).optional(),
     /** Where the op-probe answers are cached on disk (<data>/op-probes, shared with the main process's check). */
     probeCacheDir: folder.optional(),
+    /** The studio's folder of derived graphs (<data>/graphs, model-folder/derived-graphs.ts). */
+    graphsDir: folder.optional(),
   })
   .strict();
 export type ModelSpec = z.infer<typeof modelSpecSchema>;

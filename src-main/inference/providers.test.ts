@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { StudioError } from '../../src-shared/errors';
 import { missingLibraryIn, nextStepFor, probeProviders, providerLibrary } from './providers';
-import { planExecutionProviders } from './sessions';
+import { planExecutionProviders } from './ep-plan';
 
 describe('execution providers as they start on this machine', () => {
   it('reads the missing library out of ONNX Runtime / loader errors', () => {

@@ -1,10 +1,10 @@
-// The one file that calls onnxruntime-node (as transformers.js keeps every ORT call in one backend
-// file): execution-provider planning and fallback, session creation from file paths (external data
-// beside, never from buffers), tensor roles from the sessions' own metadata, fp16 I/O conversion,
-// memory modes. pipeline.ts talks to ORT only through LoadedModel's methods.
+// LoadedModel: the one place sessions are created and run (as transformers.js keeps every ORT call in one
+// backend file): execution-provider fallback over ep-plan.ts's plan, session creation from file paths
+// (external data beside, never from buffers), tensor roles from the sessions' own metadata, fp16 I/O
+// conversion, memory modes. pipeline.ts talks to ORT only through LoadedModel's methods.
 import fs from 'node:fs';
-import path from 'node:path';
 import { ort } from './ort';
+import { epLabel, planExecutionProviders, supportedBackends, type ExecutionPlan, type SupportedBackend } from './ep-plan';
 import { StudioError } from '../../src-shared/errors';
 import { COMPONENTS, componentLabel, openModelFolder, type ComponentFiles, type ComponentName, type Layout } from '../model-folder/layouts';
 import { readOnnxGraphInfo, type ComponentIo, type TensorMeta } from '../model-folder/onnx-graph';
@@ -20,6 +20,7 @@ import {
   type VaeRoles,
 } from './tensor-roles';
 import type { RewrittenOp } from '../model-folder/portable';
+import { processGraphsRoot } from '../model-folder/derived-graphs';
 import { graphForProvider } from './portability';
 import { float16ToFloat32, float32ToFloat16 } from './tensors';
 import { webGpuFailure } from './webgpu';
@@ -35,121 +36,33 @@ export interface SessionOptions {
   memory: MemoryMode;
   /** Where op-probe answers are cached on disk (ort-probe.ts); absent: in this process's memory only. */
   probeCacheDir?: string;
+  /**
+   * The studio's folder of derived graphs (`<data>/graphs`, model-folder/derived-graphs.ts); absent: a
+   * private temporary folder of this process.
+   */
+  graphsDir?: string;
 }
 
-export interface SupportedBackend {
-  name: string;
-  bundled: boolean;
-  /** For providers that are not bundled (CUDA, TensorRT): whether their library is on disk. */
-  installed?: boolean;
-}
-
-export interface ExecutionPlan {
-  /** Providers to try in order, each on its own; the first that starts is used. */
-  providers: string[];
-  /** Why the preferred GPU provider is not in the list (auto only). */
-  fallbackReason?: string;
-}
-
-const EP_LABELS: Record<string, string> = {
-  cpu: 'CPU',
-  cuda: 'CUDA',
-  dml: 'DirectML',
-  coreml: 'CoreML',
-  webgpu: 'WebGPU',
-};
-
-const EP_PLATFORMS: Record<Exclude<EpChoice, 'auto'>, readonly NodeJS.Platform[] | 'any'> = {
-  cpu: 'any',
-  cuda: ['linux', 'win32'],
-  dml: ['win32'],
-  coreml: ['darwin'],
-  webgpu: ['linux', 'win32', 'darwin'],
-};
-
-const AUTO_GPU: Partial<Record<NodeJS.Platform, string>> = { linux: 'cuda', win32: 'dml', darwin: 'coreml' };
-
-function platformLabel(platform: NodeJS.Platform): string {
-  return platform === 'win32' ? 'Windows' : platform === 'darwin' ? 'macOS' : platform === 'linux' ? 'Linux' : platform;
-}
-
-function epLabel(name: string): string {
-  return EP_LABELS[name] ?? name;
+/** What a session is created from: a graph file; for a derived graph also the folder of its external data. */
+export interface GraphSource {
+  path: string;
+  /** The original component folder (real path, checked): ORT resolves the derived graph's external data there. */
+  externalDataDir?: string;
 }
 
 /**
- * Which execution providers to try. auto = CUDA on Linux, DirectML on Windows, CoreML on macOS, each
- * followed by the CPU (fallback reason kept when the GPU provider is not even offered); WebGPU only when
- * chosen. An explicit choice is honoured alone or refused with StudioError unavailable.
+ * Creates a session from a graph file. A derived graph (it lives in the studio's folder, its weights in the
+ * model folder) is handed to ORT as bytes with `session.model_external_initializers_file_folder_path`, so
+ * ORT resolves (and contains) its external data in the original component folder; the weights are still
+ * read by ORT from their file, never through a buffer.
  */
-export function planExecutionProviders(
-  choice: EpChoice,
-  platform: NodeJS.Platform,
-  supported: readonly SupportedBackend[],
-): ExecutionPlan {
-  const offered = (name: string): boolean => supported.some((b) => b.name === name && b.installed !== false);
-  const notInstalled = (name: string): boolean => supported.some((b) => b.name === name && b.installed === false);
-  const offeredList = supported.filter((b) => b.installed !== false).map((b) => b.name).join(', ') || 'none';
-  const missingLibrary = (name: string): string =>
-    `${epLabel(name)} support is not installed for onnxruntime-node (npm install downloads it unless ONNXRUNTIME_NODE_INSTALL=skip is set; it needs CUDA 12 and an NVIDIA driver)`;
-  if (choice === 'cpu') return { providers: ['cpu'] };
-  if (choice === 'auto') {
-    const gpu = AUTO_GPU[platform];
-    if (gpu === undefined) {
-      return { providers: ['cpu'], fallbackReason: `No GPU execution provider is tried on ${platformLabel(platform)}; running on the CPU.` };
-    }
-    if (!offered(gpu)) {
-      return {
-        providers: ['cpu'],
-        fallbackReason: notInstalled(gpu)
-          ? `${missingLibrary(gpu)}; running on the CPU.`
-          : `${epLabel(gpu)} is not available in this onnxruntime-node build (it offers: ${offeredList}); running on the CPU.`,
-      };
-    }
-    return { providers: [gpu, 'cpu'] };
-  }
-  const platforms = EP_PLATFORMS[choice];
-  if (platforms === undefined) {
-    throw new StudioError('invalid_input', `Unknown execution provider "${String(choice)}". Use auto, cpu, cuda, dml, coreml or webgpu.`);
-  }
-  if (platforms !== 'any' && !platforms.includes(platform)) {
-    throw new StudioError(
-      'unavailable',
-      `The ${epLabel(choice)} execution provider is not available on ${platformLabel(platform)}. Choose "auto" or "cpu".`,
-      { ep: choice, platform },
-    );
-  }
-  if (notInstalled(choice)) {
-    throw new StudioError('unavailable', `${missingLibrary(choice)}. Choose "auto" or "cpu".`, { ep: choice, platform });
-  }
-  if (!offered(choice)) {
-    throw new StudioError(
-      'unavailable',
-      `The ${epLabel(choice)} execution provider is not part of this onnxruntime-node build (it offers: ${offeredList}). Choose "auto" or "cpu".`,
-      { ep: choice, platform },
-    );
-  }
-  return { providers: [choice] };
-}
-
-/** The backends this onnxruntime-node build offers, as ORT reports them. */
-export function supportedBackends(): SupportedBackend[] {
-  return ort.listSupportedBackends().map((b) => (b.bundled ? { name: b.name, bundled: true } : { name: b.name, bundled: false, installed: providerLibraryPresent(b.name) }));
-}
-
-/**
- * onnxruntime-node downloads the CUDA/TensorRT provider libraries at install time (skipped with
- * ONNXRUNTIME_NODE_INSTALL=skip). Trying a provider whose library is absent only prints ORT errors.
- */
-function providerLibraryPresent(name: string): boolean {
-  try {
-    const root = path.dirname(require.resolve('onnxruntime-node/package.json'));
-    const dir = path.join(root, 'bin', 'napi-v6', process.platform, process.arch);
-    const file = process.platform === 'win32' ? `onnxruntime_providers_${name}.dll` : `libonnxruntime_providers_${name}.so`;
-    return fs.existsSync(path.join(dir, file));
-  } catch {
-    return true; // cannot tell: let ORT try and report
-  }
+export async function createSession(graph: GraphSource, options: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
+  if (graph.externalDataDir === undefined) return ort.InferenceSession.create(graph.path, options);
+  const bytes = await fs.promises.readFile(graph.path);
+  return ort.InferenceSession.create(bytes, {
+    ...options,
+    extra: { ...options.extra, 'session.model_external_initializers_file_folder_path': graph.externalDataDir },
+  });
 }
 
 /** ORT session options for one provider (the benchmark uses the same to time raw runs). */
@@ -282,7 +195,7 @@ export class LoadedModel {
   private readonly pending = new Map<ComponentName, Promise<OpenSession>>();
   private readonly lastEp = new Map<ComponentName, string>();
   private readonly rewritten = new Map<ComponentName, RewrittenOp[]>();
-  private readonly graphChoices = new Map<string, string>();
+  private readonly graphChoices = new Map<string, GraphSource>();
   private providers: string[];
   private fallbackReason: string | undefined;
   private released = false;
@@ -391,7 +304,7 @@ export class LoadedModel {
       let session: ort.InferenceSession;
       const graph = await this.graphFor(component, provider);
       try {
-        session = await ort.InferenceSession.create(graph, ortSessionOptions(this.options, provider));
+        session = await createSession(graph, ortSessionOptions(this.options, provider));
       } catch (err) {
         const text = errorText(err);
         if (this.providers.length > 1) {
@@ -436,13 +349,13 @@ export class LoadedModel {
   }
 
   /**
-   * The graph a component's session is created from on a provider: model.onnx, or model.portable.onnx
-   * when the provider lacks ops the portability pass rewrites (recorded in rewrittenOps). Throws the
-   * precise StudioError when an op has no kernel and no rewrite.
+   * The graph a component's session is created from on a provider: model.onnx, or the portable derived
+   * graph (derived-graphs.ts) when the provider lacks ops the portability pass rewrites (recorded in
+   * rewrittenOps). Throws the precise StudioError when an op has no kernel and no rewrite.
    */
-  private async graphFor(component: ComponentName, provider: string): Promise<string> {
+  private async graphFor(component: ComponentName, provider: string): Promise<GraphSource> {
     const files = this.files[component];
-    if (!files) return this.modelPath(component);
+    if (!files) return { path: this.modelPath(component) };
     // Once decided for a component and provider, the same graph is loaded again (low memory mode
     // creates sessions per job): no second probe or rewrite.
     const known = this.graphChoices.get(`${component}|${provider}`);
@@ -452,12 +365,14 @@ export class LoadedModel {
       .map((b) => b.name);
     const choice = await graphForProvider(this.folder, files, provider, {
       otherProviders: others,
+      graphsRoot: this.options.graphsDir ?? processGraphsRoot(),
       ...(this.options.probeCacheDir !== undefined ? { cacheDir: this.options.probeCacheDir } : {}),
     });
     if (choice.rewritten.length > 0) this.rewritten.set(component, choice.rewritten);
     else this.rewritten.delete(component);
-    this.graphChoices.set(`${component}|${provider}`, choice.path);
-    return choice.path;
+    const source: GraphSource = { path: choice.path, ...(choice.externalDataDir !== undefined ? { externalDataDir: choice.externalDataDir } : {}) };
+    this.graphChoices.set(`${component}|${provider}`, source);
+    return source;
   }
 
   /** Ops rewritten by the portability pass for the sessions created so far, component by component. */
@@ -576,80 +491,4 @@ export class LoadedModel {
     this.released = true;
     for (const c of COMPONENTS) await this.releaseComponent(c);
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// inspect model
-
-export interface InspectedComponent {
-  component: ComponentName;
-  /** Relative to the model folder: 'unet/model.onnx'. */
-  file: string;
-  /** External-data files the graph refers to, with the bytes it needs from each. */
-  externalData: { file: string; bytes: number }[];
-  initializers: number;
-  inputs: TensorMeta[];
-  outputs: TensorMeta[];
-  /** Role → tensor name (with its element type), when the roles resolve. */
-  roles?: Record<string, string>;
-  /** Why the roles do not resolve. */
-  error?: string;
-}
-
-export interface ModelInspection {
-  folder: string;
-  layout: Layout;
-  hasT5: boolean;
-  /** undefined when a CLIP's roles do not resolve. */
-  clipHidden?: ClipHidden;
-  components: InspectedComponent[];
-}
-
-function describeRoles(roles: ComponentRoles): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(roles)) {
-    if (typeof value === 'string') out[key] = value;
-    else {
-      const role = value as TensorRole;
-      out[key] = `${role.name} (${role.type})`;
-    }
-  }
-  return out;
-}
-
-/**
- * Every component's declared inputs/outputs (read from model.onnx, no weights loaded) and the roles the
- * pipeline would use — for `sd35-studio inspect model <folder>`.
- */
-export async function inspectModel(folder: string): Promise<ModelInspection> {
-  const info = await openModelFolder(folder);
-  const components: InspectedComponent[] = [];
-  const clipKinds: (ClipRoles['hiddenKind'] | undefined)[] = [];
-  for (const component of COMPONENTS) {
-    const files = info.components[component];
-    if (!files) continue;
-    const io = await readOnnxGraphInfo(files.model);
-    const entry: InspectedComponent = {
-      component,
-      file: files.file,
-      externalData: [...io.externalData].map(([file, bytes]) => ({ file: `${files.dir}/${file}`, bytes })),
-      initializers: io.initializers.length,
-      inputs: io.inputs,
-      outputs: io.outputs,
-    };
-    try {
-      const roles = resolveRoles(component, { folder: info.folder, file: files.file }, io);
-      entry.roles = describeRoles(roles);
-      if (component === 'text_encoder' || component === 'text_encoder_2') clipKinds.push((roles as ClipRoles).hiddenKind);
-    } catch (err) {
-      entry.error = StudioError.from(err).message;
-      if (component === 'text_encoder' || component === 'text_encoder_2') clipKinds.push(undefined);
-    }
-    components.push(entry);
-  }
-  const inspection: ModelInspection = { folder: info.folder, layout: info.layout, hasT5: info.hasT5, components };
-  if (clipKinds.length === 2 && clipKinds.every((k) => k !== undefined)) {
-    inspection.clipHidden = clipKinds.every((k) => k === 'penultimate') ? 'penultimate' : 'last';
-  }
-  return inspection;
 }

@@ -8,7 +8,8 @@ import { readOnnxGraph } from '../model-folder/onnx-graph';
 import { domainLabel } from '../model-folder/ops';
 import type { ProbeOptions } from './ort-probe';
 import { checkGraphOps, opNames, providerLabel } from './portability';
-import { planExecutionProviders, supportedBackends, type EpChoice, type SupportedBackend } from './sessions';
+import { planExecutionProviders, supportedBackends, type SupportedBackend } from './ep-plan';
+import type { EpChoice } from '../../src-shared/generation';
 
 export interface VerdictGraph {
   /** Repo-relative ('unet/model.onnx'). */

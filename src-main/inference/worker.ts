@@ -192,6 +192,7 @@ export class InferenceWorker {
       memory: spec.memory,
       ...(threads !== undefined ? { threads } : {}),
       ...(spec.probeCacheDir !== undefined ? { probeCacheDir: spec.probeCacheDir } : {}),
+      ...(spec.graphsDir !== undefined ? { graphsDir: spec.graphsDir } : {}),
     });
     let precision: Precision;
     try {

@@ -116,6 +116,30 @@ export async function listFolder(folder: string): Promise<string[]> {
 // ---------------------------------------------------------------------------------------------
 // The folder check
 
+/**
+ * A component folder's real path, or why it cannot be used: it is a symbolic link, or it resolves outside
+ * the model folder (a hostile folder would otherwise make the studio read, or write, elsewhere). Import,
+ * load (the same check) and the derived graphs (derived-graphs.ts) use it.
+ */
+export function resolveComponentDir(folder: string, dir: string): { real: string } | { problem: string } {
+  const joined = path.join(folder, ...dir.split('/'));
+  let st: fs.Stats;
+  let realFolder: string;
+  let real: string;
+  try {
+    st = fs.lstatSync(joined);
+    realFolder = fs.realpathSync(folder);
+    real = fs.realpathSync(joined);
+  } catch {
+    return { problem: `${dir}/ cannot be read` };
+  }
+  const rel = path.relative(realFolder, real);
+  if (st.isSymbolicLink() || !st.isDirectory() || rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
+    return { problem: `${dir}/ is a symbolic link or lies outside the model folder (component folders must be real folders inside it)` };
+  }
+  return { real };
+}
+
 export interface FolderProblem {
   /** not_found: a file or folder is absent; invalid_input: present but damaged or incomplete. */
   code: 'not_found' | 'invalid_input';
@@ -205,6 +229,11 @@ export async function checkModelFolder(folderIn: string, options: CheckFolderOpt
   for (const { component, file } of graphFiles(layout, { t5 })) {
     if (!present.has(file)) continue;
     const dir = path.posix.dirname(file);
+    const resolved = resolveComponentDir(folder, dir);
+    if ('problem' in resolved) {
+      result.problems.push({ code: 'invalid_input', file, message: resolved.problem });
+      continue;
+    }
     const model = path.join(folder, ...file.split('/'));
     result.components[component] = { component, dir, model, file };
     if (options.checkGraphs === false) continue;

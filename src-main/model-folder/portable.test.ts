@@ -11,7 +11,7 @@ import { ExternalDataWriter, GraphBuilder, encodeModel, type Attr, type ElemType
 import { float16ToFloat32, float32ToFloat16 } from '../inference/tensors';
 import { readOnnxGraph, readOnnxGraphBuffer } from './onnx-graph';
 import { listOps } from './ops';
-import { PORTABLE_FILE, REWRITABLE, rewriteModel, writePortableGraph } from './portable';
+import { PORTABLE_PASS, REWRITABLE, portableGraph, rewriteModel } from './portable';
 import { biasAddRef, biasSplitGeluRef, groupNormRef, nhwcConvRef, skipGroupNormRef, type Tensor } from '../testing/model-folder/contrib-reference';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sd35-portable-'));
@@ -193,9 +193,11 @@ describe('portability rewrites against the reference implementations', () => {
   }
 });
 
-describe('model.portable.onnx', () => {
-  it('is written beside the original, points at the same external data, and leaves the weights untouched', async () => {
-    const dir = path.join(tmp, 'ext');
+describe('the portable derived graph', () => {
+  it('is written to the studio\'s folder (never the model folder), keeps the external data where it is, and leaves the weights untouched', async () => {
+    const folder = path.join(tmp, 'ext-model');
+    const dir = path.join(folder, 'vae_decoder');
+    const graphsRoot = path.join(tmp, 'ext-graphs');
     fs.mkdirSync(dir, { recursive: true });
     const writer = new ExternalDataWriter(path.join(dir, 'model.onnx.data'), 'model.onnx.data');
     const g = new GraphBuilder('ext', writer, 64);
@@ -214,21 +216,34 @@ describe('model.portable.onnx', () => {
     const before = hash(path.join(dir, 'model.onnx.data'));
     const originalGraph = hash(model);
 
-    const result = writePortableGraph(model, new Set(REWRITABLE));
-    expect(result.file).toBe(path.join(dir, PORTABLE_FILE));
+    const component = { component: 'vae_decoder' as const, dir: 'vae_decoder', model, file: 'vae_decoder/model.onnx' };
+    const result = await portableGraph(graphsRoot, folder, component, readOnnxGraph(model, { nodes: true }), new Set(REWRITABLE));
+    expect(path.relative(graphsRoot, result.graph.file).split(path.sep)).toEqual([
+      expect.stringMatching(/^[0-9a-f]{24}$/),
+      'vae_decoder',
+      expect.stringMatching(new RegExp(`^${PORTABLE_PASS}-[0-9a-f]{32}\\.onnx$`)),
+    ]);
+    expect(result.graph.externalDataDir).toBe(fs.realpathSync(dir));
     expect(result.rewritten).toEqual([
       { op: 'com.microsoft.GroupNorm', count: 1 },
       { op: 'com.microsoft.NhwcConv', count: 1 },
     ]);
     expect(hash(path.join(dir, 'model.onnx.data'))).toBe(before);
     expect(hash(model)).toBe(originalGraph);
-    expect(fs.readdirSync(dir).sort()).toEqual(['model.onnx', 'model.onnx.data', PORTABLE_FILE]);
-    const portable = readOnnxGraph(result.file, { nodes: true });
+    expect(fs.readdirSync(dir).sort()).toEqual(['model.onnx', 'model.onnx.data']);
+    const portable = readOnnxGraph(result.graph.file, { nodes: true });
     expect([...portable.externalData.keys()]).toEqual(['model.onnx.data']);
     expect(portable.initializers.map((i) => i.name).sort()).toEqual(['conv.weight', 'norm.beta', 'norm.gamma']);
 
     await expect(ort.InferenceSession.create(model, { logSeverityLevel: 4 })).rejects.toThrow();
-    const session = await ort.InferenceSession.create(result.file, { logSeverityLevel: 3, intraOpNumThreads: 1 });
+    // ORT refuses external data outside the graph's own folder: the derived graph is loaded as bytes with
+    // the original component folder as the external-data folder (sessions.ts createSession).
+    await expect(ort.InferenceSession.create(result.graph.file, { logSeverityLevel: 4 })).rejects.toThrow(/external data/i);
+    const session = await ort.InferenceSession.create(fs.readFileSync(result.graph.file), {
+      logSeverityLevel: 3,
+      intraOpNumThreads: 1,
+      extra: { 'session.model_external_initializers_file_folder_path': result.graph.externalDataDir },
+    });
     const x = Float32Array.from(random(23, N * H * W * C));
     const out = (await session.run({ X: new ort.Tensor('float32', x, [N, H, W, C]) })).Y as ort.Tensor;
     await session.release();

@@ -1,22 +1,23 @@
 // The portability pass: ONNX Runtime contrib operators that the DirectML/CUDA optimizers fuse (Olive,
 // onnxruntime.transformers) rewritten into standard ONNX ops, for a provider that has no kernel for
-// them. The rewritten graph is written beside the original as model.portable.onnx: every field of the
-// model is copied byte for byte except the rewritten nodes, so the initializers keep pointing at the
-// same external-data file (relative to the same folder) and the weights are never read, copied or
-// changed. Semantics from ONNX Runtime's contrib-operator documentation (com.microsoft domain):
+// them. The rewritten graph is a derived graph (derived-graphs.ts: `<data>/graphs/<model id>/<component>/
+// portable-<hash>.onnx`, never inside the model folder): every field of the model is copied byte for byte
+// except the rewritten nodes, so the initializers keep their external-data locations (resolved against the
+// original component folder) and the weights are never read, copied or changed. Semantics from ONNX Runtime's contrib-operator documentation (com.microsoft domain):
 //   GroupNorm(X, gamma, beta): per-group mean and biased variance over C/groups channels × spatial,
 //     per-channel gamma/beta, `activation` 1 = SiLU after the affine; X is NHWC when channels_last = 1.
 //   SkipGroupNorm(X, gamma, beta, skip, bias?) → (Y, S?): S = X + skip (+ bias), Y = GroupNorm(S), NHWC.
 //   NhwcConv(X, W, B?): Conv with X as NHWC and W as [M, kH, kW, C/group]; Y NHWC.
 //   BiasAdd(X, bias, skip) = X + bias + skip.
 //   BiasSplitGelu(X, bias): (X + bias) halved on the last axis, left · Gelu(right), exact (erf) Gelu.
-import fs from 'node:fs';
-import path from 'node:path';
+import { derivedGraph, type DerivedGraph } from './derived-graphs';
+import type { ComponentFiles } from './layouts';
 import { GRAPH, MODEL, NODE, onnxTypeNumber, readOnnxGraphBuffer, type OnnxGraph, type OnnxNode } from './onnx-graph';
 import { valueTypes } from './ops';
 import { BufferSource, Message, fields } from './protobuf';
 
-export const PORTABLE_FILE = 'model.portable.onnx';
+/** The pass name of derived-graphs.ts (`portable-<hash>.onnx`). */
+export const PORTABLE_PASS = 'portable';
 
 /** The ops the pass can rewrite, as 'domain.OpType'. */
 export const REWRITABLE = ['com.microsoft.GroupNorm', 'com.microsoft.SkipGroupNorm', 'com.microsoft.NhwcConv', 'com.microsoft.BiasAdd', 'com.microsoft.BiasSplitGelu'] as const;
@@ -259,22 +260,36 @@ export function rewriteModel(model: Buffer, ops: ReadonlySet<string>, label = 'm
   return { bytes: out.finish(), rewritten: [...counts].map(([op, count]) => ({ op, count })).sort((a, b) => a.op.localeCompare(b.op)) };
 }
 
+/** How many nodes of each op in `ops` the pass rewrites in a graph (read with nodes). */
+export function rewriteCounts(graph: OnnxGraph, ops: ReadonlySet<string>): RewrittenOp[] {
+  const counts = new Map<string, number>();
+  for (const node of graph.nodes) {
+    const key = `${node.domain}.${node.opType}`;
+    if (ops.has(key) && REWRITERS[key]) counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts].map(([op, count]) => ({ op, count })).sort((a, b) => a.op.localeCompare(b.op));
+}
+
 export interface PortableFile {
-  /** Absolute path of model.portable.onnx. */
-  file: string;
+  /** The derived graph to load (derived-graphs.ts). */
+  graph: DerivedGraph;
   rewritten: RewrittenOp[];
 }
 
 /**
- * Writes model.portable.onnx beside `modelFile` (temporary file + rename) with `ops` rewritten, and
- * returns what was rewritten. The external data stays the original file beside both graphs.
+ * The portable graph of a component with `ops` rewritten, from the studio's folder of derived graphs
+ * (`root`, made there once and reused), and what was rewritten. `graph` is the component's graph as read
+ * with nodes. The model folder is only read.
  */
-export function writePortableGraph(modelFile: string, ops: ReadonlySet<string>): PortableFile {
-  const model = fs.readFileSync(modelFile);
-  const { bytes, rewritten } = rewriteModel(model, ops, path.basename(modelFile));
-  const file = path.join(path.dirname(modelFile), PORTABLE_FILE);
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, bytes);
-  fs.renameSync(tmp, file);
-  return { file, rewritten };
+export async function portableGraph(root: string, modelFolder: string, component: ComponentFiles, graph: OnnxGraph, ops: ReadonlySet<string>): Promise<PortableFile> {
+  const sorted = [...ops].sort();
+  const derived = await derivedGraph({
+    root,
+    modelFolder,
+    component,
+    pass: PORTABLE_PASS,
+    key: { ops: sorted },
+    produce: (source) => rewriteModel(source, ops, component.file).bytes,
+  });
+  return { graph: derived, rewritten: rewriteCounts(graph, ops) };
 }

@@ -22,6 +22,7 @@ import { removeTempDirs, tempDir } from '../testing/temp';
 import { createDispatcher } from './dispatch';
 import { startHttpTransport, type HttpTransport } from './http';
 import { bindIpc, type IpcMainLike, type InvokeEventLike } from './ipc';
+import { pollUntil } from '../testing/poll';
 
 class FakeIpc implements IpcMainLike, IpcRendererLike {
   handlers = new Map<string, (event: InvokeEventLike, ...args: unknown[]) => Promise<unknown>>();
@@ -182,8 +183,7 @@ describe.each(['ipc', 'websocket', 'post'])('contract over %s', (transport) => {
         params: { prompt: 'a 64-bit seed', negativePrompt: '', model: tinyModel, steps: 1, guidance: 0, width: 64, height: 64, t5: false },
         sweep: { seeds: { mode: 'list', seeds: [BIG_SEED] } },
       });
-      const end = Date.now() + 60_000;
-      while (!done.some((d) => d.generationId === generationIds[0]) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      await pollUntil(() => done.some((d) => d.generationId === generationIds[0]), 1200, 50);
       const event = done.find((d) => d.generationId === generationIds[0]);
       expect(event?.seed).toBe(BIG_SEED);
       expect((await client.call('gallery.get', { id: event!.imageId })).seed).toBe(BIG_SEED);

@@ -18,6 +18,7 @@ import { StudioCore } from '../core/studio';
 import { sampleMeta } from '../testing/contract-samples';
 import { createDispatcher } from './dispatch';
 import { MAX_CALLS_IN_FLIGHT, startHttpTransport, type HttpTransport } from './http';
+import { pollUntil } from '../testing/poll';
 
 const TOKEN = 'test-token-0123456789abcdef';
 const IMAGE_BYTES = 4 * 1024 * 1024;
@@ -159,13 +160,9 @@ function openFds(): number {
   return fs.readdirSync('/proc/self/fd').length;
 }
 
-async function until(predicate: () => boolean, timeoutMs = 10_000): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return true;
+/** Checks `predicate` every 20 ms, at most timeoutMs / 20 times (bounded by checks, not by the clock). */
+function until(predicate: () => boolean, timeoutMs = 10_000): Promise<boolean> {
+  return pollUntil(predicate, Math.ceil(timeoutMs / 20), 20);
 }
 
 describe('hostile WebSocket frames', () => {

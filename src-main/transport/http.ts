@@ -27,6 +27,18 @@ export const MAX_CALLS_QUEUED = 64;
 export const MAX_QUEUED_BYTES = 2 * MAX_MESSAGE_BYTES;
 /** A client that leaves more than this unread (replies and events) is disconnected. */
 export const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
+/**
+ * Against a local slowloris (idle half-sent requests need no token): connections past this are closed at once,
+ * far below a 1,024-descriptor limit; a request must send its headers, and then all of itself, within 10 s; an
+ * idle keep-alive connection is closed after 2 s; Node checks these every second (its default is 30 s).
+ */
+export const SERVER_LIMITS = {
+  maxConnections: 128,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 2_000,
+  checkIntervalMs: 1_000,
+} as const;
 
 export interface HttpTransportOptions {
   dispatch: Dispatch;
@@ -136,13 +148,22 @@ export async function startHttpTransport(options: HttpTransportOptions): Promise
   const csp = contentSecurityPolicy('browser');
   let port = 0;
 
-  const server = http.createServer((req, res) => {
-    void handle(req, res).catch((err) => {
-      options.log?.(`http: ${StudioError.from(err).message}`);
-      if (!res.headersSent) sendError(res, 500, new StudioError('internal', 'Internal error'));
-      else res.destroy();
-    });
-  });
+  const server = http.createServer(
+    {
+      headersTimeout: SERVER_LIMITS.headersTimeoutMs,
+      requestTimeout: SERVER_LIMITS.requestTimeoutMs,
+      keepAliveTimeout: SERVER_LIMITS.keepAliveTimeoutMs,
+      connectionsCheckingInterval: SERVER_LIMITS.checkIntervalMs,
+    },
+    (req, res) => {
+      void handle(req, res).catch((err) => {
+        options.log?.(`http: ${StudioError.from(err).message}`);
+        if (!res.headersSent) sendError(res, 500, new StudioError('internal', 'Internal error'));
+        else res.destroy();
+      });
+    },
+  );
+  server.maxConnections = SERVER_LIMITS.maxConnections;
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const refusal = checkHostAndOrigin(req.headers, port);

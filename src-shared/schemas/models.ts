@@ -11,7 +11,7 @@ const bytes = z.number().nonnegative();
 /**
  * Whether a model's graphs run on this machine, found from the graphs alone before the large files
  *: runs = every op has a kernel on the provider; rewrites = it runs with ops rewritten into
- * standard ONNX (model.portable.onnx); blocked = an op has no kernel and no rewrite.
+ * standard ONNX (a derived portable graph); blocked = an op has no kernel and no rewrite.
  */
 export const portabilityVerdictSchema = z
   .object({

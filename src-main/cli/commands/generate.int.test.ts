@@ -106,6 +106,11 @@ describe('sd35-studio generate', () => {
     const parsed = parseTextChunks(readPngInfo(fs.readFileSync(line!.path as string)).chunks);
     expect(parsed?.studio?.rewrittenOps).toEqual(['com.microsoft.BiasAdd', 'com.microsoft.BiasSplitGelu', 'com.microsoft.GroupNorm', 'com.microsoft.NhwcConv']);
     expect(parsed?.extra?.rewrittenOps).toBe('com.microsoft.BiasAdd com.microsoft.BiasSplitGelu com.microsoft.GroupNorm com.microsoft.NhwcConv');
+    // The portable graphs went to the data folder's graphs/ (one model, two components), none into the model folder.
+    const models = fs.readdirSync(path.join(dataDir, 'graphs'));
+    expect(models).toHaveLength(1);
+    expect(fs.readdirSync(path.join(dataDir, 'graphs', models[0]!)).sort()).toEqual(['transformer', 'vae_decoder']);
+    for (const c of ['unet', 'vae_decoder']) expect(fs.readdirSync(path.join(olive, c)).sort()).toEqual(['model.onnx', 'model.onnx.data']);
   });
 
   it('same seed → identical PNG bytes; different seeds → different images', () => {

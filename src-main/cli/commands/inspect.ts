@@ -8,7 +8,7 @@ import { randn } from '../../inference/noise';
 import { MAX_SEED_TEXT, requireScheduler, requireSeed, SCHEDULERS } from '../../../src-shared/generation';
 import { schedule } from '../../inference/sampling/schedules';
 import { DEFAULT_SHIFT } from '../../inference/scheduler';
-import type { ModelInspection } from '../../inference/sessions';
+import type { ModelInspection } from '../../inference/inspect-model';
 import { intOption, requiredString, stringOption } from '../args';
 import type { CliContext, Command } from '../command';
 import { generateCommand, resolveModelFolder } from './generate';
@@ -161,7 +161,8 @@ export const inspectModelCommand: Command = {
     const ref = ctx.rest[0];
     if (ref === undefined || ctx.rest.length > 1) throw new StudioError('invalid_input', 'Name one model folder: sd35-studio inspect model <folder>.');
     const folder = await modelFolder(ctx, ref);
-    const { inspectModel, planExecutionProviders, supportedBackends } = await import('../../inference/sessions');
+    const { inspectModel } = await import('../../inference/inspect-model');
+    const { planExecutionProviders, supportedBackends } = await import('../../inference/ep-plan');
     const inspection = await inspectModel(folder);
     // Which ops the portability pass rewrites for the provider auto would use here.
     const { inspectOps, providerLabel } = await import('../../inference/portability');

@@ -116,4 +116,13 @@ describe('compare.* handlers', () => {
     const fewer = parseTextChunks(readPngInfo(Buffer.from((await call('compare.export', { id })).dataBase64, 'base64')).chunks);
     expect(fewer?.extra.Seed).toBe('7, 7, 8');
   });
+
+  it('compare.export runs one at a time: a second export while one runs is a conflict, the next one after it works', async () => {
+    const ids = await seedImages(['1', '2', '3', '4']);
+    const { id } = await call('compare.create', { imageIds: ids });
+    const first = call('compare.export', { id });
+    expect(await codeOf(call('compare.export', { id }))).toBe('conflict');
+    expect((await first).fileName).toBe(`comparison-${id}.png`);
+    expect((await call('compare.export', { id })).fileName).toBe(`comparison-${id}.png`);
+  });
 });

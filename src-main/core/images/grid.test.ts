@@ -6,7 +6,8 @@ import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseTextChunks } from '../../../src-shared/metadata';
 import { removeTempDirs, tempDir } from '../../testing/temp';
-import { GRID_MAX_PIXELS, gridGeometry, renderGrid, type GridImage } from './grid';
+import { StudioError } from '../../../src-shared/errors';
+import { GRID_MAX_PIXELS, gridGeometry, renderGrid, xmlText, type GridImage } from './grid';
 import { readPngInfo } from './png';
 
 afterAll(removeTempDirs);
@@ -94,5 +95,61 @@ describe('renderGrid', () => {
     expect(() => gridGeometry(4, 4, 1024, 1024, { axes: false, maxPixels: 10_000 })).toThrow(/does not fit/);
     const wide = gridGeometry(16, 1, 2048, 2048, { axes: false });
     expect(wide.width).toBeLessThanOrEqual(16_384);
+  });
+
+  it('labels with what XML 1.0 forbids (a prompt with Word\'s U+000B, a model named with C0 and U+FFFE) still render', async () => {
+    const dir = tempDir('sd35-grid-');
+    const files = await Promise.all([0, 1].map((i) => solid(dir, `${i}.png`, 300, 300, [200, 210, 220])));
+    const hostile = ['line one\u000Bline two', 'model\u0001\u001F\uFFFE\uFFFF\uD800 name'];
+    const grid = await renderGrid(
+      files.map((f, i) => image(i, f, { prompt: hostile[0]! + String(i), model: `${hostile[1]!}${i}` })),
+      { appVersion: '1' },
+    );
+    const geo = gridGeometry(2, 1, 300, 300, { axes: false });
+    expect(await darkShare(grid.png, 16, 16 + geo.cellHeight, geo.cellWidth, geo.labelHeight)).toBeGreaterThan(0.02);
+  });
+
+  it('xmlText keeps tab, LF, CR and paired surrogates, and replaces every character XML 1.0 forbids', () => {
+    // Independently: the XML 1.0 Char production, #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
+    const allowed = (cp: number) => cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || cp >= 0x10000;
+    const wrong: string[] = [];
+    for (let cp = 0; cp <= 0xffff; cp++) {
+      if (cp >= 0xd800 && cp <= 0xdfff) continue;
+      const ch = String.fromCharCode(cp);
+      const want = !allowed(cp) ? ' ' : '<>&"\''.includes(ch) ? undefined : ch;
+      if (want !== undefined && xmlText(ch) !== want) wrong.push(`U+${cp.toString(16)}`);
+    }
+    expect(wrong).toEqual([]);
+    expect(xmlText('\uD83E\uDD8A fox')).toBe('\uD83E\uDD8A fox');
+    expect(xmlText('a\uD800b\uDC00c')).toBe('a b c');
+    expect(xmlText('<b>&"\'')).toBe('&lt;b&gt;&amp;&quot;&apos;');
+  });
+
+  it('an image sharp cannot decode is a clear StudioError, not sharp\'s raw text', async () => {
+    const dir = tempDir('sd35-grid-');
+    const good = await solid(dir, 'good.png', 300, 300, [200, 210, 220]);
+    const bad = path.join(dir, 'bad.png');
+    const bytes = fs.readFileSync(good);
+    // A valid header (so the size reads) with the image data cut off.
+    fs.writeFileSync(bad, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    const err = await renderGrid([image(0, good), image(1, bad)], { appVersion: '1' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(StudioError);
+    expect((err as StudioError).code).not.toBe('internal');
+    expect((err as StudioError).message).toMatch(/could not be drawn|Cannot read the image/);
+    expect((err as StudioError).message).not.toMatch(/vips|libpng|Input buffer|VipsJpeg|pngload/i);
+  });
+
+  it('a grid over the byte cap is refused with its size and the cap', async () => {
+    const dir = tempDir('sd35-grid-');
+    const files = await Promise.all([0, 1].map((i) => solid(dir, `${i}.png`, 300, 300, [200, 210, 220])));
+    const err = await renderGrid(files.map((f, i) => image(i, f)), { appVersion: '1', maxBytes: 1_000 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((err as StudioError).code).toBe('invalid_input');
+    expect((err as StudioError).message).toMatch(/over the export limit of 1(\.0+)? kB/);
   });
 });

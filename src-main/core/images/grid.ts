@@ -9,6 +9,7 @@
 // Labels are small SVGs rendered by sharp (librsvg), composited beside each cell.
 import fs from 'node:fs';
 import sharp, { type OverlayOptions } from 'sharp';
+import { formatBytes } from '../../../src-shared/bytes';
 import { StudioError } from '../../../src-shared/errors';
 import { cellLabel, compareLayout, formatAxisValue, formatGridParameters, type CompareLayout, type CompareSubject } from '../../../src-shared/compare-layout';
 import { PARAMETERS_KEYWORD } from '../../../src-shared/metadata';
@@ -16,6 +17,8 @@ import { withTextChunks } from './png';
 
 export const GRID_MAX_PIXELS = 64_000_000;
 export const GRID_MAX_SIDE = 16_384;
+/** The encoded grid may not exceed this (a 64 MP grid of noisy cells is ~190 MB; base64 of 128 MB fits the contract). */
+export const GRID_MAX_BYTES = 128_000_000;
 /** Cells smaller than this on their long side are enlarged by a whole factor. */
 const MIN_CELL = 256;
 const MARGIN = 16;
@@ -32,6 +35,7 @@ export interface GridOptions {
   appVersion: string;
   maxPixels?: number;
   maxSide?: number;
+  maxBytes?: number;
 }
 
 export interface GridResult {
@@ -104,8 +108,18 @@ export function gridGeometry(
   return g;
 }
 
-function escapeXml(s: string): string {
-  return s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
+/**
+ * Text as XML 1.0 character data: what XML forbids (C0 controls but tab/LF/CR, U+FFFE/U+FFFF, lone surrogates —
+ * Word's U+000B line break in a prompt, any of them in an imported model name) becomes a space, since librsvg
+ * refuses the whole label otherwise; then the five special characters are escaped.
+ */
+export function xmlText(s: string): string {
+  return (
+    s
+      // eslint-disable-next-line no-control-regex -- matching control characters is the point
+      .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, ' ')
+      .replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!)
+  );
 }
 
 /** Cut text to about what fits `width` px at `fontSize` (DejaVu Sans averages ~0.6 em a glyph). */
@@ -121,7 +135,7 @@ function labelSvg(text: string, width: number, height: number, fontSize: number,
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">` +
     `<text x="${x}" y="${Math.round(height / 2 + fontSize * 0.36)}" font-family="${FONT}" font-size="${fontSize}" ` +
     `font-weight="${opts.bold ? 700 : 400}" fill="${opts.bold ? COLORS.text : COLORS.muted}" text-anchor="${anchor}">` +
-    `${escapeXml(fitText(text, width, fontSize))}</text></svg>`;
+    `${xmlText(fitText(text, width, fontSize))}</text></svg>`;
   return Buffer.from(svg);
 }
 
@@ -135,8 +149,26 @@ async function readSize(file: string): Promise<{ width: number; height: number }
   }
 }
 
-/** Renders the grid PNG (with its `parameters` chunk) of 2–16 images. */
+/**
+ * Renders the grid PNG (with its `parameters` chunk) of 2–16 images. What sharp/librsvg refuses becomes a clear
+ * StudioError (never sharp's raw text as an internal error); a grid over `maxBytes` is refused.
+ */
 export async function renderGrid(images: readonly GridImage[], options: GridOptions): Promise<GridResult> {
+  let result: GridResult;
+  try {
+    result = await drawGrid(images, options);
+  } catch (err) {
+    if (err instanceof StudioError) throw err;
+    throw new StudioError('invalid_input', 'The comparison grid could not be drawn: one of its images or labels could not be rendered. Remove the image that fails to open in the gallery and export again.');
+  }
+  const maxBytes = options.maxBytes ?? GRID_MAX_BYTES;
+  if (result.png.length > maxBytes) {
+    throw new StudioError('invalid_input', `The grid would be ${formatBytes(result.png.length)}, over the export limit of ${formatBytes(maxBytes)}. Compare fewer images, or smaller ones.`, { bytes: result.png.length, maxBytes });
+  }
+  return result;
+}
+
+async function drawGrid(images: readonly GridImage[], options: GridOptions): Promise<GridResult> {
   if (images.length < 1) throw new StudioError('invalid_input', 'Nothing to export: the comparison has no images left.');
   for (const img of images) {
     if (!fs.existsSync(img.file)) throw new StudioError('not_found', `Image ${img.id} has no file.`);

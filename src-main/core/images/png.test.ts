@@ -52,20 +52,17 @@ function pixels(width: number, height: number, channels: 3 | 4, seed = 1): Uint8
   return data;
 }
 
-/** Run fn, assert it throws StudioError invalid_input with the given reason, and return the time taken. */
-function expectRejected(fn: () => unknown, reason: PngRejection, message?: RegExp): number {
-  const t0 = performance.now();
+/** Run fn, assert it throws StudioError invalid_input with the given reason. */
+function expectRejected(fn: () => unknown, reason: PngRejection, message?: RegExp): void {
   let caught: unknown;
   try {
     fn();
   } catch (err) {
     caught = err;
   }
-  const ms = performance.now() - t0;
   expect(isStudioError(caught, 'invalid_input'), `expected a StudioError, got ${String(caught)}`).toBe(true);
   expect((caught as StudioError).details?.reason).toBe(reason);
   if (message) expect((caught as StudioError).message).toMatch(message);
-  return ms;
 }
 
 const meta: StudioImageMeta = {
@@ -227,7 +224,7 @@ describe('readPngInfo text decoding', () => {
   });
 });
 
-describe('readPngInfo rejects lying files quickly', () => {
+describe('readPngInfo rejects lying files, each with its reason', () => {
   const good = png(ihdr(1, 1), text('tEXt', 'parameters', Buffer.from('hello')), idat1x1, iend);
 
   it('accepts the untouched file', () => {
@@ -238,13 +235,13 @@ describe('readPngInfo rejects lying files quickly', () => {
     const bad = Buffer.from(good);
     const at = 8 + 25 + 8 + 12; // a byte inside the tEXt data
     bad.writeUInt8(bad.readUInt8(at) ^ 0x20, at);
-    expect(expectRejected(() => readPngInfo(bad), 'bad_crc', /tEXt.*CRC/)).toBeLessThan(1000);
+    expectRejected(() => readPngInfo(bad), 'bad_crc', /tEXt.*CRC/);
   });
 
   it('chunk length past the end', () => {
     const bad = png(ihdr(1, 1), idat1x1, iend);
     bad.writeUInt32BE(5000, 8 + 25); // IDAT now claims 5000 bytes
-    expect(expectRejected(() => readPngInfo(bad), 'truncated', /IDAT.*5000 bytes/)).toBeLessThan(1000);
+    expectRejected(() => readPngInfo(bad), 'truncated', /IDAT.*5000 bytes/);
   });
 
   it('a real 100 MB text chunk is refused from its declared length, before its CRC is computed', () => {
@@ -253,7 +250,7 @@ describe('readPngInfo rejects lying files quickly', () => {
     head.writeUInt32BE(hundredMb, 0);
     head.write('tEXt', 4, 'latin1');
     const bad = Buffer.concat([PNG_SIGNATURE, ihdr(1, 1), head, Buffer.alloc(hundredMb, 0x61), Buffer.alloc(4), idat1x1, iend]);
-    expect(expectRejected(() => readPngInfo(bad), 'text_too_large', /100 MB; the limit is 8\.00 MB/)).toBeLessThan(1000);
+    expectRejected(() => readPngInfo(bad), 'text_too_large', /100 MB; the limit is 8\.00 MB/);
   });
 
   it('a 100 MB text chunk declared in a small file', () => {
@@ -261,37 +258,37 @@ describe('readPngInfo rejects lying files quickly', () => {
     head.writeUInt32BE(100 * 1024 * 1024, 0);
     head.write('iTXt', 4, 'latin1');
     const bad = Buffer.concat([PNG_SIGNATURE, ihdr(1, 1), head, Buffer.from('parameters\0')]);
-    expect(expectRejected(() => readPngInfo(bad), 'text_too_large')).toBeLessThan(1000);
+    expectRejected(() => readPngInfo(bad), 'text_too_large');
   });
 
   it('a compressed text chunk that inflates past the limit (zip bomb)', () => {
     const bomb = zlib.deflateSync(Buffer.alloc(64 * 1024 * 1024), { level: 9 });
     expect(bomb.length).toBeLessThan(100_000);
     const bad = png(ihdr(1, 1), chunk('zTXt', Buffer.concat([Buffer.from('bomb\0\0', 'latin1'), bomb])), idat1x1, iend);
-    expect(expectRejected(() => readPngInfo(bad), 'text_too_large', /inflates to more than 8\.00 MB/)).toBeLessThan(1000);
+    expectRejected(() => readPngInfo(bad), 'text_too_large', /inflates to more than 8\.00 MB/);
   });
 
   it('a 100,000×100,000 header', () => {
     const bad = png(ihdr(100_000, 100_000), idat1x1, iend);
-    expect(expectRejected(() => readPngInfo(bad), 'too_many_pixels', /100000×100000 px; the limit is 16384 px per side/)).toBeLessThan(1000);
+    expectRejected(() => readPngInfo(bad), 'too_many_pixels', /100000×100000 px; the limit is 16384 px per side/);
     const tooManyPixels = png(ihdr(16_000, 16_000), idat1x1, iend);
-    expect(expectRejected(() => readPngInfo(tooManyPixels), 'too_many_pixels', /256 MP\); the limit is 100 MP/)).toBeLessThan(1000);
+    expectRejected(() => readPngInfo(tooManyPixels), 'too_many_pixels', /256 MP\); the limit is 100 MP/);
   });
 
   it('a truncated file', () => {
     const encoded = encodePng({ width: 64, height: 64, channels: 3, data: pixels(64, 64, 3) }, studioChunks(meta));
     for (const cut of [10, 40, encoded.length - 30, encoded.length - 1]) {
-      expect(expectRejected(() => readPngInfo(encoded.subarray(0, cut)), 'truncated', /truncated/)).toBeLessThan(1000);
+      expectRejected(() => readPngInfo(encoded.subarray(0, cut)), 'truncated', /truncated/);
     }
   });
 
   it('not a PNG', () => {
-    expect(expectRejected(() => readPngInfo(Buffer.from('GIF89a not a png at all')), 'not_png', /not a PNG/)).toBeLessThan(1000);
-    expect(expectRejected(() => readPngInfo(Buffer.from([0xff, 0xd8, 0xff, 0xe0])), 'not_png')).toBeLessThan(1000);
+    expectRejected(() => readPngInfo(Buffer.from('GIF89a not a png at all')), 'not_png', /not a PNG/);
+    expectRejected(() => readPngInfo(Buffer.from([0xff, 0xd8, 0xff, 0xe0])), 'not_png');
   });
 
   it('an empty file', () => {
-    expect(expectRejected(() => readPngInfo(new Uint8Array(0)), 'empty', /empty/)).toBeLessThan(1000);
+    expectRejected(() => readPngInfo(new Uint8Array(0)), 'empty', /empty/);
   });
 
   it('structural lies: IHDR not first, bad IHDR, no image data, bad chunk type', () => {
@@ -307,7 +304,7 @@ describe('readPngInfo rejects lying files quickly', () => {
   it('a file made of millions of empty chunks', () => {
     const empty = chunk('zzZz', new Uint8Array(0));
     const many = Buffer.concat([PNG_SIGNATURE, ihdr(1, 1), Buffer.concat(Array.from({ length: 2000 }, () => empty))]);
-    expect(expectRejected(() => readPngInfo(many, { maxChunks: 1000 }), 'too_many_chunks')).toBeLessThan(1000);
+    expectRejected(() => readPngInfo(many, { maxChunks: 1000 }), 'too_many_chunks');
   });
 });
 

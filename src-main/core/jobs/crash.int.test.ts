@@ -7,6 +7,7 @@ import { writeTinyModel } from '../../../e2e/support/tiny-model';
 import type { JobView } from '../../../src-shared/schemas/jobs';
 import { callApi, startServe, stop, type Served } from '../../testing/processes';
 import { removeTempDirs, tempDir } from '../../testing/temp';
+import { pause } from '../../testing/poll';
 
 const ENV = { SD35_ORT_THREADS: '1', HF_ENDPOINT: 'http://127.0.0.1:9' };
 let model: string;
@@ -24,13 +25,13 @@ async function job(s: Served, jobId: number): Promise<JobView> {
   return found;
 }
 
-async function until<T>(get: () => Promise<T>, ok: (v: T) => boolean, what: string, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
+/** Polls `get` every 100 ms until `ok`, at most 600 times (bounded by checks, not by the clock). */
+async function until<T>(get: () => Promise<T>, ok: (v: T) => boolean, what: string, rounds = 600): Promise<T> {
+  for (let i = 0; ; i++) {
     const v = await get();
     if (ok(v)) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v).slice(0, 400)}`);
-    await new Promise((r) => setTimeout(r, 100));
+    if (i >= rounds) throw new Error(`gave up waiting for ${what} after ${rounds} checks: ${JSON.stringify(v).slice(0, 400)}`);
+    await pause(100);
   }
 }
 

@@ -12,6 +12,8 @@ export interface ModelHostOptions {
   entry?: string;
   /** Where the worker caches its op-probe answers (<data>/op-probes). */
   probeCacheDir?: string;
+  /** The studio's folder of derived graphs (<data>/graphs). */
+  graphsDir?: string;
 }
 
 export class ModelHost {
@@ -31,6 +33,7 @@ export class ModelHost {
         log: this.options.log,
         ...(this.options.entry ? { entry: this.options.entry } : {}),
         ...(this.options.probeCacheDir ? { probeCacheDir: this.options.probeCacheDir } : {}),
+        ...(this.options.graphsDir ? { graphsDir: this.options.graphsDir } : {}),
       });
     }
     return this.host;

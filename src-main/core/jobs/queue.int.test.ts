@@ -13,6 +13,7 @@ import { removeTempDirs, tempDir } from '../../testing/temp';
 import { createDispatcher } from '../../transport/dispatch';
 import { nodeAdapters } from '../node-adapters';
 import { StudioCore } from '../studio';
+import { waitUntil } from '../../testing/poll';
 
 const WORKER = path.join(REPO, 'out', 'main', 'worker.js');
 const BIG_SEED = '6952411511246973023';
@@ -53,13 +54,9 @@ async function open(dataDir: string, o: { runtime?: 'browser' | 'cli'; env?: Nod
   return { core, events, notified, blocked: () => blocked };
 }
 
-/** Resolves once `test` is true, checking on every event and every 50 ms (bounded). */
-async function until(test: () => boolean, what: string, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!test()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/** Resolves once `test` is true, checking every 50 ms (bounded by the number of checks, not the clock). */
+function until(test: () => boolean, what: string, ms = 60_000): Promise<void> {
+  return waitUntil(test, what, Math.ceil(ms / 50), 50);
 }
 
 function pngsUnder(dir: string): string[] {

@@ -10,6 +10,7 @@ import type { DownloadProgressEvent } from './service';
 import { makeHarness, waitForEvent, type Harness } from '../../testing/models/harness';
 import { cachedSd3Repo } from '../../testing/models/repo-fixture';
 import { rejection } from '../../testing/errors';
+import { REPO } from '../../testing/processes';
 
 const MiB = 1024 * 1024;
 const BIG = 'acme/sd3-big';
@@ -248,15 +249,27 @@ describe('disk, pause, resume, cancel', () => {
 
   it('refuses to download what another live process is downloading', async () => {
     const h = harness();
-    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' });
+    // Another process holding the repo's download lock (core/lock.ts, the same lock the studio folder uses).
+    const lockFile = path.join(h.modelsDir, '.locks', 'acme--sd3-small.lock');
+    fs.mkdirSync(path.dirname(lockFile), { recursive: true });
+    const other = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src-main', 'testing', 'lock-contender.ts'), lockFile], { cwd: REPO, stdio: ['pipe', 'pipe', 'inherit'] });
     try {
-      const staging = path.join(h.modelsDir, '.staging', 'acme--sd3-small', hub.repoInfo(SMALL).commit);
-      fs.mkdirSync(staging, { recursive: true });
-      fs.writeFileSync(path.join(staging, '.lock'), `${other.pid}\n`);
+      const held = new Promise<string>((resolve) => {
+        let out = '';
+        other.stdout!.on('data', (d) => {
+          out += String(d);
+          if (out.includes('ready\n') && !out.includes('go-sent')) {
+            out += 'go-sent';
+            other.stdin!.write('go\n');
+          }
+          if (out.includes('{')) resolve(out);
+        });
+      });
+      expect(await held).toContain('"primary":true');
       const err = await rejection(h.service.download(SMALL));
       expect(err.code).toBe('conflict');
       expect(err.message).toContain(`pid ${other.pid}`);
-      // Once that process is gone, its lock is stale and taken over.
+      // Once that process is gone, the OS drops its lock.
       other.kill('SIGKILL');
       await new Promise((r) => other.once('exit', r));
       await (await h.service.download(SMALL)).done;

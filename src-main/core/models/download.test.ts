@@ -2,7 +2,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isStudioError } from '../../../src-shared/errors';
 import { checkDiskSpace, DISK_RESERVE_BYTES } from './disk';
-import { holdAfterBytes, partPath, preflightDiskSpace, remainingBytes, safeJoin } from './download';
+import { holdAfterBytes, preflightDiskSpace, remainingBytes } from './download';
+import { partPath, safeJoin } from './staging-paths';
 
 describe('download helpers', () => {
   it('reads the test hold point only in test mode', () => {

@@ -10,6 +10,7 @@ import { makeHarness, type Harness } from '../../testing/models/harness';
 import { onnxModel, tempDir, writeSd3Repo } from '../../testing/models/repo-fixture';
 import { rejection } from '../../testing/errors';
 import { LoadedModel } from '../../inference/sessions';
+import { modelGraphsDir } from '../../model-folder/derived-graphs';
 
 const KiB = 1024;
 const cleanup: (() => Promise<void> | void)[] = [];
@@ -72,7 +73,12 @@ describe('import', () => {
     expect((await h.service.list()).filter((e) => e.source === 'import')).toHaveLength(1);
     const verified = await h.service.verify(entry.id);
     expect(verified).toMatchObject({ ok: true, method: 'structure' });
+    // Its derived graphs (derived-graphs.ts) go with it; the folder itself stays.
+    const derived = path.join(modelGraphsDir(path.join(h.dataDir, 'graphs'), dir), 'transformer');
+    fs.mkdirSync(derived, { recursive: true });
+    fs.writeFileSync(path.join(derived, 'portable-0.onnx'), 'x');
     await h.service.remove(entry.id);
+    expect(fs.existsSync(modelGraphsDir(path.join(h.dataDir, 'graphs'), dir))).toBe(false);
     expect(fs.existsSync(path.join(dir, 'model_index.json'))).toBe(true);
     expect((await h.service.list()).some((e) => e.id === entry.id)).toBe(false);
   });

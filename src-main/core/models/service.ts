@@ -3,7 +3,6 @@
 // restart), verifies, removes, imports local folders, and keeps the Hugging Face token.
 // Events (progress and state changes) go to listeners as one typed union.
 import { progress } from '../../../src-shared/progress';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { version as APP_VERSION } from '../../../package.json';
@@ -17,38 +16,34 @@ import {
   type CatalogId,
 } from '../../../src-shared/catalog';
 import type { ModelLayout } from '../../../src-shared/generation';
-import { StudioError, type StudioErrorCode } from '../../../src-shared/errors';
-import {
-  HF_TOKEN_PATTERN,
-  type DownloadResult,
-  type ModelEntryView,
-  type PortabilityVerdict,
-  type ModelEventView,
-  type TokenStatus,
-  type VerifyResult,
+import { StudioError } from '../../../src-shared/errors';
+import type {
+  DownloadResult,
+  ModelEntryView,
+  PortabilityVerdict,
+  ModelEventView,
+  TokenStatus,
+  VerifyResult,
 } from '../../../src-shared/schemas/models';
 import type { SecretStore } from '../adapters';
 import type { Db } from '../db';
-import { hfTokenFile } from '../node-adapters';
-import { folderSize, freeSpace as defaultFreeSpace, type FreeSpaceFn } from './disk';
-import {
-  downloadFiles,
-  installStaged,
-  preflightDiskSpace,
-  removeStaging,
-  safeJoin,
-  type DownloadEvent,
-  type DownloadTarget,
-  type VerifiedFile,
-} from './download';
+import { freeSpace as defaultFreeSpace, type FreeSpaceFn } from './disk';
+import { downloadFiles, preflightDiskSpace } from './download';
+import { acquireDownloadLock } from './download-lock';
+import type { DownloadEvent, DownloadTarget, VerifiedFile } from './download-types';
+import { installedHint, installedIds, modelEntry } from './entries';
+import { installStaged, removeStaging } from './install';
+import { safeJoin } from './staging-paths';
+import { HfToken } from './token';
+import { verifyDownloaded, verifyImported } from './verify';
 import { HubClient, authRequired } from './hub';
 import { checkFolder, graphFiles } from '../../model-folder/layouts';
 import type { RetryPolicy } from './retry';
 import { planDownload } from './selection';
 import { ModelsRoot, isStrictlyInside } from './models-root';
 import { ModelStore, type FileRow, type ModelRow } from './store';
+import { removeDerivedGraphs } from '../../model-folder/derived-graphs';
 
-export const HF_TOKEN_SECRET = 'hf_token';
 /** The app's version from package.json (the build inlines it), never a copy. */
 export const DEFAULT_USER_AGENT = `SD3.5-Studio/${APP_VERSION} (${process.platform}; node/${process.versions.node})`;
 
@@ -61,8 +56,12 @@ export interface ModelServiceOptions {
   fetch?: typeof fetch;
   freeSpace?: FreeSpaceFn;
   userAgent?: string;
+  /** The studio's folder of derived graphs (<data>/graphs): a removed model's are removed with it. */
+  graphsDir?: string;
   /** The pre-download op check; without it the graphs are not checked before the download. */
   checkOps?: OpsChecker;
+  /** better-sqlite3 .node for this runtime (the download lock is core/lock.ts's SQLite-held OS lock). */
+  nativeBinding?: string;
   download?: {
     concurrency?: number;
     stallTimeoutMs?: number;
@@ -136,6 +135,7 @@ export class ModelService {
   private readonly starting = new Map<string, Promise<DownloadHandle>>();
   private readonly freeSpace: FreeSpaceFn;
   private readonly hub: HubClient;
+  private readonly token: HfToken;
 
   constructor(private readonly opts: ModelServiceOptions) {
     this.modelsDir = path.resolve(opts.modelsDir);
@@ -143,9 +143,10 @@ export class ModelService {
     this.store = new ModelStore(opts.db);
     this.env = opts.env ?? process.env;
     this.freeSpace = opts.freeSpace ?? defaultFreeSpace;
+    this.token = new HfToken(opts.secrets, this.env, () => this.hub);
     this.hub = new HubClient({
       endpoint: this.env.HF_ENDPOINT || undefined,
-      token: () => this.currentToken().then((t) => t?.token),
+      token: () => this.token.current().then((t) => t?.token),
       userAgent: opts.userAgent ?? DEFAULT_USER_AGENT,
       ...(opts.fetch ? { fetch: opts.fetch } : {}),
       ...(opts.download?.retry ? { retry: opts.download.retry } : {}),
@@ -211,45 +212,17 @@ export class ModelService {
     };
   }
 
-  private async entry(id: string, row: ModelRow | undefined): Promise<ModelEntry> {
-    const catalogId = isCatalogId(id) ? id : undefined;
-    const variant = catalogId ? CATALOG[catalogId] : undefined;
-    const source: ModelEntry['source'] = catalogId ? 'catalog' : row?.source === 'import' ? 'import' : 'hub';
-    const displayName = variant?.displayName ?? (row?.source === 'import' ? path.basename(row.path ?? id) : (row?.repo ?? id));
-    const entry: ModelEntry = { id, source, displayName, state: 'not-installed', sizeOnDisk: 0 };
-    if (catalogId) entry.catalogId = catalogId;
-    const repo = row?.repo ?? variant?.repo;
-    if (repo) entry.repo = repo;
-    if (!row) return entry;
-    const installed = row.path !== null && (row.source === 'import' || row.installedCommit !== null);
-    if (installed) {
-      entry.state = 'installed';
-      entry.installed = {
-        path: row.path!,
-        layout: row.layout,
-        t5: row.t5 ?? false,
-        ...(row.installedCommit ? { commit: row.installedCommit } : {}),
-        ...(row.verifiedAt !== null ? { verifiedAt: row.verifiedAt } : {}),
-      };
-      entry.sizeOnDisk += row.source === 'import' ? (row.sizeBytes ?? 0) : await folderSize(row.path!);
-    }
-    if (row.downloadState && row.downloadCommit && row.repo) {
-      entry.state = row.downloadState;
-      const files = this.store.files(row.id, row.downloadCommit);
-      const live = this.active.get(row.id)?.lastProgress;
-      entry.download = {
-        commit: row.downloadCommit,
-        t5: row.downloadT5 ?? true,
-        doneBytes: live?.doneBytes ?? files.reduce((s, f) => s + (f.state === 'pending' ? f.bytesDone : f.size), 0),
-        totalBytes: live?.totalBytes ?? files.reduce((s, f) => s + f.size, 0),
-        ...(row.errorCode ? { error: { code: row.errorCode as StudioErrorCode, message: row.errorMessage ?? '' } } : {}),
-      };
-      const staging = this.storedStagingDir(row.repo, row.downloadCommit);
-      if (staging) entry.sizeOnDisk += await folderSize(staging);
-    }
-    const verdict = this.verdicts.get(id);
-    if (verdict) entry.portability = verdict;
-    return entry;
+  private entry(id: string, row: ModelRow | undefined): Promise<ModelEntry> {
+    return modelEntry(
+      {
+        store: this.store,
+        liveProgress: (key) => this.active.get(key)?.lastProgress,
+        stagingDir: (repo, commit) => this.storedStagingDir(repo, commit),
+        verdict: (key) => this.verdicts.get(key),
+      },
+      id,
+      row,
+    );
   }
 
   // ---- downloads ----------------------------------------------------------------------------
@@ -358,7 +331,7 @@ export class ModelService {
     const info = await hub.revision(target.repo, pinnedCommit ?? target.revision);
     const repo = info.repo;
     const page = hub.modelPageUrl(repo);
-    const token = (await this.currentToken())?.token;
+    const token = (await this.token.current())?.token;
     if (info.gated && !token) throw authRequired(repo, page, hub.tokenSettingsUrl());
     const entries = await hub.tree(repo, info.commit);
     const plan = planDownload(repo, entries, { t5: wantT5, pageUrl: page });
@@ -393,7 +366,7 @@ export class ModelService {
     await preflightDiskSpace(this.modelsDir, targets, this.freeSpace);
     // One downloader per staging folder, across processes (the app and a CLI call).
     await this.root.mkdir(stagingDir);
-    const release = await acquireDownloadLock(stagingDir, id);
+    const release = await acquireDownloadLock(this.root, stagingDir, id, this.opts.nativeBinding);
     // An unfinished download of another commit is superseded: its parts go.
     if (existing?.downloadCommit && existing.downloadCommit !== commit && existing.repo) {
       const old = this.storedStagingDir(existing.repo, existing.downloadCommit);
@@ -564,61 +537,18 @@ export class ModelService {
   async verify(id: string): Promise<VerifyResult> {
     const row = this.requireRow(id);
     if (!row.path || (row.source === 'hub' && !row.installedCommit)) throw new StudioError('invalid_input', `${id} is not installed, so there is nothing to verify.`);
-    if (row.source === 'import') {
-      const check = await checkFolder(row.path);
-      this.store.setVerified(row.id, check.ok ? Date.now() : null);
-      return {
-        id: row.id,
-        ok: check.ok,
-        method: 'structure',
-        files: check.files.map((f) => ({ path: f, size: 0, ok: !check.problems.some((p) => p.startsWith(f)) })),
-        problems: check.ok ? [] : check.problems,
-      };
-    }
-    const files = this.store.files(row.id, row.installedCommit!).filter((f) => f.state === 'installed');
-    const totalBytes = files.reduce((s, f) => s + f.size, 0);
-    let doneBytes = 0;
-    let lastEmit = 0;
-    const verifyStarted = Date.now();
-    const out: VerifyResult['files'] = [];
-    for (const f of files) {
-      const file = safeJoin(row.path, f.path);
-      const sha256 = crypto.createHash('sha256');
-      const sha1 = crypto.createHash('sha1').update(`blob ${f.size}\0`);
-      let size = 0;
-      try {
-        for await (const chunk of fs.createReadStream(file, { highWaterMark: 4 * 1024 * 1024 })) {
-          const b = chunk as Buffer;
-          sha256.update(b);
-          if (!f.expectedSha256) sha1.update(b);
-          size += b.length;
-          doneBytes += b.length;
-          const now = Date.now();
-          if (now - lastEmit >= 100) {
-            lastEmit = now;
-            const rate = now > verifyStarted ? (doneBytes * 1000) / (now - verifyStarted) : null;
-            const etaMs = rate ? Math.round(((totalBytes - doneBytes) / rate) * 1000) : null;
-            this.emit({ type: 'verify-progress', id: row.id, path: f.path, doneBytes, totalBytes, progress: progress('verify', { status: 'running', done: doneBytes, total: totalBytes, rate, etaMs, label: f.path }) });
-          }
-        }
-      } catch {
-        out.push({ path: f.path, size: 0, ok: false, problem: `${f.path} is missing` });
-        continue;
-      }
-      const digest = sha256.digest('hex');
-      let problem: string | undefined;
-      if (size !== f.size) problem = `${f.path} is ${size} bytes; Hugging Face lists ${f.size}`;
-      else if (f.expectedSha256 && digest !== f.expectedSha256) problem = `${f.path} has sha256 ${digest}; Hugging Face lists ${f.expectedSha256}`;
-      else if (!f.expectedSha256 && f.gitOid && sha1.digest('hex') !== f.gitOid) problem = `${f.path} does not match its git hash ${f.gitOid}`;
-      out.push({ path: f.path, size, sha256: digest, ok: !problem, ...(problem ? { problem } : {}) });
-    }
-    this.emit({ type: 'verify-progress', id: row.id, path: files[files.length - 1]?.path ?? '', doneBytes: totalBytes, totalBytes, progress: progress('verify', { status: 'done', done: totalBytes, total: totalBytes }) });
-    const problems = out.filter((f) => !f.ok).map((f) => f.problem!);
-    if (files.length === 0) problems.push(`No downloaded files are recorded for ${row.id}; download it again.`);
-    const ok = problems.length === 0;
-    this.store.setVerified(row.id, ok ? Date.now() : null);
-    this.emit({ type: 'models-changed' });
-    return { id: row.id, ok, method: 'hashes', files: out, problems };
+    const installed = { ...row, path: row.path };
+    const result =
+      row.source === 'import'
+        ? await verifyImported(installed)
+        : await verifyDownloaded(
+            installed,
+            this.store.files(row.id, row.installedCommit!).filter((f) => f.state === 'installed'),
+            (e) => this.emit(e),
+          );
+    this.store.setVerified(row.id, result.ok ? Date.now() : null);
+    if (row.source !== 'import') this.emit({ type: 'models-changed' });
+    return result;
   }
 
   /** Removes a model: deletes downloaded files (never an imported folder's files) and forgets it. */
@@ -627,6 +557,7 @@ export class ModelService {
     if (this.active.has(row.id)) await this.cancel(row.id);
     const current = this.store.get(row.id);
     if (!current) return;
+    if (current.path && this.opts.graphsDir) removeDerivedGraphs(this.opts.graphsDir, current.path);
     if (current.source === 'hub') {
       if (current.path) await this.removeInstalledFolder(current.path);
       const staging = current.downloadCommit && current.repo ? this.storedStagingDir(current.repo, current.downloadCommit) : undefined;
@@ -656,89 +587,18 @@ export class ModelService {
   // ---- token --------------------------------------------------------------------------------
 
   /** Stores the token in the secret store, then checks it. The token is never echoed. */
-  async setToken(token: string): Promise<TokenStatus> {
-    const t = token.trim();
-    if (!HF_TOKEN_PATTERN.test(t)) {
-      throw new StudioError('invalid_input', 'That does not look like a Hugging Face token (one word of letters and digits, usually starting with "hf_").');
-    }
-    await this.opts.secrets.set(HF_TOKEN_SECRET, t);
-    return this.tokenStatus();
+  setToken(token: string): Promise<TokenStatus> {
+    return this.token.set(token);
   }
 
-  /**
-   * Forgets the studio's own stored token. When the store is a file other tools share
-   * (huggingface-cli's token file under plain Node) it is left alone unless `sharedFile` asks for it.
-   */
-  async clearToken(options: { sharedFile?: boolean } = {}): Promise<TokenStatus> {
-    const shared = this.opts.secrets.sharedFile;
-    if (shared && !options.sharedFile) {
-      const status = await this.tokenStatus();
-      if (status.source === 'none') return status;
-      return {
-        ...status,
-        message:
-          `${status.message} The token is kept in Hugging Face's shared token file (${shared}), which huggingface-cli and other ` +
-          'Hugging Face tools use too, so it was left in place. Remove it there explicitly (clear with "also the shared file") to sign them out as well.',
-      };
-    }
-    await this.opts.secrets.delete(HF_TOKEN_SECRET);
-    return this.tokenStatus();
+  /** Forgets the studio's own stored token (a shared token file only when `sharedFile` asks for it). */
+  clearToken(options: { sharedFile?: boolean } = {}): Promise<TokenStatus> {
+    return this.token.clear(options);
   }
 
-  /** Which token is in use and whether Hugging Face accepts it (GET /api/whoami-v2). */
-  async tokenStatus(): Promise<TokenStatus> {
-    const storage = this.opts.secrets.description;
-    const warning = this.opts.secrets.warning();
-    const sharedFile = this.opts.secrets.sharedFile;
-    const base = { storage, ...(sharedFile ? { sharedFile } : {}), ...(warning ? { warning } : {}) };
-    const current = await this.currentToken();
-    if (!current) {
-      return {
-        ...base,
-        source: 'none',
-        state: 'none',
-        message: `No Hugging Face token is set. Gated models need one: create a read token at ${this.hub.tokenSettingsUrl()} and set it here.`,
-      };
-    }
-    const from =
-      current.source === 'env' ? 'HF_TOKEN' : current.source === 'stored' ? storage : `the Hugging Face token file (${hfTokenFile(this.env)})`;
-    try {
-      const who = await this.hub.whoami(current.token);
-      return {
-        ...base,
-        source: current.source,
-        state: 'valid',
-        user: who.name,
-        ...(who.tokenName ? { tokenName: who.tokenName } : {}),
-        message: `Signed in to Hugging Face as ${who.name} (token from ${from}).`,
-      };
-    } catch (err) {
-      const e = StudioError.from(err);
-      if (e.code === 'auth_rejected') {
-        return { ...base, source: current.source, state: 'rejected', message: `${e.message} (The token comes from ${from}.)` };
-      }
-      return {
-        ...base,
-        source: current.source,
-        state: 'unverified',
-        message: `A token is set (from ${from}) but could not be checked: ${e.message}`,
-      };
-    }
-  }
-
-  /** HF_TOKEN, then the stored token, then Hugging Face's own token file. */
-  private async currentToken(): Promise<{ token: string; source: 'env' | 'stored' | 'hf-token-file' } | undefined> {
-    const env = this.env.HF_TOKEN?.trim();
-    if (env) return { token: env, source: 'env' };
-    const stored = (await this.opts.secrets.get(HF_TOKEN_SECRET).catch(() => undefined))?.trim();
-    if (stored) return { token: stored, source: 'stored' };
-    try {
-      const file = (await fs.promises.readFile(hfTokenFile(this.env), 'utf8')).trim();
-      if (file) return { token: file, source: 'hf-token-file' };
-    } catch {
-      /* no token file */
-    }
-    return undefined;
+  /** Which token is in use and whether Hugging Face accepts it. */
+  tokenStatus(): Promise<TokenStatus> {
+    return this.token.status();
   }
 
   // ---- helpers ------------------------------------------------------------------------------
@@ -778,20 +638,12 @@ export class ModelService {
     );
   }
 
-  /** Ids of the models that are installed (downloaded or imported), as `models list` shows them. */
   private installedIds(): string[] {
-    return this.store
-      .all()
-      .filter((r) => r.path && (r.installedCommit || r.source !== 'hub'))
-      .map((r) => r.id);
+    return installedIds(this.store.all());
   }
 
-  /** " Did you mean folder:tiny? Installed: …" for a name that is not an id (imported folders are `folder:<name>`). */
   private installedHint(id: string): string {
-    const installed = this.installedIds();
-    const name = id.trim().toLowerCase();
-    const guess = installed.find((i) => i.toLowerCase() === `folder:${name}`) ?? installed.find((i) => i.toLowerCase().startsWith(`folder:${name}`));
-    return `${guess ? ` Did you mean ${guess}?` : ''} Installed: ${installed.length ? installed.join(', ') : 'none'}.`;
+    return installedHint(id, this.installedIds());
   }
 
   /**
@@ -834,47 +686,6 @@ export class ModelService {
     await this.root.rm(folder);
     const parent = path.dirname(folder);
     if (path.dirname(parent) === this.modelsDir) await this.root.removeEmptyParents(parent, 1);
-  }
-}
-
-/**
- * Takes `<staging>/.lock` (O_EXCL, holding our pid). A lock left by a process that is gone is
- * taken over; one held by a live process is a conflict. Returns the release function.
- */
-export async function acquireDownloadLock(stagingDir: string, id: string): Promise<() => Promise<void>> {
-  await fs.promises.mkdir(stagingDir, { recursive: true });
-  const file = path.join(stagingDir, '.lock');
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fh = await fs.promises.open(file, 'wx');
-      await fh.writeFile(`${process.pid}\n`);
-      await fh.close();
-      return async () => {
-        const owner = Number((await fs.promises.readFile(file, 'utf8').catch(() => '')).trim());
-        if (owner === process.pid) await fs.promises.rm(file, { force: true });
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const owner = Number((await fs.promises.readFile(file, 'utf8').catch(() => '')).trim());
-      if (owner > 0 && owner !== process.pid && processAlive(owner)) {
-        throw new StudioError(
-          'conflict',
-          `${id} is being downloaded by another SD3.5 Studio process (pid ${owner}). Wait for it to finish, or stop it first.`,
-          { pid: owner },
-        );
-      }
-      await fs.promises.rm(file, { force: true });
-    }
-  }
-  throw new StudioError('conflict', `Could not take the download lock of ${id}; try again.`);
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -137,12 +137,10 @@ describe.skipIf(!fixtures)('ClipTokenizer on the real SD3.5 files', () => {
     expect(t.bpeIds('1234')).toHaveLength(4); // digits are single-character words
   });
 
-  it('handles a 10,000-character prompt quickly', async () => {
+  it('handles a 10,000-character prompt: 77 ids, the overflow counted (its speed: npm run bench -- parsers)', async () => {
     const t = await load('tokenizer');
     for (const prompt of ['a photo of a cat, '.repeat(600).slice(0, 10_000), '日本語のプロンプト'.repeat(1200).slice(0, 10_000)]) {
-      const started = performance.now();
       const r = t.encode(prompt);
-      expect(performance.now() - started).toBeLessThan(3000);
       expect(r.ids).toHaveLength(77);
       expect(r.ids[76]).toBe(49407);
       expect(r.dropped).toBe(t.bpeIds(prompt).length - 75);

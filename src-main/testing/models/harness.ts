@@ -42,6 +42,7 @@ export function makeHarness(o: {
     modelsDir,
     secrets: hfTokenFileStore(env),
     env,
+    graphsDir: path.join(dataDir, 'graphs'),
     ...(o.freeSpace ? { freeSpace: o.freeSpace } : {}),
     ...(o.checkOps ? { checkOps: o.checkOps } : {}),
     download: { retry: FAST_RETRY, ...o.download },

@@ -1,0 +1,71 @@
+// The models list: a stored row (or a catalog id with none) → the entry the contract shows, and the
+// "which ids are installed" hint every not-found message carries.
+import path from 'node:path';
+import { CATALOG, isCatalogId } from '../../../src-shared/catalog';
+import type { StudioErrorCode } from '../../../src-shared/errors';
+import type { ModelEntryView, ModelEventView, PortabilityVerdict } from '../../../src-shared/schemas/models';
+import { folderSize } from './disk';
+import type { ModelRow, ModelStore } from './store';
+
+export interface EntrySources {
+  store: ModelStore;
+  /** The running download's last progress event (live bytes beat the saved ones). */
+  liveProgress(id: string): Extract<ModelEventView, { type: 'download-progress' }> | undefined;
+  /** The staging folder of a stored row's download (undefined when the row's repo or commit is not valid). */
+  stagingDir(repo: string, commit: string): string | undefined;
+  verdict(id: string): PortabilityVerdict | undefined;
+}
+
+/** One model's entry: catalog, hub or imported; installed, downloading, paused or failed; its size on disk. */
+export async function modelEntry(src: EntrySources, id: string, row: ModelRow | undefined): Promise<ModelEntryView> {
+  const catalogId = isCatalogId(id) ? id : undefined;
+  const variant = catalogId ? CATALOG[catalogId] : undefined;
+  const source: ModelEntryView['source'] = catalogId ? 'catalog' : row?.source === 'import' ? 'import' : 'hub';
+  const displayName = variant?.displayName ?? (row?.source === 'import' ? path.basename(row.path ?? id) : (row?.repo ?? id));
+  const entry: ModelEntryView = { id, source, displayName, state: 'not-installed', sizeOnDisk: 0 };
+  if (catalogId) entry.catalogId = catalogId;
+  const repo = row?.repo ?? variant?.repo;
+  if (repo) entry.repo = repo;
+  if (!row) return entry;
+  const installed = row.path !== null && (row.source === 'import' || row.installedCommit !== null);
+  if (installed) {
+    entry.state = 'installed';
+    entry.installed = {
+      path: row.path!,
+      layout: row.layout,
+      t5: row.t5 ?? false,
+      ...(row.installedCommit ? { commit: row.installedCommit } : {}),
+      ...(row.verifiedAt !== null ? { verifiedAt: row.verifiedAt } : {}),
+    };
+    entry.sizeOnDisk += row.source === 'import' ? (row.sizeBytes ?? 0) : await folderSize(row.path!);
+  }
+  if (row.downloadState && row.downloadCommit && row.repo) {
+    entry.state = row.downloadState;
+    const files = src.store.files(row.id, row.downloadCommit);
+    const live = src.liveProgress(row.id);
+    entry.download = {
+      commit: row.downloadCommit,
+      t5: row.downloadT5 ?? true,
+      doneBytes: live?.doneBytes ?? files.reduce((s, f) => s + (f.state === 'pending' ? f.bytesDone : f.size), 0),
+      totalBytes: live?.totalBytes ?? files.reduce((s, f) => s + f.size, 0),
+      ...(row.errorCode ? { error: { code: row.errorCode as StudioErrorCode, message: row.errorMessage ?? '' } } : {}),
+    };
+    const staging = src.stagingDir(row.repo, row.downloadCommit);
+    if (staging) entry.sizeOnDisk += await folderSize(staging);
+  }
+  const verdict = src.verdict(id);
+  if (verdict) entry.portability = verdict;
+  return entry;
+}
+
+/** Ids of the models that are installed (downloaded or imported), as `models list` shows them. */
+export function installedIds(rows: readonly ModelRow[]): string[] {
+  return rows.filter((r) => r.path && (r.installedCommit || r.source !== 'hub')).map((r) => r.id);
+}
+
+/** " Did you mean folder:tiny? Installed: …" for a name that is not an id (imported folders are `folder:<name>`). */
+export function installedHint(id: string, installed: readonly string[]): string {
+  const name = id.trim().toLowerCase();
+  const guess = installed.find((i) => i.toLowerCase() === `folder:${name}`) ?? installed.find((i) => i.toLowerCase().startsWith(`folder:${name}`));
+  return `${guess ? ` Did you mean ${guess}?` : ''} Installed: ${installed.length ? installed.join(', ') : 'none'}.`;
+}
