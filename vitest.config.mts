@@ -1,3 +1,4 @@
+import vue from '@vitejs/plugin-vue';
 import { defineConfig } from 'vitest/config';
 
 // unit: pure logic beside the code (*.test.ts), run in parallel.
@@ -9,6 +10,8 @@ export default defineConfig({
   test: {
     projects: [
       {
+        // Vue single-file components compile for the component tests (rendered to a string, no DOM).
+        plugins: [vue()],
         test: {
           name: 'unit',
           include: ['src-*/**/*.test.ts', 'e2e/support/**/*.test.ts', 'scripts/**/*.test.ts'],

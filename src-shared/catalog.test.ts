@@ -4,12 +4,14 @@ import {
   CATALOG,
   CATALOG_IDS,
   catalogIdSchema,
+  catalogSourceForRepo,
   catalogVariantForRepo,
   CPU_FP16_WEIGHT_FACTOR,
   fitCheck,
   parseRepoRef,
   peakMemoryBytes,
   repoFolderName,
+  variantFromSource,
   selectFiles,
 } from './catalog';
 import { isStudioError } from './errors';
@@ -86,6 +88,30 @@ describe('catalog', () => {
     expect(catalogIdSchema.safeParse('sd3-medium').success).toBe(false);
     expect(catalogVariantForRepo('tensorstack/Stable-Diffusion-3.5-Large-ONNX')?.id).toBe('sd3.5-large');
     expect(catalogVariantForRepo('stabilityai/stable-diffusion-3.5-large')).toBeUndefined();
+  });
+
+  it("offers Stability AI's AMD GPU exports as a second source: sizes from the Hub's file pages, TensorStack the default", () => {
+    for (const v of Object.values(CATALOG)) {
+      expect(v.sources.map((s) => s.id)).toEqual(['tensorstack', 'stability']);
+      expect(v.sources[0]!.repo).toBe(v.repo);
+      expect(v.sources[0]!.downloadBytes).toEqual(v.downloadBytes);
+    }
+    expect(CATALOG['sd3.5-medium'].sources[1]!.repo).toBe('stabilityai/stable-diffusion-3.5-medium_amdgpu');
+    expect(CATALOG['sd3.5-large'].sources[1]!.repo).toBe('stabilityai/stable-diffusion-3.5-large_amdgpu');
+    expect(CATALOG['sd3.5-large-turbo'].sources[1]!.repo).toBe('stabilityai/stable-diffusion-3.5-large-turbo_amdgpu');
+    // huggingface.co/stabilityai/stable-diffusion-3.5-medium_amdgpu/tree/main/stable-diffusion-3.5-medium_io16/text_encoder_3:
+    // model.onnx 454 kB + model.onnx.data 2.65 GB; text_encoder 248 MB; vae_decoder 102 MB; text_encoder_2 (io32) 453 MB + 619 kB.
+    const s = CATALOG['sd3.5-large'].sources[1]!;
+    expect(s.components).toMatchObject({ t5: 2.65e9, clipL: 248e6, vaeDecoder: 102e6, clipG: 454e6, transformer: 16.3e9 });
+    expect(s.downloadBytes.full - s.downloadBytes.withoutT5).toBe(2.65e9);
+    expect(catalogSourceForRepo('StabilityAI/Stable-Diffusion-3.5-Large_AMDGPU')).toMatchObject({ variant: { id: 'sd3.5-large' }, source: { id: 'stability' } });
+    expect(catalogSourceForRepo('stabilityai/stable-diffusion-3.5-large')).toBeUndefined();
+    const viaStability = variantFromSource(CATALOG['sd3.5-large'], 'stability');
+    expect(viaStability).toMatchObject({ id: 'sd3.5-large', repo: s.repo, downloadBytes: s.downloadBytes, defaults: CATALOG['sd3.5-large'].defaults });
+    // Large with T5 on a 24 GB GPU: TensorStack needs T5 dropped in balanced mode, the quantised T5 does not.
+    const gpu = { ramBytes: 64e9, vramBytes: 24e9, provider: 'cuda' };
+    expect(peakMemoryBytes(viaStability, 'balanced', true)).toBeLessThan(peakMemoryBytes(CATALOG['sd3.5-large'], 'balanced', true) - 6.8e9);
+    expect(fitCheck(viaStability, gpu).withoutT5).toBeUndefined();
   });
 });
 

@@ -21,10 +21,29 @@ export interface ComponentSizes {
   vaeDecoder: number;
 }
 
+/** Where a variant's files come from: TensorStack's exports (the default) or Stability AI's own AMD GPU exports. */
+export type CatalogSourceId = 'tensorstack' | 'stability';
+
+export interface CatalogSource {
+  id: CatalogSourceId;
+  /** "TensorStack ONNX", "Stability AI ONNX (AMD GPU)". */
+  label: string;
+  repo: string;
+  /** Weights and inputs/outputs, in words: "fp16 weights, fp16 inputs/outputs". */
+  precision: string;
+  components: ComponentSizes;
+  downloadBytes: { full: number; withoutT5: number };
+  /** How the sizes are known, and what is quantised. */
+  note: string;
+}
+
 export interface CatalogVariant {
   id: CatalogId;
   displayName: string;
+  /** The default source's repo (sources[0].repo). */
   repo: string;
+  /** The sources the user picks from on the model card; the first is the default (docs/architecture.md §4). */
+  sources: readonly CatalogSource[];
   /** Parameters of the diffusion transformer, e.g. "2.5B". */
   parameters: string;
   layout: ModelLayout;
@@ -59,20 +78,56 @@ function sumComponents(c: ComponentSizes, t5: boolean): number {
 /** Tokenizer and config files: a few MB on top of the weights. */
 const SMALL_FILES_BYTES = 10 * MB;
 
-function variant(v: Omit<CatalogVariant, 'downloadBytes' | 'layout' | 'pageUrl' | 'licence'> & { licenceRepo: string }): CatalogVariant {
-  const { licenceRepo, ...rest } = v;
+/**
+ * Stability AI's ONNX exports for AMD GPUs (stabilityai/stable-diffusion-3.5-{medium,large,large-turbo}_amdgpu), the
+ * `_io32` subfolder (fp32 inputs/outputs, fp16 inside). Sizes as the Hub's file pages list them (io16/io32 alike):
+ * text_encoder/model.onnx 248 MB; text_encoder_2 619 kB + 453 MB (CLIP-G, quantised); text_encoder_3 454 kB +
+ * 2.65 GB (T5-XXL, quantised: ≈ 9.5 GB in fp16); vae_decoder 102 MB. The transformer's files were not among the
+ * pages read: counted at TensorStack's fp16 size.
+ */
+function stabilitySource(repo: string, transformer: number): CatalogSource {
+  const components: ComponentSizes = { transformer, t5: 2.65 * GB, clipG: 0.454 * GB, clipL: 248 * MB, vaeDecoder: 102 * MB };
+  return {
+    id: 'stability',
+    label: 'Stability AI ONNX (AMD GPU)',
+    repo,
+    precision: 'fp16 weights, quantised T5 and CLIP-G, fp32 inputs/outputs',
+    components,
+    downloadBytes: {
+      full: Math.round(sumComponents(components, true) + SMALL_FILES_BYTES),
+      withoutT5: Math.round(sumComponents(components, false) + SMALL_FILES_BYTES),
+    },
+    note: 'Stability AI’s own export; the model is in its _io32 folder; T5 quantised to 2.65 GB (MatMulNBits) instead of 9.5 GB.',
+  };
+}
+
+function variant(
+  v: Omit<CatalogVariant, 'downloadBytes' | 'layout' | 'pageUrl' | 'licence' | 'sources'> & { licenceRepo: string; stabilityRepo: string },
+): CatalogVariant {
+  const { licenceRepo, stabilityRepo, ...rest } = v;
+  const downloadBytes = {
+    full: Math.round(sumComponents(v.components, true) + SMALL_FILES_BYTES),
+    withoutT5: Math.round(sumComponents(v.components, false) + SMALL_FILES_BYTES),
+  };
+  const tensorstack: CatalogSource = {
+    id: 'tensorstack',
+    label: 'TensorStack ONNX',
+    repo: v.repo,
+    precision: 'fp16 weights, fp16 inputs/outputs (DirectML-optimised)',
+    components: v.components,
+    downloadBytes,
+    note: 'TensorStack’s export for Amuse (DirectML fusions, rewritten for other providers).',
+  };
   return {
     ...rest,
+    sources: [tensorstack, stabilitySource(stabilityRepo, v.components.transformer)],
     layout: 'tensorstack',
     pageUrl: `https://huggingface.co/${v.repo}`,
     licence: {
       name: 'Stability AI Community License',
       url: `https://huggingface.co/${licenceRepo}/blob/main/LICENSE.md`,
     },
-    downloadBytes: {
-      full: Math.round(sumComponents(v.components, true) + SMALL_FILES_BYTES),
-      withoutT5: Math.round(sumComponents(v.components, false) + SMALL_FILES_BYTES),
-    },
+    downloadBytes,
   };
 }
 
@@ -82,6 +137,7 @@ export const CATALOG: Readonly<Record<CatalogId, CatalogVariant>> = {
     displayName: 'Stable Diffusion 3.5 Medium',
     repo: 'TensorStack/stable-diffusion-3.5-medium-onnx',
     licenceRepo: 'stabilityai/stable-diffusion-3.5-medium',
+    stabilityRepo: 'stabilityai/stable-diffusion-3.5-medium_amdgpu',
     parameters: '2.5B',
     defaults: VARIANT_DEFAULTS['sd3.5-medium'],
     recommendedMegapixels: { min: 0.25, max: 2 },
@@ -93,6 +149,7 @@ export const CATALOG: Readonly<Record<CatalogId, CatalogVariant>> = {
     displayName: 'Stable Diffusion 3.5 Large Turbo',
     repo: 'TensorStack/stable-diffusion-3.5-large-turbo-onnx',
     licenceRepo: 'stabilityai/stable-diffusion-3.5-large-turbo',
+    stabilityRepo: 'stabilityai/stable-diffusion-3.5-large-turbo_amdgpu',
     parameters: '8.1B',
     defaults: VARIANT_DEFAULTS['sd3.5-large-turbo'],
     recommendedMegapixels: { min: 0.8, max: 1.2 },
@@ -104,6 +161,7 @@ export const CATALOG: Readonly<Record<CatalogId, CatalogVariant>> = {
     displayName: 'Stable Diffusion 3.5 Large',
     repo: 'TensorStack/stable-diffusion-3.5-large-onnx',
     licenceRepo: 'stabilityai/stable-diffusion-3.5-large',
+    stabilityRepo: 'stabilityai/stable-diffusion-3.5-large_amdgpu',
     parameters: '8.1B',
     defaults: VARIANT_DEFAULTS['sd3.5-large'],
     recommendedMegapixels: { min: 0.8, max: 1.2 },
@@ -120,6 +178,31 @@ export function isCatalogId(value: string): value is CatalogId {
 export function catalogVariantForRepo(repo: string): CatalogVariant | undefined {
   const lower = repo.toLowerCase();
   return Object.values(CATALOG).find((v) => v.repo.toLowerCase() === lower);
+}
+
+/** The catalog variant and source a repo belongs to, any source (case-insensitive). */
+export function catalogSourceForRepo(repo: string): { variant: CatalogVariant; source: CatalogSource } | undefined {
+  const lower = repo.toLowerCase();
+  for (const v of Object.values(CATALOG)) {
+    const source = v.sources.find((s) => s.repo.toLowerCase() === lower);
+    if (source) return { variant: v, source };
+  }
+  return undefined;
+}
+
+/** The variant as one source offers it (its repo, sizes and download bytes): what fitCheck and peakMemoryBytes take. */
+export function variantFromSource(v: CatalogVariant, sourceId: CatalogSourceId): CatalogVariant {
+  const source = v.sources.find((s) => s.id === sourceId);
+  if (!source) return v;
+  if (sourceId === v.sources[0]?.id) return v;
+  return {
+    ...v,
+    displayName: `${v.displayName} (${source.label})`,
+    repo: source.repo,
+    pageUrl: `https://huggingface.co/${source.repo}`,
+    components: source.components,
+    downloadBytes: source.downloadBytes,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

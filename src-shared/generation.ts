@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { CatalogId } from './catalog';
 import { StudioError } from './errors';
+import { initImageSchema } from './img2img';
 
 // ---------------------------------------------------------------------------------------------
 // Engine enums, each written once, with the labels people see
@@ -329,6 +330,8 @@ const paramsShape = {
   shift: shiftSchema.optional(),
   /** Skip-Layer Guidance; absent: off. Only used with CFG (guidance > 1). */
   slg: slgSchema.optional(),
+  /** Image to image / inpainting: the source (and mask) of the job (src-shared/img2img.ts). */
+  init: initImageSchema.optional(),
 };
 const withinPixels = (p: { width: number; height: number }) => p.width * p.height <= GENERATION_LIMITS.maxPixels;
 const pixelsMessage = { message: `at most ${GENERATION_LIMITS.maxPixels} pixels (2048×2048)`, path: ['width'] };

@@ -77,6 +77,14 @@ export function studioJson(meta: StudioImageMeta): string {
   if (m.clipHidden !== undefined) ordered.clipHidden = m.clipHidden;
   if (m.rewrittenOps !== undefined && m.rewrittenOps.length > 0) ordered.rewrittenOps = m.rewrittenOps;
   ordered.t5 = m.t5;
+  if (m.init !== undefined) {
+    const init: Record<string, unknown> = { sha256: m.init.sha256 };
+    if (m.init.imageId !== undefined) init.imageId = m.init.imageId;
+    init.strength = m.init.strength;
+    init.fit = m.init.fit;
+    if (m.init.mask !== undefined) init.mask = { sha256: m.init.mask.sha256, blur: m.init.mask.blur };
+    ordered.init = init;
+  }
   ordered.appVersion = m.appVersion;
   return JSON.stringify(ordered);
 }

@@ -61,7 +61,3 @@ export function progressFraction(p: Pick<Progress, 'done' | 'total' | 'status'>)
   if (!(p.total > 0)) return 0;
   return Math.max(0, Math.min(1, p.done / p.total));
 }
-
-export function isFinished(p: Pick<Progress, 'status'>): boolean {
-  return p.status === 'done' || p.status === 'failed' || p.status === 'cancelled';
-}

@@ -12,10 +12,12 @@ import { cachedSd3Repo } from '../../src-main/testing/models/repo-fixture';
 import { startServe, type Served } from '../../src-main/testing/processes';
 import { chromiumMissingReason, closeSpecStudio, launchChromium, openPage } from '../support/browser';
 import { startHubEmulator, type HubEmulator } from '../support/hub-emulator';
+import { writeStabilityRepo } from '../support/stability-repo';
 
 const MEDIUM_REPO = 'TensorStack/stable-diffusion-3.5-medium-onnx';
 const OTHER_REPO = 'e2e-owner/small-sd3';
 const GATED_REPO = 'e2e-owner/gated-sd3';
+const STABILITY_REPO = 'stabilityai/stable-diffusion-3.5-medium_amdgpu';
 const GOOD_TOKEN = 'hf_e2eGoodToken0123456789';
 const NO_LICENCE_TOKEN = 'hf_e2eNoLicenceToken0123';
 const BAD_TOKEN = 'hf_e2eUnknownToken012345';
@@ -29,6 +31,7 @@ let hub: HubEmulator;
 let dataDir: string;
 let hfHome: string;
 let repoFolder: string;
+let stabilityDir: string | undefined;
 const shots = path.resolve(__dirname, '..', '..', 'test-results', 'screenshots');
 
 test.describe.configure({ mode: 'serial' });
@@ -38,8 +41,12 @@ test.beforeAll(async () => {
   test.skip(!!reason, reason);
   test.setTimeout(120_000);
   const folder = (repoFolder = await cachedSd3Repo('e2e-models-view', { layout: 'tensorstack', seed: 35, transformerBytes: 24 * MiB, t5Bytes: 6 * MiB }));
+  const stabilityFolder = path.join(os.tmpdir(), `sd35-e2e-stability-${process.pid}`);
+  await writeStabilityRepo(stabilityFolder, { generatedTokenizers: true });
+  stabilityDir = stabilityFolder;
   hub = await startHubEmulator({
     repos: {
+      [STABILITY_REPO]: { folder: stabilityFolder },
       [MEDIUM_REPO]: { folder },
       [OTHER_REPO]: { folder },
       [GATED_REPO]: { folder, gated: 'licence' },
@@ -55,7 +62,7 @@ test.beforeAll(async () => {
 });
 
 test.afterAll(async () => {
-  await closeSpecStudio(browser, served, [dataDir, hfHome]);
+  await closeSpecStudio(browser, served, [dataDir, hfHome, stabilityDir]);
   await hub?.close();
 });
 
@@ -336,5 +343,37 @@ test('dark theme: a download that fails verification says what to do next, and R
   await c.getByRole('button', { name: 'Remove' }).click();
   await page.getByRole('dialog').getByRole('button', { name: 'Delete files' }).click();
   await expect(c).toHaveCount(0);
+  expect(errors).toEqual([]);
+});
+
+test("the second source: Stability AI's export picked on the Medium card, licence first, its op verdict, installed as its own model", async () => {
+  test.setTimeout(120_000);
+  hub.setFaults({});
+  const { page, errors } = await openModels();
+  const medium = card(page, 'Stable Diffusion 3.5 Medium');
+  const sources = medium.getByRole('group', { name: 'Sources of Stable Diffusion 3.5 Medium' });
+  await expect(sources.getByTestId('model-source')).toHaveCount(2);
+  const stability = sources.locator('[data-source="stability"]');
+  await expect(stability).toContainText('Stability AI ONNX (AMD GPU)');
+  await expect(stability).toContainText('quantised T5');
+  await expect(stability.getByTestId('source-verdict')).toContainText('Operators checked when the download starts');
+  await stability.getByRole('button', { name: 'Download from Stability AI ONNX (AMD GPU)…' }).click();
+  const title = 'Download Stable Diffusion 3.5 Medium (Stability AI ONNX (AMD GPU))';
+  const panel = medium.getByRole('region', { name: title });
+  await expect(panel.getByRole('link', { name: 'Stability AI Community License' })).toHaveAttribute('href', /stabilityai\/stable-diffusion-3\.5-medium\//);
+  await expect(panel.getByRole('link', { name: 'model page' })).toHaveAttribute('href', `https://huggingface.co/${STABILITY_REPO}`);
+  await shot(page, 'models-second-source-panel.png', medium);
+  await panel.getByRole('checkbox', { name: /Without T5/ }).setChecked(false);
+  await panel.getByRole('button', { name: 'Download', exact: true }).click();
+  const own = card(page, 'Stable Diffusion 3.5 Medium (Stability AI ONNX (AMD GPU))');
+  await expect(own.getByTestId('model-state')).toHaveText('Installed', { timeout: 60_000 });
+  await expect(own).toContainText('with T5');
+  await expect(own.getByTestId('portability')).toContainText(/runs here on the CPU/i);
+  await expect(stability.getByTestId('source-verdict')).toContainText(/runs here on the CPU/i);
+  await expect(stability).toContainText('installed');
+  await shot(page, 'models-second-source-installed.png');
+  await own.getByRole('button', { name: 'Remove' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete files' }).click();
+  await expect(own).toHaveCount(0);
   expect(errors).toEqual([]);
 });

@@ -3,11 +3,11 @@
 import fs from 'node:fs';
 import protobuf from 'protobufjs';
 
-export type ElemType = 'float32' | 'float16' | 'int32' | 'int64';
+export type ElemType = 'float32' | 'float16' | 'int32' | 'int64' | 'uint8';
 export type Dim = number | string;
 
 /** onnx TensorProto.DataType numbers. */
-export const ONNX_DTYPE: Record<ElemType, number> = { float32: 1, int32: 6, int64: 7, float16: 10 };
+export const ONNX_DTYPE: Record<ElemType, number> = { float32: 1, int32: 6, int64: 7, float16: 10, uint8: 2 };
 
 // The onnx.proto3 messages this writer needs (field numbers as in onnx/onnx.proto3).
 const ONNX_DESCRIPTOR = {
@@ -105,7 +105,7 @@ export type Attr =
 /** AttributeProto.AttributeType numbers. */
 const ATTR_TYPE = { f: 1, i: 2, s: 3, t: 4, floats: 6, ints: 7 } as const;
 
-export type TypedData = Float32Array | Uint16Array | Int32Array | BigInt64Array;
+export type TypedData = Float32Array | Uint16Array | Int32Array | BigInt64Array | Uint8Array;
 
 export interface TensorData {
   type: ElemType;

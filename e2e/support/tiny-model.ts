@@ -69,6 +69,12 @@ export interface TinyModelOptions {
    * first blocks. Not with analytic, flavor or transformerBytes. Unset: today's graphs, unchanged.
    */
   mmdit?: TinyMmdit;
+  /**
+   * Write vae_encoder/ (image to image). optimum: `latent_parameters` [B,32,h,w] = mean ‖ log-variance, as optimum's
+   * VaeEncoderOnnxConfig exports it; TensorStack: `latent_sample`, drawn inside the graph (mean + exp(logvar/2)·
+   * RandomNormalLike), as that converter exports it. Default false (the folders older downloads have).
+   */
+  vaeEncoder?: boolean;
 }
 
 export type TinyFlavor = 'olive' | 'olive-twin';
@@ -369,6 +375,39 @@ function buildVaeDecoder(ctx: Ctx, analytic: boolean): void {
   });
   const up = g.op('Resize', [rgb, '', scales], { mode: { s: 'linear' } });
   floatOutput(ctx, 'sample', outDims, g.op('Tanh', [up]));
+}
+
+/**
+ * VAE encoder: image [B,3,H,W] → 8×8 average pool → 1×1 conv (quant_conv) → moments [B,32,h,w] (mean ‖ logvar).
+ * Analytic: the mean's first 3 channels are the pooled RGB, the other 13 and the log-variance 0 (the analytic decoder
+ * upsamples the first 3 channels back, so encode → decode is the pooled image).
+ */
+function buildVaeEncoder(ctx: Ctx, analytic: boolean, optimum: boolean): void {
+  const { g } = ctx;
+  const inDims: Dim[] = optimum ? ['batch_size', 3, 'height', 'width'] : ['batch', 3, 'height', 'width'];
+  const x = floatInput(ctx, 'sample', inDims);
+  const pooled = g.op('AveragePool', [x], { kernel_shape: { ints: [8, 8] }, strides: { ints: [8, 8] } });
+  let moments: string;
+  if (analytic) {
+    const w = new Float32Array(32 * 3);
+    for (let c = 0; c < 3; c++) w[c * 3 + c] = 1;
+    moments = g.op('Conv', [pooled, g.init('quant_conv.weight', { type: 'float32', dims: [32, 3, 1, 1], data: w })], { kernel_shape: { ints: [1, 1] } });
+  } else {
+    moments = g.op('Conv', [pooled, weight(ctx, 'quant_conv.weight', [32, 3, 1, 1], 0.6), weight(ctx, 'quant_conv.bias', [32], 0.2)], {
+      kernel_shape: { ints: [1, 1] },
+    });
+  }
+  const latentDims: Dim[] = optimum ? ['batch_size', 32, 'height_latent', 'width_latent'] : ['batch', 16, 'height_latent', 'width_latent'];
+  if (optimum) {
+    floatOutput(ctx, 'latent_parameters', latentDims, moments);
+    return;
+  }
+  // diffusers DiagonalGaussianDistribution.sample(), as exported: mean + exp(0.5·clamp(logvar, −30, 20))·randn.
+  const [mean, logvar] = g.node('Split', [moments, g.i64([16, 16])], { axis: { i: 1 } }, 2) as [string, string];
+  const clamped = g.op('Clip', [logvar, g.f32([-30], []), g.f32([20], [])]);
+  const std = g.op('Exp', [g.op('Mul', [clamped, g.f32([0.5], [])])]);
+  const eps = g.op('RandomNormalLike', [mean], { dtype: { i: 1 } });
+  floatOutput(ctx, 'latent_sample', latentDims, g.op('Add', [mean, g.op('Mul', [std, eps])]));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -746,6 +785,8 @@ export async function writeTinyModel(outDir: string, options: TinyModelOptions):
     options.mmdit,
   );
   writeComponent(outDir, 'vae_decoder', externalData, io, (ctx) => buildVaeDecoder(ctx, analytic), options.flavor);
+  if (options.vaeEncoder === true) writeComponent(outDir, 'vae_encoder', externalData, io, (ctx) => buildVaeEncoder(ctx, analytic, optimum));
+  else fs.rmSync(path.join(outDir, 'vae_encoder'), { recursive: true, force: true });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -791,6 +832,7 @@ function parseCli(argv: string[]): { out: string; options: TinyModelOptions } {
       if (v !== 'large' && v !== 'medium') throw new Error('--mmdit must be large or medium');
       options.mmdit = v;
     }
+    else if (arg === '--vae-encoder') options.vaeEncoder = true;
     else throw new Error(`unknown option ${arg}`);
   }
   if (out === undefined) throw new Error('--out DIR is required');
@@ -798,7 +840,7 @@ function parseCli(argv: string[]): { out: string; options: TinyModelOptions } {
 }
 
 const USAGE =
-  'usage: tiny-model --out DIR [--layout optimum|tensorstack] [--io fp32|fp16] [--size micro|small] [--analytic] [--no-t5] [--t5-bytes N] [--transformer-bytes N] [--heavy MB] [--generated-tokenizers] [--flavor olive|olive-twin] [--mmdit large|medium]';
+  'usage: tiny-model --out DIR [--layout optimum|tensorstack] [--io fp32|fp16] [--size micro|small] [--analytic] [--no-t5] [--t5-bytes N] [--transformer-bytes N] [--heavy MB] [--generated-tokenizers] [--flavor olive|olive-twin] [--mmdit large|medium] [--vae-encoder]';
 
 const HELP = [
   'Writes a tiny SD3-shaped ONNX model folder (all components, tokenizers, scheduler) for tests and benchmarks.',
@@ -815,6 +857,7 @@ const HELP = [
   '  --generated-tokenizers    Generated tiny tokenizers even when the shared fixtures are present',
   '  --flavor F                olive (DirectML-optimizer fusions: com.microsoft GroupNorm, NhwcConv, BiasSplitGelu, BiasAdd) or olive-twin (the same from standard ops)',
   '  --mmdit S                 Diffusers-named MMDiT transformer and CLIP layers (node names as real exports): large, or medium (MMDiT-X attn2)',
+  '  --vae-encoder             Write vae_encoder/ too (image to image; TensorStack\'s samples inside the graph)',
   '  --help                    Show this help',
 ].join('\n');
 

@@ -1,7 +1,8 @@
 // THE progress bar of the CLI, drawn from THE progress shape (src-shared/progress.ts) for generation steps,
 // downloads, verification and imports alike: a one-line bar on a TTY, plain lines (at most one a second, and
 // the last one) otherwise. Everything goes to stderr.
-import { formatBytes } from '../../src-shared/bytes';
+import { formatBytes, formatRate } from '../../src-shared/bytes';
+import { formatClock } from '../../src-shared/durations';
 import { progressFraction, type Progress } from '../../src-shared/progress';
 
 export interface ProgressBar {
@@ -10,20 +11,6 @@ export interface ProgressBar {
   end(text?: string): void;
   /** A line of its own (ends the bar first). */
   note(line: string): void;
-}
-
-/** "12.3 MB/s": the same units as every other size (src-shared/bytes.ts). */
-export function formatRate(bytesPerSecond: number): string {
-  return `${formatBytes(bytesPerSecond)}/s`;
-}
-
-export function formatEta(seconds: number | null): string {
-  if (seconds === null || !Number.isFinite(seconds)) return '--:--';
-  const s = Math.round(seconds);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = s % 60;
-  return h ? `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}` : `${m}:${String(sec).padStart(2, '0')}`;
 }
 
 /** The text beside the bar: "step 3/28 · image 1/4 · 1.9 steps/s · ETA 0:12", "1.2 GB / 4.9 GB · 54.0 MiB/s · ETA 1:10". */
@@ -35,7 +22,7 @@ export function progressText(p: Progress): string {
   if (p.label) parts.push(p.label);
   if (p.status !== 'running') parts.push(p.status);
   if (p.rate !== null && p.status === 'running') parts.push(p.unit === 'bytes' ? formatRate(p.rate) : `${p.rate.toFixed(p.rate >= 10 ? 0 : 1)} ${p.unit}/s`);
-  if (p.etaMs !== null && p.status === 'running') parts.push(`ETA ${formatEta(p.etaMs / 1000)}`);
+  if (p.etaMs !== null && p.status === 'running') parts.push(`ETA ${formatClock(p.etaMs)}`);
   return parts.join(' · ');
 }
 

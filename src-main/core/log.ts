@@ -40,7 +40,7 @@ export function createFileLogger(dir: string, options: FileLoggerOptions = {}): 
   const keep = options.keep ?? 5;
   const minLevel = ORDER[options.level ?? 'info'];
   const file = path.join(dir, 'studio.log');
-  fs.mkdirSync(dir, { recursive: true });
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   let size = fs.existsSync(file) ? fs.statSync(file).size : 0;
 
   const rotate = () => {
@@ -64,7 +64,7 @@ export function createFileLogger(dir: string, options: FileLoggerOptions = {}): 
     line = redact(line, options.secrets?.() ?? []) + '\n';
     try {
       if (size + line.length > maxBytes) rotate();
-      fs.appendFileSync(file, line);
+      fs.appendFileSync(file, line, { mode: 0o600 });
       size += Buffer.byteLength(line);
     } catch {
       // logging must never take the app down (disk full, folder removed)

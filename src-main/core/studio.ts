@@ -301,7 +301,7 @@ export class StudioCore {
       ...modelsHandlers(() => this.models, () => this.machine()),
       ...galleryHandlers(this.history, { runtime: this.options.runtime, reveal: (f) => this.options.adapters.files.reveal(f) }),
       ...compareHandlers(new ComparisonStore(this.db), this.history, { appVersion: this.options.appVersion }),
-      ...jobsHandlers(this.jobs),
+      ...jobsHandlers(this.jobs, this.options.runtime === 'browser' ? { installedOnly: this.models } : {}),
     };
   }
 

@@ -1,7 +1,7 @@
 // `sd35-studio inspect model`: every component's declared inputs/outputs and the tensor roles the pipeline
 // would use, read from the graphs alone (no session, no weights).
 import { StudioError } from '../../src-shared/errors';
-import { COMPONENTS, openModelFolder, type ComponentName, type Layout } from '../model-folder/layouts';
+import { ALL_COMPONENTS, openModelFolder, type ComponentName, type Layout } from '../model-folder/layouts';
 import { readOnnxGraphInfo, type TensorMeta } from '../model-folder/onnx-graph';
 import { resolveRoles, type ClipRoles, type ComponentRoles, type TensorRole } from './tensor-roles';
 import type { ClipHidden } from '../../src-shared/generation';
@@ -50,7 +50,7 @@ export async function inspectModel(folder: string): Promise<ModelInspection> {
   const info = await openModelFolder(folder);
   const components: InspectedComponent[] = [];
   const clipKinds: (ClipRoles['hiddenKind'] | undefined)[] = [];
-  for (const component of COMPONENTS) {
+  for (const component of ALL_COMPONENTS) {
     const files = info.components[component];
     if (!files) continue;
     const io = await readOnnxGraphInfo(files.model);

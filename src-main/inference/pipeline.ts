@@ -18,6 +18,9 @@ import {
   type Scheduler,
   type Slg,
 } from '../../src-shared/generation';
+import { strengthStart } from '../../src-shared/img2img';
+import { blendInpaint, meanLatents, rgbToImageTensor, scaleNoise } from './img2img';
+import { binarizeMask, latentMask, overlayMask, pasteBack } from './masking';
 import { randn } from './noise';
 import { latentPreviewRgb } from './preview';
 import { combineGuidance, comfyNoiseSampler, sample, schedule, type VelocityModel } from './sampling/index';
@@ -26,8 +29,21 @@ import type { LoadedModel, TransformerConditioning } from './sessions';
 import { concatAxis, concatLastAxis, padLastAxis } from './tensors';
 import { PromptTokenizers } from './tokenizers/index';
 
+/**
+ * The source of an image-to-image or inpainting generation, already fitted to the generation size (the main process
+ * decodes and fits the file): RGB bytes H·W·3, and for inpainting the mask's luminance H·W (white = repaint).
+ */
+export interface ImageInput {
+  rgb: Uint8Array;
+  /** (0, 1]: how much of the schedule runs (diffusers' get_timesteps). */
+  strength: number;
+  mask?: Uint8Array;
+  /** A1111's "Mask blur" in pixels for the paste-back (0 = a hard edge). */
+  maskBlur?: number;
+}
+
 /** One generation's parameters as the pipeline takes them (the model is the loaded one). */
-export type GenerateRequest = Omit<GenerationParams, 'model'>;
+export type GenerateRequest = Omit<GenerationParams, 'model' | 'init'> & { image?: ImageInput };
 
 export interface StepProgress {
   step: number;
@@ -114,6 +130,22 @@ export function validateRequest(req: GenerateRequest): void {
   if (req.slg !== undefined) {
     const r = slgSchema.safeParse(req.slg);
     if (!r.success) throw invalid(`Skip-Layer Guidance is not valid: ${r.error.issues[0]?.path.join('.') ?? ''} ${r.error.issues[0]?.message ?? ''}`.trim(), 'slg');
+  }
+  if (req.image) validateImageInput(req.image, req.width, req.height);
+}
+
+function validateImageInput(image: ImageInput, width: number, height: number): void {
+  if (!(typeof image.strength === 'number' && image.strength > 0 && image.strength <= 1)) {
+    throw invalid(`Strength must be a number above 0 and at most 1 (got ${String(image.strength)}).`, 'strength');
+  }
+  if (!(image.rgb instanceof Uint8Array) || image.rgb.length !== width * height * 3) {
+    throw invalid(`The init image must be ${width}×${height} RGB (${width * height * 3} bytes), got ${image.rgb?.length ?? 0} bytes.`, 'init');
+  }
+  if (image.mask !== undefined && (!(image.mask instanceof Uint8Array) || image.mask.length !== width * height)) {
+    throw invalid(`The mask must be ${width}×${height} (one byte per pixel), got ${image.mask.length} bytes.`, 'mask');
+  }
+  if (image.maskBlur !== undefined && !(Number.isInteger(image.maskBlur) && image.maskBlur >= 0 && image.maskBlur <= 64)) {
+    throw invalid(`Mask blur must be a whole number of pixels from 0 to 64 (got ${String(image.maskBlur)}).`, 'maskBlur');
   }
 }
 
@@ -280,6 +312,15 @@ async function holdPoint(step: number, signal: AbortSignal | undefined): Promise
   throwIfAborted(signal);
 }
 
+/** Image to image / inpainting inputs of the loop (already encoded). */
+export interface DenoiseImage {
+  /** The source's latents [1,16,h,w]: (mean − shift)·scale. */
+  latents: Float32Array;
+  strength: number;
+  /** Inpainting: the latent-size binary mask [h·w] (1 = repaint). */
+  mask?: Float32Array;
+}
+
 export interface DenoiseParams {
   /** Decimal (src-shared/generation.ts); the noise uses its low 32 bits. */
   seed: string;
@@ -287,6 +328,7 @@ export interface DenoiseParams {
   guidance: number;
   width: number;
   height: number;
+  image?: DenoiseImage;
   /** Absent: euler. */
   sampler?: Sampler | undefined;
   /** Absent: normal. */
@@ -331,9 +373,20 @@ export async function denoise(
   const plane = LATENT_CHANNELS * h * w;
   const latentShape = [1, LATENT_CHANNELS, h, w];
   const { sigmas } = schedule(scheduler, params.steps, params.shift ?? (await shiftFor(model)));
-  const latents = randn(seedLow32(params.seed), latentShape);
+  const total = sigmas.length - 1; // beta can merge steps
+  const noise = randn(seedLow32(params.seed), latentShape);
+  const image = params.image;
+  // Image to image: start at step t_start with latents = scale_noise(image_latents, σ[t_start], noise)
+  // (diffusers pipeline_stable_diffusion_3_img2img.py, get_timesteps + prepare_latents). Inpainting at strength 1
+  // starts from the noise itself (pipeline_stable_diffusion_3_inpaint.py, prepare_latents: is_strength_max).
+  const startStep = image ? strengthStart(total, image.strength).startStep : 0;
+  const latents =
+    !image || (image.mask && image.strength === 1) ? noise.slice() : scaleNoise(image.latents, noise, sigmas[startStep] as number);
+  if (image && image.latents.length !== plane) {
+    throw new StudioError('internal', `The image latents have ${image.latents.length} values, expected ${plane}.`);
+  }
   const sigma0 = sigmas[0]!;
-  if (scheduler !== 'normal' && sigma0 !== 1) {
+  if (!image && scheduler !== 'normal' && sigma0 !== 1) {
     // comfy/model_sampling.py CONST.noise_scaling: σ·noise + (1 − σ)·latent, the latent being ComfyUI's empty SD3
     // latent after process_latent_in. (σ_max is exactly 1 at shift 3; other shifts can round it.)
     const fill = f32(f32(1 - sigma0) * comfyEmptyLatentValue());
@@ -356,15 +409,24 @@ export async function denoise(
     const out = await model.runTransformer(conditioning, input, sampleDims, timestep);
     return cfg ? combineGuidance(out, params.guidance) : out;
   };
+  const runSteps = total - startStep;
   return sample(sampler, velocity, latents, sigmas, {
+    firstStep: startStep,
     ...(sampler === 'euler_ancestral' ? { noise: comfyNoiseSampler(params.seed, latentShape) } : {}),
-    afterStep: async ({ step, total, x }) => {
+    afterStep: async ({ step, x }) => {
+      if (image?.mask) {
+        // Keep the unmasked area on the source's trajectory: noised to the next σ, the source itself after the
+        // last step (pipeline_stable_diffusion_3_inpaint.py, __call__).
+        const proper = step < total - 1 ? scaleNoise(image.latents, noise, sigmas[step + 1] as number) : image.latents;
+        blendInpaint(x, proper, image.mask);
+      }
+      const done = step + 1 - startStep;
       if (hooks.onStep) {
-        const progress: StepProgress = { step: step + 1, total, elapsedMs: performance.now() - started };
+        const progress: StepProgress = { step: done, total: runSteps, elapsedMs: performance.now() - started };
         if (hooks.previews) progress.previewRgb = { width: w, height: h, data: latentPreviewRgb(x, h, w) };
         await hooks.onStep(progress);
       }
-      await holdPoint(step + 1, signal);
+      await holdPoint(done, signal);
     },
   });
 }
@@ -379,6 +441,27 @@ export async function generate(model: LoadedModel, req: GenerateRequest, hooks: 
     for (const phase of ['encode', 'denoise', 'decode'] as const) await model.endPhase(phase).catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * The source image → its latents for the loop: the VAE encoder's distribution mean, (mean − shift)·scale, and for
+ * inpainting the binarised mask at latent size.
+ */
+export async function encodeSource(model: LoadedModel, input: ImageInput, width: number, height: number): Promise<DenoiseImage> {
+  const pixels = rgbToImageTensor(input.rgb, width, height);
+  const out = await model.encodeImage(pixels, [1, 3, height, width]);
+  await model.endPhase('encodeImage');
+  const h = height / 8;
+  const w = width / 8;
+  if (out.dims.length !== 4 || out.dims[0] !== 1 || out.dims[2] !== h || out.dims[3] !== w) {
+    throw new StudioError('invalid_input', `The VAE encoder returned shape [${out.dims.join(', ')}], expected [1, 32, ${h}, ${w}].`);
+  }
+  const latents = meanLatents(out.data, LATENT_CHANNELS, out.dims[1] as number, VAE_SHIFT_FACTOR, VAE_SCALING_FACTOR);
+  return {
+    latents,
+    strength: input.strength,
+    ...(input.mask ? { mask: latentMask(binarizeMask(input.mask), width, height) } : {}),
+  };
 }
 
 async function runGeneration(model: LoadedModel, req: GenerateRequest, hooks: GenerateHooks): Promise<GenerateResult> {
@@ -397,25 +480,30 @@ async function runGeneration(model: LoadedModel, req: GenerateRequest, hooks: Ge
   throwIfAborted(signal);
   const cond = await encodePrompts(model, prompts, useT5);
   await model.endPhase('encode');
+  const image = req.image ? await encodeSource(model, req.image, req.width, req.height) : undefined;
   const encodedAt = performance.now();
   throwIfAborted(signal);
 
   // Denoise
-  const latents = await denoise(model, cond, req, { ...hooks, startedAt: started });
+  const params: DenoiseParams = { seed: req.seed, steps: req.steps, guidance: req.guidance, width: req.width, height: req.height, ...(image ? { image } : {}) };
+  const latents = await denoise(model, cond, params, { ...hooks, startedAt: started });
   await model.endPhase('denoise');
   const denoisedAt = performance.now();
   throwIfAborted(signal);
 
   // Decode
-  const image = await model.decodeLatents(unscaleLatents(latents), [1, LATENT_CHANNELS, req.height / 8, req.width / 8]);
+  // Decode exactly as text to image (latents / scaling + shift): diffusers' SD3 inpaint pipeline leaves the shift out
+  // here (diffusers #13611), which is a bug, not a convention.
+  const decoded = await model.decodeLatents(unscaleLatents(latents), [1, LATENT_CHANNELS, req.height / 8, req.width / 8]);
   const expected = [1, 3, req.height, req.width];
-  if (image.dims.length !== 4 || image.dims.some((d, i) => d !== expected[i])) {
+  if (decoded.dims.length !== 4 || decoded.dims.some((d, i) => d !== expected[i])) {
     throw new StudioError(
       'invalid_input',
-      `The VAE decoder returned an image of shape [${image.dims.join(', ')}], expected [${expected.join(', ')}].`,
+      `The VAE decoder returned an image of shape [${decoded.dims.join(', ')}], expected [${expected.join(', ')}].`,
     );
   }
-  const rgb = imageToRgb(image.data, req.height, req.width);
+  const rgb = imageToRgb(decoded.data, req.height, req.width);
+  if (req.image?.mask) pasteBack(rgb, req.image.rgb, overlayMask(req.image.mask, req.width, req.height, req.image.maskBlur ?? 0));
   await model.endPhase('decode');
   const finished = performance.now();
 

@@ -6,13 +6,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { ort } from './ort';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GraphBuilder, encodeModel } from '../../e2e/support/onnx-builder';
+import { GraphBuilder, encodeModel, type Attr } from '../../e2e/support/onnx-builder';
 import { writeTinyModel } from '../../e2e/support/tiny-model';
 import { StudioError } from '../../src-shared/errors';
 import { derivedGraphsModelId } from '../model-folder/derived-graphs';
 import { checkFolder } from '../model-folder/layouts';
 import { readOnnxGraph } from '../model-folder/onnx-graph';
-import { listOps, opLabel } from '../model-folder/ops';
+import { listOps, opKey, opLabel } from '../model-folder/ops';
+import { clearProbeMemory, probeOps } from './ort-probe';
+import { checkModelGraphs } from './verdict';
 import { checkGraphOps, unsupportedOpsError } from './portability';
 import { generate, type GenerateRequest } from './pipeline';
 import { LoadedModel } from './sessions';
@@ -176,5 +178,66 @@ describe('a hostile model folder (issue 18 §1)', () => {
     expect(check.problems.join('\n')).toContain('vae_decoder/ is a symbolic link or lies outside the model folder');
     await expect(LoadedModel.load(folder, CPU)).rejects.toMatchObject({ code: 'invalid_input', message: expect.stringContaining('vae_decoder/') });
     expect(fs.readdirSync(path.join(elsewhere, 'vae_decoder')).sort()).toEqual(before);
+  });
+});
+
+describe('a hostile graph cannot poison the op-probe cache (issue 18 §2)', () => {
+  const hostileGroupNorm = (file: string, attrs: Record<string, Attr>): void => {
+    const g = new GraphBuilder('vae');
+    g.input('latent_sample', 'float32', [1, 4, 2, 2]);
+    const gamma = g.init('gamma', { type: 'float32', dims: [4], data: new Float32Array(4).fill(1) });
+    const beta = g.init('beta', { type: 'float32', dims: [4], data: new Float32Array(4) });
+    g.contrib('GroupNorm', ['latent_sample', gamma, beta], attrs, ['sample']);
+    g.output('sample', 'float32', [1, 4, 2, 2]);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, encodeModel(g));
+  };
+
+  it('an inconclusive probe of odd attributes (pre-download check) is neither cached nor taken for the real op, across restarts', async () => {
+    const cacheDir = path.join(tmp, 'poison-cache');
+    const hostile = path.join(tmp, 'poison-repo', 'vae_decoder', 'model.onnx');
+    // The same op, opset and element types as the olive VAE's GroupNorm; a string where ORT wants an int.
+    hostileGroupNorm(hostile, { groups: { i: 2 }, activation: { s: 'swish' }, epsilon: { f: 1e-5 }, channels_last: { i: 0 } });
+    const real = listOps(readOnnxGraph(path.join(dir('optimum', 'olive'), 'vae_decoder', 'model.onnx'), { nodes: true })).find((o) => o.opType === 'GroupNorm')!;
+    const odd = listOps(readOnnxGraph(hostile, { nodes: true })).find((o) => o.opType === 'GroupNorm')!;
+    expect(opKey(odd)).toBe(opKey(real));
+    clearProbeMemory();
+    const verdict = await checkModelGraphs([{ file: 'vae_decoder/model.onnx', path: hostile }], { ep: 'cpu', cacheDir });
+    expect(verdict.verdict).toBe('runs'); // inconclusive: not evidence against the op
+    for (const f of fs.existsSync(cacheDir) ? fs.readdirSync(cacheDir) : []) {
+      expect(Object.values(JSON.parse(fs.readFileSync(path.join(cacheDir, f), 'utf8')) as object)).not.toContainEqual(expect.objectContaining({ supported: true, detail: expect.stringContaining('inconclusive') }));
+    }
+    // A restart (memory cleared), then the real olive model with the same cache: its GroupNorm is rewritten.
+    clearProbeMemory();
+    const model = await LoadedModel.load(dir('optimum', 'olive'), { ...CPU, probeCacheDir: cacheDir });
+    try {
+      await generate(model, { ...REQ, steps: 1 });
+      expect(model.rewrittenOps).toContainEqual({ component: 'vae_decoder', op: 'com.microsoft.GroupNorm', count: 1 });
+    } finally {
+      await model.release();
+    }
+    clearProbeMemory();
+  });
+
+  it('a cached answer a real session contradicts is dropped, and the load goes on with the rewrite', async () => {
+    const cacheDir = path.join(tmp, 'contradicted-cache');
+    clearProbeMemory();
+    const vae = path.join(dir('optimum', 'olive'), 'vae_decoder', 'model.onnx');
+    const graph = readOnnxGraph(vae, { nodes: true });
+    await probeOps(listOps(graph), graph.opsets, 'cpu', { cacheDir });
+    const [file] = fs.readdirSync(cacheDir);
+    const cache = JSON.parse(fs.readFileSync(path.join(cacheDir, file!), 'utf8')) as Record<string, { supported: boolean }>;
+    // Poison every "no kernel" answer into "supported", as a stale or forged file would.
+    const poisoned = Object.keys(cache).filter((k) => !cache[k]!.supported);
+    expect(poisoned.length).toBeGreaterThan(0);
+    for (const k of poisoned) cache[k] = { supported: true };
+    fs.writeFileSync(path.join(cacheDir, file!), JSON.stringify(cache));
+    clearProbeMemory();
+    const model = await LoadedModel.load(dir('optimum', 'olive'), { ...CPU, memory: 'balanced', probeCacheDir: cacheDir });
+    await model.release();
+    expect(model.rewrittenOps).toContainEqual({ component: 'vae_decoder', op: 'com.microsoft.GroupNorm', count: 1 });
+    const after = JSON.parse(fs.readFileSync(path.join(cacheDir, file!), 'utf8')) as Record<string, { supported: boolean }>;
+    for (const k of poisoned) expect(after[k]?.supported, k).toBe(false);
+    clearProbeMemory();
   });
 });

@@ -8,7 +8,7 @@ import type { ComponentFiles } from '../model-folder/layouts';
 import { readOnnxGraph, type OnnxGraph } from '../model-folder/onnx-graph';
 import { domainLabel, listOps, opKey, opLabel, type GraphOp } from '../model-folder/ops';
 import { canRewrite, portableGraph, type RewrittenOp } from '../model-folder/portable';
-import { probeOps, type ProbeOptions } from './ort-probe';
+import { forgetProbes, probeOps, type ProbeOptions } from './ort-probe';
 
 const PROVIDER_LABELS: Record<string, string> = { cpu: 'CPU', cuda: 'CUDA', dml: 'DirectML', coreml: 'CoreML', webgpu: 'WebGPU' };
 
@@ -135,6 +135,12 @@ export async function graphForProvider(
     );
   }
   return { path: written.graph.file, externalDataDir: written.graph.externalDataDir, rewritten: written.rewritten };
+}
+
+/** Drops the cached probe answers of every op of a component's graph on a provider (a real session contradicted them). */
+export function forgetGraphProbes(files: ComponentFiles, provider: string, options: ProbeOptions = {}): void {
+  const graph = readOnnxGraph(files.model, { nodes: true });
+  forgetProbes(listOps(graph), graph.opsets, provider, options);
 }
 
 export interface ComponentOpsReport {

@@ -53,6 +53,16 @@ export const generateRequestSchema = z
       .object({ layers: z.array(z.number()).max(256), scale: z.number(), start: z.number(), end: z.number() })
       .strict()
       .optional(),
+    /** Image to image / inpainting: the source fitted to width × height (RGB) and the mask's luminance. */
+    image: z
+      .object({
+        rgb: bytes,
+        strength: z.number(),
+        mask: bytes.optional(),
+        maskBlur: z.number().optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { ort } from './ort';
 import { epLabel, planExecutionProviders, supportedBackends, type ExecutionPlan, type SupportedBackend } from './ep-plan';
 import { StudioError } from '../../src-shared/errors';
-import { COMPONENTS, componentLabel, openModelFolder, type ComponentFiles, type ComponentName, type Layout } from '../model-folder/layouts';
+import { ALL_COMPONENTS, COMPONENTS, componentLabel, openModelFolder, type ComponentFiles, type ComponentName, type Layout } from '../model-folder/layouts';
 import { readOnnxGraphInfo, type ComponentIo, type TensorMeta } from '../model-folder/onnx-graph';
 import {
   resolveRoles,
@@ -17,11 +17,14 @@ import {
   type T5Roles,
   type TensorRole,
   type TransformerRoles,
+  type VaeEncoderRoles,
   type VaeRoles,
 } from './tensor-roles';
 import type { RewrittenOp } from '../model-folder/portable';
 import { processGraphsRoot } from '../model-folder/derived-graphs';
-import { graphForProvider } from './portability';
+import { meanEncoderGraph } from '../model-folder/vae-mean';
+import { forgetGraphProbes, graphForProvider } from './portability';
+import { isNoKernelError, type ProbeOptions } from './ort-probe';
 import { float16ToFloat32, float32ToFloat16 } from './tensors';
 import { webGpuFailure } from './webgpu';
 
@@ -90,10 +93,11 @@ function errorText(err: unknown): string {
 
 // ---------------------------------------------------------------------------------------------
 
-export type Phase = 'encode' | 'denoise' | 'decode';
+export type Phase = 'encode' | 'denoise' | 'decode' | 'encodeImage';
 
 const PHASE_COMPONENTS: Record<Phase, ComponentName[]> = {
   encode: ['text_encoder', 'text_encoder_2', 'text_encoder_3'],
+  encodeImage: ['vae_encoder'],
   denoise: ['transformer'],
   decode: ['vae_decoder'],
 };
@@ -199,6 +203,8 @@ export class LoadedModel {
   private providers: string[];
   private fallbackReason: string | undefined;
   private released = false;
+  /** The VAE encoder's session runs the mean pass's graph (its output is the mean, not a sample). */
+  private meanEncoder = false;
 
   private constructor(
     readonly folder: string,
@@ -230,7 +236,7 @@ export class LoadedModel {
     }
     const info = await openModelFolder(folder);
     const roles = new Map<ComponentName, ComponentRoles>();
-    for (const component of COMPONENTS) {
+    for (const component of ALL_COMPONENTS) {
       const files = info.components[component];
       if (!files) continue;
       const io = await readOnnxGraphInfo(files.model);
@@ -271,7 +277,7 @@ export class LoadedModel {
 
   /** Components with a live session right now (memory-mode tests). */
   residentComponents(): ComponentName[] {
-    return COMPONENTS.filter((c) => this.open.has(c));
+    return ALL_COMPONENTS.filter((c) => this.open.has(c));
   }
 
   /** Absolute path of a component's model.onnx. */
@@ -299,6 +305,7 @@ export class LoadedModel {
 
   private async create(component: ComponentName): Promise<OpenSession> {
     const file = this.fileOf(component);
+    let reprobed = false;
     for (;;) {
       const provider = this.providers[0] ?? 'cpu';
       let session: ort.InferenceSession;
@@ -307,6 +314,15 @@ export class LoadedModel {
         session = await createSession(graph, ortSessionOptions(this.options, provider));
       } catch (err) {
         const text = errorText(err);
+        const files = this.files[component];
+        if (!reprobed && files && isNoKernelError(text)) {
+          // The probes said this provider had every op and ORT says it has not: the cached answers are wrong
+          // (issue 18 §2). Drop them, ask ORT again, and decide the graph anew — once.
+          reprobed = true;
+          forgetGraphProbes(files, provider, this.probeOptions());
+          this.graphChoices.delete(`${component}|${provider}`);
+          continue;
+        }
         if (this.providers.length > 1) {
           const next = this.providers[1] as string;
           this.fallbackReason = `${epLabel(provider)} could not be started (${text}); running on the ${epLabel(next)}.`;
@@ -366,18 +382,37 @@ export class LoadedModel {
     const choice = await graphForProvider(this.folder, files, provider, {
       otherProviders: others,
       graphsRoot: this.options.graphsDir ?? processGraphsRoot(),
-      ...(this.options.probeCacheDir !== undefined ? { cacheDir: this.options.probeCacheDir } : {}),
+      ...this.probeOptions(),
     });
     if (choice.rewritten.length > 0) this.rewritten.set(component, choice.rewritten);
     else this.rewritten.delete(component);
-    const source: GraphSource = { path: choice.path, ...(choice.externalDataDir !== undefined ? { externalDataDir: choice.externalDataDir } : {}) };
+    let source: GraphSource = { path: choice.path, ...(choice.externalDataDir !== undefined ? { externalDataDir: choice.externalDataDir } : {}) };
+    const encoderRoles = component === 'vae_encoder' ? (this.plannedRoles.get('vae_encoder') as VaeEncoderRoles | undefined) : undefined;
+    if (encoderRoles?.latentKind === 'sampled') {
+      // An encoder that samples inside its graph: the VAE mean pass (model-folder/vae-mean.ts), a derived graph.
+      // Ops a provider lacks are not rewritten in it yet: such an encoder runs where its ops do.
+      if (choice.rewritten.length > 0) {
+        throw new StudioError(
+          'unavailable',
+          `${files.file} samples inside its graph and needs ops the ${epLabel(provider)} lacks (${choice.rewritten.map((r) => r.op).join(', ')}); the studio cannot yet derive its mean encoder for this provider.`,
+          { folder: this.folder, file: files.file },
+        );
+      }
+      const mean = await meanEncoderGraph(this.options.graphsDir ?? processGraphsRoot(), this.folder, files);
+      source = { path: mean.file, externalDataDir: mean.externalDataDir };
+      this.meanEncoder = true;
+    }
     this.graphChoices.set(`${component}|${provider}`, source);
     return source;
   }
 
+  private probeOptions(): ProbeOptions {
+    return this.options.probeCacheDir !== undefined ? { cacheDir: this.options.probeCacheDir } : {};
+  }
+
   /** Ops rewritten by the portability pass for the sessions created so far, component by component. */
   get rewrittenOps(): { component: ComponentName; op: string; count: number }[] {
-    return COMPONENTS.flatMap((c) => (this.rewritten.get(c) ?? []).map((r) => ({ component: c, ...r })));
+    return ALL_COMPONENTS.flatMap((c) => (this.rewritten.get(c) ?? []).map((r) => ({ component: c, ...r })));
   }
 
   private async run(
@@ -469,11 +504,42 @@ export class LoadedModel {
     return readFloat(out[roles.sample.name], roles.sample.name, this.fileOf('vae_decoder'));
   }
 
+  /** Whether the folder has a VAE encoder (image to image, inpainting). */
+  get hasVaeEncoder(): boolean {
+    return this.files.vae_encoder !== undefined;
+  }
+
+  /**
+   * VAE encoder: image [1,3,H,W] in [-1, 1] → the latent distribution (not yet shifted or scaled): optimum's
+   * latent_parameters [1,32,h,w] (mean ‖ logvar), or [1,16,h,w] the mean itself from an encoder that samples inside
+   * its graph (TensorStack's latent_sample), whose session runs the VAE mean pass's derived graph.
+   */
+  async encodeImage(image: Float32Array, dims: readonly number[]): Promise<{ data: Float32Array; dims: number[] }> {
+    if (!this.files.vae_encoder) {
+      throw new StudioError(
+        'not_found',
+        `The model in ${this.folder} has no VAE encoder (vae_encoder/), which image to image and inpainting need. Add image-to-image support to the model (Models view, or download it again).`,
+        { folder: this.folder, file: 'vae_encoder/model.onnx' },
+      );
+    }
+    const opened = await this.acquire('vae_encoder');
+    const roles = opened.roles as VaeEncoderRoles;
+    if (roles.latentKind === 'sampled' && !this.meanEncoder) {
+      throw new StudioError(
+        'unavailable',
+        `${this.fileOf('vae_encoder')} draws its own random sample ('${roles.latent.name}') instead of giving the latent distribution; the studio needs its mean for exact, seed-determined results.`,
+        { folder: this.folder, file: this.fileOf('vae_encoder') },
+      );
+    }
+    const out = await this.run('vae_encoder', opened, { [roles.image.name]: floatTensor(roles.image.type, image, dims) }, [roles.latent.name]);
+    return readFloat(out[roles.latent.name], roles.latent.name, this.fileOf('vae_encoder'));
+  }
+
   /** Releases what the memory mode frees after a phase: balanced frees the text encoders after encoding, low frees everything after use. */
   async endPhase(phase: Phase): Promise<void> {
     const mode = this.options.memory;
     if (mode === 'fast') return;
-    if (mode === 'balanced' && phase !== 'encode') return;
+    if (mode === 'balanced' && phase !== 'encode' && phase !== 'encodeImage') return;
     for (const c of PHASE_COMPONENTS[phase]) await this.releaseComponent(c);
   }
 
@@ -489,6 +555,6 @@ export class LoadedModel {
   /** Releases every session; the model cannot be used afterwards. */
   async release(): Promise<void> {
     this.released = true;
-    for (const c of COMPONENTS) await this.releaseComponent(c);
+    for (const c of ALL_COMPONENTS) await this.releaseComponent(c);
   }
 }

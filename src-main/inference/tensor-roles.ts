@@ -44,6 +44,17 @@ export interface VaeRoles {
   sample: TensorRole<FloatType>;
 }
 
+/**
+ * The VAE encoder: image [B,3,H,W] → the latent distribution. `moments` = optimum's `latent_parameters` [B,32,h,w]
+ * (mean ‖ log-variance); `mean` = a graph whose sampling was rewritten to output the mean (the mean-encoder pass);
+ * `sampled` = an output drawn inside the graph (TensorStack's `latent_sample`), not usable as is.
+ */
+export interface VaeEncoderRoles {
+  image: TensorRole<FloatType>;
+  latent: TensorRole<FloatType>;
+  latentKind: 'moments' | 'sampled';
+}
+
 export interface RoleContext {
   folder: string;
   /** 'text_encoder/model.onnx' */
@@ -184,7 +195,25 @@ export function resolveVaeRoles(ctx: RoleContext, io: ComponentIo): VaeRoles {
   return { latent: asFloat(ctx, latent, 'latent input'), sample: asFloat(ctx, sample, 'image output') };
 }
 
-export type ComponentRoles = ClipRoles | T5Roles | TransformerRoles | VaeRoles;
+export function resolveVaeEncoderRoles(ctx: RoleContext, io: ComponentIo): VaeEncoderRoles {
+  const image =
+    io.inputs.find((i) => i.name === 'sample') ??
+    (io.inputs.length === 1 ? io.inputs[0] : undefined) ??
+    find(ctx, io.inputs, 'input', ['sample'], 'image input');
+  const moments = io.outputs.find((o) => o.name === 'latent_parameters');
+  const latent =
+    moments ??
+    io.outputs.find((o) => o.name === 'latent_sample') ??
+    (io.outputs.length === 1 ? io.outputs[0] : undefined) ??
+    find(ctx, io.outputs, 'output', ['latent_parameters', 'latent_sample'], 'latent output');
+  return {
+    image: asFloat(ctx, image, 'image input'),
+    latent: asFloat(ctx, latent, 'latent output'),
+    latentKind: moments ? 'moments' : 'sampled',
+  };
+}
+
+export type ComponentRoles = ClipRoles | T5Roles | TransformerRoles | VaeRoles | VaeEncoderRoles;
 
 /** The roles of any component (CLIP-L is 768 wide, CLIP-G 1280). */
 export function resolveRoles(component: ComponentName, ctx: RoleContext, io: ComponentIo): ComponentRoles {
@@ -199,5 +228,7 @@ export function resolveRoles(component: ComponentName, ctx: RoleContext, io: Com
       return resolveTransformerRoles(ctx, io);
     case 'vae_decoder':
       return resolveVaeRoles(ctx, io);
+    case 'vae_encoder':
+      return resolveVaeEncoderRoles(ctx, io);
   }
 }

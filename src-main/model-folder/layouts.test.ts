@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkFolder, detectLayout, hasT5, listFolder, missingFiles, requiredFiles } from './layouts';
+import { checkFolder, detectLayout, detectModelRoot, hasT5, listFolder, missingFiles, requiredFiles, underRoot } from './layouts';
 import { checkExternalData, readOnnxGraph } from './onnx-graph';
 import { onnxModel, tempDir, writeSd3Repo } from '../testing/models/repo-fixture';
 
@@ -15,6 +15,19 @@ describe('layouts', () => {
     expect(detectLayout(['unet/model.onnx.data'])).toBeUndefined();
     expect(hasT5(['text_encoder_3/model.onnx', 'tokenizer_3/tokenizer.json'])).toBe(true);
     expect(hasT5(['text_encoder_3/model.onnx'])).toBe(false);
+  });
+
+  it('finds the model root: the repo root, else a subfolder the layout check recognises (_io32 preferred)', () => {
+    const model = requiredFiles('tensorstack', { t5: true });
+    expect(detectModelRoot(model)).toEqual({ root: '', layout: 'tensorstack' });
+    const inSub = (sub: string) => model.map((f) => `${sub}/${f}`);
+    // Stability's layout: one subfolder per I/O precision beside README/LICENSE/samples.
+    const stability = ['README.md', 'sample.png', ...inSub('stable-diffusion-3-5-large_io16'), ...inSub('stable-diffusion-3-5-large_io32')];
+    expect(detectModelRoot(stability)).toEqual({ root: 'stable-diffusion-3-5-large_io32', layout: 'tensorstack' });
+    expect(detectModelRoot(['README.md', ...inSub('b_io16'), ...inSub('a_fp16')])).toEqual({ root: 'a_fp16', layout: 'tensorstack' });
+    // A subfolder without a transformer graph is no model root; nor is a deeper one.
+    expect(detectModelRoot(['x/unet/model.onnx.data', 'x/vae_decoder/model.onnx', 'a/b/unet/model.onnx'])).toBeUndefined();
+    expect(underRoot(['r/unet/model.onnx', 'README.md', 'rr/x'], 'r')).toEqual(['unet/model.onnx']);
   });
 
   it('needs the tokenizers, scheduler and every graph; T5 only with T5', () => {

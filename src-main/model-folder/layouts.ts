@@ -22,8 +22,11 @@ export const LAYOUTS: Readonly<Record<ModelLayout, LayoutSpec>> = {
   tensorstack: { layout: 'tensorstack', transformerFolder: 'unet', externalDataFile: 'model.onnx.data' },
 };
 
-export type ComponentName = 'text_encoder' | 'text_encoder_2' | 'text_encoder_3' | 'transformer' | 'vae_decoder';
+export type ComponentName = 'text_encoder' | 'text_encoder_2' | 'text_encoder_3' | 'transformer' | 'vae_decoder' | 'vae_encoder';
+/** The components text-to-image needs (T5 optional). */
 export const COMPONENTS: readonly ComponentName[] = ['text_encoder', 'text_encoder_2', 'text_encoder_3', 'transformer', 'vae_decoder'];
+/** Every component a folder may hold: the VAE encoder (image to image) is optional, like T5. */
+export const ALL_COMPONENTS: readonly ComponentName[] = [...COMPONENTS, 'vae_encoder'];
 
 export function componentLabel(component: ComponentName): string {
   switch (component) {
@@ -37,6 +40,8 @@ export function componentLabel(component: ComponentName): string {
       return 'transformer';
     case 'vae_decoder':
       return 'VAE decoder';
+    case 'vae_encoder':
+      return 'VAE encoder';
   }
 }
 
@@ -51,6 +56,39 @@ export function detectLayout(paths: readonly string[]): ModelLayout | undefined 
   if (set.has('transformer/model.onnx')) return 'optimum';
   if (set.has('unet/model.onnx')) return 'tensorstack';
   return undefined;
+}
+
+/**
+ * Where the model lives in a repo listing (or a folder's): '' when the root itself is an SD3 ONNX export in
+ * either layout, else a first-level subfolder whose files are one (Stability's AMD exports keep theirs in
+ * `stable-diffusion-3.5-medium_io16/` and `…_io32/`). Nothing else about the folder's name is assumed; when
+ * several subfolders qualify, one whose name ends in `_io32` (fp32 inputs/outputs, fp16 inside: the one
+ * Amuse loads) is taken, else the first in name order. Undefined when nothing qualifies.
+ */
+export function detectModelRoot(paths: readonly string[]): { root: string; layout: ModelLayout } | undefined {
+  const top = detectLayout(paths);
+  if (top) return { root: '', layout: top };
+  const byFolder = new Map<string, string[]>();
+  for (const p of paths) {
+    const slash = p.indexOf('/');
+    if (slash <= 0) continue;
+    const folder = p.slice(0, slash);
+    let list = byFolder.get(folder);
+    if (!list) byFolder.set(folder, (list = []));
+    list.push(p.slice(slash + 1));
+  }
+  const candidates = [...byFolder]
+    .map(([root, inner]) => ({ root, layout: detectLayout(inner) }))
+    .filter((c): c is { root: string; layout: ModelLayout } => c.layout !== undefined)
+    .sort((a, b) => (a.root < b.root ? -1 : a.root > b.root ? 1 : 0));
+  return candidates.find((c) => /_io32$/i.test(c.root)) ?? candidates[0];
+}
+
+/** `paths` under `root` with the root's prefix taken off (all of them when root is ''). */
+export function underRoot(paths: readonly string[], root: string): string[] {
+  if (root === '') return [...paths];
+  const prefix = `${root}/`;
+  return paths.filter((p) => p.startsWith(prefix)).map((p) => p.slice(prefix.length));
 }
 
 /** Whether a repo listing has the T5 encoder and its tokenizer (a download without them is "without T5"). */
@@ -78,9 +116,14 @@ export function requiredFiles(layout: ModelLayout, options: { t5: boolean }): st
   return files;
 }
 
-/** The graphs of a layout, component by component. */
-export function graphFiles(layout: ModelLayout, options: { t5: boolean }): { component: ComponentName; file: string }[] {
-  return COMPONENTS.filter((c) => c !== 'text_encoder_3' || options.t5).map((component) => ({
+/** Whether a listing has the VAE encoder (image to image; optional, like T5). */
+export function hasVaeEncoder(paths: readonly string[]): boolean {
+  return paths.includes('vae_encoder/model.onnx');
+}
+
+/** The graphs of a layout, component by component (the VAE encoder when `vaeEncoder`). */
+export function graphFiles(layout: ModelLayout, options: { t5: boolean; vaeEncoder?: boolean }): { component: ComponentName; file: string }[] {
+  return ALL_COMPONENTS.filter((c) => (c !== 'text_encoder_3' || options.t5) && (c !== 'vae_encoder' || options.vaeEncoder === true)).map((component) => ({
     component,
     file: `${componentDir(layout, component)}/model.onnx`,
   }));
@@ -91,8 +134,8 @@ export function missingFiles(paths: readonly string[], layout: ModelLayout, opti
   return requiredFiles(layout, options).filter((f) => !set.has(f));
 }
 
-/** Repo-relative file paths under `folder`, two levels deep (the layouts need no more). */
-export async function listFolder(folder: string): Promise<string[]> {
+/** Repo-relative file paths under `folder`, two levels deep (the layouts need no more; `levels` 2 = three). */
+export async function listFolder(folder: string, levels = 1): Promise<string[]> {
   const out: string[] = [];
   const walk = async (rel: string, depth: number) => {
     const entries = await fs.promises.readdir(path.join(folder, rel), { withFileTypes: true });
@@ -105,7 +148,7 @@ export async function listFolder(folder: string): Promise<string[]> {
         isDir = !!st?.isDirectory();
         isFile = !!st?.isFile();
       }
-      if (isDir && depth < 1) await walk(r, depth + 1);
+      if (isDir && depth < levels) await walk(r, depth + 1);
       else if (isFile) out.push(r);
     }
   };
@@ -163,6 +206,8 @@ export interface ModelFolderCheck {
   ok: boolean;
   layout?: ModelLayout;
   t5: boolean;
+  /** Whether the folder has the (optional) VAE encoder for image to image. */
+  vaeEncoder?: boolean;
   /** Required files and the external data of the graphs, repo-relative. */
   files: string[];
   sizeBytes: number;
@@ -200,6 +245,11 @@ export async function checkModelFolder(folderIn: string, options: CheckFolderOpt
   }
   const layout = detectLayout(paths);
   if (!layout) {
+    // A folder that keeps its model in a subfolder (a clone of Stability's AMD exports): the model root.
+    const sub = detectModelRoot(await listFolder(folder, 2));
+    if (sub && sub.root !== '') return checkModelFolder(path.join(folder, sub.root), options);
+  }
+  if (!layout) {
     const dir = Object.values(LAYOUTS).find((l) => paths.some((p) => p.startsWith(`${l.transformerFolder}/`)));
     result.problems.push(
       dir
@@ -216,6 +266,13 @@ export async function checkModelFolder(folderIn: string, options: CheckFolderOpt
   const t5 = paths.some((p) => p.startsWith('text_encoder_3/'));
   result.t5 = t5;
   const present = new Set(paths);
+  // A vae_encoder/ folder is checked like the others (its graph and external data); without it the model is
+  // text-to-image only.
+  const vaeEncoder = paths.some((p) => p.startsWith('vae_encoder/'));
+  result.vaeEncoder = vaeEncoder;
+  if (vaeEncoder && !present.has('vae_encoder/model.onnx')) {
+    result.problems.push({ code: 'not_found', file: 'vae_encoder/model.onnx', message: 'vae_encoder/model.onnx is missing (the VAE encoder graph)' });
+  }
   const graphs = new Map(graphFiles(layout, { t5 }).map((g) => [g.file, g.component]));
   for (const f of requiredFiles(layout, { t5 })) {
     if (present.has(f)) {
@@ -226,8 +283,9 @@ export async function checkModelFolder(folderIn: string, options: CheckFolderOpt
     const why = component ? `the ${componentLabel(component)} graph` : f.startsWith('tokenizer') ? 'a tokenizer file' : 'the scheduler configuration';
     result.problems.push({ code: 'not_found', file: f, message: `${f} is missing (${why})` });
   }
-  for (const { component, file } of graphFiles(layout, { t5 })) {
+  for (const { component, file } of graphFiles(layout, { t5, vaeEncoder })) {
     if (!present.has(file)) continue;
+    if (component === 'vae_encoder') result.files.push(file);
     const dir = path.posix.dirname(file);
     const resolved = resolveComponentDir(folder, dir);
     if ('problem' in resolved) {

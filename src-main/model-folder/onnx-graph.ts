@@ -56,6 +56,11 @@ export interface OnnxAttribute {
   tensorType?: number;
   /** The AttributeProto as encoded in the file (a probe or a rewrite copies it unchanged). */
   encoded: Buffer;
+  /**
+   * A tensor attribute whose data lives in an external file, or a graph attribute (a subgraph may hold
+   * such tensors): a probe never copies it (ORT would resolve the file against the probe's folder).
+   */
+  external?: boolean;
 }
 
 export interface OnnxNode {
@@ -91,7 +96,7 @@ export interface OnnxGraph extends ComponentIo {
 export const MODEL = { irVersion: 1, graph: 7, opsetImport: 8 } as const;
 export const GRAPH = { node: 1, name: 2, initializer: 5, input: 11, output: 12, valueInfo: 13 } as const;
 export const NODE = { input: 1, output: 2, name: 3, opType: 4, attribute: 5, domain: 7 } as const;
-export const ATTR = { name: 1, f: 2, i: 3, s: 4, t: 5, floats: 7, ints: 8, type: 20 } as const;
+export const ATTR = { name: 1, f: 2, i: 3, s: 4, t: 5, g: 6, floats: 7, ints: 8, tensors: 10, graphs: 11, type: 20 } as const;
 export const TENSOR = { dims: 1, dataType: 2, name: 8, rawData: 9, externalData: 13, dataLocation: 14 } as const;
 
 function packedOrSingle(src: ByteSource, f: Field, budget: Budget, out: number[], kind: 'varint' | 'float'): void {
@@ -160,9 +165,12 @@ function readAttribute(src: ByteSource, f: Field, budget: Budget): OnnxAttribute
     else if (a.field === ATTR.s && a.wire === 2) attr.s = fieldText(src, a);
     else if (a.field === ATTR.ints) packedOrSingle(src, a, budget, ints, 'varint');
     else if (a.field === ATTR.floats) packedOrSingle(src, a, budget, floats, 'float');
-    else if (a.field === ATTR.t && a.wire === 2) {
-      for (const t of fields(src, a.start, a.next, budget)) if (t.field === TENSOR.dataType && t.wire === 0) attr.tensorType = t.value;
-    }
+    else if ((a.field === ATTR.t || a.field === ATTR.tensors) && a.wire === 2) {
+      for (const t of fields(src, a.start, a.next, budget)) {
+        if (t.field === TENSOR.dataType && t.wire === 0 && a.field === ATTR.t) attr.tensorType = t.value;
+        else if ((t.field === TENSOR.dataLocation && t.wire === 0 && t.value === 1) || t.field === TENSOR.externalData) attr.external = true;
+      }
+    } else if (a.field === ATTR.g || a.field === ATTR.graphs) attr.external = true;
   }
   if (ints.length > 0 || attr.type === 7) attr.ints = ints;
   if (floats.length > 0 || attr.type === 6) attr.floats = floats;

@@ -35,8 +35,8 @@ export function opKey(op: Pick<GraphOp, 'domain' | 'opType' | 'opset' | 'inputTy
 
 const INT64_OUT = new Set(['Shape', 'Size', 'NonZero', 'ArgMax', 'ArgMin', 'NonMaxSuppression']);
 const BOOL_OUT = new Set(['Equal', 'Less', 'LessOrEqual', 'Greater', 'GreaterOrEqual', 'And', 'Or', 'Xor', 'Not', 'IsNaN', 'IsInf']);
-/** Ops whose data input is not the first one (Where: condition first). */
-const DATA_INPUT: Record<string, number> = { Where: 1 };
+/** Ops whose output type is not the first input's (Where: condition first; DequantizeLinear: the scale's type). */
+const DATA_INPUT: Record<string, number> = { Where: 1, DequantizeLinear: 1 };
 
 function attr(node: OnnxNode, name: string) {
   return node.attributes.find((a) => a.name === name);

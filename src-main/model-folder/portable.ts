@@ -10,6 +10,13 @@
 //   NhwcConv(X, W, B?): Conv with X as NHWC and W as [M, kH, kW, C/group]; Y NHWC.
 //   BiasAdd(X, bias, skip) = X + bias + skip.
 //   BiasSplitGelu(X, bias): (X + bias) halved on the last axis, left · Gelu(right), exact (erf) Gelu.
+//   MatMulNBits(A, B, scales, zero_points?, g_idx?, bias?) → Y = A · dequant(B)ᵀ (+ bias): B is [N, k_blocks,
+//     blob] uint8, `bits` per value packed low bits first, blocks of `block_size` along K; dequant = (q − zp)·scale
+//     per block, zp 2^(bits−1) when absent, uint8 zero points packed like B, float ones as they are. Reference:
+//     onnx/onnx onnx/reference/ops/op_matmulnbits.py (matmulnbits_unpack_b, matmulnbits_dequantize_b,
+//     MatMulNBits._run). Rewritten exactly in float32 (as ONNX Runtime's CPU kernel computes, A converted to
+//     float32): the dequantized weights are exact, the product is one float32 MatMul; accuracy_level 4 (A
+//     quantized to int8 by the kernel) is rewritten as the float product too.
 import { derivedGraph, type DerivedGraph } from './derived-graphs';
 import type { ComponentFiles } from './layouts';
 import { GRAPH, MODEL, NODE, onnxTypeNumber, readOnnxGraphBuffer, type OnnxGraph, type OnnxNode } from './onnx-graph';
@@ -20,7 +27,14 @@ import { BufferSource, Message, fields } from './protobuf';
 export const PORTABLE_PASS = 'portable';
 
 /** The ops the pass can rewrite, as 'domain.OpType'. */
-export const REWRITABLE = ['com.microsoft.GroupNorm', 'com.microsoft.SkipGroupNorm', 'com.microsoft.NhwcConv', 'com.microsoft.BiasAdd', 'com.microsoft.BiasSplitGelu'] as const;
+export const REWRITABLE = [
+  'com.microsoft.GroupNorm',
+  'com.microsoft.SkipGroupNorm',
+  'com.microsoft.NhwcConv',
+  'com.microsoft.BiasAdd',
+  'com.microsoft.BiasSplitGelu',
+  'com.microsoft.MatMulNBits',
+] as const;
 
 export function canRewrite(domain: string, opType: string): boolean {
   return (REWRITABLE as readonly string[]).includes(`${domain}.${opType}`);
@@ -85,6 +99,16 @@ class Emitter {
   /** A float32 scalar constant. */
   scalar(value: number): string {
     return this.one('Constant', [], { value: { t: { type: 1, dims: [], raw: Buffer.from(new Float32Array([value]).buffer) } } });
+  }
+
+  /** An int32 scalar constant. */
+  int32(value: number): string {
+    return this.one('Constant', [], { value: { t: { type: 6, dims: [], raw: Buffer.from(new Int32Array([value]).buffer) } } });
+  }
+
+  /** x with a new last axis of size 1. */
+  unsqueezeLast(x: string): string {
+    return this.opset >= 13 ? this.one('Unsqueeze', [x, this.ints([-1])]) : this.one('Unsqueeze', [x], { axes: { ints: [-1] } });
   }
 
   cast(x: string, to: number): string {
@@ -196,7 +220,50 @@ function rewriteBiasSplitGelu(ctx: RewriteContext): void {
   e.one('Mul', [left, gelu], {}, node.outputs[0]);
 }
 
+/** The quantized values of packed bytes `x` (int32, last axis bytes) as int32: 4 bits → two per byte, low first. */
+function unpackNibbles(e: Emitter, x: string, bits: number): string {
+  if (bits === 8) return x;
+  const sixteen = e.int32(16);
+  const hi = e.one('Div', [x, sixteen]);
+  const lo = e.one('Sub', [x, e.one('Mul', [hi, sixteen])]);
+  const pair = e.one('Concat', [e.unsqueezeLast(lo), e.unsqueezeLast(hi)], { axis: { i: -1 } });
+  return pair;
+}
+
+function rewriteMatMulNBits(ctx: RewriteContext): void {
+  const { e, node, types } = ctx;
+  const [a, b, scales, zp, gIdx, bias] = node.inputs as [string, string, string, string | undefined, string | undefined, string | undefined];
+  const K = attrI(node, 'K', 0);
+  const N = attrI(node, 'N', 0);
+  const bits = attrI(node, 'bits', 4);
+  const blockSize = attrI(node, 'block_size', 0);
+  if (K <= 0 || N <= 0 || blockSize <= 0) throw new Error(`MatMulNBits node '${node.name}' lacks K, N or block_size`);
+  if (bits !== 4 && bits !== 8) throw new Error(`MatMulNBits node '${node.name}' has ${bits}-bit weights; only 4 and 8 are rewritten`);
+  if (gIdx) throw new Error(`MatMulNBits node '${node.name}' has g_idx (act-order); not rewritten`);
+  const blocks = Math.ceil(K / blockSize);
+  const typeNo = onnxTypeNumber(types.get(a) ?? 'float32') ?? 1;
+  const toF32 = (t: string) => ((onnxTypeNumber(types.get(t) ?? 'float32') ?? 1) === 1 ? t : e.cast(t, 1));
+  // B [N, blocks, blob] uint8 → quantized values [N, blocks, block_size] as float32.
+  const packed = e.one('Reshape', [e.cast(b, 6), e.ints([N, blocks, -1])]);
+  const q = e.cast(e.one('Reshape', [unpackNibbles(e, packed, bits), e.ints([N, blocks, blockSize])]), 1);
+  let zero: string;
+  if (!zp) zero = e.scalar(2 ** (bits - 1));
+  else if (types.get(zp) === 'uint8') {
+    const z = unpackNibbles(e, e.one('Reshape', [e.cast(zp, 6), e.ints([N, -1])]), bits);
+    const row = e.one('Slice', [e.one('Reshape', [z, e.ints([N, -1])]), e.ints([0]), e.ints([blocks]), e.ints([1])]);
+    zero = e.cast(e.one('Reshape', [row, e.ints([N, blocks, 1])]), 1);
+  } else zero = e.one('Reshape', [toF32(zp), e.ints([N, blocks, 1])]);
+  const scale = e.one('Reshape', [toF32(scales), e.ints([N, blocks, 1])]);
+  let w = e.one('Reshape', [e.one('Mul', [e.one('Sub', [q, zero]), scale]), e.ints([N, blocks * blockSize])]);
+  if (blocks * blockSize !== K) w = e.one('Slice', [w, e.ints([0]), e.ints([K]), e.ints([1])]);
+  let y = e.one('MatMul', [typeNo === 1 ? a : e.cast(a, 1), e.transpose(w, [1, 0])]);
+  if (bias) y = e.one('Add', [y, toF32(bias)]);
+  if (typeNo === 1) e.one('Identity', [y], {}, node.outputs[0]);
+  else e.one('Cast', [y], { to: { i: typeNo } }, node.outputs[0]);
+}
+
 const REWRITERS: Record<string, (ctx: RewriteContext) => void> = {
+  'com.microsoft.MatMulNBits': rewriteMatMulNBits,
   'com.microsoft.GroupNorm': rewriteGroupNorm,
   'com.microsoft.SkipGroupNorm': rewriteSkipGroupNorm,
   'com.microsoft.NhwcConv': rewriteNhwcConv,

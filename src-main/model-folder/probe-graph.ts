@@ -1,7 +1,8 @@
 // A one-node ONNX model for asking ONNX Runtime whether a provider has a kernel for an op: the node as
 // the graph has it (op type, domain, attributes copied byte for byte), every input a graph input of the
 // element type it is used with, no shapes (so nothing but the kernel lookup can fail), the opsets of the
-// original graph. Encoding only; the session is created in inference/ort-probe.ts.
+// original graph. Attributes that carry external data (or a subgraph) are left out: a probe never reads a
+// file. Encoding only; the session is created in inference/ort-probe.ts, which keys its cache by these bytes.
 import { onnxTypeNumber } from './onnx-graph';
 import { MODEL, GRAPH, NODE } from './onnx-graph';
 import type { GraphOp } from './ops';
@@ -32,7 +33,7 @@ export function probeModel(op: GraphOp, opsets: ReadonlyMap<string, number>): Bu
   });
   node.string(NODE.name, 'probe').string(NODE.opType, op.opType);
   if (op.domain !== '') node.string(NODE.domain, op.domain);
-  for (const a of op.example.attributes) node.bytes(NODE.attribute, a.encoded);
+  for (const a of op.example.attributes) if (!a.external) node.bytes(NODE.attribute, a.encoded);
   graph.bytes(GRAPH.node, node).string(GRAPH.name, 'probe');
   const model = new Message().varint(MODEL.irVersion, 10).string(2, 'sd35-studio-probe');
   model.bytes(MODEL.graph, graph);

@@ -1,5 +1,8 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decideLaunch, devServerOf, viewMenuRoles } from './launch';
+import { cliProfileDir, decideLaunch, devServerOf, viewMenuRoles } from './launch';
 
 const packaged = { isPackaged: true, env: {} };
 const dev = { isPackaged: false, env: {} };
@@ -51,5 +54,29 @@ describe('"Open with SD3.5 Studio"', () => {
     const path = await import('node:path');
     expect(openedPngs(['a.PNG', '/x/b.png', 'notes.txt'], '/home/u', path.posix.resolve)).toEqual(['/home/u/a.PNG', '/x/b.png']);
     if (process.platform !== 'win32') expect(openedPngs(['file:///home/u/My%20Pictures/c.png', 'file:///x/d.txt'], '/', path.posix.resolve)).toEqual(['/home/u/My Pictures/c.png']);
+  });
+});
+
+describe('the Chromium profile of `<app> cli`', () => {
+  it('is a fresh 0700 folder with a random name, not a fixed one another local user can create first', () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sd35-launch-'));
+    try {
+      // Another local user got there first with the old fixed name.
+      const squatted = path.join(tmp, 'sd35-studio-cli-profile');
+      fs.mkdirSync(squatted, { mode: 0o777 });
+      const a = cliProfileDir(tmp);
+      const b = cliProfileDir(tmp);
+      expect(a.dir).not.toBe(b.dir);
+      for (const p of [a, b]) {
+        expect(path.dirname(p.dir)).toBe(tmp);
+        expect(p.dir).not.toBe(squatted);
+        if (process.platform !== 'win32') expect(fs.statSync(p.dir).mode & 0o777).toBe(0o700);
+      }
+      a.remove();
+      expect(fs.existsSync(a.dir)).toBe(false);
+      expect(fs.existsSync(b.dir)).toBe(true);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });

@@ -2,6 +2,9 @@
 // `<app> cli <args>` runs the CLI headless — no window, the same data folder and exit codes — because the
 // packaged app has the RunAsNode fuse off (ELECTRON_RUN_AS_NODE cannot turn it into a plain Node).
 // Anything else opens the window; files named on the line (desktop "Open with") are handed to it.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export type Launch =
@@ -85,4 +88,22 @@ export function openedPngs(files: readonly string[], cwd: string, resolve: (cwd:
     }
   });
   return local.filter((f) => /\.png$/i.test(f)).map((f) => resolve(cwd, f)).slice(0, 200);
+}
+
+/**
+ * The Chromium profile of `<app> cli`: a fresh private folder (mkdtemp: 0700, random name) in the temp directory,
+ * never a fixed name another local user could create first. The caller removes it when the CLI ends.
+ */
+export function cliProfileDir(tmp: string = os.tmpdir()): { dir: string; remove(): void } {
+  const dir = fs.mkdtempSync(path.join(tmp, 'sd35-studio-cli-'));
+  return {
+    dir,
+    remove() {
+      try {
+        fs.rmSync(dir, { recursive: true, force: true });
+      } catch {
+        // still held (Windows): the temp directory's own cleanup takes it
+      }
+    },
+  };
 }

@@ -1,6 +1,5 @@
 // Electron entry, kept thin: StudioCore with the Electron adapters, the studio:// protocol,
 // the IPC transport and the window. `<app> cli <args>` runs the CLI without a window (launch.ts decides).
-import os from 'node:os';
 import path from 'node:path';
 import { app, ipcMain, BrowserWindow, dialog } from 'electron';
 import { version as APP_VERSION } from '../../package.json';
@@ -15,7 +14,7 @@ import { safeStorageSecrets } from '../electron/secrets';
 import { utilitySpawner } from '../electron/spawner';
 import { checkModelOps, listExecutionProviders } from '../inference/available';
 import { runProviderProbe } from '../inference/probe-host';
-import { decideLaunch, openedPngs } from './launch';
+import { cliProfileDir, decideLaunch, openedPngs } from './launch';
 import { handleStudioProtocol, registerStudioScheme } from './protocol';
 import { createDispatcher } from '../transport/dispatch';
 import { bindIpc } from '../transport/ipc';
@@ -31,7 +30,8 @@ const launch = decideLaunch(process.argv, { isPackaged: app.isPackaged, env: pro
 async function runCli(args: string[]): Promise<void> {
   app.disableHardwareAcceleration();
   if (process.platform === 'linux') app.commandLine.appendSwitch('ozone-platform', 'headless');
-  app.setPath('userData', path.join(os.tmpdir(), 'sd35-studio-cli-profile'));
+  const profile = cliProfileDir();
+  app.setPath('userData', profile.dir);
   app.dock?.hide();
   await app.whenReady();
   const nativeBinding = electronSqliteBinding();
@@ -45,6 +45,7 @@ async function runCli(args: string[]): Promise<void> {
     process.stderr.write(`sd35-studio: ${StudioError.from(err).message}\n`);
     code = 1;
   }
+  profile.remove();
   app.exit(code);
 }
 

@@ -3,7 +3,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { JobView } from '../../src-shared/schemas/jobs';
 import { setStudio } from '../studio';
 import { fakeClient, type FakeClient } from '../testing/fake-client';
-import { jobStatusOf, keepUnchanged, patchGeneration, useQueueStore } from './queue';
+import { keepUnchanged, patchGeneration, useQueueStore } from './queue';
 import { useToastsStore } from './toasts';
 
 function job(id: number, gens: [number, JobView['status']][], status: JobView['status'] = 'queued'): JobView {
@@ -20,16 +20,14 @@ function job(id: number, gens: [number, JobView['status']][], status: JobView['s
 }
 const counts = { queued: 1, running: 0, done: 0, failed: 0, cancelled: 0, interrupted: 0 };
 
-describe('patchGeneration / jobStatusOf', () => {
-  it('changes one generation in a copy and derives the job status from its generations', () => {
+describe('patchGeneration', () => {
+  it('changes one generation in a copy; the job takes the status the core sent, else keeps its own', () => {
     const jobs = [job(1, [[10, 'running'], [11, 'queued']], 'running')];
     const next = patchGeneration(jobs, 10, { status: 'done', imageId: 5 })!;
     expect(next[0]!.generations[0]).toMatchObject({ status: 'done', imageId: 5 });
     expect(jobs[0]!.generations[0]!.status).toBe('running');
     expect(next[0]!.status).toBe('running');
-    expect(jobStatusOf(patchGeneration(next, 11, { status: 'done' })![0]!)).toBe('done');
-    expect(jobStatusOf(job(2, [[1, 'done'], [2, 'interrupted']]))).toBe('interrupted');
-    expect(jobStatusOf(job(2, [[1, 'cancelled'], [2, 'cancelled']]))).toBe('cancelled');
+    expect(patchGeneration(next, 11, { status: 'cancelled' }, 'cancelled')![0]!.status).toBe('cancelled');
     expect(patchGeneration(jobs, 99, { status: 'done' })).toBeUndefined();
   });
 });
@@ -73,17 +71,39 @@ describe('queue store', () => {
     await q.ensureLoaded();
     const listCalls = () => client.calls.filter((c) => c.method === 'jobs.list').length;
     const before = listCalls();
-    client.emit('job.progress', { jobId: 1, generationId: 10, step: 2, total: 4, elapsedMs: 100, etaMs: 100, preview: { width: 8, height: 8, pngBase64: 'AAAA' } });
+    client.emit('job.progress', { jobId: 1, generationId: 10, step: 2, total: 4, elapsedMs: 100, etaMs: 100, jobStatus: 'running', preview: { width: 8, height: 8, pngBase64: 'AAAA' } });
     expect(q.live.get(10)).toMatchObject({ step: 2, total: 4, etaMs: 100, preview: 'data:image/png;base64,AAAA' });
     expect(q.jobs[0]!.generations[0]!.status).toBe('running');
-    client.emit('job.progress', { jobId: 1, generationId: 10, step: 3, total: 4, elapsedMs: 150, etaMs: 50 });
+    client.emit('job.progress', { jobId: 1, generationId: 10, step: 3, total: 4, elapsedMs: 150, etaMs: 50, jobStatus: 'running' });
     expect(q.live.get(10)).toMatchObject({ step: 3, preview: 'data:image/png;base64,AAAA' }); // the last preview stays
-    client.emit('job.generationDone', { jobId: 1, generationId: 10, imageId: 77 });
+    client.emit('job.generationDone', { jobId: 1, generationId: 10, imageId: 77, jobStatus: 'running' });
     expect(q.jobs[0]!.generations[0]).toMatchObject({ status: 'done', imageId: 77 });
+    expect(q.jobs[0]!.status).toBe('running');
     expect(q.live.has(10)).toBe(false);
     expect(q.doneAt.has(77)).toBe(true);
     expect(q.lastPreview.get(10)).toBe('data:image/png;base64,AAAA'); // under the thumbnail until it loads
     expect(listCalls()).toBe(before); // shown before any round trip
+  });
+
+  it("shows the core's job status from each event, and does not flip when the re-fetch lands", async () => {
+    vi.useFakeTimers();
+    try {
+      // The cases where a renderer-side roll-up disagreed with the core's: done + cancelled is cancelled,
+      // failed + interrupted is failed, done + queued is running.
+      listed = [job(1, [[10, 'running'], [11, 'cancelled']], 'running'), job(2, [[20, 'running'], [21, 'interrupted']], 'running'), job(3, [[30, 'running'], [31, 'queued']], 'running')];
+      const q = useQueueStore();
+      await q.ensureLoaded();
+      client.emit('job.generationDone', { jobId: 1, generationId: 10, imageId: 5, jobStatus: 'cancelled' });
+      client.emit('job.failed', { jobId: 2, generationId: 20, reason: 'out of memory', jobStatus: 'failed' });
+      client.emit('job.generationDone', { jobId: 3, generationId: 30, imageId: 6, jobStatus: 'running' });
+      const shown = () => q.jobs.map((j) => j.status);
+      expect(shown()).toEqual(['cancelled', 'failed', 'running']);
+      listed = [job(1, [[10, 'done'], [11, 'cancelled']], 'cancelled'), job(2, [[20, 'failed'], [21, 'interrupted']], 'failed'), job(3, [[30, 'done'], [31, 'queued']], 'running')];
+      await vi.advanceTimersByTimeAsync(500);
+      expect(shown()).toEqual(['cancelled', 'failed', 'running']);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('a failure is shown on its generation; status bursts cause one re-fetch', async () => {
@@ -91,7 +111,7 @@ describe('queue store', () => {
     const q = useQueueStore();
     await q.ensureLoaded();
     const before = client.calls.length;
-    client.emit('job.failed', { jobId: 1, generationId: 11, reason: 'out of memory' });
+    client.emit('job.failed', { jobId: 1, generationId: 11, reason: 'out of memory', jobStatus: 'failed' });
     client.emit('job.changed', { jobId: 1, status: 'failed', generations: [{ id: 10, status: 'cancelled' }], queuePaused: true });
     expect(q.jobs[0]!.generations[1]).toMatchObject({ status: 'failed', error: 'out of memory' });
     expect(q.paused).toBe(true);
@@ -126,7 +146,7 @@ describe('queue store', () => {
       const q = useQueueStore();
       listed = [job(1, [[10, 'running']], 'running')];
       await q.ensureLoaded();
-      client.emit('job.generationDone', { jobId: 1, generationId: 10, imageId: 5 });
+      client.emit('job.generationDone', { jobId: 1, generationId: 10, imageId: 5, jobStatus: 'done' });
       client.emit('job.changed', { jobId: 1, status: 'done', generations: [{ id: 10, status: 'done' }], queuePaused: false });
       expect(q.unseen).toBe(1);
       q.markSeen();

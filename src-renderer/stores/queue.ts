@@ -8,7 +8,7 @@ import { defineStore } from 'pinia';
 import { computed, ref, shallowReactive, shallowRef } from 'vue';
 import type { PayloadOf, ResultOf } from '../../src-shared/api';
 import { StudioError } from '../../src-shared/errors';
-import type { JobCounts, JobGeneration, JobTarget, JobView } from '../../src-shared/schemas/jobs';
+import { isFinishedStatus, type JobCounts, type JobGeneration, type JobStatus, type JobTarget, type JobView } from '../../src-shared/schemas/jobs';
 import { studio } from '../studio';
 import { useToastsStore } from './toasts';
 
@@ -24,11 +24,8 @@ export interface LiveStep {
 }
 
 export const QUEUE_PAGE = 50;
-const FINISHED = new Set(['done', 'failed', 'cancelled', 'interrupted']);
-
-export function isFinished(status: string): boolean {
-  return FINISHED.has(status);
-}
+/** A job or generation status that has ended (the one list: src-shared/schemas/jobs.ts FINISHED_STATUSES). */
+export const isFinished = isFinishedStatus;
 
 function message(err: unknown): string {
   return StudioError.from(err).message;
@@ -36,20 +33,11 @@ function message(err: unknown): string {
 
 const EMPTY_COUNTS: JobCounts = { queued: 0, running: 0, done: 0, failed: 0, cancelled: 0, interrupted: 0 };
 
-/** The status a job shows from its generations (the server's status, refined by live events). */
-export function jobStatusOf(job: JobView): JobView['status'] {
-  const g = job.generations;
-  if (!g.length) return job.status;
-  if (g.some((x) => x.status === 'running')) return 'running';
-  if (g.some((x) => x.status === 'queued')) return job.status === 'running' ? 'running' : 'queued';
-  if (g.some((x) => x.status === 'interrupted')) return 'interrupted';
-  if (g.some((x) => x.status === 'failed')) return 'failed';
-  if (g.every((x) => x.status === 'cancelled')) return 'cancelled';
-  return 'done';
-}
-
-/** A copy of `jobs` with one generation changed (undefined when it is not there). */
-export function patchGeneration(jobs: readonly JobView[], generationId: number, patch: Partial<JobGeneration>): JobView[] | undefined {
+/**
+ * A copy of `jobs` with one generation changed (undefined when it is not there). The job's status is the core's,
+ * as the event that caused the patch carries it (`jobStatus`); without one the job keeps the status it had.
+ */
+export function patchGeneration(jobs: readonly JobView[], generationId: number, patch: Partial<JobGeneration>, jobStatus?: JobStatus): JobView[] | undefined {
   for (let i = 0; i < jobs.length; i++) {
     const job = jobs[i]!;
     const k = job.generations.findIndex((g) => g.id === generationId);
@@ -57,8 +45,7 @@ export function patchGeneration(jobs: readonly JobView[], generationId: number, 
     const generations = job.generations.slice();
     generations[k] = { ...generations[k]!, ...patch };
     const next = jobs.slice();
-    const changed: JobView = { ...job, generations };
-    next[i] = { ...changed, status: jobStatusOf(changed) };
+    next[i] = { ...job, generations, status: jobStatus ?? job.status };
     return next;
   }
   return undefined;
@@ -172,8 +159,8 @@ export const useQueueStore = defineStore('queue', () => {
     live.set(p.generationId, entry);
     const g = findGeneration(p.generationId);
     if (!g) scheduleRefresh();
-    else if (g.status !== 'running') {
-      const next = patchGeneration(jobs.value, p.generationId, { status: 'running' });
+    else if (g.status !== 'running' || jobs.value.find((j) => j.id === p.jobId)?.status !== p.jobStatus) {
+      const next = patchGeneration(jobs.value, p.generationId, { status: 'running' }, p.jobStatus);
       if (next) jobs.value = next;
     }
   }
@@ -192,7 +179,7 @@ export const useQueueStore = defineStore('queue', () => {
       if (lastPreview.size > 200) lastPreview.delete(lastPreview.keys().next().value!);
     }
     live.delete(p.generationId);
-    const next = patchGeneration(jobs.value, p.generationId, { status: 'done', imageId: p.imageId });
+    const next = patchGeneration(jobs.value, p.generationId, { status: 'done', imageId: p.imageId }, p.jobStatus);
     if (next) {
       jobs.value = next;
       const job = next.find((j) => j.id === p.jobId);
@@ -204,7 +191,7 @@ export const useQueueStore = defineStore('queue', () => {
 
   function onFailed(p: PayloadOf<'job.failed'>): void {
     live.delete(p.generationId);
-    const next = patchGeneration(jobs.value, p.generationId, { status: 'failed', error: p.reason });
+    const next = patchGeneration(jobs.value, p.generationId, { status: 'failed', error: p.reason }, p.jobStatus);
     if (next) jobs.value = next;
     scheduleRefresh();
   }
@@ -214,7 +201,7 @@ export const useQueueStore = defineStore('queue', () => {
     let next = jobs.value;
     for (const g of p.generations) {
       if (g.status !== 'running') live.delete(g.id);
-      next = patchGeneration(next, g.id, { status: g.status }) ?? next;
+      next = patchGeneration(next, g.id, { status: g.status }, p.status ?? undefined) ?? next;
     }
     if (next !== jobs.value) jobs.value = next;
     if (p.jobId !== null && p.status && isFinished(p.status)) noteFinished(p.jobId);

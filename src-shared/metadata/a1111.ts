@@ -58,6 +58,11 @@ export function formatParameters(meta: StudioImageMeta): string {
     ['Shift', formatNumber(meta.shift)],
     ...slgFields(meta),
   ];
+  // Image to image / inpainting, as A1111 writes them (its img2img "Denoising strength", "Mask blur").
+  if (meta.init !== undefined) {
+    fields.push(['Denoising strength', formatNumber(meta.init.strength)]);
+    if (meta.init.mask !== undefined) fields.push(['Mask blur', formatNumber(meta.init.mask.blur)], ['Inpaint area', 'Whole picture']);
+  }
   if (meta.model.modelHash !== undefined && meta.model.modelHash !== '') {
     fields.push(['Model hash', meta.model.modelHash]);
   }
@@ -258,7 +263,19 @@ function readSlgFields(res: ParsedParameters): void {
   for (const k of ['SLG layers', 'SLG scale', 'SLG start', 'SLG end']) delete e[k];
 }
 
+/** A1111/Forge img2img fields, read into typed fields and kept in `extra` as the file names them too. */
+function applyImg2img(res: ParsedParameters, key: string, value: string): void {
+  if (key === 'Denoising strength') {
+    const v = toFinite(value);
+    if (v !== undefined) res.denoisingStrength = v;
+  } else if (key === 'Mask blur') {
+    const v = toInt(value);
+    if (v !== undefined) res.maskBlur = v;
+  } else if (key === 'Inpaint area') res.inpaintArea = value;
+}
+
 function applyField(res: ParsedParameters, key: string, value: string): void {
+  applyImg2img(res, key, value);
   if (!applyTyped(res, key, value)) res.extra[key] = value;
 }
 

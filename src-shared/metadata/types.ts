@@ -1,6 +1,7 @@
 // Types shared by the metadata writers and parsers (docs/architecture.md).
 import { clipHiddenSchema, GENERATION_LIMITS, seedSchema, slgSchema, type ClipHidden, type Slg } from '../generation';
 import { z } from 'zod';
+import { initImageSchema, type InitImage } from '../img2img';
 
 const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
@@ -61,6 +62,8 @@ export const studioImageMetaSchema = z
     rewrittenOps: z.array(z.string().min(1).max(200)).max(100).optional(),
     /** Whether the T5 encoder ran (false: zeros, as diffusers does without T5). */
     t5: z.boolean(),
+    /** Image to image / inpainting: the source (gallery id, sha256), strength, fit, mask (sha256, blur). */
+    init: initImageSchema.optional(),
     appVersion: name(64),
   })
   .strict();
@@ -85,6 +88,7 @@ export interface StudioImageMeta {
   clipHidden?: ClipHidden;
   rewrittenOps?: string[];
   t5: boolean;
+  init?: InitImage;
   appVersion: string;
 }
 
@@ -129,6 +133,12 @@ export interface ParsedParameters {
   prompts?: string[];
   /** Our own lossless metadata, when source is 'sd35studio'. */
   studio?: StudioImageMeta;
+  /** A1111 "Denoising strength" (img2img, inpainting, hires fix). */
+  denoisingStrength?: number;
+  /** A1111 "Mask blur" in pixels. */
+  maskBlur?: number;
+  /** A1111 "Inpaint area" ("Whole picture", "Only masked"). */
+  inpaintArea?: string;
   /** Other fields as the file names them (A1111 keys such as "Clip skip", "Hires upscale"). */
   extra: Record<string, string>;
 }

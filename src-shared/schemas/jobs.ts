@@ -15,6 +15,12 @@ const count = z.number().int().nonnegative();
 export const JOB_STATUSES = ['queued', 'running', 'done', 'failed', 'cancelled', 'interrupted'] as const;
 export const jobStatusSchema = z.enum(JOB_STATUSES);
 export type JobStatus = z.infer<typeof jobStatusSchema>;
+/** The statuses a job or generation ends in (the one list: the store's SQL, the queue and the cards read it). */
+export const FINISHED_STATUSES = ['done', 'failed', 'cancelled', 'interrupted'] as const satisfies readonly JobStatus[];
+export type FinishedStatus = (typeof FINISHED_STATUSES)[number];
+export function isFinishedStatus(status: string): status is FinishedStatus {
+  return (FINISHED_STATUSES as readonly string[]).includes(status);
+}
 /** A generation has the same statuses as a job. */
 export const generationStatusSchema = jobStatusSchema;
 export type GenerationStatus = JobStatus;
@@ -116,14 +122,32 @@ export const jobProgressEventSchema = z
     total: z.number().int().positive(),
     preview: previewSchema.optional(),
     elapsedMs: ms,
-    /** From this machine's measured step time for the same model and size; null when nothing is known yet. */
+    /**
+     * What is left of the WHOLE job, in ms: this generation's remaining steps plus every queued generation of the
+     * job (from this machine's measured step time for the same model and size). Shown as given, never added to.
+     * Null when nothing is known yet.
+     */
     etaMs: ms.nullable(),
+    /** The job's status (rolled up by the core from its generations; the renderer never derives it). */
+    jobStatus: jobStatusSchema,
   })
   .strict();
 export type JobProgressEvent = z.infer<typeof jobProgressEventSchema>;
 
-export const jobGenerationDoneEventSchema = z.object({ jobId: id, generationId: id, imageId: id, /** The generation's seed (always sent). */ seed: seedSchema.optional() }).strict();
-export const jobFailedEventSchema = z.object({ jobId: id, generationId: id, reason: z.string().max(4000) }).strict();
+export const jobGenerationDoneEventSchema = z
+  .object({
+    jobId: id,
+    generationId: id,
+    imageId: id,
+    /** The generation's seed (always sent). */
+    seed: seedSchema.optional(),
+    /** The job's status once this generation is done. */
+    jobStatus: jobStatusSchema,
+  })
+  .strict();
+export const jobFailedEventSchema = z
+  .object({ jobId: id, generationId: id, reason: z.string().max(4000), /** The job's status once this generation failed. */ jobStatus: jobStatusSchema })
+  .strict();
 
 /** A status changed (a job's, some of its generations', or the queue's): reload what you show. */
 export const jobChangedEventSchema = z

@@ -32,6 +32,7 @@ import {
   type MemoryMode,
   type Sweep,
 } from '../../../src-shared/generation';
+import { FIT_MODES, FIT_MODE_LABELS, IMG2IMG_LIMITS, type FitMode, type InitImage } from '../../../src-shared/img2img';
 import { progress } from '../../../src-shared/progress';
 import type { JobView } from '../../../src-shared/schemas/jobs';
 import type { StudioCore } from '../../core/studio';
@@ -82,6 +83,12 @@ export interface GenerateOptions {
   scheduler?: Scheduler;
   shift?: number;
   slg?: Slg;
+  /** Image to image: the source file (and mask file), as given on the command line. */
+  initImage?: { path: string; strength: number; fit: FitMode; mask?: string; maskBlur: number };
+  /** The job's source once kept in the data folder (set by the command before jobFor). */
+  init?: InitImage;
+  /** The source's size: the default generation size (rounded to 16, within the limits). */
+  initSize?: { width: number; height: number };
 }
 
 /** The command line → generation options (usage errors are invalid_input, exit 2). */
@@ -132,7 +139,52 @@ export function parseGenerateOptions(args: ParsedArgs): GenerateOptions {
     }
     opts.slg = slg.data;
   }
+  const initPath = stringOption(args, 'init-image');
+  const strength = numberOption(args, 'strength');
+  const mask = stringOption(args, 'mask');
+  const maskBlur = intOption(args, 'mask-blur', { min: 0, max: IMG2IMG_LIMITS.maxMaskBlur });
+  const fit = choiceOption(args, 'fit', FIT_MODES);
+  if (initPath === undefined) {
+    const stray = [strength !== undefined && '--strength', mask !== undefined && '--mask', maskBlur !== undefined && '--mask-blur', fit !== undefined && '--fit'].filter(Boolean);
+    if (stray.length > 0) throw new StudioError('invalid_input', `${stray.join(', ')} need${stray.length === 1 ? 's' : ''} --init-image PNG.`, { field: 'init' });
+    return opts;
+  }
+  if (strength !== undefined && !(strength > 0 && strength <= 1)) {
+    throw new StudioError('invalid_input', `--strength must be above 0 and at most 1 (got ${strength}).`, { field: 'strength' });
+  }
+  opts.initImage = {
+    path: initPath,
+    strength: strength ?? IMG2IMG_LIMITS.defaultStrength,
+    fit: fit ?? 'resize',
+    ...(mask !== undefined ? { mask } : {}),
+    maskBlur: maskBlur ?? IMG2IMG_LIMITS.defaultMaskBlur,
+  };
   return opts;
+}
+
+/** Reads and keeps the --init-image (and --mask) files in the data folder: the job refers to them by sha256. */
+export async function keepInitImage(opts: GenerateOptions, dataRoot: string): Promise<void> {
+  const given = opts.initImage;
+  if (!given) return;
+  const { storeInput, checkMaskFits, sizeForImage } = await import('../../core/images/inputs');
+  const read = async (file: string, what: string): Promise<Buffer> => {
+    const fsp = await import('node:fs/promises');
+    try {
+      return await fsp.readFile(file);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new StudioError(code === 'ENOENT' ? 'not_found' : 'invalid_input', `${what} ${file} cannot be read${code ? ` (${code})` : ''}.`, { field: 'init' });
+    }
+  };
+  const source = await storeInput(dataRoot, await read(given.path, '--init-image'), `The init image ${given.path}`);
+  let mask: InitImage['mask'];
+  if (given.mask !== undefined) {
+    const stored = await storeInput(dataRoot, await read(given.mask, '--mask'), `The mask ${given.mask}`);
+    checkMaskFits(stored, source);
+    mask = { sha256: stored.sha256, blur: given.maskBlur };
+  }
+  opts.init = { sha256: source.sha256, strength: given.strength, fit: given.fit, ...(mask ? { mask } : {}) };
+  opts.initSize = sizeForImage(source.width, source.height);
 }
 
 /** The pipeline (tokenizers, ORT-free) loaded on demand, so other commands start without it. */
@@ -147,16 +199,18 @@ export async function jobFor(opts: GenerateOptions, model: ResolvedModel, modelR
     model: modelRef,
     steps: opts.steps ?? d.steps,
     guidance: opts.guidance ?? d.guidance,
-    width: opts.width ?? d.width,
-    height: opts.height ?? d.height,
+    width: opts.width ?? opts.initSize?.width ?? d.width,
+    height: opts.height ?? opts.initSize?.height ?? d.height,
     t5: opts.t5,
     ...(opts.sampler !== undefined ? { sampler: opts.sampler } : {}),
     ...(opts.scheduler !== undefined ? { scheduler: opts.scheduler } : {}),
     ...(opts.shift !== undefined ? { shift: opts.shift } : {}),
     ...(opts.slg !== undefined ? { slg: opts.slg } : {}),
+    ...(opts.init ? { init: opts.init } : {}),
   };
   // The pipeline's own check first: its messages name the limits ("Guidance must be a number from 0 to 30").
-  (await pipelineModule()).validateRequest({ ...candidate, seed: opts.seed });
+  const { init: _init, ...request } = candidate;
+  (await pipelineModule()).validateRequest({ ...request, seed: opts.seed });
   const parsed = jobParamsSchema.safeParse(candidate);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -299,6 +353,11 @@ export const generateCommand: Command = {
     { name: 'slg-scale', type: 'string', valueName: 'X', description: `Skip-Layer Guidance scale (default ${SLG_DEFAULT.scale})` },
     { name: 'slg-start', type: 'string', valueName: 'F', description: `Skip-Layer Guidance from this fraction of the steps (default ${SLG_DEFAULT.start})` },
     { name: 'slg-end', type: 'string', valueName: 'F', description: `Skip-Layer Guidance until this fraction of the steps (default ${SLG_DEFAULT.end})` },
+    { name: 'init-image', type: 'string', valueName: 'PNG', description: 'Image to image: start from this PNG, JPEG or WebP (size default: its own, rounded to 16)' },
+    { name: 'strength', type: 'string', valueName: 'S', description: `How much to change the init image, above 0 to 1 (default ${IMG2IMG_LIMITS.defaultStrength}); runs about S × steps` },
+    { name: 'mask', type: 'string', valueName: 'PNG', description: 'Inpaint: white = repaint, black = keep; the same size as the init image' },
+    { name: 'mask-blur', type: 'string', valueName: 'N', description: `Blur of the mask edge when pasting back, 0–${IMG2IMG_LIMITS.maxMaskBlur} px (default ${IMG2IMG_LIMITS.defaultMaskBlur})` },
+    { name: 'fit', type: 'string', valueName: 'F', description: `Fitting the init image to the size: ${FIT_MODES.map((f) => `${f} (${FIT_MODE_LABELS[f]})`).join(', ')}; default resize` },
   ],
   async run(ctx) {
     const opts = parseGenerateOptions(ctx.args);
@@ -307,6 +366,7 @@ export const generateCommand: Command = {
       const model = await resolveModelFolder(core, opts.modelRef);
       // A folder path is stored absolute, so the queue of another process finds it too.
       const ref = model.folder === opts.modelRef || /[\\/]/.test(opts.modelRef) ? model.folder : opts.modelRef;
+      await keepInitImage(opts, core.layout.root);
       const { params, sweep } = await jobFor(opts, model, ref);
       if (ctx.signal.aborted) throw cancelled();
       const run = { ...(opts.ep ? { ep: opts.ep } : {}), ...(opts.memory ? { memory: opts.memory } : {}) };

@@ -1,12 +1,27 @@
 // The jobs.* methods of the contract, on top of the job queue (core/jobs/queue.ts).
 import type { StudioApi } from '../../../src-shared/api';
+import { StudioError } from '../../../src-shared/errors';
+import type { JobParams, Sweep } from '../../../src-shared/generation';
 import type { JobQueue } from '../jobs/queue';
+import type { ModelService } from '../models/service';
 
 export type JobsApi = Pick<StudioApi, Extract<keyof StudioApi, `jobs.${string}`>>;
 
-export function jobsHandlers(queue: JobQueue): JobsApi {
+export interface JobsHandlerOptions {
+  /**
+   * Browser mode: the model and the model axis's values must be installed model ids (catalog id, owner/name,
+   * folder:<name>), never a server path (`/`, `/proc/self`, `../../../etc`). The CLI queues folders through
+   * JobQueue.submit, not through this handler.
+   */
+  installedOnly?: Pick<ModelService, 'resolveInstalled'>;
+}
+
+export function jobsHandlers(queue: JobQueue, options: JobsHandlerOptions = {}): JobsApi {
   return {
-    'jobs.submit': async ({ params, sweep }) => queue.submit(params, sweep),
+    'jobs.submit': async ({ params, sweep }) => {
+      if (options.installedOnly) await checkInstalled(options.installedOnly, params, sweep);
+      return queue.submit(params, sweep);
+    },
     'jobs.cancel': async (target) => ({ cancelled: queue.cancel(target) }),
     'jobs.retry': async (target) => queue.retry(target),
     'jobs.list': async ({ cursor, limit }) => queue.list(cursor, limit ?? 50),
@@ -16,4 +31,19 @@ export function jobsHandlers(queue: JobQueue): JobsApi {
     'jobs.moveToFront': async ({ jobId }) => ({ moved: queue.moveToFront(jobId) }),
     'jobs.unloadModel': async () => ({ unloaded: await queue.unloadModel() }),
   };
+}
+
+async function checkInstalled(models: Pick<ModelService, 'resolveInstalled'>, params: JobParams, sweep: Sweep): Promise<void> {
+  const refs = new Set<string>([params.model]);
+  if (sweep.axis?.kind === 'model') for (const v of sweep.axis.values) refs.add(v);
+  for (const ref of refs) {
+    try {
+      await models.resolveInstalled(ref);
+    } catch (err) {
+      if (err instanceof StudioError && err.code === 'not_found') {
+        throw new StudioError('invalid_input', `${JSON.stringify(ref.slice(0, 200))} is not an installed model: choose one from the Models view.`, { model: ref.slice(0, 200) });
+      }
+      throw err;
+    }
+  }
 }

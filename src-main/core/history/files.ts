@@ -37,7 +37,7 @@ export const IMAGE_FILE_RE = /^([1-9][0-9]{0,15})\.png$/;
 export type FileWriter = (file: string, data: Uint8Array) => Promise<void>;
 
 export const defaultWriter: FileWriter = async (file, data) => {
-  const handle = await fs.promises.open(file, 'wx');
+  const handle = await fs.promises.open(file, 'wx', 0o600);
   try {
     let offset = 0;
     while (offset < data.byteLength) {
@@ -85,7 +85,7 @@ export async function removeQuietly(file: string): Promise<void> {
 
 /** Rename that also works across devices (copy + fsync + unlink), for moves into or out of trash/. */
 export async function moveFile(from: string, to: string): Promise<void> {
-  await fs.promises.mkdir(path.dirname(to), { recursive: true });
+  await fs.promises.mkdir(path.dirname(to), { recursive: true, mode: 0o700 });
   try {
     await fs.promises.rename(from, to);
   } catch (err) {

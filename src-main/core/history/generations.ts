@@ -4,6 +4,8 @@ import type { Statement } from 'better-sqlite3';
 import { StudioError } from '../../../src-shared/errors';
 import type { Db } from '../db';
 import type { CreatedJob, GenerationSnapshot, GenerationStatus, Timings } from './types';
+import { isFinishedStatus } from '../../../src-shared/schemas/jobs';
+import { rollUpJobStatus } from './job-status';
 
 /** THE seed (src-shared/generation.ts): an exact unsigned decimal, 0 … 2^64 − 1. */
 export function isSeed(value: unknown): value is string {
@@ -268,14 +270,8 @@ export class Generations {
       this.deleteJobStmt.run(jobId);
       return;
     }
-    let status: GenerationStatus;
-    if (c.running > 0 || (c.queued > 0 && c.queued < c.n)) status = 'running';
-    else if (c.queued > 0) status = 'queued';
-    else if (c.done === c.n) status = 'done';
-    else if (c.failed > 0) status = 'failed';
-    else if (c.interrupted > 0) status = 'interrupted';
-    else status = 'cancelled';
-    const finished = status === 'running' || status === 'queued' ? null : now;
+    const status = rollUpJobStatus(c)!;
+    const finished = isFinishedStatus(status) ? now : null;
     this.setJobStmt.run(status, finished, jobId);
   }
 

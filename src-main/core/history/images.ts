@@ -159,7 +159,7 @@ export async function commitImageFile(
   const dir = path.dirname(abs);
   const tmp = tmpPathFor(abs);
   try {
-    await fs.promises.mkdir(dir, { recursive: true });
+    await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
     await ctx.writer(tmp, bytes);
   } catch (err) {
     await removeQuietly(tmp);

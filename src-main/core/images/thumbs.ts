@@ -39,7 +39,7 @@ export async function makeThumb(source: string | Buffer, dest: string, size: Thu
     .toBuffer();
   const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.${process.pid}.tmp`);
   try {
-    await fs.promises.writeFile(tmp, webp);
+    await fs.promises.writeFile(tmp, webp, { mode: 0o600 });
     await fs.promises.rename(tmp, dest);
   } catch (err) {
     await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
@@ -128,7 +128,7 @@ export class Thumbnailer {
     const job = this.queue
       .run(async () => {
         if (fs.existsSync(dest)) return dest;
-        await fs.promises.mkdir(this.options.thumbsDir, { recursive: true });
+        await fs.promises.mkdir(this.options.thumbsDir, { recursive: true, mode: 0o700 });
         try {
           await makeThumb(source, dest, size, this.options);
         } catch (err) {
@@ -153,7 +153,7 @@ export class Thumbnailer {
   async fromBuffer(id: number, size: ThumbSize, data: Buffer): Promise<string> {
     const dest = this.pathFor(id, size);
     return this.queue.run(async () => {
-      await fs.promises.mkdir(this.options.thumbsDir, { recursive: true });
+      await fs.promises.mkdir(this.options.thumbsDir, { recursive: true, mode: 0o700 });
       try {
         await makeThumb(data, dest, size, this.options);
       } catch (err) {

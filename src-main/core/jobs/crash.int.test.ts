@@ -42,8 +42,12 @@ describe('the queue across a crash of its process', () => {
     let jobId: number;
     try {
       await callApi(first, 'settings.set', { executionProvider: 'cpu' });
+      // Browser mode queues installed models only (by id, never a server path).
+      const imported = await callApi(first, 'models.import', { folder: model });
+      expect(imported.body.ok, JSON.stringify(imported.body)).toBe(true);
+      const modelId = (imported.body.result as { id: string }).id;
       const submitted = await callApi(first, 'jobs.submit', {
-        params: { prompt: 'held when the server dies', negativePrompt: '', model, steps: 2, guidance: 0, width: 64, height: 64, t5: false },
+        params: { prompt: 'held when the server dies', negativePrompt: '', model: modelId, steps: 2, guidance: 0, width: 64, height: 64, t5: false },
         sweep: { seeds: { mode: 'list', seeds: ['21', '22'] } },
       });
       expect(submitted.body.ok, JSON.stringify(submitted.body)).toBe(true);

@@ -19,4 +19,7 @@ describe('ETA', () => {
     expect(etaMs({ storedMsPerStep: 50, step: 0, total: 4, elapsedMs: 0, queuedSteps: 8 })).toBe(600);
     expect(etaMs({ storedMsPerStep: 50, step: 4, total: 4, elapsedMs: 200, queuedSteps: 0 })).toBe(0);
   });
+  it('covers the whole job: 4 images × 4 steps at 50 ms, the first at step 1 → 15 steps left = 750 ms', () => {
+    expect(etaMs({ storedMsPerStep: 50, step: 1, total: 4, elapsedMs: 50, queuedSteps: 3 * 4 })).toBe(750);
+  });
 });

@@ -31,7 +31,9 @@ function params(over: Partial<JobParams> = {}): JobParams {
 
 type Recorded = { [E in EventName]?: PayloadOf<E>[] };
 
-async function open(dataDir: string, o: { runtime?: 'browser' | 'cli'; env?: NodeJS.ProcessEnv } = {}) {
+// The desktop runtime by default: these tests queue model folders by path, which browser mode refuses
+// (handlers/jobs.ts; queue-bounds.int.test.ts covers that).
+async function open(dataDir: string, o: { runtime?: 'electron' | 'browser' | 'cli'; env?: NodeJS.ProcessEnv } = {}) {
   const env = { ...process.env, SD35_ORT_THREADS: '1', HF_ENDPOINT: 'http://127.0.0.1:9', ...o.env };
   const notified: { title: string; body: string; jobId?: number }[] = [];
   let blocked = 0;
@@ -45,7 +47,7 @@ async function open(dataDir: string, o: { runtime?: 'browser' | 'cli'; env?: Nod
       },
     },
   };
-  const core = await StudioCore.open({ dataDir, adapters, env, runtime: o.runtime ?? 'browser', appVersion: '0.0.0-test', workerEntry: WORKER });
+  const core = await StudioCore.open({ dataDir, adapters, env, runtime: o.runtime ?? 'electron', appVersion: '0.0.0-test', workerEntry: WORKER });
   const events: Recorded = {};
   core.events.subscribe((name, payload) => {
     ((events[name] ??= []) as unknown[]).push(payload);

@@ -333,12 +333,19 @@ export class JobQueue {
               ...(s.preview ? { preview: { width: s.preview.width, height: s.preview.height, pngBase64: Buffer.from(s.preview.png).toString('base64') } } : {}),
               elapsedMs: s.elapsedMs,
               etaMs: etaMs({ storedMsPerStep: stored, step: s.step, total: s.total, elapsedMs: s.elapsedMs, queuedSteps: Math.max(0, queuedSteps) }),
+              jobStatus: this.store.jobStatus(gen.jobId) ?? 'running',
             });
           },
         },
       );
       this.store.recordStepTime(p.model, p.width, p.height, outcome.result.timings.denoiseMs / p.steps);
-      this.o.emit('job.generationDone', { jobId: gen.jobId, generationId: gen.id, imageId: outcome.record.id, seed: gen.params.seed });
+      this.o.emit('job.generationDone', {
+        jobId: gen.jobId,
+        generationId: gen.id,
+        imageId: outcome.record.id,
+        seed: gen.params.seed,
+        jobStatus: this.store.jobStatus(gen.jobId) ?? 'done',
+      });
     } catch (err) {
       if (this.closed) return undefined; // close() marked it interrupted
       const e = StudioError.from(err);
@@ -367,14 +374,14 @@ export class JobQueue {
       return;
     }
     this.store.generations.markFailed(gen.id, e.message, now);
-    this.o.emit('job.failed', { jobId: gen.jobId, generationId: gen.id, reason: e.message.slice(0, 4000) });
+    this.o.emit('job.failed', { jobId: gen.jobId, generationId: gen.id, reason: e.message.slice(0, 4000), jobStatus: this.store.jobStatus(gen.jobId) ?? 'failed' });
     if (failsTheWholeJob(e)) {
       const job = this.store.get(gen.jobId);
       for (const g of job?.generations ?? []) {
         if (g.status !== 'queued') continue;
         const reason = `Not generated: ${e.message}`;
         this.store.generations.markFailed(g.id, reason, now);
-        this.o.emit('job.failed', { jobId: gen.jobId, generationId: g.id, reason: reason.slice(0, 4000) });
+        this.o.emit('job.failed', { jobId: gen.jobId, generationId: g.id, reason: reason.slice(0, 4000), jobStatus: this.store.jobStatus(gen.jobId) ?? 'failed' });
       }
     }
   }

@@ -3,12 +3,13 @@
 // the lock holder and by a standalone `sd35-studio generate` alike (this was the CLI's job loop).
 import fs from 'node:fs';
 import path from 'node:path';
-import { CATALOG, isCatalogId, repoFolderName, type CatalogVariant } from '../../../src-shared/catalog';
+import { CATALOG, catalogSourceForRepo, isCatalogId, repoFolderName, type CatalogVariant } from '../../../src-shared/catalog';
 import { StudioError } from '../../../src-shared/errors';
 import type { EpChoice, GenerationParams, MemoryMode } from '../../../src-shared/generation';
 import type { StudioImageMeta } from '../../../src-shared/metadata';
 import type { HostGenerateResult, HostModelInfo, HostStep, InferenceHost } from '../../inference/host';
 import { readSchedulerShift } from '../../inference/scheduler';
+import { fittedSource } from '../images/inputs';
 import type { HistoryService } from '../history/service';
 import type { ImageRecord } from '../history/types';
 import type { ModelService } from '../models/service';
@@ -47,7 +48,7 @@ export async function resolveModel(models: Pick<ModelService, 'resolveInstalled'
   if (models && !looksLikePath) {
     try {
       const installed = await models.resolveInstalled(text);
-      const variant = isCatalogId(installed.id) ? CATALOG[installed.id] : installed.repo ? Object.values(CATALOG).find((v) => v.repo === installed.repo) : undefined;
+      const variant = isCatalogId(installed.id) ? CATALOG[installed.id] : installed.repo ? catalogSourceForRepo(installed.repo)?.variant : undefined;
       const modelHash = models.modelHash(installed.id, installed.commit);
       return {
         folder: installed.path,
@@ -114,6 +115,8 @@ export async function runGeneration(
   const model = await resolveModel(deps.models, p.model);
   // The schedule shift: the one asked for, else the model's scheduler_config.json (what the worker uses too).
   const shift = p.shift ?? (await readSchedulerShift(model.folder));
+  // Image to image: the kept source (and mask) fitted to the generation size, before the worker is asked.
+  const source = p.init ? await fittedSource(deps.dataRoot, p.init, p.width, p.height) : undefined;
   if (hooks.signal?.aborted) throw new StudioError('cancelled', 'The generation was cancelled.');
   const started = performance.now();
   const result = await deps.host().generate(
@@ -132,6 +135,15 @@ export async function runGeneration(
         t5: p.t5,
         ...samplingOf(p),
         shift,
+        ...(source && p.init
+          ? {
+              image: {
+                rgb: source.rgb,
+                strength: p.init.strength,
+                ...(source.mask ? { mask: source.mask, maskBlur: source.maskBlur ?? 0 } : {}),
+              },
+            }
+          : {}),
       },
       previews: hooks.previews === true,
       generationId: gen.id,
@@ -167,6 +179,7 @@ export async function runGeneration(
     clipHidden: result.clipHidden,
     ...(result.rewrittenOps ? { rewrittenOps: result.rewrittenOps } : {}),
     t5: result.t5,
+    ...(p.init ? { init: p.init } : {}),
     appVersion: deps.appVersion,
   };
   const record = await deps.history.saveImage({

@@ -3,8 +3,9 @@
 // rolled up from its generations the same way; the queue adds requeue (retry) and its own bookkeeping.
 import type { Statement } from 'better-sqlite3';
 import { StudioError } from '../../../src-shared/errors';
+import { initImageSchema, type InitImage } from '../../../src-shared/img2img';
 import { GENERATION_LIMITS, jobParamsSchema, sweepSchema, type AxisValue, type GenerationParams, type JobParams, type Sweep } from '../../../src-shared/generation';
-import type { JobCounts, JobGeneration, JobStatus, JobView } from '../../../src-shared/schemas/jobs';
+import { FINISHED_STATUSES, isFinishedStatus, type JobCounts, type JobGeneration, type JobStatus, type JobView } from '../../../src-shared/schemas/jobs';
 import type { Db } from '../db';
 import { Generations, type GenerationRow } from '../history/generations';
 import { applyAxisValue, type PlannedGeneration } from './sweep';
@@ -41,8 +42,15 @@ interface JobRow {
 /** The generation columns a job view reads, and whether the generation has an image. */
 type GenRow = Omit<GenerationRow, 'meta' | 'ep' | 'timings' | 'created_at' | 'started_at' | 'finished_at'> & { has_image: number };
 
+/**
+ * Generations that may wait in the queue at once (all processes): 8 full 64-image sweeps. Past it a submit is a
+ * `conflict` (150 scripted submits once queued 9,600 rows and +204 MB).
+ */
+export const MAX_QUEUED_GENERATIONS = 512;
+
 const EMPTY_COUNTS: JobCounts = { queued: 0, running: 0, done: 0, failed: 0, cancelled: 0, interrupted: 0 };
-const FINISHED = ['done', 'failed', 'cancelled', 'interrupted'] as const;
+/** FINISHED_STATUSES as an SQL list: ('done', 'failed', …). */
+const FINISHED_SQL = `(${FINISHED_STATUSES.map((x) => `'${x}'`).join(', ')})`;
 
 function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
@@ -68,6 +76,7 @@ export class JobStore {
            status, created_at, axis_value, t5)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
       ),
+      jobStatus: p(`SELECT status FROM jobs WHERE id = ?`),
       job: p(`SELECT id, params, seeds, status, owner, sweep, created_at, finished_at, cancel_requested FROM jobs WHERE id = ? AND kind = 'generate'`),
       gensOf: p(
         `SELECT g.id, g.job_id, g.idx, g.seed, g.prompt, g.negative_prompt, g.steps, g.guidance, g.width, g.height, g.model,
@@ -104,8 +113,17 @@ export class JobStore {
       ),
       retryJob: p(`UPDATE jobs SET cancel_requested = 0, cleared_at = NULL, owner = 'queue', owner_pid = ?, position = (SELECT coalesce(max(position), 0) + 1 FROM jobs) WHERE id = ?`),
       clear: p(
-        `UPDATE jobs SET cleared_at = ? WHERE kind = 'generate' AND cleared_at IS NULL AND status IN ('done', 'failed', 'cancelled', 'interrupted')`,
+        `UPDATE jobs SET cleared_at = ? WHERE kind = 'generate' AND cleared_at IS NULL AND status IN ${FINISHED_SQL}`,
       ),
+      // Cleared jobs keep only what has an image (or can be retried): their cancelled and failed generations go.
+      purgeCleared: p(
+        `DELETE FROM generations WHERE status IN ('cancelled', 'failed') AND id NOT IN (SELECT id FROM images)
+           AND job_id IN (SELECT id FROM jobs WHERE kind = 'generate' AND cleared_at IS NOT NULL)`,
+      ),
+      purgeEmptyJobs: p(
+        `DELETE FROM jobs WHERE kind = 'generate' AND cleared_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM generations g WHERE g.job_id = jobs.id)`,
+      ),
+      queuedCount: p(`SELECT count(*) AS n FROM generations WHERE status = 'queued'`),
       front: p(
         `UPDATE jobs SET position = (SELECT coalesce(min(position), 1) - 1 FROM jobs WHERE status IN ('queued', 'running'))
          WHERE id = ? AND owner = 'queue' AND status IN ('queued', 'running')`,
@@ -131,6 +149,14 @@ export class JobStore {
     if (planned.length < 1) throw new StudioError('invalid_input', 'A job needs at least one generation.');
     const now = this.now();
     const tx = this.db.transaction(() => {
+      const queued = (this.s.queuedCount!.get() as { n: number }).n;
+      if (queued + planned.length > MAX_QUEUED_GENERATIONS) {
+        throw new StudioError(
+          'conflict',
+          `The queue already holds ${queued} image(s) waiting; at most ${MAX_QUEUED_GENERATIONS} may wait. Let some finish or cancel them, then submit again.`,
+          { queued, max: MAX_QUEUED_GENERATIONS },
+        );
+      }
       const first = this.generations.reserveIds(planned.length);
       const snapshot = { ...params, ep: o.run.ep, memory: o.run.memory };
       const jobId = Number(
@@ -235,6 +261,7 @@ export class JobStore {
         height: g.height,
         t5: g.t5 === null ? true : g.t5 === 1,
         ...samplingOfGeneration(snap, job.sweep, g.axis_value),
+        ...storedInit(snap.init),
       },
       run: { ep: String(snap.ep ?? 'auto'), memory: String(snap.memory ?? 'balanced') },
     };
@@ -286,8 +313,15 @@ export class JobStore {
     return tx.immediate();
   }
 
+  /** Hides finished jobs from the list and deletes their cancelled/failed generations that have no image. */
   clearFinished(): number {
-    return this.s.clear!.run(this.now()).changes;
+    const tx = this.db.transaction(() => {
+      const cleared = this.s.clear!.run(this.now()).changes;
+      this.s.purgeCleared!.run();
+      this.s.purgeEmptyJobs!.run();
+      return cleared;
+    });
+    return tx.immediate();
   }
 
   moveToFront(jobId: number): boolean {
@@ -335,7 +369,12 @@ export class JobStore {
   }
 
   isFinished(status: JobStatus): boolean {
-    return (FINISHED as readonly string[]).includes(status);
+    return isFinishedStatus(status);
+  }
+
+  /** The job's stored status (the core's roll-up), for the events; undefined when the job is gone. */
+  jobStatus(jobId: number): JobStatus | undefined {
+    return (this.s.jobStatus!.get(jobId) as { status: JobStatus } | undefined)?.status;
   }
 
   private view(row: JobRow, rows?: GenRow[]): JobView {
@@ -365,6 +404,13 @@ export class JobStore {
       ...(g.status === 'running' && g.total !== null ? { total: g.total } : {}),
     };
   }
+}
+
+/** The image-to-image source of a job's snapshot, when it has a valid one. */
+function storedInit(raw: unknown): { init?: InitImage } {
+  if (raw === undefined) return {};
+  const parsed = initImageSchema.safeParse(raw);
+  return parsed.success ? { init: parsed.data } : {};
 }
 
 /** The job's snapshot as the contract shows it (jobs from before the queue kept other keys too). */
@@ -399,6 +445,7 @@ function snapshotParams(text: string): JobParams {
     width: raw.width,
     height: raw.height,
     t5: typeof raw.t5 === 'boolean' ? raw.t5 : true,
+    ...storedInit(raw.init),
   };
   // Sampling fields of a newer (or damaged) snapshot that do not parse are dropped, not the whole snapshot.
   const withSampling = jobParamsSchema.safeParse({ ...candidate, ...pickSampling(raw) });

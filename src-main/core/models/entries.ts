@@ -1,7 +1,7 @@
 // The models list: a stored row (or a catalog id with none) → the entry the contract shows, and the
 // "which ids are installed" hint every not-found message carries.
 import path from 'node:path';
-import { CATALOG, isCatalogId } from '../../../src-shared/catalog';
+import { CATALOG, catalogSourceForRepo, isCatalogId } from '../../../src-shared/catalog';
 import type { StudioErrorCode } from '../../../src-shared/errors';
 import type { ModelEntryView, ModelEventView, PortabilityVerdict } from '../../../src-shared/schemas/models';
 import { folderSize } from './disk';
@@ -21,9 +21,14 @@ export async function modelEntry(src: EntrySources, id: string, row: ModelRow | 
   const catalogId = isCatalogId(id) ? id : undefined;
   const variant = catalogId ? CATALOG[catalogId] : undefined;
   const source: ModelEntryView['source'] = catalogId ? 'catalog' : row?.source === 'import' ? 'import' : 'hub';
-  const displayName = variant?.displayName ?? (row?.source === 'import' ? path.basename(row.path ?? id) : (row?.repo ?? id));
+  // A catalog variant's other source (Stability AI's export) is its own model, named after the variant.
+  const other = !catalogId && row?.source === 'hub' && row.repo ? catalogSourceForRepo(row.repo) : undefined;
+  const displayName =
+    variant?.displayName ??
+    (other ? `${other.variant.displayName} (${other.source.label})` : row?.source === 'import' ? path.basename(row.path ?? id) : (row?.repo ?? id));
   const entry: ModelEntryView = { id, source, displayName, state: 'not-installed', sizeOnDisk: 0 };
   if (catalogId) entry.catalogId = catalogId;
+  else if (other) entry.catalogId = other.variant.id;
   const repo = row?.repo ?? variant?.repo;
   if (repo) entry.repo = repo;
   if (!row) return entry;

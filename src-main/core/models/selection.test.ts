@@ -21,6 +21,18 @@ const BASE = [
 const T5 = [...requiredFiles('tensorstack', { t5: true }).filter((f) => !BASE.includes(f)), 'text_encoder_3/model.onnx.data'];
 
 describe('planDownload', () => {
+  it('plans a subfolder-rooted repo (Stability AI _io16/_io32 exports): the needed files of the _io32 root, repo paths kept', () => {
+    const inSub = (sub: string) => [...BASE, ...T5].map((p) => `${sub}/${p}`);
+    const paths = ['README.md', 'LICENSE.md', ...inSub('sd_io16'), ...inSub('sd_io32'), 'sd_io32/config.json', 'sd_io32/scheduler/extra.txt'];
+    const plan = planDownload('o/r', tree(paths), { t5: true, pageUrl: 'u' });
+    expect(plan).toMatchObject({ root: 'sd_io32', layout: 'tensorstack', t5: true });
+    expect(plan.files.every((f) => f.path.startsWith('sd_io32/'))).toBe(true);
+    expect(plan.files.map((f) => f.path)).toEqual(expect.arrayContaining(['sd_io32/unet/model.onnx.data', 'sd_io32/text_encoder_3/model.onnx', 'sd_io32/scheduler/extra.txt']));
+    expect(plan.files.map((f) => f.path)).not.toContain('sd_io32/vae_encoder/model.onnx');
+    expect(plan.files.map((f) => f.path)).not.toContain('sd_io32/config.json');
+    expect(planDownload('o/r', tree([...BASE, ...T5]), { t5: true, pageUrl: 'u' }).root).toBe('');
+  });
+
   it('plans the selected files with LFS sha256 or git oid', () => {
     const plan = planDownload('o/r', tree([...BASE, ...T5]), { t5: true, pageUrl: 'u' });
     expect(plan.layout).toBe('tensorstack');

@@ -446,12 +446,15 @@ export class ModelService {
       const verifiedGraphs: VerifiedFile[] = [];
       let rest = o.targets;
       if (this.opts.checkOps) {
-        const isGraph = (p: string) => graphFiles(o.plan.layout, { t5: o.plan.t5 }).some((g) => g.file === p);
+        // Repo paths of the graphs: under the plan's model root (a subfolder in Stability's exports).
+        const rooted = (f: string) => (o.plan.root ? `${o.plan.root}/${f}` : f);
+        const isGraph = (p: string) => graphFiles(o.plan.layout, { t5: o.plan.t5 }).some((g) => rooted(g.file) === p);
         verifiedGraphs.push(...(await fetchFiles(o.targets.filter((t) => isGraph(t.path)))));
         rest = o.targets.filter((t) => !isGraph(t.path));
         const graphs: GraphFile[] = graphFiles(o.plan.layout, { t5: o.plan.t5 }).map((g) => {
-          const staged = o.targets.some((t) => t.path === g.file);
-          return { component: g.component, file: g.file, path: safeJoin(staged ? o.stagingDir : o.finalDir, g.file) };
+          const repoPath = rooted(g.file);
+          const staged = o.targets.some((t) => t.path === repoPath);
+          return { component: g.component, file: repoPath, path: safeJoin(staged ? o.stagingDir : o.finalDir, repoPath) };
         });
         const verdict = await this.opts.checkOps(graphs);
         this.verdicts.set(id, verdict);
@@ -472,14 +475,15 @@ export class ModelService {
       const before = this.store.get(id);
       const sameCommitT5 = before?.installedCommit === o.commit && before.t5 === true;
       if (before?.installedCommit && before.installedCommit !== o.commit && before.path) {
-        await this.removeInstalledFolder(before.path);
+        await this.removeInstalledFolder(this.installBase(before));
       }
       const shaByPath = new Map(this.store.files(id, o.commit).map((f) => [f.path, f.sha256]));
       for (const v of verified) shaByPath.set(v.path, v.sha256);
       const files = o.plan.files.map((f) => ({ path: f.path, size: f.size, sha256: shaByPath.get(f.path) ?? '' }));
       this.store.markInstalled(id, {
         commit: o.commit,
-        path: o.finalDir,
+        // The model folder: the commit folder, or the subfolder the model lives in (plan.root).
+        path: o.plan.root ? safeJoin(o.finalDir, o.plan.root) : o.finalDir,
         layout: o.plan.layout,
         t5: o.plan.t5 || sameCommitT5,
         sizeBytes: o.plan.totalBytes,
@@ -537,7 +541,8 @@ export class ModelService {
   async verify(id: string): Promise<VerifyResult> {
     const row = this.requireRow(id);
     if (!row.path || (row.source === 'hub' && !row.installedCommit)) throw new StudioError('invalid_input', `${id} is not installed, so there is nothing to verify.`);
-    const installed = { ...row, path: row.path };
+    // A download's files are repo paths, relative to its commit folder (the model may sit in a subfolder of it).
+    const installed = { ...row, path: row.source === 'import' ? row.path : this.installBase(row) };
     const result =
       row.source === 'import'
         ? await verifyImported(installed)
@@ -559,7 +564,7 @@ export class ModelService {
     if (!current) return;
     if (current.path && this.opts.graphsDir) removeDerivedGraphs(this.opts.graphsDir, current.path);
     if (current.source === 'hub') {
-      if (current.path) await this.removeInstalledFolder(current.path);
+      if (current.path) await this.removeInstalledFolder(this.installBase(current));
       const staging = current.downloadCommit && current.repo ? this.storedStagingDir(current.repo, current.downloadCommit) : undefined;
       if (staging) await removeStaging(this.root, staging);
     }
@@ -655,11 +660,25 @@ export class ModelService {
     const row = this.opts.db
       .prepare(
         `SELECT coalesce(sha256, expected_sha256) AS sha FROM downloads
-          WHERE model_id = ? AND commit_sha = ? AND path IN ('unet/model.onnx.data', 'transformer/model.onnx_data')
-          ORDER BY path LIMIT 1`,
+          WHERE model_id = ? AND commit_sha = ?
+            AND (path IN ('unet/model.onnx.data', 'transformer/model.onnx_data')
+                 OR path LIKE '%/unet/model.onnx.data' OR path LIKE '%/transformer/model.onnx_data')
+          ORDER BY length(path), path LIMIT 1`,
       )
       .get(this.canonicalId(id), commit) as { sha: string | null } | undefined;
     return row?.sha && /^[0-9a-f]{64}$/i.test(row.sha) ? row.sha.slice(0, 10).toLowerCase() : undefined;
+  }
+
+  /**
+   * The folder a downloaded model's repo paths are relative to: its commit folder (the model folder itself may
+   * be a subfolder of it, see DownloadPlan.root); an imported folder's own path.
+   */
+  private installBase(row: Pick<ModelRow, 'source' | 'repo' | 'installedCommit' | 'path'>): string {
+    if (row.source === 'hub' && row.repo && row.installedCommit && /^[0-9a-f]{40}$/.test(row.installedCommit)) {
+      const base = this.installDir(row.repo, row.installedCommit);
+      if (row.path && (path.resolve(row.path) === base || isStrictlyInside(base, path.resolve(row.path)))) return base;
+    }
+    return row.path!;
   }
 
   installDir(repo: string, commit: string): string {

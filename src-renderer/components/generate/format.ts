@@ -2,16 +2,7 @@
 import { SWEEP_AXIS_LABELS, type SweepAxis } from '../../../src-shared/generation';
 import type { JobView } from '../../../src-shared/schemas/jobs';
 
-/** "850 ms", "12 s", "2 min 05 s", "1 h 04 min". */
-export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms) || ms < 0) return '';
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ${String(s % 60).padStart(2, '0')} s`;
-  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
-}
+export { formatDuration } from '../../../src-shared/durations';
 
 export function axisLabel(kind: SweepAxis['kind']): string {
   return SWEEP_AXIS_LABELS[kind];

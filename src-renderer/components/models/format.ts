@@ -1,22 +1,15 @@
 // Small formatting helpers of the Models view.
-import { formatBytes } from '../../../src-shared/bytes';
+import { formatBytes, formatRate } from '../../../src-shared/bytes';
+import { formatTimeLeft } from '../../../src-shared/durations';
 import type { MemoryMode } from '../../../src-shared/generation';
 
 export { formatBytes };
 
-export function formatSpeed(bytesPerSecond: number): string {
-  return `${formatBytes(bytesPerSecond)}/s`;
-}
+export { formatRate as formatSpeed };
 
-/** "about 3 min left", "45 s left", "2 h 5 min left"; empty when unknown. */
+/** Seconds left of a download (the download events' unit), in the one wording (src-shared/durations.ts). */
 export function formatEta(seconds: number | null | undefined): string {
-  if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return '';
-  const s = Math.round(seconds);
-  if (s < 60) return `${s} s left`;
-  const m = Math.round(s / 60);
-  if (m < 60) return `about ${m} min left`;
-  const h = Math.floor(m / 60);
-  return `about ${h} h ${m % 60} min left`;
+  return seconds === null || seconds === undefined ? '' : formatTimeLeft(seconds * 1000);
 }
 
 export function percent(done: number, total: number): number {

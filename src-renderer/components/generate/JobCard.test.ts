@@ -1,0 +1,64 @@
+// The queue card's numbers, rendered (server-side, no DOM): the ETA shown is the core's etaMs as given
+// (it already covers the queued images), never added to.
+import { createPinia, setActivePinia } from 'pinia';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createSSRApp, h } from 'vue';
+import { renderToString } from 'vue/server-renderer';
+import type { JobView } from '../../../src-shared/schemas/jobs';
+import { setStudio } from '../../studio';
+import { fakeClient, type FakeClient } from '../../testing/fake-client';
+import { useQueueStore } from '../../stores/queue';
+import JobCard from './JobCard.vue';
+
+function fourImageJob(): JobView {
+  return {
+    id: 1,
+    createdAt: '2026-01-01T00:00:00.000Z',
+    finishedAt: null,
+    status: 'running',
+    owner: 'queue',
+    params: { prompt: 'a lighthouse', negativePrompt: '', model: 'm', steps: 4, guidance: 0, width: 64, height: 64, t5: true },
+    sweep: { seeds: { mode: 'consecutive', first: '1000', count: 4 } },
+    generations: [
+      { id: 10, seed: '1000', status: 'running', step: 1, total: 4 },
+      { id: 11, seed: '1001', status: 'queued' },
+      { id: 12, seed: '1002', status: 'queued' },
+      { id: 13, seed: '1003', status: 'queued' },
+    ],
+  };
+}
+
+async function render(job: JobView): Promise<string> {
+  const pinia = createPinia();
+  setActivePinia(pinia);
+  const app = createSSRApp({ render: () => h(JobCard, { job, canMoveToFront: false }) });
+  app.use(pinia);
+  const q = useQueueStore(pinia);
+  q.jobs = [job];
+  await q.ensureLoaded();
+  client.emit('job.progress', {
+    jobId: 1,
+    generationId: 10,
+    step: 1,
+    total: 4,
+    elapsedMs: 50,
+    // 4 images × 4 steps at 50 ms a step, the first image at step 1: 3 + 3 × 4 = 15 steps left = 750 ms.
+    etaMs: 15 * 50, // what core/jobs/eta.ts sends for it (its own test: eta.test.ts)
+    jobStatus: 'running',
+  });
+  return renderToString(app);
+}
+
+let client: FakeClient;
+beforeEach(() => {
+  client = fakeClient({ 'jobs.list': () => ({ items: [fourImageJob()], nextCursor: null, counts: { queued: 0, running: 1, done: 0, failed: 0, cancelled: 0, interrupted: 0 }, queue: { paused: false, loadedModel: null } }) });
+  setStudio(client);
+});
+
+describe('JobCard', () => {
+  it('shows the whole job’s time left as the core sent it: 750 ms for 15 steps at 50 ms, not 3,150 ms', async () => {
+    const html = await render(fourImageJob());
+    expect(html).toMatch(/data-testid="eta"[^>]*>about 750 ms left</);
+    expect(html).toMatch(/Image 1 of 4 · step 1\/4/);
+  });
+});
