@@ -145,6 +145,8 @@ describe('selectFiles', () => {
         'unet/model.onnx.data',
         'vae_decoder/config.json',
         'vae_decoder/model.onnx',
+        'vae_encoder/config.json',
+        'vae_encoder/model.onnx',
       ].sort(),
     );
   });
@@ -160,10 +162,10 @@ describe('selectFiles', () => {
 
   it('accepts the optimum layout (transformer/, model.onnx_data)', () => {
     const optimum = ['transformer/model.onnx', 'transformer/model.onnx_data', 'transformer/config.json', 'vae_encoder/model.onnx'];
-    expect(selectFiles(optimum, { t5: true })).toEqual(['transformer/model.onnx', 'transformer/model.onnx_data', 'transformer/config.json']);
+    expect(selectFiles(optimum, { t5: true })).toEqual(['transformer/model.onnx', 'transformer/model.onnx_data', 'transformer/config.json', 'vae_encoder/model.onnx']);
   });
 
-  it('never selects samples, vae_encoder, tokenizer graphs, nested or traversal paths (property)', () => {
+  it('never selects samples, tokenizer graphs, nested or traversal paths (property)', () => {
     const segment = fc.stringMatching(/^[a-z_ .0-9]{1,12}$/);
     fc.assert(
       fc.property(fc.array(fc.array(segment, { minLength: 1, maxLength: 3 }).map((s) => s.join('/')), { maxLength: 30 }), (paths) => {
@@ -173,7 +175,7 @@ describe('selectFiles', () => {
           expect(new Set(picked).size).toBe(picked.length);
           for (const p of picked) {
             expect(p.split('/').length).toBeLessThanOrEqual(2);
-            expect(p).not.toMatch(/^vae_encoder\/|\.png$|^tokenizer(_\d)?\/model\.onnx$|\.\./);
+            expect(p).not.toMatch(/\.png$|^tokenizer(_\d)?\/model\.onnx$|\.\./);
             if (!t5) expect(p).not.toMatch(/^(text_encoder_3|tokenizer_3)\//);
           }
         }

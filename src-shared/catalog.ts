@@ -19,6 +19,8 @@ export interface ComponentSizes {
   clipG: number;
   clipL: number;
   vaeDecoder: number;
+  /** The VAE encoder (image to image, inpainting): part of the download since image to image. */
+  vaeEncoder?: number;
 }
 
 /** Where a variant's files come from: TensorStack's exports (the default) or Stability AI's own AMD GPU exports. */
@@ -68,11 +70,12 @@ const MEDIUM_COMPONENTS: ComponentSizes = {
   clipG: 1.39 * GB,
   clipL: 246 * MB,
   vaeDecoder: 99 * MB,
+  vaeEncoder: 68 * MB,
 };
 const LARGE_COMPONENTS: ComponentSizes = { ...MEDIUM_COMPONENTS, transformer: 16.3 * GB };
 
 function sumComponents(c: ComponentSizes, t5: boolean): number {
-  return c.transformer + (t5 ? c.t5 : 0) + c.clipG + c.clipL + c.vaeDecoder;
+  return c.transformer + (t5 ? c.t5 : 0) + c.clipG + c.clipL + c.vaeDecoder + (c.vaeEncoder ?? 0);
 }
 
 /** Tokenizer and config files: a few MB on top of the weights. */
@@ -208,7 +211,7 @@ export function variantFromSource(v: CatalogVariant, sourceId: CatalogSourceId):
 // ---------------------------------------------------------------------------------------------
 // The file selection rule
 
-const COMPONENT_FOLDERS = ['text_encoder', 'text_encoder_2', 'unet', 'transformer', 'vae_decoder'] as const;
+const COMPONENT_FOLDERS = ['text_encoder', 'text_encoder_2', 'unet', 'transformer', 'vae_decoder', 'vae_encoder'] as const;
 const T5_COMPONENT_FOLDER = 'text_encoder_3';
 const TOKENIZER_FOLDERS = ['tokenizer', 'tokenizer_2'] as const;
 const T5_TOKENIZER_FOLDER = 'tokenizer_3';
@@ -222,8 +225,8 @@ const SCHEDULER_FILE = /\.(json|txt)$/i;
 /**
  * The files of a repo the studio needs (in the repo's order, deduplicated): `model_index.json`,
  * `scheduler/*`, the tokenizer folders' text files, and in each component folder (text encoders,
- * `unet/` or `transformer/`, `vae_decoder/`) its `model.onnx`, external data and `config.json`.
- * Nothing else: no samples, no `vae_encoder/`, no stray folders, no nested folders. Without T5,
+ * `unet/` or `transformer/`, `vae_decoder/`, `vae_encoder/` for image to image) its `model.onnx`, external data and
+ * `config.json`. Nothing else: no samples, no stray folders, no nested folders. Without T5,
  * `text_encoder_3/` and `tokenizer_3/` are left out.
  */
 export function selectFiles(paths: readonly string[], options: { t5: boolean }): string[] {

@@ -238,6 +238,10 @@ export const GENERATION_LIMITS = {
   maxModelRefChars: 4096,
   /** Generations one jobs.submit may create (seeds × axis values). */
   maxPerSubmit: 64,
+  /** LoRAs one generation may stack, and the strength range (A1111 accepts any number; ±10 is far past useful). */
+  maxLoras: 8,
+  minLoraStrength: -10,
+  maxLoraStrength: 10,
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -312,6 +316,18 @@ export const guidanceSchema = z.number().finite().min(GENERATION_LIMITS.minGuida
 /** A catalog id, owner/name, folder:<name>, or (CLI) a model folder path. */
 export const modelRefSchema = z.string().min(1).max(GENERATION_LIMITS.maxModelRefChars);
 
+// LoRAs: a generation names library LoRAs with a strength each (docs/architecture.md §5, LoRA).
+export const loraStrengthSchema = z.number().finite().min(GENERATION_LIMITS.minLoraStrength).max(GENERATION_LIMITS.maxLoraStrength);
+/** One LoRA of a generation: its library name (as in `<lora:name:0.8>`), the file's sha256 (its identity) and the strength. */
+export const loraRefSchema = z
+  .object({
+    name: z.string().min(1).max(256),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/u),
+    strength: loraStrengthSchema,
+  })
+  .strict();
+export type LoraRef = z.infer<typeof loraRefSchema>;
+
 const paramsShape = {
   prompt: promptText,
   negativePrompt: promptText,
@@ -330,6 +346,7 @@ const paramsShape = {
   shift: shiftSchema.optional(),
   /** Skip-Layer Guidance; absent: off. Only used with CFG (guidance > 1). */
   slg: slgSchema.optional(),
+  loras: z.array(loraRefSchema).max(GENERATION_LIMITS.maxLoras).optional(),
   /** Image to image / inpainting: the source (and mask) of the job (src-shared/img2img.ts). */
   init: initImageSchema.optional(),
 };

@@ -202,6 +202,23 @@ export class ExternalDataWriter {
     return { offset: at, length };
   }
 
+  /** Streams `elements` float16 values (bit patterns) produced chunk by chunk by `fill(chunk, firstIndex)`. */
+  appendGeneratedFloat16(elements: number, fill: (chunk: Uint16Array, firstIndex: number) => void): { offset: number; length: number } {
+    const length = elements * 2;
+    this.align(length);
+    const at = this.offset;
+    const chunk = new Uint16Array(Math.min(elements, 1 << 20));
+    for (let first = 0; first < elements; first += chunk.length) {
+      const view = chunk.subarray(0, Math.min(chunk.length, elements - first));
+      fill(view, first);
+      const bytes = bytesOf(view);
+      let done = 0;
+      while (done < bytes.byteLength) done += fs.writeSync(this.fd, bytes, done, bytes.byteLength - done, this.offset + done);
+      this.offset += bytes.byteLength;
+    }
+    return { offset: at, length };
+  }
+
   get size(): number {
     return this.offset;
   }
@@ -338,6 +355,14 @@ export class GraphBuilder {
     if (!this.external) throw new Error('streamed initializers need external data');
     const { offset, length } = this.external.appendGeneratedFloat32(elementCount(dims), fill);
     this.initializers.push(this.externalProto({ name, dims, data_type: ONNX_DTYPE.float32 }, offset, length));
+    return name;
+  }
+
+  /** A float16 initializer whose values (bit patterns) are streamed straight into the external-data file. */
+  initStreamedFloat16(name: string, dims: number[], fill: (chunk: Uint16Array, firstIndex: number) => void): string {
+    if (!this.external) throw new Error('streamed initializers need external data');
+    const { offset, length } = this.external.appendGeneratedFloat16(elementCount(dims), fill);
+    this.initializers.push(this.externalProto({ name, dims, data_type: ONNX_DTYPE.float16 }, offset, length));
     return name;
   }
 

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { isStudioError } from '../../src-shared/errors';
 import { removeTempDirs, tempDir } from '../testing/temp';
 import { latestVersion, migrate, openDatabase, schemaVersion, type Migration } from './db';
-import { ALL_MIGRATIONS } from './migrations';
+import { ALL_MIGRATIONS, MIGRATION_ROOMS } from './migrations';
 import { spineMigrations } from './migrations/spine';
 
 afterAll(removeTempDirs);
@@ -102,7 +102,19 @@ describe('migration runner', () => {
   it('every room keeps to its range and versions are unique', () => {
     const versions = ALL_MIGRATIONS.map((m) => m.version);
     expect(new Set(versions).size).toBe(versions.length);
-    for (const v of versions) expect(v).toBeGreaterThanOrEqual(100);
+    // Ranges do not overlap, and every migration is inside its own room's range (a history migration numbered
+    // 305 fails here even though it is ≥ 100 and unique).
+    const rooms = [...MIGRATION_ROOMS].sort((a, b) => a.first - b.first);
+    for (const [i, r] of rooms.entries()) if (i > 0) expect(r.first, r.room).toBeGreaterThan(rooms[i - 1]!.last);
+    expect(rooms[0]!.first).toBe(100);
+    for (const r of MIGRATION_ROOMS) {
+      expect(r.migrations.length, r.room).toBeGreaterThan(0);
+      for (const m of r.migrations) {
+        expect(m.version, `${r.room} migration ${m.version}`).toBeGreaterThanOrEqual(r.first);
+        expect(m.version, `${r.room} migration ${m.version}`).toBeLessThanOrEqual(r.last);
+      }
+    }
+    expect(ALL_MIGRATIONS.length).toBe(MIGRATION_ROOMS.reduce((n, r) => n + r.migrations.length, 0));
   });
 
   it('0100 creates the settings table', () => {

@@ -25,6 +25,7 @@ import { randn } from './noise';
 import { latentPreviewRgb } from './preview';
 import { combineGuidance, comfyNoiseSampler, sample, schedule, type VelocityModel } from './sampling/index';
 import { readSchedulerShift } from './scheduler';
+import type { LoraUseWire } from './protocol';
 import type { LoadedModel, TransformerConditioning } from './sessions';
 import { concatAxis, concatLastAxis, padLastAxis } from './tensors';
 import { PromptTokenizers } from './tokenizers/index';
@@ -42,8 +43,11 @@ export interface ImageInput {
   maskBlur?: number;
 }
 
-/** One generation's parameters as the pipeline takes them (the model is the loaded one). */
-export type GenerateRequest = Omit<GenerationParams, 'model' | 'init'> & { image?: ImageInput };
+/**
+ * One generation's parameters as the pipeline takes them (the model is the loaded one; LoRAs as the host
+ * resolved them to library files — the worker applies them to the model before generate()).
+ */
+export type GenerateRequest = Omit<GenerationParams, 'model' | 'init' | 'loras'> & { image?: ImageInput; loras?: LoraUseWire[] };
 
 export interface StepProgress {
   step: number;

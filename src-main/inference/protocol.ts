@@ -5,7 +5,7 @@
 // structured clone, so they cross without base64.
 import { z } from 'zod';
 import { studioErrorWireSchema } from '../../src-shared/errors';
-import { clipHiddenSchema, epChoiceSchema, GENERATION_LIMITS, memoryModeSchema, modelLayoutSchema, precisionSchema, seedSchema } from '../../src-shared/generation';
+import { clipHiddenSchema, epChoiceSchema, GENERATION_LIMITS, loraStrengthSchema, memoryModeSchema, modelLayoutSchema, precisionSchema, seedSchema } from '../../src-shared/generation';
 
 export const PROTOCOL_VERSION = 2;
 
@@ -28,6 +28,27 @@ const previewImage = z
   })
   .strict()
   .refine((v) => v.png.length >= 8 && v.png[0] === 0x89 && v.png[1] === 0x50, { message: 'png must hold a PNG file' });
+
+/** One LoRA of a generation as the worker takes it: the library file, its sha256, the strength, the name for messages. */
+export const loraUseSchema = z
+  .object({
+    path: folder,
+    sha256: z.string().regex(/^[0-9a-f]{64}$/u),
+    strength: loraStrengthSchema,
+    name: z.string().min(1).max(256),
+  })
+  .strict();
+
+export type LoraUseWire = z.infer<typeof loraUseSchema>;
+
+/** What a LoRA applied in the loaded model (image metadata; unmatched keys are a warning). */
+export const loraReportSchema = z
+  .object({
+    sha256: z.string().regex(/^[0-9a-f]{64}$/u),
+    applied: z.record(z.string().max(32), z.number().int().nonnegative()),
+    unmatched: z.array(z.string().max(300)).max(2000),
+  })
+  .strict();
 
 /**
  * The generation parameters as the pipeline takes them (GenerateRequest). Only the types are checked here
@@ -53,6 +74,8 @@ export const generateRequestSchema = z
       .object({ layers: z.array(z.number()).max(256), scale: z.number(), start: z.number(), end: z.number() })
       .strict()
       .optional(),
+    /** LoRAs to apply, in order (strength input k = the k-th): library files the host resolved. */
+    loras: z.array(loraUseSchema).max(GENERATION_LIMITS.maxLoras).optional(),
     /** Image to image / inpainting: the source fitted to width × height (RGB) and the mask's luminance. */
     image: z
       .object({
@@ -184,6 +207,8 @@ export const resultMessageSchema = z
     modelReused: z.boolean(),
     /** Ops the portability pass rewrote for the provider ('com.microsoft.GroupNorm', …), when any. */
     rewrittenOps: z.array(z.string().min(1).max(200)).max(100).optional(),
+    /** Per LoRA of the request, in order: what was applied. */
+    loras: z.array(loraReportSchema).max(GENERATION_LIMITS.maxLoras).optional(),
   })
   .strict()
   .refine((m) => m.rgb.length === m.width * m.height * 3, { message: 'rgb must hold width × height × 3 bytes' });

@@ -27,6 +27,8 @@ import { forgetGraphProbes, graphForProvider } from './portability';
 import { isNoKernelError, type ProbeOptions } from './ort-probe';
 import { float16ToFloat32, float32ToFloat16 } from './tensors';
 import { webGpuFailure } from './webgpu';
+import { prepareLoraGraphs, type LoraBaseGraph, type LoraGraph, type LoraReport, type LoraUse } from '../lora/lora-graphs';
+import type { LoraComponent } from '../lora/keys';
 
 import type { ClipHidden, EpChoice, MemoryMode } from '../../src-shared/generation';
 
@@ -203,6 +205,12 @@ export class LoadedModel {
   private providers: string[];
   private fallbackReason: string | undefined;
   private released = false;
+  // LoRAs (lora/lora-graphs.ts): derived graphs per component, the set's identity, strengths fed to every run.
+  private loraGraphs = new Map<ComponentName, LoraGraph>();
+  private loraKey = '';
+  private loraStrengths: number[] = [];
+  /** What the current LoRAs applied (for the image's metadata and warnings). */
+  loraReports: LoraReport[] = [];
   /** The VAE encoder's session runs the mean pass's graph (its output is the mean, not a sample). */
   private meanEncoder = false;
 
@@ -370,6 +378,8 @@ export class LoadedModel {
    * rewrittenOps). Throws the precise StudioError when an op has no kernel and no rewrite.
    */
   private async graphFor(component: ComponentName, provider: string): Promise<GraphSource> {
+    const lora = this.loraGraphs.get(component);
+    if (lora) return { path: lora.file, externalDataDir: lora.externalDataDir };
     const files = this.files[component];
     if (!files) return { path: this.modelPath(component) };
     // Once decided for a component and provider, the same graph is loaded again (low memory mode
@@ -421,6 +431,11 @@ export class LoadedModel {
     feeds: Record<string, ort.Tensor>,
     fetches: string[],
   ): Promise<ort.InferenceSession.ReturnType> {
+    // A LoRA'd graph takes one strength per LoRA (lora_strength_<k>), fed to every run.
+    for (const name of opened.session.inputNames) {
+      const m = /^lora_strength_(\d+)$/u.exec(name);
+      if (m) feeds = { ...feeds, [name]: new ort.Tensor('float32', Float32Array.from([this.loraStrengths[Number(m[1])] ?? 0]), [1]) };
+    }
     const record: RunTrace | undefined = this.trace ? { component, feeds, fetches, ms: 0 } : undefined;
     if (record) this.trace?.push(record);
     try {
@@ -550,6 +565,50 @@ export class LoadedModel {
     if (!opened) return;
     this.open.delete(component);
     await opened.session.release();
+  }
+
+  /**
+   * Uses these LoRAs (in this order) for the next runs. The same files as before (by sha256) only change the
+   * strengths: no reload. Other files: the sessions of the components they touch are released and created again
+   * from derived graphs (prepared now for the current provider, so a LoRA that fits nothing is refused before
+   * any step). An empty list goes back to the model's own graphs.
+   */
+  async useLoras(loras: readonly LoraUse[], names?: readonly string[]): Promise<LoraReport[]> {
+    const key = loras.map((l) => l.sha256).join(',');
+    if (key === this.loraKey) {
+      this.loraStrengths = loras.map((l) => l.strength);
+      return this.loraReports;
+    }
+    const before = [...this.loraGraphs.keys()];
+    this.loraGraphs = new Map();
+    this.loraKey = '';
+    this.loraReports = [];
+    this.loraStrengths = [];
+    let prepared: { graphs: Map<LoraComponent, LoraGraph>; reports: LoraReport[] } | undefined;
+    if (loras.length > 0) {
+      const provider = this.providers[0] ?? 'cpu';
+      const bases: Partial<Record<LoraComponent, LoraBaseGraph>> = {};
+      for (const c of ['text_encoder', 'text_encoder_2', 'text_encoder_3', 'transformer'] as const) {
+        const files = this.files[c];
+        if (!files) continue;
+        // The provider's choice first (it records which ops the portability pass rewrites): the LoRA graph repeats them.
+        await this.graphFor(c, provider);
+        bases[c] = { files, rewrittenOps: (this.rewritten.get(c) ?? []).map((r) => r.op) };
+      }
+      prepared = await prepareLoraGraphs(this.options.graphsDir ?? processGraphsRoot(), this.folder, bases, loras, names);
+    }
+    const touched = new Set<ComponentName>([...before, ...(prepared ? [...prepared.graphs.keys()] : [])]);
+    for (const c of touched) await this.releaseComponent(c);
+    if (prepared) {
+      this.loraGraphs = prepared.graphs as Map<ComponentName, LoraGraph>;
+      this.loraKey = key;
+      this.loraReports = prepared.reports;
+      this.loraStrengths = loras.map((l) => l.strength);
+    }
+    // What the memory mode keeps resident comes back now (the rest when its phase runs).
+    const keep: ComponentName[] = this.options.memory === 'fast' ? [...touched] : this.options.memory === 'balanced' ? [...touched].filter((c) => c === 'transformer') : [];
+    for (const c of keep) await this.acquire(c);
+    return this.loraReports;
   }
 
   /** Releases every session; the model cannot be used afterwards. */

@@ -233,6 +233,14 @@ export class InferenceWorker {
     const loadMs = reused ? 0 : performance.now() - loadStarted;
     if (signal.aborted) throw new StudioError('cancelled', 'The generation was cancelled.');
 
+    // LoRAs: the same files keep the sessions (strengths are inputs); others swap in derived graphs first.
+    const loras = message.request.loras ?? [];
+    const loraReports = await loaded.model.useLoras(
+      loras.map((l) => ({ path: l.path, sha256: l.sha256, strength: l.strength })),
+      loras.map((l) => l.name),
+    );
+    if (signal.aborted) throw new StudioError('cancelled', 'The generation was cancelled.');
+
     const restoreHold = this.applyTestHold(message.testHold);
     let lastPreviewAt = -Infinity;
     try {
@@ -270,6 +278,7 @@ export class InferenceWorker {
         dropped: result.dropped,
         modelReused: reused,
         ...rewrittenOpsOf(loaded.model),
+        ...(loras.length > 0 ? { loras: loraReports.map((r) => ({ sha256: r.sha256, applied: r.applied, unmatched: r.unmatched.slice(0, 2000) })) } : {}),
       });
     } finally {
       restoreHold();

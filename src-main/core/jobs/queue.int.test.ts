@@ -128,6 +128,31 @@ describe('the job queue', () => {
     }
   }, 120_000);
 
+  it('jobs.cancel with a generationId cancels that generation only: a queued one is skipped, the running one stops, the rest of the job runs', async () => {
+    const dataDir = tempDir();
+    const held = await open(dataDir, { env: { SD35_TEST_MODE: '1', SD35_TEST_HOLD: 'after-step:1' } });
+    try {
+      const r = await held.core.api['jobs.submit']({ params: params(), sweep: { seeds: { mode: 'consecutive', first: '1', count: 3 } } });
+      const [g0, g1, g2] = r.generationIds as [number, number, number];
+      const reached = (id: number) => (held.events['job.progress'] ?? []).some((e) => e.generationId === id && e.step === 1);
+      await until(() => reached(g0), 'step 1 of the first generation');
+      // A queued generation: cancelled, the others untouched.
+      expect((await held.core.api['jobs.cancel']({ generationId: g2 })).cancelled).toBe(1);
+      expect(held.core.jobs.store.require(r.jobId).generations.map((g) => g.status)).toEqual(['running', 'queued', 'cancelled']);
+      // The running one: it stops, and the job goes on with the next.
+      expect((await held.core.api['jobs.cancel']({ generationId: g0 })).cancelled).toBe(1);
+      await until(() => reached(g1), 'step 1 of the second generation');
+      expect(held.core.jobs.store.generation(g0)?.status).toBe('cancelled');
+      expect(held.core.jobs.store.require(r.jobId).status).toBe('running');
+      await held.core.api['jobs.cancel']({ jobId: r.jobId });
+      await until(() => jobDone(held.core, r.jobId), 'the cancelled job');
+      expect(held.core.jobs.store.require(r.jobId).generations.map((g) => g.status)).toEqual(['cancelled', 'cancelled', 'cancelled']);
+      await expect(held.core.api['jobs.cancel']({ generationId: 999_999 })).rejects.toMatchObject({ code: 'not_found' });
+    } finally {
+      held.core.close();
+    }
+  }, 120_000);
+
   it('cancel mid-step (held at after-step:1) stops that generation; the job’s queued ones are cancelled too; retry runs them again', async () => {
     const dataDir = tempDir();
     const held = await open(dataDir, { env: { SD35_TEST_MODE: '1', SD35_TEST_HOLD: 'after-step:1' } });

@@ -302,7 +302,7 @@ export class JobQueue {
     const previews = this.o.settings().livePreviews;
     let outcome: RunOutcome | undefined;
     try {
-      this.store.generations.markRunning(gen.id, this.now());
+      this.store.markRunning(gen, this.now());
       this.changed(gen.jobId);
       outcome = await runGeneration(
         {

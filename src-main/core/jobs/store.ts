@@ -123,6 +123,7 @@ export class JobStore {
       purgeEmptyJobs: p(
         `DELETE FROM jobs WHERE kind = 'generate' AND cleared_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM generations g WHERE g.job_id = jobs.id)`,
       ),
+      fillPrompt: p(`UPDATE generations SET prompt = ?, negative_prompt = ? WHERE id = ? AND prompt = ''`),
       queuedCount: p(`SELECT count(*) AS n FROM generations WHERE status = 'queued'`),
       front: p(
         `UPDATE jobs SET position = (SELECT coalesce(min(position), 1) - 1 FROM jobs WHERE status IN ('queued', 'running'))
@@ -173,13 +174,16 @@ export class JobStore {
       const ids = planned.map((g, k) => {
         const id = first + k;
         const q = g.params;
+        // The prompt is stored once, in the job's snapshot: a generation gets its copy when it starts (markRunning),
+        // so a flood of queued or cancelled generations holds no prompt text ('' = the job's).
+        const own = q.prompt !== params.prompt || q.negativePrompt !== params.negativePrompt;
         this.s.insertGen!.run(
           id,
           jobId,
           g.idx,
           g.seed,
-          q.prompt,
-          q.negativePrompt,
+          own ? q.prompt : '',
+          own ? q.negativePrompt : '',
           q.steps,
           q.guidance,
           q.width,
@@ -246,13 +250,15 @@ export class JobStore {
     if (!g) throw new StudioError('not_found', `Generation ${generationId} does not exist.`);
     const job = this.s.job!.get(g.job_id) as JobRow;
     const snap = JSON.parse(job.params) as Record<string, unknown>;
+    // '' = the job's prompt (stored once, in its snapshot: see insert).
+    const fromJob = g.prompt === '' ? { prompt: String(snap.prompt ?? ''), negativePrompt: String(snap.negativePrompt ?? '') } : undefined;
     return {
       id: g.id,
       jobId: g.job_id,
       idx: g.idx,
       params: {
-        prompt: g.prompt,
-        negativePrompt: g.negative_prompt,
+        prompt: fromJob ? fromJob.prompt : g.prompt,
+        negativePrompt: fromJob ? fromJob.negativePrompt : g.negative_prompt,
         model: g.model,
         seed: g.seed ?? '0',
         steps: g.steps ?? 1,
@@ -270,6 +276,15 @@ export class JobStore {
   generation(id: number): (JobGeneration & { jobId: number }) | undefined {
     const g = this.s.gen!.get(id) as GenRow | undefined;
     return g ? { ...this.genView(g), jobId: g.job_id } : undefined;
+  }
+
+  /** queued → running, the generation taking its own copy of the job's prompt (the gallery and search read it). */
+  markRunning(gen: RunnableGeneration, now: number): void {
+    const tx = this.db.transaction(() => {
+      this.s.fillPrompt!.run(gen.params.prompt, gen.params.negativePrompt, gen.id);
+      this.generations.markRunning(gen.id, now);
+    });
+    tx.immediate();
   }
 
   setProgress(generationId: number, step: number, total: number): void {

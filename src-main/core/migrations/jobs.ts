@@ -14,6 +14,10 @@ import type { Migration } from '../db';
 //                 generations.t5, step, total  the generation's T5 choice and its live progress
 //                 step_times        measured ms per denoising step per (model, width, height): the ETA
 //                 Jobs the CLI ran before this migration are marked 'cli'.
+// 401 prompt-once  a generate job's prompt lives once, in jobs.params; its generations hold '' (= the job's) until
+//                 they start running, when they take their own copy (the gallery and search read it). Data step:
+//                 generations of generate jobs with no image that are not running and repeat their job's prompt
+//                 and negative prompt are emptied (150 scripted submits once stored a prompt 9,600 times).
 export const jobsMigrations: Migration[] = [
   {
     version: 400,
@@ -47,6 +51,23 @@ export const jobsMigrations: Migration[] = [
           updated_at INTEGER NOT NULL,
           PRIMARY KEY (model, width, height)
         ) STRICT;
+      `);
+    },
+  },
+  {
+    version: 401,
+    name: 'prompt-once',
+    up(db) {
+      db.exec(`
+        UPDATE generations SET prompt = '', negative_prompt = ''
+        WHERE status IN ('queued', 'cancelled', 'failed', 'interrupted')
+          AND NOT EXISTS (SELECT 1 FROM images i WHERE i.id = generations.id)
+          AND EXISTS (
+            SELECT 1 FROM jobs j
+            WHERE j.id = generations.job_id AND j.kind = 'generate' AND json_valid(j.params)
+              AND json_type(j.params, '$.prompt') = 'text' AND json_extract(j.params, '$.prompt') = generations.prompt
+              AND coalesce(json_extract(j.params, '$.negativePrompt'), '') = generations.negative_prompt
+          );
       `);
     },
   },

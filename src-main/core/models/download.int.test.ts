@@ -65,10 +65,11 @@ describe('a full download', () => {
     const big = result.files.find((f) => f.path === BIG_FILE)!;
     expect(big.size).toBeGreaterThan(100 * 1000 * 1000);
     for (const f of result.files) expect(f.sha256, f.path).toBe(byPath.get(f.path)!.sha256);
-    // The selection rule: no samples, README, vae_encoder, stray folders or tokenizer graphs.
+    // The selection rule: no samples, README, stray folders or tokenizer graphs; the VAE encoder (image to image) is in.
     const paths = result.files.map((f) => f.path);
     expect(paths).not.toContain('Sample.png');
-    expect(paths.some((p) => p.startsWith('vae_encoder/') || p.startsWith('vae copy/') || p === 'tokenizer/model.onnx')).toBe(false);
+    expect(paths.some((p) => p.startsWith('vae copy/') || p === 'tokenizer/model.onnx')).toBe(false);
+    expect(paths).toContain('vae_encoder/model.onnx');
     expect(paths).toEqual(expect.arrayContaining(['model_index.json', 'unet/model.onnx', BIG_FILE, 'text_encoder_3/model.onnx.data', 'tokenizer_3/tokenizer.json']));
     expectInstalledLike(result.path, bigFolder, paths);
     expect(fs.existsSync(path.join(h.modelsDir, '.staging'))).toBe(false);

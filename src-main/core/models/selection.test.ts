@@ -28,7 +28,7 @@ describe('planDownload', () => {
     expect(plan).toMatchObject({ root: 'sd_io32', layout: 'tensorstack', t5: true });
     expect(plan.files.every((f) => f.path.startsWith('sd_io32/'))).toBe(true);
     expect(plan.files.map((f) => f.path)).toEqual(expect.arrayContaining(['sd_io32/unet/model.onnx.data', 'sd_io32/text_encoder_3/model.onnx', 'sd_io32/scheduler/extra.txt']));
-    expect(plan.files.map((f) => f.path)).not.toContain('sd_io32/vae_encoder/model.onnx');
+    expect(plan.files.map((f) => f.path)).toContain('sd_io32/vae_encoder/model.onnx'); // image to image
     expect(plan.files.map((f) => f.path)).not.toContain('sd_io32/config.json');
     expect(planDownload('o/r', tree([...BASE, ...T5]), { t5: true, pageUrl: 'u' }).root).toBe('');
   });
@@ -37,7 +37,7 @@ describe('planDownload', () => {
     const plan = planDownload('o/r', tree([...BASE, ...T5]), { t5: true, pageUrl: 'u' });
     expect(plan.layout).toBe('tensorstack');
     expect(plan.t5).toBe(true);
-    expect(plan.files.map((f) => f.path)).not.toContain('vae_encoder/model.onnx');
+    expect(plan.files.map((f) => f.path)).toContain('vae_encoder/model.onnx'); // image to image
     expect(plan.files.find((f) => f.path === 'unet/model.onnx.data')).toMatchObject({ expectedSha256: sha('b') });
     expect(plan.files.find((f) => f.path === 'unet/model.onnx')).toMatchObject({ gitOid: 'c'.repeat(40) });
     expect(plan.totalBytes).toBe(plan.files.reduce((s, f) => s + f.size, 0));

@@ -39,13 +39,13 @@ afterAll(async () => {
 describe("Stability's AMD exports (subfolder-rooted, quantised T5)", () => {
   let installed: string;
 
-  it('downloads only the _io32 model root: graphs first with an honest verdict, no VAE encoder, no io16 files', async () => {
+  it('downloads only the _io32 model root: graphs first with an honest verdict, no io16 files', async () => {
     const handle = await h.service.download(REPO);
     const result = await handle.done;
     const paths = result.files.map((f) => f.path);
     expect(paths.every((p) => p.startsWith(`${ROOT}/`))).toBe(true);
     expect(paths).toEqual(expect.arrayContaining([`${ROOT}/unet/model.onnx`, `${ROOT}/text_encoder_3/model.onnx`, `${ROOT}/text_encoder_3/model.onnx.data`, `${ROOT}/tokenizer_3/tokenizer.json`]));
-    expect(paths.some((p) => p.includes('vae_encoder') || p === `${ROOT}/config.json` || p.includes('_io16'))).toBe(false);
+    expect(paths.some((p) => p === `${ROOT}/config.json` || p.includes('_io16'))).toBe(false);
     const verdict = h.events.find((e) => e.type === 'download-verdict');
     expect(verdict).toMatchObject({ type: 'download-verdict', verdict: { provider: 'cpu', blocked: [] } });
     expect(['runs', 'rewrites']).toContain((verdict as { verdict: { verdict: string } }).verdict.verdict);

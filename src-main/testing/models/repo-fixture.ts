@@ -96,7 +96,7 @@ export interface RepoSpec {
   clipGBytes?: number;
   /** Without text_encoder_3/ and tokenizer_3/. */
   noT5?: boolean;
-  /** Add the clutter real repos carry (samples, vae_encoder, a stray folder, README). */
+  /** Add the clutter real repos carry (samples, a stray folder, README; and vae_encoder, which a download takes). */
   clutter?: boolean;
 }
 

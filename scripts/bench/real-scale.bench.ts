@@ -1,0 +1,197 @@
+// The engine at the real models' size. Run: `npm run bench -- real-scale [--scale medium|large] [--dir DIR]
+// [--budget GB] [--full]` (build first for --full). Figures and method, not pass/fail.
+//
+// Method. e2e/support/real-scale-model.ts writes the components with the published dimensions (fp16 weights, fp32
+// I/O, TensorStack's layout) under DIR (default /work/realscale/<scale>, outside any repo), streaming, once.
+// 1. Per component, in a fresh Node process (ONNX Runtime on the CPU, one thread, graph optimizations on, as the
+//    worker creates sessions): session creation time, one run at the pipeline's shapes (CLIP 2×77 tokens, T5 2×256,
+//    the transformer one CFG step [2,16,h/8,w/8] with 333 context tokens at 512², VAE one latent at 512² and 1024²),
+//    and the process's peak RSS (VmHWM, /proc/self/status). That is the low memory mode's peak for the phase the
+//    component runs alone in; it is set against the fit formula's estimate for that phase (src-shared/catalog.ts:
+//    the weights × 2 on the CPU + one run's working memory + the process).
+// 2. --full: per memory mode, the real worker (out/main/worker.js through InferenceHost) generates one 512² image
+//    (2 steps) and its VmHWM is set against peakMemoryBytes for that mode; then time to first image.
+// Memory safety: a measurement whose estimated peak is above --budget GB (default 8) or above the memory free now
+// is not started; it is listed as not measured, with the reason.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { CATALOG, CPU_FP16_WEIGHT_FACTOR, peakMemoryBytes } from '../../src-shared/catalog';
+import { REAL_COMPONENTS, writeRealComponent, type RealComponent, type RealScale } from '../../e2e/support/real-scale-model';
+
+const GB = 1e9;
+const root = path.resolve(__dirname, '..', '..');
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+function peakRss(): number {
+  const m = /^VmHWM:\s+(\d+) kB$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+function availableBytes(): number {
+  const m = /^MemAvailable:\s+(\d+) kB$/m.exec(fs.readFileSync('/proc/meminfo', 'utf8'));
+  return m ? Number(m[1]) * 1024 : os.freemem();
+}
+
+/** The fit formula's estimate for one component alone (the low mode's phase): catalog.ts constants. */
+function phaseEstimate(fp16Bytes: number): number {
+  // peakMemoryBytes('low') = max(phase weights) × factor + RUN_WORKING_BYTES (1 GB) + PROCESS_BYTES (1 GB).
+  return fp16Bytes * CPU_FP16_WEIGHT_FACTOR + 1 * GB + 1 * GB;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child: one component, one session, one or two runs.
+
+async function child(dir: string, component: RealComponent): Promise<void> {
+  const { ort } = await import('../../src-main/inference/ort');
+  const file = path.join(dir, component, 'model.onnx');
+  const t0 = performance.now();
+  const session = await ort.InferenceSession.create(file, { executionProviders: ['cpu'], intraOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+  const createMs = performance.now() - t0;
+  const afterCreate = peakRss();
+  const f32 = (dims: number[], v = 0.1) => new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(v), dims);
+  const runs: { label: string; ms: number }[] = [];
+  const time = async (label: string, feeds: Record<string, unknown>) => {
+    const t = performance.now();
+    await session.run(feeds as never);
+    runs.push({ label, ms: performance.now() - t });
+  };
+  if (component === 'text_encoder') await time('2×77 tokens', { input_ids: new ort.Tensor('int32', new Int32Array(154).fill(320), [2, 77]) });
+  else if (component === 'text_encoder_2') await time('2×77 tokens', { input_ids: new ort.Tensor('int64', new BigInt64Array(154).fill(320n), [2, 77]) });
+  else if (component === 'text_encoder_3') await time('2×256 tokens', { input_ids: new ort.Tensor('int64', new BigInt64Array(512).fill(32n), [2, 256]) });
+  else if (component === 'vae_decoder') {
+    await time('512²', { latent_sample: f32([1, 16, 64, 64]) });
+    await time('1024²', { latent_sample: f32([1, 16, 128, 128]) });
+  } else {
+    const step = (s: number) => ({ hidden_states: f32([2, 16, s, s]), timestep: f32([2], 500), encoder_hidden_states: f32([2, 333, 4096]), pooled_projections: f32([2, 2048]) });
+    await time('one CFG step at 512²', step(64));
+    if (process.argv.includes('--1024')) await time('one CFG step at 1024²', step(128));
+  }
+  await session.release();
+  process.stdout.write(`${JSON.stringify({ component, createMs, afterCreate, peak: peakRss(), runs })}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parent
+
+interface Row {
+  component: RealComponent;
+  fp16Bytes: number;
+  estimate: number;
+  measured?: { createMs: number; peak: number; afterCreate: number; runs: { label: string; ms: number }[] };
+  skipped?: string;
+}
+
+async function main(): Promise<void> {
+  const childIndex = process.argv.indexOf('--child');
+  if (childIndex >= 0) return child(process.argv[childIndex + 1]!, process.argv[childIndex + 2] as RealComponent);
+  if (process.platform !== 'linux') {
+    console.log('skipped: peak RSS is read from /proc (Linux only)');
+    return;
+  }
+  const scale = (arg('scale') ?? 'medium') as RealScale;
+  const dir = path.resolve(arg('dir') ?? path.join('/work/realscale', scale));
+  const budget = Number(arg('budget') ?? 8) * GB;
+  const wanted = (arg('components')?.split(',') ?? [...REAL_COMPONENTS]) as RealComponent[];
+  console.log(`SD3.5 ${scale} at real size in ${dir}; CPU, one thread; budget ${budget / GB} GB per measurement`);
+  const rows: Row[] = [];
+  for (const component of wanted) {
+    // The fit formula's size of the component (catalog.ts, the published fp16 files), as the estimate uses it.
+    const sizes = CATALOG[scale === 'medium' ? 'sd3.5-medium' : 'sd3.5-large'].components;
+    const fp16Bytes = { text_encoder: sizes.clipL, text_encoder_2: sizes.clipG, text_encoder_3: sizes.t5, unet: sizes.transformer, vae_decoder: sizes.vaeDecoder }[component];
+    const estimate = phaseEstimate(fp16Bytes);
+    const row: Row = { component, fp16Bytes, estimate };
+    rows.push(row);
+    const free = availableBytes();
+    if (estimate > budget) {
+      row.skipped = `estimated peak ${(estimate / GB).toFixed(1)} GB is over the ${budget / GB} GB budget`;
+      continue;
+    }
+    if (estimate > free - 2 * GB) {
+      row.skipped = `estimated peak ${(estimate / GB).toFixed(1)} GB; only ${(free / GB).toFixed(1)} GB available now`;
+      continue;
+    }
+    const marker = path.join(dir, component, '.complete');
+    if (!fs.existsSync(marker)) {
+      const t0 = Date.now();
+      writeRealComponent(dir, scale, component);
+      fs.writeFileSync(marker, '');
+      console.log(`wrote ${component} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    }
+    const r = spawnSync(process.execPath, ['--import', 'tsx', __filename, '--child', dir, component, ...(process.argv.includes('--1024') ? ['--1024'] : [])], {
+      cwd: root,
+      encoding: 'utf8',
+      maxBuffer: 1 << 20,
+    });
+    const line = r.stdout.trim().split('\n').pop() ?? '';
+    try {
+      row.measured = JSON.parse(line) as Row['measured'];
+    } catch {
+      row.skipped = `the measuring process failed (status ${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' ')}`;
+    }
+  }
+  console.log('\nPer component (low mode: one phase resident), peak RSS against the fit formula:');
+  console.log('component        fp16 weights  estimate   measured   ratio   session   runs');
+  for (const r of rows) {
+    const m = r.measured;
+    const cells = [
+      r.component.padEnd(15),
+      `${(r.fp16Bytes / GB).toFixed(2)} GB`.padStart(12),
+      `${(r.estimate / GB).toFixed(2)} GB`.padStart(9),
+      m ? `${(m.peak / GB).toFixed(2)} GB`.padStart(9) : '        —',
+      m ? `${(r.estimate / m.peak).toFixed(2)}×`.padStart(6) : '     —',
+      m ? `${(m.createMs / 1000).toFixed(1)} s`.padStart(8) : '       —',
+      m ? m.runs.map((x) => `${x.label} ${(x.ms / 1000).toFixed(2)} s`).join(', ') : `not measured: ${r.skipped}`,
+    ];
+    console.log(cells.join('  '));
+  }
+  if (process.argv.includes('--full')) await full(scale, dir, budget);
+}
+
+/** --full: the real worker per memory mode (VmHWM against peakMemoryBytes), time to first image, a step's time. */
+async function full(scale: RealScale, dir: string, budget: number): Promise<void> {
+  const entry = path.join(root, 'out', 'main', 'worker.js');
+  if (!fs.existsSync(entry)) {
+    console.log(`--full skipped: ${entry} is missing (npm run -s build first)`);
+    return;
+  }
+  const { InferenceHost } = await import('../../src-main/inference/host');
+  const { forkSpawner } = await import('../../src-main/core/node-adapters');
+  const { writeTokenizers } = await import('../../e2e/support/real-scale-model');
+  const v = CATALOG[scale === 'medium' ? 'sd3.5-medium' : 'sd3.5-large'];
+  for (const c of REAL_COMPONENTS) if (!fs.existsSync(path.join(dir, c, '.complete'))) {
+    console.log(`--full needs every component in ${dir}: ${c} is missing (run without --budget limits on a large machine first)`);
+    return;
+  }
+  if (!writeTokenizers(dir)) console.log('note: no shared tokenizers found (SD35_FIXTURES); the worker will refuse the folder');
+  console.log('\nPer memory mode (real worker, one 512² image, 2 steps, guidance 4.5, CPU, one thread):');
+  console.log('mode       estimate   measured VmHWM   ratio   time to first image');
+  for (const mode of ['fast', 'balanced', 'low'] as const) {
+    const est = peakMemoryBytes(v, mode, true, CPU_FP16_WEIGHT_FACTOR);
+    if (est > budget || est > availableBytes() - 2 * GB) {
+      console.log(`${mode.padEnd(10)} ${(est / GB).toFixed(1)} GB   not run: over the budget or the memory free now`);
+      continue;
+    }
+    const host = new InferenceHost({ spawner: forkSpawner, entry, threads: 1, env: { ...process.env }, log: () => undefined });
+    try {
+      const t0 = Date.now();
+      await host.generate({ folder: dir, ep: 'cpu', memory: mode, request: { prompt: 'a lighthouse at dusk', negativePrompt: 'blurry', seed: '42', steps: 2, guidance: 4.5, width: 512, height: 512, t5: true } });
+      const ms = Date.now() - t0;
+      const m = host.pid !== undefined ? /^VmHWM:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${host.pid}/status`, 'utf8')) : null;
+      const peak = m ? Number(m[1]) * 1024 : NaN;
+      console.log(`${mode.padEnd(10)} ${(est / GB).toFixed(1)} GB   ${(peak / GB).toFixed(2)} GB`.padEnd(40) + `${(est / peak).toFixed(2)}×   ${(ms / 1000).toFixed(0)} s`);
+    } finally {
+      await host.dispose();
+    }
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
