@@ -33,6 +33,11 @@ const ELECTRON_ALLOWED = [
   'src-main/electron/**',
 ];
 
+// Test code and its helpers may reach anything; product code may not reach them (docs/architecture.md §9).
+const TESTS = ['**/*.test.ts', '**/*.spec.ts', 'src-main/testing/**', 'src-renderer/testing/**', 'e2e/**', 'scripts/**'];
+const TEST_ONLY = ['**/testing/**', '**/e2e/**'];
+const TEST_ONLY_MESSAGE = 'Product code never imports testing/ or e2e/ (test helpers live there; docs/architecture.md §9).';
+
 export default tseslint.config(
   { ignores: ['out/**', 'dist/**', 'node_modules/**', 'native/**', 'test-results/**', 'playwright-report/**'] },
   js.configs.recommended,
@@ -75,5 +80,37 @@ export default tseslint.config(
   {
     files: ELECTRON_ALLOWED,
     rules: restrict([], ['**/src-renderer/**'], 'The main process never imports renderer code.'),
+  },
+  // The same rules again for product files, with testing/ and e2e/ forbidden too (a later block replaces the
+  // rule's options for the files it matches, so each repeats its room's list).
+  {
+    files: ['src-renderer/**'],
+    ignores: TESTS,
+    rules: restrict([...nativeAndElectron, ...nodeBuiltins], ['**/src-main/**', '../src-main/*', ...TEST_ONLY], `The renderer reaches the studio only through src-renderer/api.ts (docs/architecture.md §1). ${TEST_ONLY_MESSAGE}`),
+  },
+  {
+    files: ['src-shared/**'],
+    ignores: TESTS,
+    rules: restrict([...nativeAndElectron, ...nodeBuiltins, 'vue', 'pinia'], ['**/src-main/**', '**/src-renderer/**', ...TEST_ONLY], `src-shared runs in every process: no platform imports (docs/architecture.md §1). ${TEST_ONLY_MESSAGE}`),
+  },
+  {
+    files: ['src-main/**'],
+    ignores: [...ELECTRON_ALLOWED, ...TESTS],
+    rules: restrict(['electron'], ['**/src-renderer/**', ...TEST_ONLY], `Only shell/{main,window,preload,protocol}.ts, transport/ipc.ts and electron/** import electron (docs/architecture.md §1). ${TEST_ONLY_MESSAGE}`),
+  },
+  {
+    files: ELECTRON_ALLOWED,
+    ignores: TESTS,
+    rules: restrict([], ['**/src-renderer/**', ...TEST_ONLY], `The main process never imports renderer code. ${TEST_ONLY_MESSAGE}`),
+  },
+  // Imports point down: transport/ is below shell/ (it serves the shell's windows and the browser alike).
+  {
+    files: ['src-main/transport/**'],
+    ignores: [...TESTS, 'src-main/transport/ipc.ts'],
+    rules: restrict(['electron'], ['**/src-renderer/**', ...TEST_ONLY, '**/shell/**', '../shell/*'], `transport/ never imports shell/ (the pure policy lives in transport/security.ts; docs/architecture.md §1). ${TEST_ONLY_MESSAGE}`),
+  },
+  {
+    files: ['src-main/transport/ipc.ts'],
+    rules: restrict([], ['**/src-renderer/**', ...TEST_ONLY, '**/shell/**', '../shell/*'], `transport/ never imports shell/ (docs/architecture.md §1). ${TEST_ONLY_MESSAGE}`),
   },
 );

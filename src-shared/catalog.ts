@@ -351,6 +351,15 @@ const USABLE_SHARE = 0.9;
  */
 export const CPU_FP16_WEIGHT_FACTOR = 2;
 
+/**
+ * What decoding a 1024² image adds on the CPU on top of the VAE's weights: measured by
+ * `npm run bench -- real-scale` (2026-12-07, this 2-core 24 GB machine, one thread): the full-size VAE decoder alone
+ * (0.10 GB fp16 weights) peaked at 6.62 GB (VmHWM) decoding 1024² — its mid-block attention over 128² positions and
+ * the 128-channel 1024² activations — where the flat RUN_WORKING_BYTES allowance said 2.2 GB. 6.5 GB plus the
+ * process gives 7.7 GB for that phase (1.16× the measured peak). GPU providers keep the flat allowance (not measured).
+ */
+export const CPU_VAE_DECODE_WORKING_BYTES = 6.5 * GB;
+
 const PROVIDER_LABELS: Record<string, string> = { cpu: 'the CPU', cuda: 'CUDA', dml: 'DirectML', coreml: 'Core ML', webgpu: 'WebGPU', gpu: 'the GPU' };
 
 /** "the CPU", "CUDA", "DirectML"… for a provider name. */
@@ -370,7 +379,8 @@ export function providerLabel(provider: string): string {
  *   encoders are resident together at the end of encoding, then the transformer alone, then the VAE.
  * The weights count `weightFactor` times their (fp16) size: 2 on the CPU (see CPU_FP16_WEIGHT_FACTOR).
  * Measured order (scripts/bench/worker-memory.bench.ts, 600 MB T5 + 600 MB transformer, fp32, 64×64, CPU):
- * fast 2520 MB > balanced 1999 MB > low 1347 MB peak worker RSS.
+ * fast 2520 MB > balanced 1999 MB > low 1347 MB peak worker RSS. On the CPU the decode phase counts the VAE's
+ * measured working memory at 1024² (CPU_VAE_DECODE_WORKING_BYTES).
  */
 export function peakMemoryBytes(v: CatalogVariant, mode: MemoryMode, t5: boolean, weightFactor = 1): number {
   const c = v.components;
@@ -380,6 +390,12 @@ export function peakMemoryBytes(v: CatalogVariant, mode: MemoryMode, t5: boolean
   if (mode === 'fast') peak = (encoders + denoise) * weightFactor + 2 * RUN_WORKING_BYTES;
   else if (mode === 'balanced') peak = (encoders + denoise) * weightFactor + RUN_WORKING_BYTES;
   else peak = Math.max(encoders, c.transformer, c.vaeDecoder) * weightFactor + RUN_WORKING_BYTES;
+  // The decode phase: what is resident then, plus the VAE's measured working memory on the CPU (see
+  // CPU_VAE_DECODE_WORKING_BYTES); it is the peak whenever it exceeds the phases above.
+  if (weightFactor >= CPU_FP16_WEIGHT_FACTOR) {
+    const resident = mode === 'fast' ? encoders + denoise : mode === 'balanced' ? denoise : c.vaeDecoder;
+    peak = Math.max(peak, resident * weightFactor + CPU_VAE_DECODE_WORKING_BYTES);
+  }
   return Math.round(peak + PROCESS_BYTES);
 }
 

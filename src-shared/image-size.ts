@@ -33,3 +33,13 @@ export function describeSize(s: SizeFacts): string {
   else why = 'cropped or resized';
   return `${generated}, saved at ${saved} (${why})`;
 }
+
+/**
+ * An area in megapixels for the size hints: two decimals from 0.01 MP up ("1.05 MP"), two significant
+ * digits below, so a small test size never reads "0.00 MP" (64 × 64 → "0.0041 MP").
+ */
+export function formatMegapixels(width: number, height: number): string {
+  const mp = (width * height) / 1e6;
+  if (!(mp > 0)) return '0 MP';
+  return `${mp >= 0.01 ? mp.toFixed(2) : Number(mp.toPrecision(2)).toString()} MP`;
+}

@@ -78,7 +78,7 @@ async function allPainted(page: Page, n: number): Promise<void> {
 
 async function noPageScroll(page: Page): Promise<void> {
   const m = await page.evaluate(() => {
-    const main = document.querySelector('main.content')!;
+    const main = document.querySelector('main.content .view-slot')!;
     return { doc: document.scrollingElement.scrollHeight, win: window.innerHeight, main: main.scrollHeight, mainClient: main.clientHeight };
   });
   expect(m.doc).toBeLessThanOrEqual(m.win);
@@ -265,6 +265,9 @@ test('empty and error states: nothing open lists the saved comparisons; a missin
   await expect(page.getByRole('heading', { level: 1, name: 'Compare' })).toBeVisible();
   await expect(page.getByRole('heading', { level: 2, name: 'Saved comparisons' })).toBeVisible();
   await expect(page.getByRole('list', { name: 'Saved comparisons' }).getByRole('listitem')).not.toHaveCount(0);
+  // A name cut by the column's width shows whole as the tooltip.
+  const opens = page.getByRole('list', { name: 'Saved comparisons' }).getByRole('button', { name: /^Open / });
+  for (const b of await opens.all()) expect(await b.getAttribute('title')).toBe((await b.getAttribute('aria-label'))!.slice('Open '.length));
   await page.screenshot({ path: path.join(shots, 'compare-empty-1280x800-light.png') });
   await openCompare(page, 'saved=999999');
   await expect(page.getByRole('alert')).toHaveText('Comparison 999999 does not exist.');

@@ -90,6 +90,8 @@ test('restarted with a new token: the refusal is explained, the new #token= link
   expect(served.token).not.toBe(first.token);
   await expect(banner(page)).toContainText("did not accept this tab's access token");
   await expect(banner(page)).toContainText('#token=');
+  // The banner takes its room above the view: the Generate button stays on screen.
+  await expect(page.getByRole('button', { name: 'Generate' })).toBeInViewport();
   await page.screenshot({ path: path.join(shots, 'connection-token-rejected.png') });
 
   // The new link opened in this tab (only the hash changes: no page load by itself).

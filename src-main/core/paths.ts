@@ -49,6 +49,8 @@ export interface DataLayout {
   servePort: string;
   /** Derived graphs (portable, LoRA, …), model-folder/derived-graphs.ts: never inside a model folder. */
   graphs: string;
+  /** The LoRA library (core/loras/library.ts). */
+  loras: string;
 }
 
 export function dataLayout(root: string): DataLayout {
@@ -63,6 +65,7 @@ export function dataLayout(root: string): DataLayout {
     opProbes: path.join(root, 'op-probes'),
     servePort: path.join(root, 'serve-port'),
     graphs: path.join(root, 'graphs'),
+    loras: path.join(root, 'loras'),
   };
 }
 

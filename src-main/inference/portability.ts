@@ -4,6 +4,7 @@
 // (model-folder/portable.ts, derived-graphs.ts), which is then loaded instead; anything else is a precise
 // StudioError.
 import { StudioError } from '../../src-shared/errors';
+import { boundText, listWithMore } from '../../src-shared/bounded-text';
 import type { ComponentFiles } from '../model-folder/layouts';
 import { readOnnxGraph, type OnnxGraph } from '../model-folder/onnx-graph';
 import { domainLabel, listOps, opKey, opLabel, type GraphOp } from '../model-folder/ops';
@@ -63,17 +64,21 @@ export function unsupportedOpsError(check: OpsCheck, where: string, others: Read
   const types = [...new Set(op.inputTypes.filter((t) => t !== ''))].join(', ');
   const have = [...others].filter(([, ok]) => ok).map(([p]) => providerLabel(p));
   const tried = check.provider === 'cpu' ? 'the CPU' : `${providerLabel(check.provider)} or the CPU`;
-  const rest = check.blocked.length > 1 ? ` (also: ${opNames(check.blocked.slice(1)).filter((n) => n !== name).join(', ') || 'other type combinations'})` : '';
+  const also = opNames(check.blocked.slice(1)).filter((n) => n !== name);
+  const rest = check.blocked.length > 1 ? ` (also: ${also.length > 0 ? listWithMore(also) : 'other type combinations'})` : '';
   const advice =
     have.length > 0
       ? `Choose ${list(have)} as the execution provider (Settings, or --ep), or use an export in the standard optimum layout.`
       : 'This export was optimized for another runtime (e.g. DirectML or CUDA); use an export in the standard optimum layout (e.g. a stabilityai/*-onnx or optimum-exported repo), or run it on a machine whose provider has the operator.';
   return new StudioError(
     'unavailable',
-    `${where}: ${opLabel(op)} (${types}) in ${check.file} has no kernel on ${tried} and no rewrite${rest}. ` +
-      `${have.length > 0 ? `Providers here that have it: ${list(have)}.` : 'No execution provider on this machine has it.'} ${advice}`,
+    boundText(
+      `${where}: ${boundText(opLabel(op), 200)} (${boundText(types, 200)}) in ${check.file} has no kernel on ${tried} and no rewrite${rest}. ` +
+        `${have.length > 0 ? `Providers here that have it: ${list(have)}.` : 'No execution provider on this machine has it.'} ${advice}`,
+      4000,
+    ),
     {
-      op: name,
+      op: boundText(name, 200),
       opset: op.opset,
       file: check.file,
       provider: check.provider,

@@ -188,4 +188,14 @@ describe('readSchedulerShift', () => {
       expect((err as Error).message).toContain(path.join(folder, 'scheduler', 'scheduler_config.json'));
     }
   });
+
+  it('refuses a config nested 100,000 deep with invalid_input (issue 18 §4), and reads one nested 64 deep', async () => {
+    const deep = folderWith('deep', `{"shift": 3.0, "x": ${'['.repeat(100_000)}${']'.repeat(100_000)}}`);
+    const err = await readSchedulerShift(deep).catch((e: unknown) => e);
+    expect(isStudioError(err, 'invalid_input')).toBe(true);
+    expect((err as Error).message).toContain('nests deeper than 64 levels');
+    // Brackets inside strings are not nesting.
+    const fine = folderWith('fine', `{"shift": 2.0, "x": ${'['.repeat(63)}"${'['.repeat(1000)}"${']'.repeat(63)}}`);
+    expect(await readSchedulerShift(fine)).toBe(2);
+  });
 });

@@ -8,6 +8,7 @@
 //  - step: x ← x + (σ_next − σ)·v, each operation in float32.
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { MAX_JSON_DEPTH, jsonDepth } from '../../src-shared/bounded-json';
 import { StudioError } from '../../src-shared/errors';
 
 const NUM_TRAIN_TIMESTEPS = 1000;
@@ -86,6 +87,9 @@ export async function readSchedulerShift(modelFolder: string): Promise<number> {
     throw new StudioError('invalid_input', `Could not read ${file}: ${(err as Error).message}. Check the model folder's permissions.`);
   }
   let config: unknown;
+  if (jsonDepth(text) > MAX_JSON_DEPTH) {
+    throw new StudioError('invalid_input', `${file} nests deeper than ${MAX_JSON_DEPTH} levels; a scheduler configuration is a flat object. Re-download or repair the model's scheduler folder.`);
+  }
   try {
     config = JSON.parse(text);
   } catch {

@@ -4,12 +4,15 @@
 // 3 operators rewritten", or "cannot run here: com.microsoft.X has no kernel on CoreML or the CPU and no
 // rewrite". The graphs are read alone; their external data is not needed (nor there yet).
 import type { PortabilityVerdict } from '../../src-shared/schemas/models';
-import { readOnnxGraph } from '../model-folder/onnx-graph';
+import { readOnnxGraph, type OnnxGraph } from '../model-folder/onnx-graph';
+import { WireError } from '../model-folder/protobuf';
+import { StudioError } from '../../src-shared/errors';
 import { domainLabel } from '../model-folder/ops';
 import type { ProbeOptions } from './ort-probe';
 import { checkGraphOps, opNames, providerLabel } from './portability';
 import { planExecutionProviders, supportedBackends, type SupportedBackend } from './ep-plan';
 import type { EpChoice } from '../../src-shared/generation';
+import { boundText, listWithMore } from '../../src-shared/bounded-text';
 
 export interface VerdictGraph {
   /** Repo-relative ('unet/model.onnx'). */
@@ -33,12 +36,24 @@ export async function checkModelGraphs(graphs: readonly VerdictGraph[], options:
   const provider = plan.providers[0] ?? 'cpu';
   const rewritten = new Set<string>();
   const blocked: { op: string; file: string }[] = [];
+  let blockedCount = 0;
   for (const g of graphs) {
-    const check = await checkGraphOps(readOnnxGraph(g.path, { nodes: true, label: g.file }), g.file, provider, options);
+    let graph: OnnxGraph;
+    try {
+      graph = readOnnxGraph(g.path, { nodes: true, label: g.file });
+    } catch (err) {
+      if (!(err instanceof WireError)) throw err;
+      // Its hash matched, yet it is no ONNX graph (or past the graph limits): what the mirror sent is unusable.
+      throw new StudioError('verification_failed', boundText(`${g.file} is not a usable ONNX graph: ${err.message}. Nothing large was downloaded.`, 2000), { file: g.file });
+    }
+    const check = await checkGraphOps(graph, g.file, provider, options);
     for (const name of opNames(check.rewritable)) rewritten.add(name);
     for (const op of check.blocked) {
-      const name = `${domainLabel(op.domain)}.${op.opType}`;
-      if (!blocked.some((b) => b.op === name && b.file === g.file)) blocked.push({ op: name, file: g.file });
+      const name = boundText(`${domainLabel(op.domain)}.${op.opType}`, 200);
+      if (blocked.some((b) => b.op === name && b.file === g.file)) continue;
+      blockedCount++;
+      // The contract keeps 200 entries; the text says how many more there are.
+      if (blocked.length < 200) blocked.push({ op: name, file: g.file });
     }
   }
   const ops = [...rewritten].sort();
@@ -48,7 +63,10 @@ export async function checkModelGraphs(graphs: readonly VerdictGraph[], options:
     return {
       verdict: 'blocked',
       provider,
-      text: `cannot run here: ${names.join(', ')} ${names.length > 1 ? 'have' : 'has'} no kernel on ${on} and no rewrite (in ${[...new Set(blocked.map((b) => b.file))].join(', ')})`,
+      text: boundText(
+        `cannot run here: ${listWithMore(names, 8, 200, names.length + blockedCount - blocked.length)} ${names.length > 1 ? 'have' : 'has'} no kernel on ${on} and no rewrite (in ${listWithMore([...new Set(blocked.map((b) => b.file))], 5)})`,
+        4000,
+      ),
       rewritten: ops,
       blocked,
     };

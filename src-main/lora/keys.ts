@@ -278,7 +278,7 @@ export const LORA_BASE_LABELS: Record<LoraBase, string> = {
   'sd3.5-large': 'SD3.5 Large',
   'sd3.5-medium': 'SD3.5 Medium',
   'sd3-medium': 'SD3 / SD3.5 Medium',
-  sd3: 'SD3 (text encoders only)',
+  sd3: 'SD3 family (size not recognised)',
 };
 
 /** Hidden 2432 (38 blocks) = Large; 1536 (24 blocks) with MMDiT-X attn2 = SD3.5 Medium, without = SD3 Medium shape. */

@@ -93,6 +93,20 @@ export interface OnnxGraph extends ComponentIo {
 }
 
 // ModelProto / GraphProto / NodeProto / AttributeProto / TensorProto field numbers (onnx.proto3).
+/**
+ * Bounds of a graph the studio reads (issue 18 §3; docs/architecture.md §5 says why these numbers): ORT's session
+ * creation is roughly quadratic in nodes, and every distinct op costs a probe session. A real SD3.5 export is far
+ * below each (the Large transformer about 20,000 nodes, under 150 distinct op/type combinations, 1–3 opset imports).
+ */
+export const GRAPH_LIMITS = {
+  /** Nodes of the main graph (a derived graph too). */
+  nodes: 60_000,
+  /** Distinct (domain, op type, opset, element types): each is one probe session. */
+  distinctOps: 500,
+  /** opset_import entries. */
+  opsetImports: 16,
+} as const;
+
 export const MODEL = { irVersion: 1, graph: 7, opsetImport: 8 } as const;
 export const GRAPH = { node: 1, name: 2, initializer: 5, input: 11, output: 12, valueInfo: 13 } as const;
 export const NODE = { input: 1, output: 2, name: 3, opType: 4, attribute: 5, domain: 7 } as const;
@@ -251,6 +265,9 @@ export function readGraphFrom(src: ByteSource, label: string, options: ReadGraph
     if (f.field === MODEL.irVersion && f.wire === 0) graph.irVersion = f.value;
     else if (f.field === MODEL.graph && f.wire === 2) graphField = f;
     else if (f.field === MODEL.opsetImport && f.wire === 2) {
+      if (graph.opsets.size >= GRAPH_LIMITS.opsetImports) {
+        throw new WireError(`${label} imports more than ${GRAPH_LIMITS.opsetImports} operator sets (no SD3.5 export has nearly as many)`);
+      }
       let domain = '';
       let version = 0;
       for (const o of fields(src, f.start, f.next, budget)) {
@@ -263,8 +280,12 @@ export function readGraphFrom(src: ByteSource, label: string, options: ReadGraph
   if (graph.irVersion === undefined || graph.irVersion < 1 || graph.irVersion > 64) throw new WireError(`${label} has no valid ONNX IR version`);
   if (!graphField) throw new WireError(`${label} holds no graph`);
   const initializerNames = new Set<string>();
+  let nodes = 0;
   for (const g of fields(src, graphField.start, graphField.next, budget)) {
     if (g.wire !== 2) continue;
+    if (g.field === GRAPH.node && ++nodes > GRAPH_LIMITS.nodes) {
+      throw new WireError(`${label} has more than ${GRAPH_LIMITS.nodes.toLocaleString('en-US')} nodes (no SD3.5 export has nearly as many)`);
+    }
     if (g.field === GRAPH.initializer) {
       const init = readInitializer(src, g, budget);
       initializerNames.add(init.name);

@@ -3,7 +3,8 @@
 // from the declared inputs, initializers and value_info, and are carried through the nodes by the rule of
 // thumb every ONNX op family follows (outputs take the first typed input's type unless the op says
 // otherwise: Cast's `to`, Shape → int64, comparisons → bool, …).
-import { ONNX_TYPES, type OnnxGraph, type OnnxNode } from './onnx-graph';
+import { StudioError } from '../../src-shared/errors';
+import { GRAPH_LIMITS, ONNX_TYPES, type OnnxGraph, type OnnxNode } from './onnx-graph';
 
 export interface GraphOp {
   /** '' for the default ONNX domain; 'com.microsoft' for ONNX Runtime's contrib operators. */
@@ -89,7 +90,10 @@ export function valueTypes(graph: OnnxGraph): Map<string, string> {
   return types;
 }
 
-/** Every distinct (domain, op type, opset, element types) of a graph read with `{ nodes: true }`. */
+/**
+ * Every distinct (domain, op type, opset, element types) of a graph read with `{ nodes: true }`; more than
+ * GRAPH_LIMITS.distinctOps is refused (StudioError invalid_input): each would cost a probe session.
+ */
 export function listOps(graph: OnnxGraph): GraphOp[] {
   const types = valueTypes(graph);
   const ops = new Map<string, GraphOp>();
@@ -102,7 +106,9 @@ export function listOps(graph: OnnxGraph): GraphOp[] {
     const key = opKey(op);
     const seen = ops.get(key);
     if (seen) seen.count += 1;
-    else ops.set(key, op);
+    else if (ops.size >= GRAPH_LIMITS.distinctOps) {
+      throw new StudioError('invalid_input', `The graph uses more than ${GRAPH_LIMITS.distinctOps} distinct operators (no SD3.5 export has nearly as many); it is not checked or loaded.`);
+    } else ops.set(key, op);
   }
   return [...ops.values()].sort((a, b) => opKey(a).localeCompare(opKey(b)));
 }

@@ -19,7 +19,8 @@
 //     quantized to int8 by the kernel) is rewritten as the float product too.
 import { derivedGraph, type DerivedGraph } from './derived-graphs';
 import type { ComponentFiles } from './layouts';
-import { GRAPH, MODEL, NODE, onnxTypeNumber, readOnnxGraphBuffer, type OnnxGraph, type OnnxNode } from './onnx-graph';
+import { StudioError } from '../../src-shared/errors';
+import { GRAPH, GRAPH_LIMITS, MODEL, NODE, onnxTypeNumber, readOnnxGraphBuffer, type OnnxGraph, type OnnxNode } from './onnx-graph';
 import { valueTypes } from './ops';
 import { BufferSource, Message, fields } from './protobuf';
 
@@ -271,6 +272,17 @@ const REWRITERS: Record<string, (ctx: RewriteContext) => void> = {
   'com.microsoft.BiasSplitGelu': rewriteBiasSplitGelu,
 };
 
+/**
+ * The pass's amplification bound (issue 18 §3): the rewritten graph has at most GRAPH_LIMITS.nodes nodes and at
+ * most 2× the original's bytes + 16 MB (a real VAE's ~30 GroupNorms add ~100 kB).
+ */
+export const PORTABLE_GROWTH = 2;
+export const PORTABLE_SLACK_BYTES = 16 * 1024 * 1024;
+
+function amplified(label: string, what: string): StudioError {
+  return new StudioError('invalid_input', `The portability pass would turn ${label} into ${what}; a real export never grows that much, so it is not rewritten.`, { file: label });
+}
+
 export interface RewrittenOp {
   /** 'com.microsoft.GroupNorm' */
   op: string;
@@ -295,6 +307,7 @@ export function rewriteModel(model: Buffer, ops: ReadonlySet<string>, label = 'm
   const opset = graph.opsets.get('') ?? 17;
   const src = new BufferSource(model);
   const counts = new Map<string, number>();
+  let emitted = 0;
   const out = new Message();
   let sawGraph = false;
   for (const f of fields(src, 0, model.length)) {
@@ -315,8 +328,11 @@ export function rewriteModel(model: Buffer, ops: ReadonlySet<string>, label = 'm
       const rewrite = ops.has(key) ? REWRITERS[key] : undefined;
       if (!rewrite) g.raw(model.subarray(gf.tagStart, gf.next));
       else {
-        const e = new Emitter(`portable/${k}_${node.name || node.opType}`, opset);
+        // The node's own name only as a hint (bounded): k keeps the names unique.
+        const e = new Emitter(`portable/${k}_${(node.name || node.opType).slice(0, 64)}`, opset);
         rewrite({ e, node, types, ranks });
+        emitted += e.nodes.length - 1;
+        if (graph.nodes.length + emitted > GRAPH_LIMITS.nodes) throw amplified(label, `more than ${GRAPH_LIMITS.nodes.toLocaleString('en-US')} nodes`);
         for (const n of e.nodes) g.bytes(GRAPH.node, n);
         counts.set(key, (counts.get(key) ?? 0) + 1);
       }
@@ -324,7 +340,11 @@ export function rewriteModel(model: Buffer, ops: ReadonlySet<string>, label = 'm
     }
     out.bytes(MODEL.graph, g);
   }
-  return { bytes: out.finish(), rewritten: [...counts].map(([op, count]) => ({ op, count })).sort((a, b) => a.op.localeCompare(b.op)) };
+  const bytes = out.finish();
+  if (bytes.length > model.length * PORTABLE_GROWTH + PORTABLE_SLACK_BYTES) {
+    throw amplified(label, `${bytes.length} bytes from ${model.length}`);
+  }
+  return { bytes, rewritten: [...counts].map(([op, count]) => ({ op, count })).sort((a, b) => a.op.localeCompare(b.op)) };
 }
 
 /** How many nodes of each op in `ops` the pass rewrites in a graph (read with nodes). */

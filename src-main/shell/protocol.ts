@@ -1,7 +1,7 @@
 // Registers the studio:// scheme (privileged, standard, secure) and serves it through
 // transport/studio-protocol.ts. No file:// URL is ever loaded.
 import { protocol } from 'electron';
-import { APP_SCHEME } from './security';
+import { APP_SCHEME } from '../transport/security';
 import { handleStudioUrl, type StudioProtocolContext } from '../transport/studio-protocol';
 
 /** Must run before app 'ready'. */

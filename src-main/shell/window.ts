@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { BrowserWindow, Menu, app, clipboard, screen, session, shell, type MenuItemConstructorOptions } from 'electron';
 import { viewMenuRoles } from './launch';
-import { APP_ORIGIN, allowPermission, decideNavigation, decideWindowOpen, secureWebPreferences } from './security';
+import { APP_ORIGIN, allowPermission, decideNavigation, decideWindowOpen, secureWebPreferences } from '../transport/security';
 import { loadWindowState, saveWindowState } from './window-state';
 
 export interface MainWindowOptions {

@@ -10,7 +10,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { MAX_MESSAGE_BYTES, callMessageSchema, type EventMessage, type Reply } from '../../src-shared/api';
 import { StudioError } from '../../src-shared/errors';
 import type { EventBus } from '../core/events';
-import { SECURITY_HEADERS, contentSecurityPolicy } from '../shell/security';
+import { SECURITY_HEADERS, contentSecurityPolicy } from './security';
 import type { Dispatch } from './dispatch';
 import { noMedia, type MediaSource } from '../core/media';
 import { resolveMedia } from './media';

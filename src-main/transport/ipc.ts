@@ -6,7 +6,7 @@ import { IPC_CALL_CHANNEL, IPC_EVENT_CHANNEL, type EventMessage } from '../../sr
 import type { RawReply } from '../../src-shared/client';
 import { StudioError } from '../../src-shared/errors';
 import type { EventBus } from '../core/events';
-import { isAppUrl } from '../shell/security';
+import { isAppUrl } from './security';
 import type { Dispatch } from './dispatch';
 
 export interface SenderFrameLike {

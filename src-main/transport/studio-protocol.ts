@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import { StudioError } from '../../src-shared/errors';
 import type { MediaSource } from '../core/media';
-import { SECURITY_HEADERS, contentSecurityPolicy } from '../shell/security';
+import { SECURITY_HEADERS, contentSecurityPolicy } from './security';
 import { resolveMedia } from './media';
 import { resolveStatic } from './static';
 

@@ -7,9 +7,9 @@ import { computed, reactive, ref, shallowRef, watch } from 'vue';
 import type { ResultOf } from '../../src-shared/api';
 import { CATALOG, isCatalogId } from '../../src-shared/catalog';
 import { StudioError } from '../../src-shared/errors';
+import { formatMegapixels } from '../../src-shared/image-size';
 import {
   GENERATION_LIMITS,
-  RANDOM_SEED_LIMIT,
   defaultsFor,
   jobParamsSchema,
   parseSeed,
@@ -19,6 +19,7 @@ import {
   SCHEDULERS,
   SHIFT_LIMITS,
   shiftSchema,
+  randomSeed,
   sizePresetsFor,
   SLG_DEFAULT,
   slgSchema,
@@ -194,11 +195,8 @@ export function parseSeedList(text: string): string[] | undefined {
   return out;
 }
 
-export function randomSeed(): string {
-  const a = new Uint32Array(1);
-  globalThis.crypto.getRandomValues(a);
-  return String(a[0]! % RANDOM_SEED_LIMIT);
-}
+/** The one random-seed rule (src-shared/generation.ts), re-exported for the form. */
+export { randomSeed };
 
 export interface Submission {
   params: JobParams;
@@ -386,7 +384,7 @@ export const useGenerateStore = defineStore('generate', () => {
     const mp = (form.width * form.height) / 1e6;
     const { min, max } = v.recommendedMegapixels;
     if (mp < min - 1e-9 || mp > max + 1e-9) {
-      return `${form.width} × ${form.height} is ${mp.toFixed(2)} MP; ${v.displayName} is made for ${min === max ? `${min}` : `${min}–${max}`} MP, so images may come out worse.`;
+      return `${form.width} × ${form.height} is ${formatMegapixels(form.width, form.height)}; ${v.displayName} is made for ${min === max ? `${min}` : `${min}–${max}`} MP, so images may come out worse.`;
     }
     return undefined;
   });

@@ -64,7 +64,14 @@ export type ModelEntryView = z.infer<typeof modelEntrySchema>;
 
 export const modelsListSchema = z
   .object({
-    models: z.array(modelEntrySchema).max(500),
+    /** Entries that do not fit the schema are dropped one by one: one bad entry never hides every model. */
+    models: z
+      .array(z.unknown())
+      .max(500)
+      .transform((items) => items.flatMap((item) => {
+        const entry = modelEntrySchema.safeParse(item);
+        return entry.success ? [entry.data] : [];
+      })),
     modelsDir: z.string().max(4096),
     freeDiskBytes: z.number().nullable(),
     /** For the fit check (src-shared/catalog.ts fitCheck). */

@@ -3,6 +3,9 @@
 // queue's runner (owner 'cli'); when the app or `serve` holds it, the job is queued there and this process waits
 // for its images, reading progress from the database, so two processes never fight over one GPU.
 // One JSON line per image with --json (the seed a decimal string, as everywhere); progress on stderr.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { CATALOG } from '../../../src-shared/catalog';
 import { StudioError } from '../../../src-shared/errors';
 import {
@@ -29,6 +32,7 @@ import {
   type Scheduler,
   type Slg,
   type JobParams,
+  type LoraRef,
   type MemoryMode,
   type Sweep,
 } from '../../../src-shared/generation';
@@ -41,6 +45,8 @@ import type { HostModelInfo } from '../../inference/host';
 import { boolOption, intOption, type ParsedArgs, requiredString, stringOption } from '../args';
 import type { CliContext, Command } from '../command';
 import { createProgressBar } from '../progress';
+import { LoraLibrary } from '../../core/loras/library';
+import { dataLayout } from '../../core/paths';
 
 export type { ResolvedModel };
 
@@ -85,10 +91,37 @@ export interface GenerateOptions {
   slg?: Slg;
   /** Image to image: the source file (and mask file), as given on the command line. */
   initImage?: { path: string; strength: number; fit: FitMode; mask?: string; maskBlur: number };
+  /** `--lora PATH_OR_NAME[:STRENGTH]`, as given (resolved against the library by the command). */
+  loraArgs?: string[];
+  /** The LoRAs resolved in the library (set by the command before jobFor). */
+  loras?: LoraRef[];
   /** The job's source once kept in the data folder (set by the command before jobFor). */
   init?: InitImage;
   /** The source's size: the default generation size (rounded to 16, within the limits). */
   initSize?: { width: number; height: number };
+}
+
+/** `--lora PATH_OR_NAME[:STRENGTH]` → library LoRAs (a file not yet in the library is imported first). */
+function resolveLoraArgs(ctx: CliContext, given: readonly string[], dataRoot: string): LoraRef[] {
+  const layout = dataLayout(dataRoot);
+  const library = new LoraLibrary(layout.loras, layout.graphs);
+  if (given.length > GENERATION_LIMITS.maxLoras) throw new StudioError('invalid_input', `At most ${GENERATION_LIMITS.maxLoras} LoRAs per generation.`);
+  return given.map((arg) => {
+    const m = /^(.*?):(-?(?:\d+(?:\.\d*)?|\.\d+))$/u.exec(arg);
+    const ref = m ? (m[1] as string) : arg;
+    const strength = m ? Number(m[2]) : 1;
+    if (!(strength >= GENERATION_LIMITS.minLoraStrength && strength <= GENERATION_LIMITS.maxLoraStrength)) {
+      throw new StudioError('invalid_input', `--lora ${arg}: the strength must be from ${GENERATION_LIMITS.minLoraStrength} to ${GENERATION_LIMITS.maxLoraStrength}`);
+    }
+    let entry = library.find(ref);
+    if (!entry && fs.existsSync(ref) && fs.statSync(ref).isFile()) {
+      const sha = crypto.createHash('sha256').update(fs.readFileSync(ref)).digest('hex');
+      entry = library.find(sha) ?? library.import(ref);
+      ctx.out.progress(`LoRA ${path.basename(ref)} is in the library as "${entry.name}".`);
+    }
+    if (!entry) throw new StudioError('not_found', `--lora ${arg}: no LoRA "${ref}" in the library and no such file (loras list shows the library).`);
+    return { name: entry.name, sha256: entry.sha256, strength };
+  });
 }
 
 /** The command line → generation options (usage errors are invalid_input, exit 2). */
@@ -103,6 +136,8 @@ export function parseGenerateOptions(args: ParsedArgs): GenerateOptions {
     throw new StudioError('invalid_input', `--seed ${seed} with --count ${count} goes past the largest seed, ${MAX_SEED_TEXT}.`);
   }
   const opts: GenerateOptions = { modelRef, prompt, negativePrompt: stringOption(args, 'negative') ?? '', seed, count, t5: !boolOption(args, 'no-t5') };
+  const loraArgs = args.options.lora;
+  if (Array.isArray(loraArgs)) opts.loraArgs = loraArgs;
   const steps = intOption(args, 'steps', { min: L.minSteps, max: L.maxSteps });
   if (steps !== undefined) opts.steps = steps;
   const guidance = numberOption(args, 'guidance');
@@ -207,9 +242,10 @@ export async function jobFor(opts: GenerateOptions, model: ResolvedModel, modelR
     ...(opts.shift !== undefined ? { shift: opts.shift } : {}),
     ...(opts.slg !== undefined ? { slg: opts.slg } : {}),
     ...(opts.init ? { init: opts.init } : {}),
+    ...(opts.loras && opts.loras.length > 0 ? { loras: opts.loras } : {}),
   };
   // The pipeline's own check first: its messages name the limits ("Guidance must be a number from 0 to 30").
-  const { init: _init, ...request } = candidate;
+  const { init: _init, loras: _loras, ...request } = candidate;
   (await pipelineModule()).validateRequest({ ...request, seed: opts.seed });
   const parsed = jobParamsSchema.safeParse(candidate);
   if (!parsed.success) {
@@ -357,6 +393,7 @@ export const generateCommand: Command = {
     { name: 'strength', type: 'string', valueName: 'S', description: `How much to change the init image, above 0 to 1 (default ${IMG2IMG_LIMITS.defaultStrength}); runs about S × steps` },
     { name: 'mask', type: 'string', valueName: 'PNG', description: 'Inpaint: white = repaint, black = keep; the same size as the init image' },
     { name: 'mask-blur', type: 'string', valueName: 'N', description: `Blur of the mask edge when pasting back, 0–${IMG2IMG_LIMITS.maxMaskBlur} px (default ${IMG2IMG_LIMITS.defaultMaskBlur})` },
+    { name: 'lora', type: 'list', valueName: 'PATH_OR_NAME[:S]', description: 'Apply a LoRA (a library name or a .safetensors file, imported into the library) at strength S (default 1.0); repeatable' },
     { name: 'fit', type: 'string', valueName: 'F', description: `Fitting the init image to the size: ${FIT_MODES.map((f) => `${f} (${FIT_MODE_LABELS[f]})`).join(', ')}; default resize` },
   ],
   async run(ctx) {
@@ -367,6 +404,7 @@ export const generateCommand: Command = {
       // A folder path is stored absolute, so the queue of another process finds it too.
       const ref = model.folder === opts.modelRef || /[\\/]/.test(opts.modelRef) ? model.folder : opts.modelRef;
       await keepInitImage(opts, core.layout.root);
+      opts.loras = resolveLoraArgs(ctx, opts.loraArgs ?? [], core.layout.root);
       const { params, sweep } = await jobFor(opts, model, ref);
       if (ctx.signal.aborted) throw cancelled();
       const run = { ...(opts.ep ? { ep: opts.ep } : {}), ...(opts.memory ? { memory: opts.memory } : {}) };

@@ -4,6 +4,7 @@ import { historyImportCommand, historyListCommand } from './history';
 import { infoCommand } from './info';
 import { MODELS_COMMANDS } from './models';
 import { inferenceCommands } from './inspect';
+import { LORAS_COMMANDS } from './loras';
 import { serveCommand } from './serve';
 
-export const COMMANDS: Command[] = [serveCommand, infoCommand, historyListCommand, historyImportCommand, ...MODELS_COMMANDS, ...inferenceCommands];
+export const COMMANDS: Command[] = [serveCommand, infoCommand, historyListCommand, historyImportCommand, ...MODELS_COMMANDS, ...LORAS_COMMANDS, ...inferenceCommands];

@@ -5,6 +5,7 @@ import type { StudioApi } from '../../../src-shared/api';
 import type { MachineMemory } from '../../../src-shared/catalog';
 import { StudioError } from '../../../src-shared/errors';
 import type { ModelService } from '../models/service';
+import { modelsListSchema } from '../../../src-shared/schemas/models';
 import { TokenCounter } from './tokens';
 
 type ModelsApi = Pick<StudioApi, Extract<keyof StudioApi, `models.${string}`>>;
@@ -31,12 +32,13 @@ export function modelsHandlers(models: () => ModelService, machine: () => Promis
     'models.countTokens': (params) => tokens.count(params),
     'models.list': async () => {
       const svc = models();
-      return {
+      // Validated here as the client will (issue 18 §3): an entry that does not fit is dropped, not the list.
+      return modelsListSchema.parse({
         models: await svc.list(),
         modelsDir: svc.modelsDir,
         freeDiskBytes: await freeBytes(svc.modelsDir),
         machine: await machine(),
-      };
+      });
     },
     'models.download': async ({ ref, t5 }) => {
       const h = await models().download(ref, t5 === undefined ? {} : { t5 });

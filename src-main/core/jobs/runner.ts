@@ -5,11 +5,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CATALOG, catalogSourceForRepo, isCatalogId, repoFolderName, type CatalogVariant } from '../../../src-shared/catalog';
 import { StudioError } from '../../../src-shared/errors';
-import type { EpChoice, GenerationParams, MemoryMode } from '../../../src-shared/generation';
+import type { EpChoice, GenerationParams, LoraRef, MemoryMode } from '../../../src-shared/generation';
 import type { StudioImageMeta } from '../../../src-shared/metadata';
 import type { HostGenerateResult, HostModelInfo, HostStep, InferenceHost } from '../../inference/host';
 import { readSchedulerShift } from '../../inference/scheduler';
 import { fittedSource } from '../images/inputs';
+import { LoraLibrary } from '../loras/library';
+import { dataLayout } from '../paths';
 import type { HistoryService } from '../history/service';
 import type { ImageRecord } from '../history/types';
 import type { ModelService } from '../models/service';
@@ -105,6 +107,16 @@ function samplingOf(p: GenerationParams): Pick<GenerationParams, 'sampler' | 'sc
   };
 }
 
+/** A generation's LoRAs → the library files the worker reads (by sha256: a renamed file still resolves). */
+function resolveLoras(dataRoot: string, refs: readonly LoraRef[]): { path: string; sha256: string; strength: number; name: string }[] {
+  const library = new LoraLibrary(dataLayout(dataRoot).loras);
+  return refs.map((r) => {
+    const entry = library.find(r.sha256) ?? library.find(r.name);
+    if (!entry || entry.sha256 !== r.sha256) throw new StudioError('not_found', `The LoRA "${r.name}" (${r.sha256.slice(0, 10)}) is not in the library.`);
+    return { path: entry.file, sha256: entry.sha256, strength: r.strength, name: entry.name };
+  });
+}
+
 /** Runs one queued generation (already marked running by the caller); saves its image (which marks it done). */
 export async function runGeneration(
   deps: RunnerDeps,
@@ -135,6 +147,7 @@ export async function runGeneration(
         t5: p.t5,
         ...samplingOf(p),
         shift,
+        ...(p.loras && p.loras.length > 0 ? { loras: resolveLoras(deps.dataRoot, p.loras) } : {}),
         ...(source && p.init
           ? {
               image: {

@@ -4,7 +4,8 @@
 import type { Statement } from 'better-sqlite3';
 import { StudioError } from '../../../src-shared/errors';
 import { initImageSchema, type InitImage } from '../../../src-shared/img2img';
-import { GENERATION_LIMITS, jobParamsSchema, sweepSchema, type AxisValue, type GenerationParams, type JobParams, type Sweep } from '../../../src-shared/generation';
+import { GENERATION_LIMITS, jobParamsSchema, loraRefSchema, sweepSchema, type AxisValue, type GenerationParams, type JobParams, type LoraRef, type Sweep } from '../../../src-shared/generation';
+import { z } from 'zod';
 import { FINISHED_STATUSES, isFinishedStatus, type JobCounts, type JobGeneration, type JobStatus, type JobView } from '../../../src-shared/schemas/jobs';
 import type { Db } from '../db';
 import { Generations, type GenerationRow } from '../history/generations';
@@ -268,6 +269,7 @@ export class JobStore {
         t5: g.t5 === null ? true : g.t5 === 1,
         ...samplingOfGeneration(snap, job.sweep, g.axis_value),
         ...storedInit(snap.init),
+        ...storedLoras(snap.loras),
       },
       run: { ep: String(snap.ep ?? 'auto'), memory: String(snap.memory ?? 'balanced') },
     };
@@ -428,6 +430,13 @@ function storedInit(raw: unknown): { init?: InitImage } {
   return parsed.success ? { init: parsed.data } : {};
 }
 
+/** The LoRAs of a job's snapshot, when they are valid. */
+function storedLoras(raw: unknown): { loras?: LoraRef[] } {
+  if (raw === undefined) return {};
+  const parsed = z.array(loraRefSchema).max(GENERATION_LIMITS.maxLoras).safeParse(raw);
+  return parsed.success && parsed.data.length > 0 ? { loras: parsed.data } : {};
+}
+
 /** The job's snapshot as the contract shows it (jobs from before the queue kept other keys too). */
 /**
  * The sampling parameters of one stored generation: the job's snapshot (sampler, scheduler, shift, SLG; absent in
@@ -461,6 +470,7 @@ function snapshotParams(text: string): JobParams {
     height: raw.height,
     t5: typeof raw.t5 === 'boolean' ? raw.t5 : true,
     ...storedInit(raw.init),
+    ...storedLoras(raw.loras),
   };
   // Sampling fields of a newer (or damaged) snapshot that do not parse are dropped, not the whole snapshot.
   const withSampling = jobParamsSchema.safeParse({ ...candidate, ...pickSampling(raw) });

@@ -3,7 +3,8 @@
 import path from 'node:path';
 import { CATALOG, catalogSourceForRepo, isCatalogId } from '../../../src-shared/catalog';
 import type { StudioErrorCode } from '../../../src-shared/errors';
-import type { ModelEntryView, ModelEventView, PortabilityVerdict } from '../../../src-shared/schemas/models';
+import { boundText } from '../../../src-shared/bounded-text';
+import { portabilityVerdictSchema, type ModelEntryView, type ModelEventView, type PortabilityVerdict } from '../../../src-shared/schemas/models';
 import { folderSize } from './disk';
 import type { ModelRow, ModelStore } from './store';
 
@@ -53,13 +54,15 @@ export async function modelEntry(src: EntrySources, id: string, row: ModelRow | 
       t5: row.downloadT5 ?? true,
       doneBytes: live?.doneBytes ?? files.reduce((s, f) => s + (f.state === 'pending' ? f.bytesDone : f.size), 0),
       totalBytes: live?.totalBytes ?? files.reduce((s, f) => s + f.size, 0),
-      ...(row.errorCode ? { error: { code: row.errorCode as StudioErrorCode, message: row.errorMessage ?? '' } } : {}),
+      ...(row.errorCode ? { error: { code: row.errorCode as StudioErrorCode, message: boundText(row.errorMessage ?? '', 4000) } } : {}),
     };
     const staging = src.stagingDir(row.repo, row.downloadCommit);
     if (staging) entry.sizeOnDisk += await folderSize(staging);
   }
+  // A verdict stored by an older version may not fit the contract (an unbounded list of ops): left out, so
+  // the entry can still be shown and removed.
   const verdict = src.verdict(id);
-  if (verdict) entry.portability = verdict;
+  if (verdict && portabilityVerdictSchema.safeParse(verdict).success) entry.portability = verdict;
   return entry;
 }
 

@@ -24,8 +24,12 @@ beforeAll(async () => {
   await writeTinyModel(olive, { layout: 'tensorstack', io: 'fp16', size: 'micro', flavor: 'olive' });
   await writeTinyModel(twin, { layout: 'optimum', io: 'fp32', size: 'micro', flavor: 'olive-twin' });
   await writeBlockedTinyModel(blocked);
+  // A mirror's damaged graph (its hash is the mirror's own, so it verifies): issue 18 §4.
+  const damaged = path.join(root, 'damaged');
+  fs.cpSync(twin, damaged, { recursive: true });
+  fs.writeFileSync(path.join(damaged, 'vae_decoder', 'model.onnx'), Buffer.from('<html>502 Bad Gateway</html>'.repeat(8)));
   // The big files are LFS (1 kB threshold): they come from the CDN after the graphs.
-  hub = await startHubEmulator({ repos: { 'acme/olive': { folder: olive }, 'acme/twin': { folder: twin }, 'acme/blocked': { folder: blocked } }, lfsThreshold: 1024 });
+  hub = await startHubEmulator({ repos: { 'acme/olive': { folder: olive }, 'acme/twin': { folder: twin }, 'acme/blocked': { folder: blocked }, 'acme/damaged': { folder: damaged } }, lfsThreshold: 1024 });
 }, 60_000);
 
 afterAll(async () => {
@@ -96,5 +100,13 @@ describe('the pre-download verdict', () => {
     expect(hub.bytesServed('acme/blocked', 'unet/model.onnx.data')).toBe(0);
     expect(hub.stats.requests.filter((r) => /\/resolve\//.test(r.path) && !isGraph(r.path)).map((r) => r.path)).toEqual([]);
     expect((await h.service.get('acme/blocked')).portability?.verdict).toBe('blocked');
+  });
+
+  it('a damaged graph from a mirror is verification_failed, naming the file, before any large file', async () => {
+    const h = harness();
+    const handle = await h.service.download('acme/damaged');
+    const err = await rejection(handle.done);
+    expect(err.code).toBe('verification_failed');
+    expect(err.message).toContain('vae_decoder/model.onnx is not a usable ONNX graph');
   });
 });

@@ -10,6 +10,7 @@
 // three or more times (e.g. "&amp;amp;amp;") keeps one level of escaping.
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { parseBoundedJson } from '../../../src-shared/bounded-json';
 import { StudioError } from '../../../src-shared/errors';
 
 export const CLIP_MAX_LENGTH = 77;
@@ -248,7 +249,7 @@ export class ClipTokenizer {
     const mergesText = await readRequired(folder, 'merges.txt');
     let vocab: unknown;
     try {
-      vocab = JSON.parse(vocabText);
+      vocab = parseBoundedJson(vocabText);
     } catch {
       throw invalidFile(folder, 'vocab.json', 'is not valid JSON');
     }
@@ -398,7 +399,7 @@ async function readOptionalJson(folder: string, file: string): Promise<Record<st
     throw new StudioError('internal', `Could not read ${path.join(folder, file)}: ${(err as Error).message}`, { folder, file });
   }
   try {
-    const value: unknown = JSON.parse(text);
+    const value: unknown = parseBoundedJson(text);
     return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
   } catch {
     throw invalidFile(folder, file, 'is not valid JSON');

@@ -4,6 +4,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
+import { parseBoundedJson } from '../../../src-shared/bounded-json';
 import { StudioError } from '../../../src-shared/errors';
 
 export const T5_MAX_LENGTH = 256;
@@ -78,7 +79,7 @@ async function readJson(folder: string, file: string, required: boolean): Promis
   }
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parseBoundedJson(text);
   } catch {
     throw new StudioError('invalid_input', `${full} is not valid JSON. Re-download the model's tokenizer files.`, { folder, file });
   }

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { StudioError } from '../../../src-shared/errors';
 import { toModelError } from '../../stores/models';
-import { linkify } from './format';
+import { linkify, verifiedText } from './format';
 
 const PAGE = 'https://huggingface.co/acme/sd3';
 const TOKENS = 'https://huggingface.co/settings/tokens';
@@ -25,5 +25,14 @@ describe('linkify', () => {
   it('takes the studio-built URLs from the error details', () => {
     const e = toModelError(new StudioError('network', 'x', { url: PAGE, tokensUrl: TOKENS }));
     expect(e).toMatchObject({ url: PAGE, tokensUrl: TOKENS });
+  });
+});
+
+describe('verifiedText', () => {
+  it('an imported folder was never downloaded: it does not say "not since download"', () => {
+    expect(verifiedText({}, 'import')).toBe('not yet (Verify checks the folder is complete)');
+    expect(verifiedText({}, 'catalog')).toBe('not since download');
+    expect(verifiedText({}, 'hub')).toBe('not since download');
+    expect(verifiedText({ verifiedAt: Date.UTC(2026, 0, 2, 3, 4) }, 'import')).not.toMatch(/not/);
   });
 });

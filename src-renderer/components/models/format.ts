@@ -31,6 +31,12 @@ export { MEMORY_MODE_LABELS as MODE_LABEL } from '../../../src-shared/generation
 /** Memory use of the modes, most first. */
 export const MODE_ORDER: Record<MemoryMode, number> = { fast: 2, balanced: 1, low: 0 };
 
+/** The "Verified" line: when the files were last checked; an imported folder was never downloaded. */
+export function verifiedText(installed: { verifiedAt?: number }, source: 'catalog' | 'hub' | 'import'): string {
+  if (installed.verifiedAt) return formatWhen(installed.verifiedAt);
+  return source === 'import' ? 'not yet (Verify checks the folder is complete)' : 'not since download';
+}
+
 /**
  * Splits text into plain runs and links. Only URLs in `allowed` (the ones the studio built itself,
  * e.g. the model page of the error's details) become links: any other URL in the text, such as one

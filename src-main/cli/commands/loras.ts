@@ -1,0 +1,66 @@
+// `sd35-studio loras import PATH [--name N] | list [--json] | remove NAME` (docs/architecture.md §8): the LoRA
+// library in <data>/loras (core/loras/library.ts). A refused file exits ≠ 0 with the reason.
+import { dataLayout } from '../../core/paths';
+import { LoraLibrary, type LoraEntry } from '../../core/loras/library';
+import { StudioError } from '../../../src-shared/errors';
+import { formatBytes } from '../../../src-shared/bytes';
+import { stringOption } from '../args';
+import type { CliContext, Command } from '../command';
+
+function library(ctx: CliContext): LoraLibrary {
+  const layout = dataLayout(ctx.dataDir);
+  return new LoraLibrary(layout.loras, layout.graphs);
+}
+
+function view(e: LoraEntry): Record<string, unknown> {
+  return { name: e.name, base: e.base, rank: e.rank, bytes: e.bytes, a1111Hash: e.a1111, autoV2: e.autoV2, sha256: e.sha256, title: e.title ?? null, triggerWords: e.triggerWords };
+}
+
+function line(e: LoraEntry): string {
+  return `${e.name}  ${e.baseLabel}  rank ${e.rank}  ${formatBytes(e.bytes)}  A1111 ${e.a1111}  AutoV2 ${e.autoV2}${e.triggerWords.length ? `  triggers: ${e.triggerWords.join(', ')}` : ''}`;
+}
+
+function one(ctx: CliContext, what: string): string {
+  const v = ctx.rest[0];
+  if (v === undefined) throw new StudioError('invalid_input', `${what} is required`);
+  return v;
+}
+
+export const LORAS_COMMANDS: Command[] = [
+  {
+    path: ['loras', 'import'],
+    usage: 'loras import PATH [--name NAME]',
+    summary: 'Copy a LoRA (.safetensors) into the library, checked and verified by hash',
+    options: [{ name: 'name', type: 'string', valueName: 'NAME', description: 'Name in the library (default: the file name)' }],
+    async run(ctx) {
+      const entry = library(ctx).import(one(ctx, 'PATH'), stringOption(ctx.args, 'name'));
+      if (ctx.out.json) ctx.out.item(view(entry));
+      else ctx.out.text(`Imported ${line(entry)}`);
+      return 0;
+    },
+  },
+  {
+    path: ['loras', 'list'],
+    usage: 'loras list [--json]',
+    summary: 'The LoRAs in the library: name, base, rank, size, hashes, trigger words',
+    options: [],
+    async run(ctx) {
+      const all = library(ctx).list();
+      if (ctx.out.json) for (const e of all) ctx.out.item(view(e));
+      else ctx.out.text(all.length ? all.map(line).join('\n') : 'No LoRAs in the library yet (loras import PATH).');
+      return 0;
+    },
+  },
+  {
+    path: ['loras', 'remove'],
+    usage: 'loras remove NAME',
+    summary: 'Remove a LoRA from the library (and the graphs made with it)',
+    options: [],
+    async run(ctx) {
+      const entry = library(ctx).remove(one(ctx, 'NAME'));
+      if (ctx.out.json) ctx.out.item(view(entry));
+      else ctx.out.text(`Removed ${entry.name}`);
+      return 0;
+    },
+  },
+];

@@ -1,0 +1,172 @@
+// The LoRA library: `<data>/loras/<name>.safetensors` (docs/architecture.md §3). Import copies a file in (never
+// over an existing name; written under a temporary name with O_EXCL, verified by sha256, then renamed), after its
+// header and keys were checked (lora/lora-file.ts: a hostile, other-family, LoHa/LoKr/DoRA or keyless file is
+// refused with the reason). List gives name, base label, rank, size, title and trigger words from the
+// file's __metadata__ (kohya ss_*, modelspec.*) and the hashes (lora/hashes.ts), kept in `.index.json` by
+// size and mtime so files are hashed once. Remove also removes the derived graphs that hold the LoRA.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { StudioError } from '../../../src-shared/errors';
+import { LORA_BASE_LABELS, type LoraBase } from '../../lora/keys';
+import { inspectLoraFile } from '../../lora/lora-file';
+import { removeGraphsOfLora } from '../../lora/lora-graphs';
+import { loraHashes } from '../../lora/hashes';
+import { SafetensorsFile } from '../../lora/safetensors';
+
+export interface LoraEntry {
+  name: string;
+  file: string;
+  bytes: number;
+  sha256: string;
+  autoV2: string;
+  a1111: string;
+  base: LoraBase;
+  baseLabel: string;
+  rank: number;
+  title?: string;
+  triggerWords: string[];
+}
+
+const NAME = /^[\p{L}\p{N}][\p{L}\p{N} ._()+-]{0,119}$/u;
+
+export function checkLoraName(name: string): string {
+  const n = name.normalize('NFC').trim();
+  if (!NAME.test(n) || n.includes('..')) throw new StudioError('invalid_input', `"${name}" is not a usable LoRA name (letters, digits, space . _ - ( ) +; at most 120)`);
+  return n;
+}
+
+interface IndexEntry extends LoraEntry {
+  mtimeMs: number;
+}
+
+export class LoraLibrary {
+  constructor(
+    readonly dir: string,
+    private readonly graphsDir?: string,
+  ) {}
+
+  private indexFile(): string {
+    return path.join(this.dir, '.index.json');
+  }
+
+  private readIndex(): Record<string, IndexEntry> {
+    try {
+      return JSON.parse(fs.readFileSync(this.indexFile(), 'utf8')) as Record<string, IndexEntry>;
+    } catch {
+      return {};
+    }
+  }
+
+  private writeIndex(index: Record<string, IndexEntry>): void {
+    const tmp = path.join(this.dir, `.${crypto.randomBytes(8).toString('hex')}.tmp`);
+    fs.writeFileSync(tmp, JSON.stringify(index), { flag: 'wx', mode: 0o600 });
+    fs.renameSync(tmp, this.indexFile());
+  }
+
+  private describe(name: string, file: string, st: fs.Stats): IndexEntry {
+    const info = inspectLoraFile(file);
+    const header = SafetensorsFile.open(file);
+    const headerLength = header.header.dataStart - 8;
+    header.close();
+    const h = loraHashes(file, headerLength, info.metadata.sshs_model_hash);
+    const m = info.metadata;
+    const title = m['modelspec.title'] ?? m.ss_output_name;
+    const trigger = (m['modelspec.trigger_phrase'] ?? m.ss_trigger_words ?? '')
+      .split(',')
+      .map((t) => t.trim())
+      .filter((t) => t.length > 0)
+      .slice(0, 50);
+    return {
+      name,
+      file,
+      bytes: st.size,
+      ...h,
+      base: info.base,
+      baseLabel: LORA_BASE_LABELS[info.base],
+      rank: info.rank,
+      ...(title ? { title: title.slice(0, 200) } : {}),
+      triggerWords: trigger,
+      mtimeMs: st.mtimeMs,
+    };
+  }
+
+  list(): LoraEntry[] {
+    if (!fs.existsSync(this.dir)) return [];
+    const index = this.readIndex();
+    const next: Record<string, IndexEntry> = {};
+    const out: LoraEntry[] = [];
+    for (const f of fs.readdirSync(this.dir).sort()) {
+      if (!f.endsWith('.safetensors') || f.startsWith('.')) continue;
+      const file = path.join(this.dir, f);
+      const st = fs.lstatSync(file);
+      if (!st.isFile()) continue;
+      const name = f.slice(0, -'.safetensors'.length);
+      const known = index[name];
+      let entry: IndexEntry | undefined = known && known.bytes === st.size && known.mtimeMs === st.mtimeMs ? known : undefined;
+      if (!entry) {
+        try {
+          entry = this.describe(name, file, st);
+        } catch {
+          continue; // a file that is not a usable LoRA is not listed
+        }
+      }
+      next[name] = entry;
+      const { mtimeMs: _m, ...view } = entry;
+      out.push(view);
+    }
+    if (JSON.stringify(next) !== JSON.stringify(index)) {
+      fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      this.writeIndex(next);
+    }
+    return out;
+  }
+
+  /** By name (case-insensitive), by sha256 or by either short hash (A1111's 12 hex, AutoV2's 10). */
+  find(ref: string): LoraEntry | undefined {
+    const all = this.list();
+    const r = ref.trim().toLowerCase();
+    return all.find((e) => e.name.toLowerCase() === r) ?? all.find((e) => e.sha256 === r || e.a1111 === r || e.autoV2 === r);
+  }
+
+  /** Copies a LoRA file in under `name` (default: the file's name), refusing an unusable file with the reason. */
+  import(source: string, name?: string): LoraEntry {
+    const info = inspectLoraFile(source); // refuses hostile / other-family / unsupported files first
+    void info;
+    const base = checkLoraName(name ?? path.basename(source).replace(/\.safetensors$/iu, ''));
+    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const file = path.join(this.dir, `${base}.safetensors`);
+    if (fs.existsSync(file)) throw new StudioError('conflict', `A LoRA named "${base}" is already in the library.`);
+    const tmp = path.join(this.dir, `.${crypto.randomBytes(8).toString('hex')}.tmp`);
+    const expected = crypto.createHash('sha256').update(fs.readFileSync(source)).digest('hex');
+    fs.copyFileSync(source, tmp, fs.constants.COPYFILE_EXCL);
+    const got = crypto.createHash('sha256').update(fs.readFileSync(tmp)).digest('hex');
+    if (got !== expected) {
+      fs.rmSync(tmp, { force: true });
+      throw new StudioError('verification_failed', `The copy of ${path.basename(source)} does not match the original (sha256).`);
+    }
+    fs.renameSync(tmp, file);
+    const entry = this.list().find((e) => e.name === base);
+    if (!entry) throw new StudioError('internal', `${base} was copied but cannot be listed.`);
+    return entry;
+  }
+
+  rename(ref: string, to: string): LoraEntry {
+    const entry = this.find(ref);
+    if (!entry) throw new StudioError('not_found', `No LoRA "${ref}" in the library.`);
+    const name = checkLoraName(to);
+    const file = path.join(this.dir, `${name}.safetensors`);
+    if (fs.existsSync(file)) throw new StudioError('conflict', `A LoRA named "${name}" is already in the library.`);
+    fs.renameSync(entry.file, file);
+    return this.list().find((e) => e.name === name) as LoraEntry;
+  }
+
+  remove(ref: string): LoraEntry {
+    const entry = this.find(ref);
+    if (!entry) throw new StudioError('not_found', `No LoRA "${ref}" in the library.`);
+    fs.rmSync(entry.file, { force: true });
+    if (this.graphsDir) removeGraphsOfLora(this.graphsDir, entry.sha256);
+    this.list();
+    return entry;
+  }
+}
