@@ -563,3 +563,73 @@ describe('parseTextChunks', () => {
     expect(parseTextChunks([{ keyword: 'prompt', text: '{"nodes": []}' }])).toBeUndefined();
   });
 });
+
+describe('LoRAs in metadata (issue #20 §3)', () => {
+  const sha = (c: string) => c.repeat(64);
+  const withLoras: StudioImageMeta = {
+    ...base,
+    prompt: 'a lighthouse, <lora:ink wash:0.6> at dusk',
+    loras: [
+      { name: 'ink wash', sha256: sha('a'), a1111Hash: 'a1b2c3d4e5f6', autoV2: '0123456789', strength: 0.6, applied: { transformer: 31 }, unmatched: [] },
+      { name: 'tiny-style', sha256: sha('b'), a1111Hash: '0f0e0d0c0b0a', autoV2: 'abcdefabcd', strength: -1.25, applied: { transformer: 4, text_encoder: 2 }, unmatched: ['lora_unet_x.lora_down.weight'] },
+    ],
+  };
+
+  it('writes the tags A1111 keeps in the prompt (not twice) and a quoted Lora hashes field', () => {
+    const text = formatParameters(withLoras);
+    const [prompt] = text.split('\n');
+    expect(prompt).toBe('a lighthouse, <lora:ink wash:0.6> at dusk <lora:tiny-style:-1.25>');
+    expect(text).toContain('Model: sd3.5-medium, Lora hashes: "ink wash: a1b2c3d4e5f6, tiny-style: 0f0e0d0c0b0a", RNG: CPU');
+    // No LoRAs: no tags, no field.
+    expect(formatParameters(base)).not.toContain('Lora');
+  });
+
+  it('round-trips: A1111 text → typed list; sd35studio JSON → everything', () => {
+    const a = parseA1111(formatParameters(withLoras));
+    expect(a.loras).toEqual([
+      { name: 'ink wash', strength: 0.6, a1111Hash: 'a1b2c3d4e5f6' },
+      { name: 'tiny-style', strength: -1.25, a1111Hash: '0f0e0d0c0b0a' },
+    ]);
+    const json = studioJson(withLoras);
+    expect(parseStudioJson(json)).toEqual(withLoras);
+    const parsed = parseTextChunks([
+      { keyword: 'parameters', text: formatParameters(withLoras) },
+      { keyword: 'sd35studio', text: json },
+    ]);
+    expect(parsed?.source).toBe('sd35studio');
+    expect(parsed?.prompt).toBe(withLoras.prompt);
+    expect(parsed?.loras).toEqual([
+      { name: 'ink wash', strength: 0.6, a1111Hash: 'a1b2c3d4e5f6', sha256: sha('a'), autoV2: '0123456789' },
+      { name: 'tiny-style', strength: -1.25, a1111Hash: '0f0e0d0c0b0a', sha256: sha('b'), autoV2: 'abcdefabcd' },
+    ]);
+    // Same bytes whatever order `applied` was built in.
+    const swapped = { ...withLoras, loras: [withLoras.loras![0]!, { ...withLoras.loras![1]!, applied: { text_encoder: 2, transformer: 4 } }] };
+    expect(studioJson(swapped)).toBe(json);
+  });
+
+  it('refuses malformed LoRA hashes in our JSON', () => {
+    expect(() => studioJson({ ...withLoras, loras: [{ ...withLoras.loras![0]!, a1111Hash: 'xyz' }] })).toThrow(StudioError);
+  });
+
+  it('parses an A1111/Forge infotext with <lora:…> tags and Lora hashes', () => {
+    const text = [
+      'masterpiece, 1girl <lora:add_detail:0.5>, <lora:Pixel Art XL:1.1:0.8> <LORA:styleA>, <hypernet:foo:1>',
+      'Negative prompt: lowres <lora:neg_helper:-1>',
+      'Steps: 20, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 7, Seed: 1234, Size: 832x1216, Model hash: 7f96a1a9ca, ' +
+        'Model: sd3.5_large, Lora hashes: "add_detail: 7c6bad76eb54, Pixel Art XL: bbd7a3ea8c4e, neg_helper: 0011AABBCCDD, orphan: 123456789abc", ' +
+        'Version: f2.0.1v1.10.1',
+    ].join('\n');
+    const res = parseA1111(text);
+    expect(res.prompt).toBe('masterpiece, 1girl <lora:add_detail:0.5>, <lora:Pixel Art XL:1.1:0.8> <LORA:styleA>, <hypernet:foo:1>');
+    expect(res.extra['Lora hashes']).toBe('add_detail: 7c6bad76eb54, Pixel Art XL: bbd7a3ea8c4e, neg_helper: 0011AABBCCDD, orphan: 123456789abc');
+    expect(res.loras).toEqual([
+      { name: 'add_detail', strength: 0.5, a1111Hash: '7c6bad76eb54' },
+      { name: 'Pixel Art XL', strength: 1.1, a1111Hash: 'bbd7a3ea8c4e' },
+      { name: 'styleA', strength: 1 },
+      // Tagged in the negative prompt only (not read for tags), or never tagged: listed by hash.
+      { name: 'neg_helper', a1111Hash: '0011aabbccdd' },
+      { name: 'orphan', a1111Hash: '123456789abc' },
+    ]);
+    expect(parseA1111('Steps: 3, Sampler: Euler, CFG scale: 2').loras).toBeUndefined();
+  });
+});

@@ -10,6 +10,7 @@ import { studioSampling } from './metadata/studio-sampling';
 import { studioImageMetaSchema, type ParsedParameters, type StudioImageMeta, type TextChunk } from './metadata/types';
 
 export { formatParameters, parseA1111, parseA1111ParamsLine, quoteA1111Value } from './metadata/a1111';
+export { loraList, parseLoraHashes } from './metadata/a1111';
 export { parseComfyPrompt } from './metadata/comfyui';
 export { parseInvokeAI, parseInvokeDream, splitBracketNegative } from './metadata/invokeai';
 export { parseFooocus, parseNovelAI, parseStabilityMatrix, parseSwarmUI } from './metadata/others';
@@ -18,7 +19,10 @@ export type { JsonObject, JsonValue } from './metadata/json-lossless';
 export {
   seedStringSchema,
   studioImageMetaSchema,
+  studioLoraMetaSchema,
   type MetadataSource,
+  type ParsedLora,
+  type StudioLoraMeta,
   type ParsedParameters,
   type StudioImageMeta,
   type TextChunk,
@@ -85,6 +89,14 @@ export function studioJson(meta: StudioImageMeta): string {
     if (m.init.mask !== undefined) init.mask = { sha256: m.init.mask.sha256, blur: m.init.mask.blur };
     ordered.init = init;
   }
+  if (m.loras !== undefined && m.loras.length > 0) {
+    ordered.loras = m.loras.map((l) => {
+      const o: Record<string, unknown> = { name: l.name, sha256: l.sha256, a1111Hash: l.a1111Hash, autoV2: l.autoV2, strength: l.strength };
+      if (l.applied !== undefined) o.applied = Object.fromEntries(Object.keys(l.applied).sort().map((k) => [k, l.applied?.[k]]));
+      if (l.unmatched !== undefined) o.unmatched = l.unmatched;
+      return o;
+    });
+  }
   ordered.appVersion = m.appVersion;
   return JSON.stringify(ordered);
 }
@@ -132,6 +144,9 @@ export function studioToParsed(meta: StudioImageMeta): ParsedParameters {
     extra,
   };
   if (meta.model.modelHash !== undefined) res.modelHash = meta.model.modelHash;
+  if (meta.loras !== undefined && meta.loras.length > 0) {
+    res.loras = meta.loras.map((l) => ({ name: l.name, strength: l.strength, a1111Hash: l.a1111Hash, sha256: l.sha256, autoV2: l.autoV2 }));
+  }
   return res;
 }
 

@@ -6,7 +6,7 @@
 import { normalizeIntString, parseJsonLossless } from './json-lossless';
 import { SAMPLER_LABELS, SCHEDULER_LABELS, slgSchema } from '../generation';
 import { studioSampling } from './studio-sampling';
-import type { ParsedParameters, StudioImageMeta } from './types';
+import type { ParsedLora, ParsedParameters, StudioImageMeta } from './types';
 
 const NEGATIVE_PREFIX = 'Negative prompt:';
 
@@ -47,6 +47,27 @@ function rngLabel(rng: string): string {
   return rng.startsWith('torch-cpu') ? 'CPU' : rng;
 }
 
+// LoRAs as A1111 writes them (extensions-builtin/Lora: extra_networks_lora.py `activate` builds
+// `Lora hashes` as "alias: shorthash, …" with ':' and ',' removed from the alias; the prompt keeps the
+// `<lora:alias:multiplier>` tags the user typed, which modules/extra_networks.py `parse_prompts` strips
+// from the text the encoders see). Our encoders get the prompt without tags (the LoRAs travel as a list);
+// the tags are written here only, for the LoRAs the prompt does not already name.
+
+/** A LoRA name as A1111 can read it back in a `<lora:…>` tag or a `Lora hashes` entry. */
+function loraAlias(name: string): string {
+  return name.replace(/[:,<>\n\r]/g, '');
+}
+
+const LORA_TAG_RE = /<lora:([^:>]+)(?::([^:>]*))?(?::[^>]*)?>/giu;
+
+function promptWithLoraTags(prompt: string, loras: NonNullable<StudioImageMeta['loras']>): string {
+  const tagged = new Set<string>();
+  for (const m of prompt.matchAll(LORA_TAG_RE)) tagged.add((m[1] as string).trim().toLowerCase());
+  const tags = loras.filter((l) => !tagged.has(loraAlias(l.name).toLowerCase())).map((l) => `<lora:${loraAlias(l.name)}:${formatNumber(l.strength)}>`);
+  if (tags.length === 0) return prompt;
+  return prompt === '' ? tags.join(' ') : `${prompt} ${tags.join(' ')}`;
+}
+
 /** The A1111 `parameters` text for one of our images. */
 export function formatParameters(meta: StudioImageMeta): string {
   const fields: [string, string][] = [
@@ -66,10 +87,14 @@ export function formatParameters(meta: StudioImageMeta): string {
   if (meta.model.modelHash !== undefined && meta.model.modelHash !== '') {
     fields.push(['Model hash', meta.model.modelHash]);
   }
-  fields.push(['Model', meta.model.id], ['RNG', rngLabel(meta.rng)], ['Version', `sd35-studio ${meta.appVersion}`]);
+  fields.push(['Model', meta.model.id]);
+  const loras = meta.loras ?? [];
+  if (loras.length > 0) fields.push(['Lora hashes', loras.map((l) => `${loraAlias(l.name)}: ${l.a1111Hash}`).join(', ')]);
+  fields.push(['RNG', rngLabel(meta.rng)], ['Version', `sd35-studio ${meta.appVersion}`]);
   const paramsLine = fields.map(([k, v]) => `${k}: ${quoteA1111Value(v)}`).join(', ');
   const parts: string[] = [];
-  if (meta.prompt !== '') parts.push(meta.prompt);
+  const prompt = loras.length > 0 ? promptWithLoraTags(meta.prompt, loras) : meta.prompt;
+  if (prompt !== '') parts.push(prompt);
   if (meta.negativePrompt !== '') parts.push(`${NEGATIVE_PREFIX} ${meta.negativePrompt}`);
   parts.push(paramsLine);
   return parts.join('\n');
@@ -274,6 +299,48 @@ function applyImg2img(res: ParsedParameters, key: string, value: string): void {
   } else if (key === 'Inpaint area') res.inpaintArea = value;
 }
 
+/**
+ * A1111's `Lora hashes` value: "name: hash, …" (Lora/scripts/lora_script.py `parse_lora_hashes` splits on
+ * ',' then on the first ':'; entries without ':' are skipped).
+ */
+export function parseLoraHashes(value: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const part of value.split(',').slice(0, 100)) {
+    const colon = part.indexOf(':');
+    if (colon < 0) continue;
+    const name = part.slice(0, colon).trim();
+    const hash = part.slice(colon + 1).trim().toLowerCase();
+    if (name !== '' && /^[0-9a-f]{1,64}$/u.test(hash)) out.set(name, hash);
+  }
+  return out;
+}
+
+/**
+ * The `<lora:name[:te[:unet]]>` tags of a prompt (modules/extra_networks.py `re_extra_net` and
+ * `ExtraNetworkParams`: the first argument is the name, the second the multiplier, default 1) joined with the
+ * `Lora hashes` entries by name; hashes without a tag are listed too.
+ */
+export function loraList(prompt: string, hashes: Map<string, string>): ParsedLora[] {
+  const out: ParsedLora[] = [];
+  const seen = new Set<string>();
+  for (const m of prompt.matchAll(LORA_TAG_RE)) {
+    if (out.length >= 100) break;
+    const name = (m[1] as string).trim();
+    if (name === '' || seen.has(name.toLowerCase())) continue;
+    seen.add(name.toLowerCase());
+    const lora: ParsedLora = { name };
+    const s = m[2] === undefined || m[2].trim() === '' ? 1 : toFinite(m[2]);
+    if (s !== undefined) lora.strength = s;
+    const hash = hashes.get(name);
+    if (hash !== undefined) lora.a1111Hash = hash;
+    out.push(lora);
+  }
+  for (const [name, hash] of hashes) {
+    if (!seen.has(name.toLowerCase())) out.push({ name, a1111Hash: hash });
+  }
+  return out;
+}
+
 function applyField(res: ParsedParameters, key: string, value: string): void {
   applyImg2img(res, key, value);
   if (!applyTyped(res, key, value)) res.extra[key] = value;
@@ -309,5 +376,8 @@ export function parseA1111(text: string): ParsedParameters {
     negLines[0] = (negLines[0] ?? '').slice(NEGATIVE_PREFIX.length);
     res.negativePrompt = negLines.join('\n').trim();
   }
+  const hashes = res.extra['Lora hashes'] !== undefined ? parseLoraHashes(res.extra['Lora hashes']) : new Map<string, string>();
+  const loras = loraList(res.prompt, hashes);
+  if (loras.length > 0) res.loras = loras;
   return res;
 }

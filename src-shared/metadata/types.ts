@@ -14,6 +14,24 @@ const text = (max: number) =>
 
 const name = (max: number) => text(max).min(1);
 
+/**
+ * One LoRA of an image (issue #20 §3): library name (as in `<lora:name:S>`), strength, the hashes people meet
+ * (sha256 of the file, A1111's `Lora hashes` value, Civitai's AutoV2) and, when the worker reported them, the
+ * layers applied per component and the keys that matched nothing.
+ */
+export const studioLoraMetaSchema = z
+  .object({
+    name: name(256),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/u),
+    a1111Hash: z.string().regex(/^[0-9a-f]{12}$/u),
+    autoV2: z.string().regex(/^[0-9a-f]{10}$/u),
+    strength: z.number().finite().min(GENERATION_LIMITS.minLoraStrength).max(GENERATION_LIMITS.maxLoraStrength),
+    applied: z.record(z.string().max(32), z.number().int().nonnegative()).optional(),
+    unmatched: z.array(z.string().max(300)).max(2000).optional(),
+  })
+  .strict();
+export type StudioLoraMeta = z.infer<typeof studioLoraMetaSchema>;
+
 /** THE seed schema (src-shared/generation.ts): decimal, exact, 0 … 2^64−1. */
 export const seedStringSchema = seedSchema;
 
@@ -64,6 +82,8 @@ export const studioImageMetaSchema = z
     t5: z.boolean(),
     /** Image to image / inpainting: the source (gallery id, sha256), strength, fit, mask (sha256, blur). */
     init: initImageSchema.optional(),
+    /** LoRAs applied (in order). */
+    loras: z.array(studioLoraMetaSchema).max(GENERATION_LIMITS.maxLoras).optional(),
     appVersion: name(64),
   })
   .strict();
@@ -89,6 +109,7 @@ export interface StudioImageMeta {
   rewrittenOps?: string[];
   t5: boolean;
   init?: InitImage;
+  loras?: StudioLoraMeta[];
   appVersion: string;
 }
 
@@ -139,8 +160,23 @@ export interface ParsedParameters {
   maskBlur?: number;
   /** A1111 "Inpaint area" ("Whole picture", "Only masked"). */
   inpaintArea?: string;
+  /**
+   * LoRAs the file names: A1111/Forge `<lora:name:S>` prompt tags joined with its `Lora hashes` field (a
+   * hash without a tag is listed too, strength unknown), or ours (with sha256 and AutoV2).
+   */
+  loras?: ParsedLora[];
   /** Other fields as the file names them (A1111 keys such as "Clip skip", "Hires upscale"). */
   extra: Record<string, string>;
+}
+
+/** A LoRA read from a file's metadata; resolved against the library by hash, else by name. */
+export interface ParsedLora {
+  name: string;
+  strength?: number;
+  /** A1111's `Lora hashes` value (12 hex). */
+  a1111Hash?: string;
+  sha256?: string;
+  autoV2?: string;
 }
 
 export interface TextChunk {

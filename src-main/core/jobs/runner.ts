@@ -6,7 +6,7 @@ import path from 'node:path';
 import { CATALOG, catalogSourceForRepo, isCatalogId, repoFolderName, type CatalogVariant } from '../../../src-shared/catalog';
 import { StudioError } from '../../../src-shared/errors';
 import type { EpChoice, GenerationParams, LoraRef, MemoryMode } from '../../../src-shared/generation';
-import type { StudioImageMeta } from '../../../src-shared/metadata';
+import type { StudioImageMeta, StudioLoraMeta } from '../../../src-shared/metadata';
 import type { HostGenerateResult, HostModelInfo, HostStep, InferenceHost } from '../../inference/host';
 import { readSchedulerShift } from '../../inference/scheduler';
 import { fittedSource } from '../images/inputs';
@@ -108,12 +108,30 @@ function samplingOf(p: GenerationParams): Pick<GenerationParams, 'sampler' | 'sc
 }
 
 /** A generation's LoRAs → the library files the worker reads (by sha256: a renamed file still resolves). */
-function resolveLoras(dataRoot: string, refs: readonly LoraRef[]): { path: string; sha256: string; strength: number; name: string }[] {
+function resolveLoras(
+  dataRoot: string,
+  refs: readonly LoraRef[],
+): { path: string; sha256: string; strength: number; name: string; a1111: string; autoV2: string }[] {
   const library = new LoraLibrary(dataLayout(dataRoot).loras);
   return refs.map((r) => {
     const entry = library.find(r.sha256) ?? library.find(r.name);
     if (!entry || entry.sha256 !== r.sha256) throw new StudioError('not_found', `The LoRA "${r.name}" (${r.sha256.slice(0, 10)}) is not in the library.`);
-    return { path: entry.file, sha256: entry.sha256, strength: r.strength, name: entry.name };
+    return { path: entry.file, sha256: entry.sha256, strength: r.strength, name: entry.name, a1111: entry.a1111, autoV2: entry.autoV2 };
+  });
+}
+
+/** The image metadata of the LoRAs used: name, hashes, strength, and what the worker applied (matched by sha256). */
+function lorasMeta(used: ReturnType<typeof resolveLoras>, reports: HostGenerateResult['loras']): StudioLoraMeta[] {
+  return used.map((u) => {
+    const report = reports?.find((r) => r.sha256 === u.sha256);
+    return {
+      name: u.name,
+      sha256: u.sha256,
+      a1111Hash: u.a1111,
+      autoV2: u.autoV2,
+      strength: u.strength,
+      ...(report ? { applied: report.applied, unmatched: report.unmatched } : {}),
+    };
   });
 }
 
@@ -130,6 +148,7 @@ export async function runGeneration(
   // Image to image: the kept source (and mask) fitted to the generation size, before the worker is asked.
   const source = p.init ? await fittedSource(deps.dataRoot, p.init, p.width, p.height) : undefined;
   if (hooks.signal?.aborted) throw new StudioError('cancelled', 'The generation was cancelled.');
+  const loras = p.loras && p.loras.length > 0 ? resolveLoras(deps.dataRoot, p.loras) : [];
   const started = performance.now();
   const result = await deps.host().generate(
     {
@@ -147,7 +166,7 @@ export async function runGeneration(
         t5: p.t5,
         ...samplingOf(p),
         shift,
-        ...(p.loras && p.loras.length > 0 ? { loras: resolveLoras(deps.dataRoot, p.loras) } : {}),
+        ...(loras.length > 0 ? { loras: loras.map(({ path: file, sha256, strength, name }) => ({ path: file, sha256, strength, name })) } : {}),
         ...(source && p.init
           ? {
               image: {
@@ -193,6 +212,7 @@ export async function runGeneration(
     ...(result.rewrittenOps ? { rewrittenOps: result.rewrittenOps } : {}),
     t5: result.t5,
     ...(p.init ? { init: p.init } : {}),
+    ...(loras.length > 0 ? { loras: lorasMeta(loras, result.loras) } : {}),
     appVersion: deps.appVersion,
   };
   const record = await deps.history.saveImage({
