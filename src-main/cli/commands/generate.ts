@@ -19,8 +19,18 @@ import {
   defaultsFor,
   jobParamsSchema,
   randomSeed,
+  requireSampler,
+  requireScheduler,
   requireSeed,
+  parseSlgLayers,
+  SAMPLERS,
+  SCHEDULERS,
+  SLG_DEFAULT,
+  slgSchema,
   type EpChoice,
+  type Sampler,
+  type Scheduler,
+  type Slg,
   type JobParams,
   type LoraRef,
   type MemoryMode,
@@ -76,6 +86,10 @@ export interface GenerateOptions {
   ep?: EpChoice;
   memory?: MemoryMode;
   t5: boolean;
+  sampler?: Sampler;
+  scheduler?: Scheduler;
+  shift?: number;
+  slg?: Slg;
   /** Image to image: the source file (and mask file), as given on the command line. */
   initImage?: { path: string; strength: number; fit: FitMode; mask?: string; maskBlur: number };
   /** `--lora PATH_OR_NAME[:STRENGTH]`, as given (resolved against the library by the command). */
@@ -137,6 +151,30 @@ export function parseGenerateOptions(args: ParsedArgs): GenerateOptions {
   if (ep !== undefined) opts.ep = ep;
   const memory = choiceOption(args, 'memory', MEMORY_MODES);
   if (memory !== undefined) opts.memory = memory;
+  const sampler = stringOption(args, 'sampler');
+  if (sampler !== undefined) opts.sampler = requireSampler(sampler);
+  const scheduler = stringOption(args, 'scheduler');
+  if (scheduler !== undefined) opts.scheduler = requireScheduler(scheduler);
+  const shift = numberOption(args, 'shift');
+  if (shift !== undefined) opts.shift = shift;
+  // Any --slg-* option turns Skip-Layer Guidance on; the others default to SLG_DEFAULT (diffusers' values).
+  const slgLayers = stringOption(args, 'slg-layers');
+  const slgScale = numberOption(args, 'slg-scale');
+  const slgStart = numberOption(args, 'slg-start');
+  const slgEnd = numberOption(args, 'slg-end');
+  if (slgLayers !== undefined || slgScale !== undefined || slgStart !== undefined || slgEnd !== undefined) {
+    const slg = slgSchema.safeParse({
+      layers: slgLayers !== undefined ? parseSlgLayers(slgLayers) : SLG_DEFAULT.layers,
+      scale: slgScale ?? SLG_DEFAULT.scale,
+      start: slgStart ?? SLG_DEFAULT.start,
+      end: slgEnd ?? SLG_DEFAULT.end,
+    });
+    if (!slg.success) {
+      const issue = slg.error.issues[0];
+      throw new StudioError('invalid_input', `--slg-${String(issue?.path[0] ?? 'layers')}: ${issue?.message ?? 'not valid'}`, { field: 'slg' });
+    }
+    opts.slg = slg.data;
+  }
   const initPath = stringOption(args, 'init-image');
   const strength = numberOption(args, 'strength');
   const mask = stringOption(args, 'mask');
@@ -200,6 +238,10 @@ export async function jobFor(opts: GenerateOptions, model: ResolvedModel, modelR
     width: opts.width ?? opts.initSize?.width ?? d.width,
     height: opts.height ?? opts.initSize?.height ?? d.height,
     t5: opts.t5,
+    ...(opts.sampler !== undefined ? { sampler: opts.sampler } : {}),
+    ...(opts.scheduler !== undefined ? { scheduler: opts.scheduler } : {}),
+    ...(opts.shift !== undefined ? { shift: opts.shift } : {}),
+    ...(opts.slg !== undefined ? { slg: opts.slg } : {}),
     ...(opts.init ? { init: opts.init } : {}),
     ...(opts.loras && opts.loras.length > 0 ? { loras: opts.loras } : {}),
   };
@@ -365,6 +407,13 @@ export const generateCommand: Command = {
     { name: 'ep', type: 'string', valueName: 'E', description: `Execution provider: ${EP_CHOICES.map((e) => `${e} (${EP_LABELS[e]})`).join(', ')}; default: settings` },
     { name: 'memory', type: 'string', valueName: 'M', description: `Memory mode: ${MEMORY_MODES.map((m) => `${m} (${MEMORY_MODE_LABELS[m]})`).join(', ')}; default: settings` },
     { name: 'no-t5', type: 'boolean', description: 'Skip the T5 text encoder (zeros in its place)' },
+    { name: 'sampler', type: 'string', valueName: 'S', description: `Sampler: ${SAMPLERS.join(', ')} (default euler)` },
+    { name: 'scheduler', type: 'string', valueName: 'S', description: `Schedule: ${SCHEDULERS.join(', ')} (default normal: diffusers' flow-match schedule)` },
+    { name: 'shift', type: 'string', valueName: 'S', description: "Schedule shift (default: the model's scheduler_config.json, 3 for SD3.5)" },
+    { name: 'slg-layers', type: 'string', valueName: 'L', description: `Skip-Layer Guidance: the blocks to skip, e.g. ${SLG_DEFAULT.layers.join(',')} (any --slg-* turns it on; needs guidance > 1)` },
+    { name: 'slg-scale', type: 'string', valueName: 'X', description: `Skip-Layer Guidance scale (default ${SLG_DEFAULT.scale})` },
+    { name: 'slg-start', type: 'string', valueName: 'F', description: `Skip-Layer Guidance from this fraction of the steps (default ${SLG_DEFAULT.start})` },
+    { name: 'slg-end', type: 'string', valueName: 'F', description: `Skip-Layer Guidance until this fraction of the steps (default ${SLG_DEFAULT.end})` },
     { name: 'init-image', type: 'string', valueName: 'PNG', description: 'Image to image: start from this PNG, JPEG or WebP (size default: its own, rounded to 16)' },
     { name: 'strength', type: 'string', valueName: 'S', description: `How much to change the init image, above 0 to 1 (default ${IMG2IMG_LIMITS.defaultStrength}); runs about S × steps` },
     { name: 'mask', type: 'string', valueName: 'PNG', description: 'Inpaint: white = repaint, black = keep; the same size as the init image' },
