@@ -66,7 +66,7 @@ describe('catalog', () => {
     expect(CATALOG['sd3.5-medium'].repo).toBe('TensorStack/stable-diffusion-3.5-medium-onnx');
     expect(CATALOG['sd3.5-large-turbo'].repo).toBe('TensorStack/stable-diffusion-3.5-large-turbo-onnx');
     expect(CATALOG['sd3.5-large'].repo).toBe('TensorStack/stable-diffusion-3.5-large-onnx');
-    expect(CATALOG['sd3.5-medium'].defaults).toEqual({ steps: 40, guidance: 4.5, width: 1024, height: 1024, shift: 3 });
+    expect(CATALOG['sd3.5-medium'].defaults).toEqual({ steps: 40, guidance: 4.5, width: 1024, height: 1024, shift: 3, sampler: 'euler', scheduler: 'normal' });
     expect(CATALOG['sd3.5-large'].defaults).toMatchObject({ steps: 28, guidance: 3.5 });
     expect(CATALOG['sd3.5-large-turbo'].defaults).toMatchObject({ steps: 4, guidance: 0 });
     expect(CATALOG['sd3.5-large'].licence).toEqual({

@@ -70,3 +70,31 @@ describe('compare layout', () => {
     expect(parsed.steps).toBe(28);
   });
 });
+
+describe('sampling axes in Compare', () => {
+  it('seeds × samplers make rows × columns labelled with A1111 names; the export names them as A1111 does', () => {
+    const items = [
+      subject(0, { seed: '1', sampler: 'euler', scheduler: 'sgm_uniform', shift: 3 }),
+      subject(1, { seed: '1', sampler: 'dpmpp_2m', scheduler: 'sgm_uniform', shift: 3 }),
+      subject(2, { seed: '2', sampler: 'euler', scheduler: 'sgm_uniform', shift: 3 }),
+      subject(3, { seed: '2', sampler: 'dpmpp_2m', scheduler: 'sgm_uniform', shift: 3 }),
+    ];
+    const l = compareLayout(items);
+    expect(l).toMatchObject({ kind: 'axes', rowAxis: { key: 'seed', values: ['1', '2'] }, columnAxis: { key: 'sampler', values: ['Euler', 'DPM++ 2M'] } });
+    expect(cellLabel(items[1]!, l)).toBe('Seed 1 · Sampler DPM++ 2M');
+    const text = formatGridParameters(items, l, '0.1.0');
+    expect(text).toContain('Sampler: "Euler, DPM++ 2M, Euler, DPM++ 2M", Schedule type: SGM Uniform, Shift: 3');
+    expect(text).toContain('X Type: Sampler, X Values: "Euler, DPM++ 2M"');
+    expect(parseA1111(text).extra['X Type']).toBe('Sampler');
+  });
+  it('schedules, shift and SLG scale differ too ("off" without SLG)', () => {
+    const items = [
+      subject(0, { sampler: 'euler', scheduler: 'beta', shift: 3 }),
+      subject(1, { sampler: 'euler', scheduler: 'simple', shift: 6, slgScale: 2.8 }),
+    ];
+    const l = compareLayout(items);
+    expect(l.differing).toEqual(['seed', 'scheduler', 'shift', 'slgScale']);
+    expect(cellLabel(items[0]!, l)).toBe('Seed 1000 · Schedule Beta · Shift 3 · SLG off');
+    expect(cellLabel(items[1]!, l)).toBe('Seed 1001 · Schedule Simple · Shift 6 · SLG 2.8');
+  });
+});

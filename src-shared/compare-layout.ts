@@ -3,8 +3,9 @@
 //
 // The parameters that differ between the images are found from the images themselves (their rows),
 // not from the job that made them: a seed sweep differs in the seed only; a two-axis sweep (seed ×
-// guidance, seed × steps, seed × model) differs in exactly two parameters and holds every
+// guidance, seed × steps, seed × model, seed × sampler/schedule/shift/SLG scale) differs in exactly two parameters and holds every
 // combination once — that set is shown as rows × columns with the axis values as headers.
+import { SAMPLER_LABELS, SCHEDULER_LABELS } from './generation';
 import { quoteA1111Value } from './metadata';
 
 export interface CompareSubject {
@@ -17,12 +18,17 @@ export interface CompareSubject {
   width: number;
   height: number;
   model: string;
+  /** Sampling ids of our own images (absent for imported ones). */
+  sampler?: string | undefined;
+  scheduler?: string | undefined;
+  shift?: number | undefined;
+  slgScale?: number | undefined;
 }
 
-export type AxisKey = 'seed' | 'guidance' | 'steps' | 'model' | 'size' | 'prompt' | 'negativePrompt';
+export type AxisKey = 'seed' | 'guidance' | 'steps' | 'model' | 'sampler' | 'scheduler' | 'shift' | 'slgScale' | 'size' | 'prompt' | 'negativePrompt';
 
 /** Checked in this order; the first two that differ make the axes of a two-axis grid. */
-export const AXIS_KEYS: readonly AxisKey[] = ['seed', 'guidance', 'steps', 'model', 'size', 'prompt', 'negativePrompt'];
+export const AXIS_KEYS: readonly AxisKey[] = ['seed', 'guidance', 'steps', 'model', 'sampler', 'scheduler', 'shift', 'slgScale', 'size', 'prompt', 'negativePrompt'];
 
 /** Display names; the A1111 field names are used in the exported `parameters`. */
 export const AXIS_LABELS: Record<AxisKey, string> = {
@@ -30,6 +36,10 @@ export const AXIS_LABELS: Record<AxisKey, string> = {
   guidance: 'CFG',
   steps: 'Steps',
   model: 'Model',
+  sampler: 'Sampler',
+  scheduler: 'Schedule',
+  shift: 'Shift',
+  slgScale: 'SLG',
   size: 'Size',
   prompt: 'Prompt',
   negativePrompt: 'Negative prompt',
@@ -39,10 +49,16 @@ const A1111_NAMES: Record<AxisKey, string> = {
   guidance: 'CFG scale',
   steps: 'Steps',
   model: 'Model',
+  sampler: 'Sampler',
+  scheduler: 'Schedule type',
+  shift: 'Shift',
+  slgScale: 'SLG scale',
   size: 'Size',
   prompt: 'Prompt',
   negativePrompt: 'Negative prompt',
 };
+
+const label = (labels: Readonly<Record<string, string>>, id: string | undefined): string => (id === undefined ? '' : (labels[id] ?? id));
 
 export function axisValue(item: CompareSubject, key: AxisKey): string {
   switch (key) {
@@ -54,6 +70,15 @@ export function axisValue(item: CompareSubject, key: AxisKey): string {
       return item.steps === null ? '' : String(item.steps);
     case 'model':
       return item.model;
+    case 'sampler':
+      return label(SAMPLER_LABELS, item.sampler);
+    case 'scheduler':
+      return label(SCHEDULER_LABELS, item.scheduler);
+    case 'shift':
+      return item.shift === undefined ? '' : String(item.shift);
+    case 'slgScale':
+      // Without SLG (our image with a sampler recorded but no SLG scale) the value is "off".
+      return item.slgScale !== undefined ? String(item.slgScale) : item.scheduler !== undefined ? 'off' : '';
     case 'size':
       return `${item.width}x${item.height}`;
     case 'prompt':
@@ -196,6 +221,9 @@ export function formatGridParameters(items: readonly CompareSubject[], layout: C
   const fields: [string, string][] = [];
   if (first.steps !== null || differing.has('steps')) fields.push([A1111_NAMES.steps, value('steps')]);
   if (first.guidance !== null || differing.has('guidance')) fields.push([A1111_NAMES.guidance, value('guidance')]);
+  for (const key of ['sampler', 'scheduler', 'shift', 'slgScale'] as const) {
+    if (first[key] !== undefined || differing.has(key)) fields.push([A1111_NAMES[key], value(key)]);
+  }
   fields.push([A1111_NAMES.seed, value('seed')], [A1111_NAMES.size, value('size')]);
   if (first.model !== '' || differing.has('model')) fields.push([A1111_NAMES.model, value('model')]);
   fields.push(['Grid', `${layout.columns}x${layout.rows}`]);

@@ -114,6 +114,6 @@ describe('sweeps', () => {
     expect(sweepSchema.safeParse({ seeds: { mode: 'consecutive', first: MAX_SEED_TEXT, count: 2 } }).success).toBe(false);
     expect(sweepSchema.safeParse({ seeds: { mode: 'list', seeds: [] } }).success).toBe(false);
     expect(sweepSchema.safeParse({ seeds: { mode: 'list', seeds: ['1'] }, axis: { kind: 'guidance', values: [31] } }).success).toBe(false);
-    expect(sweepSchema.safeParse({ seeds: { mode: 'list', seeds: ['1'] }, axis: { kind: 'sampler', values: ['euler'] } }).success).toBe(false);
+    expect(sweepSchema.safeParse({ seeds: { mode: 'list', seeds: ['1'] }, axis: { kind: 'sampler', values: ['karras'] } }).success).toBe(false);
   });
 });

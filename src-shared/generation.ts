@@ -55,6 +55,166 @@ export const CLIP_HIDDEN_LABELS: Readonly<Record<ClipHidden, string>> = {
 };
 
 // ---------------------------------------------------------------------------------------------
+// Sampling vocabulary (docs/architecture.md §5, "Samplers and schedules"): ids are ComfyUI's KSampler names.
+
+export const SAMPLERS = ['euler', 'euler_ancestral', 'heun', 'dpmpp_2m'] as const;
+export const samplerSchema = z.enum(SAMPLERS);
+export type Sampler = z.infer<typeof samplerSchema>;
+/** Labels as A1111/Forge write them in `parameters` ("Sampler: DPM++ 2M"); the form shows them too. */
+export const SAMPLER_LABELS: Readonly<Record<Sampler, string>> = {
+  euler: 'Euler',
+  euler_ancestral: 'Euler a',
+  heun: 'Heun',
+  dpmpp_2m: 'DPM++ 2M',
+};
+
+export const SCHEDULERS = ['normal', 'simple', 'sgm_uniform', 'beta'] as const;
+export const schedulerSchema = z.enum(SCHEDULERS);
+export type Scheduler = z.infer<typeof schedulerSchema>;
+/** Labels as A1111/Forge write them ("Schedule type: SGM Uniform"); `normal` is diffusers' flow-match schedule. */
+export const SCHEDULER_LABELS: Readonly<Record<Scheduler, string>> = {
+  normal: 'Normal',
+  simple: 'Simple',
+  sgm_uniform: 'SGM Uniform',
+  beta: 'Beta',
+};
+
+/** Skip-Layer Guidance (diffusers' `skip_guidance_layers`): the blocks bypassed in the extra pass, its scale and step window. */
+export const SLG_LIMITS = { maxLayers: 64, maxLayerIndex: 255, minScale: 0, maxScale: 10 } as const;
+export const slgScaleSchema = z.number().finite().min(SLG_LIMITS.minScale).max(SLG_LIMITS.maxScale);
+export const slgSchema = z
+  .object({
+    layers: z.array(z.number().int().min(0).max(SLG_LIMITS.maxLayerIndex)).min(1).max(SLG_LIMITS.maxLayers),
+    scale: slgScaleSchema,
+    start: z.number().finite().min(0).max(1),
+    end: z.number().finite().min(0).max(1),
+  })
+  .strict()
+  .refine((s) => s.start < s.end, { message: 'the SLG start must be below its end' });
+export type Slg = z.infer<typeof slgSchema>;
+export const SLG_LABELS = { layers: 'SLG layers', scale: 'SLG scale', start: 'SLG start', end: 'SLG end' } as const;
+
+/** The schedule shift (ComfyUI ModelSamplingSD3 / diffusers FlowMatchEulerDiscreteScheduler `shift`). */
+export const SHIFT_LIMITS = { min: 0.01, max: 100 } as const;
+export const shiftSchema = z.number().finite().min(SHIFT_LIMITS.min).max(SHIFT_LIMITS.max);
+
+function unknownName(what: string, value: unknown, valid: readonly string[], field: string): StudioError {
+  const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : String(value);
+  return new StudioError('invalid_input', `Unknown ${what} ${shown}; use one of: ${valid.join(', ')}.`, { field });
+}
+
+/** A sampler id, or StudioError invalid_input listing the valid ones. */
+export function requireSampler(v: unknown): Sampler {
+  const r = samplerSchema.safeParse(v);
+  if (!r.success) throw unknownName('sampler', v, SAMPLERS, 'sampler');
+  return r.data;
+}
+
+/** A schedule id, or StudioError invalid_input listing the valid ones. */
+export function requireScheduler(v: unknown): Scheduler {
+  const r = schedulerSchema.safeParse(v);
+  if (!r.success) throw unknownName('schedule', v, SCHEDULERS, 'scheduler');
+  return r.data;
+}
+
+/** "7,8,9" → [7, 8, 9] (what the CLI and the form take), or StudioError invalid_input. */
+export function parseSlgLayers(text: string): number[] {
+  const parts = text.split(',').map((t) => t.trim());
+  const layers = parts.map((t) => (/^\d{1,3}$/.test(t) ? Number(t) : NaN));
+  if (parts.length === 0 || layers.some((n) => !Number.isInteger(n) || n > SLG_LIMITS.maxLayerIndex) || layers.length > SLG_LIMITS.maxLayers) {
+    throw new StudioError('invalid_input', `SLG layers must be block numbers separated by commas, such as 7,8,9 (got ${JSON.stringify(text.slice(0, 40))}).`, {
+      field: 'slg',
+    });
+  }
+  return layers;
+}
+
+/** How other tools name samplers and schedules → ours: an exact match, or the nearest one we have (never silently). */
+export type ForeignName<T extends string> = { id: T; exact: true } | { id: T; exact: false; foreign: string };
+
+// ComfyUI KSampler ids and A1111/Forge labels. A1111's older combined names ("DPM++ 2M Karras") carry the
+// schedule in the sampler name; the schedule part is read by scheduleFromName.
+const SAMPLER_ALIASES: Readonly<Record<string, Sampler>> = {
+  euler: 'euler',
+  euler_ancestral: 'euler_ancestral',
+  'euler a': 'euler_ancestral',
+  heun: 'heun',
+  dpmpp_2m: 'dpmpp_2m',
+  'dpm++ 2m': 'dpmpp_2m',
+};
+const SAMPLER_NEAREST: readonly [RegExp, Sampler][] = [
+  [/ancestral|(^|\s)a$|_a$|sde|2s/i, 'euler_ancestral'],
+  [/dpm|uni_?pc|deis|ipndm|res_multistep|lms|gradient/i, 'dpmpp_2m'],
+  [/heun|dpm_?2(?!m)/i, 'heun'],
+];
+const SCHEDULER_ALIASES: Readonly<Record<string, Scheduler>> = {
+  normal: 'normal',
+  simple: 'simple',
+  sgm_uniform: 'sgm_uniform',
+  'sgm uniform': 'sgm_uniform',
+  beta: 'beta',
+};
+const SCHEDULER_NEAREST: readonly [RegExp, Scheduler][] = [
+  [/karras|exponential|polyexponential|kl_optimal|kl optimal|align/i, 'beta'],
+  [/uniform|ddim/i, 'sgm_uniform'],
+  [/automatic|linear|quadratic/i, 'normal'],
+];
+
+const SCHEDULE_SUFFIX = /\s+(karras|exponential|sgm uniform|simple|normal|beta)$/i;
+
+/** A sampler named by ComfyUI (`sampler_name`), A1111 or Forge (`Sampler`) as ours; undefined when empty. */
+export function samplerFromName(name: string | undefined): ForeignName<Sampler> | undefined {
+  const n = name?.trim();
+  if (!n) return undefined;
+  // "DPM++ 2M Karras" (A1111 before 1.9): the sampler part is exact; scheduleSuffix() gives the schedule part.
+  const exact = SAMPLER_ALIASES[n.toLowerCase().replace(SCHEDULE_SUFFIX, '')];
+  if (exact) return { id: exact, exact: true };
+  const near = SAMPLER_NEAREST.find(([re]) => re.test(n))?.[1] ?? 'euler';
+  return { id: near, exact: false, foreign: n };
+}
+
+/** The schedule an old A1111 combined sampler name carries ("DPM++ 2M Karras" → "Karras"), if any. */
+export function scheduleSuffix(samplerName: string): string | undefined {
+  return SCHEDULE_SUFFIX.exec(samplerName.trim())?.[1];
+}
+
+/** A schedule named by ComfyUI (`scheduler`) or A1111/Forge (`Schedule type`, or a suffix of an old sampler name). */
+export function schedulerFromName(name: string | undefined): ForeignName<Scheduler> | undefined {
+  const n = name?.trim();
+  if (!n) return undefined;
+  const exact = SCHEDULER_ALIASES[n.toLowerCase()];
+  if (exact) return { id: exact, exact: true };
+  const near = SCHEDULER_NEAREST.find(([re]) => re.test(n))?.[1] ?? 'normal';
+  return { id: near, exact: false, foreign: n };
+}
+
+/**
+ * The sampling parameters "Reuse parameters" puts in the form from what an image's metadata names: ids as ours,
+ * the nearest one where the studio lacks it — with a note saying so (the form shows it), never a silent swap.
+ */
+export function samplingFromNames(p: { sampler?: string | undefined; scheduler?: string | undefined }): {
+  sampler?: Sampler;
+  scheduler?: Scheduler;
+  samplingNotes?: string[];
+} {
+  const out: { sampler?: Sampler; scheduler?: Scheduler; samplingNotes?: string[] } = {};
+  const notes: string[] = [];
+  const sampler = samplerFromName(p.sampler);
+  // An old A1111 combined name ("DPM++ 2M Karras") carries the schedule when no "Schedule type" is given.
+  const scheduler = schedulerFromName(p.scheduler ?? (p.sampler ? scheduleSuffix(p.sampler) : undefined));
+  if (sampler) {
+    out.sampler = sampler.id;
+    if (!sampler.exact) notes.push(`The image was made with the sampler "${sampler.foreign}", which the studio does not have; ${SAMPLER_LABELS[sampler.id]} is the nearest.`);
+  }
+  if (scheduler) {
+    out.scheduler = scheduler.id;
+    if (!scheduler.exact) notes.push(`The image was made with the schedule "${scheduler.foreign}", which the studio does not have; ${SCHEDULER_LABELS[scheduler.id]} is the nearest.`);
+  }
+  if (notes.length) out.samplingNotes = notes;
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Limits
 
 export const GENERATION_LIMITS = {
@@ -178,6 +338,14 @@ const paramsShape = {
   width: side,
   height: side,
   t5: z.boolean(),
+  /** Absent: euler (docs/architecture.md §5). */
+  sampler: samplerSchema.optional(),
+  /** Absent: normal (diffusers' flow-match schedule). */
+  scheduler: schedulerSchema.optional(),
+  /** Absent: the model's scheduler_config.json shift (3.0 for SD3.5). */
+  shift: shiftSchema.optional(),
+  /** Skip-Layer Guidance; absent: off. Only used with CFG (guidance > 1). */
+  slg: slgSchema.optional(),
   loras: z.array(loraRefSchema).max(GENERATION_LIMITS.maxLoras).optional(),
   /** Image to image / inpainting: the source (and mask) of the job (src-shared/img2img.ts). */
   init: initImageSchema.optional(),
@@ -206,13 +374,58 @@ export interface VariantDefaults {
   width: number;
   height: number;
   shift: number;
+  sampler: Sampler;
+  scheduler: Scheduler;
 }
 
 export const VARIANT_DEFAULTS: Readonly<Record<CatalogId, VariantDefaults>> = {
-  'sd3.5-medium': { steps: 40, guidance: 4.5, width: 1024, height: 1024, shift: 3 },
-  'sd3.5-large-turbo': { steps: 4, guidance: 0, width: 1024, height: 1024, shift: 3 },
-  'sd3.5-large': { steps: 28, guidance: 3.5, width: 1024, height: 1024, shift: 3 },
+  'sd3.5-medium': { steps: 40, guidance: 4.5, width: 1024, height: 1024, shift: 3, sampler: 'euler', scheduler: 'normal' },
+  'sd3.5-large-turbo': { steps: 4, guidance: 0, width: 1024, height: 1024, shift: 3, sampler: 'euler', scheduler: 'normal' },
+  'sd3.5-large': { steps: 28, guidance: 3.5, width: 1024, height: 1024, shift: 3, sampler: 'euler', scheduler: 'normal' },
 };
+
+/**
+ * Published sampling recipes the form offers per variant (the defaults above stay diffusers' Euler on its own
+ * schedule, so every image made so far is made again the same way):
+ *  - Stability AI's SD3.5 recommendations (the Large and Medium model cards / SD3.5 prompting guide): DPM++ 2M,
+ *    Large 40 steps CFG 4.5, Medium 50 steps CFG 5.0 — or CFG 4.0 with Skip-Layer Guidance;
+ *  - ComfyUI's SD3.5 example workflow: Euler on sgm_uniform with shift 3; Turbo: Euler, 4 steps, CFG 1 or less;
+ *  - SLG for Medium: diffusers' documented `skip_guidance_layers=[7, 8, 9]`, scale 2.8, window 0.01–0.2
+ *    (StableDiffusion3Pipeline docstring); Stability's own suggestion scale 2.5 with CFG 4.
+ */
+export interface SamplingPreset {
+  id: string;
+  label: string;
+  sampler: Sampler;
+  scheduler: Scheduler;
+  steps: number;
+  guidance: number;
+  slg?: Slg;
+}
+export const SLG_MEDIUM_DIFFUSERS: Slg = { layers: [7, 8, 9], scale: 2.8, start: 0.01, end: 0.2 };
+export const SLG_MEDIUM_STABILITY: Slg = { layers: [7, 8, 9], scale: 2.5, start: 0.01, end: 0.2 };
+export const SAMPLING_PRESETS: Readonly<Record<CatalogId, readonly SamplingPreset[]>> = {
+  'sd3.5-medium': [
+    { id: 'stability', label: 'Stability: DPM++ 2M, 50 steps, CFG 5', sampler: 'dpmpp_2m', scheduler: 'sgm_uniform', steps: 50, guidance: 5 },
+    {
+      id: 'stability-slg',
+      label: 'Stability: DPM++ 2M, CFG 4 + SLG 2.5',
+      sampler: 'dpmpp_2m',
+      scheduler: 'sgm_uniform',
+      steps: 50,
+      guidance: 4,
+      slg: SLG_MEDIUM_STABILITY,
+    },
+    { id: 'comfyui', label: 'ComfyUI: Euler, SGM Uniform', sampler: 'euler', scheduler: 'sgm_uniform', steps: 40, guidance: 4.5 },
+  ],
+  'sd3.5-large': [
+    { id: 'stability', label: 'Stability: DPM++ 2M, 40 steps, CFG 4.5', sampler: 'dpmpp_2m', scheduler: 'sgm_uniform', steps: 40, guidance: 4.5 },
+    { id: 'comfyui', label: 'ComfyUI: Euler, SGM Uniform', sampler: 'euler', scheduler: 'sgm_uniform', steps: 28, guidance: 3.5 },
+  ],
+  'sd3.5-large-turbo': [{ id: 'comfyui', label: 'ComfyUI: Euler, SGM Uniform, 4 steps', sampler: 'euler', scheduler: 'sgm_uniform', steps: 4, guidance: 0 }],
+};
+/** The SLG preset the form's toggle turns on (Medium; other models: diffusers' values, if their graph allows). */
+export const SLG_DEFAULT: Slg = SLG_MEDIUM_DIFFUSERS;
 /** For models outside the catalog (imported folders): Medium's. */
 export const FALLBACK_DEFAULTS: VariantDefaults = VARIANT_DEFAULTS['sd3.5-medium'];
 
@@ -267,8 +480,22 @@ export const sweepAxisSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('guidance'), values: axisValues(guidanceSchema) }).strict(),
   z.object({ kind: z.literal('steps'), values: axisValues(stepsSchema) }).strict(),
   z.object({ kind: z.literal('model'), values: axisValues(modelRefSchema) }).strict(),
+  z.object({ kind: z.literal('sampler'), values: axisValues(samplerSchema) }).strict(),
+  z.object({ kind: z.literal('scheduler'), values: axisValues(schedulerSchema) }).strict(),
+  z.object({ kind: z.literal('shift'), values: axisValues(shiftSchema) }).strict(),
+  z.object({ kind: z.literal('slgScale'), values: axisValues(slgScaleSchema) }).strict(),
 ]);
 export type SweepAxis = z.infer<typeof sweepAxisSchema>;
+/** The second axis's names as the form, the queue and Compare show them. */
+export const SWEEP_AXIS_LABELS: Readonly<Record<SweepAxis['kind'], string>> = {
+  guidance: 'Guidance',
+  steps: 'Steps',
+  model: 'Model',
+  sampler: 'Sampler',
+  scheduler: 'Schedule',
+  shift: 'Shift',
+  slgScale: 'SLG scale',
+};
 export type AxisValue = number | string;
 
 export function seedCount(seeds: SeedSweep): number {

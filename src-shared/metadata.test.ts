@@ -142,7 +142,7 @@ describe('formatParameters', () => {
     expect(formatParameters(base)).toBe(
       'a lighthouse at dusk, oil painting\n' +
         'Negative prompt: blurry\n' +
-        'Steps: 28, Sampler: Euler, Schedule type: Simple, CFG scale: 4.5, Seed: 42, Size: 1024x1024, ' +
+        'Steps: 28, Sampler: Euler, Schedule type: Normal, CFG scale: 4.5, Seed: 42, Size: 1024x1024, Shift: 3, ' +
         'Model hash: 0123456789, Model: sd3.5-medium, RNG: CPU, Version: sd35-studio 0.1.0',
     );
   });

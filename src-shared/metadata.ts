@@ -6,6 +6,7 @@ import { parseComfyPrompt } from './metadata/comfyui';
 import { parseInvokeAI, parseInvokeDream } from './metadata/invokeai';
 import { isObject, tryParseJson, type JsonObject } from './metadata/json-lossless';
 import { parseFooocus, parseGenericJson, parseNovelAI, parseStabilityMatrix, parseSwarmUI } from './metadata/others';
+import { studioSampling } from './metadata/studio-sampling';
 import { studioImageMetaSchema, type ParsedParameters, type StudioImageMeta, type TextChunk } from './metadata/types';
 
 export { formatParameters, parseA1111, parseA1111ParamsLine, quoteA1111Value } from './metadata/a1111';
@@ -68,11 +69,15 @@ export function studioJson(meta: StudioImageMeta): string {
     height: m.height,
     shift: m.shift,
     scheduler: m.scheduler,
+  };
+  if (m.sampler !== undefined) ordered.sampler = m.sampler;
+  if (m.slg !== undefined) ordered.slg = { layers: m.slg.layers, scale: m.slg.scale, start: m.slg.start, end: m.slg.end };
+  Object.assign(ordered, {
     model,
     ep: m.ep,
     precision: m.precision,
     rng: m.rng,
-  };
+  });
   if (m.clipHidden !== undefined) ordered.clipHidden = m.clipHidden;
   if (m.rewrittenOps !== undefined && m.rewrittenOps.length > 0) ordered.rewrittenOps = m.rewrittenOps;
   ordered.t5 = m.t5;
@@ -132,7 +137,9 @@ export function studioToParsed(meta: StudioImageMeta): ParsedParameters {
     width: meta.width,
     height: meta.height,
     model: meta.model.id,
-    sampler: meta.scheduler,
+    ...studioSampling(meta),
+    shift: meta.shift,
+    ...(meta.slg !== undefined ? { slg: meta.slg } : {}),
     studio: meta,
     extra,
   };

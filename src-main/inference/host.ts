@@ -255,7 +255,7 @@ export class InferenceHost {
     if (!request.success) {
       return Promise.reject(new StudioError('invalid_input', `Invalid generation request: ${request.error.issues[0]?.message ?? 'malformed'}`));
     }
-    return this.enqueue<HostGenerateResult>('generate', req, options, request.data);
+    return this.enqueue<HostGenerateResult>('generate', req, options, request.data as GenerateRequest);
   }
 
   /** Loads a model into the worker ahead of the first generation (kept for the next requests). */

@@ -177,36 +177,55 @@ function low32(seed: number | bigint): number {
 }
 
 /**
+ * A torch CPU generator (`torch.Generator('cpu').manual_seed(seed)`): successive `randn` calls continue its
+ * mt19937 stream exactly as successive `torch.randn(shape, generator=g)` calls do — what ComfyUI's default noise
+ * sampler draws once per ancestral step.
+ */
+export class TorchCpuGenerator {
+  private readonly rng: Mt19937;
+  /** torch keeps the second value of a double Box–Muller pair in the generator (the numel < 16 path). */
+  private cached: number | undefined;
+
+  constructor(seed: number | bigint) {
+    this.rng = new Mt19937(low32(seed));
+  }
+
+  /** Standard normal float32 noise of `shape` (torch.randn on the CPU, within float rounding of sin/cos/log). */
+  randn(shape: readonly number[]): Float32Array {
+    const size = elementCount(shape);
+    const rng = this.rng;
+    const out = new Float32Array(size);
+    if (size >= 16) {
+      rng.fillFloatUniforms(out, 0, size);
+      normalFillBlocks(out, 0, size);
+      if (size % 16 !== 0) {
+        // torch's tail: the last 16 elements are drawn again and transformed as one more (overlapping) block.
+        rng.fillFloatUniforms(out, size - 16, size);
+        normalFillBlocks(out, size - 16, size);
+      }
+      return out;
+    }
+    for (let i = 0; i < size; i++) {
+      if (this.cached !== undefined) {
+        out[i] = this.cached;
+        this.cached = undefined;
+        continue;
+      }
+      const u1 = rng.nextDoubleUniform();
+      const u2 = rng.nextDoubleUniform();
+      const r = Math.sqrt(-2 * Math.log1p(-u2));
+      const theta = TWO_PI * u1;
+      this.cached = r * Math.sin(theta);
+      out[i] = r * Math.cos(theta);
+    }
+    return out;
+  }
+}
+
+/**
  * Standard normal float32 noise of `shape`, equal to torch.randn(shape, generator=torch.Generator().manual_seed(seed))
  * on the CPU (within float rounding of sin/cos/log, < 1e-6). Seeds that differ only above bit 32 give the same noise.
  */
 export function randn(seed: number | bigint, shape: readonly number[]): Float32Array {
-  const size = elementCount(shape);
-  const rng = new Mt19937(low32(seed));
-  const out = new Float32Array(size);
-  if (size >= 16) {
-    rng.fillFloatUniforms(out, 0, size);
-    normalFillBlocks(out, 0, size);
-    if (size % 16 !== 0) {
-      // torch's tail: the last 16 elements are drawn again and transformed as one more (overlapping) block.
-      rng.fillFloatUniforms(out, size - 16, size);
-      normalFillBlocks(out, size - 16, size);
-    }
-    return out;
-  }
-  let cached: number | undefined;
-  for (let i = 0; i < size; i++) {
-    if (cached !== undefined) {
-      out[i] = cached;
-      cached = undefined;
-      continue;
-    }
-    const u1 = rng.nextDoubleUniform();
-    const u2 = rng.nextDoubleUniform();
-    const r = Math.sqrt(-2 * Math.log1p(-u2));
-    const theta = TWO_PI * u1;
-    cached = r * Math.sin(theta);
-    out[i] = r * Math.cos(theta);
-  }
-  return out;
+  return new TorchCpuGenerator(seed).randn(shape);
 }

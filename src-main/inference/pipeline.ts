@@ -2,13 +2,29 @@
 // tokenize → encode (CLIP-L ‖ CLIP-G, zero-padded to 4096, then T5 on the sequence axis) → flow-match
 // Euler with classifier-free guidance → VAE decode → RGB bytes. ORT is reached only through sessions.ts.
 import { StudioError } from '../../src-shared/errors';
-import { GENERATION_LIMITS, MAX_SEED_TEXT, isSeedText, seedLow32, type ClipHidden, type GenerationParams } from '../../src-shared/generation';
+import {
+  GENERATION_LIMITS,
+  MAX_SEED_TEXT,
+  isSeedText,
+  requireSampler,
+  requireScheduler,
+  seedLow32,
+  shiftSchema,
+  slgSchema,
+  SHIFT_LIMITS,
+  type ClipHidden,
+  type GenerationParams,
+  type Sampler,
+  type Scheduler,
+  type Slg,
+} from '../../src-shared/generation';
 import { strengthStart } from '../../src-shared/img2img';
 import { blendInpaint, meanLatents, rgbToImageTensor, scaleNoise } from './img2img';
 import { binarizeMask, latentMask, overlayMask, pasteBack } from './masking';
 import { randn } from './noise';
 import { latentPreviewRgb } from './preview';
-import { eulerStep, flowMatchSigmas, readSchedulerShift } from './scheduler';
+import { combineGuidance, comfyNoiseSampler, sample, schedule, type VelocityModel } from './sampling/index';
+import { readSchedulerShift } from './scheduler';
 import type { LoraUseWire } from './protocol';
 import type { LoadedModel, TransformerConditioning } from './sessions';
 import { concatAxis, concatLastAxis, padLastAxis } from './tensors';
@@ -110,6 +126,15 @@ export function validateRequest(req: GenerateRequest): void {
     );
   }
   if (typeof req.t5 !== 'boolean') throw invalid('t5 must be true or false.', 't5');
+  if (req.sampler !== undefined) requireSampler(req.sampler);
+  if (req.scheduler !== undefined) requireScheduler(req.scheduler);
+  if (req.shift !== undefined && !shiftSchema.safeParse(req.shift).success) {
+    throw invalid(`The shift must be a number from ${SHIFT_LIMITS.min} to ${SHIFT_LIMITS.max} (got ${String(req.shift)}).`, 'shift');
+  }
+  if (req.slg !== undefined) {
+    const r = slgSchema.safeParse(req.slg);
+    if (!r.success) throw invalid(`Skip-Layer Guidance is not valid: ${r.error.issues[0]?.path.join('.') ?? ''} ${r.error.issues[0]?.message ?? ''}`.trim(), 'slg');
+  }
   if (req.image) validateImageInput(req.image, req.width, req.height);
 }
 
@@ -232,18 +257,8 @@ export async function encodePrompts(model: LoadedModel, prompts: readonly Prompt
 
 const f32 = Math.fround;
 
-/** Classifier-free guidance in float32: v = uncond + g·(cond − uncond), from a [2,…] batch [uncond; cond]. */
-export function combineGuidance(out: Float32Array, guidance: number): Float32Array {
-  const n = out.length / 2;
-  const g = f32(guidance);
-  const v = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const u = out[i] as number;
-    const c = out[n + i] as number;
-    v[i] = u + f32(g * f32(c - u));
-  }
-  return v;
-}
+/** Classifier-free guidance (moved to sampling/guidance.ts; kept here for the callers that import it). */
+export { combineGuidance };
 
 /** Decoded image [1,3,H,W] in about [-1,1] → row-major RGB bytes: clamp(x/2 + 0.5, 0, 1)·255, rounded half to even (float32 as numpy). */
 export function imageToRgb(image: Float32Array, height: number, width: number): Uint8Array {
@@ -318,12 +333,26 @@ export interface DenoiseParams {
   width: number;
   height: number;
   image?: DenoiseImage;
+  /** Absent: euler. */
+  sampler?: Sampler | undefined;
+  /** Absent: normal. */
+  scheduler?: Scheduler | undefined;
+  /** Absent: the model's scheduler_config.json shift. */
+  shift?: number | undefined;
+  slg?: Slg | undefined;
+}
+
+/** ComfyUI's SD3 latent format (comfy/latent_formats.py SD3): process_latent_in(z) = (z − 0.0609)·1.5305. */
+function comfyEmptyLatentValue(): number {
+  return f32(f32(0 - f32(VAE_SHIFT_FACTOR)) * f32(VAE_SCALING_FACTOR));
 }
 
 /**
- * The denoising loop: noise randn(seed, [1,16,H/8,W/8]), flow-match Euler over the model's shifted sigmas,
- * the transformer fed timestep σ·1000 (float32); with guidance > 1 the conditioning must be the batch
- * [negative; positive] and v = uncond + g·(cond − uncond). Returns the final latents [1,16,H/8,W/8].
+ * The denoising loop: noise randn(seed, [1,16,H/8,W/8]), the chosen schedule (sampling/schedules.ts) over the
+ * shift, and the chosen sampler (sampling/samplers.ts) owning the loop; the transformer is fed timestep σ·1000
+ * (float32); with guidance > 1 the conditioning must be the batch [negative; positive] and
+ * v = uncond + g·(cond − uncond). `normal` + `euler` is diffusers' flow-match Euler, bit for bit as before.
+ * Returns the final latents [1,16,H/8,W/8].
  */
 export async function denoise(
   model: LoadedModel,
@@ -338,20 +367,34 @@ export async function denoise(
   if (batch !== (cfg ? 2 : 1)) {
     throw new StudioError('internal', `Guidance ${params.guidance} needs a conditioning batch of ${cfg ? 2 : 1}, got ${batch}.`);
   }
+  const sampler = params.sampler ?? 'euler';
+  const scheduler = params.scheduler ?? 'normal';
+  if (params.slg && cfg) {
+    throw new StudioError('invalid_input', 'Skip-Layer Guidance is not available for this model yet.', { field: 'slg' });
+  }
   const h = params.height / 8;
   const w = params.width / 8;
   const plane = LATENT_CHANNELS * h * w;
-  const { sigmas, timesteps } = flowMatchSigmas(params.steps, await shiftFor(model));
-  const noise = randn(seedLow32(params.seed), [1, LATENT_CHANNELS, h, w]);
+  const latentShape = [1, LATENT_CHANNELS, h, w];
+  const { sigmas } = schedule(scheduler, params.steps, params.shift ?? (await shiftFor(model)));
+  const total = sigmas.length - 1; // beta can merge steps
+  const noise = randn(seedLow32(params.seed), latentShape);
   const image = params.image;
-  // Image to image: start at step t_start with latents = scale_noise(image_latents, timesteps[t_start], noise)
+  // Image to image: start at step t_start with latents = scale_noise(image_latents, σ[t_start], noise)
   // (diffusers pipeline_stable_diffusion_3_img2img.py, get_timesteps + prepare_latents). Inpainting at strength 1
   // starts from the noise itself (pipeline_stable_diffusion_3_inpaint.py, prepare_latents: is_strength_max).
-  const startStep = image ? strengthStart(params.steps, image.strength).startStep : 0;
+  const startStep = image ? strengthStart(total, image.strength).startStep : 0;
   const latents =
     !image || (image.mask && image.strength === 1) ? noise.slice() : scaleNoise(image.latents, noise, sigmas[startStep] as number);
   if (image && image.latents.length !== plane) {
     throw new StudioError('internal', `The image latents have ${image.latents.length} values, expected ${plane}.`);
+  }
+  const sigma0 = sigmas[0]!;
+  if (!image && scheduler !== 'normal' && sigma0 !== 1) {
+    // comfy/model_sampling.py CONST.noise_scaling: σ·noise + (1 − σ)·latent, the latent being ComfyUI's empty SD3
+    // latent after process_latent_in. (σ_max is exactly 1 at shift 3; other shifts can round it.)
+    const fill = f32(f32(1 - sigma0) * comfyEmptyLatentValue());
+    for (let i = 0; i < latents.length; i++) latents[i] = f32(sigma0 * latents[i]!) + fill;
   }
   const conditioning: TransformerConditioning = await model.transformerConditioning(
     cond.context,
@@ -360,31 +403,36 @@ export async function denoise(
     cond.pooledDims,
   );
   const sampleDims = [batch, LATENT_CHANNELS, h, w];
-  const runSteps = params.steps - startStep;
-  for (let i = startStep; i < params.steps; i++) {
+  const velocity: VelocityModel = async (x, sigma) => {
     throwIfAborted(signal);
-    // Fresh buffers each step: a recorded run (LoadedModel.trace) keeps exactly what was fed.
-    const sample = new Float32Array(batch * plane);
-    for (let b = 0; b < batch; b++) sample.set(latents, b * plane);
-    const timestep = new Float32Array(batch).fill(timesteps[i] as number);
-    const out = await model.runTransformer(conditioning, sample, sampleDims, timestep);
-    const v = cfg ? combineGuidance(out, params.guidance) : out;
-    eulerStep(latents, v, sigmas[i] as number, sigmas[i + 1] as number);
-    if (image?.mask) {
-      // Keep the unmasked area on the source's trajectory: noised to the next timestep, the source itself after the
-      // last step (pipeline_stable_diffusion_3_inpaint.py, __call__).
-      const proper = i < params.steps - 1 ? scaleNoise(image.latents, noise, sigmas[i + 1] as number) : image.latents;
-      blendInpaint(latents, proper, image.mask);
-    }
-    const done = i + 1 - startStep;
-    if (hooks.onStep) {
-      const progress: StepProgress = { step: done, total: runSteps, elapsedMs: performance.now() - started };
-      if (hooks.previews) progress.previewRgb = { width: w, height: h, data: latentPreviewRgb(latents, h, w) };
-      await hooks.onStep(progress);
-    }
-    await holdPoint(done, signal);
-  }
-  return latents;
+    // Fresh buffers each call: a recorded run (LoadedModel.trace) keeps exactly what was fed.
+    const input = new Float32Array(batch * plane);
+    for (let b = 0; b < batch; b++) input.set(x, b * plane);
+    // ModelSamplingDiscreteFlow.timestep(σ) = σ·1000 in float32 (diffusers' timesteps are the same values).
+    const timestep = new Float32Array(batch).fill(f32(sigma * 1000));
+    const out = await model.runTransformer(conditioning, input, sampleDims, timestep);
+    return cfg ? combineGuidance(out, params.guidance) : out;
+  };
+  const runSteps = total - startStep;
+  return sample(sampler, velocity, latents, sigmas, {
+    firstStep: startStep,
+    ...(sampler === 'euler_ancestral' ? { noise: comfyNoiseSampler(params.seed, latentShape) } : {}),
+    afterStep: async ({ step, x }) => {
+      if (image?.mask) {
+        // Keep the unmasked area on the source's trajectory: noised to the next σ, the source itself after the
+        // last step (pipeline_stable_diffusion_3_inpaint.py, __call__).
+        const proper = step < total - 1 ? scaleNoise(image.latents, noise, sigmas[step + 1] as number) : image.latents;
+        blendInpaint(x, proper, image.mask);
+      }
+      const done = step + 1 - startStep;
+      if (hooks.onStep) {
+        const progress: StepProgress = { step: done, total: runSteps, elapsedMs: performance.now() - started };
+        if (hooks.previews) progress.previewRgb = { width: w, height: h, data: latentPreviewRgb(x, h, w) };
+        await hooks.onStep(progress);
+      }
+      await holdPoint(done, signal);
+    },
+  });
 }
 
 /** Text-to-image with a loaded model (validated first). Cancel via hooks.signal between steps → StudioError cancelled. */

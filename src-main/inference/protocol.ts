@@ -66,6 +66,14 @@ export const generateRequestSchema = z
     width: z.number(),
     height: z.number(),
     t5: z.boolean(),
+    // Loose here (the pipeline's validateRequest names what is wrong); bounded so a message stays small.
+    sampler: z.string().max(64).optional(),
+    scheduler: z.string().max(64).optional(),
+    shift: z.number().optional(),
+    slg: z
+      .object({ layers: z.array(z.number()).max(256), scale: z.number(), start: z.number(), end: z.number() })
+      .strict()
+      .optional(),
     /** LoRAs to apply, in order (strength input k = the k-th): library files the host resolved. */
     loras: z.array(loraUseSchema).max(GENERATION_LIMITS.maxLoras).optional(),
     /** Image to image / inpainting: the source fitted to width × height (RGB) and the mask's luminance. */

@@ -7,7 +7,7 @@ import { StudioError } from '../../src-shared/errors';
 import { encodePng } from '../core/images/png';
 import { readOnnxGraphInfo } from '../model-folder/onnx-graph';
 import { resolveTransformerRoles } from './tensor-roles';
-import { generate } from './pipeline';
+import { generate, type GenerateRequest } from './pipeline';
 import {
   PROTOCOL_VERSION,
   WORKER_ENV_FLAG,
@@ -244,7 +244,7 @@ export class InferenceWorker {
     const restoreHold = this.applyTestHold(message.testHold);
     let lastPreviewAt = -Infinity;
     try {
-      const result = await generate(loaded.model, message.request, {
+      const result = await generate(loaded.model, message.request as GenerateRequest, {
         signal,
         previews: message.previews,
         onStep: (p) => {

@@ -196,3 +196,46 @@ describe('generate store: the model list arriving late', () => {
     setFormStorage(undefined);
   });
 });
+
+describe('the Advanced group', () => {
+  it('sends sampler, schedule, an explicit shift and SLG; an empty shift leaves the model its own', () => {
+    const r = buildSubmission(form({ sampler: 'dpmpp_2m', scheduler: 'beta', shift: '2.5', guidance: 5, slg: true, slgLayers: '7, 8', slgScale: 2.5 }));
+    expect(r.ok && r.value.params).toMatchObject({ sampler: 'dpmpp_2m', scheduler: 'beta', shift: 2.5, slg: { layers: [7, 8], scale: 2.5, start: 0.01, end: 0.2 } });
+    const plain = buildSubmission(form({}));
+    expect(plain.ok && plain.value.params).toMatchObject({ sampler: 'euler', scheduler: 'normal' });
+    expect(plain.ok && 'shift' in plain.value.params).toBe(false);
+  });
+  it('refuses a bad shift or SLG window per field', () => {
+    const r = buildSubmission(form({ shift: '0' }));
+    expect(!r.ok && r.errors.shift).toMatch(/Shift: a number from 0.01 to 100/);
+    const s = buildSubmission(form({ slg: true, slgStart: 0.5, slgEnd: 0.2 }));
+    expect(!s.ok && s.errors.slg).toMatch(/start must be below its end/);
+  });
+  it('samplers and schedules are sweep axes (checkbox lists); shift and SLG scale take number lists', () => {
+    const a = buildSubmission(form({ axis: 'sampler', axisSamplers: ['euler', 'dpmpp_2m'] }));
+    expect(a.ok && a.value.sweep.axis).toEqual({ kind: 'sampler', values: ['euler', 'dpmpp_2m'] });
+    const b = buildSubmission(form({ axis: 'scheduler', axisSchedulers: [] }));
+    expect(!b.ok && b.errors.sweep).toBe('Choose the schedules to compare.');
+    const c = buildSubmission(form({ axis: 'shift', axisValues: '1.5, 3' }));
+    expect(c.ok && c.value.sweep.axis).toEqual({ kind: 'shift', values: [1.5, 3] });
+    const d = buildSubmission(form({ axis: 'slgScale', axisValues: '0, 2.8' }));
+    expect(d.ok && d.value.sweep.axis).toEqual({ kind: 'slgScale', values: [0, 2.8] });
+  });
+  it('a kept form with an unknown sampler falls back to the default', () => {
+    const restored = restoreForm(JSON.stringify({ ...defaultForm(), sampler: 'lms', scheduler: 'karras', axisSamplers: ['euler', 'x'] }));
+    expect(restored).toMatchObject({ sampler: 'euler', scheduler: 'normal', axisSamplers: ['euler'] });
+  });
+  it('Reuse fills sampler, schedule, shift and SLG, and keeps the notes about what the studio lacks', () => {
+    const store = useGenerateStore();
+    store.applyReuse({
+      prompt: 'p',
+      negativePrompt: '',
+      sampler: 'euler_ancestral',
+      scheduler: 'beta',
+      shift: 3,
+      samplingNotes: ['The image was made with the sampler "dpmpp_2m_sde"…'],
+    });
+    expect(store.form).toMatchObject({ sampler: 'euler_ancestral', scheduler: 'beta', shift: '3', slg: false });
+    expect(store.reuseNotes).toHaveLength(1);
+  });
+});

@@ -13,11 +13,23 @@ import {
   defaultsFor,
   jobParamsSchema,
   parseSeed,
+  parseSlgLayers,
+  SAMPLERS,
+  SAMPLING_PRESETS,
+  SCHEDULERS,
+  SHIFT_LIMITS,
+  shiftSchema,
   randomSeed,
   sizePresetsFor,
+  SLG_DEFAULT,
+  slgSchema,
   sweepSchema,
+  SWEEP_AXIS_LABELS,
   type Aspect,
   type JobParams,
+  type Sampler,
+  type SamplingPreset,
+  type Scheduler,
   type SizePreset,
   type Sweep,
 } from '../../src-shared/generation';
@@ -25,7 +37,13 @@ import type { ReuseParameters } from '../../src-shared/schemas/gallery';
 import { studio } from '../studio';
 
 export type SeedMode = 'consecutive' | 'random' | 'list';
-export type AxisKind = 'none' | 'guidance' | 'steps' | 'model';
+export type AxisKind = 'none' | 'guidance' | 'steps' | 'model' | 'sampler' | 'scheduler' | 'shift' | 'slgScale';
+/** Axes whose values are numbers typed as a list ("3, 4.5, 6"). */
+const NUMBER_AXES = ['guidance', 'steps', 'shift', 'slgScale'] as const;
+type NumberAxis = (typeof NUMBER_AXES)[number];
+function isNumberAxis(a: AxisKind): a is NumberAxis {
+  return (NUMBER_AXES as readonly string[]).includes(a);
+}
 
 export interface GenerateForm {
   prompt: string;
@@ -51,8 +69,23 @@ export interface GenerateForm {
   axisValues: string;
   /** Model ids for the model axis. */
   axisModels: string[];
+  /** Sampler / schedule ids for those axes. */
+  axisSamplers: string[];
+  axisSchedulers: string[];
   t5: boolean;
+  /** Advanced: sampler, schedule, shift ('' = the model's own), Skip-Layer Guidance. */
+  sampler: Sampler;
+  scheduler: Scheduler;
+  shift: string;
+  slg: boolean;
+  slgLayers: string;
+  slgScale: number;
+  slgStart: number;
+  slgEnd: number;
 }
+
+/** Until the worker can bypass blocks (the switch graph), SLG is shown but cannot be turned on. */
+const SLG_NOT_AVAILABLE: string | undefined = 'Skip-Layer Guidance is not available for this model yet: its transformer graph has not been checked for joint blocks.';
 
 export const FORM_STORAGE_KEY = 'sd35studio.generate.form';
 export const MAX_IMAGES = GENERATION_LIMITS.maxPerSubmit;
@@ -76,7 +109,17 @@ export function defaultForm(): GenerateForm {
     axis: 'none',
     axisValues: '',
     axisModels: [],
+    axisSamplers: [],
+    axisSchedulers: [],
     t5: true,
+    sampler: d.sampler,
+    scheduler: d.scheduler,
+    shift: '',
+    slg: false,
+    slgLayers: SLG_DEFAULT.layers.join(', '),
+    slgScale: SLG_DEFAULT.scale,
+    slgStart: SLG_DEFAULT.start,
+    slgEnd: SLG_DEFAULT.end,
   };
 }
 
@@ -119,6 +162,12 @@ export function restoreForm(text: string | null): GenerateForm {
       (out as unknown as Record<string, unknown>)[key] = have;
     }
   }
+  // Names kept by an older or newer version that this one does not know fall back to the defaults.
+  const d = defaultForm();
+  if (!(SAMPLERS as readonly string[]).includes(out.sampler)) out.sampler = d.sampler;
+  if (!(SCHEDULERS as readonly string[]).includes(out.scheduler)) out.scheduler = d.scheduler;
+  out.axisSamplers = out.axisSamplers.filter((x) => (SAMPLERS as readonly string[]).includes(x));
+  out.axisSchedulers = out.axisSchedulers.filter((x) => (SCHEDULERS as readonly string[]).includes(x));
   return out;
 }
 
@@ -154,7 +203,34 @@ export interface Submission {
   sweep: Sweep;
 }
 
-export type FieldErrors = Partial<Record<'prompt' | 'negativePrompt' | 'model' | 'steps' | 'guidance' | 'width' | 'height' | 'seed' | 'images' | 'sweep', string>>;
+export type FieldErrors = Partial<
+  Record<'prompt' | 'negativePrompt' | 'model' | 'steps' | 'guidance' | 'width' | 'height' | 'seed' | 'images' | 'sweep' | 'sampler' | 'scheduler' | 'shift' | 'slg', string>
+>;
+
+/** The Advanced group's parameters for a submit, or the errors that stop it. */
+function samplingParams(f: GenerateForm, errors: FieldErrors): Pick<JobParams, 'sampler' | 'scheduler' | 'shift' | 'slg'> {
+  const out: Pick<JobParams, 'sampler' | 'scheduler' | 'shift' | 'slg'> = {};
+  if ((SAMPLERS as readonly string[]).includes(f.sampler)) out.sampler = f.sampler;
+  else errors.sampler = `Sampler: one of ${SAMPLERS.join(', ')}.`;
+  if ((SCHEDULERS as readonly string[]).includes(f.scheduler)) out.scheduler = f.scheduler;
+  else errors.scheduler = `Schedule: one of ${SCHEDULERS.join(', ')}.`;
+  const shiftText = String(f.shift).trim();
+  if (shiftText !== '') {
+    const v = Number(shiftText);
+    if (shiftSchema.safeParse(v).success) out.shift = v;
+    else errors.shift = `Shift: a number from ${SHIFT_LIMITS.min} to ${SHIFT_LIMITS.max}, or empty for the model's own.`;
+  }
+  if (f.slg) {
+    try {
+      const slg = slgSchema.safeParse({ layers: parseSlgLayers(f.slgLayers), scale: f.slgScale, start: f.slgStart, end: f.slgEnd });
+      if (slg.success) out.slg = slg.data;
+      else errors.slg = `Skip-Layer Guidance: ${slg.error.issues.map((i) => `${i.path.join('.') || 'window'} ${i.message}`).join('; ')}.`;
+    } catch (err) {
+      errors.slg = StudioError.from(err).message;
+    }
+  }
+  return out;
+}
 
 /**
  * The jobs.submit parameters for a form, or the errors that stop it (per field, in words).
@@ -190,14 +266,21 @@ export function buildSubmission(f: GenerateForm, drawSeed: () => string = random
   }
 
   let axis: Sweep['axis'];
-  if (f.axis === 'guidance' || f.axis === 'steps') {
+  if (isNumberAxis(f.axis)) {
     const values = parseNumberList(f.axisValues);
-    if (!values?.length) errors.sweep = `List the ${f.axis === 'guidance' ? 'guidance' : 'step'} values, separated by commas.`;
-    else axis = { kind: f.axis, values };
+    if (!values?.length) errors.sweep = `List the ${SWEEP_AXIS_LABELS[f.axis].toLowerCase()} values, separated by commas.`;
+    else axis = { kind: f.axis, values } as Sweep['axis'];
   } else if (f.axis === 'model') {
     if (!f.axisModels.length) errors.sweep = 'Choose the models to compare.';
     else axis = { kind: 'model', values: f.axisModels };
+  } else if (f.axis === 'sampler') {
+    if (!f.axisSamplers.length) errors.sweep = 'Choose the samplers to compare.';
+    else axis = { kind: 'sampler', values: f.axisSamplers as Sampler[] };
+  } else if (f.axis === 'scheduler') {
+    if (!f.axisSchedulers.length) errors.sweep = 'Choose the schedules to compare.';
+    else axis = { kind: 'scheduler', values: f.axisSchedulers as Scheduler[] };
   }
+  const sampling = samplingParams(f, errors);
 
   if (Object.keys(errors).length || !seeds) return { ok: false, errors };
   const params = jobParamsSchema.safeParse({
@@ -209,6 +292,7 @@ export function buildSubmission(f: GenerateForm, drawSeed: () => string = random
     width: f.width,
     height: f.height,
     t5: f.t5,
+    ...sampling,
   });
   if (!params.success) {
     for (const issue of params.error.issues) {
@@ -225,7 +309,16 @@ export function buildSubmission(f: GenerateForm, drawSeed: () => string = random
 /** How many images a form makes (seeds × axis values). */
 export function imageCount(f: GenerateForm): number {
   const seeds = f.seedMode === 'list' ? (parseSeedList(f.seedList)?.length ?? 0) : f.images;
-  const axis = f.axis === 'none' ? 1 : f.axis === 'model' ? f.axisModels.length : (parseNumberList(f.axisValues)?.length ?? 0);
+  const axis =
+    f.axis === 'none'
+      ? 1
+      : f.axis === 'model'
+        ? f.axisModels.length
+        : f.axis === 'sampler'
+          ? f.axisSamplers.length
+          : f.axis === 'scheduler'
+            ? f.axisSchedulers.length
+            : (parseNumberList(f.axisValues)?.length ?? 0);
   return seeds * axis;
 }
 
@@ -251,6 +344,8 @@ export const useGenerateStore = defineStore('generate', () => {
   const tokensError = ref<string>();
   /** Parameters picked with "Reuse parameters" in the Gallery, applied when the form is shown. */
   const pendingReuse = ref<ReuseParameters>();
+  /** What the last "Reuse parameters" could not take as it was (a sampler or schedule the studio lacks). */
+  const reuseNotes = ref<string[]>([]);
 
   watch(
     form,
@@ -268,6 +363,17 @@ export const useGenerateStore = defineStore('generate', () => {
   const chosen = computed(() => installed.value.find((m) => m.id === form.model));
   const catalogId = computed(() => chosen.value?.catalogId ?? (isCatalogId(form.model) ? form.model : undefined));
   const presets = computed<SizePreset[]>(() => sizePresetsFor(catalogId.value ?? form.model));
+  /** The shift the model uses when the form leaves it empty (its variant's; the folder's config decides in the worker). */
+  const modelShift = computed(() => defaultsFor(catalogId.value ?? form.model).shift);
+  /**
+   * Why Skip-Layer Guidance cannot be turned on for this form, or undefined when it can: it needs CFG
+   * (guidance > 1) and a transformer graph whose joint blocks the studio's switch pass understands.
+   */
+  const slgUnavailable = computed<string | undefined>(() => {
+    if (!(form.guidance > 1) && form.axis !== 'guidance') return `Skip-Layer Guidance needs classifier-free guidance (guidance above 1; now ${form.guidance}).`;
+    return SLG_NOT_AVAILABLE;
+  });
+  const samplingPresets = computed<readonly SamplingPreset[]>(() => (catalogId.value ? SAMPLING_PRESETS[catalogId.value] : []));
   const guidanceOff = computed(() => form.guidance <= 1 && form.axis !== 'guidance');
   const count = computed(() => imageCount(form));
   /** The catalog's recommended area, as a warning (never a refusal). */
@@ -324,6 +430,28 @@ export const useGenerateStore = defineStore('generate', () => {
     form.aspect = '1:1';
     form.t5 = entry?.installed?.t5 ?? true;
     form.axisModels = form.axisModels.filter((m) => m !== id || form.axis === 'model');
+    form.sampler = d.sampler;
+    form.scheduler = d.scheduler;
+    form.shift = '';
+    form.slg = false;
+    reuseNotes.value = [];
+  }
+
+  /** A published recipe for the chosen variant (SAMPLING_PRESETS): sampler, schedule, steps, CFG and SLG. */
+  function applySamplingPreset(id: string): void {
+    const preset = samplingPresets.value.find((p) => p.id === id);
+    if (!preset) return;
+    form.sampler = preset.sampler;
+    form.scheduler = preset.scheduler;
+    form.steps = preset.steps;
+    form.guidance = preset.guidance;
+    form.slg = preset.slg !== undefined;
+    if (preset.slg) {
+      form.slgLayers = preset.slg.layers.join(', ');
+      form.slgScale = preset.slg.scale;
+      form.slgStart = preset.slg.start;
+      form.slgEnd = preset.slg.end;
+    }
   }
 
   function choosePreset(aspect: Aspect): void {
@@ -367,6 +495,18 @@ export const useGenerateStore = defineStore('generate', () => {
     if (r.width !== undefined) setSize('width', r.width);
     if (r.height !== undefined) setSize('height', r.height);
     if (r.t5 !== undefined) form.t5 = r.t5;
+    // Sampling: what the image names (the nearest where the studio lacks it, with the notes shown by the form).
+    form.sampler = r.sampler ?? 'euler';
+    form.scheduler = r.scheduler ?? 'normal';
+    form.shift = r.shift !== undefined ? String(r.shift) : '';
+    form.slg = r.slg !== undefined;
+    if (r.slg) {
+      form.slgLayers = r.slg.layers.join(', ');
+      form.slgScale = r.slg.scale;
+      form.slgStart = r.slg.start;
+      form.slgEnd = r.slg.end;
+    }
+    reuseNotes.value = r.samplingNotes ?? [];
     if (r.seed !== undefined && parseSeed(r.seed) !== null) {
       form.seed = parseSeed(r.seed)!;
       form.seedLocked = true;
@@ -466,6 +606,11 @@ export const useGenerateStore = defineStore('generate', () => {
     tokens,
     tokensError,
     pendingReuse,
+    reuseNotes,
+    modelShift,
+    slgUnavailable,
+    samplingPresets,
+    applySamplingPreset,
     loadModels,
     chooseModel,
     choosePreset,

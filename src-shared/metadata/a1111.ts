@@ -4,6 +4,8 @@
 //   Negative prompt: <negative, any number of lines>      (only when non-empty)
 //   Key: value, Key: value, …                              (one line; values with , : or newline JSON-quoted)
 import { normalizeIntString, parseJsonLossless } from './json-lossless';
+import { SAMPLER_LABELS, SCHEDULER_LABELS, slgSchema } from '../generation';
+import { studioSampling } from './studio-sampling';
 import type { ParsedLora, ParsedParameters, StudioImageMeta } from './types';
 
 const NEGATIVE_PREFIX = 'Negative prompt:';
@@ -19,14 +21,26 @@ function formatNumber(n: number): string {
   return String(n);
 }
 
-function samplerFields(scheduler: string): [string, string][] {
-  if (scheduler === 'flow-match-euler') {
-    return [
-      ['Sampler', 'Euler'],
-      ['Schedule type', 'Simple'],
-    ];
-  }
-  return [['Sampler', scheduler]];
+/** Sampler and schedule as A1111/Forge name them ("Sampler: DPM++ 2M", "Schedule type: SGM Uniform"). */
+function samplerFields(meta: StudioImageMeta): [string, string][] {
+  const { sampler, scheduler } = studioSampling(meta);
+  const samplerLabel = (SAMPLER_LABELS as Record<string, string>)[sampler] ?? sampler;
+  const scheduleLabel = (SCHEDULER_LABELS as Record<string, string>)[scheduler] ?? scheduler;
+  return [
+    ['Sampler', samplerLabel],
+    ['Schedule type', scheduleLabel],
+  ];
+}
+
+/** Skip-Layer Guidance as ComfyUI's SkipLayerGuidanceSD3 node names its inputs (layers "7, 8, 9", scale, start/end). */
+function slgFields(meta: StudioImageMeta): [string, string][] {
+  if (!meta.slg) return [];
+  return [
+    ['SLG layers', meta.slg.layers.join(', ')],
+    ['SLG scale', formatNumber(meta.slg.scale)],
+    ['SLG start', formatNumber(meta.slg.start)],
+    ['SLG end', formatNumber(meta.slg.end)],
+  ];
 }
 
 function rngLabel(rng: string): string {
@@ -58,10 +72,12 @@ function promptWithLoraTags(prompt: string, loras: NonNullable<StudioImageMeta['
 export function formatParameters(meta: StudioImageMeta): string {
   const fields: [string, string][] = [
     ['Steps', formatNumber(meta.steps)],
-    ...samplerFields(meta.scheduler),
+    ...samplerFields(meta),
     ['CFG scale', formatNumber(meta.guidance)],
     ['Seed', meta.seed],
     ['Size', `${meta.width}x${meta.height}`],
+    ['Shift', formatNumber(meta.shift)],
+    ...slgFields(meta),
   ];
   // Image to image / inpainting, as A1111 writes them (its img2img "Denoising strength", "Mask blur").
   if (meta.init !== undefined) {
@@ -238,6 +254,12 @@ function applyTyped(res: ParsedParameters, key: string, value: string): boolean 
     case 'Schedule type':
       res.scheduler = value;
       return true;
+    case 'Shift': {
+      const v = Number(value);
+      const ok = value.trim() !== '' && Number.isFinite(v) && v > 0;
+      if (ok) res.shift = v;
+      return ok;
+    }
     case 'Model':
       res.model = value;
       return true;
@@ -247,6 +269,23 @@ function applyTyped(res: ParsedParameters, key: string, value: string): boolean 
     default:
       return false;
   }
+}
+
+/** "SLG layers/scale/start/end" (slgFields) back to res.slg when all four are there and valid; else they stay in extra. */
+function readSlgFields(res: ParsedParameters): void {
+  const e = res.extra;
+  const layers = e['SLG layers'];
+  if (layers === undefined) return;
+  const candidate = {
+    layers: layers.split(/[\s,]+/).filter(Boolean).map(Number),
+    scale: Number(e['SLG scale']),
+    start: Number(e['SLG start']),
+    end: Number(e['SLG end']),
+  };
+  const ok = slgSchema.safeParse(candidate);
+  if (!ok.success) return;
+  res.slg = ok.data;
+  for (const k of ['SLG layers', 'SLG scale', 'SLG start', 'SLG end']) delete e[k];
 }
 
 /** A1111/Forge img2img fields, read into typed fields and kept in `extra` as the file names them too. */
@@ -327,6 +366,7 @@ export function parseA1111(text: string): ParsedParameters {
   if (fields.length >= 3) {
     lines.pop();
     for (const [k, v] of fields) applyField(res, k, v);
+    readSlgFields(res);
   }
   const negIndex = lines.findIndex((l) => l.startsWith(NEGATIVE_PREFIX));
   const promptLines = negIndex < 0 ? lines : lines.slice(0, negIndex);

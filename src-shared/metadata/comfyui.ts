@@ -13,6 +13,7 @@ import {
   type JsonObject,
   type JsonValue,
 } from './json-lossless';
+import { slgSchema } from '../generation';
 import type { ParsedParameters } from './types';
 
 interface GraphNode {
@@ -205,6 +206,34 @@ function findSize(graph: Graph, v: JsonValue | undefined): { width: number; heig
   return undefined;
 }
 
+/**
+ * The model patches on the way from the sampler to the checkpoint loader: ModelSamplingSD3's `shift` and
+ * SkipLayerGuidanceSD3's layers ("7, 8, 9"), scale, start_percent and end_percent. (ComfyUI's SLG node tests a
+ * σ window; the studio runs diffusers' step window — close, but not always the same steps.)
+ */
+function findModelPatches(graph: Graph, v: JsonValue | undefined, res: ParsedParameters): void {
+  let link = asLink(v);
+  for (let hops = 0; link && hops < 64; hops++) {
+    const node = graph.get(link.id);
+    if (!node) return;
+    if (/^ModelSampling(SD3|Flux|AuraFlow)?$/.test(node.classType) && res.shift === undefined) {
+      const shift = asNumber(resolveScalar(graph, node.inputs.shift, 'shift'));
+      if (shift !== undefined && shift > 0) res.shift = shift;
+    }
+    if (/^SkipLayerGuidance(SD3|DiT)$/.test(node.classType) && res.slg === undefined) {
+      const layersText = asString(resolveScalar(graph, node.inputs.layers ?? node.inputs.double_layers, 'layers'));
+      const slg = slgSchema.safeParse({
+        layers: (layersText ?? '').split(/[\s,]+/).filter(Boolean).map(Number),
+        scale: asNumber(resolveScalar(graph, node.inputs.scale, 'scale')),
+        start: asNumber(resolveScalar(graph, node.inputs.start_percent, 'start_percent')),
+        end: asNumber(resolveScalar(graph, node.inputs.end_percent, 'end_percent')),
+      });
+      if (slg.success) res.slg = slg.data;
+    }
+    link = asLink(node.inputs.model);
+  }
+}
+
 /** A node linked from one of the sampler's inputs (SamplerCustomAdvanced's guider, noise, sigmas, sampler). */
 function linked(graph: Graph, node: GraphNode, input: string): GraphNode | undefined {
   const l = asLink(node.inputs[input]);
@@ -250,6 +279,7 @@ function readSampler(graph: Graph, sampler: GraphNode): ParsedParameters {
     findModel(graph, sampler.inputs.model) ??
     (guider ? findModel(graph, guider.inputs.model) : undefined) ??
     (sigmas ? findModel(graph, sigmas.inputs.model) : undefined);
+  findModelPatches(graph, sampler.inputs.model ?? guider?.inputs.model, res);
   const size = findSize(graph, sampler.inputs.latent_image ?? sampler.inputs.latent);
   if (size) {
     res.width = size.width;

@@ -1,5 +1,5 @@
 // Types shared by the metadata writers and parsers (docs/architecture.md).
-import { clipHiddenSchema, GENERATION_LIMITS, seedSchema, type ClipHidden } from '../generation';
+import { clipHiddenSchema, GENERATION_LIMITS, seedSchema, slgSchema, type ClipHidden, type Slg } from '../generation';
 import { z } from 'zod';
 import { initImageSchema, type InitImage } from '../img2img';
 
@@ -49,8 +49,12 @@ export const studioImageMetaSchema = z
     width: z.number().int().min(1).max(65_535),
     height: z.number().int().min(1).max(65_535),
     shift: z.number().min(0).max(1000),
-    /** 'flow-match-euler' */
+    /** The schedule id (normal, simple, sgm_uniform, beta); images made before samplers existed say 'flow-match-euler' (= normal). */
     scheduler: name(64),
+    /** The sampler id (euler, euler_ancestral, heun, dpmpp_2m); absent on older images (= euler). */
+    sampler: name(64).optional(),
+    /** Skip-Layer Guidance, when it was on. */
+    slg: slgSchema.optional(),
     model: z
       .object({
         /** Catalog id (sd3.5-medium…) or the folder name of an imported model. */
@@ -95,6 +99,8 @@ export interface StudioImageMeta {
   height: number;
   shift: number;
   scheduler: string;
+  sampler?: string;
+  slg?: Slg;
   model: { id: string; repo?: string; commit?: string; modelHash?: string };
   ep: string;
   precision: string;
@@ -140,6 +146,10 @@ export interface ParsedParameters {
   modelHash?: string;
   sampler?: string;
   scheduler?: string;
+  /** The schedule shift (ComfyUI's ModelSamplingSD3 node, A1111/Forge "Shift"). */
+  shift?: number;
+  /** Skip-Layer Guidance (ComfyUI's SkipLayerGuidanceSD3 node, our "SLG …" fields). */
+  slg?: Slg;
   /** Every positive prompt, when there is more than one (ComfyUI area composition). */
   prompts?: string[];
   /** Our own lossless metadata, when source is 'sd35studio'. */

@@ -1,6 +1,6 @@
 // Gallery (history) shapes of the contract; the history room uses these types (core/history/types.ts).
 import { z } from 'zod';
-import { GENERATION_LIMITS, seedSchema } from '../generation';
+import { GENERATION_LIMITS, samplerSchema, schedulerSchema, seedSchema, slgSchema } from '../generation';
 import { generationStatusSchema } from './jobs';
 
 const MAX_PROMPT = GENERATION_LIMITS.maxKeptPromptChars;
@@ -30,6 +30,11 @@ export const galleryItemSchema = z
     bytes: z.number().int().nonnegative(),
     path: z.string().max(4096),
     source: z.enum(['generated', 'imported']),
+    /** Our images' sampling parameters (ids; absent for imported images): Compare's labels and axes. */
+    sampler: z.string().max(64).optional(),
+    scheduler: z.string().max(64).optional(),
+    shift: z.number().optional(),
+    slgScale: z.number().optional(),
   })
   .strict();
 export type GalleryItem = z.infer<typeof galleryItemSchema>;
@@ -90,6 +95,11 @@ export const reuseSchema = z
     model: z.string().max(300).optional(),
     shift: z.number().optional(),
     t5: z.boolean().optional(),
+    sampler: samplerSchema.optional(),
+    scheduler: schedulerSchema.optional(),
+    slg: slgSchema.optional(),
+    /** A sampler or schedule the image names that the studio lacks, and the nearest it offers instead. */
+    samplingNotes: z.array(z.string().max(300)).max(4).optional(),
   })
   .strict();
 export type ReuseParameters = z.infer<typeof reuseSchema>;

@@ -73,7 +73,8 @@ describe('sd35-studio generate', () => {
         width: 64,
         height: 64,
         shift: 3,
-        scheduler: 'flow-match-euler',
+        scheduler: 'normal',
+        sampler: 'euler',
         model: { id: 'tiny-sd35' },
         ep: 'cpu',
         precision: 'fp16',
@@ -125,6 +126,18 @@ describe('sd35-studio generate', () => {
     expect(fs.readFileSync(first[1]!.path).equals(fs.readFileSync(first[0]!.path))).toBe(false);
   });
 
+  it('--sampler, --scheduler and --shift reach the image: the exact ids in its JSON, A1111 names in parameters', () => {
+    const r = run(['generate', '--model', model, '--prompt', 'a fox', '--seed', '3', ...BASE, '--sampler', 'dpmpp_2m', '--scheduler', 'sgm_uniform', '--shift', '2.5', '--json', '--data-dir', dataDir]);
+    expect(r.code, r.stderr).toBe(0);
+    const file = (jsonLines(r.stdout)[0] as { path: string }).path;
+    const chunks = readPngInfo(fs.readFileSync(file)).chunks;
+    const studio = JSON.parse(chunks.find((c) => c.keyword === 'sd35studio')!.text) as Record<string, unknown>;
+    expect(studio).toMatchObject({ sampler: 'dpmpp_2m', scheduler: 'sgm_uniform', shift: 2.5 });
+    expect(chunks.find((c) => c.keyword === 'parameters')!.text).toMatch(/Sampler: DPM\+\+ 2M, Schedule type: SGM Uniform, .*Shift: 2\.5/);
+    const plain = run(['generate', '--model', model, '--prompt', 'a fox', '--seed', '3', ...BASE, '--json', '--data-dir', dataDir]);
+    expect(fs.readFileSync((jsonLines(plain.stdout)[0] as { path: string }).path).equals(fs.readFileSync(file))).toBe(false);
+  });
+
   it('refuses invalid parameters with exit 2 and a clear message, before any work', () => {
     const cases: [string[], RegExp][] = [
       [['--width', '65'], /width must be a multiple of 16/],
@@ -137,6 +150,11 @@ describe('sd35-studio generate', () => {
       [['--count', '0'], /--count must be between 1 and 64/],
       [['--count', '65'], /--count must be between 1 and 64/],
       [['--seed', '18446744073709551615', '--count', '2'], /goes past the largest seed, 18446744073709551615/],
+      [['--sampler', 'dpmpp_3m'], /Unknown sampler "dpmpp_3m"; use one of: euler, euler_ancestral, heun, dpmpp_2m/],
+      [['--scheduler', 'karras'], /Unknown schedule "karras"; use one of: normal, simple, sgm_uniform, beta/],
+      [['--shift', '0'], /shift must be a number from 0.01 to 100/],
+      [['--slg-layers', '7,x'], /SLG layers must be block numbers/],
+      [['--slg-start', '0.5', '--slg-end', '0.2'], /--slg-.*start must be below its end/],
     ];
     for (const [extra, message] of cases) {
       const r = run(['generate', '--model', model, '--prompt', 'x', '--json', '--data-dir', dataDir, ...extra]);

@@ -19,8 +19,18 @@ import {
   defaultsFor,
   jobParamsSchema,
   randomSeed,
+  requireSampler,
+  requireScheduler,
   requireSeed,
+  parseSlgLayers,
+  SAMPLERS,
+  SCHEDULERS,
+  SLG_DEFAULT,
+  slgSchema,
   type EpChoice,
+  type Sampler,
+  type Scheduler,
+  type Slg,
   type JobParams,
   type LoraRef,
   type MemoryMode,
@@ -37,6 +47,7 @@ import type { CliContext, Command } from '../command';
 import { createProgressBar } from '../progress';
 import { LoraLibrary } from '../../core/loras/library';
 import { dataLayout } from '../../core/paths';
+import { studioLoraMetaSchema } from '../../../src-shared/metadata';
 
 export type { ResolvedModel };
 
@@ -75,6 +86,10 @@ export interface GenerateOptions {
   ep?: EpChoice;
   memory?: MemoryMode;
   t5: boolean;
+  sampler?: Sampler;
+  scheduler?: Scheduler;
+  shift?: number;
+  slg?: Slg;
   /** Image to image: the source file (and mask file), as given on the command line. */
   initImage?: { path: string; strength: number; fit: FitMode; mask?: string; maskBlur: number };
   /** `--lora PATH_OR_NAME[:STRENGTH]`, as given (resolved against the library by the command). */
@@ -136,6 +151,30 @@ export function parseGenerateOptions(args: ParsedArgs): GenerateOptions {
   if (ep !== undefined) opts.ep = ep;
   const memory = choiceOption(args, 'memory', MEMORY_MODES);
   if (memory !== undefined) opts.memory = memory;
+  const sampler = stringOption(args, 'sampler');
+  if (sampler !== undefined) opts.sampler = requireSampler(sampler);
+  const scheduler = stringOption(args, 'scheduler');
+  if (scheduler !== undefined) opts.scheduler = requireScheduler(scheduler);
+  const shift = numberOption(args, 'shift');
+  if (shift !== undefined) opts.shift = shift;
+  // Any --slg-* option turns Skip-Layer Guidance on; the others default to SLG_DEFAULT (diffusers' values).
+  const slgLayers = stringOption(args, 'slg-layers');
+  const slgScale = numberOption(args, 'slg-scale');
+  const slgStart = numberOption(args, 'slg-start');
+  const slgEnd = numberOption(args, 'slg-end');
+  if (slgLayers !== undefined || slgScale !== undefined || slgStart !== undefined || slgEnd !== undefined) {
+    const slg = slgSchema.safeParse({
+      layers: slgLayers !== undefined ? parseSlgLayers(slgLayers) : SLG_DEFAULT.layers,
+      scale: slgScale ?? SLG_DEFAULT.scale,
+      start: slgStart ?? SLG_DEFAULT.start,
+      end: slgEnd ?? SLG_DEFAULT.end,
+    });
+    if (!slg.success) {
+      const issue = slg.error.issues[0];
+      throw new StudioError('invalid_input', `--slg-${String(issue?.path[0] ?? 'layers')}: ${issue?.message ?? 'not valid'}`, { field: 'slg' });
+    }
+    opts.slg = slg.data;
+  }
   const initPath = stringOption(args, 'init-image');
   const strength = numberOption(args, 'strength');
   const mask = stringOption(args, 'mask');
@@ -199,6 +238,10 @@ export async function jobFor(opts: GenerateOptions, model: ResolvedModel, modelR
     width: opts.width ?? opts.initSize?.width ?? d.width,
     height: opts.height ?? opts.initSize?.height ?? d.height,
     t5: opts.t5,
+    ...(opts.sampler !== undefined ? { sampler: opts.sampler } : {}),
+    ...(opts.scheduler !== undefined ? { scheduler: opts.scheduler } : {}),
+    ...(opts.shift !== undefined ? { shift: opts.shift } : {}),
+    ...(opts.slg !== undefined ? { slg: opts.slg } : {}),
     ...(opts.init ? { init: opts.init } : {}),
     ...(opts.loras && opts.loras.length > 0 ? { loras: opts.loras } : {}),
   };
@@ -226,6 +269,26 @@ function printImage(ctx: CliContext, core: StudioCore, imageId: number, extra: {
     { id: d.id, path: file, seed: d.seed, width: d.width, height: d.height, steps: d.steps, guidance: d.guidance, ep: extra.ep, durationMs: extra.durationMs },
     `Image ${d.id}: ${file} (seed ${d.seed}, ${d.width}×${d.height}, ${d.steps} steps, guidance ${d.guidance}, ${extra.ep}, ${(extra.durationMs / 1000).toFixed(1)} s)`,
   );
+}
+
+/** Unmatched keys shown at most this many per LoRA (the image's metadata keeps them all). */
+const UNMATCHED_SHOWN = 8;
+
+/**
+ * The warning of a LoRA whose keys partly matched nothing (issue #20 §2): read from the image's stored metadata
+ * (the runner writes the worker's report there), once per LoRA and run, on stderr.
+ */
+function warnUnmatched(core: StudioCore, imageId: number, warned: Set<string>, note: (line: string) => void): void {
+  const parsed = studioLoraMetaSchema.array().safeParse(core.history.get(imageId).meta?.loras ?? []);
+  if (!parsed.success) return;
+  for (const l of parsed.data) {
+    const keys = l.unmatched ?? [];
+    if (keys.length === 0 || warned.has(l.sha256)) continue;
+    warned.add(l.sha256);
+    const shown = keys.slice(0, UNMATCHED_SHOWN).join(', ');
+    const more = keys.length > UNMATCHED_SHOWN ? ` and ${keys.length - UNMATCHED_SHOWN} more` : '';
+    note(`Warning: LoRA "${l.name}": ${keys.length} layer${keys.length === 1 ? '' : 's'} matched nothing in this model and ${keys.length === 1 ? 'was' : 'were'} skipped: ${shown}${more}`);
+  }
 }
 
 function failure(job: JobView): StudioError | undefined {
@@ -256,6 +319,7 @@ function loadNotes(ctx: CliContext, note: (line: string) => void): (info: HostMo
 async function runHere(ctx: CliContext, core: StudioCore, jobId: number, count: number): Promise<JobView> {
   const bar = createProgressBar();
   const index = new Map<number, number>();
+  const warned = new Set<string>();
   let firstError: StudioError | undefined;
   const view = await core.jobs.runOwnJob(jobId, {
     signal: ctx.signal,
@@ -270,6 +334,7 @@ async function runHere(ctx: CliContext, core: StudioCore, jobId: number, count: 
       if (outcome.result.dropped.clip > 0 || outcome.result.dropped.t5 > 0) {
         bar.note(`Warning: the prompt is too long: ${outcome.result.dropped.clip} CLIP tokens (beyond 75) and ${outcome.result.dropped.t5} T5 tokens (beyond 255) were dropped.`);
       }
+      warnUnmatched(core, outcome.record.id, warned, (line) => bar.note(line));
       printImage(ctx, core, outcome.record.id, { ep: outcome.result.ep, durationMs: outcome.durationMs });
     },
     onError: (_id, e) => {
@@ -288,6 +353,7 @@ const CANCEL_WAIT_MS = 30_000;
 async function waitForQueue(ctx: CliContext, core: StudioCore, jobId: number, count: number): Promise<JobView> {
   const bar = createProgressBar();
   const printed = new Set<number>();
+  const warned = new Set<string>();
   let cancelAt: number | undefined;
   const onAbort = () => {
     cancelAt = Date.now();
@@ -310,6 +376,7 @@ async function waitForQueue(ctx: CliContext, core: StudioCore, jobId: number, co
           bar.end();
           const d = core.history.get(g.imageId);
           const durationMs = d.startedAt && d.finishedAt ? Date.parse(d.finishedAt) - Date.parse(d.startedAt) : 0;
+          warnUnmatched(core, g.imageId, warned, (line) => bar.note(line));
           printImage(ctx, core, g.imageId, { ep: d.ep ?? 'unknown', durationMs });
         }
       });
@@ -340,6 +407,13 @@ export const generateCommand: Command = {
     { name: 'ep', type: 'string', valueName: 'E', description: `Execution provider: ${EP_CHOICES.map((e) => `${e} (${EP_LABELS[e]})`).join(', ')}; default: settings` },
     { name: 'memory', type: 'string', valueName: 'M', description: `Memory mode: ${MEMORY_MODES.map((m) => `${m} (${MEMORY_MODE_LABELS[m]})`).join(', ')}; default: settings` },
     { name: 'no-t5', type: 'boolean', description: 'Skip the T5 text encoder (zeros in its place)' },
+    { name: 'sampler', type: 'string', valueName: 'S', description: `Sampler: ${SAMPLERS.join(', ')} (default euler)` },
+    { name: 'scheduler', type: 'string', valueName: 'S', description: `Schedule: ${SCHEDULERS.join(', ')} (default normal: diffusers' flow-match schedule)` },
+    { name: 'shift', type: 'string', valueName: 'S', description: "Schedule shift (default: the model's scheduler_config.json, 3 for SD3.5)" },
+    { name: 'slg-layers', type: 'string', valueName: 'L', description: `Skip-Layer Guidance: the blocks to skip, e.g. ${SLG_DEFAULT.layers.join(',')} (any --slg-* turns it on; needs guidance > 1)` },
+    { name: 'slg-scale', type: 'string', valueName: 'X', description: `Skip-Layer Guidance scale (default ${SLG_DEFAULT.scale})` },
+    { name: 'slg-start', type: 'string', valueName: 'F', description: `Skip-Layer Guidance from this fraction of the steps (default ${SLG_DEFAULT.start})` },
+    { name: 'slg-end', type: 'string', valueName: 'F', description: `Skip-Layer Guidance until this fraction of the steps (default ${SLG_DEFAULT.end})` },
     { name: 'init-image', type: 'string', valueName: 'PNG', description: 'Image to image: start from this PNG, JPEG or WebP (size default: its own, rounded to 16)' },
     { name: 'strength', type: 'string', valueName: 'S', description: `How much to change the init image, above 0 to 1 (default ${IMG2IMG_LIMITS.defaultStrength}); runs about S × steps` },
     { name: 'mask', type: 'string', valueName: 'PNG', description: 'Inpaint: white = repaint, black = keep; the same size as the init image' },

@@ -89,6 +89,21 @@ describe('sd35-studio inspect', () => {
     expect(run(['inspect', 'sigmas', '--steps', '4', '--shift', '-1']).code).toBe(2);
   });
 
+  it('sigmas --scheduler: ComfyUI schedules (N+1 sigmas ending 0, N timesteps); an unknown one lists the valid ones', () => {
+    // sgm_uniform, 2 steps, shift 3: t = 1000, (1000 + 1000·σ_min)/2 with σ_min = 3·0.001/(1 + 2·0.001)
+    const out = json(['inspect', 'sigmas', '--steps', '2', '--scheduler', 'sgm_uniform']) as { sigmas: number[]; timesteps: number[] };
+    const tMid = (1 + (3 * 0.001) / 1.002) / 2;
+    const expected = [1, (3 * tMid) / (1 + 2 * tMid), 0];
+    out.sigmas.forEach((s, i) => expect(Math.abs(s - expected[i]!)).toBeLessThan(1e-6));
+    expect(out.timesteps).toHaveLength(2);
+    // beta, 2 steps: table entries 999 and 500 (0.5·999 = 499.5 rounds half to even) = σ(0.501)
+    const beta = json(['inspect', 'sigmas', '--steps', '2', '--scheduler', 'beta']) as { sigmas: number[] };
+    expect(Math.abs(beta.sigmas[1]! - (3 * 0.501) / (1 + 2 * 0.501))).toBeLessThan(1e-6);
+    const bad = run(['inspect', 'sigmas', '--steps', '4', '--scheduler', 'karras', '--json']);
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).toMatch(/normal, simple, sgm_uniform, beta/);
+  });
+
   it('noise: seed 0, shape 1,16,8,8 matches torch.randn', () => {
     const out = json(['inspect', 'noise', '--seed', '0', '--shape', '1,16,8,8']) as { values: number[] };
     expect(out.values).toHaveLength(1024);

@@ -5,8 +5,9 @@ import path from 'node:path';
 import { StudioError } from '../../../src-shared/errors';
 import type { StudioCore } from '../../core/studio';
 import { randn } from '../../inference/noise';
-import { MAX_SEED_TEXT, requireSeed } from '../../../src-shared/generation';
-import { DEFAULT_SHIFT, flowMatchSigmas } from '../../inference/scheduler';
+import { MAX_SEED_TEXT, requireScheduler, requireSeed, SCHEDULERS } from '../../../src-shared/generation';
+import { schedule } from '../../inference/sampling/schedules';
+import { DEFAULT_SHIFT } from '../../inference/scheduler';
 import type { ModelInspection } from '../../inference/inspect-model';
 import { intOption, requiredString, stringOption } from '../args';
 import type { CliContext, Command } from '../command';
@@ -91,18 +92,21 @@ export const inspectTokensCommand: Command = {
 
 export const inspectSigmasCommand: Command = {
   path: ['inspect', 'sigmas'],
-  usage: 'inspect sigmas --steps N [--shift S]',
-  summary: 'Flow-match Euler sigmas (N+1) and transformer timesteps (N)',
+  usage: 'inspect sigmas --steps N [--shift S] [--scheduler X]',
+  summary: 'A schedule: sigmas (N+1, ending 0) and transformer timesteps (N)',
   options: [
     { name: 'steps', type: 'string', valueName: 'N', description: 'Number of steps' },
     { name: 'shift', type: 'string', valueName: 'S', description: `Scheduler shift (default ${DEFAULT_SHIFT})` },
+    { name: 'scheduler', type: 'string', valueName: 'X', description: `Schedule: ${SCHEDULERS.join(', ')} (default normal)` },
   ],
   async run(ctx) {
     const steps = intOption(ctx.args, 'steps', { min: 1, max: 10_000 });
     if (steps === undefined) throw new StudioError('invalid_input', 'Give the number of steps: --steps N.');
     const shift = floatOption(ctx, 'shift') ?? DEFAULT_SHIFT;
     if (!(shift > 0)) throw new StudioError('invalid_input', `--shift must be a positive number (got ${shift}).`);
-    const { sigmas, timesteps } = flowMatchSigmas(steps, shift);
+    const scheduler = requireScheduler(stringOption(ctx.args, 'scheduler') ?? 'normal');
+    // beta can merge steps: then fewer than N+1 sigmas, as ComfyUI gives.
+    const { sigmas, timesteps } = schedule(scheduler, steps, shift);
     ctx.out.item(
       { sigmas, timesteps },
       [`sigmas (${sigmas.length}):`, rows(sigmas, 8, (v) => v.toFixed(6)), `timesteps (${timesteps.length}):`, rows(timesteps, 8, (v) => v.toFixed(3))].join(

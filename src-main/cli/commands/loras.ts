@@ -1,4 +1,4 @@
-// `sd35-studio loras import PATH [--name N] | list [--json] | remove NAME` (docs/architecture.md §8): the LoRA
+// `sd35-studio loras import PATH [--name N] | list [--json] | rename OLD NEW | remove NAME` (docs/architecture.md §8): the LoRA
 // library in <data>/loras (core/loras/library.ts). A refused file exits ≠ 0 with the reason.
 import { dataLayout } from '../../core/paths';
 import { LoraLibrary, type LoraEntry } from '../../core/loras/library';
@@ -48,6 +48,21 @@ export const LORAS_COMMANDS: Command[] = [
       const all = library(ctx).list();
       if (ctx.out.json) for (const e of all) ctx.out.item(view(e));
       else ctx.out.text(all.length ? all.map(line).join('\n') : 'No LoRAs in the library yet (loras import PATH).');
+      return 0;
+    },
+  },
+  {
+    path: ['loras', 'rename'],
+    usage: 'loras rename OLD NEW',
+    summary: 'Rename a LoRA in the library (its graphs and past images still find it by hash)',
+    options: [],
+    async run(ctx) {
+      const from = one(ctx, 'OLD');
+      const to = ctx.rest[1];
+      if (to === undefined) throw new StudioError('invalid_input', 'NEW is required');
+      const entry = library(ctx).rename(from, to);
+      if (ctx.out.json) ctx.out.item(view(entry));
+      else ctx.out.text(`Renamed ${from} to ${entry.name}`);
       return 0;
     },
   },

@@ -9,6 +9,7 @@
 // tests in queries.test.ts pin the plan of every hot query.
 import type { Statement } from 'better-sqlite3';
 import { StudioError } from '../../../src-shared/errors';
+import { studioSampling } from '../../../src-shared/metadata/studio-sampling';
 import type { Db } from '../db';
 import { buildFtsQuery, type FtsColumn } from './fts';
 import type { GalleryPage, GalleryQuery, ImageRecord, SortOrder } from './types';
@@ -18,7 +19,9 @@ export const DEFAULT_PAGE = 100;
 
 /** Columns of a gallery item (images i JOIN generations g). */
 export const ITEM_COLUMNS = `i.id, i.created_at, i.sort_key, g.width, g.height, i.width AS pixel_width, i.height AS pixel_height,
-  i.bytes, i.model, i.favorite, i.path, i.source, g.prompt, g.negative_prompt, g.seed, g.steps, g.guidance`;
+  i.bytes, i.model, i.favorite, i.path, i.source, g.prompt, g.negative_prompt, g.seed, g.steps, g.guidance,
+  json_extract(g.meta, '$.sampler') AS sampler, json_extract(g.meta, '$.scheduler') AS scheduler,
+  json_extract(g.meta, '$.shift') AS shift, json_extract(g.meta, '$.slg.scale') AS slg_scale`;
 
 export interface ItemRow {
   id: number;
@@ -38,10 +41,28 @@ export interface ItemRow {
   seed: string | null;
   steps: number | null;
   guidance: number | null;
+  /** From our own images' lossless metadata (null for imported ones). */
+  sampler?: string | null;
+  scheduler?: string | null;
+  shift?: number | null;
+  slg_scale?: number | null;
+}
+
+/** Sampler, schedule, shift and SLG scale of one of our images (Compare labels and axes read them). */
+function samplingOfRow(r: ItemRow): Pick<ImageRecord, 'sampler' | 'scheduler' | 'shift' | 'slgScale'> {
+  if (typeof r.scheduler !== 'string') return {};
+  const ids = studioSampling({ scheduler: r.scheduler, ...(typeof r.sampler === 'string' ? { sampler: r.sampler } : {}) });
+  return {
+    sampler: ids.sampler,
+    scheduler: ids.scheduler,
+    ...(typeof r.shift === 'number' ? { shift: r.shift } : {}),
+    ...(typeof r.slg_scale === 'number' ? { slgScale: r.slg_scale } : {}),
+  };
 }
 
 export function toImageRecord(r: ItemRow): ImageRecord {
   return {
+    ...samplingOfRow(r),
     id: r.id,
     createdAt: new Date(r.created_at).toISOString(),
     prompt: r.prompt,

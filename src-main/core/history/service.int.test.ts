@@ -65,7 +65,7 @@ describe('saveImage', () => {
     const rec = await service.saveImage({ pixels: makePixels(32, 32), meta });
     const info = readPngInfo(fs.readFileSync(path.join(dir, rec.path)));
     expect(info.chunks.map((c) => c.keyword)).toEqual(['parameters', 'sd35studio']);
-    expect(info.chunks[0]!.text).toMatch(/Steps: 28, Sampler: Euler, Schedule type: Simple, CFG scale: 4\.5, Seed: 18446744073709551615, Size: 64x48/);
+    expect(info.chunks[0]!.text).toMatch(/Steps: 28, Sampler: Euler, Schedule type: Normal, CFG scale: 4\.5, Seed: 18446744073709551615, Size: 64x48, Shift: 3/);
     const parsed = parseTextChunks(info.chunks);
     expect(parsed?.source).toBe('sd35studio');
     expect(parsed?.studio).toEqual(meta);
@@ -290,7 +290,7 @@ describe('reading back', () => {
     const d = service.get(rec.id);
     expect(d.meta).toEqual(meta);
     expect(d.imported).toBeNull();
-    expect(service.reuse(rec.id)).toEqual({ prompt: 'p', negativePrompt: 'n', seed: '123', steps: 30, guidance: 5, width: 64, height: 48, model: 'sd3.5-medium', shift: 3, t5: false });
+    expect(service.reuse(rec.id)).toEqual({ prompt: 'p', negativePrompt: 'n', seed: '123', steps: 30, guidance: 5, width: 64, height: 48, model: 'sd3.5-medium', shift: 3, t5: false, sampler: 'euler', scheduler: 'normal' });
   });
 });
 

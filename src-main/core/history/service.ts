@@ -3,7 +3,9 @@
 // passes it in. Every mutation emits a GalleryChange to the onChanged listeners (`gallery.changed`).
 import fs from 'node:fs';
 import { StudioError } from '../../../src-shared/errors';
+import { samplingFromNames, shiftSchema, slgSchema } from '../../../src-shared/generation';
 import type { ParsedParameters, StudioImageMeta } from '../../../src-shared/metadata';
+import { studioSampling } from '../../../src-shared/metadata/studio-sampling';
 import type { Db } from '../db';
 import { stripTextChunks } from '../images/png';
 import { Thumbnailer, isThumbSize, type ThumbSize } from '../images/thumbs';
@@ -194,7 +196,12 @@ export class HistoryService {
     out.height = studio?.height ?? imported?.height ?? d.height;
     if (d.model !== '') out.model = d.model;
     if (typeof studio?.shift === 'number') out.shift = studio.shift;
+    else if (typeof imported?.shift === 'number' && shiftSchema.safeParse(imported.shift).success) out.shift = imported.shift;
     if (typeof studio?.t5 === 'boolean') out.t5 = studio.t5;
+    const names = studio && typeof studio.scheduler === 'string' ? studioSampling({ scheduler: studio.scheduler, sampler: studio.sampler }) : imported;
+    Object.assign(out, samplingFromNames({ sampler: names?.sampler, scheduler: names?.scheduler }));
+    const slg = slgSchema.safeParse(studio?.slg ?? imported?.slg);
+    if (slg.success) out.slg = slg.data;
     return out;
   }
 

@@ -98,6 +98,15 @@ export interface RunnerDeps {
   dataRoot: string;
 }
 
+/** The sampling parameters of a generation as the worker takes them (absent ones stay absent). */
+function samplingOf(p: GenerationParams): Pick<GenerationParams, 'sampler' | 'scheduler' | 'slg'> {
+  return {
+    ...(p.sampler !== undefined ? { sampler: p.sampler } : {}),
+    ...(p.scheduler !== undefined ? { scheduler: p.scheduler } : {}),
+    ...(p.slg !== undefined ? { slg: p.slg } : {}),
+  };
+}
+
 /** A generation's LoRAs → the library files the worker reads (by sha256: a renamed file still resolves). */
 function resolveLoras(
   dataRoot: string,
@@ -134,7 +143,8 @@ export async function runGeneration(
 ): Promise<RunOutcome> {
   const p = gen.params;
   const model = await resolveModel(deps.models, p.model);
-  const shift = await readSchedulerShift(model.folder);
+  // The schedule shift: the one asked for, else the model's scheduler_config.json (what the worker uses too).
+  const shift = p.shift ?? (await readSchedulerShift(model.folder));
   // Image to image: the kept source (and mask) fitted to the generation size, before the worker is asked.
   const source = p.init ? await fittedSource(deps.dataRoot, p.init, p.width, p.height) : undefined;
   if (hooks.signal?.aborted) throw new StudioError('cancelled', 'The generation was cancelled.');
@@ -154,6 +164,8 @@ export async function runGeneration(
         width: p.width,
         height: p.height,
         t5: p.t5,
+        ...samplingOf(p),
+        shift,
         ...(loras.length > 0 ? { loras: loras.map(({ path: file, sha256, strength, name }) => ({ path: file, sha256, strength, name })) } : {}),
         ...(source && p.init
           ? {
@@ -183,7 +195,10 @@ export async function runGeneration(
     width: p.width,
     height: p.height,
     shift,
-    scheduler: 'flow-match-euler',
+    scheduler: p.scheduler ?? 'normal',
+    sampler: p.sampler ?? 'euler',
+    // SLG only acts with CFG (guidance > 1): recorded only then.
+    ...(p.slg && p.guidance > 1 ? { slg: p.slg } : {}),
     model: {
       id: model.id,
       ...(model.repo !== undefined ? { repo: model.repo } : {}),

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { FINISHED_STATUSES, isFinishedStatus, type JobCounts, type JobGeneration, type JobStatus, type JobView } from '../../../src-shared/schemas/jobs';
 import type { Db } from '../db';
 import { Generations, type GenerationRow } from '../history/generations';
-import type { PlannedGeneration } from './sweep';
+import { applyAxisValue, type PlannedGeneration } from './sweep';
 
 export type JobOwner = 'queue' | 'cli';
 
@@ -267,6 +267,7 @@ export class JobStore {
         width: g.width,
         height: g.height,
         t5: g.t5 === null ? true : g.t5 === 1,
+        ...samplingOfGeneration(snap, job.sweep, g.axis_value),
         ...storedInit(snap.init),
         ...storedLoras(snap.loras),
       },
@@ -437,6 +438,26 @@ function storedLoras(raw: unknown): { loras?: LoraRef[] } {
 }
 
 /** The job's snapshot as the contract shows it (jobs from before the queue kept other keys too). */
+/**
+ * The sampling parameters of one stored generation: the job's snapshot (sampler, scheduler, shift, SLG; absent in
+ * jobs queued before they existed) with the generation's own axis value when the sweep's axis is one of them.
+ */
+function samplingOfGeneration(snap: Record<string, unknown>, sweepText: string | null, axisValueText: string | null): Partial<GenerationParams> {
+  const p = { ...pickSampling(snapshotParams(JSON.stringify(snap))) } as GenerationParams;
+  const sweep = sweepText === null ? undefined : sweepSchema.safeParse(JSON.parse(sweepText));
+  const kind = sweep?.success ? sweep.data.axis?.kind : undefined;
+  if (kind && axisValueText !== null && ['sampler', 'scheduler', 'shift', 'slgScale'].includes(kind)) {
+    applyAxisValue(p, kind, JSON.parse(axisValueText) as AxisValue);
+  }
+  return pickSampling(p);
+}
+
+function pickSampling(r: Record<string, unknown> | Partial<GenerationParams>): Partial<GenerationParams> {
+  const out: Record<string, unknown> = {};
+  for (const k of ['sampler', 'scheduler', 'shift', 'slg'] as const) if ((r as Record<string, unknown>)[k] !== undefined) out[k] = (r as Record<string, unknown>)[k];
+  return out as Partial<GenerationParams>;
+}
+
 function snapshotParams(text: string): JobParams {
   const raw = JSON.parse(text) as Record<string, unknown>;
   const candidate = {
@@ -451,6 +472,9 @@ function snapshotParams(text: string): JobParams {
     ...storedInit(raw.init),
     ...storedLoras(raw.loras),
   };
+  // Sampling fields of a newer (or damaged) snapshot that do not parse are dropped, not the whole snapshot.
+  const withSampling = jobParamsSchema.safeParse({ ...candidate, ...pickSampling(raw) });
+  if (withSampling.success) return withSampling.data;
   const parsed = jobParamsSchema.safeParse(candidate);
   if (parsed.success) return parsed.data;
   return { prompt: String(raw.prompt ?? '').slice(0, GENERATION_LIMITS.maxPromptChars), negativePrompt: '', model: String(raw.model ?? '?').slice(0, 300) || '?', steps: 1, guidance: 0, width: 64, height: 64, t5: true };

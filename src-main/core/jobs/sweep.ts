@@ -7,10 +7,14 @@ import {
   generationParamsSchema,
   randomSeed,
   seedCount,
+  SLG_DEFAULT,
   type AxisValue,
+  type Sampler,
+  type Scheduler,
   type GenerationParams,
   type JobParams,
   type Sweep,
+  type SweepAxis,
 } from '../../../src-shared/generation';
 
 export interface PlannedGeneration {
@@ -38,6 +42,18 @@ export function sweepSeeds(sweep: Sweep, draw: () => string = randomSeed): strin
   return [...seen];
 }
 
+/** Sets the axis's parameter of one generation to `value` (the sweep's expansion and the stored queue alike). */
+export function applyAxisValue(p: GenerationParams, kind: SweepAxis['kind'], value: AxisValue): void {
+  if (kind === 'guidance') p.guidance = value as number;
+  else if (kind === 'steps') p.steps = value as number;
+  else if (kind === 'sampler') p.sampler = value as Sampler;
+  else if (kind === 'scheduler') p.scheduler = value as Scheduler;
+  else if (kind === 'shift') p.shift = value as number;
+  // An SLG scale axis on a form without SLG uses the default layers and window (SLG_DEFAULT).
+  else if (kind === 'slgScale') p.slg = { ...(p.slg ?? SLG_DEFAULT), scale: value as number };
+  else p.model = value as string;
+}
+
 /** Expands a submit into its generations (validated: each one is a valid GenerationParams). */
 export function expandSweep(params: JobParams, sweep: Sweep, draw?: () => string): PlannedGeneration[] {
   const n = seedCount(sweep.seeds) * (sweep.axis?.values.length ?? 1);
@@ -55,11 +71,7 @@ export function expandSweep(params: JobParams, sweep: Sweep, draw?: () => string
     const values: (AxisValue | undefined)[] = axis ? axis.values : [undefined];
     for (const value of values) {
       const p: GenerationParams = { ...params, seed };
-      if (axis && value !== undefined) {
-        if (axis.kind === 'guidance') p.guidance = value as number;
-        else if (axis.kind === 'steps') p.steps = value as number;
-        else p.model = value as string;
-      }
+      if (axis && value !== undefined) applyAxisValue(p, axis.kind, value);
       const checked = generationParamsSchema.safeParse(p);
       if (!checked.success) {
         const issue = checked.error.issues[0];

@@ -1,10 +1,11 @@
 // Small text helpers of the Generate view (durations, seeds of a job, the axis of a sweep).
+import { SWEEP_AXIS_LABELS, type SweepAxis } from '../../../src-shared/generation';
 import type { JobView } from '../../../src-shared/schemas/jobs';
 
 export { formatDuration } from '../../../src-shared/durations';
 
-export function axisLabel(kind: 'guidance' | 'steps' | 'model'): string {
-  return kind === 'guidance' ? 'Guidance' : kind === 'steps' ? 'Steps' : 'Model';
+export function axisLabel(kind: SweepAxis['kind']): string {
+  return SWEEP_AXIS_LABELS[kind];
 }
 
 /** "seeds 1000–1003", "4 random seeds", "seeds 3, 9, 12". */
