@@ -18,8 +18,9 @@
 // pattern ONNX Runtime fuses stays as it was.
 import { StudioError } from '../../src-shared/errors';
 import { float32ToFloat16 } from '../inference/tensors';
-import { ATTR, GRAPH, MODEL, NODE, TENSOR, readOnnxGraphBuffer, type OnnxGraph, type OnnxNode } from '../model-folder/onnx-graph';
-import { BufferSource, Message, fields } from '../model-folder/protobuf';
+import { ATTR, GRAPH, NODE, TENSOR, readOnnxGraphBuffer, type OnnxGraph, type OnnxNode } from '../model-folder/onnx-graph';
+import { Message } from '../model-folder/protobuf';
+import { editGraph } from '../model-folder/graph-edit';
 
 /** One layer's LoRA factors as read from the file (float32; the pass converts to the graph's precision). */
 export interface LoraFactors {
@@ -356,32 +357,20 @@ export function applyLoraPass(model: Buffer, loras: readonly LoraForPass[], opti
     });
   }
 
-  const src = new BufferSource(model);
-  const out = new Message();
-  let sawGraph = false;
-  for (const f of fields(src, 0, model.length)) {
-    if (f.field !== MODEL.graph || f.wire !== 2 || sawGraph) {
-      out.raw(model.subarray(f.tagStart, f.next));
-      continue;
-    }
-    sawGraph = true;
-    const g = new Message();
-    let k = 0;
-    for (const gf of fields(src, f.start, f.next)) {
-      if (gf.field === GRAPH.node && gf.wire === 2) {
-        const node = graph.nodes[k++] as OnnxNode;
-        const r = renames.get(node);
-        if (r) g.bytes(GRAPH.node, renamedNode(node, r.from, r.to));
-        else g.raw(model.subarray(gf.tagStart, gf.next));
-        continue;
-      }
-      g.raw(model.subarray(gf.tagStart, gf.next));
-    }
-    // The branch nodes follow the original ones; ONNX Runtime orders nodes topologically when it loads a graph.
-    for (const n of e.nodes) g.bytes(GRAPH.node, n);
-    for (const i of e.inits) g.bytes(GRAPH.initializer, i);
-    for (const i of e.inputs) g.bytes(GRAPH.input, i);
-    out.bytes(MODEL.graph, g);
-  }
-  return { model: out.finish(), weightBytes: e.weightBytes, applied, unmatched };
+  const out = editGraph(model, {
+    node(g, k) {
+      const node = graph.nodes[k] as OnnxNode;
+      const r = renames.get(node);
+      if (!r) return false;
+      g.bytes(GRAPH.node, renamedNode(node, r.from, r.to));
+      return true;
+    },
+    end(g) {
+      // The branch nodes follow the original ones; ONNX Runtime orders nodes topologically when it loads a graph.
+      for (const n of e.nodes) g.bytes(GRAPH.node, n);
+      for (const i of e.inits) g.bytes(GRAPH.initializer, i);
+      for (const i of e.inputs) g.bytes(GRAPH.input, i);
+    },
+  });
+  return { model: out, weightBytes: e.weightBytes, applied, unmatched };
 }

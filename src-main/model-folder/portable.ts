@@ -20,9 +20,10 @@
 import { derivedGraph, type DerivedGraph } from './derived-graphs';
 import type { ComponentFiles } from './layouts';
 import { StudioError } from '../../src-shared/errors';
-import { GRAPH, GRAPH_LIMITS, MODEL, NODE, onnxTypeNumber, readOnnxGraphBuffer, type OnnxGraph, type OnnxNode } from './onnx-graph';
+import { GRAPH, GRAPH_LIMITS, NODE, onnxTypeNumber, readOnnxGraphBuffer, type OnnxGraph, type OnnxNode } from './onnx-graph';
 import { valueTypes } from './ops';
-import { BufferSource, Message, fields } from './protobuf';
+import { Message } from './protobuf';
+import { editGraph } from './graph-edit';
 
 /** The pass name of derived-graphs.ts (`portable-<hash>.onnx`). */
 export const PORTABLE_PASS = 'portable';
@@ -305,42 +306,24 @@ export function rewriteModel(model: Buffer, ops: ReadonlySet<string>, label = 'm
   for (const v of [...graph.inputs, ...graph.valueInfo, ...graph.outputs]) if (v.dims.length > 0) ranks.set(v.name, v.dims.length);
   for (const i of graph.initializers) ranks.set(i.name, i.dims.length);
   const opset = graph.opsets.get('') ?? 17;
-  const src = new BufferSource(model);
   const counts = new Map<string, number>();
   let emitted = 0;
-  const out = new Message();
-  let sawGraph = false;
-  for (const f of fields(src, 0, model.length)) {
-    if (f.field !== MODEL.graph || f.wire !== 2 || sawGraph) {
-      out.raw(model.subarray(f.tagStart, f.next));
-      continue;
-    }
-    sawGraph = true;
-    const g = new Message();
-    let k = 0;
-    for (const gf of fields(src, f.start, f.next)) {
-      if (gf.field !== GRAPH.node || gf.wire !== 2) {
-        g.raw(model.subarray(gf.tagStart, gf.next));
-        continue;
-      }
+  const bytes = editGraph(model, {
+    node(g, k) {
       const node = graph.nodes[k] as OnnxNode;
       const key = `${node.domain}.${node.opType}`;
       const rewrite = ops.has(key) ? REWRITERS[key] : undefined;
-      if (!rewrite) g.raw(model.subarray(gf.tagStart, gf.next));
-      else {
-        // The node's own name only as a hint (bounded): k keeps the names unique.
-        const e = new Emitter(`portable/${k}_${(node.name || node.opType).slice(0, 64)}`, opset);
-        rewrite({ e, node, types, ranks });
-        emitted += e.nodes.length - 1;
-        if (graph.nodes.length + emitted > GRAPH_LIMITS.nodes) throw amplified(label, `more than ${GRAPH_LIMITS.nodes.toLocaleString('en-US')} nodes`);
-        for (const n of e.nodes) g.bytes(GRAPH.node, n);
-        counts.set(key, (counts.get(key) ?? 0) + 1);
-      }
-      k++;
-    }
-    out.bytes(MODEL.graph, g);
-  }
-  const bytes = out.finish();
+      if (!rewrite) return false;
+      // The node's own name only as a hint (bounded): k keeps the names unique.
+      const e = new Emitter(`portable/${k}_${(node.name || node.opType).slice(0, 64)}`, opset);
+      rewrite({ e, node, types, ranks });
+      emitted += e.nodes.length - 1;
+      if (graph.nodes.length + emitted > GRAPH_LIMITS.nodes) throw amplified(label, `more than ${GRAPH_LIMITS.nodes.toLocaleString('en-US')} nodes`);
+      for (const n of e.nodes) g.bytes(GRAPH.node, n);
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+      return true;
+    },
+  });
   if (bytes.length > model.length * PORTABLE_GROWTH + PORTABLE_SLACK_BYTES) {
     throw amplified(label, `${bytes.length} bytes from ${model.length}`);
   }

@@ -20,8 +20,9 @@
 // A graph where this finds no blocks, or a block output without a residual path, is not offered SLG (the reason
 // says which).
 import { StudioError } from '../../src-shared/errors';
-import { GRAPH, MODEL, NODE, readOnnxGraphBuffer, type OnnxGraph } from './onnx-graph';
+import { GRAPH, NODE, readOnnxGraphBuffer, type OnnxGraph } from './onnx-graph';
 import { BufferSource, Message, fields } from './protobuf';
+import { editGraph } from './graph-edit';
 
 /** The pass name of derived-graphs.ts (`slg-<hash>.onnx`). */
 export const SLG_PASS = 'slg';
@@ -180,52 +181,38 @@ export function slgSwitchModel(model: Buffer, label = 'model.onnx'): SlgSwitchGr
   });
 
   const src = new BufferSource(model);
-  const out = new Message();
-  let sawGraph = false;
-  for (const f of fields(src, 0, model.length)) {
-    if (f.field !== MODEL.graph || f.wire !== 2 || sawGraph) {
-      out.raw(model.subarray(f.tagStart, f.next));
-      continue;
-    }
-    sawGraph = true;
-    const g = new Message();
-    let k = 0;
-    let switches = 0;
-    let inputsDone = false;
-    for (const gf of fields(src, f.start, f.next)) {
+  let switches = 0;
+  let inputsDone = false;
+  const bytes = editGraph(model, {
+    beforeField(g, gf) {
       if (gf.field === GRAPH.input && !inputsDone) {
         // The switch input goes first among the inputs (their order does not matter to ORT).
         g.bytes(GRAPH.input, switchInput(found.count));
         inputsDone = true;
       }
-      if (gf.field !== GRAPH.node || gf.wire !== 2) {
-        g.raw(model.subarray(gf.tagStart, gf.next));
-        continue;
-      }
+    },
+    node(g, k, gf) {
       const switched = byProducer.get(k);
-      if (!switched) g.raw(model.subarray(gf.tagStart, gf.next));
-      else {
-        let encoded: Message | undefined;
-        for (const s of switched) {
-          const before = `${s.output}/slg_block_output`;
-          encoded = renameOutput(src, model, gf.start, gf.next, s.output, before);
-          g.bytes(GRAPH.node, encoded);
-          const at = `/slg/transformer_blocks.${s.block}/${switches++}`;
-          const index = `${at}/index`;
-          const flag = `${at}/skip`;
-          g.bytes(GRAPH.node, node('Constant', [], [index], `${index}/Constant`).bytes(NODE.attribute, new Message().string(1, 'value').bytes(5, int64Scalar(index, s.block)).varint(20, 4)));
-          g.bytes(GRAPH.node, node('Gather', [SLG_INPUT, index], [flag], `${flag}/Gather`));
-          g.bytes(GRAPH.node, node('Where', [flag, s.input, before], [s.output], `${at}/Where`));
-        }
-        if (switched.length > 1) {
-          // One producer, several switched outputs (not seen in diffusers exports): refuse rather than guess.
-          throw new StudioError('unavailable', `Skip-Layer Guidance is not available for this model: one node produces several block outputs.`);
-        }
+      if (!switched) return false;
+      if (switched.length > 1) {
+        // One producer, several switched outputs (not seen in diffusers exports): refuse rather than guess.
+        throw new StudioError('unavailable', `Skip-Layer Guidance is not available for this model: one node produces several block outputs.`);
       }
-      k++;
-    }
-    if (!inputsDone) g.bytes(GRAPH.input, switchInput(found.count));
-    out.bytes(MODEL.graph, g);
-  }
-  return { bytes: out.finish(), blocks: found.count };
+      for (const s of switched) {
+        const before = `${s.output}/slg_block_output`;
+        g.bytes(GRAPH.node, renameOutput(src, model, gf.start, gf.next, s.output, before));
+        const at = `/slg/transformer_blocks.${s.block}/${switches++}`;
+        const index = `${at}/index`;
+        const flag = `${at}/skip`;
+        g.bytes(GRAPH.node, node('Constant', [], [index], `${index}/Constant`).bytes(NODE.attribute, new Message().string(1, 'value').bytes(5, int64Scalar(index, s.block)).varint(20, 4)));
+        g.bytes(GRAPH.node, node('Gather', [SLG_INPUT, index], [flag], `${flag}/Gather`));
+        g.bytes(GRAPH.node, node('Where', [flag, s.input, before], [s.output], `${at}/Where`));
+      }
+      return true;
+    },
+    end(g) {
+      if (!inputsDone) g.bytes(GRAPH.input, switchInput(found.count));
+    },
+  });
+  return { bytes, blocks: found.count };
 }

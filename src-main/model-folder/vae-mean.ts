@@ -8,8 +8,9 @@
 // model folder.
 import { derivedGraph, type DerivedGraph } from './derived-graphs';
 import type { ComponentFiles } from './layouts';
-import { GRAPH, MODEL, NODE, readOnnxGraphBuffer, type OnnxGraph, type OnnxNode } from './onnx-graph';
-import { BufferSource, Message, fields } from './protobuf';
+import { GRAPH, NODE, readOnnxGraphBuffer, type OnnxGraph, type OnnxNode } from './onnx-graph';
+import { Message } from './protobuf';
+import { editGraph } from './graph-edit';
 import { StudioError } from '../../src-shared/errors';
 
 /** The pass name of derived-graphs.ts (`vae-mean-<hash>.onnx`). */
@@ -98,22 +99,8 @@ export function meanEncoderModel(model: Buffer, label = 'vae_encoder/model.onnx'
     live.add(i);
     stack.push(...(i === found.addIndex ? [found.mean] : (graph.nodes[i] as OnnxNode).inputs.filter(Boolean)));
   }
-  const src = new BufferSource(model);
-  const out = new Message();
-  let sawGraph = false;
-  for (const f of fields(src, 0, model.length)) {
-    if (f.field !== MODEL.graph || f.wire !== 2 || sawGraph) {
-      out.raw(model.subarray(f.tagStart, f.next));
-      continue;
-    }
-    sawGraph = true;
-    const g = new Message();
-    let k = 0;
-    for (const gf of fields(src, f.start, f.next)) {
-      if (gf.field !== GRAPH.node || gf.wire !== 2) {
-        g.raw(model.subarray(gf.tagStart, gf.next));
-        continue;
-      }
+  const bytes = editGraph(model, {
+    node(g, k) {
       const node = graph.nodes[k] as OnnxNode;
       if (k === found.addIndex) {
         const identity = new Message();
@@ -121,12 +108,13 @@ export function meanEncoderModel(model: Buffer, label = 'vae_encoder/model.onnx'
         for (const o of node.outputs) identity.string(NODE.output, o);
         identity.string(NODE.name, `vae-mean/${node.name || 'sample'}`).string(NODE.opType, 'Identity');
         g.bytes(GRAPH.node, identity);
-      } else if (live.has(k)) g.raw(model.subarray(gf.tagStart, gf.next));
-      k++;
-    }
-    out.bytes(MODEL.graph, g);
-  }
-  return { bytes: out.finish(), rewrite: { output: found.output, mean: found.mean, dropped: graph.nodes.length - live.size } };
+        return true;
+      }
+      // A node outside the mean's cone (the sampling) is dropped; the others are kept as they are.
+      return !live.has(k);
+    },
+  });
+  return { bytes, rewrite: { output: found.output, mean: found.mean, dropped: graph.nodes.length - live.size } };
 }
 
 /** The mean encoder of a component from the studio's folder of derived graphs (made once, reused). */
