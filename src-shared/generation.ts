@@ -426,6 +426,10 @@ export const SAMPLING_PRESETS: Readonly<Record<CatalogId, readonly SamplingPrese
 };
 /** The SLG preset the form's toggle turns on (Medium; other models: diffusers' values, if their graph allows). */
 export const SLG_DEFAULT: Slg = SLG_MEDIUM_DIFFUSERS;
+
+/** Why SLG cannot be turned on yet (the form's greyed-out reason and the pipeline's refusal say the same). */
+export const SLG_UNAVAILABLE =
+  'Skip-Layer Guidance is not available yet: the studio cannot run its extra guidance pass (the block switch exists, generation does not use it yet).';
 /** For models outside the catalog (imported folders): Medium's. */
 export const FALLBACK_DEFAULTS: VariantDefaults = VARIANT_DEFAULTS['sd3.5-medium'];
 

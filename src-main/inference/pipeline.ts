@@ -17,6 +17,7 @@ import {
   type Sampler,
   type Scheduler,
   type Slg,
+  SLG_UNAVAILABLE,
 } from '../../src-shared/generation';
 import { strengthStart } from '../../src-shared/img2img';
 import { blendInpaint, meanLatents, rgbToImageTensor, scaleNoise } from './img2img';
@@ -370,7 +371,7 @@ export async function denoise(
   const sampler = params.sampler ?? 'euler';
   const scheduler = params.scheduler ?? 'normal';
   if (params.slg && cfg) {
-    throw new StudioError('invalid_input', 'Skip-Layer Guidance is not available for this model yet.', { field: 'slg' });
+    throw new StudioError('invalid_input', SLG_UNAVAILABLE, { field: 'slg' });
   }
   const h = params.height / 8;
   const w = params.width / 8;

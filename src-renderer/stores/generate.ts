@@ -32,6 +32,7 @@ import {
   type Scheduler,
   type SizePreset,
   type Sweep,
+  SLG_UNAVAILABLE,
 } from '../../src-shared/generation';
 import type { ReuseParameters } from '../../src-shared/schemas/gallery';
 import { studio } from '../studio';
@@ -85,7 +86,7 @@ export interface GenerateForm {
 }
 
 /** Until the worker can bypass blocks (the switch graph), SLG is shown but cannot be turned on. */
-const SLG_NOT_AVAILABLE: string | undefined = 'Skip-Layer Guidance is not available for this model yet: its transformer graph has not been checked for joint blocks.';
+const SLG_NOT_AVAILABLE: string | undefined = SLG_UNAVAILABLE;
 
 export const FORM_STORAGE_KEY = 'sd35studio.generate.form';
 export const MAX_IMAGES = GENERATION_LIMITS.maxPerSubmit;
