@@ -23,7 +23,8 @@ export const IMG2IMG_LIMITS = {
 } as const;
 
 export const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, { message: 'a sha256 is 64 lowercase hex digits' });
-const strengthSchema = z.number().gt(0).max(1);
+/** Strength (diffusers' `strength`, A1111's "Denoising strength"): above 0, at most 1. */
+export const strengthSchema = z.number().gt(0).max(1);
 
 /** Outpainting: pixels added on each side of the source before it is inpainted (docs/architecture.md §5). */
 export const OUTPAINT_LIMITS = { maxPerSide: 1024, defaultPerSide: 128, noiseSigma: 32 } as const;
