@@ -469,6 +469,16 @@ export async function encodeSource(model: LoadedModel, input: ImageInput, width:
   };
 }
 
+/** The request's sampler, schedule, shift and SLG as the loop takes them (absent ones stay absent: the defaults). */
+export function samplingOfRequest(req: GenerateRequest): Pick<DenoiseParams, 'sampler' | 'scheduler' | 'shift' | 'slg'> {
+  return {
+    ...(req.sampler !== undefined ? { sampler: req.sampler } : {}),
+    ...(req.scheduler !== undefined ? { scheduler: req.scheduler } : {}),
+    ...(req.shift !== undefined ? { shift: req.shift } : {}),
+    ...(req.slg !== undefined ? { slg: req.slg } : {}),
+  };
+}
+
 async function runGeneration(model: LoadedModel, req: GenerateRequest, hooks: GenerateHooks): Promise<GenerateResult> {
   const { signal } = hooks;
   const started = performance.now();
@@ -491,6 +501,8 @@ async function runGeneration(model: LoadedModel, req: GenerateRequest, hooks: Ge
 
   // Denoise
   const params: DenoiseParams = { seed: req.seed, steps: req.steps, guidance: req.guidance, width: req.width, height: req.height, ...(image ? { image } : {}) };
+  // The sampling choices travel with the request (they were dropped here once: every image came out euler/normal).
+  Object.assign(params, samplingOfRequest(req));
   const latents = await denoise(model, cond, params, { ...hooks, startedAt: started });
   await model.endPhase('denoise');
   const denoisedAt = performance.now();
