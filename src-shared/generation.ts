@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { CatalogId } from './catalog';
 import { StudioError } from './errors';
-import { initImageSchema } from './img2img';
+import { initImageSchema, strengthSchema } from './img2img';
 
 // ---------------------------------------------------------------------------------------------
 // Engine enums, each written once, with the labels people see
@@ -469,6 +469,24 @@ export function sizePresetsFor(id: string): SizePreset[] {
   return sizePresets(d.width * d.height);
 }
 
+/**
+ * The generation size an image suggests (the form's default for a new source, the CLI's without --width/--height):
+ * its own, rounded to multiples of 16 and scaled down into the limits (GENERATION_LIMITS).
+ */
+export function sizeForImage(width: number, height: number): { width: number; height: number } {
+  const L = GENERATION_LIMITS;
+  let scale = Math.min(1, L.maxSide / width, L.maxSide / height, Math.sqrt(L.maxPixels / (width * height)));
+  const round = (v: number) => Math.min(L.maxSide, Math.max(L.minSide, Math.round((v * scale) / L.sizeMultiple) * L.sizeMultiple));
+  let w = round(width);
+  let h = round(height);
+  while (w * h > L.maxPixels) {
+    scale *= 0.99;
+    w = round(width);
+    h = round(height);
+  }
+  return { width: w, height: h };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Sweeps: seeds × an optional second axis, at most 64 generations per submit
 
@@ -494,6 +512,8 @@ export const sweepAxisSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('loraStrength'), lora: z.string().min(1).max(256), values: axisValues(loraStrengthSchema) }).strict(),
   /** One LoRA of the job on and off (off = strength 0 in the same graphs: no reload). */
   z.object({ kind: z.literal('loraOn'), lora: z.string().min(1).max(256), values: axisValues(z.enum(['on', 'off'])) }).strict(),
+  /** Image to image: the init image's strength (the job must have `init`). */
+  z.object({ kind: z.literal('strength'), values: axisValues(strengthSchema) }).strict(),
 ]);
 export type SweepAxis = z.infer<typeof sweepAxisSchema>;
 /** The second axis's names as the form, the queue and Compare show them. */
@@ -507,6 +527,7 @@ export const SWEEP_AXIS_LABELS: Readonly<Record<SweepAxis['kind'], string>> = {
   slgScale: 'SLG scale',
   loraStrength: 'LoRA strength',
   loraOn: 'LoRA on/off',
+  strength: 'Strength',
 };
 export type AxisValue = number | string;
 
