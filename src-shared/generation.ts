@@ -388,9 +388,52 @@ export const loraRefSchema = z
     name: z.string().min(1).max(256),
     sha256: z.string().regex(/^[0-9a-f]{64}$/u),
     strength: loraStrengthSchema,
+    /** false: off — sent to the worker at strength 0 (the same graphs: no reload) and left out of the image's metadata. */
+    enabled: z.boolean().optional(),
   })
   .strict();
 export type LoraRef = z.infer<typeof loraRefSchema>;
+
+// Hires fix and upscalers (docs/architecture.md §5 "Hires fix", "Upscale"): a generation made at the base size, upscaled
+// (Lanczos or an imported super-resolution model), then worked again by image to image at the hires size — one job.
+export const HIRES_LIMITS = { minScale: 1.05, maxScale: 4, defaultScale: 2, defaultStrength: 0.5 } as const;
+/** The built-in upscaler (sharp's Lanczos-3); every other name is an imported model in `<data>/upscalers/`. */
+export const BUILTIN_UPSCALER = 'lanczos';
+export const upscalerNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/u, { message: 'an upscaler name is 1–64 letters, digits, ".", "_" or "-"' });
+export const hiresSchema = z
+  .object({
+    scale: z.number().finite().min(HIRES_LIMITS.minScale).max(HIRES_LIMITS.maxScale),
+    upscaler: upscalerNameSchema,
+    /** The second pass's step count; 0 = the base steps (A1111's "Hires steps: 0"). */
+    steps: z.union([z.literal(0), stepsSchema]),
+    /** The second pass's denoising strength (get_timesteps, as image to image). */
+    strength: z.number().gt(0).max(1),
+  })
+  .strict();
+export type Hires = z.infer<typeof hiresSchema>;
+/** What an image records: the hires parameters and the size the second pass ran at. */
+export const hiresMetaSchema = hiresSchema.extend({ width: z.number().int().positive(), height: z.number().int().positive() }).strict();
+export type HiresMeta = z.infer<typeof hiresMetaSchema>;
+
+/**
+ * The hires pass's size: base × scale, each side rounded to the size multiple (16). Refused (invalid_input) when it
+ * leaves the limits (a side over 2048 or more than 4 MP) — the form and the CLI show the same reason.
+ */
+export function hiresSize(width: number, height: number, scale: number): { width: number; height: number } {
+  const L = GENERATION_LIMITS;
+  const w = Math.max(L.minSide, Math.round((width * scale) / L.sizeMultiple) * L.sizeMultiple);
+  const h = Math.max(L.minSide, Math.round((height * scale) / L.sizeMultiple) * L.sizeMultiple);
+  if (w > L.maxSide || h > L.maxSide || w * h > L.maxPixels) {
+    throw new StudioError(
+      'invalid_input',
+      `Hires fix ×${scale} of ${width}×${height} would be ${w}×${h}; at most ${L.maxSide} px a side and ${L.maxPixels} pixels are possible.`,
+      { field: 'hires' },
+    );
+  }
+  return { width: w, height: h };
+}
 
 const paramsShape = {
   prompt: promptSchema,
@@ -413,6 +456,8 @@ const paramsShape = {
   loras: z.array(loraRefSchema).max(GENERATION_LIMITS.maxLoras).optional(),
   /** Image to image / inpainting: the source (and mask) of the job (src-shared/img2img.ts). */
   init: initImageSchema.optional(),
+  /** Hires fix: upscale the result and work it again by image to image, as one generation. */
+  hires: hiresSchema.optional(),
 };
 const sideOk = (v: unknown) => side('width').safeParse(v).success;
 /** The area rule; a side that is wrong itself gets its own message instead. */
@@ -432,12 +477,12 @@ export const jobParamsSchema = z
 export type JobParams = z.infer<typeof jobParamsSchema>;
 
 /**
- * The parameters the worker's pipeline checks (the loaded model is the model; the host resolves the source image
- * and the LoRAs): THE schema without those three.
+ * The parameters the worker's pipeline checks (the loaded model is the model; the host resolves the source image,
+ * the LoRAs and the hires pass): THE schema without those.
  */
 export const requestParamsSchema = z
   .object(paramsShape)
-  .omit({ model: true, init: true, loras: true })
+  .omit({ model: true, init: true, loras: true, hires: true })
   .strict()
   .refine(withinPixels, pixelsMessage);
 
@@ -446,7 +491,7 @@ export type ParamField = keyof typeof paramsShape | 'parameters';
 export type ParamErrors = Partial<Record<ParamField, string>>;
 
 /** Names of the parameters whose schemas are objects or lists (their issues' messages name a part of them). */
-const GROUP_LABELS: Partial<Record<ParamField, string>> = { slg: 'Skip-Layer Guidance', loras: 'LoRAs', init: 'The source image' };
+const GROUP_LABELS: Partial<Record<ParamField, string>> = { slg: 'Skip-Layer Guidance', loras: 'LoRAs', init: 'The source image', hires: 'Hires fix' };
 
 /** Schema issues → one message per parameter, in the schema's words (the first issue of each wins). */
 export function paramErrors(error: z.ZodError): ParamErrors {
@@ -614,6 +659,10 @@ export const sweepAxisSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('scheduler'), values: axisValues(schedulerSchema) }).strict(),
   z.object({ kind: z.literal('shift'), values: axisValues(shiftSchema) }).strict(),
   z.object({ kind: z.literal('slgScale'), values: axisValues(slgScaleSchema) }).strict(),
+  /** One LoRA of the job (by its name in `loras`) at each strength: strength is a graph input, so no reload. */
+  z.object({ kind: z.literal('loraStrength'), lora: z.string().min(1).max(256), values: axisValues(loraStrengthSchema) }).strict(),
+  /** One LoRA of the job on and off (off = strength 0 in the same graphs: no reload). */
+  z.object({ kind: z.literal('loraOn'), lora: z.string().min(1).max(256), values: axisValues(z.enum(['on', 'off'])) }).strict(),
   /** Image to image: the init image's strength (the job must have `init`). */
   z.object({ kind: z.literal('strength'), values: axisValues(strengthSchema) }).strict(),
 ]);
@@ -627,6 +676,8 @@ export const SWEEP_AXIS_LABELS: Readonly<Record<SweepAxis['kind'], string>> = {
   scheduler: 'Schedule',
   shift: 'Shift',
   slgScale: 'SLG scale',
+  loraStrength: 'LoRA strength',
+  loraOn: 'LoRA on/off',
   strength: 'Strength',
 };
 export type AxisValue = number | string;

@@ -88,7 +88,7 @@ function invalid(message: string, field: string): StudioError {
  * (src-shared/generation.ts requestParamsSchema); the source image is checked against the size here.
  */
 export function validateRequest(req: GenerateRequest): void {
-  const { image: _image, loras: _loras, ...params } = req;
+  const { image: _image, loras: _loras, hires: _hires, ...params } = req;
   requireParams(requestParamsSchema, params);
   if (req.image) validateImageInput(req.image, req.width, req.height);
 }
