@@ -38,6 +38,7 @@ import {
   comparisonSummarySchema,
 } from './schemas/compare';
 import { epChoiceSchema, GENERATION_LIMITS, memoryModeSchema } from './generation';
+import { inputsGetResultSchema, inputsGetSchema, inputsPutSchema, storedInputSchema } from './schemas/inputs';
 import {
   jobChangedEventSchema,
   jobFailedEventSchema,
@@ -251,6 +252,9 @@ export const methods = {
       .strict(),
     "Token counts of prompts for an installed model's own tokenizers (what truncation will drop)",
   ),
+
+  'inputs.put': method(inputsPutSchema, storedInputSchema, 'Keep a source or mask for image to image (bytes checked as import does, or a gallery image by id); named by sha256'),
+  'inputs.get': method(inputsGetSchema, inputsGetResultSchema, 'The bytes of a kept source or mask, by sha256'),
 
   'jobs.submit': method(jobsSubmitParamsSchema, jobsSubmitResultSchema, 'Queue a job: a parameter snapshot and a sweep (≤ 64 generations)'),
   'jobs.cancel': method(jobTargetSchema, jobsCancelResultSchema, 'Cancel a queued or running job, or one generation'),

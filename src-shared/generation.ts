@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { CatalogId } from './catalog';
 import { StudioError } from './errors';
-import { initImageSchema } from './img2img';
+import { initImageSchema, strengthSchema } from './img2img';
 
 // ---------------------------------------------------------------------------------------------
 // Engine enums, each written once, with the labels people see
@@ -475,6 +475,24 @@ export function sizePresetsFor(id: string): SizePreset[] {
   return sizePresets(d.width * d.height);
 }
 
+/**
+ * The generation size an image suggests (the form's default for a new source, the CLI's without --width/--height):
+ * its own, rounded to multiples of 16 and scaled down into the limits (GENERATION_LIMITS).
+ */
+export function sizeForImage(width: number, height: number): { width: number; height: number } {
+  const L = GENERATION_LIMITS;
+  let scale = Math.min(1, L.maxSide / width, L.maxSide / height, Math.sqrt(L.maxPixels / (width * height)));
+  const round = (v: number) => Math.min(L.maxSide, Math.max(L.minSide, Math.round((v * scale) / L.sizeMultiple) * L.sizeMultiple));
+  let w = round(width);
+  let h = round(height);
+  while (w * h > L.maxPixels) {
+    scale *= 0.99;
+    w = round(width);
+    h = round(height);
+  }
+  return { width: w, height: h };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Sweeps: seeds × an optional second axis, at most 64 generations per submit
 
@@ -496,6 +514,8 @@ export const sweepAxisSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('scheduler'), values: axisValues(schedulerSchema) }).strict(),
   z.object({ kind: z.literal('shift'), values: axisValues(shiftSchema) }).strict(),
   z.object({ kind: z.literal('slgScale'), values: axisValues(slgScaleSchema) }).strict(),
+  /** Image to image: the init image's strength (the job must have `init`). */
+  z.object({ kind: z.literal('strength'), values: axisValues(strengthSchema) }).strict(),
 ]);
 export type SweepAxis = z.infer<typeof sweepAxisSchema>;
 /** The second axis's names as the form, the queue and Compare show them. */
@@ -507,6 +527,7 @@ export const SWEEP_AXIS_LABELS: Readonly<Record<SweepAxis['kind'], string>> = {
   scheduler: 'Schedule',
   shift: 'Shift',
   slgScale: 'SLG scale',
+  strength: 'Strength',
 };
 export type AxisValue = number | string;
 

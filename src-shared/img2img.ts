@@ -23,7 +23,8 @@ export const IMG2IMG_LIMITS = {
 } as const;
 
 export const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, { message: 'a sha256 is 64 lowercase hex digits' });
-const strengthSchema = z.number().gt(0).max(1);
+/** Strength (diffusers' `strength`, A1111's "Denoising strength"): above 0, at most 1. */
+export const strengthSchema = z.number().gt(0).max(1);
 
 /**
  * The source of an image-to-image job. The file itself is kept content-addressed in the data folder
@@ -59,3 +60,4 @@ export function strengthStart(steps: number, strength: number): { startStep: num
   const startStep = Math.trunc(Math.max(steps - initTimestep, 0));
   return { startStep, runSteps: steps - startStep };
 }
+

@@ -23,6 +23,7 @@ import { modelsHandlers } from './handlers/models';
 import { compareHandlers } from './handlers/compare';
 import { ComparisonStore } from './jobs/comparisons';
 import { jobsHandlers } from './handlers/jobs';
+import { checkInitReference, inputsHandlers } from './handlers/inputs';
 import { ModelHost } from './jobs/model-host';
 import { JobQueue } from './jobs/queue';
 import { ModelService, type GraphFile } from './models/service';
@@ -301,7 +302,11 @@ export class StudioCore {
       ...modelsHandlers(() => this.models, () => this.machine()),
       ...galleryHandlers(this.history, { runtime: this.options.runtime, reveal: (f) => this.options.adapters.files.reveal(f) }),
       ...compareHandlers(new ComparisonStore(this.db), this.history, { appVersion: this.options.appVersion }),
-      ...jobsHandlers(this.jobs, this.options.runtime === 'browser' ? { installedOnly: this.models } : {}),
+      ...inputsHandlers(this.layout.root, this.history),
+      ...jobsHandlers(this.jobs, {
+        ...(this.options.runtime === 'browser' ? { installedOnly: this.models } : {}),
+        checkInit: (init) => checkInitReference(this.layout.root, this.history, init),
+      }),
     };
   }
 

@@ -26,6 +26,8 @@ export interface SampleContext {
   jobId?: number;
   /** The comparison compare.create saved in this transport's run. */
   comparisonId?: number;
+  /** The input inputs.put kept in this transport's run. */
+  inputSha256?: string;
 }
 
 export function sampleMeta(prompt = 'a lighthouse at dusk, oil painting'): StudioImageMeta {
@@ -90,6 +92,8 @@ export const METHOD_SAMPLES: Record<MethodName, (ctx: SampleContext) => unknown>
   // The test repo's tokenizers are stand-ins (specials only; tokenizer_3 refused by the tokenizer library): empty
   // texts and no T5. The counts on the real SD3.5 tokenizers are tested in core/handlers/tokens.test.ts.
   'models.countTokens': (c) => ({ model: c.importedId, texts: ['', ''], t5: false }),
+  'inputs.put': () => ({ kind: 'image', dataBase64: encodePng(tinyPixels(3), []).toString('base64') }),
+  'inputs.get': (c) => ({ sha256: c.inputSha256! }),
   'jobs.submit': (c) => ({
     params: { prompt: 'a lighthouse at dusk', negativePrompt: '', model: c.tinyModel, steps: 2, guidance: 0, width: 64, height: 64, t5: false },
     sweep: { seeds: { mode: 'list', seeds: ['6952411511246973023', '1000'] } },
@@ -117,6 +121,7 @@ export function rememberResult(method: MethodName, result: unknown, ctx: SampleC
   if (method === 'models.import') ctx.importedId = (result as { id: string }).id;
   if (method === 'jobs.submit') ctx.jobId = (result as { jobId: number }).jobId;
   if (method === 'compare.create') ctx.comparisonId = (result as { id: number }).id;
+  if (method === 'inputs.put') ctx.inputSha256 = (result as { sha256: string }).sha256;
 }
 
 /** An invalid params value per method (violates its schema). */
@@ -134,6 +139,8 @@ export const INVALID_SAMPLES: Partial<Record<MethodName, unknown>> = {
     params: { prompt: 'x', negativePrompt: '', model: 'sd3.5-medium', steps: 2, guidance: 0, width: 64, height: 64, t5: false },
     sweep: { seeds: { mode: 'list', seeds: ['18446744073709551616'] } },
   },
+  'inputs.put': { kind: 'image', path: '/etc/passwd' },
+  'inputs.get': { sha256: '../../etc/passwd' },
   'jobs.list': { limit: 0 },
   'jobs.moveToFront': { jobId: 'one' },
   'compare.create': { imageIds: [1] },

@@ -35,6 +35,10 @@ export const galleryItemSchema = z
     scheduler: z.string().max(64).optional(),
     shift: z.number().optional(),
     slgScale: z.number().optional(),
+    /** Image to image (our images): the strength, and the kept source and mask by sha256 (inputs.get). */
+    strength: z.number().optional(),
+    initSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+    maskSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   })
   .strict();
 export type GalleryItem = z.infer<typeof galleryItemSchema>;

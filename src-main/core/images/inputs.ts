@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp, { type Sharp } from 'sharp';
 import { StudioError } from '../../../src-shared/errors';
-import { GENERATION_LIMITS } from '../../../src-shared/generation';
+import { sizeForImage } from '../../../src-shared/generation';
 import { IMG2IMG_LIMITS, type FitMode, type InitImage } from '../../../src-shared/img2img';
 import { formatBytes } from '../../../src-shared/bytes';
 import { parseImageFile } from './import-parse';
@@ -82,20 +82,8 @@ export async function readInput(dataRoot: string, sha256: string, what = 'The in
   return buf;
 }
 
-/** The generation size an image suggests: its own, rounded to multiples of 16 and scaled down into the limits. */
-export function sizeForImage(width: number, height: number): { width: number; height: number } {
-  const L = GENERATION_LIMITS;
-  let scale = Math.min(1, L.maxSide / width, L.maxSide / height, Math.sqrt(L.maxPixels / (width * height)));
-  const round = (v: number) => Math.min(L.maxSide, Math.max(L.minSide, Math.round((v * scale) / L.sizeMultiple) * L.sizeMultiple));
-  let w = round(width);
-  let h = round(height);
-  while (w * h > L.maxPixels) {
-    scale *= 0.99;
-    w = round(width);
-    h = round(height);
-  }
-  return { width: w, height: h };
-}
+/** The one size rule, shared with the Generate form (src-shared/generation.ts). */
+export { sizeForImage };
 
 /** Where the fitted image lies on the canvas (fill) or which part of the source is used (crop). */
 function fitPipeline(img: Sharp, srcW: number, srcH: number, width: number, height: number, fit: FitMode, kernel: 'lanczos3' | 'nearest'): Sharp {

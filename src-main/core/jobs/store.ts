@@ -268,7 +268,7 @@ export class JobStore {
         height: g.height,
         t5: g.t5 === null ? true : g.t5 === 1,
         ...samplingOfGeneration(snap, job.sweep, g.axis_value),
-        ...storedInit(snap.init),
+        ...initOfGeneration(snap, job.sweep, g.axis_value),
         ...storedLoras(snap.loras),
       },
       run: { ep: String(snap.ep ?? 'auto'), memory: String(snap.memory ?? 'balanced') },
@@ -450,6 +450,15 @@ function samplingOfGeneration(snap: Record<string, unknown>, sweepText: string |
     applyAxisValue(p, kind, JSON.parse(axisValueText) as AxisValue);
   }
   return pickSampling(p);
+}
+
+/** The job's init image with the generation's own strength when the sweep's axis is strength. */
+function initOfGeneration(snap: Record<string, unknown>, sweepText: string | null, axisValueText: string | null): { init?: InitImage } {
+  const stored = storedInit(snap.init);
+  const sweep = sweepText === null ? undefined : sweepSchema.safeParse(JSON.parse(sweepText));
+  if (!stored.init || axisValueText === null || !sweep?.success || sweep.data.axis?.kind !== 'strength') return stored;
+  const strength = initImageSchema.shape.strength.safeParse(JSON.parse(axisValueText));
+  return strength.success ? { init: { ...stored.init, strength: strength.data } } : stored;
 }
 
 function pickSampling(r: Record<string, unknown> | Partial<GenerationParams>): Partial<GenerationParams> {

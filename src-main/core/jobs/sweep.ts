@@ -51,6 +51,11 @@ export function applyAxisValue(p: GenerationParams, kind: SweepAxis['kind'], val
   else if (kind === 'shift') p.shift = value as number;
   // An SLG scale axis on a form without SLG uses the default layers and window (SLG_DEFAULT).
   else if (kind === 'slgScale') p.slg = { ...(p.slg ?? SLG_DEFAULT), scale: value as number };
+  // A strength axis needs a source image: without one there is nothing to vary.
+  else if (kind === 'strength') {
+    if (!p.init) throw new StudioError('invalid_input', 'A strength sweep needs an init image (image to image).', { field: 'sweep' });
+    p.init = { ...p.init, strength: value as number };
+  }
   else p.model = value as string;
 }
 
