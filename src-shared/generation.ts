@@ -335,6 +335,8 @@ export const loraRefSchema = z
     name: z.string().min(1).max(256),
     sha256: z.string().regex(/^[0-9a-f]{64}$/u),
     strength: loraStrengthSchema,
+    /** false: off — sent to the worker at strength 0 (the same graphs: no reload) and left out of the image's metadata. */
+    enabled: z.boolean().optional(),
   })
   .strict();
 export type LoraRef = z.infer<typeof loraRefSchema>;
@@ -514,6 +516,10 @@ export const sweepAxisSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('scheduler'), values: axisValues(schedulerSchema) }).strict(),
   z.object({ kind: z.literal('shift'), values: axisValues(shiftSchema) }).strict(),
   z.object({ kind: z.literal('slgScale'), values: axisValues(slgScaleSchema) }).strict(),
+  /** One LoRA of the job (by its name in `loras`) at each strength: strength is a graph input, so no reload. */
+  z.object({ kind: z.literal('loraStrength'), lora: z.string().min(1).max(256), values: axisValues(loraStrengthSchema) }).strict(),
+  /** One LoRA of the job on and off (off = strength 0 in the same graphs: no reload). */
+  z.object({ kind: z.literal('loraOn'), lora: z.string().min(1).max(256), values: axisValues(z.enum(['on', 'off'])) }).strict(),
   /** Image to image: the init image's strength (the job must have `init`). */
   z.object({ kind: z.literal('strength'), values: axisValues(strengthSchema) }).strict(),
 ]);
@@ -527,6 +533,8 @@ export const SWEEP_AXIS_LABELS: Readonly<Record<SweepAxis['kind'], string>> = {
   scheduler: 'Schedule',
   shift: 'Shift',
   slgScale: 'SLG scale',
+  loraStrength: 'LoRA strength',
+  loraOn: 'LoRA on/off',
   strength: 'Strength',
 };
 export type AxisValue = number | string;

@@ -64,7 +64,14 @@ export interface GraphSource {
  * ORT resolves (and contains) its external data in the original component folder; the weights are still
  * read by ORT from their file, never through a buffer.
  */
+let sessionCreations = 0;
+/** ORT sessions this process has created for models so far (the worker reports how many a request needed). */
+export function sessionsCreated(): number {
+  return sessionCreations;
+}
+
 export async function createSession(graph: GraphSource, options: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
+  sessionCreations++;
   if (graph.externalDataDir === undefined) return ort.InferenceSession.create(graph.path, options);
   const bytes = await fs.promises.readFile(graph.path);
   return ort.InferenceSession.create(bytes, {

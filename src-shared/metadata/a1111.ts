@@ -6,6 +6,7 @@
 import { normalizeIntString, parseJsonLossless } from './json-lossless';
 import { SAMPLER_LABELS, SCHEDULER_LABELS, slgSchema } from '../generation';
 import { studioSampling } from './studio-sampling';
+import { LORA_TAG_RE } from '../lora-prompt';
 import type { ParsedLora, ParsedParameters, StudioImageMeta } from './types';
 
 const NEGATIVE_PREFIX = 'Negative prompt:';
@@ -58,7 +59,7 @@ function loraAlias(name: string): string {
   return name.replace(/[:,<>\n\r]/g, '');
 }
 
-const LORA_TAG_RE = /<lora:([^:>]+)(?::([^:>]*))?(?::[^>]*)?>/giu;
+// The tag syntax is src-shared/lora-prompt.ts's (THE rule: the queue, the runner and the form use it too).
 
 function promptWithLoraTags(prompt: string, loras: NonNullable<StudioImageMeta['loras']>): string {
   const tagged = new Set<string>();

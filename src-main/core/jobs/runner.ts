@@ -11,6 +11,7 @@ import type { HostGenerateResult, HostModelInfo, HostStep, InferenceHost } from 
 import { readSchedulerShift } from '../../inference/scheduler';
 import { fittedSource } from '../images/inputs';
 import { LoraLibrary } from '../loras/library';
+import { stripLoraTags } from '../../../src-shared/lora-prompt';
 import { dataLayout } from '../paths';
 import type { HistoryService } from '../history/service';
 import type { ImageRecord } from '../history/types';
@@ -111,18 +112,20 @@ function samplingOf(p: GenerationParams): Pick<GenerationParams, 'sampler' | 'sc
 function resolveLoras(
   dataRoot: string,
   refs: readonly LoraRef[],
-): { path: string; sha256: string; strength: number; name: string; a1111: string; autoV2: string }[] {
+): { path: string; sha256: string; strength: number; name: string; a1111: string; autoV2: string; on: boolean }[] {
   const library = new LoraLibrary(dataLayout(dataRoot).loras);
   return refs.map((r) => {
     const entry = library.find(r.sha256) ?? library.find(r.name);
     if (!entry || entry.sha256 !== r.sha256) throw new StudioError('not_found', `The LoRA "${r.name}" (${r.sha256.slice(0, 10)}) is not in the library.`);
-    return { path: entry.file, sha256: entry.sha256, strength: r.strength, name: entry.name, a1111: entry.a1111, autoV2: entry.autoV2 };
+    // Off: the same graphs at strength 0 (an input, so switching it back on needs no reload).
+    return { path: entry.file, sha256: entry.sha256, strength: r.enabled === false ? 0 : r.strength, name: entry.name, a1111: entry.a1111, autoV2: entry.autoV2, on: r.enabled !== false };
   });
 }
 
 /** The image metadata of the LoRAs used: name, hashes, strength, and what the worker applied (matched by sha256). */
 function lorasMeta(used: ReturnType<typeof resolveLoras>, reports: HostGenerateResult['loras']): StudioLoraMeta[] {
-  return used.map((u) => {
+  // A LoRA switched off made no difference to the image (strength 0 is the image without it, bit for bit): not recorded.
+  return used.filter((u) => u.on).map((u) => {
     const report = reports?.find((r) => r.sha256 === u.sha256);
     return {
       name: u.name,
@@ -156,7 +159,8 @@ export async function runGeneration(
       ep: gen.run.ep as EpChoice,
       memory: gen.run.memory as MemoryMode,
       request: {
-        prompt: p.prompt,
+        // The encoders never see `<lora:…>` tags (src-shared/lora-prompt.ts; the queue already moved them to `loras`).
+        prompt: stripLoraTags(p.prompt),
         negativePrompt: p.negativePrompt,
         seed: p.seed,
         steps: p.steps,
@@ -212,7 +216,7 @@ export async function runGeneration(
     ...(result.rewrittenOps ? { rewrittenOps: result.rewrittenOps } : {}),
     t5: result.t5,
     ...(p.init ? { init: p.init } : {}),
-    ...(loras.length > 0 ? { loras: lorasMeta(loras, result.loras) } : {}),
+    ...(loras.some((l) => l.on) ? { loras: lorasMeta(loras, result.loras) } : {}),
     appVersion: deps.appVersion,
   };
   const record = await deps.history.saveImage({
