@@ -94,6 +94,17 @@ export const slgSchema = z
 export type Slg = z.infer<typeof slgSchema>;
 export const SLG_LABELS = { layers: 'SLG layers', scale: 'SLG scale', start: 'SLG start', end: 'SLG end' } as const;
 
+/**
+ * Why these SLG layers do not fit a transformer of `blocks` joint blocks (numbered 0 … blocks − 1), or undefined
+ * when they do: the worker refuses such a request with it (invalid_input) and the form shows it.
+ */
+export function slgLayersProblem(layers: readonly number[], blocks: number): string | undefined {
+  const outside = [...new Set(layers.filter((l) => l >= blocks))].sort((a, b) => a - b);
+  if (outside.length === 0) return undefined;
+  const list = outside.length > 8 ? `${outside.slice(0, 8).join(', ')} and ${outside.length - 8} more` : outside.join(', ');
+  return `SLG layer${outside.length > 1 ? 's' : ''} ${list} ${outside.length > 1 ? 'are' : 'is'} outside this model's ${blocks} joint blocks (0–${blocks - 1}).`;
+}
+
 /** The schedule shift (ComfyUI ModelSamplingSD3 / diffusers FlowMatchEulerDiscreteScheduler `shift`). */
 export const SHIFT_LIMITS = { min: 0.01, max: 100 } as const;
 export const shiftSchema = z.number().finite().min(SHIFT_LIMITS.min).max(SHIFT_LIMITS.max);
@@ -472,9 +483,6 @@ export const SAMPLING_PRESETS: Readonly<Record<CatalogId, readonly SamplingPrese
 /** The SLG preset the form's toggle turns on (Medium; other models: diffusers' values, if their graph allows). */
 export const SLG_DEFAULT: Slg = SLG_MEDIUM_DIFFUSERS;
 
-/** Why SLG cannot be turned on yet (the form's greyed-out reason and the pipeline's refusal say the same). */
-export const SLG_UNAVAILABLE =
-  'Skip-Layer Guidance is not available yet: the studio cannot run its extra guidance pass (the block switch exists, generation does not use it yet).';
 /** For models outside the catalog (imported folders): Medium's. */
 export const FALLBACK_DEFAULTS: VariantDefaults = VARIANT_DEFAULTS['sd3.5-medium'];
 
