@@ -55,14 +55,17 @@ async function child(dir: string, component: RealComponent): Promise<void> {
   const createMs = performance.now() - t0;
   const afterCreate = peakRss();
   const f32 = (dims: number[], v = 0.1) => new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(v), dims);
-  const runs: { label: string; ms: number; cpuMs: number }[] = [];
+  const runs: { label: string; ms: number; cpuMs: number; peakAfter: number }[] = [];
   const time = async (label: string, feeds: Record<string, unknown>) => {
     const t = performance.now();
     const c = process.cpuUsage();
     await session.run(feeds as never);
     const used = process.cpuUsage(c);
     // CPU time (user + system) beside wall time: on a loaded machine it is the steadier figure.
-    runs.push({ label, ms: performance.now() - t, cpuMs: (used.user + used.system) / 1000 });
+    // peakAfter: VmHWM after this run; runs go from small to large, so it is this run's peak.
+    runs.push({ label, ms: performance.now() - t, cpuMs: (used.user + used.system) / 1000, peakAfter: peakRss() });
+    // Each run as it ends (stderr, shown live): a long run that is stopped keeps the runs before it.
+    process.stderr.write(`  ${component}: ${JSON.stringify(runs[runs.length - 1])}\n`);
   };
   if (component === 'text_encoder') await time('2×77 tokens', { input_ids: new ort.Tensor('int32', new Int32Array(154).fill(320), [2, 77]) });
   else if (component === 'text_encoder_2') await time('2×77 tokens', { input_ids: new ort.Tensor('int64', new BigInt64Array(154).fill(320n), [2, 77]) });
@@ -72,8 +75,9 @@ async function child(dir: string, component: RealComponent): Promise<void> {
     await time('1024²', { latent_sample: f32([1, 16, 128, 128]) });
   } else {
     const step = (s: number) => ({ hidden_states: f32([2, 16, s, s]), timestep: f32([2], 500), encoder_hidden_states: f32([2, 333, 4096]), pooled_projections: f32([2, 2048]) });
-    await time('one CFG step at 512²', step(64));
-    if (process.argv.includes('--1024')) await time('one CFG step at 1024²', step(128));
+    // --transformer-sizes 512,768,1024 (default 512; --1024 = 512,1024), smallest first.
+    const sizes = (arg('transformer-sizes')?.split(',').map(Number) ?? (process.argv.includes('--1024') ? [512, 1024] : [512])).sort((a, b) => a - b);
+    for (const px of sizes) await time(`one CFG step at ${px}²`, step(px / 8));
   }
   await session.release();
   process.stdout.write(`${JSON.stringify({ component, createMs, afterCreate, peak: peakRss(), runs })}\n`);
@@ -86,7 +90,7 @@ interface Row {
   component: RealComponent;
   fp16Bytes: number;
   estimate: number;
-  measured?: { createMs: number; peak: number; afterCreate: number; runs: { label: string; ms: number; cpuMs?: number }[] };
+  measured?: { createMs: number; peak: number; afterCreate: number; runs: { label: string; ms: number; cpuMs?: number; peakAfter?: number }[] };
   skipped?: string;
 }
 
@@ -126,16 +130,17 @@ async function main(): Promise<void> {
       fs.writeFileSync(marker, '');
       console.log(`wrote ${component} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     }
-    const r = spawnSync(process.execPath, ['--import', 'tsx', __filename, '--child', dir, component, ...(process.argv.includes('--1024') ? ['--1024'] : [])], {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', __filename, '--child', dir, component, ...(process.argv.includes('--1024') ? ['--1024'] : []), ...(arg('transformer-sizes') ? ['--transformer-sizes', arg('transformer-sizes')!] : [])], {
       cwd: root,
       encoding: 'utf8',
       maxBuffer: 1 << 20,
+      stdio: ['ignore', 'pipe', 'inherit'],
     });
     const line = r.stdout.trim().split('\n').pop() ?? '';
     try {
       row.measured = JSON.parse(line) as Row['measured'];
     } catch {
-      row.skipped = `the measuring process failed (status ${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' ')}`;
+      row.skipped = `the measuring process failed (status ${r.status}, signal ${r.signal ?? 'none'}; its output is above)`;
     }
   }
   console.log('\nPer component (low mode: one phase resident), peak RSS against the fit formula:');
@@ -149,7 +154,7 @@ async function main(): Promise<void> {
       m ? `${(m.peak / GB).toFixed(2)} GB`.padStart(9) : '        —',
       m ? `${(r.estimate / m.peak).toFixed(2)}×`.padStart(6) : '     —',
       m ? `${(m.createMs / 1000).toFixed(1)} s`.padStart(8) : '       —',
-      m ? m.runs.map((x) => `${x.label} ${(x.ms / 1000).toFixed(2)} s` + (x.cpuMs !== undefined ? ` (CPU ${(x.cpuMs / 1000).toFixed(2)} s)` : '')).join(', ') : `not measured: ${r.skipped}`,
+      m ? m.runs.map((x) => `${x.label} ${(x.ms / 1000).toFixed(2)} s` + (x.cpuMs !== undefined ? ` (CPU ${(x.cpuMs / 1000).toFixed(2)} s)` : '') + (x.peakAfter !== undefined ? ` [peak ${(x.peakAfter / GB).toFixed(2)} GB]` : '')).join(', ') : `not measured: ${r.skipped}`,
     ];
     console.log(cells.join('  '));
   }
