@@ -1,7 +1,8 @@
 // InferenceHost (main process): spawns the inference worker through the WorkerSpawner adapter (utilityProcess in
 // the app, child_process.fork under Node) and supervises it (docs/architecture.md). Requests run one at a time (a queue
 // of one); the worker keeps its loaded model between requests; cancel stops between steps; forceStop kills the
-// worker when a step is too long to wait for. When the worker exits unexpectedly (crash, out of memory, SIGKILL)
+// worker when a step is too long to wait for, and a cancel while the worker loads a model (the worker says `loading`;
+// session creation cannot be cancelled) does so too. When the worker exits unexpectedly (crash, out of memory, SIGKILL)
 // the running request fails with StudioError worker_crashed and the reason, and the next request runs on a new worker,
 // started after a backoff (0.5 s, 1 s, 2 s… capped, reset after a success). Every message both ways is
 // validated (protocol.ts); a malformed one is logged and ignored.
@@ -102,6 +103,8 @@ export interface HostStats {
   /** Unexpected worker exits. */
   crashes: number;
   forceStops: number;
+  /** Of forceStops: cancels that arrived while the worker was loading a model (session creation cannot be cancelled). */
+  cancelsWhileLoading: number;
   /** Restarts that waited for the crash backoff (a restart after a force stop or a success does not). */
   backoffWaits: number;
   /** The backoff armed after the last crash, in ms (0 before any crash). */
@@ -149,6 +152,8 @@ interface WorkerRequest {
   generationId?: number;
   options: HostGenerateOptions;
   state: 'queued' | 'starting' | 'running' | 'done';
+  /** The worker said it is loading a model for this request and has not said `loaded` yet. */
+  loading?: boolean;
   slot?: Slot;
   resolve(value: unknown): void;
   reject(err: StudioError): void;
@@ -209,7 +214,7 @@ export class InferenceHost {
   private nextSpawnAt = 0;
   private disposed = false;
   private disposing: Promise<void> | undefined;
-  private readonly counters: HostStats = { spawns: 0, loads: 0, crashes: 0, forceStops: 0, backoffWaits: 0, lastBackoffMs: 0, shutdownKills: 0 };
+  private readonly counters: HostStats = { spawns: 0, loads: 0, crashes: 0, forceStops: 0, cancelsWhileLoading: 0, backoffWaits: 0, lastBackoffMs: 0, shutdownKills: 0 };
 
   constructor(options: InferenceHostOptions) {
     this.spawner = options.spawner;
@@ -238,6 +243,11 @@ export class InferenceHost {
   /** A request is running (or waiting for its worker). */
   get busy(): boolean {
     return this.active !== undefined;
+  }
+
+  /** The running request's model is being loaded (a cancel now force-stops the worker). */
+  get loading(): boolean {
+    return this.active?.loading === true;
   }
 
   /** Requests waiting behind the running one. */
@@ -315,9 +325,14 @@ export class InferenceHost {
 
   /** Kills the worker now (a step too long to wait for): the running request ends cancelled; the next request gets a new worker. */
   forceStop(): boolean {
+    return this.kill(new StudioError('cancelled', 'The generation was force-stopped: the inference worker was stopped and will be restarted.'));
+  }
+
+  /** Ends the running request with `outcome` and SIGKILLs the worker; the next request starts a new one. */
+  private kill(outcome: StudioError): boolean {
     const slot = this.slot;
     const req = this.active;
-    if (req) this.settle(req, new StudioError('cancelled', 'The generation was force-stopped: the inference worker was stopped and will be restarted.'));
+    if (req) this.settle(req, outcome);
     if (!slot || slot.state === 'exited') return req !== undefined;
     slot.ending = 'force-stop';
     this.slot = undefined;
@@ -363,6 +378,11 @@ export class InferenceHost {
       this.settle(req, cancelledError());
     } else if (req.state === 'starting') {
       this.settle(req, cancelledError());
+    } else if (req.state === 'running' && req.loading && this.active === req) {
+      // Session creation cannot be cancelled and may take minutes (a hostile graph: issue 18 §3): stop the worker.
+      this.counters.cancelsWhileLoading++;
+      this.log('info', `Cancel while the model loads: stopping the inference worker (request ${req.id}).`);
+      this.kill(cancelledError());
     } else if (req.state === 'running' && req.slot && req.slot.state === 'ready') {
       this.post(req.slot, { type: 'cancel', requestId: req.id });
     }
@@ -530,7 +550,11 @@ export class InferenceHost {
       return; // about a request that already ended (cancelled, force-stopped)
     }
     switch (message.type) {
+      case 'loading':
+        req.loading = true;
+        return;
       case 'loaded': {
+        req.loading = false;
         const { type: _t, requestId: _j, ...info } = message;
         if (!message.reused) this.counters.loads++;
         this.callback(() => req.options.onLoaded?.(info));

@@ -156,6 +156,12 @@ export const readyMessageSchema = z
   })
   .strict();
 
+/**
+ * The worker starts loading a model for the request (session creation, which cannot be interrupted): until its
+ * `loaded`, a cancel makes the host force-stop the worker instead of waiting for the load (issue 18 §3).
+ */
+export const loadingMessageSchema = z.object({ type: z.literal('loading'), requestId }).strict();
+
 /** A model is ready for the request: freshly loaded (reused false) or kept from an earlier one (reused true). */
 export const loadedMessageSchema = z
   .object({
@@ -236,7 +242,8 @@ export type StepMessage = z.infer<typeof stepMessageSchema>;
 export type ResultMessage = z.infer<typeof resultMessageSchema>;
 export type ErrorMessage = z.infer<typeof errorMessageSchema>;
 export type LogMessage = z.infer<typeof logMessageSchema>;
-export type WorkerToHost = ReadyMessage | LoadedMessage | StepMessage | ResultMessage | ErrorMessage | LogMessage;
+export type LoadingMessage = z.infer<typeof loadingMessageSchema>;
+export type WorkerToHost = ReadyMessage | LoadingMessage | LoadedMessage | StepMessage | ResultMessage | ErrorMessage | LogMessage;
 
 export type ParseResult<T> = { ok: true; message: T } | { ok: false; problem: string };
 
@@ -255,6 +262,7 @@ export function parseHostMessage(raw: unknown): ParseResult<HostToWorker> {
 
 const BY_TYPE: Record<WorkerToHost['type'], z.ZodType> = {
   ready: readyMessageSchema,
+  loading: loadingMessageSchema,
   loaded: loadedMessageSchema,
   step: stepMessageSchema,
   result: resultMessageSchema,

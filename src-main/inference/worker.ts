@@ -22,7 +22,7 @@ import {
   type StepMessage,
   type WorkerToHost,
 } from './protocol';
-import { LoadedModel } from './sessions';
+import { LoadedModel, sessionsCreated } from './sessions';
 
 /** At most ~10 previews a second: a preview is attached to a step when this long has passed since the last. */
 export const PREVIEW_INTERVAL_MS = 100;
@@ -181,6 +181,9 @@ export class InferenceWorker {
       this.send({ type: 'loaded', requestId, reused: true, loadMs: 0, ...kept.info });
       return kept;
     }
+    // From here until `loaded` a cancel cannot reach the load (ORT session creation): the host force-stops instead.
+    this.send({ type: 'loading', requestId });
+    await this.loadHoldPoint();
     if (kept) {
       // Free the old model first: two SD3.5 models rarely fit side by side.
       this.loaded = undefined;
@@ -227,8 +230,15 @@ export class InferenceWorker {
     const { requestId } = message;
     if (signal.aborted) throw new StudioError('cancelled', 'The generation was cancelled.');
     const loadStarted = performance.now();
+    const sessionsBefore = sessionsCreated();
     const before = this.loaded;
-    const loaded = await this.ensureModel(requestId, message.model);
+    const restoreLoadHold = this.applyTestHold(message.testHold);
+    let loaded: Loaded;
+    try {
+      loaded = await this.ensureModel(requestId, message.model);
+    } finally {
+      restoreLoadHold();
+    }
     const reused = before === loaded;
     const loadMs = reused ? 0 : performance.now() - loadStarted;
     if (signal.aborted) throw new StudioError('cancelled', 'The generation was cancelled.');
@@ -258,6 +268,8 @@ export class InferenceWorker {
           this.send(step);
         },
       });
+      // How many ORT sessions this request created (0 when only LoRA strengths changed): the LoRA sweep test reads it.
+      this.log('debug', `request ${requestId}: ${sessionsCreated() - sessionsBefore} ORT sessions created`);
       this.send({
         type: 'result',
         requestId,
@@ -283,6 +295,18 @@ export class InferenceWorker {
     } finally {
       restoreHold();
     }
+  }
+
+  /**
+   * Test hold point (docs/architecture.md §9): with SD35_TEST_MODE=1 and SD35_TEST_HOLD=model-load, a model load
+   * writes "SD35_HOLD model-load" to stderr and never returns, deaf to cancel as a long session creation is: only a
+   * force stop ends it.
+   */
+  private async loadHoldPoint(): Promise<void> {
+    if (this.env.SD35_TEST_MODE !== '1' || this.env.SD35_TEST_HOLD !== 'model-load') return;
+    process.stderr.write('SD35_HOLD model-load\n');
+    this.log('info', 'SD35_HOLD model-load');
+    await new Promise<void>(() => void setInterval(() => undefined, 1 << 30)); // held until killed
   }
 
   /** A per-request SD35_TEST_HOLD (only in test mode); returns the function that puts the worker's own back. */

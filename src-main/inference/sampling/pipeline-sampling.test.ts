@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyModel, type TinyModelOptions } from '../../../e2e/support/tiny-model';
 import { SAMPLERS, SCHEDULERS } from '../../../src-shared/generation';
 import { randn } from '../noise';
-import { combineGuidance, denoise, encodePrompts, type DenoiseParams } from '../pipeline';
+import { combineGuidance, denoise, encodePrompts, generate, type DenoiseParams } from '../pipeline';
 import { eulerStep, flowMatchSigmas } from '../scheduler';
 import { LoadedModel } from '../sessions';
 import { PromptTokenizers } from '../tokenizers/index';
@@ -107,5 +107,26 @@ describe('every sampler on every schedule, end to end', () => {
     const seen: string[] = [];
     await denoise(model, cond, { ...BASE, guidance: 0, sampler: 'heun', scheduler: 'beta' }, { onStep: (p) => void seen.push(`${p.step}/${p.total}`) });
     expect(seen).toEqual(['1/5', '2/5', '3/5', '4/5', '5/5']);
+  });
+});
+
+describe('generate() hands the request\'s sampling choices to the loop', () => {
+  // Once, runGeneration built the loop's parameters without them: every image came out euler/normal whatever was asked.
+  it('sampler, schedule and shift of the request change the transformer calls and the image', async () => {
+    const model = models.get('optimum')!;
+    const req = { prompt: 'a red fox', negativePrompt: 'blurry', seed: '1234', steps: 4, guidance: 4.5, width: 64, height: 64, t5: true };
+    const count = async (extra: object): Promise<{ calls: number; rgb: number[] }> => {
+      model.trace = [];
+      const out = await generate(model, { ...req, ...extra });
+      const calls = model.trace.filter((t) => t.component === 'transformer').length;
+      model.trace = undefined;
+      return { calls, rgb: Array.from(out.rgb) };
+    };
+    const plain = await count({});
+    expect(plain.calls).toBe(4);
+    expect((await count({ sampler: 'heun' })).calls).toBe(7);
+    expect((await count({ scheduler: 'sgm_uniform' })).rgb).not.toEqual(plain.rgb);
+    expect((await count({ shift: 6 })).rgb).not.toEqual(plain.rgb);
+    expect((await count({ sampler: 'euler', scheduler: 'normal', shift: 3 })).rgb).toEqual(plain.rgb);
   });
 });
