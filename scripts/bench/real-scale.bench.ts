@@ -17,7 +17,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CATALOG, CPU_FP16_WEIGHT_FACTOR, fitCheck, peakMemoryBytes } from '../../src-shared/catalog';
+import { CATALOG, CPU_FP16_WEIGHT_FACTOR, cpuPhasePeaks, fitCheck } from '../../src-shared/catalog';
 import { REAL_COMPONENTS, writeRealComponent, type RealComponent, type RealScale } from '../../e2e/support/real-scale-model';
 
 const GB = 1e9;
@@ -38,9 +38,16 @@ function availableBytes(): number {
   return m ? Number(m[1]) * 1024 : os.freemem();
 }
 
-/** The fit formula's estimate for one component alone (the low mode's phase): catalog.ts constants. */
-function phaseEstimate(fp16Bytes: number): number {
-  // peakMemoryBytes('low') = max(phase weights) × factor + RUN_WORKING_BYTES (1 GB) + PROCESS_BYTES (1 GB).
+/**
+ * The fit formula's estimate for one component alone (the low mode's phase, catalog.ts cpuPhasePeaks): the
+ * transformer at the largest size measured (its attention grows with it), the VAE decoding 1024², an encoder its
+ * weights × 2 + one run's allowance + the process.
+ */
+function phaseEstimate(component: RealComponent, fp16Bytes: number, scale: RealScale): number {
+  const v = CATALOG[scale === 'medium' ? 'sd3.5-medium' : 'sd3.5-large'];
+  const sizes = arg('transformer-sizes')?.split(',').map(Number) ?? (process.argv.includes('--1024') ? [512, 1024] : [512]);
+  if (component === 'unet') return cpuPhasePeaks(v, 'low', true, CPU_FP16_WEIGHT_FACTOR, Math.max(...sizes) ** 2).denoise;
+  if (component === 'vae_decoder') return cpuPhasePeaks({ ...v, components: { ...v.components, transformer: 0, clipL: 0, clipG: 0, t5: 0 } }, 'low', false).decode;
   return fp16Bytes * CPU_FP16_WEIGHT_FACTOR + 1 * GB + 1 * GB;
 }
 
@@ -111,7 +118,7 @@ async function main(): Promise<void> {
     // The fit formula's size of the component (catalog.ts, the published fp16 files), as the estimate uses it.
     const sizes = CATALOG[scale === 'medium' ? 'sd3.5-medium' : 'sd3.5-large'].components;
     const fp16Bytes = { text_encoder: sizes.clipL, text_encoder_2: sizes.clipG, text_encoder_3: sizes.t5, unet: sizes.transformer, vae_decoder: sizes.vaeDecoder }[component];
-    const estimate = phaseEstimate(fp16Bytes);
+    const estimate = phaseEstimate(component, fp16Bytes, scale);
     const row: Row = { component, fp16Bytes, estimate };
     rows.push(row);
     const free = availableBytes();
@@ -209,7 +216,9 @@ async function full(scale: RealScale, dir: string, budget: number, rawStepMs: nu
   console.log(`\nPer memory mode (real worker, one ${size}² image, ${steps} steps, guidance 4.5, ${t5 ? 'with' : 'without'} T5, CPU, one thread):`);
   console.log('mode       estimate   VmHWM     ratio   VmRSS after   first image   load / encode / denoise / decode      step vs raw run');
   for (const mode of modes) {
-    const est = peakMemoryBytes(v, mode, t5, CPU_FP16_WEIGHT_FACTOR);
+    // The formula's peak for this mode at the run's size (catalog.ts cpuPhasePeaks; the fit check answers for 1024²).
+    const phases = cpuPhasePeaks(v, mode, t5, CPU_FP16_WEIGHT_FACTOR, size * size);
+    const est = Math.max(phases.encode, phases.denoise, phases.decode);
     if (est > budget || est > availableBytes() - 2 * GB) {
       console.log(`${mode.padEnd(10)} ${(est / GB).toFixed(1)} GB   not run: over the ${budget / GB} GB budget or the memory free now (${(availableBytes() / GB).toFixed(1)} GB)`);
       continue;
