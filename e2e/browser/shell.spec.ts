@@ -7,7 +7,7 @@ import { expect, test, type Browser, type Page } from '@playwright/test';
 import { startServe, type Served } from '../../src-main/testing/processes';
 import { chromiumMissingReason, closeSpecStudio, launchChromium, openPage } from '../support/browser';
 
-const VIEWS = ['Generate', 'Gallery', 'Compare', 'Models', 'Settings'] as const;
+const VIEWS = ['Generate', 'Gallery', 'Compare', 'Models', 'LoRAs', 'Settings'] as const;
 let browser: Browser;
 let served: Served;
 let dataDir: string;
