@@ -5,11 +5,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CATALOG, catalogSourceForRepo, isCatalogId, repoFolderName, type CatalogVariant } from '../../../src-shared/catalog';
 import { StudioError } from '../../../src-shared/errors';
-import type { EpChoice, GenerationParams, LoraRef, MemoryMode } from '../../../src-shared/generation';
+import type { EpChoice, GenerationParams, HiresMeta, LoraRef, MemoryMode } from '../../../src-shared/generation';
 import type { StudioImageMeta, StudioLoraMeta } from '../../../src-shared/metadata';
 import type { HostGenerateResult, HostModelInfo, HostStep, InferenceHost } from '../../inference/host';
+import type { GenerateRequest } from '../../inference/pipeline';
 import { readSchedulerShift } from '../../inference/scheduler';
-import { fittedSource } from '../images/inputs';
+import { upscaleTo } from '../images/upscale';
+import { generateWithHires, type GenerateFn, type UpscaleFn } from './hires';
+import { finishOnlyMasked, fittedSource } from '../images/inputs';
 import { LoraLibrary } from '../loras/library';
 import { stripLoraTags } from '../../../src-shared/lora-prompt';
 import { dataLayout } from '../paths';
@@ -149,47 +152,56 @@ export async function runGeneration(
   // The schedule shift: the one asked for, else the model's scheduler_config.json (what the worker uses too).
   const shift = p.shift ?? (await readSchedulerShift(model.folder));
   // Image to image: the kept source (and mask) fitted to the generation size, before the worker is asked.
-  const source = p.init ? await fittedSource(deps.dataRoot, p.init, p.width, p.height) : undefined;
+  const source = p.init ? await fittedSource(deps.dataRoot, p.init, p.width, p.height, p.seed) : undefined;
   if (hooks.signal?.aborted) throw new StudioError('cancelled', 'The generation was cancelled.');
   const loras = p.loras && p.loras.length > 0 ? resolveLoras(deps.dataRoot, p.loras) : [];
+  if (p.hires && p.init) throw new StudioError('invalid_input', 'Hires fix works on a generated image; it cannot be combined with an init image.', { field: 'hires' });
   const started = performance.now();
-  const result = await deps.host().generate(
-    {
-      folder: model.folder,
-      ep: gen.run.ep as EpChoice,
-      memory: gen.run.memory as MemoryMode,
-      request: {
-        // The encoders never see `<lora:…>` tags (src-shared/lora-prompt.ts; the queue already moved them to `loras`).
-        prompt: stripLoraTags(p.prompt),
-        negativePrompt: p.negativePrompt,
-        seed: p.seed,
-        steps: p.steps,
-        guidance: p.guidance,
-        width: p.width,
-        height: p.height,
-        t5: p.t5,
-        ...samplingOf(p),
-        shift,
-        ...(loras.length > 0 ? { loras: loras.map(({ path: file, sha256, strength, name }) => ({ path: file, sha256, strength, name })) } : {}),
-        ...(source && p.init
-          ? {
-              image: {
-                rgb: source.rgb,
-                strength: p.init.strength,
-                ...(source.mask ? { mask: source.mask, maskBlur: source.maskBlur ?? 0 } : {}),
-              },
-            }
-          : {}),
+  const call: GenerateFn = (request, onStep) =>
+    deps.host().generate(
+      { folder: model.folder, ep: gen.run.ep as EpChoice, memory: gen.run.memory as MemoryMode, request, previews: hooks.previews === true, generationId: gen.id },
+      {
+        ...(hooks.signal ? { signal: hooks.signal } : {}),
+        onLoaded: (info) => hooks.onLoaded?.(info, model),
+        ...(onStep ? { onStep } : {}),
       },
-      previews: hooks.previews === true,
-      generationId: gen.id,
-    },
-    {
-      ...(hooks.signal ? { signal: hooks.signal } : {}),
-      onLoaded: (info) => hooks.onLoaded?.(info, model),
-      ...(hooks.onStep ? { onStep: hooks.onStep } : {}),
-    },
-  );
+    );
+  const baseRequest: GenerateRequest = {
+    // The encoders never see `<lora:…>` tags (src-shared/lora-prompt.ts; the queue already moved them to `loras`).
+    prompt: stripLoraTags(p.prompt),
+    negativePrompt: p.negativePrompt,
+    seed: p.seed,
+    steps: p.steps,
+    guidance: p.guidance,
+    width: p.width,
+    height: p.height,
+    t5: p.t5,
+    ...samplingOf(p),
+    shift,
+    ...(loras.length > 0 ? { loras: loras.map(({ path: file, sha256, strength, name }) => ({ path: file, sha256, strength, name })) } : {}),
+    ...(source && p.init
+      ? {
+          image: {
+            rgb: source.rgb,
+            strength: p.init.strength,
+            ...(source.mask ? { mask: source.mask, maskBlur: source.maskBlur ?? 0 } : {}),
+          },
+        }
+      : {}),
+  };
+  let result: HostGenerateResult;
+  let hiresMeta: HiresMeta | undefined;
+  if (p.hires) {
+    const upscale: UpscaleFn = (image, width, height, upscaler) =>
+      upscaleTo(image, width, height, upscaler, { dataRoot: deps.dataRoot, host: deps.host, ...(hooks.signal ? { signal: hooks.signal } : {}) });
+    const hr = await generateWithHires(call, upscale, baseRequest, p.hires, hooks.onStep);
+    result = hr.result;
+    hiresMeta = hr.meta;
+  } else {
+    result = await call(baseRequest, hooks.onStep);
+  }
+  // "Only masked": the worked crop goes back into the full-size source.
+  const pixels = source?.paste ? await finishOnlyMasked(result.rgb, result.width, result.height, source.paste) : { rgb: result.rgb, width: result.width, height: result.height };
   const meta: StudioImageMeta = {
     prompt: p.prompt,
     negativePrompt: p.negativePrompt,
@@ -216,11 +228,12 @@ export async function runGeneration(
     ...(result.rewrittenOps ? { rewrittenOps: result.rewrittenOps } : {}),
     t5: result.t5,
     ...(p.init ? { init: p.init } : {}),
+    ...(hiresMeta ? { hires: hiresMeta } : {}),
     ...(loras.some((l) => l.on) ? { loras: lorasMeta(loras, result.loras) } : {}),
     appVersion: deps.appVersion,
   };
   const record = await deps.history.saveImage({
-    pixels: { width: result.width, height: result.height, channels: 3, data: result.rgb },
+    pixels: { width: pixels.width, height: pixels.height, channels: 3, data: pixels.rgb },
     meta,
     generationId: gen.id,
     timings: result.timings,

@@ -4,7 +4,7 @@
 import type { Statement } from 'better-sqlite3';
 import { StudioError } from '../../../src-shared/errors';
 import { initImageSchema, type InitImage } from '../../../src-shared/img2img';
-import { GENERATION_LIMITS, jobParamsSchema, loraRefSchema, sweepSchema, type AxisValue, type GenerationParams, type JobParams, type LoraRef, type Sweep } from '../../../src-shared/generation';
+import { GENERATION_LIMITS, hiresSchema, jobParamsSchema, loraRefSchema, sweepSchema, type AxisValue, type GenerationParams, type Hires, type JobParams, type LoraRef, type Sweep } from '../../../src-shared/generation';
 import { z } from 'zod';
 import { FINISHED_STATUSES, isFinishedStatus, type JobCounts, type JobGeneration, type JobStatus, type JobView } from '../../../src-shared/schemas/jobs';
 import type { Db } from '../db';
@@ -270,6 +270,7 @@ export class JobStore {
         ...samplingOfGeneration(snap, job.sweep, g.axis_value),
         ...initOfGeneration(snap, job.sweep, g.axis_value),
         ...lorasOfGeneration(snap.loras, job.sweep, g.axis_value),
+        ...storedHires(snap.hires),
       },
       run: { ep: String(snap.ep ?? 'auto'), memory: String(snap.memory ?? 'balanced') },
     };
@@ -430,6 +431,13 @@ function storedInit(raw: unknown): { init?: InitImage } {
   return parsed.success ? { init: parsed.data } : {};
 }
 
+/** The hires fix of a job's snapshot, when it has a valid one. */
+function storedHires(raw: unknown): { hires?: Hires } {
+  if (raw === undefined) return {};
+  const parsed = hiresSchema.safeParse(raw);
+  return parsed.success ? { hires: parsed.data } : {};
+}
+
 /** The LoRAs of a job's snapshot, when they are valid. */
 function storedLoras(raw: unknown): { loras?: LoraRef[] } {
   if (raw === undefined) return {};
@@ -493,6 +501,7 @@ function snapshotParams(text: string): JobParams {
     t5: typeof raw.t5 === 'boolean' ? raw.t5 : true,
     ...storedInit(raw.init),
     ...storedLoras(raw.loras),
+    ...storedHires(raw.hires),
   };
   // Sampling fields of a newer (or damaged) snapshot that do not parse are dropped, not the whole snapshot.
   const withSampling = jobParamsSchema.safeParse({ ...candidate, ...pickSampling(raw) });
