@@ -254,7 +254,7 @@ describe('the Advanced group', () => {
   });
   it('refuses a bad shift or SLG window per field', () => {
     const r = buildSubmission(form({ shift: '0' }));
-    expect(!r.ok && r.errors.shift).toMatch(/Shift: a number from 0.01 to 100/);
+    expect(!r.ok && r.errors.shift).toBe('The shift must be a number from 0.01 to 100 (got 0). Leave it empty for the model\'s own.');
     const s = buildSubmission(form({ slg: true, slgStart: 0.5, slgEnd: 0.2 }));
     expect(!s.ok && s.errors.slg).toMatch(/start must be below its end/);
   });

@@ -20,7 +20,6 @@ import {
   SAMPLERS,
   SAMPLING_PRESETS,
   SCHEDULERS,
-  SHIFT_LIMITS,
   shiftSchema,
   randomSeed,
   sizePresetsFor,
@@ -39,11 +38,13 @@ import {
   slgLayersProblem,
 } from '../../src-shared/generation';
 import type { ReuseParameters } from '../../src-shared/schemas/gallery';
+import { stripLoraTags } from '../../src-shared/lora-prompt';
 import type { SkipLayerSupport } from '../../src-shared/schemas/models';
 import { studio } from '../studio';
+import { formLoraRefs, restoreFormLoras, type FormLora } from './lora-form';
 
 export type SeedMode = 'consecutive' | 'random' | 'list';
-export type AxisKind = 'none' | 'guidance' | 'steps' | 'model' | 'sampler' | 'scheduler' | 'shift' | 'slgScale';
+export type AxisKind = 'none' | 'guidance' | 'steps' | 'model' | 'sampler' | 'scheduler' | 'shift' | 'slgScale' | 'loraStrength' | 'loraOn';
 /** Axes whose values are numbers typed as a list ("3, 4.5, 6"). */
 const NUMBER_AXES = ['guidance', 'steps', 'shift', 'slgScale'] as const;
 type NumberAxis = (typeof NUMBER_AXES)[number];
@@ -88,6 +89,10 @@ export interface GenerateForm {
   slgScale: number;
   slgStart: number;
   slgEnd: number;
+  /** LoRAs from the library with a strength each, on or off (stores/lora-form.ts). */
+  loras: FormLora[];
+  /** The LoRA a LoRA strength / on-off axis varies (its name in `loras`). */
+  axisLora: string;
 }
 
 export const FORM_STORAGE_KEY = 'sd35studio.generate.form';
@@ -123,6 +128,8 @@ export function defaultForm(): GenerateForm {
     slgScale: SLG_DEFAULT.scale,
     slgStart: SLG_DEFAULT.start,
     slgEnd: SLG_DEFAULT.end,
+    loras: [],
+    axisLora: '',
   };
 }
 
@@ -171,6 +178,7 @@ export function restoreForm(text: string | null): GenerateForm {
   if (!(SCHEDULERS as readonly string[]).includes(out.scheduler)) out.scheduler = d.scheduler;
   out.axisSamplers = out.axisSamplers.filter((x) => (SAMPLERS as readonly string[]).includes(x));
   out.axisSchedulers = out.axisSchedulers.filter((x) => (SCHEDULERS as readonly string[]).includes(x));
+  out.loras = restoreFormLoras(r.loras);
   return out;
 }
 
@@ -225,8 +233,9 @@ function samplingParams(f: GenerateForm, errors: FieldErrors, ctx: SubmissionCon
   const shiftText = String(f.shift).trim();
   if (shiftText !== '') {
     const v = Number(shiftText);
-    if (shiftSchema.safeParse(v).success) out.shift = v;
-    else errors.shift = `Shift: a number from ${SHIFT_LIMITS.min} to ${SHIFT_LIMITS.max}, or empty for the model's own.`;
+    const shift = shiftSchema.safeParse(v);
+    if (shift.success) out.shift = shift.data;
+    else errors.shift = `${shift.error.issues[0]?.message ?? ''} Leave it empty for the model's own.`.trim();
   }
   if (f.slg) {
     try {
@@ -282,7 +291,17 @@ export function buildSubmission(
   } else if (f.axis === 'scheduler') {
     if (!f.axisSchedulers.length) errors.sweep = 'Choose the schedules to compare.';
     else axis = { kind: 'scheduler', values: f.axisSchedulers as Scheduler[] };
+  } else if (f.axis === 'loraStrength' || f.axis === 'loraOn') {
+    // A LoRA axis varies one of the form's LoRAs: its strengths, or on and off.
+    const lora = f.loras.find((l) => l.name === f.axisLora);
+    const values = f.axis === 'loraStrength' ? parseNumberList(f.axisValues) : undefined;
+    if (!lora) errors.sweep = 'Choose which of the LoRAs the axis varies (add one under LoRAs first).';
+    else if (f.axis === 'loraOn') axis = { kind: 'loraOn', lora: lora.name, values: ['on', 'off'] };
+    else if (!values?.length) errors.sweep = 'List the LoRA strengths, separated by commas.';
+    else axis = { kind: 'loraStrength', lora: lora.name, values };
   }
+  const loraRefs = formLoraRefs(f.loras);
+  if ('error' in loraRefs) errors.loras = loraRefs.error;
   const sampling = samplingParams(f, errors, ctx);
 
   // The parameters: THE schema's check, each field's message in its words (the same as the pipeline's and the CLI's).
@@ -296,6 +315,7 @@ export function buildSubmission(
     height: f.height,
     t5: f.t5,
     ...sampling,
+    ...('loras' in loraRefs && loraRefs.loras.length > 0 ? { loras: loraRefs.loras } : {}),
   });
   if (!params.success) {
     for (const [field, message] of Object.entries(paramErrors(params.error)) as [ParamField, string][]) errors[field] ??= message;
@@ -328,7 +348,9 @@ export function imageCount(f: GenerateForm): number {
           ? f.axisSamplers.length
           : f.axis === 'scheduler'
             ? f.axisSchedulers.length
-            : (parseNumberList(f.axisValues)?.length ?? 0);
+            : f.axis === 'loraOn'
+              ? 2
+              : (parseNumberList(f.axisValues)?.length ?? 0);
   return seeds * axis;
 }
 
@@ -374,7 +396,7 @@ export const useGenerateStore = defineStore('generate', () => {
     form,
     () => {
       if (!Object.keys(errors.value).length) return;
-      const now = buildSubmission(form, () => '0');
+      const now = buildSubmission(form, () => '0', { skipLayers: chosen.value?.installed?.skipLayers });
       const still = now.ok ? {} : now.errors;
       const kept: FieldErrors = {};
       for (const k of Object.keys(errors.value) as (keyof FieldErrors)[]) if (still[k]) kept[k] = still[k];
@@ -544,6 +566,12 @@ export const useGenerateStore = defineStore('generate', () => {
       form.images = 1;
     }
     form.axis = 'none';
+    // LoRAs: the ones the library has (found by hash); the missing ones are named in the notes.
+    if (r.loras) {
+      form.loras = r.loras.filter((l) => l.sha256 !== undefined).map((l) => ({ name: l.name, sha256: l.sha256!, strength: l.strength, enabled: true }));
+      const missing = r.loras.filter((l) => l.sha256 === undefined);
+      if (missing.length) reuseNotes.value = [...reuseNotes.value, `Not in the LoRA library: ${missing.map((l) => `${l.name}${l.hash ? ` (${l.hash})` : ''}`).join(', ')}. Import ${missing.length === 1 ? 'it' : 'them'} under LoRAs to use ${missing.length === 1 ? 'it' : 'them'}.`];
+    } else form.loras = [];
     errors.value = {};
   }
 
@@ -567,7 +595,7 @@ export const useGenerateStore = defineStore('generate', () => {
       return;
     }
     try {
-      const r = await studio().call('models.countTokens', { model: form.model, texts: [form.prompt.slice(0, GENERATION_LIMITS.maxPromptChars), form.negativePrompt.slice(0, GENERATION_LIMITS.maxPromptChars)], t5: form.t5 });
+      const r = await studio().call('models.countTokens', { model: form.model, texts: [stripLoraTags(form.prompt).slice(0, GENERATION_LIMITS.maxPromptChars), form.negativePrompt.slice(0, GENERATION_LIMITS.maxPromptChars)], t5: form.t5 });
       if (seq !== tokenSeq) return;
       tokens.value = { limits: r.limits, prompt: r.counts[0]!, negative: r.counts[1]! };
       tokensError.value = undefined;
