@@ -66,6 +66,14 @@ export function itemOf(d: GalleryDetail): GalleryItem {
     bytes: d.bytes,
     path: d.path,
     source: d.source,
+    // Optional fields of our own images (sampling ids, image to image), as the gallery's items carry them.
+    ...(d.sampler !== undefined ? { sampler: d.sampler } : {}),
+    ...(d.scheduler !== undefined ? { scheduler: d.scheduler } : {}),
+    ...(d.shift !== undefined ? { shift: d.shift } : {}),
+    ...(d.slgScale !== undefined ? { slgScale: d.slgScale } : {}),
+    ...(d.strength !== undefined ? { strength: d.strength } : {}),
+    ...(d.initSha256 !== undefined ? { initSha256: d.initSha256 } : {}),
+    ...(d.maskSha256 !== undefined ? { maskSha256: d.maskSha256 } : {}),
   };
 }
 
