@@ -40,6 +40,18 @@ import {
 import { epChoiceSchema, GENERATION_LIMITS, memoryModeSchema } from './generation';
 import { inputsGetResultSchema, inputsGetSchema, inputsPutSchema, storedInputSchema } from './schemas/inputs';
 import {
+  lorasEventSchema,
+  lorasImportParamsSchema,
+  lorasImportResultSchema,
+  lorasListSchema,
+  lorasRemoveParamsSchema,
+  lorasRemoveResultSchema,
+  lorasRenameParamsSchema,
+  lorasUploadParamsSchema,
+  lorasUploadResultSchema,
+  loraEntrySchema,
+} from './schemas/loras';
+import {
   jobChangedEventSchema,
   jobFailedEventSchema,
   jobGenerationDoneEventSchema,
@@ -265,6 +277,12 @@ export const methods = {
   'jobs.resume': method(empty, jobsQueueResultSchema, 'Run the queue again'),
   'jobs.moveToFront': method(z.object({ jobId: jobIdSchema }).strict(), jobsMoveToFrontResultSchema, 'Run a queued job next'),
   'jobs.unloadModel': method(empty, jobsUnloadModelResultSchema, 'Release the model the worker keeps loaded'),
+
+  'loras.list': method(empty, lorasListSchema, 'The LoRA library: name, base, rank, size, trigger words, title, both hashes'),
+  'loras.upload': method(lorasUploadParamsSchema, lorasUploadResultSchema, 'Send a LoRA file in chunks (browser mode), then loras.import the upload'),
+  'loras.import': method(lorasImportParamsSchema, lorasImportResultSchema, 'Copy LoRA files into the library, checked and verified by hash (each refused one says why)'),
+  'loras.rename': method(lorasRenameParamsSchema, loraEntrySchema, 'Rename a LoRA of the library (images find it by hash)'),
+  'loras.remove': method(lorasRemoveParamsSchema, lorasRemoveResultSchema, 'Remove a LoRA from the library (and the graphs made with it)'),
 } as const;
 
 export const events = {
@@ -275,6 +293,7 @@ export const events = {
   'job.generationDone': jobGenerationDoneEventSchema,
   'job.failed': jobFailedEventSchema,
   'job.changed': jobChangedEventSchema,
+  'loras.changed': lorasEventSchema,
 } as const;
 
 export type Methods = typeof methods;

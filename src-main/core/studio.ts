@@ -23,6 +23,8 @@ import { modelsHandlers } from './handlers/models';
 import { compareHandlers } from './handlers/compare';
 import { ComparisonStore } from './jobs/comparisons';
 import { jobsHandlers } from './handlers/jobs';
+import { lorasHandlers } from './handlers/loras';
+import { LoraService } from './loras/service';
 import { checkInitReference, inputsHandlers } from './handlers/inputs';
 import { ModelHost } from './jobs/model-host';
 import { JobQueue } from './jobs/queue';
@@ -77,6 +79,8 @@ export class StudioCore {
   readonly models: ModelService;
   /** The persisted job queue; its runner runs only in the lock holder (not in a standalone CLI run). */
   readonly jobs: JobQueue;
+  /** The LoRA library (core/loras/service.ts). */
+  readonly loras: LoraService;
   /** Shown to the user once: a damaged database moved aside, strays recovered, … */
   readonly notices: string[] = [];
   private readonly lock: LockResult;
@@ -181,6 +185,7 @@ export class StudioCore {
       log: (level, message, fields) => this.log[level](message, fields),
     });
     this.addPrimaryTask({ name: 'jobs', run: () => this.jobs.start({ runner: options.runtime !== 'cli' }) });
+    this.loras = new LoraService({ dataRoot: this.layout.root, runtime: options.runtime, emit: (e) => this.events.emit('loras.changed', e) });
     this.api = this.createApi();
   }
 
@@ -307,6 +312,7 @@ export class StudioCore {
         ...(this.options.runtime === 'browser' ? { installedOnly: this.models } : {}),
         checkInit: (init) => checkInitReference(this.layout.root, this.history, init),
       }),
+      ...lorasHandlers(this.loras),
     };
   }
 

@@ -22,7 +22,7 @@ import {
   type StepMessage,
   type WorkerToHost,
 } from './protocol';
-import { LoadedModel } from './sessions';
+import { LoadedModel, sessionsCreated } from './sessions';
 
 /** At most ~10 previews a second: a preview is attached to a step when this long has passed since the last. */
 export const PREVIEW_INTERVAL_MS = 100;
@@ -230,6 +230,7 @@ export class InferenceWorker {
     const { requestId } = message;
     if (signal.aborted) throw new StudioError('cancelled', 'The generation was cancelled.');
     const loadStarted = performance.now();
+    const sessionsBefore = sessionsCreated();
     const before = this.loaded;
     const restoreLoadHold = this.applyTestHold(message.testHold);
     let loaded: Loaded;
@@ -267,6 +268,8 @@ export class InferenceWorker {
           this.send(step);
         },
       });
+      // How many ORT sessions this request created (0 when only LoRA strengths changed): the LoRA sweep test reads it.
+      this.log('debug', `request ${requestId}: ${sessionsCreated() - sessionsBefore} ORT sessions created`);
       this.send({
         type: 'result',
         requestId,

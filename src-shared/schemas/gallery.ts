@@ -36,6 +36,8 @@ export const galleryItemSchema = z
     scheduler: z.string().max(64).optional(),
     shift: z.number().optional(),
     slgScale: z.number().optional(),
+    /** Our images' LoRAs: name and strength (absent when none was used): Compare's labels and axes. */
+    loras: z.array(z.object({ name: z.string().max(256), strength: z.number() }).strict()).max(8).optional(),
     /** Image to image (our images): the strength, and the kept source and mask by sha256 (inputs.get). */
     strength: z.number().optional(),
     initSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),

@@ -19,6 +19,10 @@ import type { ModelHost } from './model-host';
 import { failsTheWholeJob, runGeneration, type ResolvedModel, type RunOutcome } from './runner';
 import { JobStore, type JobOwner, type JobRunSettings, type RunnableGeneration } from './store';
 import { expandSweep } from './sweep';
+import { hasLoraTags } from '../../../src-shared/lora-prompt';
+import { LoraLibrary } from '../loras/library';
+import { withPromptLoras } from '../loras/prompt-loras';
+import { dataLayout } from '../paths';
 
 type JobEventName = Extract<EventName, `job.${string}`>;
 
@@ -88,6 +92,11 @@ export class JobQueue {
   // ---- submit and the queue's state (any process) ----
 
   submit(params: JobParams, sweep: Sweep, options: SubmitOptions = {}): { jobId: number; generationIds: number[] } {
+    // `<lora:name:S>` typed in the prompt: library LoRAs of the job, out of its prompt (core/loras/prompt-loras.ts).
+    if (hasLoraTags(params.prompt)) {
+      const library = new LoraLibrary(dataLayout(this.o.dataRoot).loras);
+      params = withPromptLoras(params, (ref) => library.find(ref));
+    }
     const planned = expandSweep(params, sweep);
     const s = this.o.settings();
     const run: JobRunSettings = { ep: options.run?.ep ?? s.executionProvider, memory: options.run?.memory ?? s.memoryMode };
