@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyModel } from '../../../e2e/support/tiny-model';
+import { writeSrGraph } from '../../../e2e/support/tiny-sr';
 import { parseA1111, parseTextChunks, PARAMETERS_KEYWORD } from '../../../src-shared/metadata';
 import { readPngInfo } from '../../core/images/png';
 import { CLI } from '../../testing/processes';
@@ -113,6 +114,20 @@ describe('sd35-studio generate: outpaint, only masked, hires fix', () => {
     const { a1111, studio } = a1111Of(line.path);
     expect(a1111).toMatchObject({ width: 64, height: 64, denoisingStrength: 0.5, hiresUpscale: 1.5, hiresSteps: 6, hiresUpscaler: 'Lanczos' });
     expect(studio?.hires).toEqual({ scale: 1.5, upscaler: 'lanczos', steps: 6, strength: 0.5, width: 96, height: 96 });
+  });
+
+  it('--hires-upscaler NAME: an imported SR model upscales between the passes', async () => {
+    const sr = path.join(root, 'tiny-x2.onnx');
+    writeSrGraph(sr, 'float16');
+    expect(run(['upscalers', 'import', sr, '--data-dir', dataDir]).code).toBe(0);
+    const r = run(['generate', '--model', model, ...BASE, dataDir, '--width', '64', '--height', '64', '--hires-scale', '2', '--hires-upscaler', 'tiny-x2', '--hires-strength', '0.3']);
+    expect(r.code, r.stderr).toBe(0);
+    const line = JSON.parse(r.stdout.trim()) as { path: string };
+    const img = await pixels(line.path);
+    expect([img.width, img.height]).toEqual([128, 128]);
+    const { a1111, studio } = a1111Of(line.path);
+    expect(a1111).toMatchObject({ hiresUpscaler: 'tiny-x2', hiresUpscale: 2 });
+    expect(studio?.hires).toMatchObject({ upscaler: 'tiny-x2', width: 128, height: 128 });
   });
 
   it('refuses bad combinations with exit 2 and the reason, adding nothing', () => {

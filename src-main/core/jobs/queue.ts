@@ -13,7 +13,7 @@ import type { Notifier, PowerSaveBlocker } from '../adapters';
 import type { Db } from '../db';
 import type { HistoryService } from '../history/service';
 import type { ModelService } from '../models/service';
-import type { HostModelInfo, HostStep } from '../../inference/host';
+import type { HostModelInfo, HostStep, InferenceHost } from '../../inference/host';
 import { etaMs } from './eta';
 import type { ModelHost } from './model-host';
 import { failsTheWholeJob, runGeneration, type ResolvedModel, type RunOutcome } from './runner';
@@ -75,6 +75,11 @@ export class JobQueue {
   private releasePower: (() => void) | undefined;
   private unloadWhenIdle = false;
   private readonly log: NonNullable<JobQueueOptions['log']>;
+
+  /** The inference host the queue uses (kept between requests): `upscale` and `upscalers import` run on it too. */
+  inferenceHost(): InferenceHost {
+    return this.o.modelHost.get();
+  }
 
   constructor(private readonly o: JobQueueOptions) {
     this.store = new JobStore(o.db, o.now);
