@@ -49,32 +49,9 @@ export function compareItems(a: GalleryItem, b: GalleryItem, sort: SortOrder): n
 }
 
 export function itemOf(d: GalleryDetail): GalleryItem {
-  return {
-    id: d.id,
-    createdAt: d.createdAt,
-    prompt: d.prompt,
-    negativePrompt: d.negativePrompt,
-    seed: d.seed,
-    steps: d.steps,
-    guidance: d.guidance,
-    width: d.width,
-    height: d.height,
-    pixelWidth: d.pixelWidth,
-    pixelHeight: d.pixelHeight,
-    model: d.model,
-    favorite: d.favorite,
-    bytes: d.bytes,
-    path: d.path,
-    source: d.source,
-    // Optional fields of our own images (sampling ids, image to image), as the gallery's items carry them.
-    ...(d.sampler !== undefined ? { sampler: d.sampler } : {}),
-    ...(d.scheduler !== undefined ? { scheduler: d.scheduler } : {}),
-    ...(d.shift !== undefined ? { shift: d.shift } : {}),
-    ...(d.slgScale !== undefined ? { slgScale: d.slgScale } : {}),
-    ...(d.strength !== undefined ? { strength: d.strength } : {}),
-    ...(d.initSha256 !== undefined ? { initSha256: d.initSha256 } : {}),
-    ...(d.maskSha256 !== undefined ? { maskSha256: d.maskSha256 } : {}),
-  };
+  // Every item field, the optional ones too (sampling, LoRAs, image to image: Compare's labels read them).
+  const { jobId: _j, status: _s, ep: _e, timings: _t, startedAt: _a, finishedAt: _f, meta: _m, imported: _i, deletedAt: _d, ...item } = d;
+  return item;
 }
 
 /**
