@@ -99,32 +99,51 @@ export async function runProbes(graphs: readonly Uint8Array[], provider: string,
 
 /**
  * One child for `graphs`: its answers in order; a shorter list when it hung (the hung graph is then answered
- * inconclusive, the rest are left for another child) or crashed (likewise).
+ * inconclusive, the rest are left for another child) or crashed (likewise). Settles once the child has ended and
+ * its working directory is removed: a child that answered everything exits by itself (SIGKILL after 5 s if not),
+ * one that hung or misbehaved is killed at once.
  */
 function runChild(graphs: Uint8Array[], provider: string, entry: string, options: OpProbeRunnerOptions): Promise<ProbeResult[]> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'sd35-op-probe-'));
+  const removeCwd = (): void => {
+    try {
+      fs.rmSync(cwd, { recursive: true, force: true });
+    } catch {}
+  };
   const answers: ProbeResult[] = [];
   if (options.stats) options.stats.children++;
   return new Promise((resolve) => {
     let done = false;
+    let exited = false;
     let timer: NodeJS.Timeout | undefined;
     let handle: ReturnType<WorkerSpawner['spawn']>;
     try {
       handle = options.spawner.spawn(entry, { env: options.env ?? process.env, name: 'SD3.5 op probe', cwd });
     } catch (err) {
-      fs.rmSync(cwd, { recursive: true, force: true });
+      removeCwd();
       resolve([inconclusive(`the probe process did not start: ${err instanceof Error ? err.message : String(err)}`)]);
       return;
     }
+    const settle = (): void => {
+      removeCwd();
+      resolve(answers);
+    };
+    /** No more answers are taken: `last` answers the graph being probed (a hang, a crash…). */
     const finish = (last?: ProbeResult): void => {
       if (done) return;
       done = true;
       if (timer) clearTimeout(timer);
       if (last && answers.length < graphs.length) answers.push(last);
-      handle.kill('SIGKILL');
-      fs.rmSync(cwd, { recursive: true, force: true });
-      resolve(answers);
+      if (exited) {
+        settle();
+        return;
+      }
+      if (last) handle.kill('SIGKILL');
+      else {
+        timer = setTimeout(() => handle.kill('SIGKILL'), 5_000);
+        timer.unref();
+      }
     };
     const arm = (ms: number, what: string): void => {
       if (timer) clearTimeout(timer);
@@ -136,6 +155,7 @@ function runChild(graphs: Uint8Array[], provider: string, entry: string, options
     };
     let started = false;
     handle.onMessage((raw) => {
+      if (done) return;
       if (!started) {
         started = probeReadySchema.safeParse(raw).success;
         if (!started) finish(inconclusive('the probe process sent a malformed answer'));
@@ -155,9 +175,15 @@ function runChild(graphs: Uint8Array[], provider: string, entry: string, options
       else arm(timeoutMs, 'no answer');
     });
     handle.onExit((code, signal, cause) => {
-      if (done) return;
-      if (options.stats) options.stats.crashes++;
-      finish(inconclusive(`the probe process stopped: ${describeWorkerExit(code, signal, cause)}`));
+      if (exited) return;
+      exited = true;
+      if (!done) {
+        if (options.stats) options.stats.crashes++;
+        finish(inconclusive(`the probe process stopped: ${describeWorkerExit(code, signal, cause)}`));
+        return;
+      }
+      if (timer) clearTimeout(timer);
+      settle();
     });
     arm(options.startTimeoutMs ?? 60_000, 'the probe process did not start');
   });
