@@ -38,6 +38,19 @@ import {
   comparisonSummarySchema,
 } from './schemas/compare';
 import { epChoiceSchema, GENERATION_LIMITS, memoryModeSchema } from './generation';
+import { inputsGetResultSchema, inputsGetSchema, inputsPutSchema, storedInputSchema } from './schemas/inputs';
+import {
+  lorasEventSchema,
+  lorasImportParamsSchema,
+  lorasImportResultSchema,
+  lorasListSchema,
+  lorasRemoveParamsSchema,
+  lorasRemoveResultSchema,
+  lorasRenameParamsSchema,
+  lorasUploadParamsSchema,
+  lorasUploadResultSchema,
+  loraEntrySchema,
+} from './schemas/loras';
 import {
   jobChangedEventSchema,
   jobFailedEventSchema,
@@ -252,6 +265,9 @@ export const methods = {
     "Token counts of prompts for an installed model's own tokenizers (what truncation will drop)",
   ),
 
+  'inputs.put': method(inputsPutSchema, storedInputSchema, 'Keep a source or mask for image to image (bytes checked as import does, or a gallery image by id); named by sha256'),
+  'inputs.get': method(inputsGetSchema, inputsGetResultSchema, 'The bytes of a kept source or mask, by sha256'),
+
   'jobs.submit': method(jobsSubmitParamsSchema, jobsSubmitResultSchema, 'Queue a job: a parameter snapshot and a sweep (≤ 64 generations)'),
   'jobs.cancel': method(jobTargetSchema, jobsCancelResultSchema, 'Cancel a queued or running job, or one generation'),
   'jobs.retry': method(jobTargetSchema, jobsRetryResultSchema, 'Queue failed, cancelled or interrupted generations again'),
@@ -261,6 +277,12 @@ export const methods = {
   'jobs.resume': method(empty, jobsQueueResultSchema, 'Run the queue again'),
   'jobs.moveToFront': method(z.object({ jobId: jobIdSchema }).strict(), jobsMoveToFrontResultSchema, 'Run a queued job next'),
   'jobs.unloadModel': method(empty, jobsUnloadModelResultSchema, 'Release the model the worker keeps loaded'),
+
+  'loras.list': method(empty, lorasListSchema, 'The LoRA library: name, base, rank, size, trigger words, title, both hashes'),
+  'loras.upload': method(lorasUploadParamsSchema, lorasUploadResultSchema, 'Send a LoRA file in chunks (browser mode), then loras.import the upload'),
+  'loras.import': method(lorasImportParamsSchema, lorasImportResultSchema, 'Copy LoRA files into the library, checked and verified by hash (each refused one says why)'),
+  'loras.rename': method(lorasRenameParamsSchema, loraEntrySchema, 'Rename a LoRA of the library (images find it by hash)'),
+  'loras.remove': method(lorasRemoveParamsSchema, lorasRemoveResultSchema, 'Remove a LoRA from the library (and the graphs made with it)'),
 } as const;
 
 export const events = {
@@ -271,6 +293,7 @@ export const events = {
   'job.generationDone': jobGenerationDoneEventSchema,
   'job.failed': jobFailedEventSchema,
   'job.changed': jobChangedEventSchema,
+  'loras.changed': lorasEventSchema,
 } as const;
 
 export type Methods = typeof methods;

@@ -22,6 +22,20 @@ describe('compare layout', () => {
     expect(cellLabel(items[1]!, l)).toBe('Seed 1001 · 40 steps · Model sd3.5-medium');
   });
 
+  it('a LoRA strength or on/off sweep is an axis labelled by name and strength ("off" without the LoRA), and in the grid text', () => {
+    const on = (s: number) => ({ scheduler: 'normal', loras: [{ name: 'ink wash', strength: s }] });
+    const items = [subject(0, { seed: '7', ...on(0) }), subject(1, { seed: '7', ...on(0.5) }), subject(2, { seed: '8', ...on(0) }), subject(3, { seed: '8', ...on(0.5) })];
+    const l = compareLayout(items);
+    expect(l.kind).toBe('axes');
+    expect(l.columnAxis).toEqual({ key: 'loras', label: 'LoRA', values: ['ink wash 0', 'ink wash 0.5'] });
+    expect(cellLabel(items[1]!, l)).toBe('Seed 7 · LoRA ink wash 0.5');
+    expect(formatGridParameters(items, l, '1.0.0')).toContain('LoRA: "ink wash 0, ink wash 0.5, ink wash 0, ink wash 0.5"');
+    const offItems = [subject(0, { seed: '7', ...on(1) }), subject(1, { seed: '7', scheduler: 'normal' })];
+    expect(cellLabel(offItems[1]!, compareLayout(offItems))).toBe('Seed 7 · LoRA off');
+    // Imported images (no sampling recorded) have no LoRA value: not an axis.
+    expect(differingKeys([subject(0), subject(1)])).toEqual(['seed']);
+  });
+
   it('2 seeds × 2 guidance values are rows (seeds) × columns (guidance) whatever the order', () => {
     const items = [
       subject(1, { seed: '7', guidance: 3.5 }),

@@ -23,12 +23,16 @@ export interface CompareSubject {
   scheduler?: string | undefined;
   shift?: number | undefined;
   slgScale?: number | undefined;
+  /** Our images' LoRAs (name, strength); absent when none was used. */
+  loras?: readonly { name: string; strength: number }[] | undefined;
+  /** Image to image: the strength (A1111's "Denoising strength"). */
+  strength?: number | undefined;
 }
 
-export type AxisKey = 'seed' | 'guidance' | 'steps' | 'model' | 'sampler' | 'scheduler' | 'shift' | 'slgScale' | 'size' | 'prompt' | 'negativePrompt';
+export type AxisKey = 'seed' | 'guidance' | 'steps' | 'model' | 'sampler' | 'scheduler' | 'shift' | 'slgScale' | 'loras' | 'strength' | 'size' | 'prompt' | 'negativePrompt';
 
 /** Checked in this order; the first two that differ make the axes of a two-axis grid. */
-export const AXIS_KEYS: readonly AxisKey[] = ['seed', 'guidance', 'steps', 'model', 'sampler', 'scheduler', 'shift', 'slgScale', 'size', 'prompt', 'negativePrompt'];
+export const AXIS_KEYS: readonly AxisKey[] = ['seed', 'guidance', 'steps', 'model', 'sampler', 'scheduler', 'shift', 'slgScale', 'loras', 'strength', 'size', 'prompt', 'negativePrompt'];
 
 /** Display names; the A1111 field names are used in the exported `parameters`. */
 export const AXIS_LABELS: Record<AxisKey, string> = {
@@ -40,6 +44,8 @@ export const AXIS_LABELS: Record<AxisKey, string> = {
   scheduler: 'Schedule',
   shift: 'Shift',
   slgScale: 'SLG',
+  loras: 'LoRA',
+  strength: 'Strength',
   size: 'Size',
   prompt: 'Prompt',
   negativePrompt: 'Negative prompt',
@@ -53,6 +59,8 @@ const A1111_NAMES: Record<AxisKey, string> = {
   scheduler: 'Schedule type',
   shift: 'Shift',
   slgScale: 'SLG scale',
+  loras: 'LoRA',
+  strength: 'Denoising strength',
   size: 'Size',
   prompt: 'Prompt',
   negativePrompt: 'Negative prompt',
@@ -79,6 +87,11 @@ export function axisValue(item: CompareSubject, key: AxisKey): string {
     case 'slgScale':
       // Without SLG (our image with a sampler recorded but no SLG scale) the value is "off".
       return item.slgScale !== undefined ? String(item.slgScale) : item.scheduler !== undefined ? 'off' : '';
+    case 'loras':
+      // "name 0.5" per LoRA; our image without any (a LoRA switched off) is "off".
+      return item.loras && item.loras.length > 0 ? item.loras.map((l) => `${l.name} ${l.strength}`).join(', ') : item.scheduler !== undefined ? 'off' : '';
+    case 'strength':
+      return item.strength === undefined ? '' : String(item.strength);
     case 'size':
       return `${item.width}x${item.height}`;
     case 'prompt':
@@ -221,9 +234,10 @@ export function formatGridParameters(items: readonly CompareSubject[], layout: C
   const fields: [string, string][] = [];
   if (first.steps !== null || differing.has('steps')) fields.push([A1111_NAMES.steps, value('steps')]);
   if (first.guidance !== null || differing.has('guidance')) fields.push([A1111_NAMES.guidance, value('guidance')]);
-  for (const key of ['sampler', 'scheduler', 'shift', 'slgScale'] as const) {
+  for (const key of ['sampler', 'scheduler', 'shift', 'slgScale', 'strength'] as const) {
     if (first[key] !== undefined || differing.has(key)) fields.push([A1111_NAMES[key], value(key)]);
   }
+  if ((first.loras && first.loras.length > 0) || differing.has('loras')) fields.push([A1111_NAMES.loras, value('loras')]);
   fields.push([A1111_NAMES.seed, value('seed')], [A1111_NAMES.size, value('size')]);
   if (first.model !== '' || differing.has('model')) fields.push([A1111_NAMES.model, value('model')]);
   fields.push(['Grid', `${layout.columns}x${layout.rows}`]);

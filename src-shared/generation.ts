@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { CatalogId } from './catalog';
 import { StudioError } from './errors';
-import { initImageSchema } from './img2img';
+import { initImageSchema, strengthSchema } from './img2img';
 
 // ---------------------------------------------------------------------------------------------
 // Engine enums, each written once, with the labels people see
@@ -93,6 +93,17 @@ export const slgSchema = z
   .refine((s) => s.start < s.end, { message: 'the SLG start must be below its end' });
 export type Slg = z.infer<typeof slgSchema>;
 export const SLG_LABELS = { layers: 'SLG layers', scale: 'SLG scale', start: 'SLG start', end: 'SLG end' } as const;
+
+/**
+ * Why these SLG layers do not fit a transformer of `blocks` joint blocks (numbered 0 … blocks − 1), or undefined
+ * when they do: the worker refuses such a request with it (invalid_input) and the form shows it.
+ */
+export function slgLayersProblem(layers: readonly number[], blocks: number): string | undefined {
+  const outside = [...new Set(layers.filter((l) => l >= blocks))].sort((a, b) => a - b);
+  if (outside.length === 0) return undefined;
+  const list = outside.length > 8 ? `${outside.slice(0, 8).join(', ')} and ${outside.length - 8} more` : outside.join(', ');
+  return `SLG layer${outside.length > 1 ? 's' : ''} ${list} ${outside.length > 1 ? 'are' : 'is'} outside this model's ${blocks} joint blocks (0–${blocks - 1}).`;
+}
 
 /** The schedule shift (ComfyUI ModelSamplingSD3 / diffusers FlowMatchEulerDiscreteScheduler `shift`). */
 export const SHIFT_LIMITS = { min: 0.01, max: 100 } as const;
@@ -324,9 +335,52 @@ export const loraRefSchema = z
     name: z.string().min(1).max(256),
     sha256: z.string().regex(/^[0-9a-f]{64}$/u),
     strength: loraStrengthSchema,
+    /** false: off — sent to the worker at strength 0 (the same graphs: no reload) and left out of the image's metadata. */
+    enabled: z.boolean().optional(),
   })
   .strict();
 export type LoraRef = z.infer<typeof loraRefSchema>;
+
+// Hires fix and upscalers (docs/architecture.md §5 "Hires fix", "Upscale"): a generation made at the base size, upscaled
+// (Lanczos or an imported super-resolution model), then worked again by image to image at the hires size — one job.
+export const HIRES_LIMITS = { minScale: 1.05, maxScale: 4, defaultScale: 2, defaultStrength: 0.5 } as const;
+/** The built-in upscaler (sharp's Lanczos-3); every other name is an imported model in `<data>/upscalers/`. */
+export const BUILTIN_UPSCALER = 'lanczos';
+export const upscalerNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/u, { message: 'an upscaler name is 1–64 letters, digits, ".", "_" or "-"' });
+export const hiresSchema = z
+  .object({
+    scale: z.number().finite().min(HIRES_LIMITS.minScale).max(HIRES_LIMITS.maxScale),
+    upscaler: upscalerNameSchema,
+    /** The second pass's step count; 0 = the base steps (A1111's "Hires steps: 0"). */
+    steps: z.union([z.literal(0), stepsSchema]),
+    /** The second pass's denoising strength (get_timesteps, as image to image). */
+    strength: z.number().gt(0).max(1),
+  })
+  .strict();
+export type Hires = z.infer<typeof hiresSchema>;
+/** What an image records: the hires parameters and the size the second pass ran at. */
+export const hiresMetaSchema = hiresSchema.extend({ width: z.number().int().positive(), height: z.number().int().positive() }).strict();
+export type HiresMeta = z.infer<typeof hiresMetaSchema>;
+
+/**
+ * The hires pass's size: base × scale, each side rounded to the size multiple (16). Refused (invalid_input) when it
+ * leaves the limits (a side over 2048 or more than 4 MP) — the form and the CLI show the same reason.
+ */
+export function hiresSize(width: number, height: number, scale: number): { width: number; height: number } {
+  const L = GENERATION_LIMITS;
+  const w = Math.max(L.minSide, Math.round((width * scale) / L.sizeMultiple) * L.sizeMultiple);
+  const h = Math.max(L.minSide, Math.round((height * scale) / L.sizeMultiple) * L.sizeMultiple);
+  if (w > L.maxSide || h > L.maxSide || w * h > L.maxPixels) {
+    throw new StudioError(
+      'invalid_input',
+      `Hires fix ×${scale} of ${width}×${height} would be ${w}×${h}; at most ${L.maxSide} px a side and ${L.maxPixels} pixels are possible.`,
+      { field: 'hires' },
+    );
+  }
+  return { width: w, height: h };
+}
 
 const paramsShape = {
   prompt: promptText,
@@ -349,6 +403,8 @@ const paramsShape = {
   loras: z.array(loraRefSchema).max(GENERATION_LIMITS.maxLoras).optional(),
   /** Image to image / inpainting: the source (and mask) of the job (src-shared/img2img.ts). */
   init: initImageSchema.optional(),
+  /** Hires fix: upscale the result and work it again by image to image, as one generation. */
+  hires: hiresSchema.optional(),
 };
 const withinPixels = (p: { width: number; height: number }) => p.width * p.height <= GENERATION_LIMITS.maxPixels;
 const pixelsMessage = { message: `at most ${GENERATION_LIMITS.maxPixels} pixels (2048×2048)`, path: ['width'] };
@@ -427,9 +483,6 @@ export const SAMPLING_PRESETS: Readonly<Record<CatalogId, readonly SamplingPrese
 /** The SLG preset the form's toggle turns on (Medium; other models: diffusers' values, if their graph allows). */
 export const SLG_DEFAULT: Slg = SLG_MEDIUM_DIFFUSERS;
 
-/** Why SLG cannot be turned on yet (the form's greyed-out reason and the pipeline's refusal say the same). */
-export const SLG_UNAVAILABLE =
-  'Skip-Layer Guidance is not available yet: the studio cannot run its extra guidance pass (the block switch exists, generation does not use it yet).';
 /** For models outside the catalog (imported folders): Medium's. */
 export const FALLBACK_DEFAULTS: VariantDefaults = VARIANT_DEFAULTS['sd3.5-medium'];
 
@@ -467,6 +520,24 @@ export function sizePresetsFor(id: string): SizePreset[] {
   return sizePresets(d.width * d.height);
 }
 
+/**
+ * The generation size an image suggests (the form's default for a new source, the CLI's without --width/--height):
+ * its own, rounded to multiples of 16 and scaled down into the limits (GENERATION_LIMITS).
+ */
+export function sizeForImage(width: number, height: number): { width: number; height: number } {
+  const L = GENERATION_LIMITS;
+  let scale = Math.min(1, L.maxSide / width, L.maxSide / height, Math.sqrt(L.maxPixels / (width * height)));
+  const round = (v: number) => Math.min(L.maxSide, Math.max(L.minSide, Math.round((v * scale) / L.sizeMultiple) * L.sizeMultiple));
+  let w = round(width);
+  let h = round(height);
+  while (w * h > L.maxPixels) {
+    scale *= 0.99;
+    w = round(width);
+    h = round(height);
+  }
+  return { width: w, height: h };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Sweeps: seeds × an optional second axis, at most 64 generations per submit
 
@@ -488,6 +559,12 @@ export const sweepAxisSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('scheduler'), values: axisValues(schedulerSchema) }).strict(),
   z.object({ kind: z.literal('shift'), values: axisValues(shiftSchema) }).strict(),
   z.object({ kind: z.literal('slgScale'), values: axisValues(slgScaleSchema) }).strict(),
+  /** One LoRA of the job (by its name in `loras`) at each strength: strength is a graph input, so no reload. */
+  z.object({ kind: z.literal('loraStrength'), lora: z.string().min(1).max(256), values: axisValues(loraStrengthSchema) }).strict(),
+  /** One LoRA of the job on and off (off = strength 0 in the same graphs: no reload). */
+  z.object({ kind: z.literal('loraOn'), lora: z.string().min(1).max(256), values: axisValues(z.enum(['on', 'off'])) }).strict(),
+  /** Image to image: the init image's strength (the job must have `init`). */
+  z.object({ kind: z.literal('strength'), values: axisValues(strengthSchema) }).strict(),
 ]);
 export type SweepAxis = z.infer<typeof sweepAxisSchema>;
 /** The second axis's names as the form, the queue and Compare show them. */
@@ -499,6 +576,9 @@ export const SWEEP_AXIS_LABELS: Readonly<Record<SweepAxis['kind'], string>> = {
   scheduler: 'Schedule',
   shift: 'Shift',
   slgScale: 'SLG scale',
+  loraStrength: 'LoRA strength',
+  loraOn: 'LoRA on/off',
+  strength: 'Strength',
 };
 export type AxisValue = number | string;
 

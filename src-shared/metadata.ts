@@ -87,7 +87,13 @@ export function studioJson(meta: StudioImageMeta): string {
     init.strength = m.init.strength;
     init.fit = m.init.fit;
     if (m.init.mask !== undefined) init.mask = { sha256: m.init.mask.sha256, blur: m.init.mask.blur };
+    if (m.init.outpaint !== undefined) init.outpaint = { left: m.init.outpaint.left, top: m.init.outpaint.top, right: m.init.outpaint.right, bottom: m.init.outpaint.bottom };
+    if (m.init.area !== undefined) init.area = m.init.area;
+    if (m.init.padding !== undefined) init.padding = m.init.padding;
     ordered.init = init;
+  }
+  if (m.hires !== undefined) {
+    ordered.hires = { scale: m.hires.scale, upscaler: m.hires.upscaler, steps: m.hires.steps, strength: m.hires.strength, width: m.hires.width, height: m.hires.height };
   }
   if (m.loras !== undefined && m.loras.length > 0) {
     ordered.loras = m.loras.map((l) => {

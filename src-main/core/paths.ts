@@ -51,6 +51,8 @@ export interface DataLayout {
   graphs: string;
   /** The LoRA library (core/loras/library.ts). */
   loras: string;
+  /** Imported super-resolution models (core/upscalers/library.ts). */
+  upscalers: string;
 }
 
 export function dataLayout(root: string): DataLayout {
@@ -66,6 +68,7 @@ export function dataLayout(root: string): DataLayout {
     servePort: path.join(root, 'serve-port'),
     graphs: path.join(root, 'graphs'),
     loras: path.join(root, 'loras'),
+    upscalers: path.join(root, 'upscalers'),
   };
 }
 

@@ -24,6 +24,9 @@ import { modelsHandlers } from './handlers/models';
 import { compareHandlers } from './handlers/compare';
 import { ComparisonStore } from './jobs/comparisons';
 import { jobsHandlers } from './handlers/jobs';
+import { lorasHandlers } from './handlers/loras';
+import { LoraService } from './loras/service';
+import { checkInitReference, inputsHandlers } from './handlers/inputs';
 import { ModelHost } from './jobs/model-host';
 import { defaultWorkerEntry } from '../inference/host';
 import type { ProbeRunner } from '../inference/ort-probe';
@@ -80,6 +83,8 @@ export class StudioCore {
   readonly models: ModelService;
   /** The persisted job queue; its runner runs only in the lock holder (not in a standalone CLI run). */
   readonly jobs: JobQueue;
+  /** The LoRA library (core/loras/service.ts). */
+  readonly loras: LoraService;
   /** Shown to the user once: a damaged database moved aside, strays recovered, … */
   readonly notices: string[] = [];
   /** Counts of the op-probe children of the pre-download check (issue 18 §2; tests read them). */
@@ -194,6 +199,7 @@ export class StudioCore {
       log: (level, message, fields) => this.log[level](message, fields),
     });
     this.addPrimaryTask({ name: 'jobs', run: () => this.jobs.start({ runner: options.runtime !== 'cli' }) });
+    this.loras = new LoraService({ dataRoot: this.layout.root, runtime: options.runtime, emit: (e) => this.events.emit('loras.changed', e) });
     this.api = this.createApi();
   }
 
@@ -315,7 +321,12 @@ export class StudioCore {
       ...modelsHandlers(() => this.models, () => this.machine()),
       ...galleryHandlers(this.history, { runtime: this.options.runtime, reveal: (f) => this.options.adapters.files.reveal(f) }),
       ...compareHandlers(new ComparisonStore(this.db), this.history, { appVersion: this.options.appVersion }),
-      ...jobsHandlers(this.jobs, this.options.runtime === 'browser' ? { installedOnly: this.models } : {}),
+      ...inputsHandlers(this.layout.root, this.history),
+      ...jobsHandlers(this.jobs, {
+        ...(this.options.runtime === 'browser' ? { installedOnly: this.models } : {}),
+        checkInit: (init) => checkInitReference(this.layout.root, this.history, init),
+      }),
+      ...lorasHandlers(this.loras),
     };
   }
 

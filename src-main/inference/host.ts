@@ -99,6 +99,16 @@ export interface HostGenerateOptions {
 
 export type HostGenerateResult = Omit<ResultMessage, 'type' | 'requestId'>;
 
+/** An upscale on the worker: the SR model file (in `<data>/upscalers/`), the image, the model's scale (0 = probe). */
+export interface HostUpscaleRequest {
+  file: string;
+  rgb: Uint8Array;
+  width: number;
+  height: number;
+  scale: number;
+}
+export type HostUpscaleResult = { rgb: Uint8Array; width: number; height: number; scale: number };
+
 export interface HostStats {
   /** Worker processes started. */
   spawns: number;
@@ -149,9 +159,10 @@ interface Slot {
 
 interface WorkerRequest {
   id: number;
-  kind: 'generate' | 'load';
+  kind: 'generate' | 'load' | 'upscale';
   model: ModelSpec;
   request?: GenerateRequest;
+  upscale?: HostUpscaleRequest;
   previews: boolean;
   generationId?: number;
   options: HostGenerateOptions;
@@ -277,6 +288,15 @@ export class InferenceHost {
     return this.enqueue<HostGenerateResult>('generate', req, options, request.data as GenerateRequest);
   }
 
+  /**
+   * Upscales an image with a super-resolution model file on the worker (tiled; onStep per tile), after the requests
+   * before it; the worker keeps its SD model. `scale` 0 probes the model: the answer has its scale and no image.
+   */
+  upscale(req: HostUpscaleRequest, options: Pick<HostGenerateOptions, 'signal' | 'onStep'> = {}): Promise<HostUpscaleResult> {
+    if (req.rgb.length !== req.width * req.height * 3) return Promise.reject(new StudioError('invalid_input', 'The image to upscale has the wrong number of bytes.'));
+    return this.enqueue<HostUpscaleResult>('upscale', { folder: path.dirname(req.file), ep: 'cpu', memory: 'balanced' }, options, undefined, req);
+  }
+
   /** Loads a model into the worker ahead of the first generation (kept for the next requests). */
   preload(model: { folder: string; ep: EpChoice; memory: MemoryMode }, options: Pick<HostGenerateOptions, 'signal' | 'onLoaded'> = {}): Promise<HostModelInfo> {
     return this.enqueue<HostModelInfo>('load', model, options, undefined);
@@ -287,6 +307,7 @@ export class InferenceHost {
     spec: { folder: string; ep: EpChoice; memory: MemoryMode; previews?: boolean; generationId?: number },
     options: HostGenerateOptions,
     request: GenerateRequest | undefined,
+    upscale?: HostUpscaleRequest,
   ): Promise<T> {
     if (this.disposed) return Promise.reject(new StudioError('interrupted', 'The inference host has been shut down.'));
     const model = modelSpecSchema.safeParse({
@@ -310,6 +331,7 @@ export class InferenceHost {
         kind,
         model: model.data,
         ...(request ? { request } : {}),
+        ...(upscale ? { upscale } : {}),
         previews: spec.previews === true,
         ...(spec.generationId !== undefined ? { generationId: spec.generationId } : {}),
         options,
@@ -427,10 +449,22 @@ export class InferenceHost {
     if (req.state !== 'starting') return; // cancelled while the worker started
     req.state = 'running';
     req.slot = slot;
+    const up = req.upscale;
     const message: HostToWorker =
       req.kind === 'load'
         ? { type: 'load', requestId: req.id, model: req.model }
-        : {
+        : req.kind === 'upscale' && up
+          ? {
+              type: 'upscale',
+              requestId: req.id,
+              file: up.file,
+              rgb: up.rgb,
+              width: up.width,
+              height: up.height,
+              scale: up.scale,
+              ...(req.model.threads !== undefined ? { threads: req.model.threads } : {}),
+            }
+          : {
             type: 'generate',
             requestId: req.id,
             ...(req.generationId !== undefined ? { generationId: req.generationId } : {}),
@@ -597,6 +631,12 @@ export class InferenceHost {
         return;
       }
       case 'result': {
+        const { type: _t, requestId: _j, ...result } = message;
+        this.crashStreak = 0;
+        this.settle(req, { value: result });
+        return;
+      }
+      case 'upscaled': {
         const { type: _t, requestId: _j, ...result } = message;
         this.crashStreak = 0;
         this.settle(req, { value: result });

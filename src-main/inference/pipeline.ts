@@ -17,14 +17,14 @@ import {
   type Sampler,
   type Scheduler,
   type Slg,
-  SLG_UNAVAILABLE,
+  slgLayersProblem,
 } from '../../src-shared/generation';
 import { strengthStart } from '../../src-shared/img2img';
 import { blendInpaint, meanLatents, rgbToImageTensor, scaleNoise } from './img2img';
 import { binarizeMask, latentMask, overlayMask, pasteBack } from './masking';
 import { randn } from './noise';
 import { latentPreviewRgb } from './preview';
-import { combineGuidance, comfyNoiseSampler, sample, schedule, type VelocityModel } from './sampling/index';
+import { applySkipLayerGuidance, combineGuidance, comfyNoiseSampler, condHalf, sample, schedule, slgActive, type VelocityModel } from './sampling/index';
 import { readSchedulerShift } from './scheduler';
 import type { LoraUseWire } from './protocol';
 import type { LoadedModel, TransformerConditioning } from './sessions';
@@ -370,8 +370,13 @@ export async function denoise(
   }
   const sampler = params.sampler ?? 'euler';
   const scheduler = params.scheduler ?? 'normal';
-  if (params.slg && cfg) {
-    throw new StudioError('invalid_input', SLG_UNAVAILABLE, { field: 'slg' });
+  // Skip-Layer Guidance runs only with CFG (diffusers: inside `if self.do_classifier_free_guidance`): the transformer
+  // session becomes the switch graph's, and the layers must be blocks the model has.
+  const slg = cfg ? params.slg : undefined;
+  if (slg) {
+    const blocks = await model.enableSkipLayers();
+    const problem = slgLayersProblem(slg.layers, blocks);
+    if (problem) throw new StudioError('invalid_input', problem, { field: 'slg', blocks });
   }
   const h = params.height / 8;
   const w = params.width / 8;
@@ -404,7 +409,11 @@ export async function denoise(
     cond.pooledDims,
   );
   const sampleDims = [batch, LATENT_CHANNELS, h, w];
-  const velocity: VelocityModel = async (x, sigma) => {
+  // The skip-layer pass takes the positive prompt alone (diffusers: original_prompt_embeds, the batch's second half).
+  const positive = slg
+    ? await model.transformerConditioning(condHalf(cond.context), [1, ...cond.contextDims.slice(1)], condHalf(cond.pooled), [1, ...cond.pooledDims.slice(1)])
+    : undefined;
+  const velocity: VelocityModel = async (x, sigma, step) => {
     throwIfAborted(signal);
     // Fresh buffers each call: a recorded run (LoadedModel.trace) keeps exactly what was fed.
     const input = new Float32Array(batch * plane);
@@ -412,7 +421,20 @@ export async function denoise(
     // ModelSamplingDiscreteFlow.timestep(σ) = σ·1000 in float32 (diffusers' timesteps are the same values).
     const timestep = new Float32Array(batch).fill(f32(sigma * 1000));
     const out = await model.runTransformer(conditioning, input, sampleDims, timestep);
-    return cfg ? combineGuidance(out, params.guidance) : out;
+    if (!cfg) return out;
+    const v = combineGuidance(out, params.guidance);
+    if (slg && positive && slgActive(slg, step, total, cfg)) {
+      // diffusers pipelines/stable_diffusion_3/pipeline_stable_diffusion_3.py, StableDiffusion3Pipeline.__call__:
+      // should_skip_layers = i > num_inference_steps·skip_layer_guidance_start and i < …·skip_layer_guidance_stop
+      // (i = this step's index over the whole schedule, N = its steps); then one more transformer call on the latents
+      // with the positive prompt and skip_layers = the listed blocks, and
+      // noise_pred = noise_pred + (noise_pred_text − noise_pred_skip_layers)·skip_guidance_scale.
+      // (A second model call inside a step — Heun's — is guided the same way, by the step it belongs to.)
+      throwIfAborted(signal);
+      const skip = await model.runTransformer(positive, x.slice(), [1, LATENT_CHANNELS, h, w], new Float32Array(1).fill(f32(sigma * 1000)), slg.layers);
+      applySkipLayerGuidance(v, condHalf(out), skip, slg.scale);
+    }
+    return v;
   };
   const runSteps = total - startStep;
   return sample(sampler, velocity, latents, sigmas, {

@@ -128,6 +128,24 @@ export const generateMessageSchema = z
   })
   .strict();
 
+/**
+ * Upscale an image with a super-resolution model file (docs/architecture.md §5 "Upscale"), tiled; `scale` 0 only
+ * probes the model (checks it is image → image and answers its scale with an empty image).
+ */
+export const upscaleMessageSchema = z
+  .object({
+    type: z.literal('upscale'),
+    requestId,
+    file: folder,
+    rgb: bytes,
+    width: z.number().int().min(0).max(16_384),
+    height: z.number().int().min(0).max(16_384),
+    scale: z.number().int().min(0).max(8),
+    threads: z.number().int().min(1).max(1024).optional(),
+  })
+  .strict()
+  .refine((m) => m.rgb.length === m.width * m.height * 3, { message: 'rgb must hold width × height × 3 bytes' });
+
 export const cancelMessageSchema = z
   .object({ type: z.literal('cancel'), /** absent: whatever request runs */ requestId: requestId.optional() })
   .strict();
@@ -146,12 +164,14 @@ export const probedMessageSchema = z
 export const hostToWorkerSchema = z.discriminatedUnion('type', [
   loadMessageSchema,
   generateMessageSchema,
+  upscaleMessageSchema,
   cancelMessageSchema,
   shutdownMessageSchema,
   probedMessageSchema,
 ]);
 export type HostToWorker = z.infer<typeof hostToWorkerSchema>;
 export type GenerateMessage = z.infer<typeof generateMessageSchema>;
+export type UpscaleMessage = z.infer<typeof upscaleMessageSchema>;
 
 // ---------------------------------------------------------------------------------------------
 // worker → host
@@ -251,6 +271,19 @@ export const errorMessageSchema = z
   })
   .strict();
 
+/** The upscaled image (empty for a probe) and the model's scale. */
+export const upscaledMessageSchema = z
+  .object({
+    type: z.literal('upscaled'),
+    requestId,
+    rgb: bytes,
+    width: z.number().int().min(0).max(65_535),
+    height: z.number().int().min(0).max(65_535),
+    scale: z.number().int().min(1).max(8),
+  })
+  .strict()
+  .refine((m) => m.rgb.length === m.width * m.height * 3, { message: 'rgb must hold width × height × 3 bytes' });
+
 export const logMessageSchema = z
   .object({
     type: z.literal('log'),
@@ -267,7 +300,8 @@ export type ErrorMessage = z.infer<typeof errorMessageSchema>;
 export type LogMessage = z.infer<typeof logMessageSchema>;
 export type LoadingMessage = z.infer<typeof loadingMessageSchema>;
 export type ProbeMessage = z.infer<typeof probeMessageSchema>;
-export type WorkerToHost = ReadyMessage | LoadingMessage | ProbeMessage | LoadedMessage | StepMessage | ResultMessage | ErrorMessage | LogMessage;
+export type UpscaledMessage = z.infer<typeof upscaledMessageSchema>;
+export type WorkerToHost = ReadyMessage | LoadingMessage | ProbeMessage | LoadedMessage | StepMessage | ResultMessage | UpscaledMessage | ErrorMessage | LogMessage;
 
 export type ParseResult<T> = { ok: true; message: T } | { ok: false; problem: string };
 
@@ -291,6 +325,7 @@ const BY_TYPE: Record<WorkerToHost['type'], z.ZodType> = {
   loaded: loadedMessageSchema,
   step: stepMessageSchema,
   result: resultMessageSchema,
+  upscaled: upscaledMessageSchema,
   error: errorMessageSchema,
   log: logMessageSchema,
 };

@@ -3,6 +3,7 @@
 // (external data beside, never from buffers), tensor roles from the sessions' own metadata, fp16 I/O
 // conversion, memory modes. pipeline.ts talks to ORT only through LoadedModel's methods.
 import fs from 'node:fs';
+import path from 'node:path';
 import { ort } from './ort';
 import { epLabel, planExecutionProviders, supportedBackends, type ExecutionPlan, type SupportedBackend } from './ep-plan';
 import { StudioError } from '../../src-shared/errors';
@@ -21,8 +22,11 @@ import {
   type VaeRoles,
 } from './tensor-roles';
 import type { RewrittenOp } from '../model-folder/portable';
-import { processGraphsRoot } from '../model-folder/derived-graphs';
+import { derivedGraph, processGraphsRoot } from '../model-folder/derived-graphs';
+import { readOnnxGraph } from '../model-folder/onnx-graph';
+import { SLG_INPUT, SLG_PASS, slgSwitchModel } from '../model-folder/slg-switch';
 import { meanEncoderGraph } from '../model-folder/vae-mean';
+import { checkUpscalerGraph } from '../model-folder/upscaler-graph';
 import { forgetGraphProbes, graphForProvider } from './portability';
 import { isNoKernelError, type ProbeOptions, type ProbeRunner } from './ort-probe';
 import { float16ToFloat32, float32ToFloat16 } from './tensors';
@@ -63,7 +67,14 @@ export interface GraphSource {
  * ORT resolves (and contains) its external data in the original component folder; the weights are still
  * read by ORT from their file, never through a buffer.
  */
+let sessionCreations = 0;
+/** ORT sessions this process has created for models so far (the worker reports how many a request needed). */
+export function sessionsCreated(): number {
+  return sessionCreations;
+}
+
 export async function createSession(graph: GraphSource, options: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
+  sessionCreations++;
   if (graph.externalDataDir === undefined) return ort.InferenceSession.create(graph.path, options);
   const bytes = await fs.promises.readFile(graph.path);
   return ort.InferenceSession.create(bytes, {
@@ -215,6 +226,13 @@ export class LoadedModel {
   loraReports: LoraReport[] = [];
   /** The VAE encoder's session runs the mean pass's graph (its output is the mean, not a sample). */
   private meanEncoder = false;
+  /**
+   * Skip-Layer Guidance (enableSkipLayers): once on, the transformer runs the switch graph of whatever graph it
+   * would run (model.onnx, portable or LoRA'd), normal and skip-layer passes in the same session.
+   */
+  private skipLayerSwitch = false;
+  /** Switch graphs made so far, by the path of the graph they were derived from. */
+  private readonly switchGraphs = new Map<string, { source: GraphSource; blocks: number }>();
 
   private constructor(
     readonly folder: string,
@@ -379,7 +397,8 @@ export class LoadedModel {
    * graph (derived-graphs.ts) when the provider lacks ops the portability pass rewrites (recorded in
    * rewrittenOps). Throws the precise StudioError when an op has no kernel and no rewrite.
    */
-  private async graphFor(component: ComponentName, provider: string): Promise<GraphSource> {
+  private async graphFor(component: ComponentName, provider: string, base = false): Promise<GraphSource> {
+    if (component === 'transformer' && this.skipLayerSwitch && !base) return (await this.switchGraphFor(provider)).source;
     const lora = this.loraGraphs.get(component);
     if (lora) return { path: lora.file, externalDataDir: lora.externalDataDir };
     const files = this.files[component];
@@ -416,6 +435,58 @@ export class LoadedModel {
     }
     this.graphChoices.set(`${component}|${provider}`, source);
     return source;
+  }
+
+  /**
+   * The Skip-Layer-Guidance switch graph (model-folder/slg-switch.ts) of the transformer graph this provider
+   * runs (the portable or LoRA'd graph when there is one, so the switch composes with both), in the studio's
+   * derived-graphs folder; its number of joint blocks read from the switch input. StudioError unavailable
+   * (with the reason) when the pass cannot find the blocks.
+   */
+  private async switchGraphFor(provider: string): Promise<{ source: GraphSource; blocks: number }> {
+    const files = this.files.transformer;
+    if (!files) throw new StudioError('unavailable', 'Skip-Layer Guidance is not available for this model: it has no transformer graph.');
+    const base = await this.graphFor('transformer', provider, true);
+    const known = this.switchGraphs.get(base.path);
+    if (known) return known;
+    const derivedBase = base.externalDataDir !== undefined;
+    const derived = await derivedGraph({
+      root: this.options.graphsDir ?? processGraphsRoot(),
+      modelFolder: this.folder,
+      component: files,
+      pass: SLG_PASS,
+      // A derived base (portable, LoRA) is named by the hash of what made it: its name identifies its bytes.
+      key: { base: derivedBase ? path.basename(base.path) : 'model' },
+      produce: async (source) => slgSwitchModel(derivedBase ? await fs.promises.readFile(base.path) : source, files.file).bytes,
+    });
+    const dims = readOnnxGraph(derived.file).inputs.find((i) => i.name === SLG_INPUT)?.dims;
+    const blocks = Number(dims?.[0]);
+    if (!Number.isInteger(blocks) || blocks < 1) throw new StudioError('internal', `The Skip-Layer Guidance graph ${derived.file} has no ${SLG_INPUT} input.`);
+    const made = { source: { path: derived.file, externalDataDir: derived.externalDataDir }, blocks };
+    this.switchGraphs.set(base.path, made);
+    return made;
+  }
+
+  /**
+   * Turns Skip-Layer Guidance on for this model: from now on the transformer session runs the switch graph
+   * (every block on = the original graph's output, bit for bit), so normal and skip-layer passes share one
+   * session. Returns the number of joint blocks; StudioError unavailable with the reason when the graph's blocks
+   * cannot be found (SLG stays off then).
+   */
+  async enableSkipLayers(): Promise<number> {
+    const provider = this.providers[0] ?? 'cpu';
+    if (!this.skipLayerSwitch) {
+      this.skipLayerSwitch = true;
+      try {
+        await this.switchGraphFor(provider);
+      } catch (err) {
+        this.skipLayerSwitch = false;
+        throw err;
+      }
+      const open = this.open.get('transformer');
+      if (open && !open.session.inputNames.includes(SLG_INPUT)) await this.releaseComponent('transformer');
+    }
+    return (await this.switchGraphFor(provider)).blocks;
   }
 
   private probeOptions(): ProbeOptions {
@@ -496,12 +567,16 @@ export class LoadedModel {
     };
   }
 
-  /** One transformer call: latents [B,16,h,w] and timesteps [B] → velocity [B,16,h,w] (float32). */
+  /**
+   * One transformer call: latents [B,16,h,w] and timesteps [B] → velocity [B,16,h,w] (float32). `skipLayers`:
+   * the joint blocks to bypass (Skip-Layer Guidance's pass; needs enableSkipLayers() first).
+   */
   async runTransformer(
     conditioning: TransformerConditioning,
     sample: Float32Array,
     sampleDims: readonly number[],
     timestep: Float32Array,
+    skipLayers?: readonly number[],
   ): Promise<Float32Array> {
     const opened = await this.acquire('transformer');
     const roles = opened.roles as TransformerRoles;
@@ -510,6 +585,18 @@ export class LoadedModel {
       [roles.sample.name]: floatTensor(roles.sample.type, sample, sampleDims),
       [roles.timestep.name]: floatTensor(roles.timestep.type, timestep, [timestep.length]),
     };
+    const switchMeta = opened.session.inputMetadata.find((m) => m.name === SLG_INPUT);
+    if (switchMeta?.isTensor) {
+      // The switch graph: every block on for a normal pass, the listed ones bypassed for a skip-layer pass.
+      const flags = new Uint8Array(Number(switchMeta.shape[0]));
+      for (const b of skipLayers ?? []) {
+        if (!(Number.isInteger(b) && b >= 0 && b < flags.length)) throw new StudioError('internal', `Block ${b} is not one of the transformer's ${flags.length} joint blocks.`);
+        flags[b] = 1;
+      }
+      feeds[SLG_INPUT] = new ort.Tensor('bool', flags, [flags.length]);
+    } else if (skipLayers?.length) {
+      throw new StudioError('internal', 'A skip-layer pass was asked of a transformer session without the switch graph.');
+    }
     const out = await this.run('transformer', opened, feeds, [roles.output.name]);
     return readFloat(out[roles.output.name], roles.output.name, this.fileOf('transformer')).data;
   }
@@ -597,7 +684,7 @@ export class LoadedModel {
         const files = this.files[c];
         if (!files) continue;
         // The provider's choice first (it records which ops the portability pass rewrites): the LoRA graph repeats them.
-        await this.graphFor(c, provider);
+        await this.graphFor(c, provider, true);
         bases[c] = { files, rewrittenOps: (this.rewritten.get(c) ?? []).map((r) => r.op) };
       }
       prepared = await prepareLoraGraphs(this.options.graphsDir ?? processGraphsRoot(), this.folder, bases, loras, names);
@@ -620,5 +707,50 @@ export class LoadedModel {
   async release(): Promise<void> {
     this.released = true;
     for (const c of ALL_COMPONENTS) await this.releaseComponent(c);
+  }
+}
+
+/**
+ * A super-resolution model (docs/architecture.md §5 "Upscale"): one image input [N, 3, H, W] and one image output
+ * [N, 3, s·H, s·W], float32 or float16, checked from the graph before a session exists (anything else is refused as
+ * "not image → image"); the scale is found by a probe run on a small tile. Runs on the CPU provider.
+ */
+export class UpscalerSession {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly input: TensorMeta,
+    private readonly output: TensorMeta,
+  ) {}
+
+  static async load(file: string, options: { threads?: number } = {}): Promise<UpscalerSession> {
+    const { input, output } = await checkUpscalerGraph(file);
+    const session = await createSession({ path: file }, ortSessionOptions({ ep: 'cpu', memory: 'balanced', ...(options.threads !== undefined ? { threads: options.threads } : {}) }, 'cpu'));
+    return new UpscalerSession(session, input, output);
+  }
+
+  /** One tile: [1, 3, h, w] in [0, 1] → the model's output as float32. */
+  async run(pixels: Float32Array, width: number, height: number): Promise<{ data: Float32Array; width: number; height: number }> {
+    const data = this.input.type === 'float16' ? float32ToFloat16(pixels) : pixels;
+    const feeds = { [this.input.name]: new ort.Tensor(this.input.type as 'float32' | 'float16', data, [1, 3, height, width]) };
+    const out = (await this.session.run(feeds))[this.output.name];
+    if (!out || out.dims.length !== 4 || out.dims[1] !== 3) {
+      throw new StudioError('invalid_input', `The upscaler's output has shape [${out?.dims.join(', ') ?? ''}], not [1, 3, H, W].`, { field: 'upscaler' });
+    }
+    const values = out.type === 'float16' ? float16ToFloat32(out.data as Uint16Array) : Float32Array.from(out.data as Float32Array);
+    return { data: values, width: out.dims[3] as number, height: out.dims[2] as number };
+  }
+
+  /** The scale from a probe run on a 16×16 tile: the output side over the input side (a whole number, the same both ways). */
+  async probeScale(): Promise<number> {
+    const out = await this.run(new Float32Array(3 * 16 * 16).fill(0.5), 16, 16);
+    const s = out.width / 16;
+    if (!(Number.isInteger(s) && s >= 1 && s <= 8 && out.height === 16 * s)) {
+      throw new StudioError('invalid_input', `This ONNX model turns a 16×16 image into ${out.width}×${out.height}: not a whole-number upscale of 1 to 8.`, { field: 'upscaler' });
+    }
+    return s;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
   }
 }

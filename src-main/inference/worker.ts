@@ -20,9 +20,11 @@ import {
   type LogMessage,
   type ModelSpec,
   type StepMessage,
+  type UpscaleMessage,
   type WorkerToHost,
 } from './protocol';
-import { LoadedModel } from './sessions';
+import { LoadedModel, sessionsCreated, UpscalerSession } from './sessions';
+import { upscaleTiled } from './upscale-tiles';
 import type { ProbeResult, ProbeRunner } from './ort-probe';
 
 /** At most ~10 previews a second: a preview is attached to a step when this long has passed since the last. */
@@ -175,6 +177,7 @@ export class InferenceWorker {
       this.current = { requestId: message.requestId, controller };
       try {
         if (message.type === 'load') await this.ensureModel(message.requestId, message.model);
+        else if (message.type === 'upscale') await this.runUpscale(message, controller.signal);
         else await this.runGeneration(message, controller.signal);
       } catch (err) {
         const e = wireOf(err);
@@ -190,6 +193,35 @@ export class InferenceWorker {
     if (spec.threads !== undefined) return spec.threads;
     const fromEnv = Number(this.env.SD35_ORT_THREADS);
     return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : undefined;
+  }
+
+  /**
+   * Upscale (docs/architecture.md §5): the SR model's session for this request only (the SD model stays loaded),
+   * tiled (upscale-tiles.ts), a `step` per tile; cancel between tiles. Scale 0 probes the model's scale.
+   */
+  private async runUpscale(message: UpscaleMessage, signal: AbortSignal): Promise<void> {
+    const fromEnv = Number(this.env.SD35_ORT_THREADS);
+    const threads = message.threads ?? (Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : undefined);
+    const session = await UpscalerSession.load(message.file, threads !== undefined ? { threads } : {});
+    try {
+      const scale = await session.probeScale();
+      if (message.scale === 0) {
+        this.send({ type: 'upscaled', requestId: message.requestId, rgb: new Uint8Array(0), width: 0, height: 0, scale });
+        return;
+      }
+      if (scale !== message.scale) throw new StudioError('invalid_input', `This upscaler is ×${scale}, not ×${message.scale}.`, { field: 'upscaler' });
+      const started = performance.now();
+      const out = await upscaleTiled(message.rgb, message.width, message.height, (px, w, h) => session.run(px, w, h), {
+        scale,
+        onTile: (done, total) => {
+          if (signal.aborted) throw new StudioError('cancelled', 'The upscale was cancelled.');
+          this.send({ type: 'step', requestId: message.requestId, step: done, total, elapsedMs: performance.now() - started });
+        },
+      });
+      this.send({ type: 'upscaled', requestId: message.requestId, rgb: out.rgb, width: out.width, height: out.height, scale });
+    } finally {
+      await session.release().catch(() => undefined);
+    }
   }
 
   /** The model for a spec: the one kept from earlier requests when the spec is the same, else a fresh load. */
@@ -251,6 +283,7 @@ export class InferenceWorker {
     const { requestId } = message;
     if (signal.aborted) throw new StudioError('cancelled', 'The generation was cancelled.');
     const loadStarted = performance.now();
+    const sessionsBefore = sessionsCreated();
     const before = this.loaded;
     const restoreLoadHold = this.applyTestHold(message.testHold);
     let loaded: Loaded;
@@ -288,6 +321,8 @@ export class InferenceWorker {
           this.send(step);
         },
       });
+      // How many ORT sessions this request created (0 when only LoRA strengths changed): the LoRA sweep test reads it.
+      this.log('debug', `request ${requestId}: ${sessionsCreated() - sessionsBefore} ORT sessions created`);
       this.send({
         type: 'result',
         requestId,

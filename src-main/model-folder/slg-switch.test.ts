@@ -9,10 +9,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAYOUT_FILES, writeTinyModel } from '../../e2e/support/tiny-model';
 import { TINY_MMDIT, tinyBlockTensors } from '../../e2e/support/tiny-mmdit';
+import { withoutBlock } from '../testing/model-folder/without-block';
 import { ort } from '../inference/ort';
 import { float32ToFloat16 } from '../inference/tensors';
-import { GRAPH, MODEL, NODE, readOnnxGraphBuffer } from './onnx-graph';
-import { BufferSource, Message, fields } from './protobuf';
+import { readOnnxGraphBuffer } from './onnx-graph';
 import { SLG_INPUT, findJointBlocks, slgSwitchModel } from './slg-switch';
 
 let tmp = '';
@@ -30,46 +30,6 @@ beforeAll(async () => {
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const transformerDir = (v: (typeof variants)[number]): string => path.join(tmp, v.name, LAYOUT_FILES[v.layout].transformerDir);
-
-/** The graph without block i, made independently: block i's boundary Identity nodes read the block's inputs. */
-function withoutBlock(model: Buffer, i: number): Buffer {
-  const { input, output } = tinyBlockTensors(i);
-  const rewire = new Map([
-    [output.hidden, input.hidden],
-    [output.context, input.context],
-  ]);
-  const src = new BufferSource(model);
-  const out = new Message();
-  for (const f of fields(src, 0, model.length)) {
-    if (f.field !== MODEL.graph) {
-      out.raw(model.subarray(f.tagStart, f.next));
-      continue;
-    }
-    const g = new Message();
-    for (const gf of fields(src, f.start, f.next)) {
-      if (gf.field !== GRAPH.node) {
-        g.raw(model.subarray(gf.tagStart, gf.next));
-        continue;
-      }
-      const parts = [...fields(src, gf.start, gf.next)];
-      const outName = parts.find((p) => p.field === NODE.output);
-      const target = outName ? rewire.get(model.toString('utf8', outName.start, outName.next)) : undefined;
-      const opType = parts.find((p) => p.field === NODE.opType);
-      if (!target || !opType || model.toString('utf8', opType.start, opType.next) !== 'Identity') {
-        g.raw(model.subarray(gf.tagStart, gf.next));
-        continue;
-      }
-      const n = new Message();
-      for (const p of parts) {
-        if (p.field === NODE.input) n.string(NODE.input, target);
-        else n.raw(model.subarray(p.tagStart, p.next));
-      }
-      g.bytes(GRAPH.node, n);
-    }
-    out.bytes(MODEL.graph, g);
-  }
-  return out.finish();
-}
 
 async function session(bytes: Buffer, dir: string): Promise<ort.InferenceSession> {
   return ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, extra: { 'session.model_external_initializers_file_folder_path': dir } });

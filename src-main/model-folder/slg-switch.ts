@@ -19,8 +19,12 @@
 //    Add/Identity/Cast nodes (hidden_states = hidden_states + gate·attn …), first operand first.
 // A graph where this finds no blocks, or a block output without a residual path, is not offered SLG (the reason
 // says which).
+import path from 'node:path';
 import { StudioError } from '../../src-shared/errors';
-import { GRAPH, NODE, readOnnxGraphBuffer, type OnnxGraph } from './onnx-graph';
+import type { ModelLayout } from '../../src-shared/generation';
+import type { SkipLayerSupport } from '../../src-shared/schemas/models';
+import { componentDir, resolveComponentDir } from './layouts';
+import { GRAPH, NODE, readOnnxGraph, readOnnxGraphBuffer, type OnnxGraph } from './onnx-graph';
 import { BufferSource, Message, fields } from './protobuf';
 import { editGraph } from './graph-edit';
 
@@ -38,9 +42,31 @@ export interface BlockPair {
 
 export type JointBlocks = { ok: true; count: number; pairs: BlockPair[][] } | { ok: false; reason: string };
 
-const BLOCK_NAME = /^\/?transformer_blocks\.(\d+)\//;
+// A LoRA'd graph (lora/lora-pass.ts) names a branch after the layer it is beside: `/lora_0/transformer_blocks.7/…`.
+const BLOCK_NAME = /^\/?(?:lora_\d+\/)?transformer_blocks\.(\d+)\//;
 const AFTER_NAME = /^\/?(norm_out|proj_out)\//;
 const PASS_THROUGH = new Set(['Add', 'Identity', 'Cast']);
+
+/** THE text of "SLG cannot run on this model" (the models list, the form and the worker's refusal say the same). */
+export function slgUnavailableText(reason: string): string {
+  return `Skip-Layer Guidance is not available for this model: ${reason}.`;
+}
+
+/**
+ * Whether SLG can run on an installed model folder: the joint blocks of its transformer graph (read without the
+ * weights), or the reason it cannot.
+ */
+export function skipLayerSupport(folder: string, layout: ModelLayout): SkipLayerSupport {
+  const dir = resolveComponentDir(folder, componentDir(layout, 'transformer'));
+  if ('problem' in dir) return { available: false, reason: slgUnavailableText(dir.problem) };
+  try {
+    const found = findJointBlocks(readOnnxGraph(path.join(dir.real, 'model.onnx'), { nodes: true }));
+    return found.ok ? { available: true, blocks: found.count } : { available: false, reason: slgUnavailableText(found.reason) };
+  } catch (err) {
+    const text = err instanceof Error ? err.message : String(err);
+    return { available: false, reason: slgUnavailableText(`its transformer graph cannot be read (${text.slice(0, 300)})`) };
+  }
+}
 
 /** Finds the joint blocks of a transformer graph read with nodes (see the file comment). */
 export function findJointBlocks(graph: OnnxGraph): JointBlocks {
@@ -59,10 +85,12 @@ export function findJointBlocks(graph: OnnxGraph): JointBlocks {
   const initializers = new Set(graph.initializers.map((i) => i.name));
   const producer = new Map<string, number>();
   graph.nodes.forEach((n, k) => n.outputs.forEach((o) => o && producer.set(o, k)));
-  // Data-dependent tensors (nodes are in topological order in an ONNX graph).
+  // Data-dependent tensors, in topological order (a pass may append nodes after their readers: the LoRA pass does,
+  // and ONNX Runtime sorts the graph itself).
   const dependent = new Set(graph.inputs.map((i) => i.name).filter((n) => !initializers.has(n)));
   const stage: number[] = [];
-  graph.nodes.forEach((n, k) => {
+  topologicalOrder(graph, producer).forEach((k) => {
+    const n = graph.nodes[k]!;
     if (n.inputs.some((i) => dependent.has(i))) n.outputs.forEach((o) => dependent.add(o));
     const m = BLOCK_NAME.exec(n.name);
     if (m) stage[k] = Number(m[1]);
@@ -104,6 +132,32 @@ export function findJointBlocks(graph: OnnxGraph): JointBlocks {
     pairs.push(blockPairs);
   }
   return { ok: true, count, pairs };
+}
+
+/** Node indices with every node after the producers of its inputs (Kahn's algorithm; list order among equals). */
+function topologicalOrder(graph: OnnxGraph, producer: ReadonlyMap<string, number>): number[] {
+  const waiting = graph.nodes.map((n) => new Set(n.inputs.filter((i) => i && producer.has(i)).map((i) => producer.get(i)!)).size);
+  const readers = new Map<number, number[]>();
+  graph.nodes.forEach((n, k) => {
+    for (const p of new Set(n.inputs.filter((i) => i && producer.has(i)).map((i) => producer.get(i)!))) {
+      const list = readers.get(p) ?? [];
+      list.push(k);
+      readers.set(p, list);
+    }
+  });
+  const order: number[] = [];
+  const ready = graph.nodes.flatMap((_, k) => (waiting[k] === 0 ? [k] : []));
+  for (let at = 0; at < ready.length; at++) {
+    const k = ready[at]!;
+    order.push(k);
+    for (const r of readers.get(k) ?? []) if (--waiting[r]! === 0) ready.push(r);
+  }
+  // A cycle (not a valid graph): the rest in list order, so the search still ends.
+  if (order.length < graph.nodes.length) {
+    const seen = new Set(order);
+    graph.nodes.forEach((_, k) => seen.has(k) || order.push(k));
+  }
+  return order;
 }
 
 /** Walks back from `t` through the block's Add/Identity/Cast nodes (first operand first) to one of `inputs`. */
@@ -166,7 +220,7 @@ export interface SlgSwitchGraph {
 export function slgSwitchModel(model: Buffer, label = 'model.onnx'): SlgSwitchGraph {
   const graph = readOnnxGraphBuffer(model, label, { nodes: true });
   const found = findJointBlocks(graph);
-  if (!found.ok) throw new StudioError('unavailable', `Skip-Layer Guidance is not available for this model: ${found.reason}.`);
+  if (!found.ok) throw new StudioError('unavailable', slgUnavailableText(found.reason));
   // The producer node of each block output → (its block, the renamed output, the input it falls back to).
   const byProducer = new Map<number, { block: number; output: string; input: string }[]>();
   const producer = new Map<string, number>();
@@ -196,7 +250,7 @@ export function slgSwitchModel(model: Buffer, label = 'model.onnx'): SlgSwitchGr
       if (!switched) return false;
       if (switched.length > 1) {
         // One producer, several switched outputs (not seen in diffusers exports): refuse rather than guess.
-        throw new StudioError('unavailable', `Skip-Layer Guidance is not available for this model: one node produces several block outputs.`);
+        throw new StudioError('unavailable', slgUnavailableText('one node produces several block outputs'));
       }
       for (const s of switched) {
         const before = `${s.output}/slg_block_output`;

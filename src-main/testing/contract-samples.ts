@@ -2,7 +2,11 @@
 // lists methods and events from api.ts, so a new method without a sample here fails it.
 import type { EventName, MethodName, StudioClient } from '../../src-shared/api';
 import type { StudioImageMeta } from '../../src-shared/metadata';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { encodePng } from '../core/images/png';
+import { writeTestLora } from './lora/lora-files';
 import type { StudioCore } from '../core/studio';
 
 export interface SampleContext {
@@ -26,6 +30,24 @@ export interface SampleContext {
   jobId?: number;
   /** The comparison compare.create saved in this transport's run. */
   comparisonId?: number;
+  /** The input inputs.put kept in this transport's run. */
+  inputSha256?: string;
+  /** The upload loras.upload began, and the LoRA loras.import made of it (renamed by loras.rename). */
+  loraUploadId?: string;
+  loraName?: string;
+}
+
+let loraSeq = 0;
+/** A small valid SD3 LoRA (diffusers keys) as base64, for loras.upload. */
+export function testLoraBase64(seed = 1): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sd35-contract-lora-'));
+  try {
+    const file = path.join(dir, 'x.safetensors');
+    writeTestLora(file, 'diffusers', [{ module: 'transformer_blocks.0.attn.to_q', rank: 2, in: 32, out: 32, seed }]);
+    return fs.readFileSync(file).toString('base64');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export function sampleMeta(prompt = 'a lighthouse at dusk, oil painting'): StudioImageMeta {
@@ -90,6 +112,8 @@ export const METHOD_SAMPLES: Record<MethodName, (ctx: SampleContext) => unknown>
   // The test repo's tokenizers are stand-ins (specials only; tokenizer_3 refused by the tokenizer library): empty
   // texts and no T5. The counts on the real SD3.5 tokenizers are tested in core/handlers/tokens.test.ts.
   'models.countTokens': (c) => ({ model: c.importedId, texts: ['', ''], t5: false }),
+  'inputs.put': () => ({ kind: 'image', dataBase64: encodePng(tinyPixels(3), []).toString('base64') }),
+  'inputs.get': (c) => ({ sha256: c.inputSha256! }),
   'jobs.submit': (c) => ({
     params: { prompt: 'a lighthouse at dusk', negativePrompt: '', model: c.tinyModel, steps: 2, guidance: 0, width: 64, height: 64, t5: false },
     sweep: { seeds: { mode: 'list', seeds: ['6952411511246973023', '1000'] } },
@@ -109,6 +133,11 @@ export const METHOD_SAMPLES: Record<MethodName, (ctx: SampleContext) => unknown>
   'compare.jobImages': (c) => ({ jobId: c.core.history.get(c.imageId).jobId }),
   'compare.export': (c) => ({ id: c.comparisonId! }),
   'compare.delete': (c) => ({ id: c.comparisonId! }),
+  'loras.list': () => ({}),
+  'loras.upload': () => ({ offset: 0, dataBase64: testLoraBase64(++loraSeq) }),
+  'loras.import': (c) => ({ files: [{ uploadId: c.loraUploadId!, fileName: 'contract.safetensors', name: `contract ${++loraSeq}` }] }),
+  'loras.rename': (c) => ({ name: c.loraName!, to: `${c.loraName!} renamed` }),
+  'loras.remove': (c) => ({ name: c.loraName! }),
 };
 
 /** Remembers what a call returned when later samples need it. */
@@ -117,6 +146,10 @@ export function rememberResult(method: MethodName, result: unknown, ctx: SampleC
   if (method === 'models.import') ctx.importedId = (result as { id: string }).id;
   if (method === 'jobs.submit') ctx.jobId = (result as { jobId: number }).jobId;
   if (method === 'compare.create') ctx.comparisonId = (result as { id: number }).id;
+  if (method === 'loras.upload') ctx.loraUploadId = (result as { uploadId: string }).uploadId;
+  if (method === 'loras.import') ctx.loraName = (result as { imported: { name: string }[] }).imported[0]?.name;
+  if (method === 'loras.rename') ctx.loraName = (result as { name: string }).name;
+  if (method === 'inputs.put') ctx.inputSha256 = (result as { sha256: string }).sha256;
 }
 
 /** An invalid params value per method (violates its schema). */
@@ -134,10 +167,14 @@ export const INVALID_SAMPLES: Partial<Record<MethodName, unknown>> = {
     params: { prompt: 'x', negativePrompt: '', model: 'sd3.5-medium', steps: 2, guidance: 0, width: 64, height: 64, t5: false },
     sweep: { seeds: { mode: 'list', seeds: ['18446744073709551616'] } },
   },
+  'inputs.put': { kind: 'image', path: '/etc/passwd' },
+  'inputs.get': { sha256: '../../etc/passwd' },
   'jobs.list': { limit: 0 },
   'jobs.moveToFront': { jobId: 'one' },
   'compare.create': { imageIds: [1] },
   'compare.rename': { id: 1, name: '   ' },
+  'loras.upload': { offset: -1, dataBase64: '' },
+  'loras.import': { files: [{ path: '/x.safetensors', uploadId: '0'.repeat(32) }] },
 };
 
 /** Something a client does that makes the core emit the event. */
@@ -148,6 +185,10 @@ export const EVENT_TRIGGERS: Record<EventName, (client: StudioClient, ctx: Sampl
   'job.changed': (c) => c.call('jobs.pause', {}).then(() => c.call('jobs.resume', {})),
   'job.progress': (c, ctx) => submitTinyJob(c, ctx),
   'job.generationDone': (c, ctx) => submitTinyJob(c, ctx),
+  'loras.changed': async (c) => {
+    const { uploadId } = await c.call('loras.upload', { offset: 0, dataBase64: testLoraBase64(++loraSeq) });
+    return c.call('loras.import', { files: [{ uploadId, fileName: `event ${loraSeq}.safetensors` }] });
+  },
   'job.failed': (c) =>
     c.call('jobs.submit', {
       params: { prompt: 'no such model', negativePrompt: '', model: 'not-installed-model', steps: 1, guidance: 0, width: 64, height: 64, t5: false },
@@ -220,6 +261,9 @@ export const METHOD_EFFECTS: Partial<Record<MethodName, (client: StudioClient, c
     const job = (await c.call('jobs.list', { limit: 200 })).items.find((j) => j.id === ctx.jobId);
     check(JSON.stringify(job?.generations.map((g) => g.seed)) === JSON.stringify([BIG_SEED, '1000']), 'jobs.submit → the 64-bit seed, exact, in jobs.list');
   },
+  'loras.import': async (c, ctx) => check((await c.call('loras.list', {})).loras.some((l) => l.name === ctx.loraName), 'loras.import → listed'),
+  'loras.rename': async (c, ctx) => check((await c.call('loras.list', {})).loras.some((l) => l.name === ctx.loraName), 'loras.rename → listed under the new name'),
+  'loras.remove': async (c, ctx) => check(!(await c.call('loras.list', {})).loras.some((l) => l.name === ctx.loraName), 'loras.remove → no longer listed'),
   'compare.rename': async (c, ctx) => check((await c.call('compare.get', { id: ctx.comparisonId! })).name === 'renamed', 'compare.rename → compare.get name'),
   'compare.delete': async (c, ctx, result) => {
     check((result as { deleted: boolean }).deleted, 'compare.delete reports deleted');

@@ -221,6 +221,46 @@ describe('the Advanced group', () => {
     const d = buildSubmission(form({ axis: 'slgScale', axisValues: '0, 2.8' }));
     expect(d.ok && d.value.sweep.axis).toEqual({ kind: 'slgScale', values: [0, 2.8] });
   });
+  it('SLG layers beyond the chosen model\'s joint blocks, or a model SLG cannot run on: the core\'s words, no submit', () => {
+    const outside = buildSubmission(form({ guidance: 5, slg: true, slgLayers: '2, 7, 9' }), () => '1', { skipLayers: { available: true, blocks: 4 } });
+    expect(!outside.ok && outside.errors.slg).toBe("SLG layers 7, 9 are outside this model's 4 joint blocks (0–3).");
+    const inside = buildSubmission(form({ guidance: 5, slg: true, slgLayers: '1, 3' }), () => '1', { skipLayers: { available: true, blocks: 4 } });
+    expect(inside.ok && inside.value.params.slg?.layers).toEqual([1, 3]);
+    const reason = 'Skip-Layer Guidance is not available for this model: no blocks.';
+    const off = buildSubmission(form({ guidance: 5, slg: true }), () => '1', { skipLayers: { available: false, reason } });
+    expect(!off.ok && off.errors.slg).toBe(reason);
+  });
+  it('the SLG toggle is greyed out with the reason the models list gives for the chosen model (and for guidance ≤ 1)', async () => {
+    setActivePinia(createPinia());
+    const reason = 'Skip-Layer Guidance is not available for this model: its transformer graph has no nodes named /transformer_blocks.N/….';
+    const withSupport = (id: string, skipLayers: NonNullable<Entry['installed']>['skipLayers']): Entry => {
+      const e = installed(id);
+      return { ...e, installed: { ...e.installed!, ...(skipLayers ? { skipLayers } : {}) } };
+    };
+    setStudio(
+      fakeClient({
+        'models.list': () => ({
+          models: [withSupport('folder:medium', { available: true, blocks: 24 }), withSupport('folder:other', { available: false, reason }), withSupport('folder:unknown', undefined)],
+          modelsDir: '/m',
+          freeDiskBytes: null,
+          machine: { ramBytes: 1 },
+        }),
+      }),
+    );
+    const s = useGenerateStore();
+    await s.loadModels();
+    s.chooseModel('folder:medium');
+    s.form.guidance = 5;
+    expect([s.slgUnavailable, s.slgBlocks]).toEqual([undefined, 24]);
+    s.chooseModel('folder:other');
+    s.form.guidance = 5;
+    expect([s.slgUnavailable, s.slgBlocks]).toEqual([reason, undefined]);
+    s.chooseModel('folder:unknown');
+    s.form.guidance = 5;
+    expect(s.slgUnavailable).toBeUndefined();
+    s.form.guidance = 1;
+    expect(s.slgUnavailable).toMatch(/needs classifier-free guidance/);
+  });
   it('a kept form with an unknown sampler falls back to the default', () => {
     const restored = restoreForm(JSON.stringify({ ...defaultForm(), sampler: 'lms', scheduler: 'karras', axisSamplers: ['euler', 'x'] }));
     expect(restored).toMatchObject({ sampler: 'euler', scheduler: 'normal', axisSamplers: ['euler'] });

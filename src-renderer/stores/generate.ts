@@ -32,9 +32,10 @@ import {
   type Scheduler,
   type SizePreset,
   type Sweep,
-  SLG_UNAVAILABLE,
+  slgLayersProblem,
 } from '../../src-shared/generation';
 import type { ReuseParameters } from '../../src-shared/schemas/gallery';
+import type { SkipLayerSupport } from '../../src-shared/schemas/models';
 import { studio } from '../studio';
 
 export type SeedMode = 'consecutive' | 'random' | 'list';
@@ -84,9 +85,6 @@ export interface GenerateForm {
   slgStart: number;
   slgEnd: number;
 }
-
-/** Until the worker can bypass blocks (the switch graph), SLG is shown but cannot be turned on. */
-const SLG_NOT_AVAILABLE: string | undefined = SLG_UNAVAILABLE;
 
 export const FORM_STORAGE_KEY = 'sd35studio.generate.form';
 export const MAX_IMAGES = GENERATION_LIMITS.maxPerSubmit;
@@ -208,8 +206,14 @@ export type FieldErrors = Partial<
   Record<'prompt' | 'negativePrompt' | 'model' | 'steps' | 'guidance' | 'width' | 'height' | 'seed' | 'images' | 'sweep' | 'sampler' | 'scheduler' | 'shift' | 'slg', string>
 >;
 
+/** What the core says about the chosen model that the form checks before a submit. */
+export interface SubmissionContext {
+  /** Whether SLG can run on the chosen model (models.list), and its number of joint blocks. */
+  skipLayers?: SkipLayerSupport | undefined;
+}
+
 /** The Advanced group's parameters for a submit, or the errors that stop it. */
-function samplingParams(f: GenerateForm, errors: FieldErrors): Pick<JobParams, 'sampler' | 'scheduler' | 'shift' | 'slg'> {
+function samplingParams(f: GenerateForm, errors: FieldErrors, ctx: SubmissionContext = {}): Pick<JobParams, 'sampler' | 'scheduler' | 'shift' | 'slg'> {
   const out: Pick<JobParams, 'sampler' | 'scheduler' | 'shift' | 'slg'> = {};
   if ((SAMPLERS as readonly string[]).includes(f.sampler)) out.sampler = f.sampler;
   else errors.sampler = `Sampler: one of ${SAMPLERS.join(', ')}.`;
@@ -224,7 +228,11 @@ function samplingParams(f: GenerateForm, errors: FieldErrors): Pick<JobParams, '
   if (f.slg) {
     try {
       const slg = slgSchema.safeParse({ layers: parseSlgLayers(f.slgLayers), scale: f.slgScale, start: f.slgStart, end: f.slgEnd });
-      if (slg.success) out.slg = slg.data;
+      const support = ctx.skipLayers;
+      const outside = slg.success && support?.available ? slgLayersProblem(slg.data.layers, support.blocks) : undefined;
+      if (support?.available === false) errors.slg = support.reason;
+      else if (outside) errors.slg = outside;
+      else if (slg.success) out.slg = slg.data;
       else errors.slg = `Skip-Layer Guidance: ${slg.error.issues.map((i) => `${i.path.join('.') || 'window'} ${i.message}`).join('; ')}.`;
     } catch (err) {
       errors.slg = StudioError.from(err).message;
@@ -237,7 +245,11 @@ function samplingParams(f: GenerateForm, errors: FieldErrors): Pick<JobParams, '
  * The jobs.submit parameters for a form, or the errors that stop it (per field, in words).
  * `drawSeed` gives the first seed of an unlocked consecutive sweep.
  */
-export function buildSubmission(f: GenerateForm, drawSeed: () => string = randomSeed): { ok: true; value: Submission } | { ok: false; errors: FieldErrors } {
+export function buildSubmission(
+  f: GenerateForm,
+  drawSeed: () => string = randomSeed,
+  ctx: SubmissionContext = {},
+): { ok: true; value: Submission } | { ok: false; errors: FieldErrors } {
   const errors: FieldErrors = {};
   const L = GENERATION_LIMITS;
   if (!f.prompt.trim()) errors.prompt = 'Type a prompt.';
@@ -281,7 +293,7 @@ export function buildSubmission(f: GenerateForm, drawSeed: () => string = random
     if (!f.axisSchedulers.length) errors.sweep = 'Choose the schedules to compare.';
     else axis = { kind: 'scheduler', values: f.axisSchedulers as Scheduler[] };
   }
-  const sampling = samplingParams(f, errors);
+  const sampling = samplingParams(f, errors, ctx);
 
   if (Object.keys(errors).length || !seeds) return { ok: false, errors };
   const params = jobParamsSchema.safeParse({
@@ -372,7 +384,13 @@ export const useGenerateStore = defineStore('generate', () => {
    */
   const slgUnavailable = computed<string | undefined>(() => {
     if (!(form.guidance > 1) && form.axis !== 'guidance') return `Skip-Layer Guidance needs classifier-free guidance (guidance above 1; now ${form.guidance}).`;
-    return SLG_NOT_AVAILABLE;
+    const support = chosen.value?.installed?.skipLayers;
+    return support?.available === false ? support.reason : undefined;
+  });
+  /** The chosen model's joint blocks (SLG layers are 0 … blocks − 1), when the core has read them. */
+  const slgBlocks = computed<number | undefined>(() => {
+    const support = chosen.value?.installed?.skipLayers;
+    return support?.available ? support.blocks : undefined;
   });
   const samplingPresets = computed<readonly SamplingPreset[]>(() => (catalogId.value ? SAMPLING_PRESETS[catalogId.value] : []));
   const guidanceOff = computed(() => form.guidance <= 1 && form.axis !== 'guidance');
@@ -560,7 +578,7 @@ export const useGenerateStore = defineStore('generate', () => {
   // ---- submit ----
 
   async function submit(): Promise<{ jobId: number } | undefined> {
-    const built = buildSubmission(form);
+    const built = buildSubmission(form, randomSeed, { skipLayers: chosen.value?.installed?.skipLayers });
     if (!built.ok) {
       errors.value = built.errors;
       return undefined;
@@ -610,6 +628,7 @@ export const useGenerateStore = defineStore('generate', () => {
     reuseNotes,
     modelShift,
     slgUnavailable,
+    slgBlocks,
     samplingPresets,
     applySamplingPreset,
     loadModels,

@@ -5,7 +5,9 @@
 //   Key: value, Key: value, …                              (one line; values with , : or newline JSON-quoted)
 import { normalizeIntString, parseJsonLossless } from './json-lossless';
 import { SAMPLER_LABELS, SCHEDULER_LABELS, slgSchema } from '../generation';
+import { MASK_PADDING_LIMITS } from '../img2img';
 import { studioSampling } from './studio-sampling';
+import { LORA_TAG_RE } from '../lora-prompt';
 import type { ParsedLora, ParsedParameters, StudioImageMeta } from './types';
 
 const NEGATIVE_PREFIX = 'Negative prompt:';
@@ -58,7 +60,7 @@ function loraAlias(name: string): string {
   return name.replace(/[:,<>\n\r]/g, '');
 }
 
-const LORA_TAG_RE = /<lora:([^:>]+)(?::([^:>]*))?(?::[^>]*)?>/giu;
+// The tag syntax is src-shared/lora-prompt.ts's (THE rule: the queue, the runner and the form use it too).
 
 function promptWithLoraTags(prompt: string, loras: NonNullable<StudioImageMeta['loras']>): string {
   const tagged = new Set<string>();
@@ -82,7 +84,26 @@ export function formatParameters(meta: StudioImageMeta): string {
   // Image to image / inpainting, as A1111 writes them (its img2img "Denoising strength", "Mask blur").
   if (meta.init !== undefined) {
     fields.push(['Denoising strength', formatNumber(meta.init.strength)]);
-    if (meta.init.mask !== undefined) fields.push(['Mask blur', formatNumber(meta.init.mask.blur)], ['Inpaint area', 'Whole picture']);
+    if (meta.init.mask !== undefined) fields.push(['Mask blur', formatNumber(meta.init.mask.blur)]);
+    if (meta.init.mask !== undefined || meta.init.outpaint !== undefined) {
+      fields.push(['Inpaint area', meta.init.area === 'masked' ? 'Only masked' : 'Whole picture']);
+    }
+    // A1111 writes "Masked area padding" only with "Only masked" (processing.py: inpaint_full_res_padding).
+    if (meta.init.area === 'masked') fields.push(['Masked area padding', formatNumber(meta.init.padding ?? MASK_PADDING_LIMITS.default)]);
+    if (meta.init.outpaint !== undefined) {
+      const o = meta.init.outpaint;
+      fields.push(['Outpaint', `${o.left},${o.top},${o.right},${o.bottom}`]);
+    }
+  }
+  // Hires fix, as A1111's txt2img writes it (processing.py StableDiffusionProcessingTxt2Img.init: "Hires upscale",
+  // "Hires steps", "Hires upscaler", and its "Denoising strength"); Size stays the base size.
+  if (meta.hires !== undefined) {
+    fields.push(
+      ['Denoising strength', formatNumber(meta.hires.strength)],
+      ['Hires upscale', formatNumber(meta.hires.scale)],
+      ['Hires steps', formatNumber(meta.hires.steps)],
+      ['Hires upscaler', meta.hires.upscaler === 'lanczos' ? 'Lanczos' : meta.hires.upscaler],
+    );
   }
   if (meta.model.modelHash !== undefined && meta.model.modelHash !== '') {
     fields.push(['Model hash', meta.model.modelHash]);
@@ -297,6 +318,16 @@ function applyImg2img(res: ParsedParameters, key: string, value: string): void {
     const v = toInt(value);
     if (v !== undefined) res.maskBlur = v;
   } else if (key === 'Inpaint area') res.inpaintArea = value;
+  else if (key === 'Masked area padding') {
+    const v = toInt(value);
+    if (v !== undefined) res.maskPadding = v;
+  } else if (key === 'Hires upscale') {
+    const v = toFinite(value);
+    if (v !== undefined && v > 0) res.hiresUpscale = v;
+  } else if (key === 'Hires steps') {
+    const v = toInt(value);
+    if (v !== undefined && v >= 0) res.hiresSteps = v;
+  } else if (key === 'Hires upscaler') res.hiresUpscaler = value;
 }
 
 /**

@@ -1,5 +1,5 @@
 // Types shared by the metadata writers and parsers (docs/architecture.md).
-import { clipHiddenSchema, GENERATION_LIMITS, seedSchema, slgSchema, type ClipHidden, type Slg } from '../generation';
+import { clipHiddenSchema, GENERATION_LIMITS, hiresMetaSchema, seedSchema, slgSchema, type ClipHidden, type HiresMeta, type Slg } from '../generation';
 import { z } from 'zod';
 import { initImageSchema, type InitImage } from '../img2img';
 
@@ -82,6 +82,8 @@ export const studioImageMetaSchema = z
     t5: z.boolean(),
     /** Image to image / inpainting: the source (gallery id, sha256), strength, fit, mask (sha256, blur). */
     init: initImageSchema.optional(),
+    /** Hires fix: the second pass's scale, upscaler, steps, strength and size (width/height above stay the base size). */
+    hires: hiresMetaSchema.optional(),
     /** LoRAs applied (in order). */
     loras: z.array(studioLoraMetaSchema).max(GENERATION_LIMITS.maxLoras).optional(),
     appVersion: name(64),
@@ -109,6 +111,7 @@ export interface StudioImageMeta {
   rewrittenOps?: string[];
   t5: boolean;
   init?: InitImage;
+  hires?: HiresMeta;
   loras?: StudioLoraMeta[];
   appVersion: string;
 }
@@ -160,6 +163,12 @@ export interface ParsedParameters {
   maskBlur?: number;
   /** A1111 "Inpaint area" ("Whole picture", "Only masked"). */
   inpaintArea?: string;
+  /** A1111 "Masked area padding" (with "Only masked"). */
+  maskPadding?: number;
+  /** A1111 hires fix: "Hires upscale" (factor), "Hires steps" (0 = the base steps), "Hires upscaler" (its name). */
+  hiresUpscale?: number;
+  hiresSteps?: number;
+  hiresUpscaler?: string;
   /**
    * LoRAs the file names: A1111/Forge `<lora:name:S>` prompt tags joined with its `Lora hashes` field (a
    * hash without a tag is listed too, strength unknown), or ours (with sha256 and AutoV2).

@@ -35,6 +35,12 @@ export const galleryItemSchema = z
     scheduler: z.string().max(64).optional(),
     shift: z.number().optional(),
     slgScale: z.number().optional(),
+    /** Our images' LoRAs: name and strength (absent when none was used): Compare's labels and axes. */
+    loras: z.array(z.object({ name: z.string().max(256), strength: z.number() }).strict()).max(8).optional(),
+    /** Image to image (our images): the strength, and the kept source and mask by sha256 (inputs.get). */
+    strength: z.number().optional(),
+    initSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+    maskSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   })
   .strict();
 export type GalleryItem = z.infer<typeof galleryItemSchema>;

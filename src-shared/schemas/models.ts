@@ -28,6 +28,17 @@ export const portabilityVerdictSchema = z
   .strict();
 export type PortabilityVerdict = z.infer<typeof portabilityVerdictSchema>;
 
+/**
+ * Whether Skip-Layer Guidance can run on an installed model: the SLG switch pass (model-folder/slg-switch.ts)
+ * found its transformer's joint blocks (how many: SLG layers are 0 … blocks − 1), or why not. Found by the core
+ * from the transformer graph (no weights read); the Generate form greys SLG out with `reason`.
+ */
+export const skipLayerSupportSchema = z.discriminatedUnion('available', [
+  z.object({ available: z.literal(true), blocks: z.number().int().min(1).max(4096) }).strict(),
+  z.object({ available: z.literal(false), reason: z.string().max(1000) }).strict(),
+]);
+export type SkipLayerSupport = z.infer<typeof skipLayerSupportSchema>;
+
 export const modelEntrySchema = z
   .object({
     id: modelId,
@@ -43,6 +54,7 @@ export const modelEntrySchema = z
         layout: modelLayoutSchema.nullable(),
         t5: z.boolean(),
         verifiedAt: z.number().optional(),
+        skipLayers: skipLayerSupportSchema.optional(),
       })
       .strict()
       .optional(),

@@ -138,6 +138,33 @@ describe('sd35-studio generate', () => {
     expect(fs.readFileSync((jsonLines(plain.stdout)[0] as { path: string }).path).equals(fs.readFileSync(file))).toBe(false);
   });
 
+  it('Skip-Layer Guidance on a Medium-shaped model: runs and is recorded; layers past its blocks exit 2 naming the count; a model without named blocks says why', async () => {
+    const medium = path.join(path.dirname(model), 'tiny-medium');
+    await writeTinyModel(medium, { layout: 'optimum', io: 'fp16', size: 'micro', mmdit: 'medium' });
+    const slg = ['--slg-layers', '1,2', '--slg-scale', '2.8', '--slg-start', '0.2', '--slg-end', '0.8'];
+    const r = run(['generate', '--model', medium, '--prompt', 'a fox', '--seed', '3', ...BASE, ...slg, '--json', '--data-dir', dataDir]);
+    expect(r.code, r.stderr).toBe(0);
+    const file = (jsonLines(r.stdout)[0] as { path: string }).path;
+    const chunks = readPngInfo(fs.readFileSync(file)).chunks;
+    expect(JSON.parse(chunks.find((c) => c.keyword === 'sd35studio')!.text)).toMatchObject({ slg: { layers: [1, 2], scale: 2.8, start: 0.2, end: 0.8 } });
+    const without = run(['generate', '--model', medium, '--prompt', 'a fox', '--seed', '3', ...BASE, '--json', '--data-dir', dataDir]);
+    expect(without.code, without.stderr).toBe(0);
+    expect(fs.readFileSync((jsonLines(without.stdout)[0] as { path: string }).path).equals(fs.readFileSync(file))).toBe(false);
+
+    const outside = run(['generate', '--model', medium, '--prompt', 'a fox', ...BASE, '--slg-layers', '7,8,9', '--json', '--data-dir', dataDir]);
+    expect(outside.code).toBe(2);
+    expect((jsonLines(outside.stdout).at(-1) as { error: { code: string; message: string } }).error).toEqual({
+      code: 'invalid_input',
+      message: "SLG layers 7, 8, 9 are outside this model's 4 joint blocks (0–3).",
+    });
+    const plain = run(['generate', '--model', model, '--prompt', 'a fox', ...BASE, '--slg-layers', '1', '--json', '--data-dir', dataDir]);
+    expect(plain.code).not.toBe(0);
+    expect((jsonLines(plain.stdout).at(-1) as { error: { code: string; message: string } }).error).toMatchObject({
+      code: 'unavailable',
+      message: expect.stringMatching(/^Skip-Layer Guidance is not available for this model: its transformer graph has no nodes named/),
+    });
+  });
+
   it('refuses invalid parameters with exit 2 and a clear message, before any work', () => {
     const cases: [string[], RegExp][] = [
       [['--width', '65'], /width must be a multiple of 16/],

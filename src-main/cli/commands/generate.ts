@@ -35,8 +35,26 @@ import {
   type LoraRef,
   type MemoryMode,
   type Sweep,
+  BUILTIN_UPSCALER,
+  HIRES_LIMITS,
+  hiresSchema,
+  hiresSize,
+  type Hires,
 } from '../../../src-shared/generation';
-import { FIT_MODES, FIT_MODE_LABELS, IMG2IMG_LIMITS, type FitMode, type InitImage } from '../../../src-shared/img2img';
+import {
+  checkInitCombination,
+  FIT_MODES,
+  FIT_MODE_LABELS,
+  IMG2IMG_LIMITS,
+  INPAINT_AREAS,
+  MASK_PADDING_LIMITS,
+  OUTPAINT_LIMITS,
+  outpaintSchema,
+  type FitMode,
+  type InitImage,
+  type InpaintArea,
+  type Outpaint,
+} from '../../../src-shared/img2img';
 import { progress } from '../../../src-shared/progress';
 import type { JobView } from '../../../src-shared/schemas/jobs';
 import type { StudioCore } from '../../core/studio';
@@ -91,7 +109,9 @@ export interface GenerateOptions {
   shift?: number;
   slg?: Slg;
   /** Image to image: the source file (and mask file), as given on the command line. */
-  initImage?: { path: string; strength: number; fit: FitMode; mask?: string; maskBlur: number };
+  initImage?: { path: string; strength: number; fit: FitMode; mask?: string; maskBlur: number; outpaint?: Outpaint; area?: InpaintArea; padding?: number };
+  /** Hires fix (--hires-scale and its companions). */
+  hires?: Hires;
   /** `--lora PATH_OR_NAME[:STRENGTH]`, as given (resolved against the library by the command). */
   loraArgs?: string[];
   /** The LoRAs resolved in the library (set by the command before jobFor). */
@@ -175,13 +195,26 @@ export function parseGenerateOptions(args: ParsedArgs): GenerateOptions {
     }
     opts.slg = slg.data;
   }
+  const hires = parseHiresOptions(args);
+  if (hires) opts.hires = hires;
   const initPath = stringOption(args, 'init-image');
   const strength = numberOption(args, 'strength');
   const mask = stringOption(args, 'mask');
   const maskBlur = intOption(args, 'mask-blur', { min: 0, max: IMG2IMG_LIMITS.maxMaskBlur });
   const fit = choiceOption(args, 'fit', FIT_MODES);
+  const outpaintText = stringOption(args, 'outpaint');
+  const area = choiceOption(args, 'inpaint-area', INPAINT_AREAS);
+  const padding = intOption(args, 'mask-padding', { min: 0, max: MASK_PADDING_LIMITS.max });
   if (initPath === undefined) {
-    const stray = [strength !== undefined && '--strength', mask !== undefined && '--mask', maskBlur !== undefined && '--mask-blur', fit !== undefined && '--fit'].filter(Boolean);
+    const stray = [
+      strength !== undefined && '--strength',
+      mask !== undefined && '--mask',
+      maskBlur !== undefined && '--mask-blur',
+      fit !== undefined && '--fit',
+      outpaintText !== undefined && '--outpaint',
+      area !== undefined && '--inpaint-area',
+      padding !== undefined && '--mask-padding',
+    ].filter(Boolean);
     if (stray.length > 0) throw new StudioError('invalid_input', `${stray.join(', ')} need${stray.length === 1 ? 's' : ''} --init-image PNG.`, { field: 'init' });
     return opts;
   }
@@ -194,8 +227,55 @@ export function parseGenerateOptions(args: ParsedArgs): GenerateOptions {
     fit: fit ?? 'resize',
     ...(mask !== undefined ? { mask } : {}),
     maskBlur: maskBlur ?? IMG2IMG_LIMITS.defaultMaskBlur,
+    ...(outpaintText !== undefined ? { outpaint: parseOutpaint(outpaintText) } : {}),
+    ...(area !== undefined ? { area } : {}),
+    ...(padding !== undefined ? { padding } : {}),
   };
+  if (hires) throw new StudioError('invalid_input', '--hires-scale works on a generated image; it cannot be combined with --init-image.', { field: 'hires' });
+  if (padding !== undefined && area !== 'masked') throw new StudioError('invalid_input', '--mask-padding needs --inpaint-area masked.', { field: 'padding' });
+  checkInitCombination({
+    ...(mask !== undefined ? { mask: { sha256: '0'.repeat(64), blur: 0 } } : {}),
+    ...(opts.initImage.outpaint ? { outpaint: opts.initImage.outpaint } : {}),
+    ...(area !== undefined ? { area } : {}),
+  });
   return opts;
+}
+
+/** `--outpaint N` (every side) or `--outpaint L,T,R,B` (pixels per side). */
+export function parseOutpaint(text: string): Outpaint {
+  const parts = text.split(',').map((t) => t.trim());
+  const valid = (parts.length === 1 || parts.length === 4) && parts.every((t) => /^\d{1,5}$/u.test(t));
+  const n = parts.map(Number);
+  const sides = n.length === 1 ? { left: n[0]!, top: n[0]!, right: n[0]!, bottom: n[0]! } : { left: n[0]!, top: n[1]!, right: n[2]!, bottom: n[3]! };
+  const parsed = outpaintSchema.safeParse(sides);
+  if (!valid || !parsed.success) {
+    throw new StudioError('invalid_input', `--outpaint takes pixels per side, N or LEFT,TOP,RIGHT,BOTTOM, each 0–${OUTPAINT_LIMITS.maxPerSide} (got "${text}").`, { field: 'outpaint' });
+  }
+  return parsed.data;
+}
+
+/** `--hires-scale S [--hires-steps N] [--hires-strength D] [--hires-upscaler lanczos|NAME]`; the others need the scale. */
+function parseHiresOptions(args: ParsedArgs): Hires | undefined {
+  const scale = numberOption(args, 'hires-scale');
+  const steps = intOption(args, 'hires-steps', { min: 0, max: GENERATION_LIMITS.maxSteps });
+  const strength = numberOption(args, 'hires-strength');
+  const upscaler = stringOption(args, 'hires-upscaler');
+  if (scale === undefined) {
+    const stray = [steps !== undefined && '--hires-steps', strength !== undefined && '--hires-strength', upscaler !== undefined && '--hires-upscaler'].filter(Boolean);
+    if (stray.length > 0) throw new StudioError('invalid_input', `${stray.join(', ')} need${stray.length === 1 ? 's' : ''} --hires-scale S.`, { field: 'hires' });
+    return undefined;
+  }
+  const parsed = hiresSchema.safeParse({
+    scale,
+    upscaler: upscaler ?? BUILTIN_UPSCALER,
+    steps: steps ?? 0,
+    strength: strength ?? HIRES_LIMITS.defaultStrength,
+  });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new StudioError('invalid_input', `--hires-${String(issue?.path[0] ?? 'scale')}: ${issue?.message ?? 'not valid'}`, { field: 'hires' });
+  }
+  return parsed.data;
 }
 
 /** Reads and keeps the --init-image (and --mask) files in the data folder: the job refers to them by sha256. */
@@ -219,8 +299,18 @@ export async function keepInitImage(opts: GenerateOptions, dataRoot: string): Pr
     checkMaskFits(stored, source);
     mask = { sha256: stored.sha256, blur: given.maskBlur };
   }
-  opts.init = { sha256: source.sha256, strength: given.strength, fit: given.fit, ...(mask ? { mask } : {}) };
-  opts.initSize = sizeForImage(source.width, source.height);
+  opts.init = {
+    sha256: source.sha256,
+    strength: given.strength,
+    fit: given.fit,
+    ...(mask ? { mask } : {}),
+    ...(given.outpaint ? { outpaint: given.outpaint } : {}),
+    ...(given.area ? { area: given.area } : {}),
+    ...(given.area === 'masked' ? { padding: given.padding ?? MASK_PADDING_LIMITS.default } : {}),
+  };
+  // The default size: the source's own (outpaint: the grown canvas), rounded to 16 within the limits.
+  const o = given.outpaint;
+  opts.initSize = o ? sizeForImage(source.width + o.left + o.right, source.height + o.top + o.bottom) : sizeForImage(source.width, source.height);
 }
 
 /** The pipeline (tokenizers, ORT-free) loaded on demand, so other commands start without it. */
@@ -244,10 +334,12 @@ export async function jobFor(opts: GenerateOptions, model: ResolvedModel, modelR
     ...(opts.slg !== undefined ? { slg: opts.slg } : {}),
     ...(opts.init ? { init: opts.init } : {}),
     ...(opts.loras && opts.loras.length > 0 ? { loras: opts.loras } : {}),
+    ...(opts.hires ? { hires: opts.hires } : {}),
   };
   // The pipeline's own check first: its messages name the limits ("Guidance must be a number from 0 to 30").
-  const { init: _init, loras: _loras, ...request } = candidate;
+  const { init: _init, loras: _loras, hires: _hires, ...request } = candidate;
   (await pipelineModule()).validateRequest({ ...request, seed: opts.seed });
+  if (opts.hires) hiresSize(candidate.width, candidate.height, opts.hires.scale);
   const parsed = jobParamsSchema.safeParse(candidate);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -420,6 +512,13 @@ export const generateCommand: Command = {
     { name: 'mask-blur', type: 'string', valueName: 'N', description: `Blur of the mask edge when pasting back, 0–${IMG2IMG_LIMITS.maxMaskBlur} px (default ${IMG2IMG_LIMITS.defaultMaskBlur})` },
     { name: 'lora', type: 'list', valueName: 'PATH_OR_NAME[:S]', description: 'Apply a LoRA (a library name or a .safetensors file, imported into the library) at strength S (default 1.0); repeatable' },
     { name: 'fit', type: 'string', valueName: 'F', description: `Fitting the init image to the size: ${FIT_MODES.map((f) => `${f} (${FIT_MODE_LABELS[f]})`).join(', ')}; default resize` },
+    { name: 'outpaint', type: 'string', valueName: 'L,T,R,B', description: `Outpaint: grow the init image by these pixels per side (or N for all four, 0–${OUTPAINT_LIMITS.maxPerSide}) and paint the new area; the size defaults to the grown canvas` },
+    { name: 'inpaint-area', type: 'string', valueName: 'A', description: 'Inpaint area: whole (the whole picture at the size) or masked (only the masked region, cropped and worked at the size, pasted back)' },
+    { name: 'mask-padding', type: 'string', valueName: 'N', description: `With --inpaint-area masked: pixels around the mask in the crop, 0–${MASK_PADDING_LIMITS.max} (default ${MASK_PADDING_LIMITS.default})` },
+    { name: 'hires-scale', type: 'string', valueName: 'S', description: `Hires fix: generate at the size, upscale ×S (${HIRES_LIMITS.minScale}–${HIRES_LIMITS.maxScale}, sides rounded to 16) and refine it by image to image, as one job` },
+    { name: 'hires-steps', type: 'string', valueName: 'N', description: 'Hires fix: steps of the second pass (default 0 = the same steps)' },
+    { name: 'hires-strength', type: 'string', valueName: 'D', description: `Hires fix: denoising strength of the second pass, above 0 to 1 (default ${HIRES_LIMITS.defaultStrength})` },
+    { name: 'hires-upscaler', type: 'string', valueName: 'U', description: `Hires fix: ${BUILTIN_UPSCALER} (default) or an imported upscaler's name (upscalers list)` },
   ],
   async run(ctx) {
     const opts = parseGenerateOptions(ctx.args);
@@ -429,6 +528,7 @@ export const generateCommand: Command = {
       // A folder path is stored absolute, so the queue of another process finds it too.
       const ref = model.folder === opts.modelRef || /[\\/]/.test(opts.modelRef) ? model.folder : opts.modelRef;
       await keepInitImage(opts, core.layout.root);
+      if (opts.hires) (await import('../../core/images/upscale')).checkUpscaler(core.layout.root, opts.hires.upscaler);
       opts.loras = resolveLoraArgs(ctx, opts.loraArgs ?? [], core.layout.root);
       const { params, sweep } = await jobFor(opts, model, ref);
       if (ctx.signal.aborted) throw cancelled();

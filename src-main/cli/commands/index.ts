@@ -6,5 +6,6 @@ import { MODELS_COMMANDS } from './models';
 import { inferenceCommands } from './inspect';
 import { LORAS_COMMANDS } from './loras';
 import { serveCommand } from './serve';
+import { UPSCALE_COMMANDS } from './upscale';
 
-export const COMMANDS: Command[] = [serveCommand, infoCommand, historyListCommand, historyImportCommand, ...MODELS_COMMANDS, ...LORAS_COMMANDS, ...inferenceCommands];
+export const COMMANDS: Command[] = [serveCommand, infoCommand, historyListCommand, historyImportCommand, ...MODELS_COMMANDS, ...LORAS_COMMANDS, ...UPSCALE_COMMANDS, ...inferenceCommands];

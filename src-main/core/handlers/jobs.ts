@@ -14,12 +14,16 @@ export interface JobsHandlerOptions {
    * JobQueue.submit, not through this handler.
    */
   installedOnly?: Pick<ModelService, 'resolveInstalled'>;
+  /** Image to image: checks what `init` names (handlers/inputs.ts checkInitReference) before anything is queued. */
+  checkInit?: (init: NonNullable<JobParams['init']>) => Promise<void>;
 }
 
 export function jobsHandlers(queue: JobQueue, options: JobsHandlerOptions = {}): JobsApi {
   return {
     'jobs.submit': async ({ params, sweep }) => {
       if (options.installedOnly) await checkInstalled(options.installedOnly, params, sweep);
+      if (params.init && options.checkInit) await options.checkInit(params.init);
+      if (sweep.axis?.kind === 'strength' && !params.init) throw new StudioError('invalid_input', 'A strength sweep needs an init image (image to image).', { field: 'sweep' });
       return queue.submit(params, sweep);
     },
     'jobs.cancel': async (target) => ({ cancelled: queue.cancel(target) }),

@@ -21,7 +21,10 @@ export const DEFAULT_PAGE = 100;
 export const ITEM_COLUMNS = `i.id, i.created_at, i.sort_key, g.width, g.height, i.width AS pixel_width, i.height AS pixel_height,
   i.bytes, i.model, i.favorite, i.path, i.source, g.prompt, g.negative_prompt, g.seed, g.steps, g.guidance,
   json_extract(g.meta, '$.sampler') AS sampler, json_extract(g.meta, '$.scheduler') AS scheduler,
-  json_extract(g.meta, '$.shift') AS shift, json_extract(g.meta, '$.slg.scale') AS slg_scale`;
+  json_extract(g.meta, '$.shift') AS shift, json_extract(g.meta, '$.slg.scale') AS slg_scale,
+  json_extract(g.meta, '$.loras') AS loras,
+  json_extract(g.meta, '$.init.strength') AS strength, json_extract(g.meta, '$.init.sha256') AS init_sha256,
+  json_extract(g.meta, '$.init.mask.sha256') AS mask_sha256`;
 
 export interface ItemRow {
   id: number;
@@ -46,6 +49,28 @@ export interface ItemRow {
   scheduler?: string | null;
   shift?: number | null;
   slg_scale?: number | null;
+  /** Image to image: the strength and the kept source (and mask) of our own images. */
+  strength?: number | null;
+  init_sha256?: string | null;
+  mask_sha256?: string | null;
+  /** Our images' LoRAs (JSON text of the metadata's `loras`), for Compare's labels. */
+  loras?: string | null;
+}
+
+/** Name and strength of each LoRA of one of our images (absent when it used none). */
+function lorasOfRow(r: ItemRow): Pick<ImageRecord, 'loras'> {
+  if (typeof r.loras !== 'string') return {};
+  try {
+    const list = JSON.parse(r.loras) as unknown;
+    if (!Array.isArray(list)) return {};
+    const loras = list
+      .filter((l): l is { name: string; strength: number } => typeof l === 'object' && l !== null && typeof (l as { name?: unknown }).name === 'string' && typeof (l as { strength?: unknown }).strength === 'number')
+      .slice(0, 8)
+      .map((l) => ({ name: l.name.slice(0, 256), strength: l.strength }));
+    return loras.length > 0 ? { loras } : {};
+  } catch {
+    return {};
+  }
 }
 
 /** Sampler, schedule, shift and SLG scale of one of our images (Compare labels and axes read them). */
@@ -60,9 +85,22 @@ function samplingOfRow(r: ItemRow): Pick<ImageRecord, 'sampler' | 'scheduler' | 
   };
 }
 
+/** The source (and mask) an image was made from, by sha256 (Compare shows the source beside the results). */
+function initOfRow(r: ItemRow): Pick<ImageRecord, 'strength' | 'initSha256' | 'maskSha256'> {
+  const sha = (v: unknown) => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
+  if (!sha(r.init_sha256)) return {};
+  return {
+    initSha256: r.init_sha256!,
+    ...(typeof r.strength === 'number' ? { strength: r.strength } : {}),
+    ...(sha(r.mask_sha256) ? { maskSha256: r.mask_sha256! } : {}),
+  };
+}
+
 export function toImageRecord(r: ItemRow): ImageRecord {
   return {
     ...samplingOfRow(r),
+    ...lorasOfRow(r),
+    ...initOfRow(r),
     id: r.id,
     createdAt: new Date(r.created_at).toISOString(),
     prompt: r.prompt,

@@ -8,8 +8,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp, { type Sharp } from 'sharp';
 import { StudioError } from '../../../src-shared/errors';
-import { GENERATION_LIMITS } from '../../../src-shared/generation';
-import { IMG2IMG_LIMITS, type FitMode, type InitImage } from '../../../src-shared/img2img';
+import { sizeForImage } from '../../../src-shared/generation';
+import { checkInitCombination, IMG2IMG_LIMITS, MASK_PADDING_LIMITS, type FitMode, type InitImage } from '../../../src-shared/img2img';
+import { overlayMask } from '../../inference/masking';
+import { cropPixels, cropRegion, expandCropRegion, outpaintCanvas, pasteCrop, type CropRegion, type RgbImage } from './inpaint-area';
 import { formatBytes } from '../../../src-shared/bytes';
 import { parseImageFile } from './import-parse';
 
@@ -82,20 +84,8 @@ export async function readInput(dataRoot: string, sha256: string, what = 'The in
   return buf;
 }
 
-/** The generation size an image suggests: its own, rounded to multiples of 16 and scaled down into the limits. */
-export function sizeForImage(width: number, height: number): { width: number; height: number } {
-  const L = GENERATION_LIMITS;
-  let scale = Math.min(1, L.maxSide / width, L.maxSide / height, Math.sqrt(L.maxPixels / (width * height)));
-  const round = (v: number) => Math.min(L.maxSide, Math.max(L.minSide, Math.round((v * scale) / L.sizeMultiple) * L.sizeMultiple));
-  let w = round(width);
-  let h = round(height);
-  while (w * h > L.maxPixels) {
-    scale *= 0.99;
-    w = round(width);
-    h = round(height);
-  }
-  return { width: w, height: h };
-}
+/** The one size rule, shared with the Generate form (src-shared/generation.ts). */
+export { sizeForImage };
 
 /** Where the fitted image lies on the canvas (fill) or which part of the source is used (crop). */
 function fitPipeline(img: Sharp, srcW: number, srcH: number, width: number, height: number, fit: FitMode, kernel: 'lanczos3' | 'nearest'): Sharp {
@@ -118,15 +108,103 @@ export interface FittedSource {
   maskBlur?: number;
   sourceWidth: number;
   sourceHeight: number;
+  /** "Only masked": where the worked crop goes back into the full source (finishOnlyMasked). */
+  paste?: { source: RgbImage; region: CropRegion; overlay: Uint8Array };
+}
+
+/** An input decoded to raw bytes at its own size: RGB (alpha flattened on black) or the luminance of a mask. */
+async function decodeRaw(buf: Uint8Array, channels: 1 | 3): Promise<{ data: Uint8Array; width: number; height: number }> {
+  let img = sharp(buf, { limitInputPixels: MAX_DECODE_PIXELS }).flatten({ background: '#000000' });
+  img = channels === 3 ? img.removeAlpha().toColourspace('srgb') : img.greyscale().extractChannel(0);
+  const out = await img.raw().toBuffer({ resolveWithObject: true });
+  if (out.info.channels !== channels) throw new StudioError('internal', `Decoding an input gave ${out.info.channels} channels.`);
+  return { data: new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.length), width: out.info.width, height: out.info.height };
+}
+
+/** Raw pixels resized to width × height (stretched; the same size is returned as is, untouched). */
+async function resizeRaw(data: Uint8Array, w: number, h: number, channels: 1 | 3, width: number, height: number, kernel: 'lanczos3' | 'nearest'): Promise<Uint8Array> {
+  if (w === width && h === height) return data;
+  let img = sharp(data, { raw: { width: w, height: h, channels } }).resize(width, height, { fit: 'fill', kernel });
+  if (channels === 1) img = img.extractChannel(0);
+  const out = await img.raw().toBuffer();
+  if (out.length !== width * height * channels) throw new StudioError('internal', `Resizing gave ${out.length} bytes.`);
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+}
+
+/**
+ * Outpaint (docs/architecture.md §5): the canvas grown per side (inpaint-area.ts outpaintCanvas), then fitted to the
+ * generation size like any source (a canvas already that size is used as is, so the source area stays exact); the
+ * mask is the new area, pasted back without blur so the source's own pixels are kept byte for byte.
+ */
+async function outpaintSource(buf: Uint8Array, init: InitImage, width: number, height: number, seed: string): Promise<FittedSource> {
+  const src = await decodeRaw(buf, 3);
+  const canvas = outpaintCanvas({ rgb: src.data, width: src.width, height: src.height }, init.outpaint!, seed);
+  if (canvas.width * canvas.height > MAX_DECODE_PIXELS) throw new StudioError('invalid_input', 'The outpainted canvas is too large.', { field: 'outpaint' });
+  const same = canvas.width === width && canvas.height === height;
+  const fit = async (data: Uint8Array, channels: 1 | 3, kernel: 'lanczos3' | 'nearest'): Promise<Uint8Array> => {
+    if (same) return data;
+    const raw = sharp(data, { raw: { width: canvas.width, height: canvas.height, channels } });
+    let fitted = fitPipeline(raw, canvas.width, canvas.height, width, height, init.fit, kernel);
+    if (channels === 1) fitted = fitted.extractChannel(0);
+    const out = await fitted.raw().toBuffer();
+    return new Uint8Array(out.buffer, out.byteOffset, out.length);
+  };
+  const rgb = await fit(canvas.rgb, 3, 'lanczos3');
+  const mask = await fit(canvas.mask, 1, 'nearest');
+  if (rgb.length !== width * height * 3 || mask.length !== width * height) throw new StudioError('internal', 'Fitting the outpaint canvas gave the wrong size.');
+  return { rgb, mask, maskBlur: 0, sourceWidth: src.width, sourceHeight: src.height };
+}
+
+/**
+ * "Only masked" (A1111's inpaint_full_res, modules/processing.py StableDiffusionProcessingImg2Img.init): the mask
+ * blurred at full size (the overlay), the crop region from it plus `padding`, widened to the generation's aspect
+ * ratio; source and mask cropped and stretched to the generation size. The worker pastes back through the binary
+ * crop mask (blur 0); finishOnlyMasked stretches the result back and composites it into the full source.
+ */
+async function onlyMaskedSource(buf: Uint8Array, mbuf: Uint8Array, init: InitImage, width: number, height: number): Promise<FittedSource> {
+  const src = await decodeRaw(buf, 3);
+  const luma = await decodeRaw(mbuf, 1);
+  const overlay = overlayMask(luma.data, src.width, src.height, init.mask?.blur ?? 0);
+  const padding = init.padding ?? MASK_PADDING_LIMITS.default;
+  const region = expandCropRegion(cropRegion(overlay, src.width, src.height, padding), width, height, src.width, src.height);
+  const cw = region.x2 - region.x1;
+  const ch = region.y2 - region.y1;
+  const rgb = await resizeRaw(cropPixels(src.data, src.width, 3, region), cw, ch, 3, width, height, 'lanczos3');
+  const mask = await resizeRaw(cropPixels(luma.data, src.width, 1, region), cw, ch, 1, width, height, 'nearest');
+  return {
+    rgb,
+    mask,
+    maskBlur: 0,
+    sourceWidth: src.width,
+    sourceHeight: src.height,
+    paste: { source: { rgb: src.data, width: src.width, height: src.height }, region, overlay },
+  };
+}
+
+/** "Only masked": the worked crop (width × height) stretched back to its region and composited into the full source. */
+export async function finishOnlyMasked(result: Uint8Array, width: number, height: number, paste: NonNullable<FittedSource['paste']>): Promise<RgbImage> {
+  const { region, source, overlay } = paste;
+  const crop = await resizeRaw(result, width, height, 3, region.x2 - region.x1, region.y2 - region.y1, 'lanczos3');
+  return { rgb: pasteCrop(source, crop, region, overlay), width: source.width, height: source.height };
 }
 
 /**
  * A job's source (and mask) read from the data folder and fitted to width × height: RGB bytes and the mask's
  * luminance (transparent mask pixels count as black = keep). A mask whose size differs from the source is refused.
  */
-export async function fittedSource(dataRoot: string, init: InitImage, width: number, height: number): Promise<FittedSource> {
+export async function fittedSource(dataRoot: string, init: InitImage, width: number, height: number, seed = '0'): Promise<FittedSource> {
+  checkInitCombination(init);
   const buf = await readInput(dataRoot, init.sha256);
   const info = checkInputImage(buf, 'The init image');
+  if (init.outpaint) return outpaintSource(buf, init, width, height, seed);
+  if (init.area === 'masked' && init.mask) {
+    const mbuf = await readInput(dataRoot, init.mask.sha256, 'The mask');
+    const minfo = checkInputImage(mbuf, 'The mask');
+    if (minfo.width !== info.width || minfo.height !== info.height) {
+      throw new StudioError('invalid_input', `The mask is ${minfo.width}×${minfo.height} but the init image is ${info.width}×${info.height}; they must be the same size.`, { field: 'mask' });
+    }
+    return onlyMaskedSource(buf, mbuf, init, width, height);
+  }
   const rgb = await fitPipeline(sharp(buf, { limitInputPixels: MAX_DECODE_PIXELS }).flatten({ background: '#000000' }), info.width, info.height, width, height, init.fit, 'lanczos3')
     .removeAlpha()
     .toColourspace('srgb')

@@ -13,12 +13,16 @@ import type { Notifier, PowerSaveBlocker } from '../adapters';
 import type { Db } from '../db';
 import type { HistoryService } from '../history/service';
 import type { ModelService } from '../models/service';
-import type { HostModelInfo, HostStep } from '../../inference/host';
+import type { HostModelInfo, HostStep, InferenceHost } from '../../inference/host';
 import { etaMs } from './eta';
 import type { ModelHost } from './model-host';
 import { failsTheWholeJob, runGeneration, type ResolvedModel, type RunOutcome } from './runner';
 import { JobStore, type JobOwner, type JobRunSettings, type RunnableGeneration } from './store';
 import { expandSweep } from './sweep';
+import { hasLoraTags } from '../../../src-shared/lora-prompt';
+import { LoraLibrary } from '../loras/library';
+import { withPromptLoras } from '../loras/prompt-loras';
+import { dataLayout } from '../paths';
 
 type JobEventName = Extract<EventName, `job.${string}`>;
 
@@ -72,6 +76,11 @@ export class JobQueue {
   private unloadWhenIdle = false;
   private readonly log: NonNullable<JobQueueOptions['log']>;
 
+  /** The inference host the queue uses (kept between requests): `upscale` and `upscalers import` run on it too. */
+  inferenceHost(): InferenceHost {
+    return this.o.modelHost.get();
+  }
+
   constructor(private readonly o: JobQueueOptions) {
     this.store = new JobStore(o.db, o.now);
     this.log = o.log ?? (() => undefined);
@@ -88,6 +97,11 @@ export class JobQueue {
   // ---- submit and the queue's state (any process) ----
 
   submit(params: JobParams, sweep: Sweep, options: SubmitOptions = {}): { jobId: number; generationIds: number[] } {
+    // `<lora:name:S>` typed in the prompt: library LoRAs of the job, out of its prompt (core/loras/prompt-loras.ts).
+    if (hasLoraTags(params.prompt)) {
+      const library = new LoraLibrary(dataLayout(this.o.dataRoot).loras);
+      params = withPromptLoras(params, (ref) => library.find(ref));
+    }
     const planned = expandSweep(params, sweep);
     const s = this.o.settings();
     const run: JobRunSettings = { ep: options.run?.ep ?? s.executionProvider, memory: options.run?.memory ?? s.memoryMode };

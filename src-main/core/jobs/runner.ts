@@ -5,12 +5,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CATALOG, catalogSourceForRepo, isCatalogId, repoFolderName, type CatalogVariant } from '../../../src-shared/catalog';
 import { StudioError } from '../../../src-shared/errors';
-import type { EpChoice, GenerationParams, LoraRef, MemoryMode } from '../../../src-shared/generation';
+import type { EpChoice, GenerationParams, HiresMeta, LoraRef, MemoryMode } from '../../../src-shared/generation';
 import type { StudioImageMeta, StudioLoraMeta } from '../../../src-shared/metadata';
 import type { HostGenerateResult, HostModelInfo, HostStep, InferenceHost } from '../../inference/host';
+import type { GenerateRequest } from '../../inference/pipeline';
 import { readSchedulerShift } from '../../inference/scheduler';
-import { fittedSource } from '../images/inputs';
+import { upscaleTo } from '../images/upscale';
+import { generateWithHires, type GenerateFn, type UpscaleFn } from './hires';
+import { finishOnlyMasked, fittedSource } from '../images/inputs';
 import { LoraLibrary } from '../loras/library';
+import { stripLoraTags } from '../../../src-shared/lora-prompt';
 import { dataLayout } from '../paths';
 import type { HistoryService } from '../history/service';
 import type { ImageRecord } from '../history/types';
@@ -111,18 +115,20 @@ function samplingOf(p: GenerationParams): Pick<GenerationParams, 'sampler' | 'sc
 function resolveLoras(
   dataRoot: string,
   refs: readonly LoraRef[],
-): { path: string; sha256: string; strength: number; name: string; a1111: string; autoV2: string }[] {
+): { path: string; sha256: string; strength: number; name: string; a1111: string; autoV2: string; on: boolean }[] {
   const library = new LoraLibrary(dataLayout(dataRoot).loras);
   return refs.map((r) => {
     const entry = library.find(r.sha256) ?? library.find(r.name);
     if (!entry || entry.sha256 !== r.sha256) throw new StudioError('not_found', `The LoRA "${r.name}" (${r.sha256.slice(0, 10)}) is not in the library.`);
-    return { path: entry.file, sha256: entry.sha256, strength: r.strength, name: entry.name, a1111: entry.a1111, autoV2: entry.autoV2 };
+    // Off: the same graphs at strength 0 (an input, so switching it back on needs no reload).
+    return { path: entry.file, sha256: entry.sha256, strength: r.enabled === false ? 0 : r.strength, name: entry.name, a1111: entry.a1111, autoV2: entry.autoV2, on: r.enabled !== false };
   });
 }
 
 /** The image metadata of the LoRAs used: name, hashes, strength, and what the worker applied (matched by sha256). */
 function lorasMeta(used: ReturnType<typeof resolveLoras>, reports: HostGenerateResult['loras']): StudioLoraMeta[] {
-  return used.map((u) => {
+  // A LoRA switched off made no difference to the image (strength 0 is the image without it, bit for bit): not recorded.
+  return used.filter((u) => u.on).map((u) => {
     const report = reports?.find((r) => r.sha256 === u.sha256);
     return {
       name: u.name,
@@ -146,46 +152,56 @@ export async function runGeneration(
   // The schedule shift: the one asked for, else the model's scheduler_config.json (what the worker uses too).
   const shift = p.shift ?? (await readSchedulerShift(model.folder));
   // Image to image: the kept source (and mask) fitted to the generation size, before the worker is asked.
-  const source = p.init ? await fittedSource(deps.dataRoot, p.init, p.width, p.height) : undefined;
+  const source = p.init ? await fittedSource(deps.dataRoot, p.init, p.width, p.height, p.seed) : undefined;
   if (hooks.signal?.aborted) throw new StudioError('cancelled', 'The generation was cancelled.');
   const loras = p.loras && p.loras.length > 0 ? resolveLoras(deps.dataRoot, p.loras) : [];
+  if (p.hires && p.init) throw new StudioError('invalid_input', 'Hires fix works on a generated image; it cannot be combined with an init image.', { field: 'hires' });
   const started = performance.now();
-  const result = await deps.host().generate(
-    {
-      folder: model.folder,
-      ep: gen.run.ep as EpChoice,
-      memory: gen.run.memory as MemoryMode,
-      request: {
-        prompt: p.prompt,
-        negativePrompt: p.negativePrompt,
-        seed: p.seed,
-        steps: p.steps,
-        guidance: p.guidance,
-        width: p.width,
-        height: p.height,
-        t5: p.t5,
-        ...samplingOf(p),
-        shift,
-        ...(loras.length > 0 ? { loras: loras.map(({ path: file, sha256, strength, name }) => ({ path: file, sha256, strength, name })) } : {}),
-        ...(source && p.init
-          ? {
-              image: {
-                rgb: source.rgb,
-                strength: p.init.strength,
-                ...(source.mask ? { mask: source.mask, maskBlur: source.maskBlur ?? 0 } : {}),
-              },
-            }
-          : {}),
+  const call: GenerateFn = (request, onStep) =>
+    deps.host().generate(
+      { folder: model.folder, ep: gen.run.ep as EpChoice, memory: gen.run.memory as MemoryMode, request, previews: hooks.previews === true, generationId: gen.id },
+      {
+        ...(hooks.signal ? { signal: hooks.signal } : {}),
+        onLoaded: (info) => hooks.onLoaded?.(info, model),
+        ...(onStep ? { onStep } : {}),
       },
-      previews: hooks.previews === true,
-      generationId: gen.id,
-    },
-    {
-      ...(hooks.signal ? { signal: hooks.signal } : {}),
-      onLoaded: (info) => hooks.onLoaded?.(info, model),
-      ...(hooks.onStep ? { onStep: hooks.onStep } : {}),
-    },
-  );
+    );
+  const baseRequest: GenerateRequest = {
+    // The encoders never see `<lora:…>` tags (src-shared/lora-prompt.ts; the queue already moved them to `loras`).
+    prompt: stripLoraTags(p.prompt),
+    negativePrompt: p.negativePrompt,
+    seed: p.seed,
+    steps: p.steps,
+    guidance: p.guidance,
+    width: p.width,
+    height: p.height,
+    t5: p.t5,
+    ...samplingOf(p),
+    shift,
+    ...(loras.length > 0 ? { loras: loras.map(({ path: file, sha256, strength, name }) => ({ path: file, sha256, strength, name })) } : {}),
+    ...(source && p.init
+      ? {
+          image: {
+            rgb: source.rgb,
+            strength: p.init.strength,
+            ...(source.mask ? { mask: source.mask, maskBlur: source.maskBlur ?? 0 } : {}),
+          },
+        }
+      : {}),
+  };
+  let result: HostGenerateResult;
+  let hiresMeta: HiresMeta | undefined;
+  if (p.hires) {
+    const upscale: UpscaleFn = (image, width, height, upscaler) =>
+      upscaleTo(image, width, height, upscaler, { dataRoot: deps.dataRoot, host: deps.host, ...(hooks.signal ? { signal: hooks.signal } : {}) });
+    const hr = await generateWithHires(call, upscale, baseRequest, p.hires, hooks.onStep);
+    result = hr.result;
+    hiresMeta = hr.meta;
+  } else {
+    result = await call(baseRequest, hooks.onStep);
+  }
+  // "Only masked": the worked crop goes back into the full-size source.
+  const pixels = source?.paste ? await finishOnlyMasked(result.rgb, result.width, result.height, source.paste) : { rgb: result.rgb, width: result.width, height: result.height };
   const meta: StudioImageMeta = {
     prompt: p.prompt,
     negativePrompt: p.negativePrompt,
@@ -212,11 +228,12 @@ export async function runGeneration(
     ...(result.rewrittenOps ? { rewrittenOps: result.rewrittenOps } : {}),
     t5: result.t5,
     ...(p.init ? { init: p.init } : {}),
-    ...(loras.length > 0 ? { loras: lorasMeta(loras, result.loras) } : {}),
+    ...(hiresMeta ? { hires: hiresMeta } : {}),
+    ...(loras.some((l) => l.on) ? { loras: lorasMeta(loras, result.loras) } : {}),
     appVersion: deps.appVersion,
   };
   const record = await deps.history.saveImage({
-    pixels: { width: result.width, height: result.height, channels: 3, data: result.rgb },
+    pixels: { width: pixels.width, height: pixels.height, channels: 3, data: pixels.rgb },
     meta,
     generationId: gen.id,
     timings: result.timings,

@@ -4,12 +4,12 @@
 import type { Statement } from 'better-sqlite3';
 import { StudioError } from '../../../src-shared/errors';
 import { initImageSchema, type InitImage } from '../../../src-shared/img2img';
-import { GENERATION_LIMITS, jobParamsSchema, loraRefSchema, sweepSchema, type AxisValue, type GenerationParams, type JobParams, type LoraRef, type Sweep } from '../../../src-shared/generation';
+import { GENERATION_LIMITS, hiresSchema, jobParamsSchema, loraRefSchema, sweepSchema, type AxisValue, type GenerationParams, type Hires, type JobParams, type LoraRef, type Sweep } from '../../../src-shared/generation';
 import { z } from 'zod';
 import { FINISHED_STATUSES, isFinishedStatus, type JobCounts, type JobGeneration, type JobStatus, type JobView } from '../../../src-shared/schemas/jobs';
 import type { Db } from '../db';
 import { Generations, type GenerationRow } from '../history/generations';
-import { applyAxisValue, type PlannedGeneration } from './sweep';
+import { applyAxisValue, axisLora, type PlannedGeneration } from './sweep';
 
 export type JobOwner = 'queue' | 'cli';
 
@@ -268,8 +268,9 @@ export class JobStore {
         height: g.height,
         t5: g.t5 === null ? true : g.t5 === 1,
         ...samplingOfGeneration(snap, job.sweep, g.axis_value),
-        ...storedInit(snap.init),
-        ...storedLoras(snap.loras),
+        ...initOfGeneration(snap, job.sweep, g.axis_value),
+        ...lorasOfGeneration(snap.loras, job.sweep, g.axis_value),
+        ...storedHires(snap.hires),
       },
       run: { ep: String(snap.ep ?? 'auto'), memory: String(snap.memory ?? 'balanced') },
     };
@@ -430,11 +431,31 @@ function storedInit(raw: unknown): { init?: InitImage } {
   return parsed.success ? { init: parsed.data } : {};
 }
 
+/** The hires fix of a job's snapshot, when it has a valid one. */
+function storedHires(raw: unknown): { hires?: Hires } {
+  if (raw === undefined) return {};
+  const parsed = hiresSchema.safeParse(raw);
+  return parsed.success ? { hires: parsed.data } : {};
+}
+
 /** The LoRAs of a job's snapshot, when they are valid. */
 function storedLoras(raw: unknown): { loras?: LoraRef[] } {
   if (raw === undefined) return {};
   const parsed = z.array(loraRefSchema).max(GENERATION_LIMITS.maxLoras).safeParse(raw);
   return parsed.success && parsed.data.length > 0 ? { loras: parsed.data } : {};
+}
+
+/** The LoRAs of one stored generation: the job's, with the generation's own value when the sweep's axis is a LoRA's. */
+function lorasOfGeneration(raw: unknown, sweepText: string | null, axisValueText: string | null): { loras?: LoraRef[] } {
+  const stored = storedLoras(raw);
+  if (!stored.loras || sweepText === null || axisValueText === null) return stored;
+  const sweep = sweepSchema.safeParse(JSON.parse(sweepText));
+  const axis = sweep.success ? sweep.data.axis : undefined;
+  const lora = axisLora(axis);
+  if (!axis || lora === undefined) return stored;
+  const p = { loras: stored.loras } as GenerationParams;
+  applyAxisValue(p, axis.kind, JSON.parse(axisValueText) as AxisValue, lora);
+  return p.loras ? { loras: p.loras } : {};
 }
 
 /** The job's snapshot as the contract shows it (jobs from before the queue kept other keys too). */
@@ -450,6 +471,15 @@ function samplingOfGeneration(snap: Record<string, unknown>, sweepText: string |
     applyAxisValue(p, kind, JSON.parse(axisValueText) as AxisValue);
   }
   return pickSampling(p);
+}
+
+/** The job's init image with the generation's own strength when the sweep's axis is strength. */
+function initOfGeneration(snap: Record<string, unknown>, sweepText: string | null, axisValueText: string | null): { init?: InitImage } {
+  const stored = storedInit(snap.init);
+  const sweep = sweepText === null ? undefined : sweepSchema.safeParse(JSON.parse(sweepText));
+  if (!stored.init || axisValueText === null || !sweep?.success || sweep.data.axis?.kind !== 'strength') return stored;
+  const strength = initImageSchema.shape.strength.safeParse(JSON.parse(axisValueText));
+  return strength.success ? { init: { ...stored.init, strength: strength.data } } : stored;
 }
 
 function pickSampling(r: Record<string, unknown> | Partial<GenerationParams>): Partial<GenerationParams> {
@@ -471,6 +501,7 @@ function snapshotParams(text: string): JobParams {
     t5: typeof raw.t5 === 'boolean' ? raw.t5 : true,
     ...storedInit(raw.init),
     ...storedLoras(raw.loras),
+    ...storedHires(raw.hires),
   };
   // Sampling fields of a newer (or damaged) snapshot that do not parse are dropped, not the whole snapshot.
   const withSampling = jobParamsSchema.safeParse({ ...candidate, ...pickSampling(raw) });

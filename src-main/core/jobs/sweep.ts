@@ -43,7 +43,11 @@ export function sweepSeeds(sweep: Sweep, draw: () => string = randomSeed): strin
 }
 
 /** Sets the axis's parameter of one generation to `value` (the sweep's expansion and the stored queue alike). */
-export function applyAxisValue(p: GenerationParams, kind: SweepAxis['kind'], value: AxisValue): void {
+export function applyAxisValue(p: GenerationParams, kind: SweepAxis['kind'], value: AxisValue, lora?: string): void {
+  if (kind === 'loraStrength' || kind === 'loraOn') {
+    p.loras = withLoraAxis(p.loras, lora ?? '', kind === 'loraStrength' ? { strength: value as number } : { enabled: value === 'on' });
+    return;
+  }
   if (kind === 'guidance') p.guidance = value as number;
   else if (kind === 'steps') p.steps = value as number;
   else if (kind === 'sampler') p.sampler = value as Sampler;
@@ -51,7 +55,32 @@ export function applyAxisValue(p: GenerationParams, kind: SweepAxis['kind'], val
   else if (kind === 'shift') p.shift = value as number;
   // An SLG scale axis on a form without SLG uses the default layers and window (SLG_DEFAULT).
   else if (kind === 'slgScale') p.slg = { ...(p.slg ?? SLG_DEFAULT), scale: value as number };
+  // A strength axis needs a source image: without one there is nothing to vary.
+  else if (kind === 'strength') {
+    if (!p.init) throw new StudioError('invalid_input', 'A strength sweep needs an init image (image to image).', { field: 'sweep' });
+    p.init = { ...p.init, strength: value as number };
+  }
   else p.model = value as string;
+}
+
+/** The job's LoRAs with the axis's one (by name, case-insensitive) changed; a name the job lacks is refused. */
+function withLoraAxis(loras: GenerationParams['loras'], name: string, patch: { strength?: number; enabled?: boolean }): GenerationParams['loras'] {
+  const key = name.trim().toLowerCase();
+  if (!loras?.some((l) => l.name.toLowerCase() === key)) {
+    throw new StudioError('invalid_input', `The sweep's LoRA "${name}" is not one of this job's LoRAs: add it first.`, { field: 'sweep' });
+  }
+  return loras.map((l) => {
+    if (l.name.toLowerCase() !== key) return l;
+    const { enabled: _e, ...rest } = l;
+    const next = { ...rest, ...(patch.strength !== undefined ? { strength: patch.strength } : {}) };
+    const enabled = patch.enabled ?? l.enabled;
+    return enabled === false ? { ...next, enabled: false } : next;
+  });
+}
+
+/** The LoRA an axis names (LoRA axes only). */
+export function axisLora(axis: SweepAxis | undefined): string | undefined {
+  return axis && (axis.kind === 'loraStrength' || axis.kind === 'loraOn') ? axis.lora : undefined;
 }
 
 /** Expands a submit into its generations (validated: each one is a valid GenerationParams). */
@@ -71,7 +100,7 @@ export function expandSweep(params: JobParams, sweep: Sweep, draw?: () => string
     const values: (AxisValue | undefined)[] = axis ? axis.values : [undefined];
     for (const value of values) {
       const p: GenerationParams = { ...params, seed };
-      if (axis && value !== undefined) applyAxisValue(p, axis.kind, value);
+      if (axis && value !== undefined) applyAxisValue(p, axis.kind, value, axisLora(axis));
       const checked = generationParamsSchema.safeParse(p);
       if (!checked.success) {
         const issue = checked.error.issues[0];

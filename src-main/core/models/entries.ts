@@ -4,7 +4,7 @@ import path from 'node:path';
 import { CATALOG, catalogSourceForRepo, isCatalogId } from '../../../src-shared/catalog';
 import type { StudioErrorCode } from '../../../src-shared/errors';
 import { boundText } from '../../../src-shared/bounded-text';
-import { portabilityVerdictSchema, type ModelEntryView, type ModelEventView, type PortabilityVerdict } from '../../../src-shared/schemas/models';
+import { portabilityVerdictSchema, type ModelEntryView, type ModelEventView, type PortabilityVerdict, type SkipLayerSupport } from '../../../src-shared/schemas/models';
 import { folderSize } from './disk';
 import type { ModelRow, ModelStore } from './store';
 
@@ -15,6 +15,8 @@ export interface EntrySources {
   /** The staging folder of a stored row's download (undefined when the row's repo or commit is not valid). */
   stagingDir(repo: string, commit: string): string | undefined;
   verdict(id: string): PortabilityVerdict | undefined;
+  /** Whether Skip-Layer Guidance can run on an installed folder (cached by the caller). */
+  skipLayers?(folder: string, layout: NonNullable<ModelRow['layout']>): SkipLayerSupport | undefined;
 }
 
 /** One model's entry: catalog, hub or imported; installed, downloading, paused or failed; its size on disk. */
@@ -43,6 +45,8 @@ export async function modelEntry(src: EntrySources, id: string, row: ModelRow | 
       ...(row.installedCommit ? { commit: row.installedCommit } : {}),
       ...(row.verifiedAt !== null ? { verifiedAt: row.verifiedAt } : {}),
     };
+    const skipLayers = row.layout ? src.skipLayers?.(row.path!, row.layout) : undefined;
+    if (skipLayers) entry.installed.skipLayers = skipLayers;
     entry.sizeOnDisk += row.source === 'import' ? (row.sizeBytes ?? 0) : await folderSize(row.path!);
   }
   if (row.downloadState && row.downloadCommit && row.repo) {

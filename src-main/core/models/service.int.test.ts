@@ -100,6 +100,25 @@ describe('import', () => {
     }
   });
 
+  it('says per installed model whether Skip-Layer Guidance can run: the joint blocks, or the reason (read once per graph file)', async () => {
+    const h = harness();
+    const medium = path.join(folder(), 'tiny-medium');
+    await writeTinyModel(medium, { layout: 'tensorstack', io: 'fp16', size: 'micro', mmdit: 'medium' });
+    const plain = path.join(folder(), 'tiny-plain');
+    await writeTinyModel(plain, { layout: 'optimum', io: 'fp32', size: 'micro' });
+    expect((await h.service.import(medium)).installed?.skipLayers).toEqual({ available: true, blocks: 4 });
+    expect((await h.service.import(plain)).installed?.skipLayers).toEqual({
+      available: false,
+      reason: expect.stringMatching(/^Skip-Layer Guidance is not available for this model: its transformer graph has no nodes named \/transformer_blocks\.N\//),
+    });
+    // The graph replaced by one without block names: the list says so (the cache follows the file).
+    const graph = path.join(medium, 'unet', 'model.onnx');
+    fs.copyFileSync(path.join(plain, 'transformer', 'model.onnx'), graph);
+    fs.utimesSync(graph, new Date(), new Date(Date.now() + 5000));
+    const listed = (await h.service.list()).find((m) => m.installed?.path === fs.realpathSync(medium) || m.installed?.path === medium);
+    expect(listed?.installed?.skipLayers?.available).toBe(false);
+  });
+
   it('refuses a folder with a missing file, a truncated graph or short external data, saying which', async () => {
     const h = harness();
     const base = folder();

@@ -37,12 +37,14 @@ import { safeJoin } from './staging-paths';
 import { HfToken } from './token';
 import { verifyDownloaded, verifyImported } from './verify';
 import { HubClient, authRequired } from './hub';
-import { checkFolder, graphFiles } from '../../model-folder/layouts';
+import { checkFolder, componentDir, graphFiles } from '../../model-folder/layouts';
 import type { RetryPolicy } from './retry';
 import { planDownload } from './selection';
 import { ModelsRoot, isStrictlyInside } from './models-root';
 import { ModelStore, type FileRow, type ModelRow } from './store';
 import { removeDerivedGraphs } from '../../model-folder/derived-graphs';
+import { skipLayerSupport } from '../../model-folder/slg-switch';
+import type { SkipLayerSupport } from '../../../src-shared/schemas/models';
 
 /** The app's version from package.json (the build inlines it), never a copy. */
 export const DEFAULT_USER_AGENT = `SD3.5-Studio/${APP_VERSION} (${process.platform}; node/${process.versions.node})`;
@@ -132,6 +134,8 @@ export class ModelService {
   private readonly listeners = new Set<ModelListener>();
   private readonly active = new Map<string, ActiveDownload>();
   private readonly verdicts = new Map<string, PortabilityVerdict>();
+  /** Skip-Layer Guidance support per installed folder, kept while its transformer graph file stays the same. */
+  private readonly skipLayerCache = new Map<string, { stamp: string; value: SkipLayerSupport }>();
   private readonly starting = new Map<string, Promise<DownloadHandle>>();
   private readonly freeSpace: FreeSpaceFn;
   private readonly hub: HubClient;
@@ -219,10 +223,27 @@ export class ModelService {
         liveProgress: (key) => this.active.get(key)?.lastProgress,
         stagingDir: (repo, commit) => this.storedStagingDir(repo, commit),
         verdict: (key) => this.verdicts.get(key),
+        skipLayers: (folder, layout) => this.skipLayers(folder, layout),
       },
       id,
       row,
     );
+  }
+
+  /** Whether SLG can run on an installed folder (slg-switch.ts reads its transformer graph once per file version). */
+  private skipLayers(folder: string, layout: ModelLayout): SkipLayerSupport {
+    let stamp = 'unreadable';
+    try {
+      const st = fs.statSync(path.join(folder, componentDir(layout, 'transformer'), 'model.onnx'));
+      stamp = `${layout}|${st.size}|${st.mtimeMs}`;
+    } catch {
+      // Unreadable: skipLayerSupport says why.
+    }
+    const known = this.skipLayerCache.get(folder);
+    if (known?.stamp === stamp) return known.value;
+    const value = skipLayerSupport(folder, layout);
+    this.skipLayerCache.set(folder, { stamp, value });
+    return value;
   }
 
   // ---- downloads ----------------------------------------------------------------------------
