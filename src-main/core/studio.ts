@@ -26,6 +26,7 @@ import { ComparisonStore } from './jobs/comparisons';
 import { jobsHandlers } from './handlers/jobs';
 import { lorasHandlers } from './handlers/loras';
 import { LoraService } from './loras/service';
+import { resolveReuseLoras } from './loras/reuse-loras';
 import { checkInitReference, inputsHandlers } from './handlers/inputs';
 import { ModelHost } from './jobs/model-host';
 import { defaultWorkerEntry } from '../inference/host';
@@ -319,7 +320,11 @@ export class StudioCore {
         return next;
       },
       ...modelsHandlers(() => this.models, () => this.machine()),
-      ...galleryHandlers(this.history, { runtime: this.options.runtime, reveal: (f) => this.options.adapters.files.reveal(f) }),
+      ...galleryHandlers(this.history, {
+        runtime: this.options.runtime,
+        reveal: (f) => this.options.adapters.files.reveal(f),
+        resolveLoras: (list) => resolveReuseLoras(list, this.loras.library.list()),
+      }),
       ...compareHandlers(new ComparisonStore(this.db), this.history, { appVersion: this.options.appVersion }),
       ...inputsHandlers(this.layout.root, this.history),
       ...jobsHandlers(this.jobs, {

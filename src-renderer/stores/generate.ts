@@ -35,11 +35,13 @@ import {
   slgLayersProblem,
 } from '../../src-shared/generation';
 import type { ReuseParameters } from '../../src-shared/schemas/gallery';
+import { stripLoraTags } from '../../src-shared/lora-prompt';
 import type { SkipLayerSupport } from '../../src-shared/schemas/models';
 import { studio } from '../studio';
+import { formLoraRefs, restoreFormLoras, type FormLora } from './lora-form';
 
 export type SeedMode = 'consecutive' | 'random' | 'list';
-export type AxisKind = 'none' | 'guidance' | 'steps' | 'model' | 'sampler' | 'scheduler' | 'shift' | 'slgScale';
+export type AxisKind = 'none' | 'guidance' | 'steps' | 'model' | 'sampler' | 'scheduler' | 'shift' | 'slgScale' | 'loraStrength' | 'loraOn';
 /** Axes whose values are numbers typed as a list ("3, 4.5, 6"). */
 const NUMBER_AXES = ['guidance', 'steps', 'shift', 'slgScale'] as const;
 type NumberAxis = (typeof NUMBER_AXES)[number];
@@ -84,6 +86,10 @@ export interface GenerateForm {
   slgScale: number;
   slgStart: number;
   slgEnd: number;
+  /** LoRAs from the library with a strength each, on or off (stores/lora-form.ts). */
+  loras: FormLora[];
+  /** The LoRA a LoRA strength / on-off axis varies (its name in `loras`). */
+  axisLora: string;
 }
 
 export const FORM_STORAGE_KEY = 'sd35studio.generate.form';
@@ -119,6 +125,8 @@ export function defaultForm(): GenerateForm {
     slgScale: SLG_DEFAULT.scale,
     slgStart: SLG_DEFAULT.start,
     slgEnd: SLG_DEFAULT.end,
+    loras: [],
+    axisLora: '',
   };
 }
 
@@ -167,6 +175,7 @@ export function restoreForm(text: string | null): GenerateForm {
   if (!(SCHEDULERS as readonly string[]).includes(out.scheduler)) out.scheduler = d.scheduler;
   out.axisSamplers = out.axisSamplers.filter((x) => (SAMPLERS as readonly string[]).includes(x));
   out.axisSchedulers = out.axisSchedulers.filter((x) => (SCHEDULERS as readonly string[]).includes(x));
+  out.loras = restoreFormLoras(r.loras);
   return out;
 }
 
@@ -203,7 +212,7 @@ export interface Submission {
 }
 
 export type FieldErrors = Partial<
-  Record<'prompt' | 'negativePrompt' | 'model' | 'steps' | 'guidance' | 'width' | 'height' | 'seed' | 'images' | 'sweep' | 'sampler' | 'scheduler' | 'shift' | 'slg', string>
+  Record<'prompt' | 'negativePrompt' | 'model' | 'steps' | 'guidance' | 'width' | 'height' | 'seed' | 'images' | 'sweep' | 'sampler' | 'scheduler' | 'shift' | 'slg' | 'loras', string>
 >;
 
 /** What the core says about the chosen model that the form checks before a submit. */
@@ -292,7 +301,17 @@ export function buildSubmission(
   } else if (f.axis === 'scheduler') {
     if (!f.axisSchedulers.length) errors.sweep = 'Choose the schedules to compare.';
     else axis = { kind: 'scheduler', values: f.axisSchedulers as Scheduler[] };
+  } else if (f.axis === 'loraStrength' || f.axis === 'loraOn') {
+    // A LoRA axis varies one of the form's LoRAs: its strengths, or on and off.
+    const lora = f.loras.find((l) => l.name === f.axisLora);
+    const values = f.axis === 'loraStrength' ? parseNumberList(f.axisValues) : undefined;
+    if (!lora) errors.sweep = 'Choose which of the LoRAs the axis varies (add one under LoRAs first).';
+    else if (f.axis === 'loraOn') axis = { kind: 'loraOn', lora: lora.name, values: ['on', 'off'] };
+    else if (!values?.length) errors.sweep = 'List the LoRA strengths, separated by commas.';
+    else axis = { kind: 'loraStrength', lora: lora.name, values };
   }
+  const loraRefs = formLoraRefs(f.loras);
+  if ('error' in loraRefs) errors.loras = loraRefs.error;
   const sampling = samplingParams(f, errors, ctx);
 
   if (Object.keys(errors).length || !seeds) return { ok: false, errors };
@@ -306,6 +325,7 @@ export function buildSubmission(
     height: f.height,
     t5: f.t5,
     ...sampling,
+    ...('loras' in loraRefs && loraRefs.loras.length > 0 ? { loras: loraRefs.loras } : {}),
   });
   if (!params.success) {
     for (const issue of params.error.issues) {
@@ -331,7 +351,9 @@ export function imageCount(f: GenerateForm): number {
           ? f.axisSamplers.length
           : f.axis === 'scheduler'
             ? f.axisSchedulers.length
-            : (parseNumberList(f.axisValues)?.length ?? 0);
+            : f.axis === 'loraOn'
+              ? 2
+              : (parseNumberList(f.axisValues)?.length ?? 0);
   return seeds * axis;
 }
 
@@ -533,6 +555,12 @@ export const useGenerateStore = defineStore('generate', () => {
       form.images = 1;
     }
     form.axis = 'none';
+    // LoRAs: the ones the library has (found by hash); the missing ones are named in the notes.
+    if (r.loras) {
+      form.loras = r.loras.filter((l) => l.sha256 !== undefined).map((l) => ({ name: l.name, sha256: l.sha256!, strength: l.strength, enabled: true }));
+      const missing = r.loras.filter((l) => l.sha256 === undefined);
+      if (missing.length) reuseNotes.value = [...reuseNotes.value, `Not in the LoRA library: ${missing.map((l) => `${l.name}${l.hash ? ` (${l.hash})` : ''}`).join(', ')}. Import ${missing.length === 1 ? 'it' : 'them'} under LoRAs to use ${missing.length === 1 ? 'it' : 'them'}.`];
+    } else form.loras = [];
     errors.value = {};
   }
 
@@ -556,7 +584,7 @@ export const useGenerateStore = defineStore('generate', () => {
       return;
     }
     try {
-      const r = await studio().call('models.countTokens', { model: form.model, texts: [form.prompt.slice(0, 10_000), form.negativePrompt.slice(0, 10_000)], t5: form.t5 });
+      const r = await studio().call('models.countTokens', { model: form.model, texts: [stripLoraTags(form.prompt).slice(0, 10_000), form.negativePrompt.slice(0, 10_000)], t5: form.t5 });
       if (seq !== tokenSeq) return;
       tokens.value = { limits: r.limits, prompt: r.counts[0]!, negative: r.counts[1]! };
       tokensError.value = undefined;
