@@ -369,6 +369,8 @@ export const useGenerateStore = defineStore('generate', () => {
   const modelsLoaded = ref(false);
   const modelsError = ref<string>();
   const errors = ref<FieldErrors>({});
+  /** The fields whose shown message came from buildSubmission (the watch below follows those). */
+  let formChecked = new Set<keyof FieldErrors>();
   const submitting = ref(false);
   const submitError = ref<string>();
   /** The first seed of the last submit, for "Reuse last". */
@@ -400,7 +402,11 @@ export const useGenerateStore = defineStore('generate', () => {
       const now = buildSubmission(form, () => '0', { skipLayers: chosen.value?.installed?.skipLayers });
       const still = now.ok ? {} : now.errors;
       const kept: FieldErrors = {};
-      for (const k of Object.keys(errors.value) as (keyof FieldErrors)[]) if (still[k]) kept[k] = still[k];
+      for (const k of Object.keys(errors.value) as (keyof FieldErrors)[]) {
+        // A message buildSubmission did not give (the init image's, from submit) stays until the next submit.
+        const next = formChecked.has(k) ? still[k] : errors.value[k];
+        if (next) kept[k] = next;
+      }
       errors.value = kept;
     },
     { deep: true },
@@ -622,9 +628,11 @@ export const useGenerateStore = defineStore('generate', () => {
   async function submit(): Promise<{ jobId: number } | undefined> {
     const built = buildSubmission(form, randomSeed, { skipLayers: chosen.value?.installed?.skipLayers });
     if (!built.ok) {
+      formChecked = new Set(Object.keys(built.errors) as (keyof FieldErrors)[]);
       errors.value = built.errors;
       return undefined;
     }
+    formChecked = new Set();
     // Image to image: the init image's reference, strength, fit and mask (stores/init-image.ts).
     try {
       const init = useInitImageStore().initForSubmit();
