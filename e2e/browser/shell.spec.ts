@@ -1,4 +1,4 @@
-// A person opens browser mode, moves through the five views by keyboard and by mouse, and sees the
+// A person opens browser mode, moves through every view by keyboard and by mouse, and sees the
 // execution provider and data folder in the status bar. Any console error fails the test.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -7,7 +7,7 @@ import { expect, test, type Browser, type Page } from '@playwright/test';
 import { startServe, type Served } from '../../src-main/testing/processes';
 import { chromiumMissingReason, closeSpecStudio, launchChromium, openPage } from '../support/browser';
 
-const VIEWS = ['Generate', 'Gallery', 'Compare', 'Models', 'Settings'] as const;
+const VIEWS = ['Generate', 'Gallery', 'Compare', 'Models', 'LoRAs', 'Settings'] as const;
 let browser: Browser;
 let served: Served;
 let dataDir: string;
@@ -30,7 +30,7 @@ function openStudio(colorScheme: 'light' | 'dark' = 'light'): Promise<{ page: Pa
   return openPage(browser, served.url, { colorScheme });
 }
 
-test('moves through all five views by mouse, shows system info, no console errors', async () => {
+test('moves through every view by mouse, shows system info, no console errors', async () => {
   const { page, errors } = await openStudio();
   const nav = page.getByRole('navigation', { name: 'Views' });
   await expect(page.getByTestId('status-data')).toContainText(dataDir);

@@ -14,7 +14,7 @@ if (skipReason) console.log(`[electron e2e] skipped: ${skipReason}`);
 test.describe('Electron window', () => {
   test.skip(!!skipReason, skipReason);
 
-  test('opens securely, moves through the five views and shows system info', async () => {
+  test('opens securely, moves through every view and shows system info', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sd35-electron-'));
     const app = await electron.launch({ executablePath: binary, args: [REPO, '--data-dir', dataDir], env: { ...process.env, SD35_STUDIO_HOME: dataDir } });
     try {
@@ -25,7 +25,7 @@ test.describe('Electron window', () => {
       expect(await page.evaluate(() => typeof (globalThis as { require?: unknown }).require)).toBe('undefined');
       await expect(page.getByTestId('status-data')).toContainText(dataDir);
       const nav = page.getByRole('navigation', { name: 'Views' });
-      for (const name of ['Generate', 'Gallery', 'Compare', 'Models', 'Settings']) {
+      for (const name of ['Generate', 'Gallery', 'Compare', 'Models', 'LoRAs', 'Settings']) {
         await nav.getByRole('link', { name }).click();
         await expect(page.getByRole('heading', { level: 1, name })).toBeVisible();
       }

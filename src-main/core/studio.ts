@@ -25,6 +25,7 @@ import { ComparisonStore } from './jobs/comparisons';
 import { jobsHandlers } from './handlers/jobs';
 import { lorasHandlers } from './handlers/loras';
 import { LoraService } from './loras/service';
+import { resolveReuseLoras } from './loras/reuse-loras';
 import { checkInitReference, inputsHandlers } from './handlers/inputs';
 import { ModelHost } from './jobs/model-host';
 import { JobQueue } from './jobs/queue';
@@ -305,7 +306,11 @@ export class StudioCore {
         return next;
       },
       ...modelsHandlers(() => this.models, () => this.machine()),
-      ...galleryHandlers(this.history, { runtime: this.options.runtime, reveal: (f) => this.options.adapters.files.reveal(f) }),
+      ...galleryHandlers(this.history, {
+        runtime: this.options.runtime,
+        reveal: (f) => this.options.adapters.files.reveal(f),
+        resolveLoras: (list) => resolveReuseLoras(list, this.loras.library.list()),
+      }),
       ...compareHandlers(new ComparisonStore(this.db), this.history, { appVersion: this.options.appVersion }),
       ...inputsHandlers(this.layout.root, this.history),
       ...jobsHandlers(this.jobs, {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { GalleryDetail, GalleryItem, GalleryQuery } from '../../src-shared/schemas/gallery';
-import { compareItems, createGalleryReconciler, insertSorted, type LiveContext } from './gallery-live';
+import { compareItems, createGalleryReconciler, insertSorted, itemOf, type LiveContext } from './gallery-live';
 
 function item(id: number, t: number, extra: Partial<GalleryItem> = {}): GalleryItem {
   return {
@@ -190,5 +190,13 @@ describe('createGalleryReconciler', () => {
     r.onChanged({ kind: 'added', ids: [7] });
     await r.idle();
     expect(String(state.errors[0])).toContain('server gone');
+  });
+});
+
+describe('itemOf', () => {
+  it('keeps every item field of a detail, the optional ones too (Compare labels sampling and LoRA axes from them)', () => {
+    const base = item(7, 1000, { sampler: 'euler', scheduler: 'normal', shift: 3, slgScale: 2.5, loras: [{ name: 'ink', strength: 0.5 }] });
+    const detail: GalleryDetail = { ...base, jobId: 1, status: 'done', ep: 'cpu', timings: null, startedAt: null, finishedAt: null, meta: { a: 1 }, imported: null, deletedAt: null };
+    expect(itemOf(detail)).toEqual(base);
   });
 });

@@ -49,24 +49,9 @@ export function compareItems(a: GalleryItem, b: GalleryItem, sort: SortOrder): n
 }
 
 export function itemOf(d: GalleryDetail): GalleryItem {
-  return {
-    id: d.id,
-    createdAt: d.createdAt,
-    prompt: d.prompt,
-    negativePrompt: d.negativePrompt,
-    seed: d.seed,
-    steps: d.steps,
-    guidance: d.guidance,
-    width: d.width,
-    height: d.height,
-    pixelWidth: d.pixelWidth,
-    pixelHeight: d.pixelHeight,
-    model: d.model,
-    favorite: d.favorite,
-    bytes: d.bytes,
-    path: d.path,
-    source: d.source,
-  };
+  // Every item field, the optional ones too (sampling, LoRAs, image to image: Compare's labels read them).
+  const { jobId: _j, status: _s, ep: _e, timings: _t, startedAt: _a, finishedAt: _f, meta: _m, imported: _i, deletedAt: _d, ...item } = d;
+  return item;
 }
 
 /**

@@ -39,11 +39,13 @@ import {
   slgLayersProblem,
 } from '../../src-shared/generation';
 import type { ReuseParameters } from '../../src-shared/schemas/gallery';
+import { stripLoraTags } from '../../src-shared/lora-prompt';
 import type { SkipLayerSupport } from '../../src-shared/schemas/models';
 import { studio } from '../studio';
+import { formLoraRefs, restoreFormLoras, type FormLora } from './lora-form';
 
 export type SeedMode = 'consecutive' | 'random' | 'list';
-export type AxisKind = 'none' | 'guidance' | 'steps' | 'model' | 'sampler' | 'scheduler' | 'shift' | 'slgScale';
+export type AxisKind = 'none' | 'guidance' | 'steps' | 'model' | 'sampler' | 'scheduler' | 'shift' | 'slgScale' | 'loraStrength' | 'loraOn';
 /** Axes whose values are numbers typed as a list ("3, 4.5, 6"). */
 const NUMBER_AXES = ['guidance', 'steps', 'shift', 'slgScale'] as const;
 type NumberAxis = (typeof NUMBER_AXES)[number];
@@ -94,6 +96,10 @@ export interface GenerateForm {
   hiresSteps: number;
   hiresStrength: number;
   hiresUpscaler: string;
+  /** LoRAs from the library with a strength each, on or off (stores/lora-form.ts). */
+  loras: FormLora[];
+  /** The LoRA a LoRA strength / on-off axis varies (its name in `loras`). */
+  axisLora: string;
 }
 
 export const FORM_STORAGE_KEY = 'sd35studio.generate.form';
@@ -134,6 +140,8 @@ export function defaultForm(): GenerateForm {
     hiresSteps: 0,
     hiresStrength: HIRES_LIMITS.defaultStrength,
     hiresUpscaler: BUILTIN_UPSCALER,
+    loras: [],
+    axisLora: '',
   };
 }
 
@@ -182,6 +190,7 @@ export function restoreForm(text: string | null): GenerateForm {
   if (!(SCHEDULERS as readonly string[]).includes(out.scheduler)) out.scheduler = d.scheduler;
   out.axisSamplers = out.axisSamplers.filter((x) => (SAMPLERS as readonly string[]).includes(x));
   out.axisSchedulers = out.axisSchedulers.filter((x) => (SCHEDULERS as readonly string[]).includes(x));
+  out.loras = restoreFormLoras(r.loras);
   return out;
 }
 
@@ -218,7 +227,7 @@ export interface Submission {
 }
 
 export type FieldErrors = Partial<
-  Record<'prompt' | 'negativePrompt' | 'model' | 'steps' | 'guidance' | 'width' | 'height' | 'seed' | 'images' | 'sweep' | 'sampler' | 'scheduler' | 'shift' | 'slg' | 'hires', string>
+  Record<'prompt' | 'negativePrompt' | 'model' | 'steps' | 'guidance' | 'width' | 'height' | 'seed' | 'images' | 'sweep' | 'sampler' | 'scheduler' | 'shift' | 'slg' | 'loras' | 'hires', string>
 >;
 
 /** What the core says about the chosen model that the form checks before a submit. */
@@ -327,7 +336,17 @@ export function buildSubmission(
   } else if (f.axis === 'scheduler') {
     if (!f.axisSchedulers.length) errors.sweep = 'Choose the schedules to compare.';
     else axis = { kind: 'scheduler', values: f.axisSchedulers as Scheduler[] };
+  } else if (f.axis === 'loraStrength' || f.axis === 'loraOn') {
+    // A LoRA axis varies one of the form's LoRAs: its strengths, or on and off.
+    const lora = f.loras.find((l) => l.name === f.axisLora);
+    const values = f.axis === 'loraStrength' ? parseNumberList(f.axisValues) : undefined;
+    if (!lora) errors.sweep = 'Choose which of the LoRAs the axis varies (add one under LoRAs first).';
+    else if (f.axis === 'loraOn') axis = { kind: 'loraOn', lora: lora.name, values: ['on', 'off'] };
+    else if (!values?.length) errors.sweep = 'List the LoRA strengths, separated by commas.';
+    else axis = { kind: 'loraStrength', lora: lora.name, values };
   }
+  const loraRefs = formLoraRefs(f.loras);
+  if ('error' in loraRefs) errors.loras = loraRefs.error;
   const sampling = samplingParams(f, errors, ctx);
   const hires = hiresParams(f, errors);
 
@@ -343,6 +362,7 @@ export function buildSubmission(
     t5: f.t5,
     ...sampling,
     ...hires,
+    ...('loras' in loraRefs && loraRefs.loras.length > 0 ? { loras: loraRefs.loras } : {}),
   });
   if (!params.success) {
     for (const issue of params.error.issues) {
@@ -368,7 +388,9 @@ export function imageCount(f: GenerateForm): number {
           ? f.axisSamplers.length
           : f.axis === 'scheduler'
             ? f.axisSchedulers.length
-            : (parseNumberList(f.axisValues)?.length ?? 0);
+            : f.axis === 'loraOn'
+              ? 2
+              : (parseNumberList(f.axisValues)?.length ?? 0);
   return seeds * axis;
 }
 
@@ -570,6 +592,12 @@ export const useGenerateStore = defineStore('generate', () => {
       form.images = 1;
     }
     form.axis = 'none';
+    // LoRAs: the ones the library has (found by hash); the missing ones are named in the notes.
+    if (r.loras) {
+      form.loras = r.loras.filter((l) => l.sha256 !== undefined).map((l) => ({ name: l.name, sha256: l.sha256!, strength: l.strength, enabled: true }));
+      const missing = r.loras.filter((l) => l.sha256 === undefined);
+      if (missing.length) reuseNotes.value = [...reuseNotes.value, `Not in the LoRA library: ${missing.map((l) => `${l.name}${l.hash ? ` (${l.hash})` : ''}`).join(', ')}. Import ${missing.length === 1 ? 'it' : 'them'} under LoRAs to use ${missing.length === 1 ? 'it' : 'them'}.`];
+    } else form.loras = [];
     errors.value = {};
   }
 
@@ -593,7 +621,7 @@ export const useGenerateStore = defineStore('generate', () => {
       return;
     }
     try {
-      const r = await studio().call('models.countTokens', { model: form.model, texts: [form.prompt.slice(0, 10_000), form.negativePrompt.slice(0, 10_000)], t5: form.t5 });
+      const r = await studio().call('models.countTokens', { model: form.model, texts: [stripLoraTags(form.prompt).slice(0, 10_000), form.negativePrompt.slice(0, 10_000)], t5: form.t5 });
       if (seq !== tokenSeq) return;
       tokens.value = { limits: r.limits, prompt: r.counts[0]!, negative: r.counts[1]! };
       tokensError.value = undefined;

@@ -14,7 +14,7 @@ import {
   type JsonValue,
 } from './json-lossless';
 import { slgSchema } from '../generation';
-import type { ParsedParameters } from './types';
+import type { ParsedLora, ParsedParameters } from './types';
 
 interface GraphNode {
   id: string;
@@ -289,6 +289,26 @@ function readSampler(graph: Graph, sampler: GraphNode): ParsedParameters {
 }
 
 /**
+ * The LoRAs on the primary sampler's model path: ComfyUI's `LoraLoader` / `LoraLoaderModelOnly` nodes
+ * (nodes.py: inputs `lora_name` = the file under models/loras, `strength_model`), named by the file's base name
+ * (no hash: ComfyUI records none; the library resolves them by name).
+ */
+function comfyLoras(graph: Graph, sampler: GraphNode): ParsedLora[] {
+  const out: ParsedLora[] = [];
+  for (const id of upstream(graph, sampler)) {
+    const node = graph.get(id);
+    if (!node || !/^LoraLoader(ModelOnly)?$/u.test(node.classType)) continue;
+    const file = resolveString(graph, node.inputs.lora_name);
+    if (file === undefined || file.trim() === '') continue;
+    const name = (file.split(/[\\/]/u).pop() ?? file).replace(/\.(safetensors|ckpt|pt)$/iu, '');
+    const strength = asNumber(resolveScalar(graph, node.inputs.strength_model, 'strength_model'));
+    out.push({ name, ...(strength !== undefined ? { strength } : {}) });
+    if (out.length >= 100) break;
+  }
+  return out;
+}
+
+/**
  * Parse ComfyUI's API graph. The primary sampler is the first one whose latent does not come from
  * another sampler (a hires/refiner pass comes after it). Throws StudioError invalid_input when the
  * text is not an API graph or has no sampler.
@@ -304,6 +324,8 @@ export function parseComfyPrompt(json: string): ParsedParameters {
     samplers.find((s) => ![...upstream(graph, s)].some((id) => ids.has(id))) ?? (samplers[0] as GraphNode);
   const res = readSampler(graph, primary);
   if (samplers.length > 1) res.extra.Samplers = String(samplers.length);
+  const loras = comfyLoras(graph, primary);
+  if (loras.length > 0) res.loras = loras;
   const clipSkip = [...graph.values()].find((n) => n.classType === 'CLIPSetLastLayer');
   const layer = clipSkip ? asNumber(clipSkip.inputs.stop_at_clip_layer) : undefined;
   if (layer !== undefined && layer < 0) res.extra['Clip skip'] = String(-layer);

@@ -106,6 +106,14 @@ export const reuseSchema = z
     slg: slgSchema.optional(),
     /** A sampler or schedule the image names that the studio lacks, and the nearest it offers instead. */
     samplingNotes: z.array(z.string().max(300)).max(4).optional(),
+    /**
+     * The image's LoRAs resolved in the library by hash (by name when the file names no hash, as ComfyUI's):
+     * `sha256` set = in the library (its current name); absent = missing, with the hash the image gave.
+     */
+    loras: z
+      .array(z.object({ name: z.string().max(256), strength: z.number(), sha256: z.string().regex(/^[0-9a-f]{64}$/u).optional(), hash: z.string().max(64).optional() }).strict())
+      .max(100)
+      .optional(),
   })
   .strict();
 export type ReuseParameters = z.infer<typeof reuseSchema>;

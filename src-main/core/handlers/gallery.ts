@@ -29,7 +29,10 @@ async function readImportFile(file: { path: string } | { name: string; dataBase6
   return { name: path.basename(file.path), data: await fs.promises.readFile(file.path) };
 }
 
-export function galleryHandlers(history: HistoryService, ctx: { runtime: Runtime; reveal: (file: string) => boolean }): GalleryApi {
+export function galleryHandlers(
+  history: HistoryService,
+  ctx: { runtime: Runtime; reveal: (file: string) => boolean; resolveLoras?: Parameters<HistoryService['reuse']>[1] },
+): GalleryApi {
   return {
     'gallery.query': async (q) => history.query(q),
     'gallery.get': async ({ id }) => history.get(id),
@@ -59,7 +62,7 @@ export function galleryHandlers(history: HistoryService, ctx: { runtime: Runtime
       const r = readable.length ? await history.importFiles(readable) : { imported: [], rejected: [] };
       return { imported: r.imported, rejected: [...rejected, ...r.rejected] };
     },
-    'gallery.reuse': async ({ id }) => history.reuse(id),
+    'gallery.reuse': async ({ id }) => history.reuse(id, ctx.resolveLoras),
     'gallery.export': async ({ id, metadata }) => {
       const data = await history.exportFile(id, { metadata });
       return { fileName: `sd35-studio-${id}${metadata ? '' : '-clean'}.png`, mimeType: 'image/png', dataBase64: Buffer.from(data).toString('base64') };

@@ -4,7 +4,8 @@
 import fs from 'node:fs';
 import { StudioError } from '../../../src-shared/errors';
 import { samplingFromNames, shiftSchema, slgSchema } from '../../../src-shared/generation';
-import type { ParsedParameters, StudioImageMeta } from '../../../src-shared/metadata';
+import type { ParsedLora, ParsedParameters, StudioImageMeta } from '../../../src-shared/metadata';
+import { stripLoraTags } from '../../../src-shared/lora-prompt';
 import { studioSampling } from '../../../src-shared/metadata/studio-sampling';
 import type { Db } from '../db';
 import { stripTextChunks } from '../images/png';
@@ -184,9 +185,16 @@ export class HistoryService {
   }
 
   /** Parameters for the Generate form. */
-  reuse(id: number): ReuseParameters {
+  reuse(id: number, resolveLoras?: (list: readonly ParsedLora[]) => NonNullable<ReuseParameters['loras']>): ReuseParameters {
     const d = this.get(id);
     const out: ReuseParameters = { prompt: d.prompt, negativePrompt: d.negativePrompt };
+    // LoRAs (ours: the JSON's list; other tools': the parsed tags/hashes or ComfyUI loaders), resolved in the
+    // library by the caller; the form gets them as a list, so the prompt loses its `<lora:…>` tags.
+    const usedLoras = ((d.meta as Partial<StudioImageMeta> | null)?.loras ?? (d.imported?.parameters as Partial<ParsedParameters> | null | undefined)?.loras ?? []) as ParsedLora[];
+    if (resolveLoras && Array.isArray(usedLoras) && usedLoras.length > 0) {
+      out.loras = resolveLoras(usedLoras);
+      out.prompt = stripLoraTags(out.prompt);
+    }
     if (d.seed !== null) out.seed = d.seed;
     if (d.steps !== null) out.steps = d.steps;
     if (d.guidance !== null) out.guidance = d.guidance;

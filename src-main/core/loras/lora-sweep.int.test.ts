@@ -15,6 +15,7 @@ import { REPO } from '../../testing/processes';
 import { writeTestLora } from '../../testing/lora/lora-files';
 import { waitUntil } from '../../testing/poll';
 import { removeTempDirs, tempDir } from '../../testing/temp';
+import { encodePng } from '../images/png';
 import { nodeAdapters } from '../node-adapters';
 import { StudioCore } from '../studio';
 
@@ -117,6 +118,28 @@ describe('LoRAs through the queue', { timeout: 300_000 }, () => {
     expect(items.map((i) => cellLabel(i, layout))).toEqual(['Seed 7 · LoRA ink wash 0', 'Seed 7 · LoRA ink wash 0.5', 'Seed 7 · LoRA ink wash 1']);
     const onOffItems = await Promise.all(onOff.map((id) => core.api['gallery.get']({ id })));
     expect(onOffItems.map((i) => cellLabel(i, compareLayout(onOffItems)))).toEqual(['Seed 7 · LoRA ink wash 0.5', 'Seed 7 · LoRA off']);
+  });
+
+  it('Reuse parameters of an A1111/Forge or ComfyUI PNG finds its LoRAs in the library by hash (by name for ComfyUI) and names the missing ones', async () => {
+    const lora = (await core.api['loras.list']({})).loras.find((l) => l.name === 'ink wash')!;
+    const a1111 = `a cat <lora:ink wash:0.6>, <lora:gone:1>\nSteps: 2, Sampler: Euler, CFG scale: 4, Seed: 5, Size: 64x64, Lora hashes: "ink wash: ${lora.a1111Hash.toUpperCase()}, gone: 0123456789ab"`;
+    const comfy = JSON.stringify({
+      '1': { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: 'sd3.5_medium.safetensors' } },
+      '2': { class_type: 'LoraLoaderModelOnly', inputs: { model: ['1', 0], lora_name: 'sd35/Ink Wash.safetensors', strength_model: 0.75 } },
+      '3': { class_type: 'CLIPTextEncode', inputs: { text: 'a dog', clip: ['1', 1] } },
+      '4': { class_type: 'EmptySD3LatentImage', inputs: { width: 64, height: 64, batch_size: 1 } },
+      '5': { class_type: 'KSampler', inputs: { model: ['2', 0], positive: ['3', 0], negative: ['3', 0], latent_image: ['4', 0], seed: 1, steps: 2, cfg: 4, sampler_name: 'euler', scheduler: 'normal', denoise: 1 } },
+    });
+    const png = (keyword: string, text: string) => encodePng({ width: 8, height: 8, channels: 3, data: new Uint8Array(8 * 8 * 3) }, [{ keyword, text }]).toString('base64');
+    const r = await core.api['gallery.import']({ files: [{ name: 'forge.png', dataBase64: png('parameters', a1111) }, { name: 'comfy.png', dataBase64: png('prompt', comfy) }] });
+    expect(r.rejected).toEqual([]);
+    const forge = await core.api['gallery.reuse']({ id: r.imported[0]!.id });
+    expect(forge.prompt).toBe('a cat ,');
+    expect(forge.loras).toEqual([
+      { name: 'ink wash', strength: 0.6, sha256: lora.sha256 },
+      { name: 'gone', strength: 1, hash: '0123456789ab' },
+    ]);
+    expect((await core.api['gallery.reuse']({ id: r.imported[1]!.id })).loras).toEqual([{ name: 'ink wash', strength: 0.75, sha256: lora.sha256 }]);
   });
 
   it('refuses a tag naming a LoRA the library lacks, and an axis on a LoRA the job does not have', async () => {

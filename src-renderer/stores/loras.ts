@@ -1,0 +1,117 @@
+// The LoRA library in the renderer (loras.* of the contract): the list (read again on `loras.changed`), import
+// from files — by path in the desktop app (file picker, drag and drop), uploaded in ordered chunks in browser mode —
+// with the import's progress, rename and remove. A Pinia setup store.
+import { defineStore } from 'pinia';
+import { ref, shallowRef } from 'vue';
+import type { Progress } from '../../src-shared/progress';
+import { StudioError } from '../../src-shared/errors';
+import { LORA_UPLOAD_CHUNK_BYTES, MAX_LORA_UPLOAD_BYTES, type LoraEntryView, type LoraImportFile } from '../../src-shared/schemas/loras';
+import { studio } from '../studio';
+
+function blobBase64(blob: Blob): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => {
+      const url = String(reader.result);
+      const comma = url.indexOf(',');
+      resolve(comma < 0 ? '' : url.slice(comma + 1));
+    };
+    reader.onerror = () => reject(reader.error ?? new Error('read failed'));
+    reader.readAsDataURL(blob);
+  });
+}
+
+/** A browser file sent to the server in chunks (each under the message limit); its upload id. */
+export async function uploadFile(file: Blob, onChunk?: (sent: number) => void, chunk = LORA_UPLOAD_CHUNK_BYTES): Promise<string> {
+  let uploadId: string | undefined;
+  let offset = 0;
+  do {
+    const dataBase64 = await blobBase64(file.slice(offset, offset + chunk));
+    const r = await studio().call('loras.upload', { ...(uploadId ? { uploadId } : {}), offset, dataBase64 });
+    uploadId = r.uploadId;
+    offset = r.received;
+    onChunk?.(offset);
+  } while (offset < file.size);
+  return uploadId;
+}
+
+export const useLorasStore = defineStore('loras', () => {
+  const entries = shallowRef<LoraEntryView[]>([]);
+  const loaded = ref(false);
+  const error = ref<string>();
+  const importing = ref(false);
+  /** The running import (files), from `loras.changed`. */
+  const progress = shallowRef<Progress>();
+  /** The last import's refusals, each with its reason. */
+  const rejected = ref<{ name: string; reason: string }[]>([]);
+  let subscribed = false;
+
+  async function load(): Promise<void> {
+    try {
+      entries.value = (await studio().call('loras.list', {})).loras;
+      error.value = undefined;
+    } catch (err) {
+      error.value = StudioError.from(err).message;
+    } finally {
+      loaded.value = true;
+    }
+  }
+
+  function subscribe(): void {
+    if (subscribed) return;
+    subscribed = true;
+    studio().on('loras.changed', (e) => {
+      if (e.progress) progress.value = e.progress;
+      if (!e.progress || e.progress.status !== 'running') void load();
+    });
+  }
+
+  /** Imports files: their paths in the desktop app, their bytes (chunked) in a browser. */
+  async function importFiles(files: readonly File[]): Promise<LoraEntryView[]> {
+    if (!files.length) return [];
+    importing.value = true;
+    rejected.value = [];
+    try {
+      const list: LoraImportFile[] = [];
+      for (const file of files) {
+        const p = window.studio?.pathForFile?.(file);
+        if (typeof p === 'string' && p !== '') {
+          list.push({ path: p });
+          continue;
+        }
+        if (file.size > MAX_LORA_UPLOAD_BYTES) {
+          rejected.value.push({ name: file.name, reason: `larger than ${MAX_LORA_UPLOAD_BYTES / 1e9} GB, the limit through the browser` });
+          continue;
+        }
+        try {
+          list.push({ uploadId: await uploadFile(file), fileName: file.name });
+        } catch (err) {
+          rejected.value.push({ name: file.name, reason: StudioError.from(err).message });
+        }
+      }
+      if (!list.length) return [];
+      const r = await studio().call('loras.import', { files: list });
+      rejected.value.push(...r.rejected);
+      await load();
+      return r.imported;
+    } catch (err) {
+      rejected.value.push({ name: files.map((f) => f.name).join(', '), reason: StudioError.from(err).message });
+      return [];
+    } finally {
+      importing.value = false;
+    }
+  }
+
+  async function rename(name: string, to: string): Promise<LoraEntryView> {
+    const e = await studio().call('loras.rename', { name, to });
+    await load();
+    return e;
+  }
+
+  async function remove(name: string): Promise<void> {
+    await studio().call('loras.remove', { name });
+    await load();
+  }
+
+  return { entries, loaded, error, importing, progress, rejected, load, subscribe, importFiles, rename, remove };
+});
