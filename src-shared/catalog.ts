@@ -360,6 +360,35 @@ export const CPU_FP16_WEIGHT_FACTOR = 2;
  */
 export const CPU_VAE_DECODE_WORKING_BYTES = 6.5 * GB;
 
+/**
+ * How many attention-score-sized buffers one transformer step holds on the CPU at once. Measured by
+ * `npm run bench -- real-scale --transformer-sizes 512,768` (2026-12-07, this 2-core 24 GB machine, one thread): the
+ * full-size Medium transformer (9.88 GB as fp32) alone peaked at 11.74 GB (VmHWM) for one CFG step at 512² and
+ * 15.63 GB at 768². The growth, 3.89 GB, is 3.96 times the growth of one score matrix batch × heads × tokens² × 4 B
+ * (2 × 24 × (1357² → 2637²) × 4 B: 0.35 → 1.34 GB; tokens = (px/16)² image tokens + the context's 333): the
+ * explicit attention (QKᵀ, its scaling, the softmax and the product with V) keeps about four alive. At 1024²
+ * (4,429 tokens) that is 15.1 GB of working memory; the run there was stopped at 19.5 GB VmHWM, still rising, to
+ * keep the machine alive. With 4 copies the estimate is 1.05× the measured peak at 512² and 1.04× at 768².
+ */
+export const CPU_ATTENTION_COPIES = 4;
+
+/** Attention heads of the diffusion transformer (the repos' transformer/config.json num_attention_heads). */
+const TRANSFORMER_HEADS: Record<CatalogId, number> = { 'sd3.5-medium': 24, 'sd3.5-large-turbo': 38, 'sd3.5-large': 38 };
+/** The size the fit check answers for: SD3.5's native 1024² (every variant's default). */
+const FIT_PIXELS = 1024 * 1024;
+/** Context tokens the transformer attends to beside the image: CLIP 77 + T5 256, or CLIP 77 + 77 zero rows without T5 (pipeline.ts encodePrompts). */
+const CONTEXT_TOKENS = { withT5: 77 + 256, withoutT5: 77 + 77 };
+
+/**
+ * What one denoising step adds on the CPU on top of the weights at 1024²: CPU_ATTENTION_COPIES score matrices of
+ * batch × heads × tokens² float32 (batch 2 with classifier-free guidance, the [negative; positive] batch).
+ */
+export function cpuTransformerWorkingBytes(v: CatalogVariant, t5: boolean, pixels = FIT_PIXELS): number {
+  const tokens = pixels / (16 * 16) + (t5 ? CONTEXT_TOKENS.withT5 : CONTEXT_TOKENS.withoutT5);
+  const batch = v.defaults.guidance > 1 ? 2 : 1;
+  return CPU_ATTENTION_COPIES * batch * TRANSFORMER_HEADS[v.id] * tokens * tokens * 4;
+}
+
 const PROVIDER_LABELS: Record<string, string> = { cpu: 'the CPU', cuda: 'CUDA', dml: 'DirectML', coreml: 'Core ML', webgpu: 'WebGPU', gpu: 'the GPU' };
 
 /** "the CPU", "CUDA", "DirectML"… for a provider name. */
@@ -379,10 +408,15 @@ export function providerLabel(provider: string): string {
  *   encoders are resident together at the end of encoding, then the transformer alone, then the VAE.
  * The weights count `weightFactor` times their (fp16) size: 2 on the CPU (see CPU_FP16_WEIGHT_FACTOR).
  * Measured order (scripts/bench/worker-memory.bench.ts, 600 MB T5 + 600 MB transformer, fp32, 64×64, CPU):
- * fast 2520 MB > balanced 1999 MB > low 1347 MB peak worker RSS. On the CPU the decode phase counts the VAE's
- * measured working memory at 1024² (CPU_VAE_DECODE_WORKING_BYTES).
+ * fast 2520 MB > balanced 1999 MB > low 1347 MB peak worker RSS. On the CPU the phases count their measured working
+ * memory at 1024²: the transformer's attention (cpuTransformerWorkingBytes) and the VAE's decode
+ * (CPU_VAE_DECODE_WORKING_BYTES).
  */
 export function peakMemoryBytes(v: CatalogVariant, mode: MemoryMode, t5: boolean, weightFactor = 1): number {
+  if (weightFactor >= CPU_FP16_WEIGHT_FACTOR) {
+    const p = cpuPhasePeaks(v, mode, t5, weightFactor);
+    return Math.max(p.encode, p.denoise, p.decode);
+  }
   const c = v.components;
   const encoders = c.clipL + c.clipG + (t5 ? c.t5 : 0);
   const denoise = c.transformer + c.vaeDecoder;
@@ -390,13 +424,33 @@ export function peakMemoryBytes(v: CatalogVariant, mode: MemoryMode, t5: boolean
   if (mode === 'fast') peak = (encoders + denoise) * weightFactor + 2 * RUN_WORKING_BYTES;
   else if (mode === 'balanced') peak = (encoders + denoise) * weightFactor + RUN_WORKING_BYTES;
   else peak = Math.max(encoders, c.transformer, c.vaeDecoder) * weightFactor + RUN_WORKING_BYTES;
-  // The decode phase: what is resident then, plus the VAE's measured working memory on the CPU (see
-  // CPU_VAE_DECODE_WORKING_BYTES); it is the peak whenever it exceeds the phases above.
-  if (weightFactor >= CPU_FP16_WEIGHT_FACTOR) {
-    const resident = mode === 'fast' ? encoders + denoise : mode === 'balanced' ? denoise : c.vaeDecoder;
-    peak = Math.max(peak, resident * weightFactor + CPU_VAE_DECODE_WORKING_BYTES);
-  }
   return Math.round(peak + PROCESS_BYTES);
+}
+
+/** Each phase's peak on the CPU (bytes, the process included). */
+export interface PhasePeaks {
+  encode: number;
+  denoise: number;
+  decode: number;
+}
+
+/**
+ * On the CPU each phase with its measured working memory, at `pixels` (default 1024², what the fit check answers
+ * for): encoding one run's allowance beside the weights resident then; denoising the transformer's attention
+ * (cpuTransformerWorkingBytes; in `fast` the encoders' arena stays beside it); decoding the VAE's
+ * (CPU_VAE_DECODE_WORKING_BYTES, measured at 1024²). Residency per mode as in peakMemoryBytes.
+ */
+export function cpuPhasePeaks(v: CatalogVariant, mode: MemoryMode, t5: boolean, weightFactor = CPU_FP16_WEIGHT_FACTOR, pixels = FIT_PIXELS): PhasePeaks {
+  const c = v.components;
+  const encoders = c.clipL + c.clipG + (t5 ? c.t5 : 0);
+  const all = encoders + c.transformer + c.vaeDecoder;
+  const denoiseResident = mode === 'fast' ? all : mode === 'balanced' ? c.transformer + c.vaeDecoder : c.transformer;
+  const decodeResident = mode === 'fast' ? all : mode === 'balanced' ? c.transformer + c.vaeDecoder : c.vaeDecoder;
+  return {
+    encode: Math.round((mode === 'low' ? encoders : all) * weightFactor + RUN_WORKING_BYTES + PROCESS_BYTES),
+    denoise: Math.round(denoiseResident * weightFactor + (mode === 'fast' ? RUN_WORKING_BYTES : 0) + cpuTransformerWorkingBytes(v, t5, pixels) + PROCESS_BYTES),
+    decode: Math.round(decodeResident * weightFactor + CPU_VAE_DECODE_WORKING_BYTES + PROCESS_BYTES),
+  };
 }
 
 const MODES: readonly MemoryMode[] = MEMORY_MODES;
@@ -465,6 +519,8 @@ export function fitCheck(v: CatalogVariant, machine: MachineMemory): FitResult {
     peakBytes: least,
     message:
       `${v.displayName} will not fit in ${where}: even without T5 and with the low memory mode it needs about ` +
-      `${formatBytes(least)}. Choose a smaller variant (${CATALOG['sd3.5-medium'].displayName}).`,
+      `${formatBytes(least)}. ` +
+      (v.id === 'sd3.5-medium' ? 'There is no smaller variant: use a GPU or a machine with more memory.' : `Choose a smaller variant (${CATALOG['sd3.5-medium'].displayName}).`) +
+      (provider === 'cpu' ? ' This is at 1024²: on the CPU smaller images need less (the attention grows with the square of the image’s size).' : ''),
   };
 }

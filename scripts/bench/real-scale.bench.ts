@@ -17,7 +17,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CATALOG, CPU_FP16_WEIGHT_FACTOR, peakMemoryBytes } from '../../src-shared/catalog';
+import { CATALOG, CPU_FP16_WEIGHT_FACTOR, cpuPhasePeaks, fitCheck } from '../../src-shared/catalog';
 import { REAL_COMPONENTS, writeRealComponent, type RealComponent, type RealScale } from '../../e2e/support/real-scale-model';
 
 const GB = 1e9;
@@ -38,9 +38,16 @@ function availableBytes(): number {
   return m ? Number(m[1]) * 1024 : os.freemem();
 }
 
-/** The fit formula's estimate for one component alone (the low mode's phase): catalog.ts constants. */
-function phaseEstimate(fp16Bytes: number): number {
-  // peakMemoryBytes('low') = max(phase weights) × factor + RUN_WORKING_BYTES (1 GB) + PROCESS_BYTES (1 GB).
+/**
+ * The fit formula's estimate for one component alone (the low mode's phase, catalog.ts cpuPhasePeaks): the
+ * transformer at the largest size measured (its attention grows with it), the VAE decoding 1024², an encoder its
+ * weights × 2 + one run's allowance + the process.
+ */
+function phaseEstimate(component: RealComponent, fp16Bytes: number, scale: RealScale): number {
+  const v = CATALOG[scale === 'medium' ? 'sd3.5-medium' : 'sd3.5-large'];
+  const sizes = arg('transformer-sizes')?.split(',').map(Number) ?? (process.argv.includes('--1024') ? [512, 1024] : [512]);
+  if (component === 'unet') return cpuPhasePeaks(v, 'low', true, CPU_FP16_WEIGHT_FACTOR, Math.max(...sizes) ** 2).denoise;
+  if (component === 'vae_decoder') return cpuPhasePeaks({ ...v, components: { ...v.components, transformer: 0, clipL: 0, clipG: 0, t5: 0 } }, 'low', false).decode;
   return fp16Bytes * CPU_FP16_WEIGHT_FACTOR + 1 * GB + 1 * GB;
 }
 
@@ -55,11 +62,17 @@ async function child(dir: string, component: RealComponent): Promise<void> {
   const createMs = performance.now() - t0;
   const afterCreate = peakRss();
   const f32 = (dims: number[], v = 0.1) => new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(v), dims);
-  const runs: { label: string; ms: number }[] = [];
+  const runs: { label: string; ms: number; cpuMs: number; peakAfter: number }[] = [];
   const time = async (label: string, feeds: Record<string, unknown>) => {
     const t = performance.now();
+    const c = process.cpuUsage();
     await session.run(feeds as never);
-    runs.push({ label, ms: performance.now() - t });
+    const used = process.cpuUsage(c);
+    // CPU time (user + system) beside wall time: on a loaded machine it is the steadier figure.
+    // peakAfter: VmHWM after this run; runs go from small to large, so it is this run's peak.
+    runs.push({ label, ms: performance.now() - t, cpuMs: (used.user + used.system) / 1000, peakAfter: peakRss() });
+    // Each run as it ends (stderr, shown live): a long run that is stopped keeps the runs before it.
+    process.stderr.write(`  ${component}: ${JSON.stringify(runs[runs.length - 1])}\n`);
   };
   if (component === 'text_encoder') await time('2×77 tokens', { input_ids: new ort.Tensor('int32', new Int32Array(154).fill(320), [2, 77]) });
   else if (component === 'text_encoder_2') await time('2×77 tokens', { input_ids: new ort.Tensor('int64', new BigInt64Array(154).fill(320n), [2, 77]) });
@@ -69,8 +82,9 @@ async function child(dir: string, component: RealComponent): Promise<void> {
     await time('1024²', { latent_sample: f32([1, 16, 128, 128]) });
   } else {
     const step = (s: number) => ({ hidden_states: f32([2, 16, s, s]), timestep: f32([2], 500), encoder_hidden_states: f32([2, 333, 4096]), pooled_projections: f32([2, 2048]) });
-    await time('one CFG step at 512²', step(64));
-    if (process.argv.includes('--1024')) await time('one CFG step at 1024²', step(128));
+    // --transformer-sizes 512,768,1024 (default 512; --1024 = 512,1024), smallest first.
+    const sizes = (arg('transformer-sizes')?.split(',').map(Number) ?? (process.argv.includes('--1024') ? [512, 1024] : [512])).sort((a, b) => a - b);
+    for (const px of sizes) await time(`one CFG step at ${px}²`, step(px / 8));
   }
   await session.release();
   process.stdout.write(`${JSON.stringify({ component, createMs, afterCreate, peak: peakRss(), runs })}\n`);
@@ -83,7 +97,7 @@ interface Row {
   component: RealComponent;
   fp16Bytes: number;
   estimate: number;
-  measured?: { createMs: number; peak: number; afterCreate: number; runs: { label: string; ms: number }[] };
+  measured?: { createMs: number; peak: number; afterCreate: number; runs: { label: string; ms: number; cpuMs?: number; peakAfter?: number }[] };
   skipped?: string;
 }
 
@@ -104,7 +118,7 @@ async function main(): Promise<void> {
     // The fit formula's size of the component (catalog.ts, the published fp16 files), as the estimate uses it.
     const sizes = CATALOG[scale === 'medium' ? 'sd3.5-medium' : 'sd3.5-large'].components;
     const fp16Bytes = { text_encoder: sizes.clipL, text_encoder_2: sizes.clipG, text_encoder_3: sizes.t5, unet: sizes.transformer, vae_decoder: sizes.vaeDecoder }[component];
-    const estimate = phaseEstimate(fp16Bytes);
+    const estimate = phaseEstimate(component, fp16Bytes, scale);
     const row: Row = { component, fp16Bytes, estimate };
     rows.push(row);
     const free = availableBytes();
@@ -123,16 +137,17 @@ async function main(): Promise<void> {
       fs.writeFileSync(marker, '');
       console.log(`wrote ${component} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     }
-    const r = spawnSync(process.execPath, ['--import', 'tsx', __filename, '--child', dir, component, ...(process.argv.includes('--1024') ? ['--1024'] : [])], {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', __filename, '--child', dir, component, ...(process.argv.includes('--1024') ? ['--1024'] : []), ...(arg('transformer-sizes') ? ['--transformer-sizes', arg('transformer-sizes')!] : [])], {
       cwd: root,
       encoding: 'utf8',
       maxBuffer: 1 << 20,
+      stdio: ['ignore', 'pipe', 'inherit'],
     });
     const line = r.stdout.trim().split('\n').pop() ?? '';
     try {
       row.measured = JSON.parse(line) as Row['measured'];
     } catch {
-      row.skipped = `the measuring process failed (status ${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' ')}`;
+      row.skipped = `the measuring process failed (status ${r.status}, signal ${r.signal ?? 'none'}; its output is above)`;
     }
   }
   console.log('\nPer component (low mode: one phase resident), peak RSS against the fit formula:');
@@ -146,15 +161,33 @@ async function main(): Promise<void> {
       m ? `${(m.peak / GB).toFixed(2)} GB`.padStart(9) : '        —',
       m ? `${(r.estimate / m.peak).toFixed(2)}×`.padStart(6) : '     —',
       m ? `${(m.createMs / 1000).toFixed(1)} s`.padStart(8) : '       —',
-      m ? m.runs.map((x) => `${x.label} ${(x.ms / 1000).toFixed(2)} s`).join(', ') : `not measured: ${r.skipped}`,
+      m ? m.runs.map((x) => `${x.label} ${(x.ms / 1000).toFixed(2)} s` + (x.cpuMs !== undefined ? ` (CPU ${(x.cpuMs / 1000).toFixed(2)} s)` : '') + (x.peakAfter !== undefined ? ` [peak ${(x.peakAfter / GB).toFixed(2)} GB]` : '')).join(', ') : `not measured: ${r.skipped}`,
     ];
     console.log(cells.join('  '));
   }
-  if (process.argv.includes('--full')) await full(scale, dir, budget);
+  const unet = rows.find((r) => r.component === 'unet')?.measured?.runs.find((x) => x.label === 'one CFG step at 512²');
+  if (process.argv.includes('--full')) await full(scale, dir, budget, unet?.ms);
 }
 
-/** --full: the real worker per memory mode (VmHWM against peakMemoryBytes), time to first image, a step's time. */
-async function full(scale: RealScale, dir: string, budget: number): Promise<void> {
+/** The worker's memory figures from /proc (peak and current resident set). */
+function workerMemory(pid: number | undefined): { peak: number; rss: number } {
+  if (pid === undefined) return { peak: NaN, rss: NaN };
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string) => {
+    const m = new RegExp(`^${key}:\\s+(\\d+) kB$`, 'm').exec(status);
+    return m ? Number(m[1]) * 1024 : NaN;
+  };
+  return { peak: kb('VmHWM'), rss: kb('VmRSS') };
+}
+
+/**
+ * --full: the real worker per memory mode (VmHWM against peakMemoryBytes), time to first image, the denoising
+ * step against raw `session.run`, and what each mode keeps resident between jobs (VmRSS after the image).
+ * Options: --modes fast,balanced,low (default: all), --steps N (default 2), --size 512, --no-t5 (the "without T5"
+ * download; the folder must then have no text_encoder_3). Without --modes and --no-t5 the fit check's
+ * recommendation for this machine is printed first.
+ */
+async function full(scale: RealScale, dir: string, budget: number, rawStepMs: number | undefined): Promise<void> {
   const entry = path.join(root, 'out', 'main', 'worker.js');
   if (!fs.existsSync(entry)) {
     console.log(`--full skipped: ${entry} is missing (npm run -s build first)`);
@@ -164,27 +197,54 @@ async function full(scale: RealScale, dir: string, budget: number): Promise<void
   const { forkSpawner } = await import('../../src-main/core/node-adapters');
   const { writeTokenizers } = await import('../../e2e/support/real-scale-model');
   const v = CATALOG[scale === 'medium' ? 'sd3.5-medium' : 'sd3.5-large'];
-  for (const c of REAL_COMPONENTS) if (!fs.existsSync(path.join(dir, c, '.complete'))) {
-    console.log(`--full needs every component in ${dir}: ${c} is missing (run without --budget limits on a large machine first)`);
+  const t5 = !process.argv.includes('--no-t5');
+  const steps = Number(arg('steps') ?? 2);
+  const size = Number(arg('size') ?? 512);
+  const modes = (arg('modes')?.split(',') ?? ['fast', 'balanced', 'low']) as ('fast' | 'balanced' | 'low')[];
+  const fit = fitCheck(v, { ramBytes: os.totalmem(), provider: 'cpu' });
+  console.log(`\nThe fit check on this machine (${(os.totalmem() / GB).toFixed(1)} GB RAM, CPU): ${fit.message}`);
+  const needed = REAL_COMPONENTS.filter((c) => t5 || c !== 'text_encoder_3');
+  for (const c of needed) if (!fs.existsSync(path.join(dir, c, '.complete'))) {
+    console.log(`--full needs ${c} in ${dir} (run the per-component part for it first, or pass --no-t5)`);
+    return;
+  }
+  if (!t5 && fs.existsSync(path.join(dir, 'text_encoder_3'))) {
+    console.log(`--no-t5 needs a folder without text_encoder_3 (${dir} has one)`);
     return;
   }
   if (!writeTokenizers(dir)) console.log('note: no shared tokenizers found (SD35_FIXTURES); the worker will refuse the folder');
-  console.log('\nPer memory mode (real worker, one 512² image, 2 steps, guidance 4.5, CPU, one thread):');
-  console.log('mode       estimate   measured VmHWM   ratio   time to first image');
-  for (const mode of ['fast', 'balanced', 'low'] as const) {
-    const est = peakMemoryBytes(v, mode, true, CPU_FP16_WEIGHT_FACTOR);
+  console.log(`\nPer memory mode (real worker, one ${size}² image, ${steps} steps, guidance 4.5, ${t5 ? 'with' : 'without'} T5, CPU, one thread):`);
+  console.log('mode       estimate   VmHWM     ratio   VmRSS after   first image   load / encode / denoise / decode      step vs raw run');
+  for (const mode of modes) {
+    // The formula's peak for this mode at the run's size (catalog.ts cpuPhasePeaks; the fit check answers for 1024²).
+    const phases = cpuPhasePeaks(v, mode, t5, CPU_FP16_WEIGHT_FACTOR, size * size);
+    const est = Math.max(phases.encode, phases.denoise, phases.decode);
     if (est > budget || est > availableBytes() - 2 * GB) {
-      console.log(`${mode.padEnd(10)} ${(est / GB).toFixed(1)} GB   not run: over the budget or the memory free now`);
+      console.log(`${mode.padEnd(10)} ${(est / GB).toFixed(1)} GB   not run: over the ${budget / GB} GB budget or the memory free now (${(availableBytes() / GB).toFixed(1)} GB)`);
       continue;
     }
     const host = new InferenceHost({ spawner: forkSpawner, entry, threads: 1, env: { ...process.env }, log: () => undefined });
     try {
       const t0 = Date.now();
-      await host.generate({ folder: dir, ep: 'cpu', memory: mode, request: { prompt: 'a lighthouse at dusk', negativePrompt: 'blurry', seed: '42', steps: 2, guidance: 4.5, width: 512, height: 512, t5: true } });
+      const r = await host.generate({ folder: dir, ep: 'cpu', memory: mode, request: { prompt: 'a lighthouse at dusk', negativePrompt: 'blurry', seed: '42', steps, guidance: 4.5, width: size, height: size, t5 } });
       const ms = Date.now() - t0;
-      const m = host.pid !== undefined ? /^VmHWM:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${host.pid}/status`, 'utf8')) : null;
-      const peak = m ? Number(m[1]) * 1024 : NaN;
-      console.log(`${mode.padEnd(10)} ${(est / GB).toFixed(1)} GB   ${(peak / GB).toFixed(2)} GB`.padEnd(40) + `${(est / peak).toFixed(2)}×   ${(ms / 1000).toFixed(0)} s`);
+      const mem = workerMemory(host.pid);
+      const t = r.timings;
+      const stepMs = t.denoiseMs / steps;
+      const phases = [t.loadMs, t.encodeMs, t.denoiseMs, t.decodeMs].map((x) => `${(x / 1000).toFixed(0)}`).join(' / ') + ' s';
+      const vsRaw = rawStepMs !== undefined ? `${(stepMs / 1000).toFixed(1)} s vs ${(rawStepMs / 1000).toFixed(1)} s = ${(stepMs / rawStepMs).toFixed(3)}×` : `${(stepMs / 1000).toFixed(1)} s (no raw figure: measure unet in the same run)`;
+      console.log(
+        [
+          mode.padEnd(10),
+          `${(est / GB).toFixed(1)} GB`.padStart(8),
+          `${(mem.peak / GB).toFixed(2)} GB`.padStart(9),
+          `${(est / mem.peak).toFixed(2)}×`.padStart(6),
+          `${(mem.rss / GB).toFixed(2)} GB`.padStart(12),
+          `${(ms / 1000).toFixed(0)} s`.padStart(12),
+          phases.padEnd(36),
+          vsRaw,
+        ].join('  '),
+      );
     } finally {
       await host.dispose();
     }
