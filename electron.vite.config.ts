@@ -14,6 +14,7 @@ export default defineConfig({
           cli: resolve(__dirname, 'src-main/cli/cli.ts'),
           worker: resolve(__dirname, 'src-main/inference/worker.ts'),
           probe: resolve(__dirname, 'src-main/inference/probe.ts'),
+          'op-probe': resolve(__dirname, 'src-main/inference/op-probe-child.ts'),
         },
       },
     },

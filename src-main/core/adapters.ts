@@ -21,7 +21,8 @@ export interface WorkerHandle {
 
 export interface WorkerSpawner {
   /** `entry` is the absolute path of a built script (e.g. out/main/worker.js). */
-  spawn(entry: string, options: { env: NodeJS.ProcessEnv; args?: string[]; name: string }): WorkerHandle;
+  /** `cwd`: the process's working directory (default: ours; the op probes run in an empty temporary folder). */
+  spawn(entry: string, options: { env: NodeJS.ProcessEnv; args?: string[]; name: string; cwd?: string }): WorkerHandle;
 }
 
 /** Stores secrets (the Hugging Face token) outside the database and logs. */

@@ -8,8 +8,8 @@ import type { Adapters, SecretStore, WorkerHandle, WorkerSpawner } from './adapt
 import { causeOfNodeExit } from './worker-exit';
 
 export const forkSpawner: WorkerSpawner = {
-  spawn(entry, { env, args = [] }): WorkerHandle {
-    const child = fork(entry, args, { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+  spawn(entry, { env, args = [], cwd }): WorkerHandle {
+    const child = fork(entry, args, { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced', ...(cwd !== undefined ? { cwd } : {}) });
     return {
       get pid() {
         return child.pid;

@@ -2,6 +2,7 @@
 // (src-shared/api.ts) with no Electron import, so the Electron app, the CLI and `sd35-studio serve`
 // run the very same code; runtime differences arrive as adapters.
 import fs from 'node:fs';
+import path from 'node:path';
 import os from 'node:os';
 import type { GpuMemory, PayloadOf, ProviderStatus, StudioApi, SystemInfo } from '../../src-shared/api';
 import type { MachineMemory } from '../../src-shared/catalog';
@@ -28,6 +29,9 @@ import { LoraService } from './loras/service';
 import { resolveReuseLoras } from './loras/reuse-loras';
 import { checkInitReference, inputsHandlers } from './handlers/inputs';
 import { ModelHost } from './jobs/model-host';
+import { defaultWorkerEntry } from '../inference/host';
+import type { ProbeRunner } from '../inference/ort-probe';
+import { createOpProbeRunner, type OpProbeStats } from '../inference/op-probe-runner';
 import { JobQueue } from './jobs/queue';
 import { ModelService, type GraphFile } from './models/service';
 import type { PortabilityVerdict } from '../../src-shared/schemas/models';
@@ -58,7 +62,7 @@ export interface StudioCoreOptions {
   hostLog?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
   env?: NodeJS.ProcessEnv;
   /** The pre-download op check (inference/available.ts checkModelOps); answers cached under <data>/op-probes. */
-  checkOps?: (graphs: GraphFile[], context: { cacheDir: string }) => Promise<PortabilityVerdict>;
+  checkOps?: (graphs: GraphFile[], context: { cacheDir: string; runner: ProbeRunner }) => Promise<PortabilityVerdict>;
 }
 
 /** A start-up step of a room (reconcile history, resume downloads…), run by the lock holder only. */
@@ -84,6 +88,10 @@ export class StudioCore {
   readonly loras: LoraService;
   /** Shown to the user once: a damaged database moved aside, strays recovered, … */
   readonly notices: string[] = [];
+  /** Counts of the op-probe children of the pre-download check (issue 18 §2; tests read them). */
+  readonly opProbeStats: OpProbeStats = { children: 0, timeouts: 0, crashes: 0 };
+  /** The pre-download check's probes run in short-lived children (op-probe.js beside the worker). */
+  private readonly opProbes: ProbeRunner;
   private readonly lock: LockResult;
   private readonly primaryTasks: PrimaryTask[] = [];
   private readonly disposers: (() => void)[] = [];
@@ -113,6 +121,12 @@ export class StudioCore {
       ownerPid: this.lock.owner?.pid,
     });
     this.history = new HistoryService({ db: this.db, dataDir: this.layout.root });
+    this.opProbes = createOpProbeRunner({
+      spawner: options.adapters.spawner,
+      env: options.env ?? process.env,
+      entry: path.join(path.dirname(options.workerEntry ?? defaultWorkerEntry()), 'op-probe.js'),
+      stats: this.opProbeStats,
+    });
     this.media = {
       imagePath: (id) => this.history.imagePath(id),
       thumbPath: (id, size) => this.history.thumbPath(id, size),
@@ -142,7 +156,7 @@ export class StudioCore {
       env: options.env ?? process.env,
       graphsDir: dataLayout(options.dataDir).graphs,
       ...(options.nativeBinding ? { nativeBinding: options.nativeBinding } : {}),
-      ...(options.checkOps ? { checkOps: (graphs: GraphFile[]) => options.checkOps!(graphs, { cacheDir: dataLayout(options.dataDir).opProbes }) } : {}),
+      ...(options.checkOps ? { checkOps: (graphs: GraphFile[]) => options.checkOps!(graphs, { cacheDir: dataLayout(options.dataDir).opProbes, runner: this.opProbes }) } : {}),
     });
     this.disposers.push(
       this.models.on((event) => {

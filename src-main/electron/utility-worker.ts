@@ -37,6 +37,7 @@ export interface UtilityForkOptions {
   env: NodeJS.ProcessEnv;
   serviceName: string;
   stdio: 'inherit';
+  cwd?: string;
 }
 
 export interface UtilitySpawnerDeps {
@@ -96,8 +97,8 @@ export function createUtilitySpawner(deps: UtilitySpawnerDeps): WorkerSpawner {
   const platform = deps.platform ?? process.platform;
   const graceMs = deps.goneGraceMs ?? 250;
   return {
-    spawn(entry, { env, args = [], name }): WorkerHandle {
-      const child = deps.fork(entry, args, { env, serviceName: name, stdio: 'inherit' });
+    spawn(entry, { env, args = [], name, cwd }): WorkerHandle {
+      const child = deps.fork(entry, args, { env, serviceName: name, stdio: 'inherit', ...(cwd !== undefined ? { cwd } : {}) });
       let lastPid: number | undefined;
       let sent: NodeJS.Signals | undefined;
       let gone: ChildProcessGoneDetails | undefined;

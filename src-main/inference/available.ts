@@ -28,12 +28,13 @@ export function listExecutionProviders(): Promise<AvailableEp[]> {
 
 /**
  * The pre-download op check for ModelService, loaded lazily like the list above: the graphs'
- * ops probed in ONNX Runtime on the provider auto would use; answers cached in `cacheDir`.
+ * ops probed in ONNX Runtime on the provider auto would use, in short-lived children (`runner`: op-probe-runner.ts);
+ * answers cached in `cacheDir`.
  */
 export async function checkModelOps(
   graphs: { file: string; path: string }[],
-  context: { cacheDir: string },
+  context: { cacheDir: string; runner?: import('./ort-probe').ProbeRunner },
 ): Promise<import('../../src-shared/schemas/models').PortabilityVerdict> {
   const { checkModelGraphs } = await import('./verdict');
-  return checkModelGraphs(graphs, { cacheDir: context.cacheDir });
+  return checkModelGraphs(graphs, { cacheDir: context.cacheDir, ...(context.runner ? { runner: context.runner } : {}) });
 }

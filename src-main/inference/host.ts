@@ -12,6 +12,7 @@ import { StudioError } from '../../src-shared/errors';
 import type { WorkerExitCause, WorkerHandle, WorkerSpawner } from '../core/adapters';
 import { describeWorkerExit } from '../core/worker-exit';
 import type { GenerateRequest } from './pipeline';
+import { runProbes, type OpProbeStats } from './op-probe-runner';
 import {
   WORKER_ENV_FLAG,
   describeMessage,
@@ -22,6 +23,7 @@ import {
   type HostToWorker,
   type LoadedMessage,
   type ModelSpec,
+  type ProbeMessage,
   type ResultMessage,
   type WorkerToHost,
 } from './protocol';
@@ -46,6 +48,8 @@ export interface InferenceHostOptions {
   graphsDir?: string;
   /** Restart delays after crashes: initialMs, doubled per crash in a row, capped at maxMs (default 500, 10 000). */
   backoff?: { initialMs: number; maxMs: number };
+  /** How long each op probe of the worker may take in its child process (op-probe-runner.ts; default 30 s). */
+  opProbeTimeoutMs?: number;
   /** How long a new worker may take to say it is ready (default 60 s). */
   startTimeoutMs?: number;
   /** dispose(): how long the worker gets to shut down before SIGKILL (default 3 s). */
@@ -211,6 +215,7 @@ export class InferenceHost {
   private readonly graphsDir: string | undefined;
   private readonly backoff: { initialMs: number; maxMs: number };
   private readonly startTimeoutMs: number;
+  private readonly opProbeTimeoutMs: number | undefined;
   private readonly shutdownTimeoutMs: number;
   private readonly log: (level: LogLevel, message: string) => void;
   private readonly name: string;
@@ -236,6 +241,7 @@ export class InferenceHost {
     this.graphsDir = options.graphsDir;
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.startTimeoutMs = options.startTimeoutMs ?? 60_000;
+    this.opProbeTimeoutMs = options.opProbeTimeoutMs;
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 3_000;
     this.log = options.log ?? defaultLog;
     this.name = options.name ?? 'SD3.5 inference';
@@ -269,6 +275,9 @@ export class InferenceHost {
   get stats(): HostStats {
     return { ...this.counters };
   }
+
+  /** The op-probe children this host started for its workers (issue 18 §2). */
+  readonly probeStats: OpProbeStats = { children: 0, timeouts: 0, crashes: 0 };
 
   /** Runs one generation on the worker (after the requests before it). */
   generate(req: HostGenerateRequest, options: HostGenerateOptions = {}): Promise<HostGenerateResult> {
@@ -473,6 +482,23 @@ export class InferenceHost {
     this.callback(() => req.options.onStart?.());
   }
 
+  /** The worker's op probes, in a short-lived child process (op-probe-runner.ts); the answers go back as `probed`. */
+  private async runProbes(slot: Slot, message: ProbeMessage): Promise<void> {
+    const results = await runProbes(message.graphs, message.provider, {
+      spawner: this.spawner,
+      entry: path.join(path.dirname(this.entry), 'op-probe.js'),
+      env: workerEnv(this.env),
+      stats: this.probeStats,
+      ...(this.opProbeTimeoutMs !== undefined ? { timeoutMs: this.opProbeTimeoutMs } : {}),
+    });
+    if (slot.state !== 'ready' || this.slot !== slot) return; // the worker is gone (force stop, crash)
+    try {
+      this.post(slot, { type: 'probed', probeId: message.probeId, results });
+    } catch (err) {
+      this.log('warn', `Op-probe answers not sent to the worker: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
   private post(slot: Slot, message: HostToWorker): void {
     const checked = hostToWorkerSchema.safeParse(message);
     if (!checked.success) {
@@ -574,6 +600,9 @@ export class InferenceHost {
       case 'log':
         if (message.level === 'error') slot.lastError = message.message.split('\n')[0];
         this.log(message.level, `worker: ${message.message}`);
+        return;
+      case 'probe':
+        void this.runProbes(slot, message);
         return;
       default:
         break;

@@ -6,7 +6,9 @@
 // answer for another graph's op. Only conclusive answers are kept (the session starts, or ORT says it has no
 // kernel); an answer a real session contradicts is dropped (forgetProbes). A probe session is created from
 // its bytes with an empty folder as its external-data folder: it never reads a file (a copied Constant's
-// external data used to resolve against the process's working directory). This file and sessions.ts are
+// external data used to resolve against the process's working directory). In the studio every probe runs in a
+// short-lived child process (op-probe-runner.ts, given as ProbeOptions.runner): a probe that hangs or crashes
+// ORT is inconclusive there and never touches the serve process or the worker. This file and sessions.ts are
 // the only ones that call ORT.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -91,7 +93,27 @@ export function isNoKernelError(text: string): boolean {
   return NO_KERNEL.test(text);
 }
 
-async function probeBytes(model: Buffer, provider: string): Promise<ProbeResult> {
+/**
+ * Test hold points (docs/architecture.md §9), only with SD35_TEST_MODE=1: SD35_TEST_HOLD=op-probe-hang:<text>
+ * spins forever (a probe stuck in native code: the event loop never turns again) and op-probe-crash:<text> aborts
+ * the process, when the probe graph's bytes contain <text> (an op type).
+ */
+function probeHoldPoint(graph: Uint8Array): void {
+  if (process.env.SD35_TEST_MODE !== '1') return;
+  const m = /^op-probe-(hang|crash):(.{1,60})$/.exec(process.env.SD35_TEST_HOLD ?? '');
+  if (!m || !Buffer.from(graph.buffer, graph.byteOffset, graph.byteLength).includes(m[2] as string)) return;
+  if (m[1] === 'crash') process.abort();
+  for (;;) {
+    // held until killed
+  }
+}
+
+/**
+ * One probe session, in this process: the op-probe child (op-probe-child.ts) calls it; probeOps without a
+ * runner (unit tests) too.
+ */
+export async function probeBytes(model: Uint8Array, provider: string): Promise<ProbeResult> {
+  probeHoldPoint(model);
   try {
     const session = await ort.InferenceSession.create(model, {
       executionProviders: [provider],
@@ -114,9 +136,23 @@ export async function probeOp(op: GraphOp, opsets: ReadonlyMap<string, number>, 
   return probeBytes(probeModel(op, opsets), provider);
 }
 
+/**
+ * Runs probe graphs (in a child process: op-probe-runner.ts) and answers each, in order. A probe that times out or
+ * crashes answers inconclusive.
+ */
+export type ProbeRunner = (graphs: readonly Uint8Array[], provider: string) => Promise<ProbeResult[]>;
+
 export interface ProbeOptions {
   /** Folder for the on-disk cache (the data folder's cache); memory only when absent. */
   cacheDir?: string;
+  /** Where the probes run: the studio passes a child-process runner; absent, this process (tests). */
+  runner?: ProbeRunner;
+}
+
+async function inProcess(graphs: readonly Uint8Array[], provider: string): Promise<ProbeResult[]> {
+  const out: ProbeResult[] = [];
+  for (const g of graphs) out.push(await probeBytes(g, provider));
+  return out;
 }
 
 /** Probe answers for every op, keyed by opKey(op); cached per onnxruntime version and provider. */
@@ -127,22 +163,29 @@ export async function probeOps(
   options: ProbeOptions = {},
 ): Promise<Map<string, ProbeResult>> {
   const { cache, file } = cacheOf(provider, options);
-  const out = new Map<string, ProbeResult>();
-  let changed = false;
-  for (const op of ops) {
+  const keys = ops.map((op) => {
     const model = probeModel(op, opsets);
-    const key = probeKey(model);
-    let result = cache.get(key);
-    if (!result) {
-      result = await probeBytes(model, provider);
+    return { op, model, key: probeKey(model) };
+  });
+  // The uncached probe graphs, once each, in one batch for the runner.
+  const todo = new Map<string, Buffer>();
+  for (const k of keys) if (!cache.has(k.key) && !todo.has(k.key)) todo.set(k.key, k.model);
+  const fresh = new Map<string, ProbeResult>();
+  if (todo.size > 0) {
+    const answers = await (options.runner ?? inProcess)([...todo.values()], provider);
+    let changed = false;
+    [...todo.keys()].forEach((key, i) => {
+      const result: ProbeResult = answers[i] ?? { supported: true, inconclusive: true, detail: 'probe inconclusive: no answer' };
+      fresh.set(key, result);
       if (!result.inconclusive) {
         cache.set(key, result);
         changed = true;
       }
-    }
-    out.set(opKey(op), result);
+    });
+    if (changed) saveCache(cache, file);
   }
-  if (changed) saveCache(cache, file);
+  const out = new Map<string, ProbeResult>();
+  for (const k of keys) out.set(opKey(k.op), fresh.get(k.key) ?? (cache.get(k.key) as ProbeResult));
   return out;
 }
 

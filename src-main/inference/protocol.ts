@@ -152,12 +152,22 @@ export const cancelMessageSchema = z
 
 export const shutdownMessageSchema = z.object({ type: z.literal('shutdown') }).strict();
 
+const probeResult = z
+  .object({ supported: z.boolean(), detail: z.string().max(2000).optional(), inconclusive: z.literal(true).optional() })
+  .strict();
+
+/** The answers to the worker's `probe` (issue 18 §2: the host ran them in a short-lived child process). */
+export const probedMessageSchema = z
+  .object({ type: z.literal('probed'), probeId: z.number().int().nonnegative(), results: z.array(probeResult).max(1000) })
+  .strict();
+
 export const hostToWorkerSchema = z.discriminatedUnion('type', [
   loadMessageSchema,
   generateMessageSchema,
   upscaleMessageSchema,
   cancelMessageSchema,
   shutdownMessageSchema,
+  probedMessageSchema,
 ]);
 export type HostToWorker = z.infer<typeof hostToWorkerSchema>;
 export type GenerateMessage = z.infer<typeof generateMessageSchema>;
@@ -181,6 +191,19 @@ export const readyMessageSchema = z
  * `loaded`, a cancel makes the host force-stop the worker instead of waiting for the load (issue 18 §3).
  */
 export const loadingMessageSchema = z.object({ type: z.literal('loading'), requestId }).strict();
+
+/**
+ * Op probes the worker needs while it loads a model (ort-probe.ts): the host runs them in a short-lived child
+ * process (op-probe-runner.ts) and answers `probed`, so a probe that hangs or crashes ORT never takes the worker.
+ */
+export const probeMessageSchema = z
+  .object({
+    type: z.literal('probe'),
+    probeId: z.number().int().nonnegative(),
+    provider: z.string().min(1).max(32),
+    graphs: z.array(z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.byteLength <= 16 * 1024 * 1024, { message: 'expected a probe graph' })).max(1000),
+  })
+  .strict();
 
 /** A model is ready for the request: freshly loaded (reused false) or kept from an earlier one (reused true). */
 export const loadedMessageSchema = z
@@ -276,8 +299,9 @@ export type ResultMessage = z.infer<typeof resultMessageSchema>;
 export type ErrorMessage = z.infer<typeof errorMessageSchema>;
 export type LogMessage = z.infer<typeof logMessageSchema>;
 export type LoadingMessage = z.infer<typeof loadingMessageSchema>;
+export type ProbeMessage = z.infer<typeof probeMessageSchema>;
 export type UpscaledMessage = z.infer<typeof upscaledMessageSchema>;
-export type WorkerToHost = ReadyMessage | LoadingMessage | LoadedMessage | StepMessage | ResultMessage | UpscaledMessage | ErrorMessage | LogMessage;
+export type WorkerToHost = ReadyMessage | LoadingMessage | ProbeMessage | LoadedMessage | StepMessage | ResultMessage | UpscaledMessage | ErrorMessage | LogMessage;
 
 export type ParseResult<T> = { ok: true; message: T } | { ok: false; problem: string };
 
@@ -297,6 +321,7 @@ export function parseHostMessage(raw: unknown): ParseResult<HostToWorker> {
 const BY_TYPE: Record<WorkerToHost['type'], z.ZodType> = {
   ready: readyMessageSchema,
   loading: loadingMessageSchema,
+  probe: probeMessageSchema,
   loaded: loadedMessageSchema,
   step: stepMessageSchema,
   result: resultMessageSchema,

@@ -28,7 +28,7 @@ import { SLG_INPUT, SLG_PASS, slgSwitchModel } from '../model-folder/slg-switch'
 import { meanEncoderGraph } from '../model-folder/vae-mean';
 import { checkUpscalerGraph } from '../model-folder/upscaler-graph';
 import { forgetGraphProbes, graphForProvider } from './portability';
-import { isNoKernelError, type ProbeOptions } from './ort-probe';
+import { isNoKernelError, type ProbeOptions, type ProbeRunner } from './ort-probe';
 import { float16ToFloat32, float32ToFloat16 } from './tensors';
 import { webGpuFailure } from './webgpu';
 import { prepareLoraGraphs, type LoraBaseGraph, type LoraGraph, type LoraReport, type LoraUse } from '../lora/lora-graphs';
@@ -45,6 +45,8 @@ export interface SessionOptions {
   memory: MemoryMode;
   /** Where op-probe answers are cached on disk (ort-probe.ts); absent: in this process's memory only. */
   probeCacheDir?: string;
+  /** Where op probes run (the worker's: in a child process the host starts, issue 18 §2); absent: this process. */
+  probeRunner?: ProbeRunner;
   /**
    * The studio's folder of derived graphs (`<data>/graphs`, model-folder/derived-graphs.ts); absent: a
    * private temporary folder of this process.
@@ -488,7 +490,10 @@ export class LoadedModel {
   }
 
   private probeOptions(): ProbeOptions {
-    return this.options.probeCacheDir !== undefined ? { cacheDir: this.options.probeCacheDir } : {};
+    return {
+      ...(this.options.probeCacheDir !== undefined ? { cacheDir: this.options.probeCacheDir } : {}),
+      ...(this.options.probeRunner !== undefined ? { runner: this.options.probeRunner } : {}),
+    };
   }
 
   /** Ops rewritten by the portability pass for the sessions created so far, component by component. */

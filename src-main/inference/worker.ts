@@ -25,6 +25,7 @@ import {
 } from './protocol';
 import { LoadedModel, sessionsCreated, UpscalerSession } from './sessions';
 import { upscaleTiled } from './upscale-tiles';
+import type { ProbeResult, ProbeRunner } from './ort-probe';
 
 /** At most ~10 previews a second: a preview is attached to a step when this long has passed since the last. */
 export const PREVIEW_INTERVAL_MS = 100;
@@ -102,6 +103,8 @@ export class InferenceWorker {
   private current: { requestId: number; controller: AbortController } | undefined;
   private chain: Promise<void> = Promise.resolve();
   private stopping = false;
+  private nextProbeId = 1;
+  private readonly probes = new Map<number, (results: ProbeResult[]) => void>();
 
   constructor(
     private readonly port: Pick<Port, 'send'>,
@@ -136,6 +139,12 @@ export class InferenceWorker {
     }
     const message = parsed.message;
     switch (message.type) {
+      case 'probed': {
+        const waiting = this.probes.get(message.probeId);
+        this.probes.delete(message.probeId);
+        waiting?.(message.results);
+        return;
+      }
       case 'cancel':
         if (this.current && (message.requestId === undefined || message.requestId === this.current.requestId)) this.current.controller.abort();
         return;
@@ -151,7 +160,18 @@ export class InferenceWorker {
     }
   }
 
-  private enqueue(message: Exclude<HostToWorker, { type: 'cancel' | 'shutdown' }>): void {
+  /**
+   * The op probes of a model load, run by the host in a short-lived child process (issue 18 §2): never in this
+   * process, where a probe that hangs or crashes ORT would take the worker with it.
+   */
+  readonly probeRunner: ProbeRunner = (graphs, provider) =>
+    new Promise((resolve) => {
+      const probeId = this.nextProbeId++;
+      this.probes.set(probeId, resolve);
+      this.send({ type: 'probe', probeId, provider, graphs: [...graphs] });
+    });
+
+  private enqueue(message: Exclude<HostToWorker, { type: 'cancel' | 'shutdown' | 'probed' }>): void {
     this.chain = this.chain.then(async () => {
       const controller = new AbortController();
       this.current = { requestId: message.requestId, controller };
@@ -228,6 +248,7 @@ export class InferenceWorker {
       ...(threads !== undefined ? { threads } : {}),
       ...(spec.probeCacheDir !== undefined ? { probeCacheDir: spec.probeCacheDir } : {}),
       ...(spec.graphsDir !== undefined ? { graphsDir: spec.graphsDir } : {}),
+      probeRunner: this.probeRunner,
     });
     let precision: Precision;
     try {

@@ -5,7 +5,7 @@ import type { WorkerSpawner } from '../core/adapters';
 
 export interface SpawnLog {
   spawner: WorkerSpawner;
-  /** Date.now() at each spawn, in order. */
+  /** Date.now() at each worker spawn, in order. */
   spawnedAt: number[];
 }
 
@@ -15,7 +15,8 @@ export function recordSpawns(inner: WorkerSpawner): SpawnLog {
     spawnedAt,
     spawner: {
       spawn(entry, options) {
-        spawnedAt.push(Date.now());
+        // The host also starts its short-lived op-probe children through the spawner: they are not workers.
+        if (!entry.endsWith('op-probe.js')) spawnedAt.push(Date.now());
         return inner.spawn(entry, options);
       },
     },
