@@ -269,9 +269,20 @@ function modulate(ctx: Ctx, x: string, width: number, shift: string, scale: stri
   return g.op('Add', [g.op('Mul', [layerNorm(ctx, x, undefined, width), g.op('Add', [scale, one])]), shift]);
 }
 
-function buildTransformer(ctx: Ctx, scale: RealScale): void {
+/** A transformer's own dimensions (REAL_SCALE.transformer.medium/large; a benchmark may ask for a smaller one). */
+export interface TransformerDims {
+  headDim: number;
+  heads: number;
+  layers: number;
+  dualAttentionLayers: number;
+  qkNorm: boolean;
+  captionProjection: number;
+  posEmbedMax: number;
+}
+
+function buildTransformer(ctx: Ctx, scale: RealScale | TransformerDims): void {
   const { g } = ctx;
-  const t = REAL_SCALE.transformer[scale];
+  const t = typeof scale === 'string' ? REAL_SCALE.transformer[scale] : scale;
   const { inChannels, patch, jointAttention, pooledProjection } = REAL_SCALE.transformer.common;
   const H = t.heads * t.headDim;
   // TensorStack's input order and names.
@@ -419,7 +430,7 @@ export interface RealScaleManifest {
 }
 
 /** Writes one component (graph + streamed external data); returns its manifest line. */
-export function writeRealComponent(outDir: string, scale: RealScale, component: RealComponent): ComponentManifest {
+export function writeRealComponent(outDir: string, scale: RealScale, component: RealComponent, transformerDims?: TransformerDims): ComponentManifest {
   const dir = path.join(outDir, component);
   fs.mkdirSync(dir, { recursive: true });
   const writer = new ExternalDataWriter(path.join(dir, 'model.onnx.data'), 'model.onnx.data');
@@ -429,7 +440,7 @@ export function writeRealComponent(outDir: string, scale: RealScale, component: 
     if (component === 'text_encoder') buildClip(ctx, 'clipL');
     else if (component === 'text_encoder_2') buildClip(ctx, 'clipG');
     else if (component === 'text_encoder_3') buildT5(ctx);
-    else if (component === 'unet') buildTransformer(ctx, scale);
+    else if (component === 'unet') buildTransformer(ctx, transformerDims ?? scale);
     else buildVaeDecoder(ctx);
   } finally {
     writer.close();
