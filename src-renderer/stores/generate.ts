@@ -38,12 +38,13 @@ import type { ReuseParameters } from '../../src-shared/schemas/gallery';
 import { stripLoraTags } from '../../src-shared/lora-prompt';
 import type { SkipLayerSupport } from '../../src-shared/schemas/models';
 import { studio } from '../studio';
+import { useInitImageStore } from './init-image';
 import { formLoraRefs, restoreFormLoras, type FormLora } from './lora-form';
 
 export type SeedMode = 'consecutive' | 'random' | 'list';
-export type AxisKind = 'none' | 'guidance' | 'steps' | 'model' | 'sampler' | 'scheduler' | 'shift' | 'slgScale' | 'loraStrength' | 'loraOn';
+export type AxisKind = 'none' | 'guidance' | 'steps' | 'model' | 'sampler' | 'scheduler' | 'shift' | 'slgScale' | 'loraStrength' | 'loraOn' | 'strength';
 /** Axes whose values are numbers typed as a list ("3, 4.5, 6"). */
-const NUMBER_AXES = ['guidance', 'steps', 'shift', 'slgScale'] as const;
+const NUMBER_AXES = ['guidance', 'steps', 'shift', 'slgScale', 'strength'] as const;
 type NumberAxis = (typeof NUMBER_AXES)[number];
 function isNumberAxis(a: AxisKind): a is NumberAxis {
   return (NUMBER_AXES as readonly string[]).includes(a);
@@ -548,6 +549,8 @@ export const useGenerateStore = defineStore('generate', () => {
       form.slgEnd = r.slg.end;
     }
     reuseNotes.value = r.samplingNotes ?? [];
+    // An image made from an image: the same source, mask, strength and fit (kept in <data>/inputs/).
+    if (r.init) void useInitImageStore().useInit(r.init);
     if (r.seed !== undefined && parseSeed(r.seed) !== null) {
       form.seed = parseSeed(r.seed)!;
       form.seedLocked = true;
@@ -609,6 +612,17 @@ export const useGenerateStore = defineStore('generate', () => {
     const built = buildSubmission(form, randomSeed, { skipLayers: chosen.value?.installed?.skipLayers });
     if (!built.ok) {
       errors.value = built.errors;
+      return undefined;
+    }
+    // Image to image: the init image's reference, strength, fit and mask (stores/init-image.ts).
+    try {
+      const init = useInitImageStore().initForSubmit();
+      if (init) built.value.params.init = init;
+      else if (built.value.sweep.axis?.kind === 'strength') throw new StudioError('invalid_input', 'A strength sweep needs an init image: drop or choose one above.', { field: 'sweep' });
+    } catch (err) {
+      const e = StudioError.from(err);
+      errors.value = e.details?.field === 'sweep' ? { sweep: e.message } : {};
+      submitError.value = e.message;
       return undefined;
     }
     errors.value = {};

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { GENERATION_LIMITS, samplerSchema, schedulerSchema, seedSchema, slgSchema } from '../generation';
 import { generationStatusSchema } from './jobs';
+import { initImageSchema } from '../img2img';
 
 const MAX_PROMPT = GENERATION_LIMITS.maxKeptPromptChars;
 const id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
@@ -106,6 +107,8 @@ export const reuseSchema = z
     slg: slgSchema.optional(),
     /** A sampler or schedule the image names that the studio lacks, and the nearest it offers instead. */
     samplingNotes: z.array(z.string().max(300)).max(4).optional(),
+    /** Image to image: the source (and mask) the image was made from, kept in the data folder. */
+    init: initImageSchema.optional(),
     /**
      * The image's LoRAs resolved in the library by hash (by name when the file names no hash, as ComfyUI's):
      * `sha256` set = in the library (its current name); absent = missing, with the hash the image gave.

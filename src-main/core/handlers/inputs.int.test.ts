@@ -173,5 +173,8 @@ describe('gallery items of image-to-image results', () => {
     expect(items.find((i) => i.id === id)).toMatchObject({ strength: 0.4, initSha256: init.sha256, maskSha256: init.mask.sha256 });
     const other = items.find((i) => i.id === plain.id)!;
     expect([other.strength, other.initSha256, other.maskSha256]).toEqual([undefined, undefined, undefined]);
+    // Reuse brings the source back into the form (Retry needs nothing: the job's snapshot keeps init).
+    expect((await call('gallery.reuse', { id })).init).toEqual(init);
+    expect((await call('gallery.reuse', { id: plain.id })).init).toBeUndefined();
   });
 });

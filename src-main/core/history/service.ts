@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import { StudioError } from '../../../src-shared/errors';
 import { samplingFromNames, shiftSchema, slgSchema } from '../../../src-shared/generation';
+import { initImageSchema } from '../../../src-shared/img2img';
 import type { ParsedLora, ParsedParameters, StudioImageMeta } from '../../../src-shared/metadata';
 import { stripLoraTags } from '../../../src-shared/lora-prompt';
 import { studioSampling } from '../../../src-shared/metadata/studio-sampling';
@@ -210,6 +211,8 @@ export class HistoryService {
     Object.assign(out, samplingFromNames({ sampler: names?.sampler, scheduler: names?.scheduler }));
     const slg = slgSchema.safeParse(studio?.slg ?? imported?.slg);
     if (slg.success) out.slg = slg.data;
+    const init = initImageSchema.safeParse(studio?.init);
+    if (init.success) out.init = init.data;
     return out;
   }
 

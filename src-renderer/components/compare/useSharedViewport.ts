@@ -25,7 +25,8 @@ export interface SharedViewport {
   measure(): void;
   setNatural(size: Size): void;
   wheel(e: WheelEvent): void;
-  pointerDown(e: PointerEvent): void;
+  /** Starts a pan with the primary button (or with any button when `anyButton`: the mask editor pans with the middle one). */
+  pointerDown(e: PointerEvent, anyButton?: boolean): void;
   dblclick(e: MouseEvent): void;
   fit(): void;
   toggleOneToOne(): void;
@@ -136,8 +137,8 @@ export function useSharedViewport(): SharedViewport {
       const scale = e.deltaMode === 1 ? 16 : e.deltaMode === 2 ? 400 : 1;
       set(wheelZoom(v, e.deltaY * scale, locate(e.clientX, e.clientY)));
     },
-    pointerDown(e) {
-      if (e.button !== 0) return;
+    pointerDown(e, anyButton = false) {
+      if (e.button !== 0 && !anyButton) return;
       drag = { id: e.pointerId, x: e.clientX, y: e.clientY };
       if (stage) stage.dataset.dragging = '1';
       window.addEventListener('pointermove', onMove);

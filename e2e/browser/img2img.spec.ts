@@ -1,0 +1,240 @@
+// Image to image in browser mode with a tiny real model that has a VAE encoder: a person opens a gallery image,
+// picks "Inpaint", paints a mask in the mask editor (brush, size keys, undo), keeps it, generates two seeds and sees
+// the results next to their source in Compare (the "Source" pane); a dropped file starts an image-to-image job
+// whose strength slider says how many steps run; a corrupt dropped file is refused with a clear message and nothing
+// reaches the gallery. Screenshots of the init panel, the mask editor and Compare with its source at 1280×800 and
+// 1920×1080, light and dark, go to test-results/screenshots/. Any console error fails the test.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect, test, type Browser, type Page } from '@playwright/test';
+import sharp from 'sharp';
+import { callApi, startServe, type Served } from '../../src-main/testing/processes';
+import { chromiumMissingReason, closeSpecStudio, launchChromium, openPage } from '../support/browser';
+import { writeTinyModel } from '../support/tiny-model';
+
+// Code inside page.evaluate runs in Chromium; the node tsconfig has no DOM lib.
+interface PageEl {
+  dispatchEvent(e: unknown): boolean;
+}
+declare const document: { querySelector(s: string): PageEl | null };
+declare class DataTransfer {
+  items: { add(f: unknown): void };
+}
+declare class File {
+  constructor(parts: unknown[], name: string, opts: { type: string });
+}
+declare class DragEvent {
+  constructor(type: string, init: { dataTransfer: DataTransfer; bubbles: boolean; cancelable: boolean });
+}
+declare function atob(s: string): string;
+
+let browser: Browser;
+let served: Served | undefined;
+let dataDir: string;
+let modelDir: string;
+let modelId: string;
+let galleryId: number;
+const shots = path.resolve(__dirname, '..', '..', 'test-results', 'screenshots');
+
+test.describe.configure({ mode: 'serial' });
+
+async function api<T>(method: string, params: unknown = {}): Promise<T> {
+  const { body } = await callApi(served!, method, params);
+  expect(body.ok, JSON.stringify(body.error)).toBe(true);
+  return body.result as T;
+}
+
+/** A 256 × 256 picture with shapes, so a repainted region shows. */
+async function picture(): Promise<Buffer> {
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="256" height="256"><rect width="256" height="256" fill="#3a6ea5"/><circle cx="128" cy="120" r="70" fill="#f2c14e"/><rect x="20" y="190" width="216" height="40" fill="#2d3047"/></svg>`;
+  return sharp(Buffer.from(svg)).png().toBuffer();
+}
+
+test.beforeAll(async () => {
+  const reason = chromiumMissingReason();
+  test.skip(!!reason, reason);
+  test.setTimeout(180_000);
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sd35-e2e-img2img-'));
+  modelDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sd35-e2e-img2img-model-'));
+  await writeTinyModel(path.join(modelDir, 'tiny-sd35'), { layout: 'optimum', io: 'fp32', size: 'micro', vaeEncoder: true });
+  served = await startServe(dataDir);
+  browser = await launchChromium();
+  fs.mkdirSync(shots, { recursive: true });
+  modelId = (await api<{ id: string }>('models.import', { folder: path.join(modelDir, 'tiny-sd35') })).id;
+  const imported = await api<{ imported: { id: number }[] }>('gallery.import', { files: [{ name: 'harbour.png', dataBase64: (await picture()).toString('base64') }] });
+  galleryId = imported.imported[0]!.id;
+});
+
+test.afterAll(async () => {
+  await closeSpecStudio(browser, served, [dataDir, modelDir]);
+});
+
+async function open(opts: { width?: number; height?: number; colorScheme?: 'light' | 'dark' } = {}): Promise<{ page: Page; errors: string[] }> {
+  const opened = await openPage(browser, served!.url, { viewport: { width: opts.width ?? 1280, height: opts.height ?? 800 }, colorScheme: opts.colorScheme ?? 'light' });
+  await expect(opened.page.getByRole('heading', { level: 1, name: 'Generate' })).toBeVisible();
+  await expect(opened.page.getByRole('combobox', { name: 'Model' })).toHaveValue(modelId);
+  return opened;
+}
+
+const nav = (page: Page, name: string) => page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name }).click();
+
+async function galleryTotal(): Promise<number> {
+  return (await api<{ total: number }>('gallery.query', { limit: 1 })).total;
+}
+
+/** Drags along a path of stage fractions with the left button (a brush stroke). */
+async function stroke(page: Page, points: [number, number][]): Promise<void> {
+  const box = (await page.getByTestId('mask-canvas').locator('..').boundingBox())!;
+  const at = ([fx, fy]: [number, number]) => [box.x + box.width * fx, box.y + box.height * fy] as const;
+  await page.mouse.move(...at(points[0]!));
+  await page.mouse.down();
+  for (const p of points.slice(1)) await page.mouse.move(...at(p), { steps: 4 });
+  await page.mouse.up();
+}
+
+test('gallery image → Inpaint → paint a mask → generate → the results next to their source in Compare', async () => {
+  test.setTimeout(150_000);
+  const { page, errors } = await open();
+  await nav(page, 'Gallery');
+  await page.getByRole('grid', { name: 'Gallery images' }).locator(`#gallery-cell-${galleryId}`).click();
+  const detail = page.getByRole('complementary', { name: 'Image details' });
+  await detail.getByRole('button', { name: 'Inpaint' }).click();
+
+  // The Generate view with the mask editor over it; the size is the image's own.
+  const editor = page.getByRole('dialog', { name: 'Mask editor' });
+  await expect(editor).toBeVisible();
+  await expect(editor.getByRole('img', { name: 'Init image, 256 × 256' })).toBeVisible();
+  await expect(page.getByRole('spinbutton', { name: 'Width' })).toHaveValue('256');
+  // Every control has a name; the size keys and undo work.
+  for (const name of ['Brush', 'Eraser']) await expect(editor.getByRole('radio', { name })).toBeVisible();
+  for (const name of ['Brush size', 'Feather (mask blur)', 'Overlay opacity']) await expect(editor.getByRole('slider', { name })).toBeVisible();
+  for (const name of ['Undo', 'Redo', 'Invert', 'Clear', 'Fit', 'Cancel', 'Use mask']) await expect(editor.getByRole('button', { name })).toBeVisible();
+  const size = editor.getByRole('slider', { name: 'Brush size' });
+  const before = Number(await size.inputValue());
+  await page.keyboard.press(']');
+  expect(Number(await size.inputValue())).toBeGreaterThan(before);
+  await page.keyboard.press('x');
+  await expect(editor.getByRole('radio', { name: 'Eraser' })).toHaveAttribute('aria-checked', 'true');
+  await page.keyboard.press('x');
+  await expect(editor.getByRole('radio', { name: 'Brush' })).toHaveAttribute('aria-checked', 'true');
+  await stroke(page, [[0.1, 0.1], [0.2, 0.2]]);
+  await expect(editor.getByRole('button', { name: 'Undo' })).toBeEnabled();
+  await page.keyboard.press('Control+z');
+  await expect(editor.getByRole('button', { name: 'Undo' })).toBeDisabled();
+  await expect(editor.getByRole('button', { name: 'Redo' })).toBeEnabled();
+  // The real mask: a stroke across the sun.
+  await stroke(page, [[0.4, 0.4], [0.5, 0.45], [0.6, 0.5]]);
+  for (const [w, h] of [[1280, 800], [1920, 1080]] as const) {
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.setViewportSize({ width: w, height: h });
+      await page.emulateMedia({ colorScheme: scheme });
+      await page.screenshot({ path: path.join(shots, `mask-editor-${w}-${scheme}.png`) });
+    }
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.emulateMedia({ colorScheme: 'light' });
+  await editor.getByRole('button', { name: 'Use mask' }).click();
+  await expect(editor).toBeHidden();
+
+  const panel = page.getByTestId('init-image');
+  await expect(panel).toContainText('Inpaint');
+  await expect(panel.getByRole('button', { name: 'Edit mask' })).toHaveCount(2);
+  await page.getByLabel('Prompt', { exact: true }).fill('a harbour at night, repainted');
+  await page.getByRole('spinbutton', { name: 'Steps' }).fill('4');
+  await page.getByRole('spinbutton', { name: 'Guidance' }).fill('0');
+  await page.getByRole('textbox', { name: 'Seed', exact: true }).fill('2000');
+  await page.getByRole('spinbutton', { name: 'Images' }).fill('2');
+  await page.getByRole('slider', { name: 'Strength' }).fill('0.5');
+  await expect(page.getByTestId('strength-steps')).toHaveText('0.50 · 2 of 4 steps');
+  await page.screenshot({ path: path.join(shots, 'img2img-panel-1280-light.png') });
+  const totalBefore = await galleryTotal();
+  await page.getByRole('button', { name: 'Generate' }).click();
+
+  const card = page.getByRole('article', { name: /^Job \d+: a harbour at night/ });
+  await expect(card.getByRole('button', { name: /^Open Seed .* in the Gallery$/ })).toHaveCount(2, { timeout: 120_000 });
+  expect(await galleryTotal()).toBe(totalBefore + 2);
+  const jobs = await api<{ items: { params: { init?: { imageId?: number; strength: number; mask?: { blur: number } } } }[] }>('jobs.list', {});
+  expect(jobs.items[0]!.params.init).toMatchObject({ imageId: galleryId, strength: 0.5, mask: { blur: 4 } });
+
+  await card.getByRole('button', { name: 'Compare these seeds' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Compare' })).toBeVisible();
+  const source = page.getByRole('group', { name: 'Source' });
+  await expect(source).toBeVisible();
+  await expect.poll(() => source.getByRole('img', { name: 'Source image' }).evaluate((el: { naturalWidth?: number }) => el.naturalWidth ?? 0)).toBe(256);
+  await expect(page.getByRole('list', { name: 'Compared images' }).getByRole('listitem')).toHaveCount(2);
+  // The source sits beside the results, on the same row.
+  const s = (await source.boundingBox())!;
+  const first = (await page.getByRole('list', { name: 'Compared images' }).getByRole('listitem').first().boundingBox())!;
+  expect(s.x + s.width).toBeLessThanOrEqual(first.x);
+  expect(Math.abs(s.y - first.y)).toBeLessThan(2);
+  for (const [w, h] of [[1280, 800], [1920, 1080]] as const) {
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.setViewportSize({ width: w, height: h });
+      await page.emulateMedia({ colorScheme: scheme });
+      await page.screenshot({ path: path.join(shots, `compare-source-${w}-${scheme}.png`) });
+    }
+  }
+  expect(errors).toEqual([]);
+  await page.context().close();
+});
+
+async function dropFile(page: Page, bytes: Buffer, name: string, type: string): Promise<void> {
+  await page.evaluate(
+    ({ b64, name, type }) => {
+      const bin = atob(b64);
+      const arr = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i++) arr[i] = bin.charCodeAt(i);
+      const dt = new DataTransfer();
+      dt.items.add(new File([arr], name, { type }));
+      const target = document.querySelector('section.generate')!;
+      target.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      target.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    },
+    { b64: bytes.toString('base64'), name, type },
+  );
+}
+
+test('img2img by drag and drop: the strength says how many steps run; a corrupt file is refused, nothing is added', async () => {
+  test.setTimeout(120_000);
+  const { page, errors } = await open();
+  const panel = page.getByTestId('init-image');
+  if (await panel.getByRole('button', { name: 'Remove image' }).isVisible()) await panel.getByRole('button', { name: 'Remove image' }).click();
+
+  // A corrupt "PNG": the server's import checks refuse it, the form says why, the gallery is unchanged.
+  const totalBefore = await galleryTotal();
+  await dropFile(page, Buffer.from('\x89PNG\r\n\x1a\nthis is not really a png'), 'broken.png', 'image/png');
+  await expect(panel.getByRole('alert')).toContainText('cannot be used');
+  expect(await galleryTotal()).toBe(totalBefore);
+
+  // A real picture, 320 × 192: the size becomes its own.
+  const photo = await sharp(await picture()).resize(320, 192, { fit: 'fill' }).webp().toBuffer();
+  await dropFile(page, photo, 'harbour.webp', 'image/webp');
+  await expect(panel).toContainText('320 × 192 WEBP');
+  await expect(panel.getByRole('alert')).toHaveCount(0);
+  await expect(page.getByRole('spinbutton', { name: 'Width' })).toHaveValue('320');
+  await expect(page.getByRole('spinbutton', { name: 'Height' })).toHaveValue('192');
+  await page.getByLabel('Prompt', { exact: true }).fill('the same harbour, varied');
+  await page.getByRole('spinbutton', { name: 'Steps' }).fill('8');
+  await page.getByRole('spinbutton', { name: 'Images' }).fill('1');
+  // diffusers' get_timesteps: t_start = int(8 − 8·0.3) = int(5.6) = 5, so 3 of the 8 steps run.
+  await page.getByRole('slider', { name: 'Strength' }).fill('0.3');
+  await expect(page.getByTestId('strength-steps')).toHaveText('0.30 · 3 of 8 steps');
+  await page.getByRole('combobox', { name: 'Fit' }).selectOption('crop');
+  for (const [w, h] of [[1280, 800], [1920, 1080]] as const) {
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.setViewportSize({ width: w, height: h });
+      await page.emulateMedia({ colorScheme: scheme });
+      await page.screenshot({ path: path.join(shots, `img2img-form-${w}-${scheme}.png`) });
+    }
+  }
+  await page.getByRole('button', { name: 'Generate' }).click();
+  const card = page.getByRole('article', { name: /^Job \d+: the same harbour, varied/ });
+  await expect(card.getByRole('button', { name: /^Open Seed .* in the Gallery$/ })).toHaveCount(1, { timeout: 90_000 });
+  expect(await galleryTotal()).toBe(totalBefore + 1);
+  const jobs = await api<{ items: { params: { width: number; height: number; init?: { strength: number; fit: string; mask?: unknown } } }[] }>('jobs.list', {});
+  expect(jobs.items[0]!.params).toMatchObject({ width: 320, height: 192, init: { strength: 0.3, fit: 'crop' } });
+  expect(jobs.items[0]!.params.init!.mask).toBeUndefined();
+  expect(errors).toEqual([]);
+  await page.context().close();
+});
