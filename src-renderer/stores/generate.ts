@@ -43,6 +43,7 @@ import { stripLoraTags } from '../../src-shared/lora-prompt';
 import type { SkipLayerSupport } from '../../src-shared/schemas/models';
 import { studio } from '../studio';
 import { useInitImageStore } from './init-image';
+import { useInpaintAreaStore } from './inpaint-area';
 import { formLoraRefs, restoreFormLoras, type FormLora } from './lora-form';
 
 export type SeedMode = 'consecutive' | 'random' | 'list';
@@ -654,7 +655,8 @@ export const useGenerateStore = defineStore('generate', () => {
     // Image to image: the init image's reference, strength, fit and mask (stores/init-image.ts).
     try {
       const init = useInitImageStore().initForSubmit();
-      if (init) built.value.params.init = init;
+      // Outpaint / "Only masked" (stores/inpaint-area.ts) go into the same init.
+      if (init) built.value.params.init = useInpaintAreaStore().withArea(init);
       else if (built.value.sweep.axis?.kind === 'strength') throw new StudioError('invalid_input', 'A strength sweep needs an init image: drop or choose one above.', { field: 'sweep' });
     } catch (err) {
       const e = StudioError.from(err);
