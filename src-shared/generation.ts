@@ -375,7 +375,7 @@ export function hiresSize(width: number, height: number, scale: number): { width
   if (w > L.maxSide || h > L.maxSide || w * h > L.maxPixels) {
     throw new StudioError(
       'invalid_input',
-      `Hires fix ×${scale} of ${width}×${height} would be ${w}×${h}; at most ${L.maxSide} px a side and ${L.maxPixels} pixels are possible.`,
+      `Hires fix ×${scale} of ${width}×${height} would be ${w}×${h}; at most ${L.maxSide} px a side and 4 MP (${L.maxSide}×${L.maxSide}) are possible.`,
       { field: 'hires' },
     );
   }

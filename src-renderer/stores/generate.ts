@@ -9,6 +9,10 @@ import { CATALOG, isCatalogId } from '../../src-shared/catalog';
 import { StudioError } from '../../src-shared/errors';
 import { formatMegapixels } from '../../src-shared/image-size';
 import {
+  BUILTIN_UPSCALER,
+  HIRES_LIMITS,
+  hiresSchema,
+  hiresSize,
   GENERATION_LIMITS,
   defaultsFor,
   jobParamsSchema,
@@ -39,6 +43,7 @@ import { stripLoraTags } from '../../src-shared/lora-prompt';
 import type { SkipLayerSupport } from '../../src-shared/schemas/models';
 import { studio } from '../studio';
 import { useInitImageStore } from './init-image';
+import { useInpaintAreaStore } from './inpaint-area';
 import { formLoraRefs, restoreFormLoras, type FormLora } from './lora-form';
 
 export type SeedMode = 'consecutive' | 'random' | 'list';
@@ -87,6 +92,12 @@ export interface GenerateForm {
   slgScale: number;
   slgStart: number;
   slgEnd: number;
+  /** Hires fix (components/generate/HiresFields.vue): off, or scale, steps (0 = the same), strength and upscaler. */
+  hires: boolean;
+  hiresScale: number;
+  hiresSteps: number;
+  hiresStrength: number;
+  hiresUpscaler: string;
   /** LoRAs from the library with a strength each, on or off (stores/lora-form.ts). */
   loras: FormLora[];
   /** The LoRA a LoRA strength / on-off axis varies (its name in `loras`). */
@@ -126,6 +137,11 @@ export function defaultForm(): GenerateForm {
     slgScale: SLG_DEFAULT.scale,
     slgStart: SLG_DEFAULT.start,
     slgEnd: SLG_DEFAULT.end,
+    hires: false,
+    hiresScale: HIRES_LIMITS.defaultScale,
+    hiresSteps: 0,
+    hiresStrength: HIRES_LIMITS.defaultStrength,
+    hiresUpscaler: BUILTIN_UPSCALER,
     loras: [],
     axisLora: '',
   };
@@ -213,7 +229,7 @@ export interface Submission {
 }
 
 export type FieldErrors = Partial<
-  Record<'prompt' | 'negativePrompt' | 'model' | 'steps' | 'guidance' | 'width' | 'height' | 'seed' | 'images' | 'sweep' | 'sampler' | 'scheduler' | 'shift' | 'slg' | 'loras', string>
+  Record<'prompt' | 'negativePrompt' | 'model' | 'steps' | 'guidance' | 'width' | 'height' | 'seed' | 'images' | 'sweep' | 'sampler' | 'scheduler' | 'shift' | 'slg' | 'loras' | 'hires', string>
 >;
 
 /** What the core says about the chosen model that the form checks before a submit. */
@@ -249,6 +265,26 @@ function samplingParams(f: GenerateForm, errors: FieldErrors, ctx: SubmissionCon
     }
   }
   return out;
+}
+
+/** The Hires fix group's parameters for a submit (absent when off), or the error that stops it. */
+export function hiresParams(f: GenerateForm, errors: FieldErrors): Pick<JobParams, 'hires'> {
+  if (!f.hires) return {};
+  const hires = hiresSchema.safeParse({ scale: f.hiresScale, upscaler: String(f.hiresUpscaler).trim() || BUILTIN_UPSCALER, steps: f.hiresSteps, strength: f.hiresStrength });
+  if (!hires.success) {
+    const issue = hires.error.issues[0];
+    errors.hires = `Hires fix: ${String(issue?.path[0] ?? '')} ${issue?.message ?? 'not valid'}.`.replace(/\s+/gu, ' ');
+    return {};
+  }
+  if (!errors.width && !errors.height) {
+    try {
+      hiresSize(f.width, f.height, hires.data.scale);
+    } catch (err) {
+      errors.hires = StudioError.from(err).message;
+      return {};
+    }
+  }
+  return { hires: hires.data };
 }
 
 /**
@@ -314,6 +350,7 @@ export function buildSubmission(
   const loraRefs = formLoraRefs(f.loras);
   if ('error' in loraRefs) errors.loras = loraRefs.error;
   const sampling = samplingParams(f, errors, ctx);
+  const hires = hiresParams(f, errors);
 
   if (Object.keys(errors).length || !seeds) return { ok: false, errors };
   const params = jobParamsSchema.safeParse({
@@ -326,6 +363,7 @@ export function buildSubmission(
     height: f.height,
     t5: f.t5,
     ...sampling,
+    ...hires,
     ...('loras' in loraRefs && loraRefs.loras.length > 0 ? { loras: loraRefs.loras } : {}),
   });
   if (!params.success) {
@@ -617,7 +655,8 @@ export const useGenerateStore = defineStore('generate', () => {
     // Image to image: the init image's reference, strength, fit and mask (stores/init-image.ts).
     try {
       const init = useInitImageStore().initForSubmit();
-      if (init) built.value.params.init = init;
+      // Outpaint / "Only masked" (stores/inpaint-area.ts) go into the same init.
+      if (init) built.value.params.init = useInpaintAreaStore().withArea(init);
       else if (built.value.sweep.axis?.kind === 'strength') throw new StudioError('invalid_input', 'A strength sweep needs an init image: drop or choose one above.', { field: 'sweep' });
     } catch (err) {
       const e = StudioError.from(err);

@@ -40,7 +40,7 @@ describe('hires fix', () => {
     expect(hiresSize(832, 1216, 1.5)).toEqual({ width: 1248, height: 1824 });
     expect(hiresSize(1000, 64, 1.3).width).toBe(1296);
     expect(() => hiresSize(1024, 1024, 2.5)).toThrow(/at most 2048/);
-    expect(() => hiresSize(1536, 1536, 1.4)).toThrow(/pixels/);
+    expect(() => hiresSize(1536, 1536, 1.4)).toThrow(/4 MP/);
   });
 
   it('equals text to image → Lanczos → image to image, and counts both passes as one progress', async () => {
