@@ -372,6 +372,14 @@ export const CPU_VAE_DECODE_WORKING_BYTES = 6.5 * GB;
  */
 export const CPU_ATTENTION_COPIES = 4;
 
+/**
+ * What the real worker holds beyond a transformer session alone while denoising on the CPU, measured: the full-size
+ * Medium in the low memory mode without T5, one 512² image (`npm run bench -- real-scale --full --no-t5 --modes low`,
+ * 2026-12-07) peaked at 12.94 GB (VmHWM), 1.16 GB above the transformer alone in a fresh process at the same size
+ * (11.78 GB). Counted on top of PROCESS_BYTES, so the estimate there is 13.15 GB (1.02×).
+ */
+export const CPU_WORKER_DENOISE_EXTRA_BYTES = 1.2 * GB;
+
 /** Attention heads of the diffusion transformer (the repos' transformer/config.json num_attention_heads). */
 const TRANSFORMER_HEADS: Record<CatalogId, number> = { 'sd3.5-medium': 24, 'sd3.5-large-turbo': 38, 'sd3.5-large': 38 };
 /** The size the fit check answers for: SD3.5's native 1024² (every variant's default). */
@@ -438,7 +446,8 @@ export interface PhasePeaks {
  * On the CPU each phase with its measured working memory, at `pixels` (default 1024², what the fit check answers
  * for): encoding one run's allowance beside the weights resident then; denoising the transformer's attention
  * (cpuTransformerWorkingBytes; in `fast` the encoders' arena stays beside it); decoding the VAE's
- * (CPU_VAE_DECODE_WORKING_BYTES, measured at 1024²). Residency per mode as in peakMemoryBytes.
+ * (CPU_VAE_DECODE_WORKING_BYTES, measured at 1024²). Residency per mode as in peakMemoryBytes. Denoising also counts
+ * what the real worker was measured to hold beside the session (CPU_WORKER_DENOISE_EXTRA_BYTES).
  */
 export function cpuPhasePeaks(v: CatalogVariant, mode: MemoryMode, t5: boolean, weightFactor = CPU_FP16_WEIGHT_FACTOR, pixels = FIT_PIXELS): PhasePeaks {
   const c = v.components;
@@ -448,7 +457,9 @@ export function cpuPhasePeaks(v: CatalogVariant, mode: MemoryMode, t5: boolean, 
   const decodeResident = mode === 'fast' ? all : mode === 'balanced' ? c.transformer + c.vaeDecoder : c.vaeDecoder;
   return {
     encode: Math.round((mode === 'low' ? encoders : all) * weightFactor + RUN_WORKING_BYTES + PROCESS_BYTES),
-    denoise: Math.round(denoiseResident * weightFactor + (mode === 'fast' ? RUN_WORKING_BYTES : 0) + cpuTransformerWorkingBytes(v, t5, pixels) + PROCESS_BYTES),
+    denoise: Math.round(
+      denoiseResident * weightFactor + (mode === 'fast' ? RUN_WORKING_BYTES : 0) + cpuTransformerWorkingBytes(v, t5, pixels) + CPU_WORKER_DENOISE_EXTRA_BYTES + PROCESS_BYTES,
+    ),
     decode: Math.round(decodeResident * weightFactor + CPU_VAE_DECODE_WORKING_BYTES + PROCESS_BYTES),
   };
 }

@@ -106,6 +106,7 @@ test('imports a LoRA, adds it in the form, sweeps its strength 0 / 0.5 / 1 and c
   await prompt.pressSequentially('a red cat <lora:in');
   const option = page.getByRole('option', { name: 'ink wash' });
   await expect(option).toBeVisible();
+  await page.screenshot({ path: path.join(shots, 'loras-completion-1280-light.png') });
   await page.keyboard.press('Escape');
   await expect(option).toBeHidden();
   await page.keyboard.press('k');
