@@ -212,5 +212,8 @@ export function createStudioClient(): StudioClient {
   const proto = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
   const channel = new WebSocketChannel(`${proto}//${window.location.host}/ws?token=${encodeURIComponent(token)}`, () => checkToken(token));
   channel.onState = publishConnection;
-  return makeClient(channel, 'browser', (kind, id, size) => `/media/${kind}/${id}?${kind === 'thumb' ? `size=${size ?? 256}&` : ''}token=${encodeURIComponent(token)}`);
+  return {
+    ...makeClient(channel, 'browser', (kind, id, size) => `/media/${kind}/${id}?${kind === 'thumb' ? `size=${size ?? 256}&` : ''}token=${encodeURIComponent(token)}`),
+    downloadUrl: (p) => `${p}?token=${encodeURIComponent(token)}`,
+  };
 }

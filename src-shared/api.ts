@@ -322,6 +322,8 @@ export interface StudioClient {
   on<E extends EventName>(event: E, listener: (payload: PayloadOf<E>) => void): () => void;
   /** URL for an image or thumbnail of the gallery, by id only. */
   mediaUrl(kind: 'image' | 'thumb', id: number, size?: 256 | 512): string;
+  /** Browser mode: the fetchable URL of a one-time download path (`/download/<token>`) a reply named. */
+  downloadUrl?(path: string): string;
   readonly runtime: 'electron' | 'browser';
 }
 

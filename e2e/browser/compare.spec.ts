@@ -208,9 +208,12 @@ test('compares a seed sweep in one shared viewport: wheel zoom, swipe, differenc
   // Export: a download named comparison-<id>.png with the grid's size and its axes in `parameters`.
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export' }).click()]);
   expect(download.suggestedFilename()).toMatch(/^comparison-\d+\.png$/);
+  // Streamed from a one-time URL (issue 18 §3), not base64 in the reply: fetched once, it is spent (410).
+  expect(new URL(download.url()).pathname).toMatch(/^\/download\/[A-Za-z0-9_-]{43}$/);
   const file = path.join(shots, 'compare-export-sweep.png');
   await download.saveAs(file);
   const png = fs.readFileSync(file);
+  expect((await page.request.get(download.url())).status()).toBe(410);
   const meta = await sharp(png).metadata();
   await expect(page.getByRole('status').filter({ hasText: `Exported ${download.suggestedFilename()} (${meta.width}×${meta.height})` })).toBeVisible();
   // Four 512² images in 2×2 cells at full size, with their label bands: exactly the grid's geometry.

@@ -61,10 +61,21 @@ export interface FileManager {
   reveal(file: string): boolean;
 }
 
+/**
+ * Asks the person where to save a file and writes it there (the desktop app's save dialog, in the main process).
+ * None under plain Node: there an export becomes a one-time download (core/images/export-downloads.ts).
+ */
+export interface FileSaver {
+  /** `fileName`: the suggested name; resolves with the chosen file's base name, or `undefined` when cancelled. */
+  save(fileName: string, data: Uint8Array): Promise<{ fileName: string } | undefined>;
+}
+
 export interface Adapters {
   spawner: WorkerSpawner;
   secrets: SecretStore;
   notifier: Notifier;
   power: PowerSaveBlocker;
   files: FileManager;
+  /** The desktop app's save dialog; absent under plain Node (CLI, `serve`, tests). */
+  saver?: FileSaver;
 }

@@ -22,6 +22,7 @@ import { SettingsStore, defaultSettings } from './settings';
 import { galleryHandlers } from './handlers/gallery';
 import { modelsHandlers } from './handlers/models';
 import { compareHandlers } from './handlers/compare';
+import { ExportDownloads } from './images/export-downloads';
 import { ComparisonStore } from './jobs/comparisons';
 import { jobsHandlers } from './handlers/jobs';
 import { lorasHandlers } from './handlers/loras';
@@ -80,6 +81,8 @@ export class StudioCore {
   readonly api: StudioApi;
   /** Image files by id, for the image protocol and browser mode (the history room provides it). */
   media: MediaSource = noMedia;
+  /** One-time downloads of exports, for browser mode's `GET /download/<token>` (issue 18 §3). */
+  readonly downloads = new ExportDownloads();
   readonly history: HistoryService;
   readonly models: ModelService;
   /** The persisted job queue; its runner runs only in the lock holder (not in a standalone CLI run). */
@@ -325,7 +328,11 @@ export class StudioCore {
         reveal: (f) => this.options.adapters.files.reveal(f),
         resolveLoras: (list) => resolveReuseLoras(list, this.loras.library.list()),
       }),
-      ...compareHandlers(new ComparisonStore(this.db), this.history, { appVersion: this.options.appVersion }),
+      ...compareHandlers(new ComparisonStore(this.db), this.history, {
+        appVersion: this.options.appVersion,
+        downloads: this.downloads,
+        saver: this.options.adapters.saver,
+      }),
       ...inputsHandlers(this.layout.root, this.history),
       ...jobsHandlers(this.jobs, {
         ...(this.options.runtime === 'browser' ? { installedOnly: this.models } : {}),

@@ -9,6 +9,7 @@ import { nodeAdapters } from '../core/node-adapters';
 import { resolveDataDir } from '../core/paths';
 import { StudioCore } from '../core/studio';
 import { desktopFileManager, desktopNotifier, desktopPowerBlocker } from '../electron/desktop';
+import { desktopFileSaver } from '../electron/file-saver';
 import { electronSqliteBinding } from '../electron/native';
 import { safeStorageSecrets } from '../electron/secrets';
 import { utilitySpawner } from '../electron/spawner';
@@ -76,6 +77,7 @@ async function runApp(dataDirFlag: string | undefined, devServer: { url: string;
         notifier: desktopNotifier,
         power: desktopPowerBlocker,
         files: desktopFileManager,
+        saver: desktopFileSaver,
       },
       runtime: 'electron',
       appVersion: APP_VERSION,

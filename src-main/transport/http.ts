@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pipeline } from 'node:stream';
+import { Readable, pipeline } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { MAX_MESSAGE_BYTES, callMessageSchema, type EventMessage, type Reply } from '../../src-shared/api';
 import { StudioError } from '../../src-shared/errors';
@@ -13,6 +13,7 @@ import type { EventBus } from '../core/events';
 import { SECURITY_HEADERS, contentSecurityPolicy } from './security';
 import type { Dispatch } from './dispatch';
 import { noMedia, type MediaSource } from '../core/media';
+import type { DownloadSource, TakeResult } from '../core/images/export-downloads';
 import { resolveMedia } from './media';
 import { resolveStatic } from './static';
 
@@ -46,6 +47,8 @@ export interface HttpTransportOptions {
   dataRoot: string;
   rendererDir: string;
   media?: MediaSource;
+  /** One-time export downloads (`GET /download/<token>`); none: every such URL is 404. */
+  downloads?: DownloadSource;
   port?: number;
   /** Fixed token for tests; normally a fresh random one per launch. */
   token?: string;
@@ -131,6 +134,31 @@ async function sendFile(
   });
 }
 
+/**
+ * A one-time export download (issue 18 §3): streamed with the name the server chose; 410 once spent or expired,
+ * 404 for a token it never gave.
+ */
+function sendDownload(res: http.ServerResponse, taken: TakeResult, log?: (msg: string) => void): void {
+  if (taken.status === 'gone') return sendError(res, 410, new StudioError('not_found', 'This download was already used or has expired; export again.'));
+  if (taken.status === 'unknown') return sendError(res, 404, new StudioError('not_found', 'No such download'));
+  const { data, fileName, mimeType } = taken.download;
+  res.writeHead(200, {
+    'Content-Type': mimeType,
+    'Content-Length': data.byteLength,
+    'Content-Disposition': `attachment; filename="${fileName.replace(/[^A-Za-z0-9._-]/gu, '_')}"`,
+    'Cache-Control': 'no-store',
+    ...SECURITY_HEADERS,
+  });
+  const CHUNK = 1 << 20;
+  const chunks = function* (): Generator<Uint8Array> {
+    for (let at = 0; at < data.byteLength; at += CHUNK) yield data.subarray(at, at + CHUNK);
+  };
+  pipeline(Readable.from(chunks(), { objectMode: false }), res, (err) => {
+    if (err && err.code !== 'ERR_STREAM_PREMATURE_CLOSE') log?.(`http: streaming a download failed: ${err.message}`);
+    if (err) res.destroy();
+  });
+}
+
 async function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
   const chunks: Buffer[] = [];
   let total = 0;
@@ -204,6 +232,12 @@ export async function startHttpTransport(options: HttpTransportOptions): Promise
         sendError(res, 404, err instanceof StudioError ? err : new StudioError('not_found', 'Image not found'));
       }
       return;
+    }
+
+    if (url.pathname.startsWith('/download/')) {
+      if (!tokensEqual(url.searchParams.get('token'), token)) return sendError(res, 401, new StudioError('auth_required', 'Missing or wrong studio token'));
+      if (req.method !== 'GET') return sendError(res, 405, new StudioError('invalid_input', 'Use GET'));
+      return sendDownload(res, options.downloads?.take(url.pathname.slice('/download/'.length)) ?? { status: 'unknown' }, options.log);
     }
 
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, new StudioError('invalid_input', 'Method not allowed'));

@@ -95,15 +95,22 @@ describe('compare store', () => {
       expect(p).toEqual({ imageIds: [3, 1, 2], jobId: 7 });
       return created;
     };
-    client.handlers['compare.export'] = ({ id }) => ({ fileName: `comparison-${id}.png`, mimeType: 'image/png', width: 10, height: 10, dataBase64: '' });
+    client.handlers['compare.export'] = ({ id }) => ({ delivery: 'saved', fileName: `comparison-${id}.png`, width: 10, height: 10 });
     const store = useCompareStore();
     await store.openFromJob(7);
     const file = await store.exportGrid();
-    expect(file?.fileName).toBe('comparison-5.png');
+    expect(file).toEqual({ delivery: 'saved', fileName: 'comparison-5.png', width: 10, height: 10 });
     expect(store.savedId).toBe(5);
     expect(store.name).toBe('Job 7 · 3 images');
     await store.exportGrid();
     expect(client.calls.filter((c) => c.method === 'compare.create')).toHaveLength(1);
+  });
+
+  it('downloadHref: browser mode adds the studio token to a one-time download path; a client without it keeps the path', () => {
+    const store = useCompareStore();
+    expect(store.downloadHref('/download/abc')).toBe('/download/abc');
+    setStudio({ ...client, downloadUrl: (p: string) => `${p}?token=t0k` });
+    expect(useCompareStore().downloadHref('/download/abc')).toBe('/download/abc?token=t0k');
   });
 
   it('togglePick marks and unmarks a favorite; trash removes the image and Undo restores it', async () => {

@@ -199,6 +199,12 @@ export const useCompareStore = defineStore('compare', () => {
     }
   }
 
+  /** The fetchable URL of a one-time export download (browser mode adds the studio token). */
+  function downloadHref(path: string): string {
+    const client = studio();
+    return client.downloadUrl ? client.downloadUrl(path) : path;
+  }
+
   /** Space: mark (or unmark) an image as the pick — a gallery favorite. */
   async function togglePick(id: number): Promise<void> {
     const on = !picks.value.has(id);
@@ -284,6 +290,7 @@ export const useCompareStore = defineStore('compare', () => {
     rename,
     remove,
     exportGrid,
+    downloadHref,
     togglePick,
     trash,
     undoTrash,

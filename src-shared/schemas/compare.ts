@@ -60,13 +60,35 @@ export const compareJobImagesSchema = z
   .object({ jobId: jobIdSchema, imageIds: z.array(imageIdSchema).max(64) })
   .strict();
 
-export const compareExportSchema = z
-  .object({
-    fileName: z.string().max(300),
-    mimeType: z.literal('image/png'),
-    width: z.number().int().positive(),
-    height: z.number().int().positive(),
-    dataBase64: z.string().max(200_000_000),
-  })
-  .strict();
+/** Names the server gives an export file (never the client): `comparison-<id>.png`. */
+const exportFileName = z.string().max(300);
+/** Where `GET <url>?token=<studio token>` serves a registered export once (transport/http.ts). */
+export const EXPORT_DOWNLOAD_PATH = /^\/download\/[A-Za-z0-9_-]{43}$/u;
+/**
+ * The grid export, streamed rather than base64 in JSON (issue 18 §3): in browser mode a one-time download URL
+ * (single use, expires); in the desktop app the main process asked where to save it and wrote it there
+ * (`saved`), or the person closed the save dialog (`cancelled`).
+ */
+export const compareExportSchema = z.discriminatedUnion('delivery', [
+  z
+    .object({
+      delivery: z.literal('download'),
+      url: z.string().regex(EXPORT_DOWNLOAD_PATH),
+      fileName: exportFileName,
+      mimeType: z.literal('image/png'),
+      width: z.number().int().positive(),
+      height: z.number().int().positive(),
+      expiresInMs: z.number().int().positive(),
+    })
+    .strict(),
+  z
+    .object({
+      delivery: z.literal('saved'),
+      fileName: exportFileName,
+      width: z.number().int().positive(),
+      height: z.number().int().positive(),
+    })
+    .strict(),
+  z.object({ delivery: z.literal('cancelled') }).strict(),
+]);
 export type CompareExport = z.infer<typeof compareExportSchema>;

@@ -39,6 +39,7 @@ export const serveCommand: Command = {
           dataRoot: core.layout.root,
           rendererDir,
           media: core.media,
+          downloads: core.downloads,
           port: p,
           ...(testToken ? { token: testToken } : {}),
           log: (m) => core.log.warn(m),

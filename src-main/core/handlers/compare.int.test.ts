@@ -35,6 +35,18 @@ async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
   return undefined;
 }
 
+/** The PNG of a `download` export, taken from the one-time store as `GET /download/<token>` would. */
+function downloaded(out: ResultOf<'compare.export'>): Buffer {
+  if (out.delivery !== 'download') throw new Error(`expected a download, got ${out.delivery}`);
+  const taken = core.downloads.take(out.url.slice('/download/'.length));
+  if (taken.status !== 'ok') throw new Error(`download ${taken.status}`);
+  return Buffer.from(taken.download.data);
+}
+
+function fileNameOf(out: ResultOf<'compare.export'>): string | undefined {
+  return out.delivery === 'cancelled' ? undefined : out.fileName;
+}
+
 async function seedImages(seeds: string[], guidance: number[] = []): Promise<number[]> {
   const ids: number[] = [];
   for (const [k, seed] of seeds.entries()) {
@@ -104,8 +116,9 @@ describe('compare.* handlers', () => {
     const ids = await seedImages(['7', '7', '8', '8'], [3.5, 7, 3.5, 7]);
     const { id } = await call('compare.create', { imageIds: ids });
     const out = await call('compare.export', { id });
-    expect(out.fileName).toBe(`comparison-${id}.png`);
-    const png = Buffer.from(out.dataBase64, 'base64');
+    if (out.delivery !== 'download') throw new Error('under Node an export is a download');
+    expect(out).toMatchObject({ fileName: `comparison-${id}.png`, mimeType: 'image/png' });
+    const png = downloaded(out);
     const meta = await sharp(png).metadata();
     expect([meta.width, meta.height]).toEqual([out.width, out.height]);
     expect(out.width).toBeGreaterThan(2 * 256);
@@ -113,7 +126,7 @@ describe('compare.* handlers', () => {
     expect(parsed?.extra).toMatchObject({ Seed: '7, 7, 8, 8', 'X Type': 'CFG scale', 'Y Values': '7, 8', Version: 'sd35-studio 4.5.6' });
     // One image fewer after a delete: the export follows the comparison.
     await call('gallery.delete', { ids: [ids[3]!] });
-    const fewer = parseTextChunks(readPngInfo(Buffer.from((await call('compare.export', { id })).dataBase64, 'base64')).chunks);
+    const fewer = parseTextChunks(readPngInfo(downloaded(await call('compare.export', { id }))).chunks);
     expect(fewer?.extra.Seed).toBe('7, 7, 8');
   });
 
@@ -122,7 +135,32 @@ describe('compare.* handlers', () => {
     const { id } = await call('compare.create', { imageIds: ids });
     const first = call('compare.export', { id });
     expect(await codeOf(call('compare.export', { id }))).toBe('conflict');
-    expect((await first).fileName).toBe(`comparison-${id}.png`);
-    expect((await call('compare.export', { id })).fileName).toBe(`comparison-${id}.png`);
+    expect(fileNameOf(await first)).toBe(`comparison-${id}.png`);
+    expect(fileNameOf(await call('compare.export', { id }))).toBe(`comparison-${id}.png`);
+  });
+
+  it('compare.export with a FileSaver (the desktop save dialog) saves the PNG there and registers no download; a closed dialog is cancelled', async () => {
+    const saves: { suggested: string; data: Uint8Array }[] = [];
+    let answer: { fileName: string } | undefined = { fileName: 'my grid.png' };
+    core.close();
+    const env = { HF_HOME: tempDir(), HF_ENDPOINT: 'http://127.0.0.1:9' };
+    const saver = {
+      save: async (suggested: string, data: Uint8Array) => {
+        saves.push({ suggested, data });
+        return answer;
+      },
+    };
+    core = await StudioCore.open({ dataDir: tempDir('sd35-compare-save-'), adapters: { ...nodeAdapters(env), saver }, env, runtime: 'cli', appVersion: '4.5.6' });
+    const ids = await seedImages(['5', '6']);
+    const { id } = await call('compare.create', { imageIds: ids });
+    const out = await call('compare.export', { id });
+    expect(out).toMatchObject({ delivery: 'saved', fileName: 'my grid.png' });
+    expect(saves.map((s) => s.suggested)).toEqual([`comparison-${id}.png`]);
+    const meta = await sharp(Buffer.from(saves[0]!.data)).metadata();
+    expect(out.delivery === 'saved' && [out.width, out.height]).toEqual([meta.width, meta.height]);
+    expect(core.downloads.pending).toBe(false);
+    answer = undefined;
+    expect(await call('compare.export', { id })).toEqual({ delivery: 'cancelled' });
+    expect(saves).toHaveLength(2);
   });
 });

@@ -1,14 +1,21 @@
 // The compare.* methods of the contract: saved comparisons (jobs/comparisons.ts) and the grid export
-// (images/grid.ts).
+// (images/grid.ts), delivered through the desktop app's save dialog or as a one-time download (never base64).
 import type { ResultOf, StudioApi } from '../../../src-shared/api';
 import { StudioError } from '../../../src-shared/errors';
+import { compareExportSchema } from '../../../src-shared/schemas/compare';
+import type { FileSaver } from '../adapters';
 import type { HistoryService } from '../history/service';
+import type { ExportDownloads } from '../images/export-downloads';
 import { renderGrid, type GridImage } from '../images/grid';
 import type { ComparisonStore } from '../jobs/comparisons';
 
 type CompareApi = Pick<StudioApi, Extract<keyof StudioApi, `compare.${string}`>>;
 
-export function compareHandlers(store: ComparisonStore, history: HistoryService, ctx: { appVersion: string }): CompareApi {
+export function compareHandlers(
+  store: ComparisonStore,
+  history: HistoryService,
+  ctx: { appVersion: string; downloads: ExportDownloads; saver?: FileSaver | undefined },
+): CompareApi {
   // One export at a time per process: each can take seconds and a gigabyte (16 cells of 4096²).
   let exporting = false;
   return {
@@ -38,12 +45,12 @@ export function compareHandlers(store: ComparisonStore, history: HistoryService,
       return { ...item, file };
     });
     const grid = await renderGrid(images, { appVersion: ctx.appVersion });
-    return {
-      fileName: `comparison-${id}.png`,
-      mimeType: 'image/png' as const,
-      width: grid.width,
-      height: grid.height,
-      dataBase64: grid.png.toString('base64'),
-    };
+    const fileName = `comparison-${id}.png`;
+    if (ctx.saver) {
+      const saved = await ctx.saver.save(fileName, grid.png);
+      return saved ? { delivery: 'saved', fileName: saved.fileName, width: grid.width, height: grid.height } : { delivery: 'cancelled' };
+    }
+    const { url, expiresInMs } = ctx.downloads.register({ fileName, mimeType: 'image/png', data: grid.png });
+    return compareExportSchema.parse({ delivery: 'download', url, fileName, mimeType: 'image/png', width: grid.width, height: grid.height, expiresInMs });
   }
 }
