@@ -103,6 +103,30 @@ export default tseslint.config(
     ignores: TESTS,
     rules: restrict([], ['**/src-renderer/**', ...TEST_ONLY], `The main process never imports renderer code. ${TEST_ONLY_MESSAGE}`),
   },
+  // One owner per rule (issue #15 §2): the parameter ranges and their words are THE schema's
+  // (src-shared/generation.ts). The surfaces that take parameters show its messages and never compare against
+  // the limits themselves or type the largest size again.
+  {
+    files: ['src-renderer/stores/generate.ts', 'src-renderer/components/generate/**', 'src-main/inference/pipeline.ts', 'src-main/cli/commands/generate.ts'],
+    ignores: TESTS,
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "BinaryExpression[operator=/^[<>]=?$/] MemberExpression[property.name=/^(min|max)(Steps|Guidance|Side|Pixels|PromptChars)$/]",
+          message: 'A parameter range is checked by THE schema (src-shared/generation.ts): parse with it and show its message (paramErrors / requireParams).',
+        },
+        {
+          selector: "BinaryExpression[operator='%'] MemberExpression[property.name='sizeMultiple']",
+          message: 'The size rule is checked by THE schema (src-shared/generation.ts): parse with it and show its message.',
+        },
+        {
+          selector: 'Literal[value=2048], TemplateElement[value.raw=/2048/], Literal[value=/2048/]',
+          message: 'The largest size is GENERATION_LIMITS / MAX_AREA_TEXT (src-shared/generation.ts), not typed again.',
+        },
+      ],
+    },
+  },
   // Imports point down: transport/ is below shell/ (it serves the shell's windows and the browser alike).
   {
     files: ['src-main/transport/**'],

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { isStudioError } from './errors';
 import {
   GENERATION_LIMITS,
+  MAX_AREA_TEXT,
   MAX_SEED_TEXT,
+  PARAM_TEXT,
+  paramErrors,
+  requestParamsSchema,
+  requireParams,
+  seedMessage,
   addToSeed,
   defaultsFor,
   generationParamsSchema,
@@ -115,5 +121,61 @@ describe('sweeps', () => {
     expect(sweepSchema.safeParse({ seeds: { mode: 'list', seeds: [] } }).success).toBe(false);
     expect(sweepSchema.safeParse({ seeds: { mode: 'list', seeds: ['1'] }, axis: { kind: 'guidance', values: [31] } }).success).toBe(false);
     expect(sweepSchema.safeParse({ seeds: { mode: 'list', seeds: ['1'] }, axis: { kind: 'sampler', values: ['karras'] } }).success).toBe(false);
+  });
+});
+
+describe('the words of the rules (one owner: the schema carries them)', () => {
+  const L = GENERATION_LIMITS;
+  const errorsOf = (patch: Record<string, unknown>) => {
+    const r = generationParamsSchema.safeParse({ ...PARAMS, ...patch });
+    expect(r.success, JSON.stringify(patch).slice(0, 60)).toBe(false);
+    return r.success ? {} : paramErrors(r.error);
+  };
+
+  it('a seed of 2^64 or more names the range (not "a whole number (0 or more)")', () => {
+    const big = (2n ** 64n).toString();
+    expect(errorsOf({ seed: big }).seed).toBe(`The seed must be a whole number from 0 to 18446744073709551615 (got "${big}").`);
+    expect(seedMessage(big)).toBe(errorsOf({ seed: big }).seed);
+  });
+
+  it('a 200 KB prompt says how long it is and the limit, in words (not zod\'s "Too big: expected string …")', () => {
+    const text = 'x'.repeat(200 * 1024);
+    expect(errorsOf({ prompt: text }).prompt).toBe('The prompt has 204,800 characters; at most 10,000 are accepted.');
+    expect(errorsOf({ negativePrompt: text }).negativePrompt).toBe('The negative prompt has 204,800 characters; at most 10,000 are accepted.');
+  });
+
+  it('a blank prompt is refused by THE schema (so the CLI refuses it as the form does); the negative prompt may be empty', () => {
+    for (const prompt of ['', '   ', '\n\t']) expect(errorsOf({ prompt }).prompt).toBe(PARAM_TEXT.promptBlank);
+    expect(generationParamsSchema.safeParse({ ...PARAMS, negativePrompt: '' }).success).toBe(true);
+    const { seed: _s, ...job } = PARAMS;
+    expect(jobParamsSchema.safeParse({ ...job, prompt: ' ' }).success).toBe(false);
+  });
+
+  it('each message is built from the limits it states', () => {
+    expect(errorsOf({ steps: 0 }).steps).toBe(`Steps must be a whole number from ${L.minSteps} to ${L.maxSteps} (got 0).`);
+    expect(errorsOf({ steps: 2.5 }).steps).toBe(PARAM_TEXT.steps(2.5));
+    expect(errorsOf({ guidance: L.maxGuidance + 1 }).guidance).toBe(`Guidance must be a number from ${L.minGuidance} to ${L.maxGuidance} (got ${L.maxGuidance + 1}).`);
+    expect(errorsOf({ width: 65 }).width).toBe(`The width must be a multiple of ${L.sizeMultiple} from ${L.minSide} to ${L.maxSide} pixels (got 65).`);
+    expect(errorsOf({ height: L.maxSide + L.sizeMultiple }).height).toBe(PARAM_TEXT.side('height', L.maxSide + L.sizeMultiple));
+    expect(errorsOf({ model: '' }).model).toBe('Choose a model.');
+    expect(errorsOf({ sampler: 'dpmpp_3m' }).sampler).toMatch(/^Unknown sampler "dpmpp_3m"; use one of: euler, /);
+    expect(errorsOf({ shift: 0 }).shift).toBe('The shift must be a number from 0.01 to 100 (got 0).');
+    // The largest area in words comes from maxPixels (it was typed as "(2048 × 2048)" in three places).
+    expect(MAX_AREA_TEXT).toBe(`${Math.sqrt(L.maxPixels)} × ${Math.sqrt(L.maxPixels)}`);
+    expect(PARAM_TEXT.area({ width: 3000, height: 2000 })).toBe(`3000 × 2000 is 6 megapixels; at most ${Number((L.maxPixels / 1e6).toFixed(2))} megapixels (${MAX_AREA_TEXT}) are accepted.`);
+  });
+
+  it('requireParams: the first issue, its field, and a surface\'s name for it first', () => {
+    const { model: _m, ...request } = PARAMS;
+    expect(requestParamsSchema.parse(request)).toEqual(request);
+    let caught: unknown;
+    try {
+      requireParams(requestParamsSchema, { ...request, steps: 0 }, (f) => `--${f}`);
+    } catch (err) {
+      caught = err;
+    }
+    expect(isStudioError(caught, 'invalid_input')).toBe(true);
+    expect((caught as Error).message).toBe(`--steps: ${PARAM_TEXT.steps(0)}`);
+    expect((caught as { details?: { field?: string } }).details?.field).toBe('steps');
   });
 });

@@ -58,7 +58,7 @@ export const CLIP_HIDDEN_LABELS: Readonly<Record<ClipHidden, string>> = {
 // Sampling vocabulary (docs/architecture.md §5, "Samplers and schedules"): ids are ComfyUI's KSampler names.
 
 export const SAMPLERS = ['euler', 'euler_ancestral', 'heun', 'dpmpp_2m'] as const;
-export const samplerSchema = z.enum(SAMPLERS);
+export const samplerSchema = z.enum(SAMPLERS, { error: (iss) => unknownNameText('sampler', iss.input, SAMPLERS) });
 export type Sampler = z.infer<typeof samplerSchema>;
 /** Labels as A1111/Forge write them in `parameters` ("Sampler: DPM++ 2M"); the form shows them too. */
 export const SAMPLER_LABELS: Readonly<Record<Sampler, string>> = {
@@ -69,7 +69,7 @@ export const SAMPLER_LABELS: Readonly<Record<Sampler, string>> = {
 };
 
 export const SCHEDULERS = ['normal', 'simple', 'sgm_uniform', 'beta'] as const;
-export const schedulerSchema = z.enum(SCHEDULERS);
+export const schedulerSchema = z.enum(SCHEDULERS, { error: (iss) => unknownNameText('schedule', iss.input, SCHEDULERS) });
 export type Scheduler = z.infer<typeof schedulerSchema>;
 /** Labels as A1111/Forge write them ("Schedule type: SGM Uniform"); `normal` is diffusers' flow-match schedule. */
 export const SCHEDULER_LABELS: Readonly<Record<Scheduler, string>> = {
@@ -107,11 +107,26 @@ export function slgLayersProblem(layers: readonly number[], blocks: number): str
 
 /** The schedule shift (ComfyUI ModelSamplingSD3 / diffusers FlowMatchEulerDiscreteScheduler `shift`). */
 export const SHIFT_LIMITS = { min: 0.01, max: 100 } as const;
-export const shiftSchema = z.number().finite().min(SHIFT_LIMITS.min).max(SHIFT_LIMITS.max);
+export const shiftSchema = z
+  .number({ error: (iss) => `The shift must be a number from ${SHIFT_LIMITS.min} to ${SHIFT_LIMITS.max}${gotText(iss.input)}.` })
+  .finite()
+  .min(SHIFT_LIMITS.min)
+  .max(SHIFT_LIMITS.max);
+
+/** " (got 31)": the value a message quotes, kept short. */
+function gotText(value: unknown): string {
+  if (value === undefined) return '';
+  const shown = typeof value === 'string' ? JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value) : String(value);
+  return ` (got ${shown})`;
+}
+
+function unknownNameText(what: string, value: unknown, valid: readonly string[]): string {
+  const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : String(value);
+  return `Unknown ${what} ${shown}; use one of: ${valid.join(', ')}.`;
+}
 
 function unknownName(what: string, value: unknown, valid: readonly string[], field: string): StudioError {
-  const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : String(value);
-  return new StudioError('invalid_input', `Unknown ${what} ${shown}; use one of: ${valid.join(', ')}.`, { field });
+  return new StudioError('invalid_input', unknownNameText(what, value, valid), { field });
 }
 
 /** A sampler id, or StudioError invalid_input listing the valid ones. */
@@ -255,6 +270,35 @@ export const GENERATION_LIMITS = {
   maxLoraStrength: 10,
 } as const;
 
+const thousands = (n: number) => n.toLocaleString('en-US');
+/** The largest area as a square ("2048 × 2048"), derived from maxPixels. */
+export const MAX_AREA_TEXT = `${Math.floor(Math.sqrt(GENERATION_LIMITS.maxPixels))} × ${Math.floor(Math.sqrt(GENERATION_LIMITS.maxPixels))}`;
+const megapixels = (px: number) => `${Number((px / 1e6).toFixed(2))} megapixels`;
+
+/**
+ * THE words of the parameter rules (issue #15 §2), derived from GENERATION_LIMITS: the schemas below carry them, so
+ * the Generate form, the pipeline's check and the CLI show the same sentence for the same mistake.
+ */
+export const PARAM_TEXT = {
+  promptBlank: 'Type a prompt.',
+  promptLength: (field: 'prompt' | 'negativePrompt', v: unknown): string => {
+    const name = field === 'prompt' ? 'prompt' : 'negative prompt';
+    if (typeof v !== 'string') return `The ${name} must be text.`;
+    return `The ${name} has ${thousands(v.length)} characters; at most ${thousands(GENERATION_LIMITS.maxPromptChars)} are accepted.`;
+  },
+  modelMissing: 'Choose a model.',
+  steps: (v: unknown): string => `Steps must be a whole number from ${GENERATION_LIMITS.minSteps} to ${GENERATION_LIMITS.maxSteps}${gotText(v)}.`,
+  guidance: (v: unknown): string => `Guidance must be a number from ${GENERATION_LIMITS.minGuidance} to ${GENERATION_LIMITS.maxGuidance}${gotText(v)}.`,
+  side: (field: 'width' | 'height', v: unknown): string =>
+    `The ${field} must be a multiple of ${GENERATION_LIMITS.sizeMultiple} from ${GENERATION_LIMITS.minSide} to ${GENERATION_LIMITS.maxSide} pixels${gotText(v)}.`,
+  area: (p: unknown): string => {
+    const { width, height } = (p ?? {}) as { width?: unknown; height?: unknown };
+    const size = typeof width === 'number' && typeof height === 'number' ? `${width} × ${height} is ${megapixels(width * height)}; ` : '';
+    return `${size}at most ${megapixels(GENERATION_LIMITS.maxPixels)} (${MAX_AREA_TEXT}) are accepted.`;
+  },
+  images: (v: unknown): string => `Images must be a whole number from 1 to ${GENERATION_LIMITS.maxPerSubmit}${gotText(v)}.`,
+} as const;
+
 // ---------------------------------------------------------------------------------------------
 // The seed: a decimal string everywhere on the wire and in storage, 0 … 2^64−1, exact
 
@@ -263,15 +307,18 @@ export const MAX_SEED_TEXT = MAX_SEED.toString();
 /** Random seeds are drawn in [0, 2^32) (the RNG uses the low 32 bits anyway). */
 export const RANDOM_SEED_LIMIT = 2 ** 32;
 
+/** The seed rule in words ("a whole number from 0 to 18446744073709551615"): every seed message says this. */
+export const SEED_RULE = `a whole number from 0 to ${MAX_SEED_TEXT}`;
+
 export function isSeedText(v: string): boolean {
   return /^(0|[1-9][0-9]{0,19})$/.test(v) && BigInt(v) <= MAX_SEED;
 }
 
 /** THE seed schema: an unsigned 64-bit integer written in decimal ("6952411511246973023"). */
 export const seedSchema = z
-  .string()
+  .string({ error: (iss) => seedMessage(iss.input) })
   .max(20)
-  .refine(isSeedText, { message: `a seed is a whole number from 0 to ${MAX_SEED_TEXT}, written in decimal` });
+  .refine(isSeedText);
 export type Seed = z.infer<typeof seedSchema>;
 
 /** A seed from what a person typed or a tool wrote (number, bigint, decimal text); null when it is not one. */
@@ -286,13 +333,15 @@ export function parseSeed(v: unknown): string | null {
   return isSeedText(text) ? text : null;
 }
 
+/** Why `v` is not a seed, in the words every surface shows (`what`: "--seed", "The seed"…). */
+export function seedMessage(v: unknown, what = 'The seed'): string {
+  return `${what} must be ${SEED_RULE}${gotText(v)}.`;
+}
+
 /** parseSeed, or StudioError invalid_input naming what was wrong (`what`: "--seed", "The seed"…). */
 export function requireSeed(v: unknown, what = 'The seed'): string {
   const seed = parseSeed(v);
-  if (seed === null) {
-    const shown = typeof v === 'string' ? JSON.stringify(v.slice(0, 40)) : String(v);
-    throw new StudioError('invalid_input', `${what} must be a whole number from 0 to ${MAX_SEED_TEXT} (got ${shown}).`, { field: 'seed' });
-  }
+  if (seed === null) throw new StudioError('invalid_input', seedMessage(v, what), { field: 'seed' });
   return seed;
 }
 
@@ -315,17 +364,32 @@ export function seedLow32(seed: string): number {
 // ---------------------------------------------------------------------------------------------
 // Parameters
 
-const promptText = z.string().max(GENERATION_LIMITS.maxPromptChars);
-const side = z
-  .number()
-  .int()
-  .min(GENERATION_LIMITS.minSide)
-  .max(GENERATION_LIMITS.maxSide)
-  .refine((v) => v % GENERATION_LIMITS.sizeMultiple === 0, { message: `must be a multiple of ${GENERATION_LIMITS.sizeMultiple}` });
-export const stepsSchema = z.number().int().min(GENERATION_LIMITS.minSteps).max(GENERATION_LIMITS.maxSteps);
-export const guidanceSchema = z.number().finite().min(GENERATION_LIMITS.minGuidance).max(GENERATION_LIMITS.maxGuidance);
+// Each schema carries its rule's words (PARAM_TEXT, derived from the limits): the form, the pipeline and the CLI
+// show the schema's message, never one of their own (issue #15 §2).
+const promptText = (field: 'prompt' | 'negativePrompt') =>
+  z
+    .string({ error: (iss) => PARAM_TEXT.promptLength(field, iss.input) })
+    .max(GENERATION_LIMITS.maxPromptChars);
+/** The prompt: text within the limit, not blank (a generation needs something to draw). */
+const promptSchema = promptText('prompt').refine((v) => v.trim() !== '', { error: PARAM_TEXT.promptBlank });
+const side = (field: 'width' | 'height') =>
+  z
+    .number({ error: (iss) => PARAM_TEXT.side(field, iss.input) })
+    .int()
+    .min(GENERATION_LIMITS.minSide)
+    .max(GENERATION_LIMITS.maxSide)
+    .refine((v) => v % GENERATION_LIMITS.sizeMultiple === 0);
+export const stepsSchema = z.number({ error: (iss) => PARAM_TEXT.steps(iss.input) }).int().min(GENERATION_LIMITS.minSteps).max(GENERATION_LIMITS.maxSteps);
+export const guidanceSchema = z
+  .number({ error: (iss) => PARAM_TEXT.guidance(iss.input) })
+  .finite()
+  .min(GENERATION_LIMITS.minGuidance)
+  .max(GENERATION_LIMITS.maxGuidance);
 /** A catalog id, owner/name, folder:<name>, or (CLI) a model folder path. */
-export const modelRefSchema = z.string().min(1).max(GENERATION_LIMITS.maxModelRefChars);
+export const modelRefSchema = z
+  .string({ error: (iss) => (iss.input === '' ? PARAM_TEXT.modelMissing : `The model name is too long${gotText(iss.input)}.`) })
+  .min(1)
+  .max(GENERATION_LIMITS.maxModelRefChars);
 
 // LoRAs: a generation names library LoRAs with a strength each (docs/architecture.md §5, LoRA).
 export const loraStrengthSchema = z.number().finite().min(GENERATION_LIMITS.minLoraStrength).max(GENERATION_LIMITS.maxLoraStrength);
@@ -383,15 +447,15 @@ export function hiresSize(width: number, height: number, scale: number): { width
 }
 
 const paramsShape = {
-  prompt: promptText,
-  negativePrompt: promptText,
+  prompt: promptSchema,
+  negativePrompt: promptText('negativePrompt'),
   model: modelRefSchema,
   seed: seedSchema,
   steps: stepsSchema,
   guidance: guidanceSchema,
-  width: side,
-  height: side,
-  t5: z.boolean(),
+  width: side('width'),
+  height: side('height'),
+  t5: z.boolean({ error: 'T5 must be on or off (true or false).' }),
   /** Absent: euler (docs/architecture.md §5). */
   sampler: samplerSchema.optional(),
   /** Absent: normal (diffusers' flow-match schedule). */
@@ -406,8 +470,10 @@ const paramsShape = {
   /** Hires fix: upscale the result and work it again by image to image, as one generation. */
   hires: hiresSchema.optional(),
 };
-const withinPixels = (p: { width: number; height: number }) => p.width * p.height <= GENERATION_LIMITS.maxPixels;
-const pixelsMessage = { message: `at most ${GENERATION_LIMITS.maxPixels} pixels (2048×2048)`, path: ['width'] };
+const sideOk = (v: unknown) => side('width').safeParse(v).success;
+/** The area rule; a side that is wrong itself gets its own message instead. */
+const withinPixels = (p: { width: number; height: number }) => !sideOk(p.width) || !sideOk(p.height) || p.width * p.height <= GENERATION_LIMITS.maxPixels;
+const pixelsMessage = { error: (iss: { input: unknown }) => PARAM_TEXT.area(iss.input), path: ['width'] };
 
 /** THE parameters of one generation. */
 export const generationParamsSchema = z.object(paramsShape).strict().refine(withinPixels, pixelsMessage);
@@ -420,6 +486,48 @@ export const jobParamsSchema = z
   .strict()
   .refine(withinPixels, pixelsMessage);
 export type JobParams = z.infer<typeof jobParamsSchema>;
+
+/**
+ * The parameters the worker's pipeline checks (the loaded model is the model; the host resolves the source image,
+ * the LoRAs and the hires pass): THE schema without those.
+ */
+export const requestParamsSchema = z
+  .object(paramsShape)
+  .omit({ model: true, init: true, loras: true, hires: true })
+  .strict()
+  .refine(withinPixels, pixelsMessage);
+
+/** A parameter a message is about (the first path element of a schema issue), or 'parameters'. */
+export type ParamField = keyof typeof paramsShape | 'parameters';
+export type ParamErrors = Partial<Record<ParamField, string>>;
+
+/** Names of the parameters whose schemas are objects or lists (their issues' messages name a part of them). */
+const GROUP_LABELS: Partial<Record<ParamField, string>> = { slg: 'Skip-Layer Guidance', loras: 'LoRAs', init: 'The source image', hires: 'Hires fix' };
+
+/** Schema issues → one message per parameter, in the schema's words (the first issue of each wins). */
+export function paramErrors(error: z.ZodError): ParamErrors {
+  const out: ParamErrors = {};
+  for (const issue of error.issues) {
+    const head = issue.path[0];
+    const field = (typeof head === 'string' && Object.hasOwn(paramsShape, head) ? head : 'parameters') as ParamField;
+    const group = GROUP_LABELS[field];
+    const part = issue.path.slice(1).join('.');
+    out[field] ??= group ? `${group}: ${part ? `${part} ` : ''}${issue.message}` : issue.message;
+  }
+  return out;
+}
+
+/**
+ * Parses with one of THE parameter schemas, or throws StudioError invalid_input with the first issue's message
+ * and its parameter as `field` (the pipeline and the CLI; the form takes every message via paramErrors).
+ * `nameOf` puts a surface's name for the parameter first (the CLI: "--steps: Steps must be …").
+ */
+export function requireParams<S extends z.ZodType>(schema: S, candidate: unknown, nameOf?: (field: ParamField) => string): z.infer<S> {
+  const r = schema.safeParse(candidate);
+  if (r.success) return r.data;
+  const [field, message] = (Object.entries(paramErrors(r.error))[0] ?? ['parameters', 'The parameters are not valid.']) as [ParamField, string];
+  throw new StudioError('invalid_input', nameOf ? `${nameOf(field)}: ${message}` : message, { field });
+}
 
 // ---------------------------------------------------------------------------------------------
 // Per-variant defaults and size presets
@@ -541,7 +649,7 @@ export function sizeForImage(width: number, height: number): { width: number; he
 // ---------------------------------------------------------------------------------------------
 // Sweeps: seeds × an optional second axis, at most 64 generations per submit
 
-const count = z.number().int().min(1).max(GENERATION_LIMITS.maxPerSubmit);
+const count = z.number({ error: (iss) => PARAM_TEXT.images(iss.input) }).int().min(1).max(GENERATION_LIMITS.maxPerSubmit);
 export const seedSweepSchema = z.discriminatedUnion('mode', [
   z.object({ mode: z.literal('consecutive'), first: seedSchema, count }).strict(),
   /** count seeds drawn at submit time in [0, 2^32). */

@@ -209,8 +209,22 @@ test('a two-axis sweep: 2 seeds × 2 guidance values make four labelled images; 
   // A size that is not a multiple of 16 is refused in place, before anything is queued.
   await page.getByRole('spinbutton', { name: 'Width' }).fill('1000');
   await page.getByRole('button', { name: 'Generate' }).click();
-  await expect(page.getByRole('alert').filter({ hasText: 'Width: a multiple of 16' })).toBeVisible();
+  await expect(page.getByRole('alert').filter({ hasText: 'The width must be a multiple of 16 from 64 to 2048 pixels (got 1000).' })).toBeVisible();
   await shot(page, 'generate-form-error-1280-light.png');
+  // Each message goes as soon as its value is valid.
+  await page.getByRole('spinbutton', { name: 'Width' }).fill('1024');
+  await page.getByRole('spinbutton', { name: 'Width' }).press('Tab'); // the size takes a typed value on change
+  await expect(page.getByRole('alert').filter({ hasText: 'The width' })).toHaveCount(0);
+  // A seed of 2^64: the schema's words (the range), next to the field and brought into view.
+  await page.getByRole('textbox', { name: 'Seed', exact: true }).fill('18446744073709551616');
+  await page.getByRole('button', { name: 'Generate' }).click();
+  const seedAlert = page.getByRole('alert').filter({ hasText: 'The seed must be a whole number from 0 to 18446744073709551615' });
+  await expect(seedAlert).toBeInViewport();
+  await expect(page.getByRole('textbox', { name: 'Seed', exact: true })).toHaveAttribute('aria-describedby', 'seed-error');
+  await expect(page.getByRole('textbox', { name: 'Seed', exact: true })).toBeFocused();
+  await shot(page, 'generate-seed-error-1280-light.png');
+  await page.getByRole('textbox', { name: 'Seed', exact: true }).fill('18446744073709551615');
+  await expect(seedAlert).toHaveCount(0);
   expect((await api<{ items: unknown[] }>('jobs.list', {})).items).toHaveLength(1); // only the first test's job
   await fillBasics(page, 'a red fox in snow', 4);
   await expect(page.getByText(/CLIP drops the last/)).toHaveCount(0);

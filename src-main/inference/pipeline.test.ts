@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TINY_ANALYTIC, writeTinyModel, type TinyModelOptions } from '../../e2e/support/tiny-model';
 import { StudioError } from '../../src-shared/errors';
 import { randn } from './noise';
-import { GENERATION_LIMITS } from '../../src-shared/generation';
+import { GENERATION_LIMITS, PARAM_TEXT, seedMessage } from '../../src-shared/generation';
 import {
   combineGuidance,
   denoise,
@@ -71,6 +71,25 @@ describe('validateRequest', () => {
     expect(invalidField({ prompt: 'x'.repeat(10_001) })).toBe('prompt');
     expect(invalidField({ negativePrompt: 'x'.repeat(10_001) })).toBe('negativePrompt');
     expect(invalidField({ t5: 'yes' })).toBe('t5');
+    expect(invalidField({ prompt: ' ' })).toBe('prompt');
+  });
+  it("says what is wrong in THE schema's words (the same sentence as the form and the CLI)", () => {
+    const messageOf = (req: Record<string, unknown>): string => {
+      try {
+        validateRequest({ ...REQ, ...req } as unknown as GenerateRequest);
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return 'accepted';
+    };
+    const big = '18446744073709551616';
+    expect(messageOf({ seed: big })).toBe(seedMessage(big));
+    const long = 'x'.repeat(200 * 1024);
+    expect(messageOf({ prompt: long })).toBe(PARAM_TEXT.promptLength('prompt', long));
+    expect(messageOf({ prompt: '\t ' })).toBe(PARAM_TEXT.promptBlank);
+    expect(messageOf({ steps: 151 })).toBe(PARAM_TEXT.steps(151));
+    expect(messageOf({ guidance: -0.1 })).toBe(PARAM_TEXT.guidance(-0.1));
+    expect(messageOf({ width: 520 })).toBe(PARAM_TEXT.side('width', 520));
   });
 });
 

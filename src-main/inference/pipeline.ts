@@ -3,15 +3,9 @@
 // Euler with classifier-free guidance → VAE decode → RGB bytes. ORT is reached only through sessions.ts.
 import { StudioError } from '../../src-shared/errors';
 import {
-  GENERATION_LIMITS,
-  MAX_SEED_TEXT,
-  isSeedText,
-  requireSampler,
-  requireScheduler,
+  requestParamsSchema,
+  requireParams,
   seedLow32,
-  shiftSchema,
-  slgSchema,
-  SHIFT_LIMITS,
   type ClipHidden,
   type GenerationParams,
   type Sampler,
@@ -89,53 +83,13 @@ function invalid(message: string, field: string): StudioError {
   return new StudioError('invalid_input', message, { field });
 }
 
-/** Refuses out-of-range parameters with StudioError invalid_input (docs/architecture.md limits). */
+/**
+ * Refuses out-of-range parameters with StudioError invalid_input: THE parameter schema's check and words
+ * (src-shared/generation.ts requestParamsSchema); the source image is checked against the size here.
+ */
 export function validateRequest(req: GenerateRequest): void {
-  const L = GENERATION_LIMITS;
-  for (const field of ['prompt', 'negativePrompt'] as const) {
-    const text: unknown = req[field];
-    if (typeof text !== 'string') throw invalid(`The ${field === 'prompt' ? 'prompt' : 'negative prompt'} must be text.`, field);
-    if (text.length > L.maxPromptChars) {
-      throw invalid(
-        `The ${field === 'prompt' ? 'prompt' : 'negative prompt'} has ${text.length} characters; at most ${L.maxPromptChars} are accepted.`,
-        field,
-      );
-    }
-  }
-  if (typeof req.seed !== 'string' || !isSeedText(req.seed)) {
-    throw invalid(`The seed must be a whole number from 0 to ${MAX_SEED_TEXT}, written in decimal (got ${JSON.stringify(req.seed)}).`, 'seed');
-  }
-  if (!Number.isInteger(req.steps) || req.steps < L.minSteps || req.steps > L.maxSteps) {
-    throw invalid(`Steps must be a whole number from ${L.minSteps} to ${L.maxSteps} (got ${String(req.steps)}).`, 'steps');
-  }
-  if (typeof req.guidance !== 'number' || !Number.isFinite(req.guidance) || req.guidance < L.minGuidance || req.guidance > L.maxGuidance) {
-    throw invalid(`Guidance must be a number from ${L.minGuidance} to ${L.maxGuidance} (got ${String(req.guidance)}).`, 'guidance');
-  }
-  for (const field of ['width', 'height'] as const) {
-    const v = req[field];
-    if (!Number.isInteger(v) || v < L.minSide || v > L.maxSide || v % L.sizeMultiple !== 0) {
-      throw invalid(
-        `The ${field} must be a multiple of ${L.sizeMultiple} from ${L.minSide} to ${L.maxSide} pixels (got ${String(v)}).`,
-        field,
-      );
-    }
-  }
-  if (req.width * req.height > L.maxPixels) {
-    throw invalid(
-      `${req.width}×${req.height} is ${((req.width * req.height) / 1e6).toFixed(2)} megapixels; at most ${L.maxPixels} pixels (2048×2048) are accepted.`,
-      'width',
-    );
-  }
-  if (typeof req.t5 !== 'boolean') throw invalid('t5 must be true or false.', 't5');
-  if (req.sampler !== undefined) requireSampler(req.sampler);
-  if (req.scheduler !== undefined) requireScheduler(req.scheduler);
-  if (req.shift !== undefined && !shiftSchema.safeParse(req.shift).success) {
-    throw invalid(`The shift must be a number from ${SHIFT_LIMITS.min} to ${SHIFT_LIMITS.max} (got ${String(req.shift)}).`, 'shift');
-  }
-  if (req.slg !== undefined) {
-    const r = slgSchema.safeParse(req.slg);
-    if (!r.success) throw invalid(`Skip-Layer Guidance is not valid: ${r.error.issues[0]?.path.join('.') ?? ''} ${r.error.issues[0]?.message ?? ''}`.trim(), 'slg');
-  }
+  const { image: _image, loras: _loras, hires: _hires, ...params } = req;
+  requireParams(requestParamsSchema, params);
   if (req.image) validateImageInput(req.image, req.width, req.height);
 }
 

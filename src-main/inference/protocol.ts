@@ -52,8 +52,8 @@ export const loraReportSchema = z
 
 /**
  * The generation parameters as the pipeline takes them (GenerateRequest). Only the types are checked here
- * (the seed is THE seed schema: a decimal string, 0 … 2^64−1): the ranges are the pipeline's validateRequest's
- * business, so an out-of-range value comes back as an invalid_input error instead of being dropped as a
+ * (the seed is THE seed schema: a decimal string, 0 … 2^64−1): the ranges are THE parameter schema's, checked by
+ * the pipeline's validateRequest, so an out-of-range value comes back as an invalid_input error instead of being dropped as a
  * malformed message (the prompts' bound is the kept-prompt limit, above what a generation accepts).
  */
 export const generateRequestSchema = z

@@ -1,10 +1,12 @@
 import { createPinia, setActivePinia } from 'pinia';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { nextTick } from 'vue';
 import type { ResultOf } from '../../src-shared/api';
 import { setStudio } from '../studio';
 import { fakeClient, type FakeClient } from '../testing/fake-client';
 import { FORM_STORAGE_KEY, buildSubmission, defaultForm, restoreForm, setFormStorage, useGenerateStore, type GenerateForm } from './generate';
 import { useGalleryStore } from './gallery';
+import { PARAM_TEXT, seedMessage } from '../../src-shared/generation';
 
 type Entry = ResultOf<'models.list'>['models'][number];
 const installed = (id: string, catalogId?: Entry['catalogId'], t5 = true): Entry => ({
@@ -57,6 +59,28 @@ describe('buildSubmission', () => {
     const r = buildSubmission(form({ seedMode: 'list', seedList: '3, 1 18446744073709551615' }));
     expect(r.ok && r.value.sweep.seeds).toEqual({ mode: 'list', seeds: ['3', '1', '18446744073709551615'] });
     expect(buildSubmission(form({ seedMode: 'list', seedList: '3, -1' })).ok).toBe(false);
+  });
+});
+
+describe('the form shows THE schema\'s words (src-shared/generation.ts), next to each field', () => {
+  const errorsOf = (patch: Partial<GenerateForm>) => {
+    const r = buildSubmission(form(patch));
+    expect(r.ok).toBe(false);
+    return r.ok ? {} : r.errors;
+  };
+  it('a seed of 2^64 names the range; a 200 KB prompt says its length; a blank prompt; out-of-range numbers', () => {
+    const big = '18446744073709551616';
+    expect(errorsOf({ seed: big, seedLocked: true }).seed).toBe(seedMessage(big));
+    expect(errorsOf({ seed: big, seedLocked: true }).seed).toMatch(/from 0 to 18446744073709551615/);
+    const long = 'x'.repeat(200 * 1024);
+    expect(errorsOf({ prompt: long }).prompt).toBe(PARAM_TEXT.promptLength('prompt', long));
+    expect(errorsOf({ prompt: long }).prompt).not.toMatch(/Too big/);
+    expect(errorsOf({ prompt: '  ' }).prompt).toBe(PARAM_TEXT.promptBlank);
+    expect(errorsOf({ steps: 0 }).steps).toBe(PARAM_TEXT.steps(0));
+    expect(errorsOf({ guidance: 31 }).guidance).toBe(PARAM_TEXT.guidance(31));
+    expect(errorsOf({ width: 1000 }).width).toBe(PARAM_TEXT.side('width', 1000));
+    expect(errorsOf({ images: 0 }).images).toBe(PARAM_TEXT.images(0));
+    expect(errorsOf({ model: '' }).model).toBe(PARAM_TEXT.modelMissing);
   });
 });
 
@@ -161,7 +185,27 @@ describe('generate store', () => {
     await s.loadModels();
     s.form.prompt = '';
     expect(await s.submit()).toBeUndefined();
-    expect(s.errors.prompt).toBe('Type a prompt.');
+    expect(s.errors.prompt).toBe(PARAM_TEXT.promptBlank);
+    expect(client.calls.some((c) => c.method === 'jobs.submit')).toBe(false);
+  });
+
+  it('a shown message goes as soon as its field is valid; the others stay until they are', async () => {
+    const s = useGenerateStore();
+    await s.loadModels();
+    s.form.prompt = 'lighthouse';
+    s.setSeed('18446744073709551616');
+    s.form.steps = 0;
+    expect(await s.submit()).toBeUndefined();
+    expect(Object.keys(s.errors).sort()).toEqual(['seed', 'steps']);
+    s.setSeed('18446744073709551615');
+    await nextTick();
+    expect(s.errors).toEqual({ steps: PARAM_TEXT.steps(0) });
+    s.form.steps = 151;
+    await nextTick();
+    expect(s.errors).toEqual({ steps: PARAM_TEXT.steps(151) });
+    s.form.steps = 28;
+    await nextTick();
+    expect(s.errors).toEqual({});
     expect(client.calls.some((c) => c.method === 'jobs.submit')).toBe(false);
   });
 
@@ -209,7 +253,7 @@ describe('the Advanced group', () => {
   });
   it('refuses a bad shift or SLG window per field', () => {
     const r = buildSubmission(form({ shift: '0' }));
-    expect(!r.ok && r.errors.shift).toMatch(/Shift: a number from 0.01 to 100/);
+    expect(!r.ok && r.errors.shift).toBe('The shift must be a number from 0.01 to 100 (got 0). Leave it empty for the model\'s own.');
     const s = buildSubmission(form({ slg: true, slgStart: 0.5, slgEnd: 0.2 }));
     expect(!s.ok && s.errors.slg).toMatch(/start must be below its end/);
   });

@@ -16,12 +16,14 @@ import {
   GENERATION_LIMITS,
   defaultsFor,
   jobParamsSchema,
+  paramErrors,
   parseSeed,
+  seedMessage,
+  SEED_RULE,
   parseSlgLayers,
   SAMPLERS,
   SAMPLING_PRESETS,
   SCHEDULERS,
-  SHIFT_LIMITS,
   shiftSchema,
   randomSeed,
   sizePresetsFor,
@@ -31,6 +33,7 @@ import {
   SWEEP_AXIS_LABELS,
   type Aspect,
   type JobParams,
+  type ParamField,
   type Sampler,
   type SamplingPreset,
   type Scheduler,
@@ -228,9 +231,8 @@ export interface Submission {
   sweep: Sweep;
 }
 
-export type FieldErrors = Partial<
-  Record<'prompt' | 'negativePrompt' | 'model' | 'steps' | 'guidance' | 'width' | 'height' | 'seed' | 'images' | 'sweep' | 'sampler' | 'scheduler' | 'shift' | 'slg' | 'loras' | 'hires', string>
->;
+/** One message per field: the parameters' come from THE schema (src-shared/generation.ts), in its words. */
+export type FieldErrors = Partial<Record<ParamField | 'images' | 'sweep', string>>;
 
 /** What the core says about the chosen model that the form checks before a submit. */
 export interface SubmissionContext {
@@ -248,8 +250,9 @@ function samplingParams(f: GenerateForm, errors: FieldErrors, ctx: SubmissionCon
   const shiftText = String(f.shift).trim();
   if (shiftText !== '') {
     const v = Number(shiftText);
-    if (shiftSchema.safeParse(v).success) out.shift = v;
-    else errors.shift = `Shift: a number from ${SHIFT_LIMITS.min} to ${SHIFT_LIMITS.max}, or empty for the model's own.`;
+    const shift = shiftSchema.safeParse(v);
+    if (shift.success) out.shift = shift.data;
+    else errors.shift = `${shift.error.issues[0]?.message ?? ''} Leave it empty for the model's own.`.trim();
   }
   if (f.slg) {
     try {
@@ -297,30 +300,17 @@ export function buildSubmission(
   ctx: SubmissionContext = {},
 ): { ok: true; value: Submission } | { ok: false; errors: FieldErrors } {
   const errors: FieldErrors = {};
-  const L = GENERATION_LIMITS;
-  if (!f.prompt.trim()) errors.prompt = 'Type a prompt.';
-  if (!f.model) errors.model = 'Choose a model.';
-  if (!Number.isInteger(f.steps) || f.steps < L.minSteps || f.steps > L.maxSteps) errors.steps = `Steps: a whole number from ${L.minSteps} to ${L.maxSteps}.`;
-  if (!Number.isFinite(f.guidance) || f.guidance < L.minGuidance || f.guidance > L.maxGuidance) errors.guidance = `Guidance: from ${L.minGuidance} to ${L.maxGuidance}.`;
-  for (const side of ['width', 'height'] as const) {
-    const v = f[side];
-    if (!Number.isInteger(v) || v < L.minSide || v > L.maxSide || v % L.sizeMultiple !== 0) {
-      errors[side] = `${side === 'width' ? 'Width' : 'Height'}: a multiple of ${L.sizeMultiple} from ${L.minSide} to ${L.maxSide}.`;
-    }
-  }
-  if (!errors.width && !errors.height && f.width * f.height > L.maxPixels) errors.width = `${f.width} × ${f.height} is over 4 megapixels (2048 × 2048 at most).`;
-  if (!Number.isInteger(f.images) || f.images < 1 || f.images > MAX_IMAGES) errors.images = `Images: from 1 to ${MAX_IMAGES}.`;
 
   let seeds: Sweep['seeds'] | undefined;
   if (f.seedMode === 'list') {
     const list = parseSeedList(f.seedList);
-    if (!list?.length) errors.seed = 'List seeds as whole numbers separated by commas.';
+    if (!list?.length) errors.seed = `List seeds separated by commas; each is ${SEED_RULE}.`;
     else seeds = { mode: 'list', seeds: list };
   } else if (f.seedMode === 'random') {
     seeds = { mode: 'random', count: f.images };
   } else {
     const first = f.seedLocked ? parseSeed(f.seed) : drawSeed();
-    if (first === null) errors.seed = 'The seed is a whole number (0 or more).';
+    if (first === null) errors.seed = seedMessage(f.seed);
     else seeds = { mode: 'consecutive', first, count: f.images };
   }
 
@@ -352,7 +342,7 @@ export function buildSubmission(
   const sampling = samplingParams(f, errors, ctx);
   const hires = hiresParams(f, errors);
 
-  if (Object.keys(errors).length || !seeds) return { ok: false, errors };
+  // The parameters: THE schema's check, each field's message in its words (the same as the pipeline's and the CLI's).
   const params = jobParamsSchema.safeParse({
     prompt: f.prompt,
     negativePrompt: f.negativePrompt,
@@ -367,15 +357,22 @@ export function buildSubmission(
     ...('loras' in loraRefs && loraRefs.loras.length > 0 ? { loras: loraRefs.loras } : {}),
   });
   if (!params.success) {
-    for (const issue of params.error.issues) {
-      const k = String(issue.path[0] ?? 'prompt') as keyof FieldErrors;
-      errors[k] ??= issue.message;
+    for (const [field, message] of Object.entries(paramErrors(params.error)) as [ParamField, string][]) errors[field] ??= message;
+  }
+  // The sweep: THE sweep schema (the images count is its seeds' count).
+  let sweep: Sweep | undefined;
+  if (seeds) {
+    const r = sweepSchema.safeParse(axis ? { seeds, axis } : { seeds });
+    if (r.success) sweep = r.data;
+    else {
+      for (const issue of r.error.issues) {
+        const k = issue.path[0] === 'seeds' && issue.path[1] === 'count' ? 'images' : 'sweep';
+        errors[k] ??= issue.message;
+      }
     }
   }
-  const sweep = sweepSchema.safeParse(axis ? { seeds, axis } : { seeds });
-  if (!sweep.success) errors.sweep = sweep.error.issues.map((i) => i.message).join('; ');
-  if (!params.success || !sweep.success) return { ok: false, errors };
-  return { ok: true, value: { params: params.data, sweep: sweep.data } };
+  if (Object.keys(errors).length || !params.success || !sweep) return { ok: false, errors };
+  return { ok: true, value: { params: params.data, sweep } };
 }
 
 /** How many images a form makes (seeds × axis values). */
@@ -410,6 +407,8 @@ export const useGenerateStore = defineStore('generate', () => {
   const modelsLoaded = ref(false);
   const modelsError = ref<string>();
   const errors = ref<FieldErrors>({});
+  /** The fields whose shown message came from buildSubmission (the watch below follows those). */
+  let formChecked = new Set<keyof FieldErrors>();
   const submitting = ref(false);
   const submitError = ref<string>();
   /** The first seed of the last submit, for "Reuse last". */
@@ -429,6 +428,24 @@ export const useGenerateStore = defineStore('generate', () => {
       } catch {
         // storage full or refused: the form still works, it just is not kept
       }
+    },
+    { deep: true },
+  );
+  // A shown message goes as soon as its field is valid (and follows the value while it is not); new ones wait
+  // for the next submit.
+  watch(
+    form,
+    () => {
+      if (!Object.keys(errors.value).length) return;
+      const now = buildSubmission(form, () => '0', { skipLayers: chosen.value?.installed?.skipLayers });
+      const still = now.ok ? {} : now.errors;
+      const kept: FieldErrors = {};
+      for (const k of Object.keys(errors.value) as (keyof FieldErrors)[]) {
+        // A message buildSubmission did not give (the init image's, from submit) stays until the next submit.
+        const next = formChecked.has(k) ? still[k] : errors.value[k];
+        if (next) kept[k] = next;
+      }
+      errors.value = kept;
     },
     { deep: true },
   );
@@ -625,7 +642,7 @@ export const useGenerateStore = defineStore('generate', () => {
       return;
     }
     try {
-      const r = await studio().call('models.countTokens', { model: form.model, texts: [stripLoraTags(form.prompt).slice(0, 10_000), form.negativePrompt.slice(0, 10_000)], t5: form.t5 });
+      const r = await studio().call('models.countTokens', { model: form.model, texts: [stripLoraTags(form.prompt).slice(0, GENERATION_LIMITS.maxPromptChars), form.negativePrompt.slice(0, GENERATION_LIMITS.maxPromptChars)], t5: form.t5 });
       if (seq !== tokenSeq) return;
       tokens.value = { limits: r.limits, prompt: r.counts[0]!, negative: r.counts[1]! };
       tokensError.value = undefined;
@@ -649,9 +666,11 @@ export const useGenerateStore = defineStore('generate', () => {
   async function submit(): Promise<{ jobId: number } | undefined> {
     const built = buildSubmission(form, randomSeed, { skipLayers: chosen.value?.installed?.skipLayers });
     if (!built.ok) {
+      formChecked = new Set(Object.keys(built.errors) as (keyof FieldErrors)[]);
       errors.value = built.errors;
       return undefined;
     }
+    formChecked = new Set();
     // Image to image: the init image's reference, strength, fit and mask (stores/init-image.ts).
     try {
       const init = useInitImageStore().initForSubmit();

@@ -168,14 +168,15 @@ describe('sd35-studio generate', () => {
   it('refuses invalid parameters with exit 2 and a clear message, before any work', () => {
     const cases: [string[], RegExp][] = [
       [['--width', '65'], /width must be a multiple of 16/],
-      [['--steps', '0'], /--steps must be between 1 and 150/],
+      [['--steps', '0'], /--steps: Steps must be a whole number from 1 to 150 \(got 0\)/],
       [['--guidance', 'lots'], /--guidance must be a number/],
       [['--guidance', '31'], /Guidance must be a number from 0 to 30/],
       [['--ep', 'tpu'], /--ep must be one of auto, cpu, cuda, dml, coreml, webgpu/],
       [['--memory', 'huge'], /--memory must be one of fast, balanced, low/],
       [['--seed', '-1'], /--seed/],
-      [['--count', '0'], /--count must be between 1 and 64/],
-      [['--count', '65'], /--count must be between 1 and 64/],
+      [['--count', '0'], /--count: Images must be a whole number from 1 to 64/],
+      [['--count', '65'], /--count: Images must be a whole number from 1 to 64/],
+      [['--seed', '18446744073709551616'], /--seed: The seed must be a whole number from 0 to 18446744073709551615/],
       [['--seed', '18446744073709551615', '--count', '2'], /goes past the largest seed, 18446744073709551615/],
       [['--sampler', 'dpmpp_3m'], /Unknown sampler "dpmpp_3m"; use one of: euler, euler_ancestral, heun, dpmpp_2m/],
       [['--scheduler', 'karras'], /Unknown schedule "karras"; use one of: normal, simple, sgm_uniform, beta/],
@@ -193,6 +194,10 @@ describe('sd35-studio generate', () => {
     const noPrompt = run(['generate', '--model', model, '--data-dir', dataDir]);
     expect(noPrompt.code).toBe(2);
     expect(noPrompt.stderr).toMatch(/--prompt/);
+    // A blank prompt: refused as the form refuses it (it used to make an image).
+    const blank = run(['generate', '--model', model, '--prompt', '   ', '--json', '--data-dir', dataDir]);
+    expect(blank.code).toBe(2);
+    expect((jsonLines(blank.stdout).at(-1) as { error: { message: string } }).error.message).toBe('--prompt: Type a prompt.');
   });
 
   it('names the download command for a model that is not installed (exit 7), and a broken folder through the worker', () => {

@@ -18,10 +18,14 @@ import {
   addToSeed,
   defaultsFor,
   jobParamsSchema,
+  loraStrengthSchema,
   randomSeed,
+  requireParams,
+  seedSweepSchema,
   requireSampler,
   requireScheduler,
-  requireSeed,
+  parseSeed,
+  seedMessage,
   parseSlgLayers,
   SAMPLERS,
   SCHEDULERS,
@@ -34,6 +38,7 @@ import {
   type JobParams,
   type LoraRef,
   type MemoryMode,
+  type ParamField,
   type Sweep,
   BUILTIN_UPSCALER,
   HIRES_LIMITS,
@@ -74,12 +79,34 @@ export function resolveModelFolder(core: StudioCore | undefined, ref: string): P
   return resolveModel(core?.models, ref);
 }
 
+/** A number as typed; its range is THE parameter schema's (src-shared/generation.ts), checked in jobFor. */
 function numberOption(args: ParsedArgs, name: string): number | undefined {
   const raw = stringOption(args, name);
   if (raw === undefined) return undefined;
-  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(raw.trim())) throw new StudioError('invalid_input', `--${name} must be a number such as 4.5, not "${raw}"`);
+  if (!/^-?(\d+(\.\d*)?|\.\d+)$/.test(raw.trim())) throw new StudioError('invalid_input', `--${name} must be a number such as 4.5, not "${raw}"`);
   return Number(raw);
 }
+
+/** The option each generation parameter comes from: a schema issue is reported under the option's name. */
+const OPTION_OF: Readonly<Record<ParamField, string>> = {
+  prompt: '--prompt',
+  negativePrompt: '--negative',
+  model: '--model',
+  seed: '--seed',
+  steps: '--steps',
+  guidance: '--guidance',
+  width: '--width',
+  height: '--height',
+  t5: '--no-t5',
+  sampler: '--sampler',
+  scheduler: '--scheduler',
+  shift: '--shift',
+  slg: '--slg-*',
+  loras: '--lora',
+  init: '--init-image',
+  hires: '--hires-*',
+  parameters: 'parameters',
+};
 
 function choiceOption<T extends string>(args: ParsedArgs, name: string, choices: readonly T[]): T | undefined {
   const raw = stringOption(args, name);
@@ -131,7 +158,7 @@ function resolveLoraArgs(ctx: CliContext, given: readonly string[], dataRoot: st
     const m = /^(.*?):(-?(?:\d+(?:\.\d*)?|\.\d+))$/u.exec(arg);
     const ref = m ? (m[1] as string) : arg;
     const strength = m ? Number(m[2]) : 1;
-    if (!(strength >= GENERATION_LIMITS.minLoraStrength && strength <= GENERATION_LIMITS.maxLoraStrength)) {
+    if (!loraStrengthSchema.safeParse(strength).success) {
       throw new StudioError('invalid_input', `--lora ${arg}: the strength must be from ${GENERATION_LIMITS.minLoraStrength} to ${GENERATION_LIMITS.maxLoraStrength}`);
     }
     let entry = library.find(ref);
@@ -147,25 +174,28 @@ function resolveLoraArgs(ctx: CliContext, given: readonly string[], dataRoot: st
 
 /** The command line → generation options (usage errors are invalid_input, exit 2). */
 export function parseGenerateOptions(args: ParsedArgs): GenerateOptions {
-  const L = GENERATION_LIMITS;
   const modelRef = requiredString(args, 'model', 'Name the model: --model <catalog id|folder>.');
   const prompt = requiredString(args, 'prompt', 'Give a prompt: --prompt "a lighthouse at dusk".');
-  const count = intOption(args, 'count', { min: 1, max: L.maxPerSubmit }) ?? 1;
+  const countGiven = numberOption(args, 'count') ?? 1;
+  const countCheck = seedSweepSchema.safeParse({ mode: 'random', count: countGiven });
+  if (!countCheck.success) throw new StudioError('invalid_input', `--count: ${countCheck.error.issues[0]?.message ?? 'not valid'}`, { field: 'count' });
+  const count = countGiven;
   const seedText = stringOption(args, 'seed');
-  const seed = seedText === undefined ? randomSeed() : requireSeed(seedText, '--seed');
+  const seed = seedText === undefined ? randomSeed() : parseSeed(seedText);
+  if (seed === null) throw new StudioError('invalid_input', `${OPTION_OF.seed}: ${seedMessage(seedText)}`, { field: 'seed' });
   if (addToSeed(seed, count - 1) === null) {
     throw new StudioError('invalid_input', `--seed ${seed} with --count ${count} goes past the largest seed, ${MAX_SEED_TEXT}.`);
   }
   const opts: GenerateOptions = { modelRef, prompt, negativePrompt: stringOption(args, 'negative') ?? '', seed, count, t5: !boolOption(args, 'no-t5') };
   const loraArgs = args.options.lora;
   if (Array.isArray(loraArgs)) opts.loraArgs = loraArgs;
-  const steps = intOption(args, 'steps', { min: L.minSteps, max: L.maxSteps });
+  const steps = numberOption(args, 'steps');
   if (steps !== undefined) opts.steps = steps;
   const guidance = numberOption(args, 'guidance');
   if (guidance !== undefined) opts.guidance = guidance;
-  const width = intOption(args, 'width', { min: L.minSide, max: L.maxSide });
+  const width = numberOption(args, 'width');
   if (width !== undefined) opts.width = width;
-  const height = intOption(args, 'height', { min: L.minSide, max: L.maxSide });
+  const height = numberOption(args, 'height');
   if (height !== undefined) opts.height = height;
   const ep = choiceOption(args, 'ep', EP_CHOICES);
   if (ep !== undefined) opts.ep = ep;
@@ -313,9 +343,6 @@ export async function keepInitImage(opts: GenerateOptions, dataRoot: string): Pr
   opts.initSize = o ? sizeForImage(source.width + o.left + o.right, source.height + o.top + o.bottom) : sizeForImage(source.width, source.height);
 }
 
-/** The pipeline (tokenizers, ORT-free) loaded on demand, so other commands start without it. */
-const pipelineModule = () => import('../../inference/pipeline');
-
 /** The job's parameters with the model's defaults filled in, validated (invalid_input), and its sweep. */
 export async function jobFor(opts: GenerateOptions, model: ResolvedModel, modelRef: string): Promise<{ params: JobParams; sweep: Sweep }> {
   const d = model.variant?.defaults ?? defaultsFor(model.id);
@@ -336,17 +363,10 @@ export async function jobFor(opts: GenerateOptions, model: ResolvedModel, modelR
     ...(opts.loras && opts.loras.length > 0 ? { loras: opts.loras } : {}),
     ...(opts.hires ? { hires: opts.hires } : {}),
   };
-  // The pipeline's own check first: its messages name the limits ("Guidance must be a number from 0 to 30").
-  const { init: _init, loras: _loras, hires: _hires, ...request } = candidate;
-  (await pipelineModule()).validateRequest({ ...request, seed: opts.seed });
+  // THE schema's check and words ("--guidance: Guidance must be a number from 0 to 30 (got 31).").
   if (opts.hires) hiresSize(candidate.width, candidate.height, opts.hires.scale);
-  const parsed = jobParamsSchema.safeParse(candidate);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = issue?.path.join('.') || 'parameters';
-    throw new StudioError('invalid_input', `--${field === 'negativePrompt' ? 'negative' : field}: ${issue?.message ?? 'not valid'}`, { field });
-  }
-  return { params: parsed.data, sweep: { seeds: { mode: 'consecutive', first: opts.seed, count: opts.count } } };
+  const params = requireParams(jobParamsSchema, candidate, (field) => OPTION_OF[field]);
+  return { params, sweep: { seeds: { mode: 'consecutive', first: opts.seed, count: opts.count } } };
 }
 
 function cancelled(): StudioError {

@@ -5,6 +5,7 @@ import {
   GENERATION_LIMITS,
   addToSeed,
   generationParamsSchema,
+  paramErrors,
   randomSeed,
   seedCount,
   SLG_DEFAULT,
@@ -103,8 +104,8 @@ export function expandSweep(params: JobParams, sweep: Sweep, draw?: () => string
       if (axis && value !== undefined) applyAxisValue(p, axis.kind, value, axisLora(axis));
       const checked = generationParamsSchema.safeParse(p);
       if (!checked.success) {
-        const issue = checked.error.issues[0];
-        throw new StudioError('invalid_input', `Generation ${out.length + 1} of the sweep is not valid: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim());
+        const [field, message] = Object.entries(paramErrors(checked.error))[0] ?? ['parameters', 'not valid'];
+        throw new StudioError('invalid_input', `Generation ${out.length + 1} of the sweep: ${message}`, { field });
       }
       out.push({ idx: out.length, seed, ...(value !== undefined ? { axisValue: value } : {}), params: checked.data });
     }
