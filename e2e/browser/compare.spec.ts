@@ -13,8 +13,8 @@ import { expect, test, type Browser, type Page } from '@playwright/test';
 import { parseTextChunks } from '../../src-shared/metadata';
 import { gridGeometry } from '../../src-main/core/images/grid';
 import { readPngInfo } from '../../src-main/core/images/png';
-import { callApi, startServe, type Served } from '../../src-main/testing/processes';
-import { chromiumMissingReason, closeSpecStudio, launchChromium, openPage } from '../support/browser';
+import { startServe, type Served } from '../../src-main/testing/processes';
+import { apiResult, chromiumMissingReason, closeSpecStudio, launchChromium, openPage } from '../support/browser';
 import { seedSweep, type SeededSweep } from '../support/seed-compare';
 
 // Code inside page.evaluate runs in Chromium; the node tsconfig has no DOM lib.
@@ -37,10 +37,8 @@ let axes: SeededSweep;
 let sixteen: SeededSweep;
 const shots = path.resolve(__dirname, '..', '..', 'test-results', 'screenshots');
 
-async function api<T>(method: string, params: unknown): Promise<T> {
-  const { body } = await callApi(served, method, params);
-  expect(body.ok, JSON.stringify(body.error)).toBe(true);
-  return body.result as T;
+function api<T>(method: string, params: unknown = {}): Promise<T> {
+  return apiResult<T>(served, method, params);
 }
 
 test.beforeAll(async () => {

@@ -7,8 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect, test, type Browser, type Locator, type Page } from '@playwright/test';
 import { encodePng } from '../../src-main/core/images/png';
-import { callApi, startServe, stop, type Served } from '../../src-main/testing/processes';
-import { chromiumMissingReason, closeSpecStudio, launchChromium, openPage } from '../support/browser';
+import { startServe, stop, type Served } from '../../src-main/testing/processes';
+import { apiResult, chromiumMissingReason, closeSpecStudio, launchChromium, openPage } from '../support/browser';
 import { seedGallery } from '../support/seed-gallery';
 
 // Code inside page.evaluate runs in Chromium. The node tsconfig has no DOM lib, so the few browser
@@ -60,10 +60,6 @@ let served: Served;
 let dataDir: string;
 const shots = path.resolve(__dirname, '..', '..', 'test-results', 'screenshots');
 
-interface PageResult<T> {
-  ok: boolean;
-  result: T;
-}
 interface Item {
   id: number;
   prompt: string;
@@ -75,10 +71,8 @@ interface QueryResult {
   nextCursor: string | null;
 }
 
-async function api<T>(method: string, params: unknown): Promise<T> {
-  const { body } = await callApi(served, method, params);
-  expect(body.ok, JSON.stringify(body.error)).toBe(true);
-  return (body as PageResult<T>).result;
+function api<T>(method: string, params: unknown = {}): Promise<T> {
+  return apiResult<T>(served, method, params);
 }
 
 test.beforeAll(async () => {

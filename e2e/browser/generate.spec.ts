@@ -11,8 +11,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, test, type Browser, type Locator, type Page } from '@playwright/test';
-import { callApi, startServe, stop, type Served } from '../../src-main/testing/processes';
-import { chromiumMissingReason, closeSpecStudio, launchChromium, openPage } from '../support/browser';
+import { startServe, stop, type Served } from '../../src-main/testing/processes';
+import { apiResult, chromiumMissingReason, closeSpecStudio, launchChromium, openGenerateView } from '../support/browser';
 import { writeTinyModel } from '../support/tiny-model';
 
 // Code inside page.evaluate runs in Chromium; the node tsconfig has no DOM lib.
@@ -38,10 +38,8 @@ const HOLD_ENV = { SD35_TEST_MODE: '1', SD35_TEST_HOLD: 'after-step:1' };
 
 test.describe.configure({ mode: 'serial' });
 
-async function api<T>(method: string, params: unknown = {}): Promise<T> {
-  const { body } = await callApi(served!, method, params);
-  expect(body.ok, JSON.stringify(body.error)).toBe(true);
-  return body.result as T;
+function api<T>(method: string, params: unknown = {}): Promise<T> {
+  return apiResult<T>(served!, method, params);
 }
 
 async function restart(env: NodeJS.ProcessEnv = {}): Promise<void> {
@@ -67,11 +65,7 @@ test.afterAll(async () => {
 });
 
 async function openGenerate(opts: { width?: number; height?: number; colorScheme?: 'light' | 'dark' } = {}): Promise<{ page: Page; errors: string[] }> {
-  const opened = await openPage(browser, served!.url, {
-    viewport: { width: opts.width ?? 1280, height: opts.height ?? 800 },
-    colorScheme: opts.colorScheme ?? 'light',
-  });
-  await expect(opened.page.getByRole('heading', { level: 1, name: 'Generate' })).toBeVisible();
+  const opened = await openGenerateView(browser, served!.url, opts);
   if (modelId) await expect(opened.page.getByRole('combobox', { name: 'Model' })).toHaveValue(modelId);
   return opened;
 }

@@ -9,8 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect, test, type Browser, type Page } from '@playwright/test';
 import sharp from 'sharp';
-import { callApi, startServe, type Served } from '../../src-main/testing/processes';
-import { chromiumMissingReason, closeSpecStudio, launchChromium, openPage } from '../support/browser';
+import { startServe, type Served } from '../../src-main/testing/processes';
+import { apiResult, chromiumMissingReason, closeSpecStudio, launchChromium, openGenerateView } from '../support/browser';
 import { writeTinyModel } from '../support/tiny-model';
 
 // Code inside page.evaluate runs in Chromium; the node tsconfig has no DOM lib.
@@ -39,10 +39,8 @@ const shots = path.resolve(__dirname, '..', '..', 'test-results', 'screenshots')
 
 test.describe.configure({ mode: 'serial' });
 
-async function api<T>(method: string, params: unknown = {}): Promise<T> {
-  const { body } = await callApi(served!, method, params);
-  expect(body.ok, JSON.stringify(body.error)).toBe(true);
-  return body.result as T;
+function api<T>(method: string, params: unknown = {}): Promise<T> {
+  return apiResult<T>(served!, method, params);
 }
 
 /** A 256 × 256 picture with shapes, so a repainted region shows. */
@@ -71,8 +69,7 @@ test.afterAll(async () => {
 });
 
 async function open(opts: { width?: number; height?: number; colorScheme?: 'light' | 'dark' } = {}): Promise<{ page: Page; errors: string[] }> {
-  const opened = await openPage(browser, served!.url, { viewport: { width: opts.width ?? 1280, height: opts.height ?? 800 }, colorScheme: opts.colorScheme ?? 'light' });
-  await expect(opened.page.getByRole('heading', { level: 1, name: 'Generate' })).toBeVisible();
+  const opened = await openGenerateView(browser, served!.url, opts);
   await expect(opened.page.getByRole('combobox', { name: 'Model' })).toHaveValue(modelId);
   return opened;
 }

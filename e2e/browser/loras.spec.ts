@@ -8,9 +8,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, test, type Browser, type Page } from '@playwright/test';
-import { callApi, startServe, type Served } from '../../src-main/testing/processes';
+import { startServe, type Served } from '../../src-main/testing/processes';
 import { writeTestLora } from '../../src-main/testing/lora/lora-files';
-import { chromiumMissingReason, closeSpecStudio, launchChromium, openPage } from '../support/browser';
+import { apiResult, chromiumMissingReason, closeSpecStudio, launchChromium, openGenerateView } from '../support/browser';
 import { writeTinyModel } from '../support/tiny-model';
 import { TINY_MMDIT } from '../support/tiny-mmdit';
 
@@ -24,10 +24,8 @@ const D = TINY_MMDIT.hidden;
 
 test.describe.configure({ mode: 'serial' });
 
-async function api<T>(method: string, params: unknown = {}): Promise<T> {
-  const { body } = await callApi(served!, method, params);
-  expect(body.ok, JSON.stringify(body.error)).toBe(true);
-  return body.result as T;
+function api<T>(method: string, params: unknown = {}): Promise<T> {
+  return apiResult<T>(served!, method, params);
 }
 
 test.beforeAll(async () => {
@@ -60,11 +58,7 @@ test.afterAll(async () => {
 });
 
 async function open(opts: { width?: number; height?: number; colorScheme?: 'light' | 'dark' } = {}): Promise<{ page: Page; errors: string[] }> {
-  const opened = await openPage(browser, served!.url, {
-    viewport: { width: opts.width ?? 1280, height: opts.height ?? 800 },
-    colorScheme: opts.colorScheme ?? 'light',
-  });
-  await expect(opened.page.getByRole('heading', { level: 1, name: 'Generate' })).toBeVisible();
+  const opened = await openGenerateView(browser, served!.url, opts);
   return opened;
 }
 

@@ -1,7 +1,7 @@
 // Debian's Chromium for the browser-mode e2e tests (never a downloaded browser).
 import fs from 'node:fs';
-import { chromium, type Browser, type BrowserContextOptions, type Page } from '@playwright/test';
-import { stop, type Served } from '../../src-main/testing/processes';
+import { chromium, expect, type Browser, type BrowserContextOptions, type Page } from '@playwright/test';
+import { callApi, stop, type Served } from '../../src-main/testing/processes';
 
 export const CHROMIUM_PATH = process.env.SD35_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -35,6 +35,27 @@ export async function openPage(
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(url);
   return { page, errors };
+}
+
+/** A method's result over the spec's `serve`; the test fails with the studio's error when the call is refused. */
+export async function apiResult<T>(served: Served, method: string, params: unknown = {}): Promise<T> {
+  const { body } = await callApi(served, method, params);
+  expect(body.ok, JSON.stringify(body.error)).toBe(true);
+  return body.result as T;
+}
+
+/** openPage at a size and colour scheme (default 1280×800, light), once the Generate view's heading shows. */
+export async function openGenerateView(
+  browser: Browser,
+  url: string,
+  opts: { width?: number; height?: number; colorScheme?: 'light' | 'dark' } = {},
+): Promise<{ page: Page; errors: string[] }> {
+  const opened = await openPage(browser, url, {
+    viewport: { width: opts.width ?? 1280, height: opts.height ?? 800 },
+    colorScheme: opts.colorScheme ?? 'light',
+  });
+  await expect(opened.page.getByRole('heading', { level: 1, name: 'Generate' })).toBeVisible();
+  return opened;
 }
 
 /** A spec's afterAll: closes its Chromium, stops its `serve` and removes its temporary folders. */
