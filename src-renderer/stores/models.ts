@@ -239,6 +239,11 @@ export const useModelsStore = defineStore('models', () => {
         // Before the large files: whether the graphs run on this machine.
         patchEntry(e.id, (m) => ({ ...m, portability: e.verdict }));
         break;
+      default: {
+        // Exhaustive: a new models.event type does not compile until the store handles it (issue #15 §6).
+        const unhandled: never = e;
+        void unhandled;
+      }
     }
   }
 
