@@ -67,7 +67,8 @@ export const useLorasStore = defineStore('loras', () => {
   }
 
   /** Imports files: their paths in the desktop app, their bytes (chunked) in a browser. */
-  async function importFiles(files: readonly File[]): Promise<LoraEntryView[]> {
+  /** `link` (desktop only: a path is linked, an upload is always copied) keeps each file where it is. */
+  async function importFiles(files: readonly File[], opts: { link?: boolean } = {}): Promise<LoraEntryView[]> {
     if (!files.length) return [];
     importing.value = true;
     rejected.value = [];
@@ -76,7 +77,7 @@ export const useLorasStore = defineStore('loras', () => {
       for (const file of files) {
         const p = window.studio?.pathForFile?.(file);
         if (typeof p === 'string' && p !== '') {
-          list.push({ path: p });
+          list.push({ path: p, ...(opts.link ? { link: true } : {}) });
           continue;
         }
         if (file.size > MAX_LORA_UPLOAD_BYTES) {

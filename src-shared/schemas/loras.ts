@@ -24,6 +24,8 @@ export const loraEntrySchema = z
     autoV2: hex(10),
     title: z.string().max(200).optional(),
     triggerWords: z.array(z.string().max(500)).max(50),
+    /** Linked, not copied (the app's or the CLI's choice at import): the file stays where the user keeps it. */
+    linked: z.boolean().optional(),
   })
   .strict();
 export type LoraEntryView = z.infer<typeof loraEntrySchema>;
@@ -49,7 +51,8 @@ export const lorasUploadResultSchema = z.object({ uploadId: uploadIdSchema, rece
 
 /** One file for loras.import: a path (the desktop app, the CLI) or a finished upload (browser mode), with its file name. */
 export const loraImportFileSchema = z.union([
-  z.object({ path: z.string().min(1).max(4096), name: loraNameSchema.optional() }).strict(),
+  // `link`: record the file where it is instead of copying it (a path only, so never from a browser client).
+  z.object({ path: z.string().min(1).max(4096), name: loraNameSchema.optional(), link: z.boolean().optional() }).strict(),
   z.object({ uploadId: uploadIdSchema, fileName: z.string().min(1).max(1024), name: loraNameSchema.optional() }).strict(),
 ]);
 export type LoraImportFile = z.infer<typeof loraImportFileSchema>;

@@ -106,4 +106,30 @@ describe('sd35-studio loras and generate --lora', { timeout: 300_000 }, () => {
     ]);
     expect(info.chunks.some((c) => c.keyword === STUDIO_KEYWORD)).toBe(true);
   });
+
+  it('import --link keeps the file where it is: generate uses it, refuses it once changed, and remove keeps the file', () => {
+    const linkedFile = path.join(path.dirname(loraFile), 'mine', 'linked.safetensors');
+    fs.mkdirSync(path.dirname(linkedFile), { recursive: true });
+    // Its own tensors (a file with the same bytes as a copied entry would resolve to that entry by sha256).
+    writeTestLora(linkedFile, 'diffusers', [{ module: 'transformer_blocks.2.attn.to_v', rank: 4, in: D, out: D, alpha: 4, seed: 5 }]);
+    const original = fs.readFileSync(linkedFile);
+    const imp = run(['loras', 'import', linkedFile, '--link', '--json']);
+    expect(imp.code, imp.stderr).toBe(0);
+    expect(jsonLines(imp.stdout)[0]).toMatchObject({ name: 'linked', linked: true, path: fs.realpathSync(linkedFile) });
+    expect(fs.existsSync(path.join(dataDir, 'loras', 'linked.safetensors'))).toBe(false);
+    const gen = ['generate', '--model', model, '--prompt', 'a red cat', '--seed', '7', '--steps', '2', '--width', '64', '--height', '64', '--ep', 'cpu', '--lora', 'linked:0.5', '--json'];
+    const ok = run(gen);
+    expect(ok.code, ok.stderr).toBe(0);
+    // One byte of the tensor data changed, same size: refused at use, naming why.
+    const changed = Buffer.from(original);
+    changed.writeUInt8(changed.readUInt8(changed.length - 1) ^ 0xff, changed.length - 1);
+    fs.writeFileSync(linkedFile, changed);
+    const refused = run(gen);
+    expect(refused.code, refused.stdout + refused.stderr).not.toBe(0);
+    expect(refused.stdout + refused.stderr).toMatch(/The linked LoRA \\?"linked\\?" changed since it was imported/u);
+    fs.writeFileSync(linkedFile, original);
+    expect(run(['loras', 'remove', 'linked']).code).toBe(0);
+    expect(fs.readFileSync(linkedFile).equals(original)).toBe(true);
+    expect(jsonLines(run(['loras', 'list', '--json']).stdout).map((e) => e.name)).toEqual(['ink wash']);
+  });
 });

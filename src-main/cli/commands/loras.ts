@@ -1,10 +1,11 @@
-// `sd35-studio loras import PATH [--name N] | list [--json] | rename OLD NEW | remove NAME` (docs/architecture.md §8): the LoRA
+// `sd35-studio loras import PATH [--name N] [--link] | list [--json] | rename OLD NEW | remove NAME` (docs/architecture.md §8): the LoRA
 // library in <data>/loras (core/loras/library.ts). A refused file exits ≠ 0 with the reason.
+import path from 'node:path';
 import { dataLayout } from '../../core/paths';
 import { LoraLibrary, type LoraEntry } from '../../core/loras/library';
 import { StudioError } from '../../../src-shared/errors';
 import { formatBytes } from '../../../src-shared/bytes';
-import { stringOption } from '../args';
+import { boolOption, stringOption } from '../args';
 import type { CliContext, Command } from '../command';
 
 function library(ctx: CliContext): LoraLibrary {
@@ -13,11 +14,11 @@ function library(ctx: CliContext): LoraLibrary {
 }
 
 function view(e: LoraEntry): Record<string, unknown> {
-  return { name: e.name, base: e.base, rank: e.rank, bytes: e.bytes, a1111Hash: e.a1111, autoV2: e.autoV2, sha256: e.sha256, title: e.title ?? null, triggerWords: e.triggerWords };
+  return { name: e.name, base: e.base, rank: e.rank, bytes: e.bytes, a1111Hash: e.a1111, autoV2: e.autoV2, sha256: e.sha256, title: e.title ?? null, triggerWords: e.triggerWords, linked: e.linked === true, ...(e.linked ? { path: e.file } : {}) };
 }
 
 function line(e: LoraEntry): string {
-  return `${e.name}  ${e.baseLabel}  rank ${e.rank}  ${formatBytes(e.bytes)}  A1111 ${e.a1111}  AutoV2 ${e.autoV2}${e.triggerWords.length ? `  triggers: ${e.triggerWords.join(', ')}` : ''}`;
+  return `${e.name}  ${e.baseLabel}  rank ${e.rank}  ${formatBytes(e.bytes)}  A1111 ${e.a1111}  AutoV2 ${e.autoV2}${e.triggerWords.length ? `  triggers: ${e.triggerWords.join(', ')}` : ''}${e.linked ? `  linked: ${e.file}` : ''}`;
 }
 
 function one(ctx: CliContext, what: string): string {
@@ -29,11 +30,14 @@ function one(ctx: CliContext, what: string): string {
 export const LORAS_COMMANDS: Command[] = [
   {
     path: ['loras', 'import'],
-    usage: 'loras import PATH [--name NAME]',
-    summary: 'Copy a LoRA (.safetensors) into the library, checked and verified by hash',
-    options: [{ name: 'name', type: 'string', valueName: 'NAME', description: 'Name in the library (default: the file name)' }],
+    usage: 'loras import PATH [--name NAME] [--link]',
+    summary: 'Copy (or, with --link, link) a LoRA (.safetensors) into the library, checked and verified by hash',
+    options: [
+      { name: 'name', type: 'string', valueName: 'NAME', description: 'Name in the library (default: the file name)' },
+      { name: 'link', type: 'boolean', description: 'Keep the file where it is (its path and sha256 are recorded; it is re-hashed at each use and refused if changed or missing; remove never deletes it)' },
+    ],
     async run(ctx) {
-      const entry = library(ctx).import(one(ctx, 'PATH'), stringOption(ctx.args, 'name'));
+      const entry = library(ctx).import(path.resolve(one(ctx, 'PATH')), stringOption(ctx.args, 'name'), { link: boolOption(ctx.args, 'link') });
       if (ctx.out.json) ctx.out.item(view(entry));
       else ctx.out.text(`Imported ${line(entry)}`);
       return 0;

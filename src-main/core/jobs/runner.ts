@@ -121,7 +121,7 @@ function resolveLoras(
     const entry = library.find(r.sha256) ?? library.find(r.name);
     if (!entry || entry.sha256 !== r.sha256) throw new StudioError('not_found', `The LoRA "${r.name}" (${r.sha256.slice(0, 10)}) is not in the library.`);
     // Off: the same graphs at strength 0 (an input, so switching it back on needs no reload).
-    return { path: entry.file, sha256: entry.sha256, strength: r.enabled === false ? 0 : r.strength, name: entry.name, a1111: entry.a1111, autoV2: entry.autoV2, on: r.enabled !== false };
+    return { path: library.fileForUse(entry), sha256: entry.sha256, strength: r.enabled === false ? 0 : r.strength, name: entry.name, a1111: entry.a1111, autoV2: entry.autoV2, on: r.enabled !== false };
   });
 }
 

@@ -51,4 +51,55 @@ describe('LoraLibrary', () => {
     expect(() => lib.import(src)).toThrow(/for SDXL/u);
     expect(fs.existsSync(path.join(tmp, 'loras3', 'sdxl.safetensors'))).toBe(false);
   });
+
+  it('links a file instead of copying it: used while unchanged, refused when changed or missing, remove keeps the file', () => {
+    const src = path.join(tmp, 'outside', 'Linked One.safetensors');
+    fs.mkdirSync(path.dirname(src), { recursive: true });
+    writeTestLora(src, 'diffusers', [{ module: 'transformer_blocks.1.attn.to_k', rank: 4, in: 1536, out: 1536, seed: 7 }]);
+    const original = fs.readFileSync(src);
+    const dir = path.join(tmp, 'loras-link');
+    const lib = new LoraLibrary(dir);
+    const entry = lib.import(src, undefined, { link: true });
+    expect(entry).toMatchObject({ name: 'Linked One', linked: true, file: fs.realpathSync(src), bytes: original.length });
+    expect(entry.sha256).toBe(crypto.createHash('sha256').update(original).digest('hex'));
+    // Nothing was copied into the library folder.
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.safetensors'))).toEqual([]);
+    expect(lib.list().map((e) => [e.name, e.linked])).toEqual([['Linked One', true]]);
+    expect(lib.find(entry.autoV2)?.name).toBe('Linked One');
+    expect(lib.fileForUse(lib.find('linked one')!)).toBe(fs.realpathSync(src));
+    // A name taken by a link is taken for a copy too.
+    expect(() => lib.import(src)).toThrow(/already in the library/u);
+
+    // Same size, one byte different in the tensor data: refused by hash.
+    const changed = Buffer.from(original);
+    changed.writeUInt8(changed.readUInt8(changed.length - 1) ^ 0xff, changed.length - 1);
+    fs.writeFileSync(src, changed);
+    expect(() => lib.fileForUse(lib.find('Linked One')!)).toThrow(/changed since it was imported/u);
+    // Another size: refused too.
+    fs.writeFileSync(src, Buffer.concat([original, Buffer.from([0])]));
+    expect(() => lib.fileForUse(lib.find('Linked One')!)).toThrow(/changed since it was imported/u);
+    // Restored: usable again.
+    fs.writeFileSync(src, original);
+    expect(lib.fileForUse(lib.find('Linked One')!)).toBe(fs.realpathSync(src));
+    // Renamed: still the same link.
+    expect(lib.rename('Linked One', 'Renamed')).toMatchObject({ name: 'Renamed', linked: true, sha256: entry.sha256 });
+    // Missing: refused, naming the path.
+    fs.renameSync(src, `${src}.moved`);
+    expect(() => lib.fileForUse(lib.find('Renamed')!)).toThrow(/missing: .*Linked One\.safetensors/u);
+    fs.renameSync(`${src}.moved`, src);
+    // Remove forgets the entry and never deletes the user's file.
+    expect(lib.remove('Renamed').linked).toBe(true);
+    expect(lib.list()).toEqual([]);
+    expect(fs.readFileSync(src).equals(original)).toBe(true);
+  });
+
+  it('refuses a relative path for a link, and a copied entry is its own file for use', () => {
+    const lib = new LoraLibrary(path.join(tmp, 'loras-link2'));
+    const src = path.join(tmp, 'rel.safetensors');
+    writeTestLora(src, 'diffusers', [{ module: 'transformer_blocks.0.attn.to_q', rank: 4, in: 1536, out: 1536, seed: 9 }]);
+    expect(() => lib.import(path.relative(process.cwd(), src), 'rel', { link: true })).toThrow(/absolute path/u);
+    const copied = lib.import(src);
+    expect(copied.linked).toBeUndefined();
+    expect(lib.fileForUse(copied)).toBe(path.join(tmp, 'loras-link2', 'rel.safetensors'));
+  });
 });

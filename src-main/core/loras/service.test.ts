@@ -59,4 +59,18 @@ describe('LoraService', () => {
     expect(s.list()).toEqual([]);
     expect(events.map((e) => e.kind)).toEqual(['import', 'import', 'import', 'import', 'rename', 'remove']);
   });
+
+  it('links by path in the app (the view says so, the file stays), and never takes a link from a browser client', () => {
+    const app = new LoraService({ dataRoot: tempDir(), runtime: 'electron', emit: () => undefined });
+    const file = lora(4);
+    const r = app.import([{ path: file, link: true }]);
+    expect(r.imported).toMatchObject([{ name: 'style 4', linked: true }]);
+    expect(JSON.stringify(r.imported)).not.toContain(file); // the contract's view carries no server path
+    expect(app.remove('style 4').linked).toBe(true);
+    expect(fs.existsSync(file)).toBe(true);
+    const browser = new LoraService({ dataRoot: tempDir(), runtime: 'browser', emit: () => undefined });
+    const b = browser.import([{ path: file, link: true }]);
+    expect(b.imported).toEqual([]);
+    expect(b.rejected[0]!.reason).toBe('In browser mode, a LoRA is uploaded (loras.upload), not named by a path.');
+  });
 });

@@ -39,6 +39,7 @@ export function loraView(e: LoraEntry): LoraEntryView {
     autoV2: e.autoV2,
     ...(e.title !== undefined ? { title: e.title } : {}),
     triggerWords: e.triggerWords,
+    ...(e.linked ? { linked: true } : {}),
   };
 }
 
@@ -100,7 +101,7 @@ export class LoraService {
     return { uploadId: id, received: size + data.length };
   }
 
-  private source(f: LoraImportFile): { file: string; label: string; name: string | undefined; temporary: boolean } {
+  private source(f: LoraImportFile): { file: string; label: string; name: string | undefined; temporary: boolean; link?: boolean } {
     if ('uploadId' in f) {
       const file = this.uploadFile(f.uploadId);
       if (!fs.existsSync(file)) throw new StudioError('not_found', 'That upload is not here (finished, or older than a day): send the file again.');
@@ -116,7 +117,7 @@ export class LoraService {
       throw new StudioError('not_found', 'File not found');
     }
     if (!st.isFile()) throw new StudioError('invalid_input', 'Not a file');
-    return { file: f.path, label: f.path, name: f.name, temporary: false };
+    return { file: f.path, label: f.path, name: f.name, temporary: false, ...(f.link ? { link: true } : {}) };
   }
 
   /** Imports each file (refused ones say why), with progress in files. */
@@ -131,7 +132,7 @@ export class LoraService {
       try {
         const src = this.source(f);
         if (src.temporary) temporary = src.file;
-        imported.push(loraView(this.library.import(src.file, src.name)));
+        imported.push(loraView(this.library.import(src.file, src.name, { link: src.link === true })));
       } catch (err) {
         rejected.push({ name: 'path' in f ? f.path : f.fileName, reason: StudioError.from(err).message });
       } finally {
