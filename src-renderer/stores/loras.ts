@@ -6,27 +6,15 @@ import { ref, shallowRef } from 'vue';
 import type { Progress } from '../../src-shared/progress';
 import { StudioError } from '../../src-shared/errors';
 import { LORA_UPLOAD_CHUNK_BYTES, MAX_LORA_UPLOAD_BYTES, type LoraEntryView, type LoraImportFile } from '../../src-shared/schemas/loras';
+import { readBase64 } from '../components/gallery/files';
 import { studio } from '../studio';
-
-function blobBase64(blob: Blob): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const reader = new FileReader();
-    reader.onload = () => {
-      const url = String(reader.result);
-      const comma = url.indexOf(',');
-      resolve(comma < 0 ? '' : url.slice(comma + 1));
-    };
-    reader.onerror = () => reject(reader.error ?? new Error('read failed'));
-    reader.readAsDataURL(blob);
-  });
-}
 
 /** A browser file sent to the server in chunks (each under the message limit); its upload id. */
 export async function uploadFile(file: Blob, onChunk?: (sent: number) => void, chunk = LORA_UPLOAD_CHUNK_BYTES): Promise<string> {
   let uploadId: string | undefined;
   let offset = 0;
   do {
-    const dataBase64 = await blobBase64(file.slice(offset, offset + chunk));
+    const dataBase64 = await readBase64(file.slice(offset, offset + chunk));
     const r = await studio().call('loras.upload', { ...(uploadId ? { uploadId } : {}), offset, dataBase64 });
     uploadId = r.uploadId;
     offset = r.received;

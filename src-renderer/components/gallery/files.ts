@@ -44,7 +44,8 @@ export async function copyPngToClipboard(blob: Blob): Promise<void> {
   await navigator.clipboard.write([new ClipboardItem({ 'image/png': png })]);
 }
 
-function readBase64(file: File): Promise<string> {
+/** A file or a slice of one as base64 (the bytes an API message carries). */
+export function readBase64(file: Blob): Promise<string> {
   return new Promise((resolve, reject) => {
     const reader = new FileReader();
     reader.onload = () => {
