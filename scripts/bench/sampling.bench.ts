@@ -26,7 +26,7 @@ import { LoadedModel, createSession, ortSessionOptions, type SessionOptions } fr
 import { PromptTokenizers } from '../../src-main/inference/tokenizers/index';
 import { slgSwitchModel, SLG_INPUT } from '../../src-main/model-folder/slg-switch';
 import { readOnnxGraph } from '../../src-main/model-folder/onnx-graph';
-import { float32ToFloat16 } from '../../src-main/inference/tensors';
+import { float32ToFloat16 } from '../../src-main/formats/float16';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);

@@ -17,7 +17,7 @@ import { ort } from './ort';
 import { checkGraphOps, graphForProvider } from './portability';
 import { clearProbeMemory, ortVersion } from './ort-probe';
 import { createSession, type GraphSource } from './sessions';
-import { float16ToFloat32 } from './tensors';
+import { float16ToFloat32 } from '../formats/float16';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sd35-qt5-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

@@ -29,7 +29,7 @@ import { meanEncoderGraph } from '../model-folder/vae-mean';
 import { checkUpscalerGraph } from '../model-folder/upscaler-graph';
 import { forgetGraphProbes, graphForProvider } from './portability';
 import { isNoKernelError, type ProbeOptions, type ProbeRunner } from './ort-probe';
-import { float16ToFloat32, float32ToFloat16 } from './tensors';
+import { float16ToFloat32, float32ToFloat16 } from '../formats/float16';
 import { webGpuFailure } from './webgpu';
 import { prepareLoraGraphs, type LoraBaseGraph, type LoraGraph, type LoraReport, type LoraUse } from '../lora/lora-graphs';
 import type { LoraComponent } from '../lora/keys';

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyModel } from '../../e2e/support/tiny-model';
 import { ort } from '../inference/ort';
 import { createSession } from '../inference/sessions';
-import { float16ToFloat32, float32ToFloat16 } from '../inference/tensors';
+import { float16ToFloat32, float32ToFloat16 } from '../formats/float16';
 import { openModelFolder } from './layouts';
 import { readOnnxGraphBuffer } from './onnx-graph';
 import { meanEncoderGraph, meanEncoderModel, VAE_MEAN_PASS } from './vae-mean';
