@@ -23,7 +23,9 @@ import {
   type UpscaleMessage,
   type WorkerToHost,
 } from './protocol';
-import { LoadedModel, sessionsCreated, UpscalerSession } from './sessions';
+import { LoadedModel } from './sessions';
+import { sessionsCreated } from './ort-session';
+import { UpscalerSession } from './upscaler-session';
 import { upscaleTiled } from './upscale-tiles';
 import type { ProbeResult, ProbeRunner } from './ort-probe';
 

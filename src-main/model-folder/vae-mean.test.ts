@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyModel } from '../../e2e/support/tiny-model';
 import { ort } from '../inference/ort';
-import { createSession } from '../inference/sessions';
+import { createSession } from '../inference/ort-session';
 import { float16ToFloat32, float32ToFloat16 } from '../formats/float16';
 import { openModelFolder } from './layouts';
 import { readOnnxGraphBuffer } from './onnx-graph';
