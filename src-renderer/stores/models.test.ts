@@ -36,7 +36,7 @@ describe('models store', () => {
         if (release === null) await new Promise<void>((r) => (release = r));
         return { models: listed, modelsDir: '/m', freeDiskBytes: null, machine: { ramBytes: 1 } };
       },
-      'models.tokenStatus': () => ({ source: 'none', state: 'none', storage: 'none' }),
+      'models.tokenStatus': () => ({ source: 'none', state: 'none', storage: 'none', message: 'No token.' }),
       'models.remove': ({ id }) => {
         if (id === 'gone') throw new StudioError('not_found', 'No model gone.');
         listed = listed.filter((m) => m.id !== id);

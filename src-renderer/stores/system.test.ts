@@ -19,6 +19,7 @@ const info = (eps: SystemInfo['executionProviders']): SystemInfo => ({
   modelsDir: '/data/models',
   freeDiskBytes: null,
   primary: true,
+  notices: [],
 });
 const settings: Settings = { theme: 'system', executionProvider: 'auto', memoryMode: 'balanced', modelsDir: '/data/models', livePreviews: true, idleUnloadMinutes: 10 };
 
