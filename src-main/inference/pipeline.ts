@@ -5,7 +5,6 @@ import { StudioError } from '../../src-shared/errors';
 import {
   requestParamsSchema,
   requireParams,
-  seedLow32,
   type ClipHidden,
   type GenerationParams,
   type Sampler,
@@ -338,7 +337,7 @@ export async function denoise(
   const latentShape = [1, LATENT_CHANNELS, h, w];
   const { sigmas } = schedule(scheduler, params.steps, params.shift ?? (await shiftFor(model)));
   const total = sigmas.length - 1; // beta can merge steps
-  const noise = randn(seedLow32(params.seed), latentShape);
+  const noise = randn(params.seed, latentShape);
   const image = params.image;
   // Image to image: start at step t_start with latents = scale_noise(image_latents, σ[t_start], noise)
   // (diffusers pipeline_stable_diffusion_3_img2img.py, get_timesteps + prepare_latents). Inpainting at strength 1
