@@ -73,9 +73,9 @@ describe('defineCommand', () => {
     await command.run(context(['a', 'b'], counts));
     expect(seen).toEqual([{ OLD: 'a', NEW: 'b' }]);
     for (const [rest, message] of [
-      [['a'], 'sd35-studio loras rename needs NEW: sd35-studio loras rename OLD NEW'],
-      [[], 'sd35-studio loras rename needs OLD and NEW: sd35-studio loras rename OLD NEW'],
-      [['a', 'b', 'c'], 'sd35-studio loras rename takes 2 arguments (OLD NEW), not 3: sd35-studio loras rename OLD NEW'],
+      [['a'], 'loras rename needs NEW (usage: sd35-studio loras rename OLD NEW)'],
+      [[], 'loras rename needs OLD and NEW (usage: sd35-studio loras rename OLD NEW)'],
+      [['a', 'b', 'c'], 'loras rename takes 2 arguments (OLD NEW), not 3 (usage: sd35-studio loras rename OLD NEW)'],
     ] as const) {
       const err = await command.run(context([...rest], counts)).catch((e: unknown) => e);
       expect(isStudioError(err) && err.code === 'invalid_input' && err.message).toBe(message);

@@ -64,7 +64,7 @@ export function defineCommand(spec: CommandSpec): Command {
         const missing = names.slice(ctx.rest.length);
         if (missing.length > 0 || ctx.rest.length > names.length) {
           const problem = missing.length > 0 ? `needs ${missing.join(' and ')}` : `takes ${names.length === 1 ? 'one argument' : `${names.length} arguments`} (${names.join(' ')}), not ${ctx.rest.length}`;
-          throw new StudioError('invalid_input', `sd35-studio ${spec.path.join(' ')} ${problem}: sd35-studio ${spec.usage}`);
+          throw new StudioError('invalid_input', `${spec.path.join(' ')} ${problem} (usage: sd35-studio ${spec.usage})`);
         }
         names.forEach((name, i) => (positional[name] = ctx.rest[i]!));
       }
