@@ -1,7 +1,7 @@
 // The number behind <ProgressBar>: how far along, for the bar's width and aria-valuenow.
 
 export interface BarState {
-  /** 0–100 in tenths, rounded down (a bar never says 100 before the end); undefined: indeterminate. */
+  /** 0–100, a whole number rounded down (a bar never says 100 before the end); undefined: indeterminate. */
   percent: number | undefined;
   /** 0–1, for the fill. */
   fraction: number;
@@ -13,5 +13,5 @@ export function barState(value: number | null | undefined, max: number): BarStat
     return { percent: undefined, fraction: 0 };
   }
   const fraction = Math.min(1, Math.max(0, value / max));
-  return { percent: Math.floor(fraction * 1000) / 10, fraction };
+  return { percent: Math.floor(fraction * 100), fraction };
 }
