@@ -29,6 +29,8 @@ import { lorasHandlers } from './handlers/loras';
 import { LoraService } from './loras/service';
 import { resolveReuseLoras } from './loras/reuse-loras';
 import { checkInitReference, inputsHandlers } from './handlers/inputs';
+import { requireEncoder } from './models/encoder-addition';
+import { folderHasVaeEncoder } from '../model-folder/layouts';
 import { ModelHost } from './jobs/model-host';
 import { defaultWorkerEntry } from '../inference/host';
 import type { ProbeRunner } from '../inference/ort-probe';
@@ -337,6 +339,7 @@ export class StudioCore {
       ...jobsHandlers(this.jobs, {
         ...(this.options.runtime === 'browser' ? { installedOnly: this.models } : {}),
         checkInit: (init) => checkInitReference(this.layout.root, this.history, init),
+        checkEncoder: (model) => requireEncoder(this.models, model, folderHasVaeEncoder),
       }),
       ...lorasHandlers(this.loras),
     };

@@ -6,6 +6,7 @@ import type { Precision } from '../../src-shared/generation';
 import { StudioError } from '../../src-shared/errors';
 import { encodePng } from '../formats/png';
 import { readOnnxGraphInfo } from '../model-folder/onnx-graph';
+import { folderHasVaeEncoder } from '../model-folder/layouts';
 import { resolveTransformerRoles } from './tensor-roles';
 import { generate, type GenerateRequest } from './pipeline';
 import {
@@ -74,7 +75,8 @@ interface Loaded {
 }
 
 function modelKey(spec: ModelSpec, threads: number | undefined): string {
-  return JSON.stringify([spec.folder, spec.ep, spec.memory, threads ?? null]);
+  // A VAE encoder added to the folder since it was loaded ("Add image-to-image support") makes it another model.
+  return JSON.stringify([spec.folder, spec.ep, spec.memory, threads ?? null, folderHasVaeEncoder(spec.folder)]);
 }
 
 function errorText(err: unknown): string {
