@@ -66,7 +66,8 @@ async function patchStore(page: Page, id: string, patch: Record<string, unknown>
   await page.evaluate(
     ([storeId, values]) => {
       type Pinia = { _s: Map<string, Record<string, unknown>> };
-      const app = (document.querySelector('#app') as unknown as { __vue_app__: { config: { globalProperties: { $pinia: Pinia } } } }).__vue_app__;
+      const doc = (globalThis as unknown as { document: { querySelector(s: string): unknown } }).document;
+      const app = (doc.querySelector('#app') as { __vue_app__: { config: { globalProperties: { $pinia: Pinia } } } }).__vue_app__;
       Object.assign(app.config.globalProperties.$pinia._s.get(storeId)!, values);
     },
     [id, patch] as const,
