@@ -23,7 +23,6 @@ beforeEach(() => {
   setStudio(
     fakeClient({
       'gallery.import': () => ({ imported: [], rejected: [{ name: 'notes.txt', reason: 'Not a PNG file.' }] }),
-      'gallery.count': () => ({ total: 0 }),
     }),
   );
 });
