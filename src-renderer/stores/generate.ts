@@ -43,6 +43,7 @@ import type { ReuseParameters } from '../../src-shared/schemas/gallery';
 import { stripLoraTags } from '../../src-shared/lora-prompt';
 import type { SkipLayerSupport } from '../../src-shared/schemas/models';
 import { studio } from '../studio';
+import { attempt } from './attempt';
 import { useInitImageStore } from './init-image';
 import { useInpaintAreaStore } from './inpaint-area';
 import { formLoraRefs, restoreFormLoras, type FormLora } from './lora-form';
@@ -678,20 +679,20 @@ export const useGenerateStore = defineStore('generate', () => {
       return undefined;
     }
     errors.value = {};
-    submitting.value = true;
-    submitError.value = undefined;
-    try {
-      const r = await studio().call('jobs.submit', built.value);
-      const s = built.value.sweep.seeds;
-      lastSeed.value = s.mode === 'consecutive' ? s.first : s.mode === 'list' ? s.seeds[0] : undefined;
-      return { jobId: r.jobId };
-    } catch (err) {
-      const e = StudioError.from(err);
-      submitError.value = e.message;
-      return undefined;
-    } finally {
-      submitting.value = false;
-    }
+    const request = built.value;
+    return attempt(
+      {
+        busy: (on) => (submitting.value = on),
+        clear: () => (submitError.value = undefined),
+        failed: (e) => (submitError.value = e.message),
+      },
+      async () => {
+        const r = await studio().call('jobs.submit', request);
+        const s = request.sweep.seeds;
+        lastSeed.value = s.mode === 'consecutive' ? s.first : s.mode === 'list' ? s.seeds[0] : undefined;
+        return { jobId: r.jobId };
+      },
+    );
   }
 
   function resetForm(): void {
