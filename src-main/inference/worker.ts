@@ -4,7 +4,7 @@
 // Electron's utilityProcess inside the app (process.parentPort), child_process.fork under Node (process.send).
 import type { Precision } from '../../src-shared/generation';
 import { StudioError } from '../../src-shared/errors';
-import { encodePng } from '../core/images/png';
+import { encodePng } from '../formats/png';
 import { readOnnxGraphInfo } from '../model-folder/onnx-graph';
 import { resolveTransformerRoles } from './tensor-roles';
 import { generate, type GenerateRequest } from './pipeline';
@@ -23,7 +23,9 @@ import {
   type UpscaleMessage,
   type WorkerToHost,
 } from './protocol';
-import { LoadedModel, sessionsCreated, UpscalerSession } from './sessions';
+import { LoadedModel } from './sessions';
+import { sessionsCreated } from './ort-session';
+import { UpscalerSession } from './upscaler-session';
 import { upscaleTiled } from './upscale-tiles';
 import type { ProbeResult, ProbeRunner } from './ort-probe';
 

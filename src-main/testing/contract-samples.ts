@@ -5,7 +5,7 @@ import type { StudioImageMeta } from '../../src-shared/metadata';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { encodePng } from '../core/images/png';
+import { encodePng } from '../formats/png';
 import { writeTestLora } from './lora/lora-files';
 import type { StudioCore } from '../core/studio';
 

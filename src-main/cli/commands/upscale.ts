@@ -12,7 +12,7 @@ import { BUILTIN_UPSCALER } from '../../../src-shared/generation';
 import { progress } from '../../../src-shared/progress';
 import { checkInputImage } from '../../core/images/inputs';
 import { PARAMETERS_KEYWORD } from '../../../src-shared/metadata';
-import { readPngInfo, withTextChunks, encodePng } from '../../core/images/png';
+import { readPngInfo, withTextChunks, encodePng } from '../../formats/png';
 import { findUpscaler, lanczos, upscaleWithModel } from '../../core/images/upscale';
 import { dataLayout } from '../../core/paths';
 import { UpscalerLibrary, type UpscalerEntry } from '../../core/upscalers/library';
