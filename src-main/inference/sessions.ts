@@ -506,7 +506,7 @@ export class LoadedModel {
     if (!this.files.vae_encoder) {
       throw new StudioError(
         'not_found',
-        `The model in ${this.folder} has no VAE encoder (vae_encoder/), which image to image and inpainting need. Add image-to-image support to the model (Models view, or download it again).`,
+        `The model in ${this.folder} has no VAE encoder (vae_encoder/), which image to image and inpainting need. Add it with "Add image-to-image support" on the model's card in the Models view (or \`sd35-studio models add-encoder <model>\`); an imported folder needs the vae_encoder/ folder of its export copied in.`,
         { folder: this.folder, file: 'vae_encoder/model.onnx' },
       );
     }

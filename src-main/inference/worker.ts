@@ -6,6 +6,7 @@ import type { Precision } from '../../src-shared/generation';
 import { StudioError } from '../../src-shared/errors';
 import { encodePng } from '../formats/png';
 import { readOnnxGraphInfo } from '../model-folder/onnx-graph';
+import { folderHasVaeEncoder } from '../model-folder/layouts';
 import { resolveTransformerRoles } from './tensor-roles';
 import { generate, type GenerateRequest } from './pipeline';
 import {
@@ -28,6 +29,7 @@ import { sessionsCreated } from './ort-session';
 import { UpscalerSession } from './upscaler-session';
 import { upscaleTiled } from './upscale-tiles';
 import type { ProbeResult, ProbeRunner } from './ort-probe';
+import { testHold } from '../../src-shared/test-hold';
 
 /** At most ~10 previews a second: a preview is attached to a step when this long has passed since the last. */
 export const PREVIEW_INTERVAL_MS = 100;
@@ -74,7 +76,8 @@ interface Loaded {
 }
 
 function modelKey(spec: ModelSpec, threads: number | undefined): string {
-  return JSON.stringify([spec.folder, spec.ep, spec.memory, threads ?? null]);
+  // A VAE encoder added to the folder since it was loaded ("Add image-to-image support") makes it another model.
+  return JSON.stringify([spec.folder, spec.ep, spec.memory, threads ?? null, folderHasVaeEncoder(spec.folder)]);
 }
 
 function errorText(err: unknown): string {
@@ -358,7 +361,8 @@ export class InferenceWorker {
    * force stop ends it.
    */
   private async loadHoldPoint(): Promise<void> {
-    if (this.env.SD35_TEST_MODE !== '1' || this.env.SD35_TEST_HOLD !== 'model-load') return;
+    const hold = testHold(this.env);
+    if (hold?.name !== 'model-load' || hold.arg !== undefined) return;
     process.stderr.write('SD35_HOLD model-load\n');
     this.log('info', 'SD35_HOLD model-load');
     await new Promise<void>(() => void setInterval(() => undefined, 1 << 30)); // held until killed
