@@ -18,6 +18,7 @@ import {
   ImageRows,
   importImageFile,
   saveGeneratedImage,
+  saveProcessedImage,
   type ImageRow,
   type SaveImageInput,
   type StoreContext,
@@ -124,6 +125,13 @@ export class HistoryService {
   /** THE way a generated image enters the store: PNG with both metadata chunks, file first, then rows. */
   async saveImage(input: SaveImageInput): Promise<ImageRecord> {
     const id = await saveGeneratedImage(this.ctx, input, this.now());
+    this.emit({ kind: 'added', ids: [id] });
+    return this.requireItem(id);
+  }
+
+  /** A queued generation's image with another tool's text chunks (images.ts saveProcessedImage: an upscaled import). */
+  async saveProcessedImage(input: Parameters<typeof saveProcessedImage>[1]): Promise<ImageRecord> {
+    const id = await saveProcessedImage(this.ctx, input, this.now());
     this.emit({ kind: 'added', ids: [id] });
     return this.requireItem(id);
   }
