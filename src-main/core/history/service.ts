@@ -187,7 +187,8 @@ export class HistoryService {
       timings: gen.timings === null ? null : (JSON.parse(gen.timings) as Timings),
       startedAt: iso(gen.started_at),
       finishedAt: iso(gen.finished_at),
-      meta: importedParams ? null : parsedMeta,
+      // Another tool's parameters show as `imported`; what we did to such an image (an upscale) stays in meta.
+      meta: importedParams ? withoutImported(parsedMeta) : parsedMeta,
       imported: img.source === 'imported' ? { originalName: img.original_name, parameters: importedParams } : null,
       deletedAt: iso(img.deleted_at),
     };
@@ -352,4 +353,11 @@ export function scheduleTrashSweep(
   const timer = setInterval(tick, options.intervalMs ?? 6 * 60 * 60 * 1000);
   timer.unref();
   return () => clearInterval(timer);
+}
+
+/** The gallery's own record of an image beside another tool's parameters (e.g. `upscale`), or null when none. */
+function withoutImported(meta: Record<string, unknown> | null): Record<string, unknown> | null {
+  if (!meta) return null;
+  const { imported: _imported, ...rest } = meta;
+  return Object.keys(rest).length > 0 ? rest : null;
 }
