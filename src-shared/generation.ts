@@ -356,8 +356,9 @@ export function addToSeed(seed: string, k: number): string | null {
   return v <= MAX_SEED && v >= 0n ? v.toString() : null;
 }
 
-/** What the noise generator is seeded with: the low 32 bits (torch's CPU mt19937, docs/architecture.md §5). */
-export function seedLow32(seed: string): number {
+/** What the noise generator is seeded with: the low 32 bits (torch's CPU mt19937, docs/architecture.md §5). THE
+ *  reduction: inference/noise.ts's generator applies it, callers pass the whole seed. */
+export function seedLow32(seed: string | bigint): number {
   return Number(BigInt.asUintN(32, BigInt(seed)));
 }
 

@@ -52,13 +52,14 @@ export async function seedSweep(dataDir: string, options: SweepOptions): Promise
     const prompt = options.prompt ?? 'a lighthouse on a cliff at dusk, oil painting';
     const guidance = options.guidance ?? [4.5];
     const combos = options.seeds.flatMap((seed) => guidance.map((g) => ({ seed, g })));
-    const { jobId, generationIds } = history.createJob(
+    const { jobId, generationIds } = history.generations.createJob(
       { prompt, negativePrompt: 'blurry', steps: 28, guidance: guidance[0]!, width: size, height: size, model: 'sd3.5-medium' },
       combos.map((c) => c.seed),
+      history.now(),
     );
     for (const [k, id] of generationIds.entries()) {
       const { seed, g } = combos[k]!;
-      history.markRunning(id, { ep: 'cpu' });
+      history.generations.markRunning(id, history.now(), { ep: 'cpu' });
       await history.saveImage({
         generationId: id,
         pixels: pixels(size, Number(seed), g),

@@ -20,20 +20,13 @@
 //    One more wheel event is traced (devtools.timeline): each Layout event's dirty / total layout
 //    objects shows whether a layout touched the cells or only the readout.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Page } from 'playwright-core';
-import { CHROMIUM_PATH } from '../../e2e/support/browser';
+import { type Page } from 'playwright-core';
 import { seedSweep } from '../../e2e/support/seed-compare';
-import { CLI, startServe, stop } from '../../src-main/testing/processes';
+import { animationFrames, intArg, machineLine, runBench, withBrowserBench } from './browser-bench';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  const n = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  return Number.isInteger(n) && n > 0 ? n : fallback;
-}
-const RUNS = arg('--runs', 5);
-const WHEELS = arg('--wheels', 10);
+const RUNS = intArg('--runs', 5);
+const WHEELS = intArg('--wheels', 10);
 
 // Code inside page.evaluate runs in Chromium; the node tsconfig has no DOM lib.
 declare const document: { querySelectorAll(s: string): ArrayLike<{ complete: boolean; naturalWidth: number }> };
@@ -65,37 +58,21 @@ async function timeOpen(page: Page, hash: string, n: number): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  if (!fs.existsSync(CLI)) {
-    console.log(`skipped: ${CLI} is missing (npm run -s build first)`);
-    return;
-  }
-  if (!fs.existsSync(CHROMIUM_PATH)) {
-    console.log(`skipped: Chromium not found at ${CHROMIUM_PATH}`);
-    return;
-  }
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sd35-compare-bench-'));
-  console.log(`compare benchmark: 16 × 1024² images in ${dataDir}; ${RUNS} opens, ${WHEELS} wheel events`);
-  console.log(`machine: ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  const t = Date.now();
-  const sweep = await seedSweep(dataDir, { seeds: Array.from({ length: 16 }, (_, k) => String(1000 + k)), size: 1024 });
-  console.log(`seeded in ${Date.now() - t} ms (${(fs.statSync(path.join(dataDir, 'studio.db')).size / 1024).toFixed(0)} KB db)`);
-  const served = await startServe(dataDir);
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM_PATH,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  });
-  try {
-    const hash = `#/compare?ids=${sweep.ids.join(',')}`;
+  let ids: number[] = [];
+  const prepare = async (dataDir: string): Promise<void> => {
+    console.log(`compare benchmark: 16 × 1024² images in ${dataDir}; ${RUNS} opens, ${WHEELS} wheel events`);
+    console.log(machineLine());
+    const t = Date.now();
+    ids = (await seedSweep(dataDir, { seeds: Array.from({ length: 16 }, (_, k) => String(1000 + k)), size: 1024 })).ids;
+    console.log(`seeded in ${Date.now() - t} ms (${(fs.statSync(path.join(dataDir, 'studio.db')).size / 1024).toFixed(0)} KB db)`);
+  };
+  await withBrowserBench({ name: 'compare', prepare }, async ({ openPage }) => {
+    const hash = `#/compare?ids=${ids.join(',')}`;
     const cold: number[] = [];
     const warm: number[] = [];
     let wheelPage: Page | undefined;
     for (let r = 0; r < RUNS; r++) {
-      const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
-      // tsx (esbuild keepNames) wraps named functions of evaluated code in __name(); give the page one.
-      await context.addInitScript({ content: 'window.__name = (f) => f;' });
-      const page = await context.newPage();
-      await page.goto(served.url);
+      const page = await openPage({ width: 1600, height: 1000 });
       await page.getByRole('navigation', { name: 'Views' }).waitFor();
       await page.waitForTimeout(300);
       cold.push(await timeOpen(page, hash, 16));
@@ -103,7 +80,7 @@ async function main(): Promise<void> {
       await page.getByRole('heading', { level: 1, name: 'Settings' }).waitFor();
       warm.push(await timeOpen(page, hash, 16));
       if (r === RUNS - 1) wheelPage = page;
-      else await context.close();
+      else await page.context().close();
     }
     console.log(`open Compare with 16 × 1024² → all cells painted, cold (fresh context): ${stats(cold)} ms`);
     console.log(`open Compare with 16 × 1024² → all cells painted, warm (memory cache):  ${stats(warm)} ms`);
@@ -116,7 +93,7 @@ async function main(): Promise<void> {
       const { metrics: m } = await cdp.send('Performance.getMetrics');
       return Object.fromEntries(m.map((x) => [x.name, x.value]));
     };
-    const frames = () => page.evaluate(() => new Promise<void>((res) => requestAnimationFrame(() => requestAnimationFrame(() => requestAnimationFrame(() => res())))));
+    const frames = () => animationFrames(page, 3);
     await frames();
     const layouts: number[] = [];
     const recalcs: number[] = [];
@@ -135,6 +112,7 @@ async function main(): Promise<void> {
     }
     const zoomAfter = await page.getByLabel('Zoom', { exact: true }).textContent();
     // What those layouts touched: a trace of one wheel event, Layout events' dirty and total objects.
+    const browser = page.context().browser()!;
     await browser.startTracing(page, { categories: ['devtools.timeline'] });
     await cdp.send('Input.dispatchMouseEvent', { type: 'mouseWheel', x: cell.x + cell.width * 0.4, y: cell.y + cell.height * 0.5, deltaX: 0, deltaY: -120 });
     await frames();
@@ -166,14 +144,7 @@ async function main(): Promise<void> {
     console.log(`  style recalcs (RecalcStyleCount): ${one(recalcs)}   (${one(recalcMs, 2)} ms)`);
     console.log(`  objects laid out by that layout (trace, dirty of total): ${dirty.join(', ') || 'no Layout event'}`);
     console.log(`one drag step (pan, readout unchanged): layouts ${one(panLayouts)}, style recalcs ${one(panRecalcs)}`);
-  } finally {
-    await browser.close();
-    await stop(served.child);
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  }
+  });
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runBench(main);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Mt19937, randn } from './noise';
+import { comfyNoiseSampler } from './sampling/noise-sampler';
 
 function expectClose(actual: ArrayLike<number>, expected: readonly number[], tol = 1e-6): void {
   expect(actual.length).toBeGreaterThanOrEqual(expected.length);
@@ -63,6 +64,14 @@ describe('randn (torch.randn on the CPU)', () => {
     expect(randn(2n ** 32n + 5n, [1, 16, 4, 4])).toEqual(five);
     expect(randn(2 ** 53 - 1, [16])).toEqual(randn(0xffffffff, [16]));
     expect(randn(6, [1, 16, 4, 4])).not.toEqual(five);
+  });
+
+  it('takes the whole seed as the studio stores it (decimal text up to 2^64 − 1) and reduces it itself, once', () => {
+    // 18446744073709551615 = 2^64 − 1: its low 32 bits are 0xffffffff (computed here by hand, not by the code).
+    expect(randn('18446744073709551615', [16])).toEqual(randn(0xffffffff, [16]));
+    expect(randn('4294967301', [1, 16, 4, 4])).toEqual(randn(5, [1, 16, 4, 4])); // 2^32 + 5
+    // The ancestral noise sampler seeds seed + 1 as a Python int: 2^32 − 1 + 1 = 2^32 → low 32 bits 0.
+    expect(comfyNoiseSampler('4294967295', [16])()).toEqual(randn(0, [16]));
   });
 
   it('takes the double (scalar) path below 16 elements, as torch does (seed 0: 1.5410, -0.2934, -2.1788, 0.5684)', () => {

@@ -7,7 +7,7 @@
 //  - numel < 16: one double normal per element, each pair of 64-bit uniforms (53 bits) giving r·cos θ and a
 //    cached r·sin θ for the next element.
 import { StudioError } from '../../src-shared/errors';
-import { MAX_SEED_TEXT } from '../../src-shared/generation';
+import { MAX_SEED_TEXT, seedLow32 } from '../../src-shared/generation';
 
 const MT_N = 624;
 const MT_M = 397;
@@ -168,12 +168,12 @@ function elementCount(shape: readonly number[]): number {
   return n;
 }
 
-function low32(seed: number | bigint): number {
-  if (typeof seed === 'bigint') return Number(BigInt.asUintN(32, seed));
-  if (!Number.isSafeInteger(seed)) {
+/** A seed as given (decimal text, bigint, safe integer) → the mt19937's 32-bit seed, through THE one reduction. */
+function low32(seed: number | bigint | string): number {
+  if (typeof seed === 'number' && !Number.isSafeInteger(seed)) {
     throw new StudioError('invalid_input', `Seed ${String(seed)} is not an integer; use a whole number from 0 to ${MAX_SEED_TEXT}.`);
   }
-  return Number(BigInt.asUintN(32, BigInt(seed)));
+  return seedLow32(typeof seed === 'number' ? BigInt(seed) : seed);
 }
 
 /**
@@ -186,7 +186,7 @@ export class TorchCpuGenerator {
   /** torch keeps the second value of a double Box–Muller pair in the generator (the numel < 16 path). */
   private cached: number | undefined;
 
-  constructor(seed: number | bigint) {
+  constructor(seed: number | bigint | string) {
     this.rng = new Mt19937(low32(seed));
   }
 
@@ -226,6 +226,6 @@ export class TorchCpuGenerator {
  * Standard normal float32 noise of `shape`, equal to torch.randn(shape, generator=torch.Generator().manual_seed(seed))
  * on the CPU (within float rounding of sin/cos/log, < 1e-6). Seeds that differ only above bit 32 give the same noise.
  */
-export function randn(seed: number | bigint, shape: readonly number[]): Float32Array {
+export function randn(seed: number | bigint | string, shape: readonly number[]): Float32Array {
   return new TorchCpuGenerator(seed).randn(shape);
 }

@@ -5,7 +5,6 @@ import { StudioError } from '../../src-shared/errors';
 import {
   requestParamsSchema,
   requireParams,
-  seedLow32,
   type ClipHidden,
   type GenerationParams,
   type Sampler,
@@ -23,7 +22,8 @@ import { readSchedulerShift } from './scheduler';
 import type { LoraUseWire } from './protocol';
 import type { LoadedModel, TransformerConditioning } from './sessions';
 import { concatAxis, concatLastAxis, padLastAxis } from './tensors';
-import { PromptTokenizers } from './tokenizers/index';
+import type { PromptTokenizers } from './tokenizers/index';
+import { TokenizerCache } from './tokenizers/cache';
 
 /**
  * The source of an image-to-image or inpainting generation, already fitted to the generation size (the main process
@@ -111,21 +111,12 @@ function validateImageInput(image: ImageInput, width: number, height: number): v
 // ---------------------------------------------------------------------------------------------
 // Caches (the LoadedModel is kept between jobs, so these are too)
 
-const tokenizerCache = new Map<string, Promise<PromptTokenizers>>();
+/** Tokenizers by folder (tokenizers/cache.ts): shared by reloads of a model. */
+const tokenizerCache = new TokenizerCache();
 const shiftCache = new WeakMap<LoadedModel, Promise<number>>();
-const TOKENIZER_CACHE_SIZE = 4;
 
-/** Tokenizers by folder (loading the T5 tokenizer.json takes most of a second): shared by reloads of a model. */
 function tokenizersFor(model: LoadedModel, t5: boolean): Promise<PromptTokenizers> {
-  const key = `${t5 ? 't5' : 'clip'}:${model.folder}`;
-  let loading = tokenizerCache.get(key);
-  if (!loading) {
-    loading = PromptTokenizers.load(model.folder, { t5 });
-    loading.catch(() => tokenizerCache.delete(key));
-    tokenizerCache.set(key, loading);
-    while (tokenizerCache.size > TOKENIZER_CACHE_SIZE) tokenizerCache.delete(tokenizerCache.keys().next().value as string);
-  }
-  return loading;
+  return tokenizerCache.get(model.folder, t5);
 }
 
 function shiftFor(model: LoadedModel): Promise<number> {
@@ -338,7 +329,7 @@ export async function denoise(
   const latentShape = [1, LATENT_CHANNELS, h, w];
   const { sigmas } = schedule(scheduler, params.steps, params.shift ?? (await shiftFor(model)));
   const total = sigmas.length - 1; // beta can merge steps
-  const noise = randn(seedLow32(params.seed), latentShape);
+  const noise = randn(params.seed, latentShape);
   const image = params.image;
   // Image to image: start at step t_start with latents = scale_noise(image_latents, σ[t_start], noise)
   // (diffusers pipeline_stable_diffusion_3_img2img.py, get_timesteps + prepare_latents). Inpainting at strength 1

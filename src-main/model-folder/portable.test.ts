@@ -78,21 +78,25 @@ async function runCase(name: string, p: Precision, c: Case, opset = 17): Promise
   }
 }
 
-function groupNormCase(o: { channelsLast: boolean; silu: boolean; groups: number; epsilon: number }): Case {
+/** `channelsLast: 'unset'` writes no `channels_last` attribute: ONNX Runtime's default is 1, NHWC (its contrib op
+ *  schema: "1 if the input and output are in the NHWC layout, 0 if it is in the NCHW layout. Defaults to 1."). */
+function groupNormCase(o: { channelsLast: boolean | 'unset'; silu: boolean; groups: number; epsilon: number }): Case {
   return {
     build(g, p) {
       const [N, C, H, W] = [2, 8, 3, 5];
-      const dims = o.channelsLast ? [N, H, W, C] : [N, C, H, W];
+      const nhwc = o.channelsLast !== false;
+      const dims = nhwc ? [N, H, W, C] : [N, C, H, W];
       const x = feed(p, random(1, N * C * H * W, 2, 0.5), dims);
       const gamma = feed(p, random(2, C, 1, 1), [C]);
       const beta = feed(p, random(3, C, 0.5), [C]);
       g.input('X', elem(p), dims);
       g.input('gamma', elem(p), [C]);
       g.input('beta', elem(p), [C]);
-      const attrs: Record<string, Attr> = { groups: { i: o.groups }, activation: { i: o.silu ? 1 : 0 }, epsilon: { f: o.epsilon }, channels_last: { i: o.channelsLast ? 1 : 0 } };
+      const attrs: Record<string, Attr> = { groups: { i: o.groups }, activation: { i: o.silu ? 1 : 0 }, epsilon: { f: o.epsilon } };
+      if (o.channelsLast !== 'unset') attrs.channels_last = { i: o.channelsLast ? 1 : 0 };
       g.contrib('GroupNorm', ['X', 'gamma', 'beta'], attrs, ['Y']);
       g.output('Y', elem(p), dims);
-      const ref = groupNormRef({ data: x.values, dims }, gamma.values, beta.values, o);
+      const ref = groupNormRef({ data: x.values, dims }, gamma.values, beta.values, { ...o, channelsLast: nhwc });
       return { feeds: { X: x.tensor, gamma: gamma.tensor, beta: beta.tensor }, expected: { Y: ref } };
     },
   };
@@ -181,6 +185,8 @@ describe('portability rewrites against the reference implementations', () => {
     it(`GroupNorm channels-last with SiLU (${p})`, () => runCase('groupnorm-nhwc', p, groupNormCase({ channelsLast: true, silu: true, groups: 4, epsilon: 1e-5 })));
     it(`GroupNorm channels-first without activation, epsilon 1e-2, 2 groups (${p})`, () =>
       runCase('groupnorm-nchw', p, groupNormCase({ channelsLast: false, silu: false, groups: 2, epsilon: 1e-2 })));
+    it(`GroupNorm without a channels_last attribute is NHWC, ORT's default (${p})`, () =>
+      runCase('groupnorm-default', p, groupNormCase({ channelsLast: 'unset', silu: true, groups: 4, epsilon: 1e-5 })));
     it(`GroupNorm at opset 18 (ReduceMean axes as an input) (${p})`, () =>
       runCase('groupnorm-18', p, groupNormCase({ channelsLast: true, silu: true, groups: 8, epsilon: 1e-6 }), 18));
     it(`NhwcConv with bias, padding (${p})`, () => runCase('nhwcconv', p, nhwcConvCase({ group: 1, strides: [1, 1], pads: [1, 1, 1, 1], bias: true })));

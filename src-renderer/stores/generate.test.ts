@@ -6,6 +6,7 @@ import { setStudio } from '../studio';
 import { fakeClient, type FakeClient } from '../testing/fake-client';
 import { FORM_STORAGE_KEY, buildSubmission, defaultForm, restoreForm, setFormStorage, useGenerateStore, type GenerateForm } from './generate';
 import { useGalleryStore } from './gallery';
+import { useModelsStore } from './models';
 import { PARAM_TEXT, seedMessage } from '../../src-shared/generation';
 
 type Entry = ResultOf<'models.list'>['models'][number];
@@ -239,6 +240,33 @@ describe('generate store: the model list arriving late', () => {
     const fresh = useGenerateStore();
     await fresh.loadModels();
     expect([fresh.form.model, fresh.form.steps, fresh.form.guidance]).toEqual(['sd3.5-large-turbo', 4, 0]);
+    setFormStorage(undefined);
+  });
+});
+
+describe('generate store: the models store\'s live list', () => {
+  it('a model installed after the form opened appears without a reload and becomes the choice; a removed one goes', async () => {
+    setActivePinia(createPinia());
+    setFormStorage(memoryStorage());
+    let listed: Entry[] = [];
+    const client = fakeClient({ 'models.list': () => ({ models: listed, modelsDir: '/m', freeDiskBytes: null, machine: { ramBytes: 1 } }) });
+    setStudio(client);
+    const s = useGenerateStore();
+    await s.loadModels();
+    expect([s.installed.length, s.form.model]).toEqual([0, '']);
+    // Installed elsewhere (the Models view, the CLI): the core says so with models.event.
+    listed = [installed('sd3.5-medium', 'sd3.5-medium')];
+    client.emit('models.event', { type: 'models-changed' });
+    await vi.waitFor(() => expect(s.installed.map((m) => m.id)).toEqual(['sd3.5-medium']));
+    await nextTick();
+    expect(s.form.model).toBe('sd3.5-medium');
+    expect(s.models).toBe(useModelsStore().models); // one list, not a copy
+    listed = [installed('sd3.5-large-turbo', 'sd3.5-large-turbo')];
+    client.emit('models.event', { type: 'models-changed' });
+    await vi.waitFor(() => expect(s.installed.map((m) => m.id)).toEqual(['sd3.5-large-turbo']));
+    await nextTick();
+    expect(s.form.model).toBe('sd3.5-large-turbo');
+    expect(client.listenerCount('models.event')).toBe(1);
     setFormStorage(undefined);
   });
 });

@@ -47,6 +47,7 @@ import type { SkipLayerSupport } from '../../src-shared/schemas/models';
 import { studio } from '../studio';
 import { useInitImageStore } from './init-image';
 import { useInpaintAreaStore } from './inpaint-area';
+import { useModelsStore } from './models';
 import { formLoraRefs, restoreFormLoras, type FormLora } from './lora-form';
 
 export type SeedMode = 'consecutive' | 'random' | 'list';
@@ -403,9 +404,12 @@ type ModelEntry = ResultOf<'models.list'>['models'][number];
 
 export const useGenerateStore = defineStore('generate', () => {
   const form = reactive<GenerateForm>(restoreForm(formStorage()?.getItem(FORM_STORAGE_KEY) ?? null));
-  const models = shallowRef<ModelEntry[]>([]);
-  const modelsLoaded = ref(false);
-  const modelsError = ref<string>();
+  // The models store's live list (it follows models.event): a model installed or removed while the form is open
+  // shows here without a reload. The form keeps no copy of its own.
+  const modelsStore = useModelsStore();
+  const models = computed<ModelEntry[]>(() => modelsStore.models);
+  const modelsLoaded = computed(() => modelsStore.list !== undefined || modelsStore.loadError !== undefined);
+  const modelsError = computed(() => modelsStore.loadError);
   const errors = ref<FieldErrors>({});
   /** The fields whose shown message came from buildSubmission (the watch below follows those). */
   let formChecked = new Set<keyof FieldErrors>();
@@ -486,28 +490,25 @@ export const useGenerateStore = defineStore('generate', () => {
     return undefined;
   });
 
+  /** Loads the models store's list and listens to its events (once); the choice follows the list from then on. */
   async function loadModels(): Promise<void> {
-    try {
-      const list = await studio().call('models.list', {});
-      models.value = list.models;
-      modelsError.value = undefined;
-      // The kept choice is gone (removed): take the first installed model.
-      if (!installed.value.some((m) => m.id === form.model)) {
-        const first = installed.value[0];
-        if (!first) form.model = '';
-        else if (untouchedSampling()) chooseModel(first.id);
-        else {
-          // Values typed before the list arrived stay; only the model is filled in.
-          form.model = first.id;
-          form.t5 = first.installed?.t5 ?? true;
-        }
-      }
-    } catch (err) {
-      modelsError.value = StudioError.from(err).message;
-    } finally {
-      modelsLoaded.value = true;
+    await modelsStore.watchList();
+    keepChoiceInstalled();
+  }
+
+  /** The kept choice is gone (removed), or none was possible yet: take the first installed model. */
+  function keepChoiceInstalled(): void {
+    if (!modelsStore.list || installed.value.some((m) => m.id === form.model)) return;
+    const first = installed.value[0];
+    if (!first) form.model = '';
+    else if (untouchedSampling()) chooseModel(first.id);
+    else {
+      // Values typed before the list arrived stay; only the model is filled in.
+      form.model = first.id;
+      form.t5 = first.installed?.t5 ?? true;
     }
   }
+  watch(() => installed.value.map((m) => m.id).join('\n'), keepChoiceInstalled);
 
   /** Steps, guidance and size are still a fresh form's (nobody typed in them yet). */
   function untouchedSampling(): boolean {

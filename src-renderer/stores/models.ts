@@ -249,10 +249,15 @@ export const useModelsStore = defineStore('models', () => {
 
   let unsubscribe: (() => void) | undefined;
 
-  /** Loads the list and the token status and listens to `models.event` (once, for the app's life). */
-  async function start(): Promise<void> {
+  /** Listens to `models.event` (once, for the app's life) and loads the list: the one live list (Generate uses it). */
+  async function watchList(): Promise<void> {
     unsubscribe ??= studio().on('models.event', onEvent);
-    await Promise.all([refresh(), loadToken()]);
+    await refresh();
+  }
+
+  /** The Models view: the list and the token status. */
+  async function start(): Promise<void> {
+    await Promise.all([watchList(), loadToken()]);
   }
 
   function stop(): void {
@@ -389,6 +394,7 @@ export const useModelsStore = defineStore('models', () => {
     refresh,
     loadToken,
     onEvent,
+    watchList,
     start,
     stop,
     download,

@@ -101,12 +101,13 @@ describe('compare.* handlers', () => {
   });
 
   it('compare.jobImages lists the images of the job that made them', async () => {
-    const { jobId, generationIds } = core.history.createJob(
+    const { jobId, generationIds } = core.history.generations.createJob(
       { prompt: 'a fox', negativePrompt: '', steps: 4, guidance: 0, width: 64, height: 64, model: 'sd3.5-large-turbo' },
       ['10', '11'],
+      core.history.now(),
     );
     for (const [k, g] of generationIds.entries()) {
-      core.history.markRunning(g);
+      core.history.generations.markRunning(g, core.history.now());
       await core.history.saveImage({ generationId: g, pixels: makePixels(64, 64, k), meta: makeMeta({ seed: String(10 + k), width: 64, height: 64 }) });
     }
     expect(await call('compare.jobImages', { jobId })).toEqual({ jobId, imageIds: generationIds });

@@ -3,31 +3,20 @@
 // model folder and kept (a few MB each); a failed load is not kept, so a repaired folder works next time.
 // With T5 off the T5 tokenizer is not loaded and there is no T5 count.
 import type { ParamsOf, ResultOf } from '../../../src-shared/api';
-import { CLIP_MAX_LENGTH, PromptTokenizers, T5_MAX_LENGTH } from '../../inference/tokenizers/index';
+import { CLIP_MAX_LENGTH, T5_MAX_LENGTH } from '../../inference/tokenizers/index';
+import { TokenizerCache } from '../../inference/tokenizers/cache';
 
 /** Content tokens each encoder keeps (CLIP: 77 minus BOS and EOS; T5: 256 minus EOS). */
 export const TOKEN_LIMITS = { clip: CLIP_MAX_LENGTH - 2, t5: T5_MAX_LENGTH - 1 } as const;
 
 export class TokenCounter {
-  private readonly cache = new Map<string, Promise<PromptTokenizers>>();
+  private readonly cache = new TokenizerCache();
 
   constructor(private readonly resolveFolder: (model: string) => Promise<string>) {}
 
-  private tokenizers(folder: string, t5: boolean): Promise<PromptTokenizers> {
-    const key = `${t5 ? 't5' : 'clip'}:${folder}`;
-    let p = this.cache.get(key);
-    if (!p) {
-      p = PromptTokenizers.load(folder, { t5 });
-      this.cache.set(key, p);
-      p.catch(() => this.cache.delete(key));
-      while (this.cache.size > 4) this.cache.delete(this.cache.keys().next().value!);
-    }
-    return p;
-  }
-
   /** t5: false (T5 off in the form) counts CLIP only and does not load the T5 tokenizer. */
   async count({ model, texts, t5 }: ParamsOf<'models.countTokens'>): Promise<ResultOf<'models.countTokens'>> {
-    const tk = await this.tokenizers(await this.resolveFolder(model), t5 !== false);
+    const tk = await this.cache.get(await this.resolveFolder(model), t5 !== false);
     return {
       limits: { ...TOKEN_LIMITS },
       counts: texts.map((text) => {

@@ -122,7 +122,7 @@ describe('killed mid-batch, then reconciled on the next start', () => {
     expect(service.get(ids[2]!).jobId).toBe(service.get(ids[0]!).jobId);
     expect(service.query({ search: 'crash' }).total).toBe(3);
     // The next id handed out is past everything on disk.
-    const next = service.createJob({ prompt: 'x', negativePrompt: '', steps: 1, guidance: 1, width: 8, height: 8, model: 'm' }, ['1']);
+    const next = service.generations.createJob({ prompt: 'x', negativePrompt: '', steps: 1, guidance: 1, width: 8, height: 8, model: 'm' }, ['1'], service.now());
     expect(next.generationIds[0]).toBeGreaterThan(Math.max(...ids));
     db.close();
     expectNoOrphans(dir);

@@ -252,17 +252,6 @@ export class Generations {
     this.refreshJob(row.job_id, now);
   }
 
-  /** Records timings (and the EP) of a done generation. */
-  setTimings(id: number, info: { timings?: Timings; ep?: string }): void {
-    const row = this.require(id);
-    if (row.status !== 'done') {
-      throw new StudioError('conflict', `Generation ${id} is ${row.status}: save its image (saveImage) before marking it done.`);
-    }
-    this.db
-      .prepare(`UPDATE generations SET timings = coalesce(?, timings), ep = coalesce(?, ep) WHERE id = ?`)
-      .run(info.timings ? JSON.stringify(info.timings) : null, info.ep ?? null, id);
-  }
-
   /** Derives the job's status from its generations; deletes the job when none are left. */
   refreshJob(jobId: number, now: number): void {
     const c = this.countsStmt.get(jobId) as Record<'n' | GenerationStatus, number>;

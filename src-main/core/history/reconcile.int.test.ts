@@ -46,10 +46,10 @@ describe('reconcile', () => {
     db.prepare(`UPDATE images SET deleted_at = NULL, trash_path = NULL, trash_token = NULL WHERE id = ?`).run(halfRestored.id); // (j)
 
     // (a) a running generation without a file; (b) a running generation whose file exists without a row.
-    const job = service.createJob({ prompt: 'queued fox', negativePrompt: '', steps: 4, guidance: 0, width: 16, height: 16, model: 'sd3.5-medium' }, ['1', '2', '3']);
+    const job = service.generations.createJob({ prompt: 'queued fox', negativePrompt: '', steps: 4, guidance: 0, width: 16, height: 16, model: 'sd3.5-medium' }, ['1', '2', '3'], service.now());
     const [runningNoFile, runningWithFile, stillQueued] = job.generationIds as [number, number, number];
-    service.markRunning(runningNoFile);
-    service.markRunning(runningWithFile);
+    service.generations.markRunning(runningNoFile, service.now());
+    service.generations.markRunning(runningWithFile, service.now());
     const now = Date.now();
     const meta = makeMeta({ prompt: 'queued fox', seed: '2' });
     write(dir, imageRelPath(runningWithFile, now), encodePng(makePixels(16, 16), studioChunks(meta)));
@@ -99,7 +99,7 @@ describe('reconcile', () => {
     expect(live).toEqual([healthy.id, halfRestored.id, runningWithFile, futureId].sort((a, b) => a - b));
     expect(service.query().total).toBe(4);
     db.prepare(`INSERT INTO prompt_fts (prompt_fts, rank) VALUES ('integrity-check', 1)`).run();
-    const next = service.createJob({ prompt: 'x', negativePrompt: '', steps: 1, guidance: 1, width: 8, height: 8, model: 'm' }, ['1']);
+    const next = service.generations.createJob({ prompt: 'x', negativePrompt: '', steps: 1, guidance: 1, width: 8, height: 8, model: 'm' }, ['1'], service.now());
     expect(next.generationIds[0]).toBeGreaterThan(futureId);
 
     const again = await reconcile(service);

@@ -90,54 +90,6 @@ describe('saveImage', () => {
   });
 });
 
-describe('jobs and generations', () => {
-  it('a job of four seeds: queued → running → done, one failure makes the job failed', async () => {
-    const { service, db } = setup();
-    const params = { prompt: 'a lighthouse at dawn', negativePrompt: '', steps: 4, guidance: 0, width: 64, height: 48, model: 'sd3.5-large-turbo', memoryMode: 'low' };
-    const { jobId, generationIds } = service.createJob(params, ['7', '8', '9', '9007199254740993']);
-    expect(generationIds).toHaveLength(4);
-    const job = () => db.prepare(`SELECT status, params, seeds FROM jobs WHERE id = ?`).get(jobId) as { status: string; params: string; seeds: string };
-    expect(job().status).toBe('queued');
-    expect(JSON.parse(job().params)).toEqual(params);
-    expect(JSON.parse(job().seeds)).toEqual(['7', '8', '9', '9007199254740993']);
-    const [g1, g2, g3, g4] = generationIds as [number, number, number, number];
-    service.markRunning(g1, { ep: 'cpu' });
-    expect(job().status).toBe('running');
-    const saved = await service.saveImage({ generationId: g1, pixels: makePixels(64, 48), meta: makeMeta({ seed: '7' }), timings: { denoiseMs: 1234 } });
-    expect(saved.id).toBe(g1);
-    service.markDone(g1, { timings: { denoiseMs: 1234, decodeMs: 56 } });
-    expect(service.get(g1)).toMatchObject({ status: 'done', ep: 'cpu', timings: { denoiseMs: 1234, decodeMs: 56 }, jobId });
-    service.markRunning(g2);
-    service.markFailed(g2, 'The worker ran out of memory.');
-    service.markCancelled(g3);
-    service.markRunning(g4);
-    await service.saveImage({ generationId: g4, pixels: makePixels(64, 48), meta: makeMeta({ seed: '9007199254740993' }) });
-    expect(job().status).toBe('failed');
-    expect(db.prepare(`SELECT id, status, error FROM generations WHERE job_id = ? ORDER BY idx`).all(jobId)).toEqual([
-      { id: g1, status: 'done', error: null },
-      { id: g2, status: 'failed', error: 'The worker ran out of memory.' },
-      { id: g3, status: 'cancelled', error: null },
-      { id: g4, status: 'done', error: null },
-    ]);
-    expect(service.get(g4).seed).toBe('9007199254740993');
-  });
-
-  it('refuses impossible transitions and bad jobs with clear errors', async () => {
-    const { service } = setup();
-    const { generationIds } = service.createJob({ prompt: 'x', negativePrompt: '', steps: 1, guidance: 1, width: 8, height: 8, model: 'm' }, ['1']);
-    const id = generationIds[0]!;
-    service.markCancelled(id);
-    expect(() => service.markRunning(id)).toThrow(expect.objectContaining({ code: 'conflict' }));
-    await expect(service.saveImage({ generationId: id, pixels: makePixels(8, 8), meta: makeMeta() })).rejects.toMatchObject({ code: 'conflict' });
-    expect(() => service.markDone(id)).toThrow(expect.objectContaining({ code: 'conflict' }));
-    expect(() => service.markRunning(999_999)).toThrow(expect.objectContaining({ code: 'not_found' }));
-    expect(() => service.createJob({ prompt: 'x', negativePrompt: '', steps: 1, guidance: 1, width: 8, height: 8, model: 'm' }, ['1.5'])).toThrow(
-      expect.objectContaining({ code: 'invalid_input' }),
-    );
-    expect(() => service.createJob({ prompt: 'x', negativePrompt: '', steps: 0, guidance: 1, width: 8, height: 8, model: '' }, ['1'])).toThrow(/steps.*model/);
-  });
-});
-
 describe('gallery edits', () => {
   it('favorites: filter, totals and events', async () => {
     const { service, changes } = setup();
@@ -385,9 +337,9 @@ describe('disk full', () => {
     let full = true;
     const writer: FileWriter = (file, data) => (full ? enospcAfterHalf(file, data) : import('./files').then((f) => f.defaultWriter(file, data)));
     const { service, dir, db } = setup({ writer });
-    const { generationIds } = service.createJob({ prompt: 'x', negativePrompt: '', steps: 1, guidance: 1, width: 8, height: 8, model: 'm' }, ['1']);
+    const { generationIds } = service.generations.createJob({ prompt: 'x', negativePrompt: '', steps: 1, guidance: 1, width: 8, height: 8, model: 'm' }, ['1'], service.now());
     const id = generationIds[0]!;
-    service.markRunning(id);
+    service.generations.markRunning(id, service.now());
     const err = await service.saveImage({ generationId: id, pixels: makePixels(8, 8), meta: makeMeta() }).catch((e: unknown) => e);
     expect(isStudioError(err, 'disk_full')).toBe(true);
     expect((err as StudioError).message).toMatch(/Not enough disk space to save image \d+ .* Free some space/);
@@ -425,13 +377,13 @@ describe('disk full', () => {
     const ref: { service?: HistoryService; genId: number } = { genId: 0 };
     const { service, dir } = setup({
       saveHook: async (stage) => {
-        if (stage === 'renamed') ref.service!.markCancelled(ref.genId); // the user cancels while the file is being written
+        if (stage === 'renamed') ref.service!.generations.markCancelled(ref.genId, ref.service!.now()); // the user cancels while the file is being written
       },
     });
     ref.service = service;
-    const genId = service.createJob({ prompt: 'x', negativePrompt: '', steps: 1, guidance: 1, width: 8, height: 8, model: 'm' }, ['1']).generationIds[0]!;
+    const genId = service.generations.createJob({ prompt: 'x', negativePrompt: '', steps: 1, guidance: 1, width: 8, height: 8, model: 'm' }, ['1'], service.now()).generationIds[0]!;
     ref.genId = genId;
-    service.markRunning(genId);
+    service.generations.markRunning(genId, service.now());
     await expect(service.saveImage({ generationId: genId, pixels: makePixels(8, 8), meta: makeMeta() })).rejects.toMatchObject({ code: 'conflict' });
     expect(fs.readdirSync(path.join(dir, 'images'), { recursive: true }).filter((f) => /\.(png|tmp)$/.test(String(f)))).toEqual([]);
   });

@@ -27,12 +27,10 @@ import { Queries } from './queries';
 import { saveHoldFromEnv, type SaveHook } from './test-hold';
 import { TRASH_RETENTION_DAYS, Trash, validateIds, type DeleteResult, type EmptyTrashResult, type RestoreResult } from './trash';
 import type {
-  CreatedJob,
   GalleryChange,
   GalleryListener,
   GalleryPage,
   GalleryQuery,
-  GenerationSnapshot,
   ImageDetail,
   ImageRecord,
   ReuseParameters,
@@ -94,30 +92,6 @@ export class HistoryService {
 
   now(): number {
     return this.clock();
-  }
-
-  // ---- jobs and generations (the job runner) ----
-
-  /** A job with one queued generation per seed (exact decimal strings). */
-  createJob(params: GenerationSnapshot, seeds: readonly string[]): CreatedJob {
-    return this.generations.createJob(params, seeds, this.now());
-  }
-
-  markRunning(generationId: number, info: { ep?: string } = {}): void {
-    this.generations.markRunning(generationId, this.now(), info);
-  }
-
-  /** Records timings/EP of a generation whose image saveImage already stored (saveImage marks it done). */
-  markDone(generationId: number, info: { timings?: Timings; ep?: string } = {}): void {
-    this.generations.setTimings(generationId, info);
-  }
-
-  markFailed(generationId: number, error: string): void {
-    this.generations.markFailed(generationId, error, this.now());
-  }
-
-  markCancelled(generationId: number): void {
-    this.generations.markCancelled(generationId, this.now());
   }
 
   // ---- images in ----

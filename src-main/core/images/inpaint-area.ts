@@ -6,7 +6,6 @@
 //    crop is worked on at the generation size and the result is pasted back into the full image through the blurred
 //    full-size mask, so everything outside the crop — and outside the blurred mask — is the source byte for byte.
 import { StudioError } from '../../../src-shared/errors';
-import { seedLow32 } from '../../../src-shared/generation';
 import { OUTPAINT_LIMITS, type Outpaint } from '../../../src-shared/img2img';
 import { randn } from '../../inference/noise';
 
@@ -30,7 +29,7 @@ export function outpaintCanvas(src: RgbImage, sides: Outpaint, seed: string): Rg
   if (src.rgb.length !== src.width * src.height * 3) throw new StudioError('internal', `The source has ${src.rgb.length} bytes for ${src.width}×${src.height}.`);
   const rgb = new Uint8Array(W * H * 3);
   const mask = new Uint8Array(W * H);
-  const noise = left + top + right + bottom > 0 ? randn(seedLow32(seed), [1, 3, H, W]) : new Float32Array(0);
+  const noise = left + top + right + bottom > 0 ? randn(seed, [1, 3, H, W]) : new Float32Array(0);
   const plane = W * H;
   for (let y = 0; y < H; y++) {
     const sy = Math.min(src.height - 1, Math.max(0, y - top));

@@ -124,9 +124,9 @@ describe('ComparisonStore', () => {
   it("a job's live images come back in generation order", async () => {
     const { history, store } = setup();
     const params = { prompt: 'a fox', negativePrompt: '', steps: 4, guidance: 0, width: 32, height: 32, model: 'sd3.5-large-turbo', memoryMode: 'low' };
-    const { jobId, generationIds } = history.createJob(params, ['5', '6', '7']);
+    const { jobId, generationIds } = history.generations.createJob(params, ['5', '6', '7'], history.now());
     for (const [k, g] of generationIds.entries()) {
-      history.markRunning(g);
+      history.generations.markRunning(g, history.now());
       await history.saveImage({ generationId: g, pixels: makePixels(32, 32, k), meta: makeMeta({ seed: String(5 + k), width: 32, height: 32 }) });
     }
     expect(store.jobImages(jobId)).toEqual(generationIds);

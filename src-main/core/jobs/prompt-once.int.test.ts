@@ -59,7 +59,7 @@ describe('the prompt once per job', () => {
       // A generation whose prompt is not its job's (hand-edited or from an older tool) keeps it.
       old.prepare('UPDATE generations SET prompt = ? WHERE id = ?').run('another prompt', other);
       const history = new HistoryService({ db: old, dataDir });
-      history.markRunning(ids[0]!);
+      history.generations.markRunning(ids[0]!, history.now());
       await history.saveImage({ generationId: ids[0]!, pixels: makePixels(64, 64, 0), meta: makeMeta({ seed: '10', prompt: PROMPT, negativePrompt: NEGATIVE, width: 64, height: 64 }) });
       store.generations.markCancelled(ids[1]!, 2);
       store.generations.markFailed(ids[2]!, 'boom', 3);

@@ -264,7 +264,7 @@ export class JobQueue {
     const cur = this.current;
     if (cur) {
       try {
-        this.store.generations.markInterrupted(cur.gen.id, this.now(), 'The studio was closed while this image was being made.');
+        this.store.markInterrupted(cur.gen.id, 'The studio was closed while this image was being made.', this.now());
       } catch (err) {
         this.log('warn', 'could not mark the running generation interrupted', { error: String(err) });
       }
@@ -436,24 +436,24 @@ export class JobQueue {
 
   private settleFailure(gen: RunnableGeneration, e: StudioError): void {
     const now = this.now();
-    const status = this.store.generations.get(gen.id)?.status;
+    const status = this.store.generation(gen.id)?.status;
     if (status !== 'running' && status !== 'queued') return;
     if (e.code === 'cancelled') {
-      this.store.generations.markCancelled(gen.id, now);
+      this.store.markCancelled(gen.id, now);
       return;
     }
     if (e.code === 'interrupted') {
-      this.store.generations.markInterrupted(gen.id, now, e.message);
+      this.store.markInterrupted(gen.id, e.message, now);
       return;
     }
-    this.store.generations.markFailed(gen.id, e.message, now);
+    this.store.markFailed(gen.id, e.message, now);
     this.o.emit('job.failed', { jobId: gen.jobId, generationId: gen.id, reason: e.message.slice(0, 4000), jobStatus: this.store.jobStatus(gen.jobId) ?? 'failed' });
     if (failsTheWholeJob(e)) {
       const job = this.store.get(gen.jobId);
       for (const g of job?.generations ?? []) {
         if (g.status !== 'queued') continue;
         const reason = `Not generated: ${e.message}`;
-        this.store.generations.markFailed(g.id, reason, now);
+        this.store.markFailed(g.id, reason, now);
         this.o.emit('job.failed', { jobId: gen.jobId, generationId: g.id, reason: reason.slice(0, 4000), jobStatus: this.store.jobStatus(gen.jobId) ?? 'failed' });
       }
     }

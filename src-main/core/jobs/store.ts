@@ -329,6 +329,23 @@ export class JobStore {
     tx.immediate();
   }
 
+  // The other ends of a generation's life (done is saveImage's: core/history/images.ts). These are THE lifecycle
+  // door the product uses (the queue); HistoryService has none.
+  /** queued|running → cancelled. */
+  markCancelled(id: number, now: number): void {
+    this.generations.markCancelled(id, now);
+  }
+
+  /** running → failed, with the reason shown on the card. */
+  markFailed(id: number, reason: string, now: number): void {
+    this.generations.markFailed(id, reason, now);
+  }
+
+  /** running → interrupted (the worker or the process went away): offered for retry. */
+  markInterrupted(id: number, reason: string, now: number): void {
+    this.generations.markInterrupted(id, now, reason);
+  }
+
   setProgress(generationId: number, step: number, total: number): void {
     this.s.progress!.run(step, total, generationId);
   }

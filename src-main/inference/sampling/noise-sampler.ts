@@ -13,7 +13,7 @@ export const SEED_OFFSET_CPU_NOISE_SAMPLER = 1n;
 
 /** The noise source ComfyUI's euler_ancestral uses on the CPU for `seed` (decimal, 0 … 2^64−1), latent `shape`. */
 export function comfyNoiseSampler(seed: string, shape: readonly number[]): NoiseSource {
-  // torch's manual_seed keeps the low 32 bits for the CPU mt19937 (seed + 1 computed as a Python int first).
-  const generator = new TorchCpuGenerator(BigInt.asUintN(32, BigInt(seed) + SEED_OFFSET_CPU_NOISE_SAMPLER));
+  // seed + 1 computed as a Python int first; the generator keeps its low 32 bits (torch's manual_seed on the CPU).
+  const generator = new TorchCpuGenerator(BigInt(seed) + SEED_OFFSET_CPU_NOISE_SAMPLER);
   return () => generator.randn(shape);
 }

@@ -17,13 +17,14 @@ async function main(): Promise<void> {
   const db = openDatabase(path.join(dataDir, 'studio.db'));
   const service = new HistoryService({ db, dataDir });
   const seeds = Array.from({ length: count }, (_, i) => String(1000 + i));
-  const { generationIds } = service.createJob(
+  const { generationIds } = service.generations.createJob(
     { prompt: 'a crash-test fox', negativePrompt: 'blurry', steps: 4, guidance: 0, width: 96, height: 64, model: 'sd3.5-large-turbo' },
     seeds,
+    service.now(),
   );
   process.stdout.write(`job ${generationIds.join(',')}\n`);
   for (const [k, id] of generationIds.entries()) {
-    service.markRunning(id, { ep: 'cpu' });
+    service.generations.markRunning(id, service.now(), { ep: 'cpu' });
     await service.saveImage({
       generationId: id,
       pixels: makePixels(96, 64, k),

@@ -1,16 +1,16 @@
 // The mask editor's canvas work, apart from Vue: a canvas the size of the init image holds the mask as coverage in
 // its alpha channel (painted in one tint colour for the overlay); brush strokes are round-capped line segments
 // (one path per pointer event, so a stroke costs the segment's pixels, not the canvas's), the eraser cuts with
-// destination-out; undo/redo keep whole-canvas snapshots (bounded); export gives the PNG the engine reads:
+// destination-out; undo/redo keep only the pixels each stroke painted over (mask-undo.ts: tiles saved as the brush
+// reaches them; clear/invert save the whole canvas; bounded in bytes); export gives the PNG the engine reads:
 // opaque, white = repaint, black = keep, the source's size. Pointer positions map to image pixels through the
 // Compare viewport's transform (components/compare/viewport.ts), so zoom and pan are the same math as Compare's.
 import { fitted, type Size, type Viewport } from '../compare/viewport';
+import { MaskHistory, type PixelSurface } from './mask-undo';
 
 export type MaskTool = 'brush' | 'eraser';
 
 export const BRUSH_LIMITS = { min: 1, max: 512, step: 1.25 } as const;
-/** Snapshots kept for undo (each is width × height × 4 bytes: 8 MB at 2 MP). */
-export const MAX_UNDO = 12;
 /** The overlay's tint (the exported mask is white/black whatever this is). */
 export const MASK_TINT = 'rgb(255, 64, 96)';
 
@@ -49,8 +49,7 @@ export class MaskCanvas {
   readonly width: number;
   readonly height: number;
   private readonly ctx: CanvasRenderingContext2D;
-  private undoStack: ImageData[] = [];
-  private redoStack: ImageData[] = [];
+  private readonly history: MaskHistory<ImageData>;
   private last: Point | undefined;
   /** Bumps on every change (the editor shows "nothing painted" and enables Undo from it). */
   version = 0;
@@ -58,27 +57,49 @@ export class MaskCanvas {
   constructor(readonly canvas: HTMLCanvasElement) {
     this.width = canvas.width;
     this.height = canvas.height;
-    const ctx = canvas.getContext('2d', { willReadFrequently: false });
+    // Read back in small tiles on every stroke (undo): a CPU-backed canvas makes those reads cheap.
+    const ctx = canvas.getContext('2d', { willReadFrequently: true });
     if (!ctx) throw new Error('No 2D canvas context');
     this.ctx = ctx;
+    const surface: PixelSurface<ImageData> = {
+      width: this.width,
+      height: this.height,
+      read: (x, y, w, h) => ctx.getImageData(x, y, w, h),
+      write: (block, x, y) => ctx.putImageData(block, x, y),
+    };
+    this.history = new MaskHistory(surface);
+    // The canvas allocates its pixels and drawing state on first use: do it now (the editor opening), not in the
+    // first stroke's frame (an invisible draw and a read).
+    this.warmUp();
+  }
+
+  private warmUp(): void {
+    this.ctx.save();
+    this.ctx.globalCompositeOperation = 'destination-out';
+    this.ctx.fillStyle = MASK_TINT;
+    this.ctx.beginPath();
+    this.ctx.arc(0, 0, 0.5, 0, Math.PI * 2);
+    this.ctx.globalAlpha = 0;
+    this.ctx.fill();
+    this.ctx.restore();
+    this.ctx.getImageData(0, 0, 1, 1);
   }
 
   get canUndo(): boolean {
-    return this.undoStack.length > 0;
+    return this.history.canUndo;
   }
   get canRedo(): boolean {
-    return this.redoStack.length > 0;
+    return this.history.canRedo;
   }
-
-  private snapshot(): void {
-    this.undoStack.push(this.ctx.getImageData(0, 0, this.width, this.height));
-    if (this.undoStack.length > MAX_UNDO) this.undoStack.shift();
-    this.redoStack = [];
+  /** Bytes the undo history holds. */
+  get undoBytes(): number {
+    return this.history.bytes;
   }
 
   /** A stroke starts: one undo step for all of it; a dot where it starts. */
   begin(p: Point, radius: number, tool: MaskTool): void {
-    this.snapshot();
+    this.history.beginStroke();
+    this.history.coverSegment(p, p, radius);
     this.last = p;
     this.ctx.save();
     this.ctx.globalCompositeOperation = tool === 'eraser' ? 'destination-out' : 'source-over';
@@ -92,7 +113,10 @@ export class MaskCanvas {
 
   /** The stroke goes on to `p`: one round-capped segment from the last point. */
   to(p: Point, radius: number, tool: MaskTool): void {
-    const from = this.last ?? p;
+    // No open stroke (it ended, or Ctrl+Z came mid-stroke): nothing is painted until the next begin().
+    const from = this.last;
+    if (!from) return;
+    this.history.coverSegment(from, p, radius);
     this.ctx.save();
     this.ctx.globalCompositeOperation = tool === 'eraser' ? 'destination-out' : 'source-over';
     this.ctx.strokeStyle = MASK_TINT;
@@ -110,36 +134,32 @@ export class MaskCanvas {
 
   end(): void {
     this.last = undefined;
+    this.history.endStroke();
   }
 
   clear(): void {
-    this.snapshot();
+    this.end();
+    this.history.snapshot();
     this.ctx.clearRect(0, 0, this.width, this.height);
     this.version++;
   }
 
   /** Painted ↔ unpainted: coverage a becomes 255 − a. */
   invert(): void {
-    this.snapshot();
+    this.end();
+    this.history.snapshot();
     const img = this.ctx.getImageData(0, 0, this.width, this.height);
     this.ctx.putImageData(new ImageData(invertCoverage(img.data, tintRgb()), this.width, this.height), 0, 0);
     this.version++;
   }
 
   undo(): void {
-    const prev = this.undoStack.pop();
-    if (!prev) return;
-    this.redoStack.push(this.ctx.getImageData(0, 0, this.width, this.height));
-    this.ctx.putImageData(prev, 0, 0);
-    this.version++;
+    this.end();
+    if (this.history.undo()) this.version++;
   }
 
   redo(): void {
-    const next = this.redoStack.pop();
-    if (!next) return;
-    this.undoStack.push(this.ctx.getImageData(0, 0, this.width, this.height));
-    this.ctx.putImageData(next, 0, 0);
-    this.version++;
+    if (this.history.redo()) this.version++;
   }
 
   /** A mask image (white = repaint) as the starting coverage: its luminance becomes the alpha. */
@@ -151,8 +171,7 @@ export class MaskCanvas {
     t.drawImage(image, 0, 0, this.width, this.height);
     const src = t.getImageData(0, 0, this.width, this.height);
     this.ctx.putImageData(new ImageData(coverageFromLuminance(src.data, tintRgb()), this.width, this.height), 0, 0);
-    this.undoStack = [];
-    this.redoStack = [];
+    this.history.reset();
     this.version++;
   }
 
