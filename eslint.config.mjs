@@ -3,7 +3,9 @@
 //  - src-renderer never imports electron, better-sqlite3, onnxruntime-node, sharp or Node built-ins;
 //  - electron is imported only by the shell's Electron files (shell/main.ts, window.ts, preload.ts, protocol.ts),
 //    transport/ipc.ts and electron/**; the shell's Electron-free halves beside them stay Electron-free;
-//  - core/ and inference/ reach Electron only through adapter interfaces.
+//  - core/ and inference/ reach Electron only through adapter interfaces;
+//  - imports point down: inference/ (and lora/, model-folder/, formats/) never import core/ or above; transport/
+//    never imports shell/; product code never imports testing/ or e2e/.
 import { builtinModules } from 'node:module';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
@@ -36,6 +38,10 @@ const ELECTRON_ALLOWED = [
 // Test code and its helpers may reach anything; product code may not reach them (docs/architecture.md §9).
 const TESTS = ['**/*.test.ts', '**/*.spec.ts', 'src-main/testing/**', 'src-renderer/testing/**', 'e2e/**', 'scripts/**'];
 const TEST_ONLY = ['**/testing/**', '**/e2e/**'];
+// The rooms the worker's code runs in sit below core/ (docs/architecture.md §1 "Imports point down").
+const BELOW_CORE = ['src-main/inference/**', 'src-main/lora/**', 'src-main/model-folder/**', 'src-main/formats/**'];
+const BELOW_INFERENCE = ['src-main/lora/**', 'src-main/model-folder/**', 'src-main/formats/**'];
+const UPPER_ROOMS = ['core', 'cli', 'transport', 'shell', 'electron'];
 const TEST_ONLY_MESSAGE = 'Product code never imports testing/ or e2e/ (test helpers live there; docs/architecture.md §9).';
 
 export default tseslint.config(
@@ -126,6 +132,18 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  // Imports point down: the worker's rooms (inference/, and lora/, model-folder/, formats/ below it) never reach
+  // up into core/ or the rooms above it; what the host needs from a spawner is inference/worker-process.ts.
+  {
+    files: BELOW_CORE,
+    ignores: TESTS,
+    rules: restrict(['electron'], ['**/src-renderer/**', ...TEST_ONLY, ...UPPER_ROOMS.map((room) => `**/${room}/**`)], `inference/, lora/, model-folder/ and formats/ sit below core/: they never import core/, cli/, transport/, shell/ or electron/ (docs/architecture.md §1). ${TEST_ONLY_MESSAGE}`),
+  },
+  {
+    files: BELOW_INFERENCE,
+    ignores: TESTS,
+    rules: restrict(['electron'], ['**/src-renderer/**', ...TEST_ONLY, ...['inference', ...UPPER_ROOMS].map((room) => `**/${room}/**`)], `lora/, model-folder/ and formats/ sit below inference/: they never import inference/, core/ or the rooms above (docs/architecture.md §1). ${TEST_ONLY_MESSAGE}`),
   },
   // Imports point down: transport/ is below shell/ (it serves the shell's windows and the browser alike).
   {

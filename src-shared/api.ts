@@ -18,6 +18,8 @@ import {
 } from './schemas/gallery';
 import {
   downloadHandleSchema,
+  encoderAdditionParams,
+  encoderAdditionResultSchema,
   hfTokenSchema,
   modelEntrySchema,
   modelEventSchema,
@@ -232,6 +234,11 @@ export const methods = {
   'models.resume': method(modelIdParams, downloadHandleSchema, 'Resume a paused or failed download'),
   'models.cancel': method(modelIdParams, z.object({}).strict(), 'Cancel a download (parts removed)'),
   'models.verify': method(modelIdParams, verifyResultSchema, 'Re-hash every file of an installed model'),
+  'models.addEncoder': method(
+    encoderAdditionParams,
+    encoderAdditionResultSchema,
+    "Add image-to-image support: download only an installed model's VAE encoder, verified (dryRun: its files and size from the repo tree)",
+  ),
   'models.remove': method(modelIdParams, z.object({}).strict(), 'Delete an installed model (imported folders are only unregistered)'),
   'models.import': method(z.object({ folder: z.string().min(1).max(4096) }).strict(), modelEntrySchema, 'Register a local model folder (either layout) without copying'),
   'models.setToken': method(

@@ -1,14 +1,12 @@
 // The SD3.5 catalog: the three variants the studio offers, the Hugging Face repos they come from,
 // which files of a repo are needed (the selection rule), repo references `owner/name[@rev]`, and
 // the fit check of a variant against this machine's memory. Imports nothing platform-specific.
-import { z } from 'zod';
 import { formatBytes } from './bytes';
+import { CATALOG_IDS, type CatalogId } from './catalog-ids';
 import { StudioError } from './errors';
 import { MEMORY_MODES, VARIANT_DEFAULTS, type MemoryMode, type ModelLayout, type VariantDefaults } from './generation';
 
-export const CATALOG_IDS = ['sd3.5-medium', 'sd3.5-large-turbo', 'sd3.5-large'] as const;
-export const catalogIdSchema = z.enum(CATALOG_IDS);
-export type CatalogId = z.infer<typeof catalogIdSchema>;
+export { CATALOG_IDS, catalogIdSchema, type CatalogId } from './catalog-ids';
 
 
 /** The component weights of a variant (fp16 ONNX), in bytes. */

@@ -1,9 +1,9 @@
 // The one generation vocabulary (docs/architecture.md §5): the parameters of a generation and their limits, the seed,
 // per-variant defaults, size presets, sweeps, and the engine's enums with their labels. The Generate form,
 // jobs.submit, the worker protocol, the CLI and Settings all import these; nothing else defines them.
-// Imports nothing platform-specific (and only types from catalog.ts, which imports this file).
+// Imports nothing platform-specific (the variant ids from catalog-ids.ts, below catalog.ts, which imports this file).
 import { z } from 'zod';
-import type { CatalogId } from './catalog';
+import type { CatalogId } from './catalog-ids';
 import { StudioError } from './errors';
 import { initImageSchema, strengthSchema } from './img2img';
 

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect, test, type Browser, type Locator, type Page } from '@playwright/test';
 import { startServe, type Served } from '../../src-main/testing/processes';
-import { encodePng } from '../../src-main/core/images/png';
+import { encodePng } from '../../src-main/formats/png';
 import { apiResult, chromiumMissingReason, closeSpecStudio, launchChromium, openGenerateView } from '../support/browser';
 import { writeTinyModel } from '../support/tiny-model';
 

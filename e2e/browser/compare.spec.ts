@@ -12,7 +12,7 @@ import sharp from 'sharp';
 import { expect, test, type Browser, type Page } from '@playwright/test';
 import { parseTextChunks } from '../../src-shared/metadata';
 import { gridGeometry } from '../../src-main/core/images/grid';
-import { readPngInfo } from '../../src-main/core/images/png';
+import { readPngInfo } from '../../src-main/formats/png';
 import { startServe, type Served } from '../../src-main/testing/processes';
 import { apiResult, chromiumMissingReason, closeSpecStudio, launchChromium, openPage } from '../support/browser';
 import { seedSweep, type SeededSweep } from '../support/seed-compare';

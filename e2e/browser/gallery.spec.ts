@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, test, type Browser, type Locator, type Page } from '@playwright/test';
-import { encodePng } from '../../src-main/core/images/png';
+import { encodePng } from '../../src-main/formats/png';
 import { startServe, stop, type Served } from '../../src-main/testing/processes';
 import { apiResult, chromiumMissingReason, closeSpecStudio, launchChromium, openPage } from '../support/browser';
 import { seedGallery } from '../support/seed-gallery';

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { StudioImageMeta } from '../../src-shared/metadata';
 import { openDatabase } from '../../src-main/core/db';
-import { encodePng } from '../../src-main/core/images/png';
+import { encodePng } from '../../src-main/formats/png';
 import { imageRelPath, toAbs } from '../../src-main/core/history/files';
 import { Generations } from '../../src-main/core/history/generations';
 import { ImageRows, studioChunks } from '../../src-main/core/history/images';

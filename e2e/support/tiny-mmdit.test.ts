@@ -86,7 +86,7 @@ describe('tiny MMDiT (diffusers-named graphs)', () => {
       const dir = await model({ ...c, size: 'micro' });
       const s = await ort.InferenceSession.create(path.join(dir, LAYOUT_FILES[c.layout].transformerDir, 'model.onnx'), sessionOptions);
       const type = c.io === 'fp16' ? 'float16' : 'float32';
-      const { float32ToFloat16, float16ToFloat32 } = await import('../../src-main/inference/tensors');
+      const { float32ToFloat16, float16ToFloat32 } = await import('../../src-main/formats/float16');
       const t = (a: Float32Array, dims: number[]): ort.Tensor => new ort.Tensor(type, c.io === 'fp16' ? float32ToFloat16(a) : a, dims);
       const x = Float32Array.from({ length: 16 * 8 * 6 }, (_, i) => Math.sin(i));
       const ctx = Float32Array.from({ length: 7 * 4096 }, (_, i) => Math.cos(i * 0.3));

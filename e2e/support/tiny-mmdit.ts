@@ -17,7 +17,7 @@
 // timestep and latents all shape the output, and that a LoRA on any of these layers changes it.
 // Every joint block has a clean boundary: its inputs are the previous block's outputs (tinyBlockTensors),
 // produced by Identity nodes, so a pass can bypass block i by rewiring its outputs to its inputs.
-import { float32ToFloat16 } from '../../src-main/inference/tensors';
+import { float32ToFloat16 } from '../../src-main/formats/float16';
 import type { Dim, ElemType, GraphBuilder } from './onnx-builder';
 
 export type TinyMmdit = 'large' | 'medium';

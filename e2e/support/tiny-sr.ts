@@ -2,7 +2,7 @@
 // a 3×3 Conv to 12 channels (weights 1/9, bias 0.05·k for shift k) and DepthToSpace(2, DCR) as Real-ESRGAN's pixel
 // shuffle, so out[c](2y + i, 2x + j) = box3(in[c])(y, x) + 0.05·(2i + j) with zero padding. fp32 or fp16 I/O.
 import fs from 'node:fs';
-import { float32ToFloat16 } from '../../src-main/inference/tensors';
+import { float32ToFloat16 } from '../../src-main/formats/float16';
 import { encodeModel, GraphBuilder } from './onnx-builder';
 
 export function writeSrGraph(file: string, io: 'float32' | 'float16'): void {

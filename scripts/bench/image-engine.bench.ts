@@ -18,7 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { writeTinyModel } from '../../e2e/support/tiny-model';
 import { writeSrGraph } from '../../e2e/support/tiny-sr';
 import { encodeSource } from '../../src-main/inference/pipeline';
-import { LoadedModel, UpscalerSession } from '../../src-main/inference/sessions';
+import { LoadedModel } from '../../src-main/inference/sessions';
+import { UpscalerSession } from '../../src-main/inference/upscaler-session';
 import { upscaleTiled } from '../../src-main/inference/upscale-tiles';
 
 function arg(name: string): string | undefined {

@@ -24,7 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { writeRealComponent, type TransformerDims } from '../../e2e/support/real-scale-model';
 import { ort } from '../../src-main/inference/ort';
-import { createSession } from '../../src-main/inference/sessions';
+import { createSession } from '../../src-main/inference/ort-session';
 import { prepareLoraGraphs } from '../../src-main/lora/lora-graphs';
 import { writeTestLora, type TestLayer } from '../../src-main/testing/lora/lora-files';
 

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { fixturePath } from '../../e2e/support/fixtures';
-import { encodePng, readPngInfo } from '../../src-main/core/images/png';
+import { encodePng, readPngInfo } from '../../src-main/formats/png';
 import { ClipTokenizer } from '../../src-main/inference/tokenizers/clip';
 import { parseA1111, parseA1111ParamsLine } from '../../src-shared/metadata';
 

@@ -23,7 +23,8 @@ import { ort } from '../../src-main/inference/ort';
 import sharp from 'sharp';
 import { writeTinyModel } from '../../e2e/support/tiny-model';
 import { generate, type GenerateRequest } from '../../src-main/inference/pipeline';
-import { LoadedModel, ortSessionOptions, type MemoryMode, type RunTrace, type SessionOptions } from '../../src-main/inference/sessions';
+import { LoadedModel, type MemoryMode, type RunTrace } from '../../src-main/inference/sessions';
+import { ortSessionOptions, type SessionOptions } from '../../src-main/inference/ort-session';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);

@@ -18,7 +18,7 @@ import { writeTinyModel } from '../../e2e/support/tiny-model';
 import { readOnnxGraph } from '../../src-main/model-folder/onnx-graph';
 import { listOps, opKey } from '../../src-main/model-folder/ops';
 import { REWRITABLE, portableGraph } from '../../src-main/model-folder/portable';
-import { createSession } from '../../src-main/inference/sessions';
+import { createSession } from '../../src-main/inference/ort-session';
 import { clearProbeMemory, probeOps } from '../../src-main/inference/ort-probe';
 
 function arg(name: string): string | undefined {

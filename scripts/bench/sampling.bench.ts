@@ -22,11 +22,12 @@ import { ort } from '../../src-main/inference/ort';
 import { writeTinyModel } from '../../e2e/support/tiny-model';
 import { SAMPLERS, type Slg } from '../../src-shared/generation';
 import { denoise, encodePrompts, type DenoiseParams } from '../../src-main/inference/pipeline';
-import { LoadedModel, createSession, ortSessionOptions, type SessionOptions } from '../../src-main/inference/sessions';
+import { LoadedModel } from '../../src-main/inference/sessions';
+import { createSession, ortSessionOptions, type SessionOptions } from '../../src-main/inference/ort-session';
 import { PromptTokenizers } from '../../src-main/inference/tokenizers/index';
 import { slgSwitchModel, SLG_INPUT } from '../../src-main/model-folder/slg-switch';
 import { readOnnxGraph } from '../../src-main/model-folder/onnx-graph';
-import { float32ToFloat16 } from '../../src-main/inference/tensors';
+import { float32ToFloat16 } from '../../src-main/formats/float16';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);

@@ -2,7 +2,7 @@
 // Run: npx tsx scripts/bench/thumbs.bench.ts [--images N]
 //
 // Method (figures, not pass/fail; goal from issue #3: sharp at least 3× ImageMagick):
-//  - N (default 48) 1024×1024 RGB PNGs are written with our own encoder (src-main/core/images/png.ts,
+//  - N (default 48) 1024×1024 RGB PNGs are written with our own encoder (src-main/formats/png.ts,
 //    the bytes the studio stores): smooth colour fields plus fine noise, so they compress like real
 //    generations (~1.5–2.5 MB each) rather than like flat test cards.
 //  - sharp: the studio's own path, makeThumb() (resize to fit 256, WebP quality 78, effort 2) through a
@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { encodePng } from '../../src-main/core/images/png';
+import { encodePng } from '../../src-main/formats/png';
 import { makeThumb, TaskQueue } from '../../src-main/core/images/thumbs';
 import { rng } from '../../src-main/testing/history/prompts';
 

@@ -5,15 +5,9 @@ import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { StudioError } from '../../src-shared/errors';
 import { ALL_MIGRATIONS } from './migrations';
+import type { Db, Migration } from './migrations/migration';
 
-export type Db = Database.Database;
-
-export interface Migration {
-  /** Unique, increasing number inside the room's range, e.g. 100, 101, 200. */
-  version: number;
-  name: string;
-  up(db: Db): void;
-}
+export type { Db, Migration };
 
 export interface OpenOptions {
   /** Path to the better-sqlite3 .node file built for this runtime (Electron uses its own build). */

@@ -4,8 +4,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Adapters, SecretStore, WorkerHandle, WorkerSpawner } from './adapters';
-import { causeOfNodeExit } from './worker-exit';
+import type { Adapters, SecretStore } from './adapters';
+import type { WorkerHandle, WorkerSpawner } from '../inference/worker-process';
+import { causeOfNodeExit } from '../inference/worker-exit';
 
 export const forkSpawner: WorkerSpawner = {
   spawn(entry, { env, args = [], cwd }): WorkerHandle {

@@ -31,6 +31,8 @@ import { prepareUpscale } from './upscalers/upscale-job';
 import { LoraService } from './loras/service';
 import { resolveReuseLoras } from './loras/reuse-loras';
 import { checkInitReference, inputsHandlers } from './handlers/inputs';
+import { requireEncoder } from './models/encoder-addition';
+import { folderHasVaeEncoder } from '../model-folder/layouts';
 import { ModelHost } from './jobs/model-host';
 import { defaultWorkerEntry } from '../inference/host';
 import type { ProbeRunner } from '../inference/ort-probe';
@@ -340,6 +342,7 @@ export class StudioCore {
         ...(this.options.runtime === 'browser' ? { installedOnly: this.models } : {}),
         checkInit: (init) => checkInitReference(this.layout.root, this.history, init),
         prepareUpscale: (p) => prepareUpscale({ dataRoot: this.layout.root, history: this.history }, { imageId: p.imageId }, p.with, p.scale),
+        checkEncoder: (model) => requireEncoder(this.models, model, folderHasVaeEncoder),
       }),
       ...lorasHandlers(this.loras),
       ...upscalersHandlers(this.layout.upscalers),

@@ -2,7 +2,7 @@
 // runs the same adapter over real processes.
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import type { WorkerExitCause } from '../core/adapters';
+import type { WorkerExitCause } from '../inference/worker-process';
 import { createUtilitySpawner, utilityExit, type ChildProcessGoneDetails, type UtilityForkOptions, type UtilityProcessLike } from './utility-worker';
 
 class MemoryUtility extends EventEmitter implements UtilityProcessLike {

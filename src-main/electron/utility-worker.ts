@@ -3,8 +3,8 @@
 // semantics as child_process.fork: the kill signal is delivered as asked (SIGKILL for a force stop),
 // the exit code is decoded, and `child-process-gone`'s reason (killed, crashed, oom…) is forwarded so an
 // out-of-memory kill reads as such. spawner.ts binds it to Electron; tests bind it to a fake.
-import type { WorkerExitCause, WorkerHandle, WorkerSpawner } from '../core/adapters';
-import { causeOfNodeExit, signalName } from '../core/worker-exit';
+import type { WorkerExitCause, WorkerHandle, WorkerSpawner } from '../inference/worker-process';
+import { causeOfNodeExit, signalName } from '../inference/worker-exit';
 
 /** What we use of Electron's UtilityProcess. */
 export interface UtilityProcessLike {

@@ -1,7 +1,7 @@
 // The inference worker never sees HF_TOKEN or any other HF_* variable: it parses
 // untrusted ONNX files with native code and needs no Hugging Face setting.
 import { describe, expect, it } from 'vitest';
-import type { WorkerExitCause, WorkerHandle, WorkerSpawner } from '../core/adapters';
+import type { WorkerExitCause, WorkerHandle, WorkerSpawner } from './worker-process';
 import { InferenceHost } from './host';
 
 describe('the inference worker environment', () => {

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyModel } from '../../e2e/support/tiny-model';
-import type { WorkerSpawner } from '../core/adapters';
+import type { WorkerSpawner } from './worker-process';
 import { forkSpawner } from '../core/node-adapters';
 import { createUtilitySpawner } from '../electron/utility-worker';
 import { rejection } from '../testing/errors';

@@ -9,8 +9,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { StudioError } from '../../src-shared/errors';
-import type { WorkerExitCause, WorkerHandle, WorkerSpawner } from '../core/adapters';
-import { describeWorkerExit } from '../core/worker-exit';
+import type { WorkerExitCause, WorkerHandle, WorkerSpawner } from './worker-process';
+import { describeWorkerExit } from './worker-exit';
 import type { GenerateRequest } from './pipeline';
 import { runProbes, type OpProbeStats } from './op-probe-runner';
 import {
@@ -136,7 +136,7 @@ export function defaultWorkerEntry(dir: string = __dirname): string {
   return beside;
 }
 
-/** The reason of a worker exit, for the user (the same for both spawners: core/worker-exit.ts). */
+/** The reason of a worker exit, for the user (the same for both spawners: worker-exit.ts). */
 export function exitReason(code: number | null, signal: string | null, cause?: WorkerExitCause): string {
   return describeWorkerExit(code, signal, cause);
 }

@@ -10,8 +10,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import type { WorkerSpawner } from '../core/adapters';
-import { describeWorkerExit } from '../core/worker-exit';
+import type { WorkerSpawner } from './worker-process';
+import { describeWorkerExit } from './worker-exit';
 import type { ProbeResult, ProbeRunner } from './ort-probe';
 
 /** A probe graph is one node with the attributes copied: larger than this is not sent (inconclusive). */

@@ -18,7 +18,8 @@ import {
   type StepProgress,
 } from './pipeline';
 import { flowMatchSigmas } from './scheduler';
-import { LoadedModel, type SessionOptions } from './sessions';
+import { LoadedModel } from './sessions';
+import { type SessionOptions } from './ort-session';
 import { PromptTokenizers } from './tokenizers/index';
 
 const REQ: GenerateRequest = {

@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { providerStatusSchema, type ProviderStatus } from '../../src-shared/api';
-import type { WorkerSpawner } from '../core/adapters';
-import { describeWorkerExit } from '../core/worker-exit';
+import type { WorkerSpawner } from './worker-process';
+import { describeWorkerExit } from './worker-exit';
 
 const probeMessageSchema = z.object({ type: z.literal('providers'), providers: z.array(providerStatusSchema).max(16) }).strict();
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { StudioError } from '../../src-shared/errors';
 import { GENERATION_LIMITS } from '../../src-shared/generation';
-import { encodePng } from '../core/images/png';
+import { encodePng } from '../formats/png';
 import { parseHostMessage, parseWorkerMessage, type HostToWorker, type WorkerToHost } from './protocol';
 
 const PNG_BYTES = new Uint8Array(encodePng({ width: 2, height: 2, channels: 3, data: new Uint8Array(12) }, []));

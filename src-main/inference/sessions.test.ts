@@ -4,7 +4,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyModel, type TinyModelOptions } from '../../e2e/support/tiny-model';
 import { StudioError } from '../../src-shared/errors';
-import { LoadedModel, ortSessionOptions, type SessionOptions } from './sessions';
+import { LoadedModel } from './sessions';
+import { ortSessionOptions, type SessionOptions } from './ort-session';
 
 describe('ortSessionOptions', () => {
   it('configures DirectML for sequential execution without memory pattern', () => {

@@ -1,22 +1,20 @@
-// LoadedModel: the one place sessions are created and run (as transformers.js keeps every ORT call in one
-// backend file): execution-provider fallback over ep-plan.ts's plan, session creation from file paths
-// (external data beside, never from buffers), tensor roles from the sessions' own metadata, fp16 I/O
-// conversion, memory modes. pipeline.ts talks to ORT only through LoadedModel's methods.
+// LoadedModel: the one place a model's sessions are opened and run (as transformers.js keeps every ORT call in one
+// backend file): execution-provider fallback over ep-plan.ts's plan, sessions from ort-session.ts (file paths,
+// external data beside, never from buffers), tensor roles from the sessions' own metadata, fp16 I/O conversion
+// (ort-values.ts), memory modes. pipeline.ts talks to ORT only through LoadedModel's methods; a super-resolution
+// model has its own UpscalerSession (upscaler-session.ts).
 import fs from 'node:fs';
 import path from 'node:path';
 import { ort } from './ort';
 import { epLabel, planExecutionProviders, supportedBackends, type ExecutionPlan, type SupportedBackend } from './ep-plan';
 import { StudioError } from '../../src-shared/errors';
 import { ALL_COMPONENTS, COMPONENTS, componentLabel, openModelFolder, type ComponentFiles, type ComponentName, type Layout } from '../model-folder/layouts';
-import { readOnnxGraphInfo, type ComponentIo, type TensorMeta } from '../model-folder/onnx-graph';
+import { readOnnxGraphInfo } from '../model-folder/onnx-graph';
 import {
   resolveRoles,
   type ClipRoles,
   type ComponentRoles,
-  type FloatType,
-  type IdsType,
   type T5Roles,
-  type TensorRole,
   type TransformerRoles,
   type VaeEncoderRoles,
   type VaeRoles,
@@ -26,77 +24,17 @@ import { derivedGraph, processGraphsRoot } from '../model-folder/derived-graphs'
 import { readOnnxGraph } from '../model-folder/onnx-graph';
 import { SLG_INPUT, SLG_PASS, slgSwitchModel } from '../model-folder/slg-switch';
 import { meanEncoderGraph } from '../model-folder/vae-mean';
-import { checkUpscalerGraph } from '../model-folder/upscaler-graph';
 import { forgetGraphProbes, graphForProvider } from './portability';
-import { isNoKernelError, type ProbeOptions, type ProbeRunner } from './ort-probe';
-import { float16ToFloat32, float32ToFloat16 } from './tensors';
+import { isNoKernelError, type ProbeOptions } from './ort-probe';
 import { webGpuFailure } from './webgpu';
+import { createSession, ortSessionOptions, type GraphSource, type SessionOptions } from './ort-session';
+import { floatTensor, idsTensor, readFloat, sessionIo } from './ort-values';
 import { prepareLoraGraphs, type LoraBaseGraph, type LoraGraph, type LoraReport, type LoraUse } from '../lora/lora-graphs';
 import type { LoraComponent } from '../lora/keys';
 
 import type { ClipHidden, EpChoice, MemoryMode } from '../../src-shared/generation';
 
 export type { EpChoice, MemoryMode };
-
-export interface SessionOptions {
-  ep: EpChoice;
-  /** intraOpNumThreads (ORT's default when omitted; tests use 1). */
-  threads?: number;
-  memory: MemoryMode;
-  /** Where op-probe answers are cached on disk (ort-probe.ts); absent: in this process's memory only. */
-  probeCacheDir?: string;
-  /** Where op probes run (the worker's: in a child process the host starts, issue 18 §2); absent: this process. */
-  probeRunner?: ProbeRunner;
-  /**
-   * The studio's folder of derived graphs (`<data>/graphs`, model-folder/derived-graphs.ts); absent: a
-   * private temporary folder of this process.
-   */
-  graphsDir?: string;
-}
-
-/** What a session is created from: a graph file; for a derived graph also the folder of its external data. */
-export interface GraphSource {
-  path: string;
-  /** The original component folder (real path, checked): ORT resolves the derived graph's external data there. */
-  externalDataDir?: string;
-}
-
-/**
- * Creates a session from a graph file. A derived graph (it lives in the studio's folder, its weights in the
- * model folder) is handed to ORT as bytes with `session.model_external_initializers_file_folder_path`, so
- * ORT resolves (and contains) its external data in the original component folder; the weights are still
- * read by ORT from their file, never through a buffer.
- */
-let sessionCreations = 0;
-/** ORT sessions this process has created for models so far (the worker reports how many a request needed). */
-export function sessionsCreated(): number {
-  return sessionCreations;
-}
-
-export async function createSession(graph: GraphSource, options: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
-  sessionCreations++;
-  if (graph.externalDataDir === undefined) return ort.InferenceSession.create(graph.path, options);
-  const bytes = await fs.promises.readFile(graph.path);
-  return ort.InferenceSession.create(bytes, {
-    ...options,
-    extra: { ...options.extra, 'session.model_external_initializers_file_folder_path': graph.externalDataDir },
-  });
-}
-
-/** ORT session options for one provider (the benchmark uses the same to time raw runs). */
-export function ortSessionOptions(options: SessionOptions, provider: string): ort.InferenceSession.SessionOptions {
-  const o: ort.InferenceSession.SessionOptions = {
-    executionProviders: [provider],
-    graphOptimizationLevel: 'all',
-    logSeverityLevel: 3,
-    ...(options.threads !== undefined ? { intraOpNumThreads: options.threads } : {}),
-    // Low memory: no CPU arena, so memory goes back as soon as a session or tensor is released.
-    ...(options.memory === 'low' ? { enableCpuMemArena: false } : {}),
-    // DirectML needs sequential execution and no memory pattern.
-    ...(provider === 'dml' ? { executionMode: 'sequential' as const, enableMemPattern: false } : {}),
-  };
-  return o;
-}
 
 // Providers that failed to start in this process: not retried for every model load.
 const failedProviders = new Map<string, string>();
@@ -144,63 +82,6 @@ export interface ClipOutput {
   pooled: Float32Array;
   pooledDims: number[];
   hiddenKind: ClipRoles['hiddenKind'];
-}
-
-function idsTensor(role: TensorRole<IdsType>, ids: readonly (readonly number[])[]): ort.Tensor {
-  const batch = ids.length;
-  const seq = ids[0]?.length ?? 0;
-  if (batch === 0 || ids.some((row) => row.length !== seq)) {
-    throw new StudioError('internal', 'Token id rows must be non-empty and of equal length.');
-  }
-  const flat = ids.flat();
-  const data = role.type === 'int64' ? BigInt64Array.from(flat, (v) => BigInt(v)) : Int32Array.from(flat);
-  return new ort.Tensor(role.type, data, [batch, seq]);
-}
-
-/**
- * onnxruntime-node 1.30's native binding cannot read a Float16Array ("not enough space: expected N, got 0"), and
- * onnxruntime-common turns float16 Uint16Array data into one whenever the runtime has Float16Array (Node ≥ 24).
- * It decides once, at its first tensor: make that tensor while Float16Array is out of sight, so float16 data
- * stays a Uint16Array (as on Node 20). The global itself is put back at once.
- */
-function keepFloat16DataAsUint16(): void {
-  const g = globalThis as Record<string, unknown>;
-  const descriptor = Object.getOwnPropertyDescriptor(g, 'Float16Array');
-  if (!descriptor?.configurable) return;
-  Reflect.deleteProperty(g, 'Float16Array');
-  try {
-    new ort.Tensor('float32', new Float32Array(1), [1]);
-  } finally {
-    Object.defineProperty(g, 'Float16Array', descriptor);
-  }
-}
-keepFloat16DataAsUint16();
-
-function floatTensor(type: FloatType, data: Float32Array, dims: readonly number[]): ort.Tensor {
-  return type === 'float16' ? new ort.Tensor('float16', float32ToFloat16(data), dims) : new ort.Tensor('float32', data, dims);
-}
-
-/**
- * A float16 input tensor from half-precision bits. Where the JavaScript engine has Float16Array (Node 24),
- * onnxruntime-common stores the data as one, and onnxruntime-node's binding reads a Float16Array as 0
- * bytes ("not enough space: expected N, got 0"); the bits are handed to the binding as the Uint16Array.
- */
-function readFloat(value: ort.OnnxValue | undefined, name: string, file: string): { data: Float32Array; dims: number[] } {
-  if (value === undefined) throw new StudioError('internal', `${file} returned no '${name}'.`);
-  const tensor = value as ort.Tensor;
-  const dims = [...tensor.dims];
-  if (tensor.type === 'float32') return { data: tensor.data as Float32Array, dims };
-  if (tensor.type === 'float16') {
-    const raw = tensor.data;
-    return { data: raw instanceof Uint16Array ? float16ToFloat32(raw) : Float32Array.from(raw as ArrayLike<number>), dims };
-  }
-  throw new StudioError('internal', `${file} returned '${name}' as ${tensor.type}, expected float32 or float16.`);
-}
-
-function sessionIo(session: ort.InferenceSession): ComponentIo {
-  const meta = (m: ort.InferenceSession.ValueMetadata): TensorMeta =>
-    m.isTensor ? { name: m.name, type: m.type, dims: [...m.shape] } : { name: m.name, type: 'non-tensor', dims: [] };
-  return { inputs: session.inputMetadata.map(meta), outputs: session.outputMetadata.map(meta) };
 }
 
 /**
@@ -625,7 +506,7 @@ export class LoadedModel {
     if (!this.files.vae_encoder) {
       throw new StudioError(
         'not_found',
-        `The model in ${this.folder} has no VAE encoder (vae_encoder/), which image to image and inpainting need. Add image-to-image support to the model (Models view, or download it again).`,
+        `The model in ${this.folder} has no VAE encoder (vae_encoder/), which image to image and inpainting need. Add it with "Add image-to-image support" on the model's card in the Models view (or \`sd35-studio models add-encoder <model>\`); an imported folder needs the vae_encoder/ folder of its export copied in.`,
         { folder: this.folder, file: 'vae_encoder/model.onnx' },
       );
     }
@@ -707,50 +588,5 @@ export class LoadedModel {
   async release(): Promise<void> {
     this.released = true;
     for (const c of ALL_COMPONENTS) await this.releaseComponent(c);
-  }
-}
-
-/**
- * A super-resolution model (docs/architecture.md §5 "Upscale"): one image input [N, 3, H, W] and one image output
- * [N, 3, s·H, s·W], float32 or float16, checked from the graph before a session exists (anything else is refused as
- * "not image → image"); the scale is found by a probe run on a small tile. Runs on the CPU provider.
- */
-export class UpscalerSession {
-  private constructor(
-    private readonly session: ort.InferenceSession,
-    private readonly input: TensorMeta,
-    private readonly output: TensorMeta,
-  ) {}
-
-  static async load(file: string, options: { threads?: number } = {}): Promise<UpscalerSession> {
-    const { input, output } = await checkUpscalerGraph(file);
-    const session = await createSession({ path: file }, ortSessionOptions({ ep: 'cpu', memory: 'balanced', ...(options.threads !== undefined ? { threads: options.threads } : {}) }, 'cpu'));
-    return new UpscalerSession(session, input, output);
-  }
-
-  /** One tile: [1, 3, h, w] in [0, 1] → the model's output as float32. */
-  async run(pixels: Float32Array, width: number, height: number): Promise<{ data: Float32Array; width: number; height: number }> {
-    const data = this.input.type === 'float16' ? float32ToFloat16(pixels) : pixels;
-    const feeds = { [this.input.name]: new ort.Tensor(this.input.type as 'float32' | 'float16', data, [1, 3, height, width]) };
-    const out = (await this.session.run(feeds))[this.output.name];
-    if (!out || out.dims.length !== 4 || out.dims[1] !== 3) {
-      throw new StudioError('invalid_input', `The upscaler's output has shape [${out?.dims.join(', ') ?? ''}], not [1, 3, H, W].`, { field: 'upscaler' });
-    }
-    const values = out.type === 'float16' ? float16ToFloat32(out.data as Uint16Array) : Float32Array.from(out.data as Float32Array);
-    return { data: values, width: out.dims[3] as number, height: out.dims[2] as number };
-  }
-
-  /** The scale from a probe run on a 16×16 tile: the output side over the input side (a whole number, the same both ways). */
-  async probeScale(): Promise<number> {
-    const out = await this.run(new Float32Array(3 * 16 * 16).fill(0.5), 16, 16);
-    const s = out.width / 16;
-    if (!(Number.isInteger(s) && s >= 1 && s <= 8 && out.height === 16 * s)) {
-      throw new StudioError('invalid_input', `This ONNX model turns a 16×16 image into ${out.width}×${out.height}: not a whole-number upscale of 1 to 8.`, { field: 'upscaler' });
-    }
-    return s;
-  }
-
-  async release(): Promise<void> {
-    await this.session.release();
   }
 }

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { concatAxis, concatLastAxis, float16ToFloat32, float32ToFloat16, padLastAxis, stackBatch } from './tensors';
+import { concatAxis, concatLastAxis, padLastAxis, stackBatch } from './tensors';
+import { float16ToFloat32, float32ToFloat16 } from '../formats/float16';
 
 const half = (x: number): number => float32ToFloat16(new Float32Array([x]))[0]!;
 const single = (h: number): number => float16ToFloat32(new Uint16Array([h]))[0]!;

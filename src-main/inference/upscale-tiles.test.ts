@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeModel, GraphBuilder } from '../../e2e/support/onnx-builder';
 import { writeSrGraph } from '../../e2e/support/tiny-sr';
 import { checkUpscalerGraph } from '../model-folder/upscaler-graph';
-import { UpscalerSession } from './sessions';
+import { UpscalerSession } from './upscaler-session';
 import { featherWeight, tileStarts, upscaleTiled } from './upscale-tiles';
 
 let tmp: string;

@@ -4,8 +4,9 @@
 // Electron's utilityProcess inside the app (process.parentPort), child_process.fork under Node (process.send).
 import type { Precision } from '../../src-shared/generation';
 import { StudioError } from '../../src-shared/errors';
-import { encodePng } from '../core/images/png';
+import { encodePng } from '../formats/png';
 import { readOnnxGraphInfo } from '../model-folder/onnx-graph';
+import { folderHasVaeEncoder } from '../model-folder/layouts';
 import { resolveTransformerRoles } from './tensor-roles';
 import { generate, type GenerateRequest } from './pipeline';
 import {
@@ -23,7 +24,9 @@ import {
   type UpscaleMessage,
   type WorkerToHost,
 } from './protocol';
-import { LoadedModel, sessionsCreated, UpscalerSession } from './sessions';
+import { LoadedModel } from './sessions';
+import { sessionsCreated } from './ort-session';
+import { UpscalerSession } from './upscaler-session';
 import { upscaleTiled } from './upscale-tiles';
 import type { ProbeResult, ProbeRunner } from './ort-probe';
 
@@ -72,7 +75,8 @@ interface Loaded {
 }
 
 function modelKey(spec: ModelSpec, threads: number | undefined): string {
-  return JSON.stringify([spec.folder, spec.ep, spec.memory, threads ?? null]);
+  // A VAE encoder added to the folder since it was loaded ("Add image-to-image support") makes it another model.
+  return JSON.stringify([spec.folder, spec.ep, spec.memory, threads ?? null, folderHasVaeEncoder(spec.folder)]);
 }
 
 function errorText(err: unknown): string {

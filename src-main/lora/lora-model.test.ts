@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAYOUT_FILES, writeTinyModel, type TinyLayout } from '../../e2e/support/tiny-model';
 import { TINY_MMDIT } from '../../e2e/support/tiny-mmdit';
 import { ort } from '../inference/ort';
-import { float16ToFloat32, float32ToFloat16 } from '../inference/tensors';
+import { float16ToFloat32, float32ToFloat16 } from '../formats/float16';
 import { qkvAsSeparate, writeTestLora, type FusedQkv, type TestLayer, type TestLoraStyle } from '../testing/lora/lora-files';
 import type { LoraComponent } from './keys';
 import { readLoraFactors } from './lora-file';

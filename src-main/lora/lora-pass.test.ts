@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExternalDataWriter, GraphBuilder, encodeModel } from '../../e2e/support/onnx-builder';
 import { ort } from '../inference/ort';
-import { float16ToFloat32, float32ToFloat16 } from '../inference/tensors';
+import { float16ToFloat32, float32ToFloat16 } from '../formats/float16';
 import { readOnnxGraph } from '../model-folder/onnx-graph';
 import { applyLoraPass, exportScope, strengthInputName, type LoraFactors } from './lora-pass';
 

@@ -17,7 +17,7 @@
 // symlinks included, outside the folder it reads external data from). The branch is added after the Linear's bias Add when there is one, so the MatMul + bias
 // pattern ONNX Runtime fuses stays as it was.
 import { StudioError } from '../../src-shared/errors';
-import { float32ToFloat16 } from '../inference/tensors';
+import { float32ToFloat16 } from '../formats/float16';
 import { ATTR, GRAPH, NODE, TENSOR, readOnnxGraphBuffer, type OnnxGraph, type OnnxNode } from '../model-folder/onnx-graph';
 import { Message } from '../model-folder/protobuf';
 import { editGraph } from '../model-folder/graph-edit';

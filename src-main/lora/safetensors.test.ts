@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { float32ToFloat16 } from '../inference/tensors';
+import { float32ToFloat16 } from '../formats/float16';
 import { SafetensorsFile, encodeSafetensors } from './safetensors';
 
 let tmp: string;

@@ -8,7 +8,7 @@
 // their ranges were checked, one tensor at a time.
 import fs from 'node:fs';
 import { StudioError } from '../../src-shared/errors';
-import { float16ToFloat32 } from '../inference/tensors';
+import { float16ToFloat32 } from '../formats/float16';
 
 export const MAX_HEADER_BYTES = 100 * 1000 * 1000;
 const MAX_TENSORS = 100_000;

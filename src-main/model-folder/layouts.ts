@@ -121,6 +121,15 @@ export function hasVaeEncoder(paths: readonly string[]): boolean {
   return paths.includes('vae_encoder/model.onnx');
 }
 
+/** Whether an installed model folder has the VAE encoder's graph (image to image), by one stat: the models list asks it per entry. */
+export function folderHasVaeEncoder(folder: string): boolean {
+  try {
+    return fs.statSync(path.join(folder, 'vae_encoder', 'model.onnx')).isFile();
+  } catch {
+    return false;
+  }
+}
+
 /** The graphs of a layout, component by component (the VAE encoder when `vaeEncoder`). */
 export function graphFiles(layout: ModelLayout, options: { t5: boolean; vaeEncoder?: boolean }): { component: ComponentName; file: string }[] {
   return ALL_COMPONENTS.filter((c) => (c !== 'text_encoder_3' || options.t5) && (c !== 'vae_encoder' || options.vaeEncoder === true)).map((component) => ({

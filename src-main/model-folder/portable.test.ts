@@ -8,7 +8,7 @@ import path from 'node:path';
 import { ort } from '../inference/ort';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ExternalDataWriter, GraphBuilder, encodeModel, type Attr, type ElemType } from '../../e2e/support/onnx-builder';
-import { float16ToFloat32, float32ToFloat16 } from '../inference/tensors';
+import { float16ToFloat32, float32ToFloat16 } from '../formats/float16';
 import { readOnnxGraph, readOnnxGraphBuffer } from './onnx-graph';
 import { listOps } from './ops';
 import { PORTABLE_PASS, REWRITABLE, portableGraph, rewriteModel } from './portable';

@@ -11,7 +11,7 @@ import { LAYOUT_FILES, writeTinyModel } from '../../e2e/support/tiny-model';
 import { TINY_MMDIT, tinyBlockTensors } from '../../e2e/support/tiny-mmdit';
 import { withoutBlock } from '../testing/model-folder/without-block';
 import { ort } from '../inference/ort';
-import { float32ToFloat16 } from '../inference/tensors';
+import { float32ToFloat16 } from '../formats/float16';
 import { readOnnxGraphBuffer } from './onnx-graph';
 import { SLG_INPUT, findJointBlocks, slgSwitchModel } from './slg-switch';
 

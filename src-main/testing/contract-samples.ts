@@ -5,7 +5,7 @@ import type { StudioImageMeta } from '../../src-shared/metadata';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { encodePng } from '../core/images/png';
+import { encodePng } from '../formats/png';
 import { writeTestLora } from './lora/lora-files';
 import type { StudioCore } from '../core/studio';
 
@@ -104,6 +104,12 @@ export const METHOD_SAMPLES: Record<MethodName, (ctx: SampleContext) => unknown>
   'models.resume': (c) => ({ id: c.downloadId! }),
   'models.cancel': (c) => ({ id: c.downloadId! }),
   'models.verify': (c) => ({ id: c.importedId }),
+  // An imported folder with a vae_encoder/ answers 'present' (one without it is refused: no repository to fetch from;
+  // the download itself is tested in core/models/encoder-addition.int.test.ts). The graph stands in for an encoder.
+  'models.addEncoder': (c) => {
+    fs.cpSync(path.join(c.folder, 'vae_decoder'), path.join(c.folder, 'vae_encoder'), { recursive: true });
+    return { id: c.importedId, dryRun: true };
+  },
   'models.remove': (c) => ({ id: c.importedId }),
   'models.import': (c) => ({ folder: c.folder }),
   'models.setToken': () => ({ token: 'hf_contractTestToken123' }),
@@ -251,6 +257,11 @@ export const METHOD_EFFECTS: Partial<Record<MethodName, (client: StudioClient, c
     check((await c.call('gallery.get', { id: ids[0]! })).prompt === 'imported cat', 'gallery.import → the prompt the other tool wrote');
   },
   'models.download': (c, ctx) => eventually(async () => (await modelState(c, ctx.downloadId!)) === 'downloading', 'models.download → downloading'),
+  'models.addEncoder': async (c, ctx, result) => {
+    check((result as { state: string }).state === 'present', 'models.addEncoder on a folder with vae_encoder/ → present');
+    const entry = (await c.call('models.list', {})).models.find((m) => m.id === ctx.importedId);
+    check(entry?.installed?.vaeEncoder === true, 'models.addEncoder → models.list says the model has the VAE encoder');
+  },
   'models.pause': (c, ctx) => eventually(async () => (await modelState(c, ctx.downloadId!)) === 'paused', 'models.pause → paused'),
   'models.resume': (c, ctx) => eventually(async () => (await modelState(c, ctx.downloadId!)) === 'downloading', 'models.resume → downloading'),
   'models.cancel': (c, ctx) =>

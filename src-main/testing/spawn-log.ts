@@ -1,7 +1,7 @@
 // A WorkerSpawner that records when each worker was spawned (Date.now()), around a real one. Tests prove a
 // restart waited for its backoff from these timestamps (a lower bound that a busy machine cannot break:
 // delays only make the gap longer), never by bounding how long a call took.
-import type { WorkerSpawner } from '../core/adapters';
+import type { WorkerSpawner } from '../inference/worker-process';
 
 export interface SpawnLog {
   spawner: WorkerSpawner;

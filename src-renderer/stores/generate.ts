@@ -454,7 +454,8 @@ export const useGenerateStore = defineStore('generate', () => {
     { deep: true },
   );
 
-  const installed = computed(() => models.value.filter((m) => m.state === 'installed' && m.installed));
+  // Installed models stay usable while a download adds to them (the VAE encoder, T5) or updates them.
+  const installed = computed(() => models.value.filter((m) => m.installed));
   const chosen = computed(() => installed.value.find((m) => m.id === form.model));
   const catalogId = computed(() => chosen.value?.catalogId ?? (isCatalogId(form.model) ? form.model : undefined));
   const presets = computed<SizePreset[]>(() => sizePresetsFor(catalogId.value ?? form.model));

@@ -44,7 +44,11 @@ export interface VerifyProgress {
   totalBytes: number;
 }
 
-export type BusyAction = 'download' | 'pause' | 'resume' | 'cancel' | 'verify' | 'remove';
+export type BusyAction = 'download' | 'add-encoder' | 'pause' | 'resume' | 'cancel' | 'verify' | 'remove';
+export type EncoderAddition = ResultOf<'models.addEncoder'>;
+
+/** "Add image-to-image support" on a card: its files and size from the repo tree (a dry run), or why it cannot be added. */
+export type EncoderOffer = { loading: true } | { plan: EncoderAddition } | { error: ModelError };
 
 export function toModelError(err: unknown): ModelError {
   const e = StudioError.from(err);
@@ -73,6 +77,8 @@ export const useModelsStore = defineStore('models', () => {
   const verifyResults = shallowRef<Record<string, VerifyResult>>({});
   const errors = shallowRef<Record<string, ModelError>>({});
   const busy = shallowRef<Record<string, BusyAction>>({});
+  /** Per installed model without the VAE encoder, keyed `id@commit` (a commit's tree never changes). */
+  const encoderOffers = shallowRef<Record<string, EncoderOffer>>({});
   const token = ref<TokenStatus>();
   const tokenBusy = ref(false);
   const tokenError = ref<string>();
@@ -298,6 +304,28 @@ export const useModelsStore = defineStore('models', () => {
     }
   }
 
+  /** Asks the core once per model and commit what adding the VAE encoder downloads (dry run: the size for the button). */
+  async function planEncoder(id: string, commit: string): Promise<void> {
+    const key = `${id}@${commit}`;
+    if (encoderOffers.value[key]) return;
+    encoderOffers.value = { ...encoderOffers.value, [key]: { loading: true } };
+    let offer: EncoderOffer;
+    try {
+      offer = { plan: await studio().call('models.addEncoder', { id, dryRun: true }) };
+    } catch (err) {
+      offer = { error: toModelError(err) };
+    }
+    encoderOffers.value = { ...encoderOffers.value, [key]: offer };
+  }
+
+  /** Starts the VAE encoder's download for an installed model; its progress arrives as the usual models events. */
+  async function addEncoder(id: string): Promise<boolean> {
+    const started = await run(id, 'add-encoder', () => studio().call('models.addEncoder', { id }));
+    if (started?.state === 'started') patchEntry(id, (m) => ({ ...m, state: 'downloading' }));
+    if (started) await refresh();
+    return !!started;
+  }
+
   async function pause(id: string): Promise<void> {
     await run(id, 'pause', () => studio().call('models.pause', { id }));
   }
@@ -382,6 +410,7 @@ export const useModelsStore = defineStore('models', () => {
     verifyResults,
     errors,
     busy,
+    encoderOffers,
     token,
     tokenBusy,
     tokenError,
@@ -399,6 +428,8 @@ export const useModelsStore = defineStore('models', () => {
     stop,
     download,
     downloadRef,
+    planEncoder,
+    addEncoder,
     pause,
     resume,
     cancel,

@@ -55,6 +55,8 @@ export const modelEntrySchema = z
         t5: z.boolean(),
         verifiedAt: z.number().optional(),
         skipLayers: skipLayerSupportSchema.optional(),
+        /** Whether the folder has the VAE encoder (image to image); false offers "Add image-to-image support". */
+        vaeEncoder: z.boolean().optional(),
       })
       .strict()
       .optional(),
@@ -65,6 +67,8 @@ export const modelEntrySchema = z
         doneBytes: bytes,
         totalBytes: bytes,
         error: z.object({ code: errorCodeSchema, message: z.string().max(4000) }).strict().optional(),
+        /** 'vae-encoder': the download adds image-to-image support to the installed model (core/models/encoder-addition.ts). */
+        adds: z.literal('vae-encoder').optional(),
       })
       .strict()
       .optional(),
@@ -103,6 +107,24 @@ export const modelsListSchema = z
 export const downloadHandleSchema = z
   .object({ id: modelId, repo: z.string().max(300), commit: z.string().max(64), totalBytes: bytes })
   .strict();
+
+/**
+ * models.addEncoder: "Add image-to-image support" to an installed model: only its VAE encoder's files, from the repo
+ * tree at the installed commit. planned (dryRun: the files and size), started (a download, followed by models.event),
+ * present (the model has the encoder already).
+ */
+export const encoderAdditionParams = z.object({ id: modelId, dryRun: z.boolean().optional() }).strict();
+export const encoderAdditionResultSchema = z
+  .object({
+    id: modelId,
+    repo: z.string().max(300),
+    commit: z.string().max(64),
+    state: z.enum(['planned', 'started', 'present']),
+    files: z.array(z.object({ path: relPath, size: bytes }).strict()).max(100),
+    totalBytes: bytes,
+  })
+  .strict();
+export type EncoderAdditionResult = z.infer<typeof encoderAdditionResultSchema>;
 
 export const verifyResultSchema = z
   .object({

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { version as APP_VERSION } from '../../../package.json';
 import { writeTinyModel } from '../../../e2e/support/tiny-model';
 import { PARAMETERS_KEYWORD, STUDIO_KEYWORD, parseTextChunks } from '../../../src-shared/metadata';
-import { readPngInfo } from '../../core/images/png';
+import { readPngInfo } from '../../formats/png';
 import { CLI, callApi, startServe, stop } from '../../testing/processes';
 import { removeTempDirs, tempDir } from '../../testing/temp';
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyModel } from '../../../e2e/support/tiny-model';
 import { writeSrGraph } from '../../../e2e/support/tiny-sr';
 import { parseA1111, parseTextChunks, PARAMETERS_KEYWORD } from '../../../src-shared/metadata';
-import { readPngInfo } from '../../core/images/png';
+import { readPngInfo } from '../../formats/png';
 import { CLI } from '../../testing/processes';
 import { removeTempDirs, tempDir } from '../../testing/temp';
 

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyModel } from '../../../e2e/support/tiny-model';
 import { TINY_MMDIT } from '../../../e2e/support/tiny-mmdit';
 import { PARAMETERS_KEYWORD, STUDIO_KEYWORD, parseA1111, parseTextChunks } from '../../../src-shared/metadata';
-import { readPngInfo } from '../../core/images/png';
+import { readPngInfo } from '../../formats/png';
 import { writeTestLora } from '../../testing/lora/lora-files';
 import { CLI } from '../../testing/processes';
 import { removeTempDirs, tempDir } from '../../testing/temp';

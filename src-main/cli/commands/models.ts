@@ -1,10 +1,11 @@
-// `sd35-studio models list|download|verify|import|remove`.
+// `sd35-studio models list|download|add-encoder|verify|import|remove`.
 import path from 'node:path';
 import { formatBytes } from '../../../src-shared/bytes';
 import { StudioError } from '../../../src-shared/errors';
 import { boolOption } from '../args';
-import type { Command } from '../command';
+import type { CliContext, Command } from '../command';
 import { createProgressBar } from '../progress';
+import type { ModelService } from '../../core/models/service';
 
 function oneArg(rest: string[], what: string): string {
   if (rest.length !== 1) throw new StudioError('invalid_input', `Name exactly one ${what}.`);
@@ -43,18 +44,7 @@ export const modelsDownloadCommand: Command = {
     const bar = createProgressBar();
     try {
       const svc = core.models;
-      const off = svc.on((e) => {
-        if (e.type === 'download-progress') {
-          bar.draw(e.progress);
-        } else if (e.type === 'download-retry') {
-          ctx.out.progress(`retrying ${e.path} in ${Math.round(e.delayMs / 100) / 10} s (${e.reason})`);
-        } else if (e.type === 'download-verdict') {
-          // Shown before the large files start (the graphs were fetched and checked first).
-          ctx.out.progress(`On this machine the model ${e.verdict.text}.`);
-        } else if (e.type === 'file-verified') {
-          if (!process.stderr.isTTY) ctx.out.progress(`verified ${e.path}`);
-        }
-      });
+      const off = followDownload(ctx, svc, bar);
       const handle = await svc.download(ref, { t5: !boolOption(ctx.args, 'no-t5') });
       ctx.out.progress(`Downloading ${handle.repo} @ ${handle.commit.slice(0, 10)} (${formatBytes(handle.totalBytes)}) into ${svc.modelsDir}`);
       const onAbort = () => {
@@ -74,6 +64,80 @@ export const modelsDownloadCommand: Command = {
       } finally {
         off();
         ctx.signal.removeEventListener('abort', onAbort);
+      }
+    } finally {
+      await core.models.close().catch(() => undefined);
+      core.close();
+    }
+  },
+};
+
+/** A download's events on stderr: the bar, retries, the op verdict, each verified file (non-TTY). */
+function followDownload(ctx: CliContext, svc: ModelService, bar: ReturnType<typeof createProgressBar>): () => void {
+  return svc.on((e) => {
+    if (e.type === 'download-progress') {
+      bar.draw(e.progress);
+    } else if (e.type === 'download-retry') {
+      ctx.out.progress(`retrying ${e.path} in ${Math.round(e.delayMs / 100) / 10} s (${e.reason})`);
+    } else if (e.type === 'download-verdict') {
+      // Shown before the large files start (the graphs were fetched and checked first).
+      ctx.out.progress(`On this machine the model ${e.verdict.text}.`);
+    } else if (e.type === 'file-verified') {
+      if (!process.stderr.isTTY) ctx.out.progress(`verified ${e.path}`);
+    }
+  });
+}
+
+export const modelsAddEncoderCommand: Command = {
+  path: ['models', 'add-encoder'],
+  usage: 'models add-encoder <id> [--dry-run]',
+  summary: "Add image-to-image support to an installed model: download only its VAE encoder, verified (Ctrl+C pauses)",
+  options: [{ name: 'dry-run', type: 'boolean', description: 'Only say which files it would download and their size' }],
+  async run(ctx) {
+    const id = oneArg(ctx.rest, 'installed model id');
+    const core = await ctx.openCore();
+    const bar = createProgressBar();
+    try {
+      const svc = core.models;
+      if (boolOption(ctx.args, 'dry-run')) {
+        const plan = await core.api['models.addEncoder']({ id, dryRun: true });
+        const text =
+          plan.state === 'present'
+            ? `${plan.id} already has the VAE encoder: image to image works.`
+            : `${plan.id}: ${plan.files.length} files, ${formatBytes(plan.totalBytes)} from ${plan.repo} @ ${plan.commit.slice(0, 10)} (${plan.files.map((f) => f.path).join(', ')})`;
+        ctx.out.item(plan, text);
+        return 0;
+      }
+      const off = followDownload(ctx, svc, bar);
+      try {
+        const started = await svc.addEncoder(id);
+        if (started.state === 'present') {
+          ctx.out.item(started, `${started.id} already has the VAE encoder: image to image works.`);
+          return 0;
+        }
+        ctx.out.progress(`Adding image-to-image support to ${started.id}: ${formatBytes(started.totalBytes)} from ${started.repo} @ ${started.commit.slice(0, 10)}`);
+        const onAbort = () => {
+          ctx.out.progress('\nPausing (the downloaded parts are kept; run the same command to resume)…');
+          void svc.pause(started.id).catch(() => undefined);
+        };
+        ctx.signal.addEventListener('abort', onAbort, { once: true });
+        try {
+          // The download's end (failed, paused, cancelled: its StudioError), then the model as it is now.
+          await svc.running(started.id)?.done;
+          const entry = await svc.get(started.id);
+          if (entry.installed?.vaeEncoder !== true) throw new StudioError('internal', `The VAE encoder of ${started.id} did not install; run the command again.`);
+          bar.end(`Image to image is available for ${entry.id}`);
+          ctx.out.item({ model: entry.id, commit: started.commit, path: entry.installed.path, files: started.files }, entry.installed.path);
+          return 0;
+        } catch (err) {
+          bar.end();
+          if (ctx.signal.aborted) throw new StudioError('interrupted', 'Paused; run the same command again to resume.');
+          throw err;
+        } finally {
+          ctx.signal.removeEventListener('abort', onAbort);
+        }
+      } finally {
+        off();
       }
     } finally {
       await core.models.close().catch(() => undefined);
@@ -137,4 +201,4 @@ export const modelsRemoveCommand: Command = {
   },
 };
 
-export const MODELS_COMMANDS = [modelsListCommand, modelsDownloadCommand, modelsVerifyCommand, modelsImportCommand, modelsRemoveCommand];
+export const MODELS_COMMANDS = [modelsListCommand, modelsDownloadCommand, modelsAddEncoderCommand, modelsVerifyCommand, modelsImportCommand, modelsRemoveCommand];

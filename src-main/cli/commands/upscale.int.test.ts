@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeModel, GraphBuilder } from '../../../e2e/support/onnx-builder';
 import { writeSrGraph } from '../../../e2e/support/tiny-sr';
 import { parseA1111, PARAMETERS_KEYWORD } from '../../../src-shared/metadata';
-import { readPngInfo, encodePng } from '../../core/images/png';
+import { readPngInfo, encodePng } from '../../formats/png';
 import { CLI } from '../../testing/processes';
 import { removeTempDirs, tempDir } from '../../testing/temp';
 

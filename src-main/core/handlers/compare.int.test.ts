@@ -8,7 +8,7 @@ import { isStudioError } from '../../../src-shared/errors';
 import { parseTextChunks } from '../../../src-shared/metadata';
 import { removeTempDirs, tempDir } from '../../testing/temp';
 import { makeMeta, makePixels } from '../../testing/history/fixtures';
-import { readPngInfo } from '../images/png';
+import { readPngInfo } from '../../formats/png';
 import { nodeAdapters } from '../node-adapters';
 import { StudioCore } from '../studio';
 

@@ -1,16 +1,15 @@
 // The gallery.* methods of the contract, on top of the history room's HistoryService.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { StudioApi } from '../../../src-shared/api';
+import type { StudioApi, SystemInfo } from '../../../src-shared/api';
 import { formatBytes } from '../../../src-shared/bytes';
 import { StudioError } from '../../../src-shared/errors';
 import { MAX_IMPORT_BYTES } from '../../../src-shared/schemas/gallery';
 import type { HistoryService } from '../history/service';
-import type { Runtime } from '../studio';
 
 type GalleryApi = Pick<StudioApi, Extract<keyof StudioApi, `gallery.${string}`>>;
 
-async function readImportFile(file: { path: string } | { name: string; dataBase64: string }, runtime: Runtime): Promise<{ name: string; data: Uint8Array }> {
+async function readImportFile(file: { path: string } | { name: string; dataBase64: string }, runtime: SystemInfo['runtime']): Promise<{ name: string; data: Uint8Array }> {
   if ('dataBase64' in file) {
     return { name: path.basename(file.name), data: Buffer.from(file.dataBase64, 'base64') };
   }
@@ -31,7 +30,7 @@ async function readImportFile(file: { path: string } | { name: string; dataBase6
 
 export function galleryHandlers(
   history: HistoryService,
-  ctx: { runtime: Runtime; reveal: (file: string) => boolean; resolveLoras?: Parameters<HistoryService['reuse']>[1] },
+  ctx: { runtime: SystemInfo['runtime']; reveal: (file: string) => boolean; resolveLoras?: Parameters<HistoryService['reuse']>[1] },
 ): GalleryApi {
   return {
     'gallery.query': async (q) => history.query(q),

@@ -12,7 +12,7 @@ import { isStudioError, type StudioError } from '../../../src-shared/errors';
 import type { JobParams } from '../../../src-shared/generation';
 import { removeTempDirs, tempDir } from '../../testing/temp';
 import { makeMeta, makePixels } from '../../testing/history/fixtures';
-import { encodePng } from '../images/png';
+import { encodePng } from '../../formats/png';
 import { nodeAdapters } from '../node-adapters';
 import { StudioCore } from '../studio';
 

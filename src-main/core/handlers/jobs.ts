@@ -20,6 +20,8 @@ export interface JobsHandlerOptions {
   checkInit?: (init: NonNullable<JobParams['init']>) => Promise<void>;
   /** jobs.upscale: checks the source, the upscaler and the limits (core/upscalers/upscale-job.ts) before queueing. */
   prepareUpscale?: (p: JobsUpscaleParams) => Promise<PreparedUpscale>;
+  /** Image to image: the model (and each model-axis value) has the VAE encoder (models/encoder-addition.ts requireEncoder). */
+  checkEncoder?: (model: string) => Promise<void>;
 }
 
 export function jobsHandlers(queue: JobQueue, options: JobsHandlerOptions = {}): JobsApi {
@@ -27,6 +29,9 @@ export function jobsHandlers(queue: JobQueue, options: JobsHandlerOptions = {}):
     'jobs.submit': async ({ params, sweep }) => {
       if (options.installedOnly) await checkInstalled(options.installedOnly, params, sweep);
       if (params.init && options.checkInit) await options.checkInit(params.init);
+      if (params.init && options.checkEncoder) {
+        for (const model of new Set([params.model, ...(sweep.axis?.kind === 'model' ? sweep.axis.values : [])])) await options.checkEncoder(model);
+      }
       if (sweep.axis?.kind === 'strength' && !params.init) throw new StudioError('invalid_input', 'A strength sweep needs an init image (image to image).', { field: 'sweep' });
       return queue.submit(params, sweep);
     },

@@ -60,6 +60,7 @@ export function modelsHandlers(models: () => ModelService, machine: () => Promis
       return {};
     },
     'models.verify': async ({ id }) => models().verify(id),
+    'models.addEncoder': async ({ id, dryRun }) => models().addEncoder(id, dryRun ? { dryRun } : {}),
     'models.remove': async ({ id }) => {
       await models().remove(id);
       return {};

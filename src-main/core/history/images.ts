@@ -12,7 +12,7 @@ import { StudioError } from '../../../src-shared/errors';
 import { formatParameters, studioJson, type ParsedParameters, type StudioImageMeta } from '../../../src-shared/metadata';
 import { MAX_IMPORT_BYTES } from '../../../src-shared/schemas/gallery';
 import type { Db } from '../db';
-import { encodePng } from '../images/png';
+import { encodePng } from '../../formats/png';
 import { parseImageFile } from '../images/import-parse';
 import {
   diskFullError,

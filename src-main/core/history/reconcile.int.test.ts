@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { removeTempDirs } from '../../testing/temp';
 import { openDatabase, schemaVersion, latestVersion } from '../db';
-import { encodePng } from '../images/png';
+import { encodePng } from '../../formats/png';
 import { ALL_MIGRATIONS } from '../migrations';
 import { imageRelPath } from './files';
 import { studioChunks } from './images';

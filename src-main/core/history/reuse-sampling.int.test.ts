@@ -4,7 +4,7 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { removeTempDirs } from '../../testing/temp';
 import type { Db } from '../db';
-import { encodePng } from '../images/png';
+import { encodePng } from '../../formats/png';
 import { makeMeta, makePixels, openTestDb, tempDataDir } from '../../testing/history/fixtures';
 import { HistoryService } from './service';
 

@@ -10,7 +10,7 @@ import { isStudioError, StudioError } from '../../../src-shared/errors';
 import { parseTextChunks } from '../../../src-shared/metadata';
 import { removeTempDirs } from '../../testing/temp';
 import type { Db } from '../db';
-import { readPngInfo } from '../images/png';
+import { readPngInfo } from '../../formats/png';
 import type { FileWriter } from './files';
 import { HistoryService, type HistoryServiceOptions } from './service';
 import { makeMeta, makePixels, openTestDb, tempDataDir } from '../../testing/history/fixtures';

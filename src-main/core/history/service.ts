@@ -9,7 +9,7 @@ import type { ParsedLora, ParsedParameters, StudioImageMeta } from '../../../src
 import { stripLoraTags } from '../../../src-shared/lora-prompt';
 import { studioSampling } from '../../../src-shared/metadata/studio-sampling';
 import type { Db } from '../db';
-import { stripTextChunks } from '../images/png';
+import { stripTextChunks } from '../../formats/png';
 import { Thumbnailer, isThumbSize, type ThumbSize } from '../images/thumbs';
 import { assertInside, dataLayout } from '../paths';
 import { defaultWriter, toAbs, type FileWriter } from './files';

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { fixturesDir } from '../../../e2e/support/fixtures';
 import { isStudioError } from '../../../src-shared/errors';
 import { readExifUserComment, readJpegInfo, readWebpInfo } from './exif';
-import { readPngInfo } from './png';
+import { readPngInfo } from '../../formats/png';
 
 // ---- TIFF/EXIF blocks built by hand: IFD0 → ExifIFD pointer → UserComment (type 7 UNDEFINED) ----
 

@@ -8,7 +8,7 @@ import { parseTextChunks } from '../../../src-shared/metadata';
 import { removeTempDirs, tempDir } from '../../testing/temp';
 import { StudioError } from '../../../src-shared/errors';
 import { GRID_MAX_PIXELS, gridGeometry, renderGrid, xmlText, type GridImage } from './grid';
-import { readPngInfo } from './png';
+import { readPngInfo } from '../../formats/png';
 
 afterAll(removeTempDirs);
 

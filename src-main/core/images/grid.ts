@@ -13,7 +13,7 @@ import { formatBytes } from '../../../src-shared/bytes';
 import { StudioError } from '../../../src-shared/errors';
 import { cellLabel, compareLayout, formatAxisValue, formatGridParameters, type CompareLayout, type CompareSubject } from '../../../src-shared/compare-layout';
 import { PARAMETERS_KEYWORD } from '../../../src-shared/metadata';
-import { withTextChunks } from './png';
+import { withTextChunks } from '../../formats/png';
 
 export const GRID_MAX_PIXELS = 64_000_000;
 export const GRID_MAX_SIDE = 16_384;

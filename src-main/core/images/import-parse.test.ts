@@ -7,7 +7,7 @@ import { fixturesDir } from '../../../e2e/support/fixtures';
 import { isStudioError, type StudioError } from '../../../src-shared/errors';
 import { formatParameters, studioJson, type MetadataSource, type ParsedParameters, type StudioImageMeta } from '../../../src-shared/metadata';
 import { parseImageFile, sniffImageFormat } from './import-parse';
-import { encodePng, PNG_SIGNATURE } from './png';
+import { encodePng, PNG_SIGNATURE } from '../../formats/png';
 
 // ---------------------------------------------------------------------------------------------
 // The real files of ../shared/fixtures/foreign-png, one test each, driven by expected.json.

@@ -6,7 +6,7 @@ import { StudioError } from '../../../src-shared/errors';
 import { parseA1111, parseTextChunks, type ParsedParameters, type TextChunk } from '../../../src-shared/metadata';
 import { readExifUserComment, readJpegInfo, readWebpInfo, type ContainerInfo } from './exif';
 import { formatBytes } from '../../../src-shared/bytes';
-import { checkDimensions, DEFAULT_IMAGE_LIMITS, PNG_SIGNATURE, readPngInfo, type ImageLimits } from './png';
+import { checkDimensions, DEFAULT_IMAGE_LIMITS, PNG_SIGNATURE, readPngInfo, type ImageLimits } from '../../formats/png';
 
 export type ImageFormat = 'png' | 'jpeg' | 'webp';
 

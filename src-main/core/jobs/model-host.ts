@@ -1,7 +1,7 @@
 // The inference host as the queue uses it: created on first use, kept between generations (the worker keeps
 // its model warm and switches when the next generation uses another one), released after an idle time
 // (settings.idleUnloadMinutes) or on demand (jobs.unloadModel), so an idle studio holds no model memory.
-import type { WorkerSpawner } from '../adapters';
+import type { WorkerSpawner } from '../../inference/worker-process';
 import { InferenceHost, type LogLevel } from '../../inference/host';
 
 export interface ModelHostOptions {

@@ -15,7 +15,7 @@ import { REPO } from '../../testing/processes';
 import { writeTestLora } from '../../testing/lora/lora-files';
 import { waitUntil } from '../../testing/poll';
 import { removeTempDirs, tempDir } from '../../testing/temp';
-import { encodePng } from '../images/png';
+import { encodePng } from '../../formats/png';
 import { nodeAdapters } from '../node-adapters';
 import { StudioCore } from '../studio';
 

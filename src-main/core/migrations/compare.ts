@@ -1,4 +1,4 @@
-import type { Migration } from '../db';
+import type { Migration } from './migration';
 
 // The compare room's migrations: versions 0450–499 (written as numbers, e.g. 450, 451).
 //

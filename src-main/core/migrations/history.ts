@@ -1,4 +1,4 @@
-import type { Db, Migration } from '../db';
+import type { Db, Migration } from './migration';
 
 // The history room's migrations: versions 0200–299 (written as numbers, e.g. 200, 201).
 //

@@ -1,6 +1,6 @@
 // Every migration of every room, in one list. Each room keeps its own file and range:
 // 0100 spine/settings, 0200 history, 0300 models, 0400 jobs/compare.
-import type { Migration } from '../db';
+import type { Migration } from './migration';
 import { spineMigrations } from './spine';
 import { historyMigrations } from './history';
 import { modelsMigrations } from './models';

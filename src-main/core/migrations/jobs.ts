@@ -1,4 +1,4 @@
-import type { Migration } from '../db';
+import type { Migration } from './migration';
 
 // The jobs room's migrations: versions 0400–449 (written as numbers, e.g. 400, 401; 450–499 are compare's).
 //

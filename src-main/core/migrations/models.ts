@@ -1,4 +1,4 @@
-import type { Migration } from '../db';
+import type { Migration } from './migration';
 
 // The models room's migrations: versions 0300–399 (written as numbers, e.g. 300, 301).
 // No token, signed URL or other secret is ever stored in these tables.

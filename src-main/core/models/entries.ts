@@ -5,7 +5,9 @@ import { CATALOG, catalogSourceForRepo, isCatalogId } from '../../../src-shared/
 import type { StudioErrorCode } from '../../../src-shared/errors';
 import { boundText } from '../../../src-shared/bounded-text';
 import { portabilityVerdictSchema, type ModelEntryView, type ModelEventView, type PortabilityVerdict, type SkipLayerSupport } from '../../../src-shared/schemas/models';
+import { folderHasVaeEncoder } from '../../model-folder/layouts';
 import { folderSize } from './disk';
+import { isEncoderAddition } from './encoder-addition';
 import type { ModelRow, ModelStore } from './store';
 
 export interface EntrySources {
@@ -44,6 +46,7 @@ export async function modelEntry(src: EntrySources, id: string, row: ModelRow | 
       t5: row.t5 ?? false,
       ...(row.installedCommit ? { commit: row.installedCommit } : {}),
       ...(row.verifiedAt !== null ? { verifiedAt: row.verifiedAt } : {}),
+      vaeEncoder: folderHasVaeEncoder(row.path!),
     };
     const skipLayers = row.layout ? src.skipLayers?.(row.path!, row.layout) : undefined;
     if (skipLayers) entry.installed.skipLayers = skipLayers;
@@ -51,7 +54,9 @@ export async function modelEntry(src: EntrySources, id: string, row: ModelRow | 
   }
   if (row.downloadState && row.downloadCommit && row.repo) {
     entry.state = row.downloadState;
-    const files = src.store.files(row.id, row.downloadCommit);
+    const all = src.store.files(row.id, row.downloadCommit);
+    // A download into the installed commit (the VAE encoder, T5) counts what it fetches, not the installed files.
+    const files = row.installedCommit === row.downloadCommit ? all.filter((f) => f.state !== 'installed') : all;
     const live = src.liveProgress(row.id);
     entry.download = {
       commit: row.downloadCommit,
@@ -59,6 +64,7 @@ export async function modelEntry(src: EntrySources, id: string, row: ModelRow | 
       doneBytes: live?.doneBytes ?? files.reduce((s, f) => s + (f.state === 'pending' ? f.bytesDone : f.size), 0),
       totalBytes: live?.totalBytes ?? files.reduce((s, f) => s + f.size, 0),
       ...(row.errorCode ? { error: { code: row.errorCode as StudioErrorCode, message: boundText(row.errorMessage ?? '', 4000) } } : {}),
+      ...(isEncoderAddition(row, all) ? { adds: 'vae-encoder' as const } : {}),
     };
     const staging = src.stagingDir(row.repo, row.downloadCommit);
     if (staging) entry.sizeOnDisk += await folderSize(staging);

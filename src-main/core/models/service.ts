@@ -19,6 +19,7 @@ import type { ModelLayout } from '../../../src-shared/generation';
 import { StudioError } from '../../../src-shared/errors';
 import type {
   DownloadResult,
+  EncoderAdditionResult,
   ModelEntryView,
   PortabilityVerdict,
   ModelEventView,
@@ -37,9 +38,10 @@ import { safeJoin } from './staging-paths';
 import { HfToken } from './token';
 import { verifyDownloaded, verifyImported } from './verify';
 import { HubClient, authRequired } from './hub';
-import { checkFolder, componentDir, graphFiles } from '../../model-folder/layouts';
+import { checkFolder, componentDir, folderHasVaeEncoder, graphFiles } from '../../model-folder/layouts';
+import { EncoderAddition } from './encoder-addition';
 import type { RetryPolicy } from './retry';
-import { planDownload } from './selection';
+import { planDownload, type DownloadPlan } from './selection';
 import { ModelsRoot, isStrictlyInside } from './models-root';
 import { ModelStore, type FileRow, type ModelRow } from './store';
 import { removeDerivedGraphs } from '../../model-folder/derived-graphs';
@@ -122,6 +124,9 @@ interface Target {
   catalogId?: CatalogId;
 }
 
+/** Narrows a commit's download plan to part of it (encoder-addition.ts). */
+type PlanNarrowing = (plan: DownloadPlan) => DownloadPlan;
+
 const PAUSED = 'paused';
 const CANCELLED = 'cancelled';
 
@@ -140,6 +145,8 @@ export class ModelService {
   private readonly freeSpace: FreeSpaceFn;
   private readonly hub: HubClient;
   private readonly token: HfToken;
+  /** "Add image-to-image support": the VAE encoder's files of the installed commit (encoder-addition.ts). */
+  private readonly encoders: EncoderAddition;
 
   constructor(private readonly opts: ModelServiceOptions) {
     this.modelsDir = path.resolve(opts.modelsDir);
@@ -155,6 +162,13 @@ export class ModelService {
       ...(opts.fetch ? { fetch: opts.fetch } : {}),
       ...(opts.download?.retry ? { retry: opts.download.retry } : {}),
       ...(opts.download?.requestTimeoutMs ? { requestTimeoutMs: opts.download.requestTimeoutMs } : {}),
+    });
+    this.encoders = new EncoderAddition({
+      hub: this.hub,
+      files: (id, commit) => this.store.files(id, commit),
+      installBase: (row) => this.installBase(row),
+      hasEncoder: folderHasVaeEncoder,
+      start: (t, narrow) => this.start({ id: t.id, repo: t.repo, revision: t.revision, ...(isCatalogId(t.id) ? { catalogId: t.id } : {}) }, t.t5, t.commit, narrow),
     });
   }
 
@@ -274,7 +288,21 @@ export class ModelService {
       { id: row.id, repo: row.repo, revision: row.revision ?? row.downloadCommit, ...(isCatalogId(row.id) ? { catalogId: row.id } : {}) },
       row.downloadT5 ?? true,
       row.downloadCommit,
+      this.encoders.resumeNarrowing(row),
     );
+  }
+
+  /**
+   * "Add image-to-image support" to an installed model: only its VAE encoder, from the installed commit, through
+   * the same verified download (dryRun: the files and size from the tree). encoder-addition.ts has the rules.
+   */
+  addEncoder(id: string, options: { dryRun?: boolean } = {}): Promise<EncoderAdditionResult> {
+    return this.encoders.run(id, this.store.find(this.canonicalId(id)), options);
+  }
+
+  /** The running download of a model, if any (its `done` settles when it ends). */
+  running(id: string): DownloadHandle | undefined {
+    return this.active.get(this.canonicalId(id))?.handle;
   }
 
   /** Pauses a running download (parts kept). */
@@ -337,17 +365,17 @@ export class ModelService {
     for (const j of downloads) if (this.store.get(j.id)?.downloadState === 'paused') this.store.setDownloadState(j.id, 'downloading');
   }
 
-  private async start(target: Target, wantT5: boolean, pinnedCommit: string | undefined): Promise<DownloadHandle> {
+  private async start(target: Target, wantT5: boolean, pinnedCommit: string | undefined, narrow?: PlanNarrowing): Promise<DownloadHandle> {
     const running = this.active.get(target.id);
     if (running) return running.handle;
     const pending = this.starting.get(target.id);
     if (pending) return pending;
-    const p = this.prepare(target, wantT5, pinnedCommit).finally(() => this.starting.delete(target.id));
+    const p = this.prepare(target, wantT5, pinnedCommit, narrow).finally(() => this.starting.delete(target.id));
     this.starting.set(target.id, p);
     return p;
   }
 
-  private async prepare(target: Target, wantT5: boolean, pinnedCommit: string | undefined): Promise<DownloadHandle> {
+  private async prepare(target: Target, wantT5: boolean, pinnedCommit: string | undefined, narrow?: PlanNarrowing): Promise<DownloadHandle> {
     const hub = this.hub;
     const info = await hub.revision(target.repo, pinnedCommit ?? target.revision);
     const repo = info.repo;
@@ -355,7 +383,9 @@ export class ModelService {
     const token = (await this.token.current())?.token;
     if (info.gated && !token) throw authRequired(repo, page, hub.tokenSettingsUrl());
     const entries = await hub.tree(repo, info.commit);
-    const plan = planDownload(repo, entries, { t5: wantT5, pageUrl: page });
+    const full = planDownload(repo, entries, { t5: wantT5, pageUrl: page });
+    // An incremental download (the VAE encoder of an installed model) fetches only part of the commit's plan.
+    const plan = narrow ? narrow(full) : full;
     // A gated repo lists its files to anyone; access shows on the first file (401/403 GatedRepo).
     if (info.gated) await hub.head(repo, info.commit, plan.files[0]!.path);
 
@@ -406,9 +436,11 @@ export class ModelService {
     const dl: ActiveDownload = { id, controller, handle: undefined as unknown as DownloadHandle };
     const done = this.run(dl, { repo, commit, plan, targets, stagingDir, finalDir, installedFiles: rows }).finally(release);
     done.catch(() => undefined);
-    dl.handle = { id, repo, commit, totalBytes: plan.totalBytes, done };
+    // What this download fetches (a resumed or incremental one: not the files already installed), as its progress counts it.
+    const targetBytes = targets.reduce((s, t) => s + t.size, 0);
+    dl.handle = { id, repo, commit, totalBytes: targetBytes, done };
     this.active.set(id, dl);
-    this.emit({ type: 'download-started', id, repo, commit, totalBytes: plan.totalBytes, files: plan.files.map((f) => ({ path: f.path, size: f.size })) });
+    this.emit({ type: 'download-started', id, repo, commit, totalBytes: targetBytes, files: targets.map((f) => ({ path: f.path, size: f.size })) });
     this.emit({ type: 'models-changed' });
     return dl.handle;
   }

@@ -17,7 +17,7 @@ import { sampleMeta } from '../../testing/contract-samples';
 import { waitUntil } from '../../testing/poll';
 import { REPO } from '../../testing/processes';
 import { removeTempDirs, tempDir } from '../../testing/temp';
-import { encodePng, readPngInfo } from '../images/png';
+import { encodePng, readPngInfo } from '../../formats/png';
 import type { ModelHost } from '../jobs/model-host';
 import { nodeAdapters } from '../node-adapters';
 import { StudioCore } from '../studio';

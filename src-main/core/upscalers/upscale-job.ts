@@ -18,7 +18,7 @@ import type { ImageRecord } from '../history/types';
 import { generationFieldsFromParsed } from '../history/images';
 import { parseImageFile } from '../images/import-parse';
 import { checkInputImage, readInput, storeInput } from '../images/inputs';
-import { readPngInfo } from '../images/png';
+import { readPngInfo } from '../../formats/png';
 import { findUpscaler, lanczos, upscaleWithModel } from '../images/upscale';
 import type { UpscaleRowFields } from '../jobs/store';
 

@@ -5,7 +5,7 @@
 // SimpleTuner LyCORIS `lycoris_<module, underscored>`, kohya text encoders `lora_te1_`/`lora_te2_`.
 import fs from 'node:fs';
 import { encodeSafetensors } from '../../lora/safetensors';
-import { float32ToFloat16 } from '../../inference/tensors';
+import { float32ToFloat16 } from '../../formats/float16';
 
 export type TestLoraStyle = 'diffusers' | 'kohya' | 'comfyui' | 'onetrainer' | 'lycoris';
 

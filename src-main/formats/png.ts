@@ -3,10 +3,10 @@
 // (docs/architecture.md): fixed filter, fixed zlib settings, text chunks in the order given.
 import { isUtf8 } from 'node:buffer';
 import zlib from 'node:zlib';
-import { formatBytes } from '../../../src-shared/bytes';
-import { MAX_IMPORT_BYTES } from '../../../src-shared/schemas/gallery';
-import { StudioError } from '../../../src-shared/errors';
-import type { TextChunk } from '../../../src-shared/metadata';
+import { formatBytes } from '../../src-shared/bytes';
+import { MAX_IMPORT_BYTES } from '../../src-shared/schemas/gallery';
+import { StudioError } from '../../src-shared/errors';
+import type { TextChunk } from '../../src-shared/metadata';
 
 export interface ImageLimits {
   /** Longest side in pixels. */

@@ -2,7 +2,7 @@
 // Electron utilityProcess's exit code + `child-process-gone` reason map to one WorkerExitCause, and
 // describeWorkerExit() turns it into the sentence the user reads ("it ran out of memory", …).
 import os from 'node:os';
-import type { WorkerExitCause } from './adapters';
+import type { WorkerExitCause } from './worker-process';
 
 /** Signals Chromium counts as a crash (base::GetTerminationStatus); the others are a kill. */
 const CRASH_SIGNALS = new Set(['SIGABRT', 'SIGBUS', 'SIGFPE', 'SIGILL', 'SIGSEGV', 'SIGSYS', 'SIGTRAP']);

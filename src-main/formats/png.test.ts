@@ -2,8 +2,8 @@ import zlib from 'node:zlib';
 import fc from 'fast-check';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { isStudioError, type StudioError } from '../../../src-shared/errors';
-import { formatParameters, parseTextChunks, studioJson, type StudioImageMeta, type TextChunk } from '../../../src-shared/metadata';
+import { isStudioError, type StudioError } from '../../src-shared/errors';
+import { formatParameters, parseTextChunks, studioJson, type StudioImageMeta, type TextChunk } from '../../src-shared/metadata';
 import { encodePng, PNG_SIGNATURE, readPngInfo, stripTextChunks, walkPngChunks, withTextChunks, type PngRejection } from './png';
 
 // ---- helpers: PNGs built chunk by chunk, so each test controls exactly what lies ----
