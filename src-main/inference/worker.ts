@@ -29,7 +29,7 @@ import { sessionsCreated } from './ort-session';
 import { UpscalerSession } from './upscaler-session';
 import { upscaleTiled } from './upscale-tiles';
 import type { ProbeResult, ProbeRunner } from './ort-probe';
-import { testHold } from '../../src-shared/test-hold';
+import { testHold, testHoldCount } from '../../src-shared/test-hold';
 
 /** At most ~10 previews a second: a preview is attached to a step when this long has passed since the last. */
 export const PREVIEW_INTERVAL_MS = 100;
@@ -235,7 +235,7 @@ export class InferenceWorker {
    * (its `step` sent) write "SD35_HOLD upscale-tile:N" to stderr and wait until the request is cancelled.
    */
   private async upscaleHoldPoint(done: number, signal: AbortSignal): Promise<void> {
-    if (this.env.SD35_TEST_MODE !== '1' || this.env.SD35_TEST_HOLD !== `upscale-tile:${done}`) return;
+    if (testHoldCount(this.env, 'upscale-tile') !== done) return;
     process.stderr.write(`SD35_HOLD upscale-tile:${done}\n`);
     await new Promise<void>((resolve) => {
       const keepAlive = setInterval(() => undefined, 1 << 30);
