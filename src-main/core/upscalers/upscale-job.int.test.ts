@@ -73,8 +73,8 @@ describe('jobs.upscale: upscale as a job of the queue', () => {
       const job = (await core.api['jobs.list']({})).items.find((j) => j.id === jobId)!;
       expect(job.upscale).toMatchObject({ source: { sha256: sha, imageId: source.id }, upscaler: 'lanczos', scale: 2, width: 128, height: 128 });
       const imageId = job.generations[0]!.imageId!;
-      const progress = events.filter((e) => e.name === 'job.progress').map((e) => e.payload as { jobId: number; step: number; total: number });
-      expect(progress.filter((p) => p.jobId === jobId).map((p) => `${p.step}/${p.total}`)).toEqual(['0/1', '1/1']);
+      const progress = events.filter((e) => e.name === 'job.progress').map((e) => e.payload as { jobId: number; progress: { task: string; done: number; total: number } });
+      expect(progress.filter((p) => p.jobId === jobId).map((p) => `${p.progress.task} ${p.progress.done}/${p.progress.total}`)).toEqual(['generate 1/1']);
       expect(events.some((e) => e.name === 'job.generationDone' && (e.payload as { imageId: number }).imageId === imageId)).toBe(true);
 
       const page = await core.api['gallery.query']({});

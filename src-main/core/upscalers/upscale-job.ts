@@ -12,7 +12,8 @@ import { StudioError } from '../../../src-shared/errors';
 import { BUILTIN_UPSCALER, GENERATION_LIMITS, jobParamsSchema, type JobParams } from '../../../src-shared/generation';
 import { PARAMETERS_KEYWORD, postprocessFields, quoteA1111Value, STUDIO_KEYWORD, type ParsedParameters } from '../../../src-shared/metadata';
 import { upscaleResult, upscaleSpecSchema, type UpscaleScale, type UpscaleSpec } from '../../../src-shared/upscale';
-import type { HostStep, InferenceHost } from '../../inference/host';
+import type { InferenceHost } from '../../inference/host';
+import type { GenerationStep } from '../../../src-shared/progress';
 import type { HistoryService } from '../history/service';
 import type { ImageRecord } from '../history/types';
 import { generationFieldsFromParsed } from '../history/images';
@@ -119,7 +120,7 @@ export interface UpscaleRunDeps {
 export async function runUpscale(
   deps: UpscaleRunDeps,
   gen: { id: number; upscale: UpscaleSpec },
-  hooks: { signal?: AbortSignal; onStep?(step: HostStep): void } = {},
+  hooks: { signal?: AbortSignal; onStep?(step: GenerationStep): void } = {},
 ): Promise<ImageRecord> {
   const spec = gen.upscale;
   const started = performance.now();
@@ -146,7 +147,6 @@ export async function runUpscale(
     rgb = await lanczos(up, spec.width, spec.height);
     step(tiles + 1, tiles + 1);
   } else {
-    step(0, 1);
     rgb = await lanczos(image, spec.width, spec.height);
     step(1, 1);
   }
