@@ -13,6 +13,7 @@ import type { WorkerExitCause, WorkerHandle, WorkerSpawner } from './worker-proc
 import { describeWorkerExit } from './worker-exit';
 import type { GenerateRequest } from './pipeline';
 import { runProbes, type OpProbeStats } from './op-probe-runner';
+import { withAllocatorEnv } from './allocator-env';
 import {
   WORKER_ENV_FLAG,
   describeMessage,
@@ -684,9 +685,10 @@ export class InferenceHost {
 }
 
 /**
- * The worker's environment: the host's without HF_* (HF_TOKEN above all). The worker parses
- * untrusted ONNX files with native code and needs no Hugging Face setting.
+ * The worker's environment: the host's without HF_* (HF_TOKEN above all) — the worker parses
+ * untrusted ONNX files with native code and needs no Hugging Face setting — and with the allocator
+ * settings that let released sessions go back to the system (allocator-env.ts).
  */
 export function workerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(env).filter(([k]) => !/^HF_/i.test(k) && !/^HUGGING_?FACE/i.test(k)));
+  return withAllocatorEnv(Object.fromEntries(Object.entries(env).filter(([k]) => !/^HF_/i.test(k) && !/^HUGGING_?FACE/i.test(k))));
 }
