@@ -2,16 +2,10 @@
 // WebSocket client for browser mode with the per-launch token from the URL. Both are the same typed
 // client over src-shared/api.ts; results and events are validated on receipt.
 import { type EventName, type MethodName, type ParamsOf, type PayloadOf, type ResultOf, type StudioClient, replySchema, eventMessageSchema } from '../src-shared/api';
-import { typedCall, typedOn, type RawChannel, type RawReply } from '../src-shared/client';
+import { typedCall, typedOn, type PreloadBridge, type RawChannel, type RawReply } from '../src-shared/client';
+import { browserMediaUrl, studioMediaUrl, wsUrl } from '../src-shared/media-urls';
 import { StudioError } from '../src-shared/errors';
 
-interface PreloadBridge {
-  runtime: 'electron';
-  call(method: MethodName, params: unknown): Promise<RawReply>;
-  onEvent(listener: (event: string, payload: unknown) => void): () => void;
-  /** The file-system path of a dropped file ('' when it has none). */
-  pathForFile?(file: File): string;
-}
 
 declare global {
   interface Window {
@@ -205,15 +199,14 @@ export function reloadOnNewToken(): void {
 export function createStudioClient(): StudioClient {
   const bridge = window.studio;
   if (bridge) {
-    return makeClient(bridge, 'electron', (kind, id, size) => `studio://${kind}/${id}${kind === 'thumb' ? `?size=${size ?? 256}` : ''}`);
+    return makeClient(bridge, 'electron', studioMediaUrl);
   }
   const token = takeToken();
   if (!token) throw new StudioError('auth_required', 'This page needs the link printed by `sd35-studio serve` (it carries the access token).');
-  const proto = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const channel = new WebSocketChannel(`${proto}//${window.location.host}/ws?token=${encodeURIComponent(token)}`, () => checkToken(token));
+  const channel = new WebSocketChannel(wsUrl(window.location.protocol, window.location.host, token), () => checkToken(token));
   channel.onState = publishConnection;
   return {
-    ...makeClient(channel, 'browser', (kind, id, size) => `/media/${kind}/${id}?${kind === 'thumb' ? `size=${size ?? 256}&` : ''}token=${encodeURIComponent(token)}`),
+    ...makeClient(channel, 'browser', (kind, id, size) => browserMediaUrl(kind, id, size, token)),
     downloadUrl: (p) => `${p}?token=${encodeURIComponent(token)}`,
   };
 }

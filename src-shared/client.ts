@@ -12,6 +12,13 @@ export interface RawChannel {
   onEvent(listener: (event: string, payload: unknown) => void): () => void;
 }
 
+/** THE window.studio bridge: what shell/preload.ts exposes and src-renderer/api.ts reads. */
+export interface PreloadBridge extends RawChannel {
+  readonly runtime: 'electron';
+  /** The file-system path of a dropped File ('' when it has none); set by the preload only. */
+  pathForFile?(file: object): string;
+}
+
 export function invalidInput(issues: { path: PropertyKey[]; message: string }[]): StudioError {
   const text = issues
     .slice(0, 5)

@@ -171,6 +171,15 @@ function twoAxes(items: readonly CompareSubject[], differing: readonly AxisKey[]
 }
 
 /**
+ * THE order of compared images, whichever surface opens them (a Gallery selection, "Compare these seeds" on a job, a
+ * URL): the order they were made — image ids ascending. Within a job that is its generation (sweep) order: an image's
+ * id is its generation's, numbered at submit in sweep order. Repeated ids are dropped.
+ */
+export function compareOrder(ids: readonly number[]): number[] {
+  return [...new Set(ids)].sort((a, b) => a - b);
+}
+
+/**
  * The layout of a set: rows × columns for a two-axis sweep, else `columns` per row (default: the
  * squarest grid).
  */

@@ -27,7 +27,7 @@ interface PageEl {
 }
 declare const document: { scrollingElement: PageEl; querySelector(selector: string): PageEl | null; querySelectorAll(selector: string): ArrayLike<PageEl> };
 declare const window: { innerHeight: number; location: { hash: string } };
-declare function getComputedStyle(el: PageEl): { transform: string; mixBlendMode: string; clipPath: string; filter: string; outlineStyle: string };
+declare function getComputedStyle(el: PageEl): { transform: string; mixBlendMode: string; clipPath: string; filter: string; outlineStyle: string; backgroundColor: string };
 
 let browser: Browser;
 let served: Served;
@@ -95,6 +95,9 @@ test('compares a seed sweep in one shared viewport: wheel zoom, swipe, differenc
   await allPainted(page, 4);
   for (const seed of ['1000', '1001', '1002', '1003']) await expect(list.getByText(`Seed ${seed}`, { exact: true })).toBeVisible();
   await noPageScroll(page);
+
+  // The colour around an image in its frame (the letterbox), for Difference below.
+  const railColour = await list.getByRole('listitem').nth(0).locator('[data-frame]').evaluate((el) => getComputedStyle(el as unknown as PageEl).backgroundColor);
 
   // The wheel over the second cell zooms all four together.
   const zoom = page.getByRole('status', { name: 'Zoom' }).or(page.getByLabel('Zoom', { exact: true }));
@@ -165,7 +168,19 @@ test('compares a seed sweep in one shared viewport: wheel zoom, swipe, differenc
   await page.getByRole('button', { name: 'Difference' }).click();
   await expect(page.getByRole('figure', { name: 'difference of two images' })).toBeVisible();
   expect(await page.getByTestId('layer-b').evaluate((el) => getComputedStyle(el as unknown as PageEl).mixBlendMode)).toBe('difference');
-  expect(await page.locator('.cc-difference [data-frame]').evaluate((el) => getComputedStyle(el as unknown as PageEl).filter)).toContain('brightness(4)');
+  // Fitted, the square images leave the frame's sides empty: they keep the frame's colour, not a black border
+  // (issue #15 §7: the amplified difference used to paint a black background around the images).
+  await page.keyboard.press('0');
+  await expect.poll(() => transforms(page)).toEqual(Array(2).fill('matrix(1, 0, 0, 1, 0, 0)'));
+  const diffFrame = (await page.getByRole('figure', { name: 'difference of two images' }).locator('[data-frame]').boundingBox())!;
+  const side = await sharp(await page.screenshot({ clip: { x: diffFrame.x + 6, y: diffFrame.y + diffFrame.height / 2, width: 2, height: 2 } }))
+    .removeAlpha()
+    .raw()
+    .toBuffer();
+  const rail = /rgba?\((\d+), (\d+), (\d+)/.exec(railColour)!.slice(1, 4).map(Number);
+  expect(rail.some((c) => c > 0)).toBe(true);
+  for (let ch = 0; ch < 3; ch++) expect(Math.abs(side[ch]! - rail[ch]!), `channel ${ch} of ${[...side.subarray(0, 3)]} vs ${railColour}`).toBeLessThanOrEqual(3);
+  expect(await page.getByTestId('blend').evaluate((el) => getComputedStyle(el as unknown as PageEl).filter)).toContain('brightness(4)');
   await page.getByLabel('Image B').selectOption({ index: 3 });
   await expect(page.getByRole('figure', { name: 'difference of two images' }).getByRole('img').nth(1)).toHaveAttribute('alt', new RegExp(`^Image ${sweep.ids[3]} \\(B\\)`));
 
@@ -203,7 +218,10 @@ test('compares a seed sweep in one shared viewport: wheel zoom, swipe, differenc
   await expect(list.getByRole('listitem')).toHaveCount(4);
   expect((await api<{ deletedAt: string | null }>('gallery.get', { id: sweep.ids[3] })).deletedAt).toBeNull();
 
-  // Export: a download named comparison-<id>.png with the grid's size and its axes in `parameters`.
+  // Export: a download named comparison-<id>.png with the grid's size and its axes in `parameters`. The "Exported…"
+  // line takes no room from the grid: every cell keeps its box (issue #15 §7: it turned 2×2 into 1×4).
+  await page.getByRole('button', { name: 'Fit' }).click();
+  const gridBefore = await cellBoxes();
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export' }).click()]);
   expect(download.suggestedFilename()).toMatch(/^comparison-\d+\.png$/);
   // Streamed from a one-time URL (issue 18 §3), not base64 in the reply: fetched once, it is spent (410).
@@ -214,6 +232,7 @@ test('compares a seed sweep in one shared viewport: wheel zoom, swipe, differenc
   expect((await page.request.get(download.url())).status()).toBe(410);
   const meta = await sharp(png).metadata();
   await expect(page.getByRole('status').filter({ hasText: `Exported ${download.suggestedFilename()} (${meta.width}×${meta.height})` })).toBeVisible();
+  expect(await cellBoxes()).toEqual(gridBefore);
   // Four 512² images in 2×2 cells at full size, with their label bands: exactly the grid's geometry.
   const geo = gridGeometry(2, 2, 512, 512, { axes: false });
   expect([meta.width, meta.height]).toEqual([geo.width, geo.height]);
@@ -277,7 +296,7 @@ test('empty and error states: nothing open lists the saved comparisons; a missin
   await page.context().close();
 });
 
-test('screenshots: grid, swipe, difference and two-axis at 1280×800 and 1920×1080, light and dark', async () => {
+test('screenshots: grid, swipe, difference, two-axis, 2, 9 and 16 images at 1280×800 and 1920×1080, light and dark', async () => {
   test.setTimeout(120_000);
   for (const [width, height] of [
     [1280, 800],
@@ -312,6 +331,12 @@ test('screenshots: grid, swipe, difference and two-axis at 1280×800 and 1920×1
       await allPainted(page, 16);
       await noPageScroll(page);
       await page.screenshot({ path: path.join(shots, `compare-16-${tag}.png`) });
+      for (const n of [2, 9]) {
+        await openCompare(page, `ids=${sixteen.ids.slice(0, n).join(',')}`);
+        await allPainted(page, n);
+        await noPageScroll(page);
+        await page.screenshot({ path: path.join(shots, `compare-${n}-${tag}.png`) });
+      }
       expect(errors).toEqual([]);
       await page.context().close();
     }

@@ -115,7 +115,8 @@ test('gallery image → Inpaint → paint a mask → generate → the results ne
   await expect(editor.getByRole('radio', { name: 'Eraser' })).toHaveAttribute('aria-checked', 'true');
   await page.keyboard.press('x');
   await expect(editor.getByRole('radio', { name: 'Brush' })).toHaveAttribute('aria-checked', 'true');
-  await stroke(page, [[0.1, 0.1], [0.2, 0.2]]);
+  // On the image (a stroke wholly outside it paints nothing and leaves no undo step).
+  await stroke(page, [[0.42, 0.15], [0.5, 0.25]]);
   await expect(editor.getByRole('button', { name: 'Undo' })).toBeEnabled();
   await page.keyboard.press('Control+z');
   await expect(editor.getByRole('button', { name: 'Undo' })).toBeDisabled();

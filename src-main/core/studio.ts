@@ -1,7 +1,6 @@
 // StudioCore: the composition root of the main-process services. It implements the contract
 // (src-shared/api.ts) with no Electron import, so the Electron app, the CLI and `sd35-studio serve`
 // run the very same code; runtime differences arrive as adapters.
-import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import type { GpuMemory, PayloadOf, ProviderStatus, StudioApi, SystemInfo } from '../../src-shared/api';
@@ -36,6 +35,7 @@ import { defaultWorkerEntry } from '../inference/host';
 import type { ProbeRunner } from '../inference/ort-probe';
 import { createOpProbeRunner, type OpProbeStats } from '../inference/op-probe-runner';
 import { JobQueue } from './jobs/queue';
+import { freeSpaceOrNull } from './models/disk';
 import { ModelService, type GraphFile } from './models/service';
 import type { PortabilityVerdict } from '../../src-shared/schemas/models';
 import { reconcile } from './history/reconcile';
@@ -267,13 +267,7 @@ export class StudioCore {
   }
 
   async systemInfo(): Promise<SystemInfo> {
-    let freeDiskBytes: number | null = null;
-    try {
-      const s = await fs.promises.statfs(this.layout.root);
-      freeDiskBytes = Number(s.bavail) * Number(s.bsize);
-    } catch {
-      freeDiskBytes = null;
-    }
+    const freeDiskBytes = await freeSpaceOrNull(this.layout.root);
     const eps = (await this.options.listExecutionProviders?.()) ?? [];
     const [gpuMemory, providers] = await Promise.all([this.gpuMemory(), this.options.probeProviders?.()]);
     return {

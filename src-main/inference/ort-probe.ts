@@ -18,6 +18,7 @@ import { ort } from './ort';
 import { writeExclusive } from '../model-folder/derived-graphs';
 import { opKey, type GraphOp } from '../model-folder/ops';
 import { probeModel } from '../model-folder/probe-graph';
+import { testHold } from '../../src-shared/test-hold';
 
 export interface ProbeResult {
   /** True when the provider (with ORT's CPU fallback for what it lacks) can create the node. */
@@ -99,10 +100,10 @@ export function isNoKernelError(text: string): boolean {
  * the process, when the probe graph's bytes contain <text> (an op type).
  */
 function probeHoldPoint(graph: Uint8Array): void {
-  if (process.env.SD35_TEST_MODE !== '1') return;
-  const m = /^op-probe-(hang|crash):(.{1,60})$/.exec(process.env.SD35_TEST_HOLD ?? '');
-  if (!m || !Buffer.from(graph.buffer, graph.byteOffset, graph.byteLength).includes(m[2] as string)) return;
-  if (m[1] === 'crash') process.abort();
+  const hold = testHold(process.env);
+  if ((hold?.name !== 'op-probe-hang' && hold?.name !== 'op-probe-crash') || hold.arg === undefined) return;
+  if (!Buffer.from(graph.buffer, graph.byteOffset, graph.byteLength).includes(hold.arg)) return;
+  if (hold.name === 'op-probe-crash') process.abort();
   for (;;) {
     // held until killed
   }

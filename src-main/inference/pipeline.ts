@@ -2,6 +2,7 @@
 // tokenize → encode (CLIP-L ‖ CLIP-G, zero-padded to 4096, then T5 on the sequence axis) → flow-match
 // Euler with classifier-free guidance → VAE decode → RGB bytes. ORT is reached only through sessions.ts.
 import { StudioError } from '../../src-shared/errors';
+import { testHoldCount } from '../../src-shared/test-hold';
 import {
   requestParamsSchema,
   requireParams,
@@ -247,7 +248,7 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
  * write "SD35_HOLD after-step:N" to stderr and wait until killed or cancelled.
  */
 async function holdPoint(step: number, signal: AbortSignal | undefined): Promise<void> {
-  if (process.env.SD35_TEST_MODE !== '1' || process.env.SD35_TEST_HOLD !== `after-step:${step}`) return;
+  if (testHoldCount(process.env, 'after-step') !== step) return;
   process.stderr.write(`SD35_HOLD after-step:${step}\n`);
   await new Promise<void>((resolve) => {
     const keepAlive = setInterval(() => undefined, 1 << 30); // the process must not exit while held

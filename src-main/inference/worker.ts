@@ -29,6 +29,7 @@ import { sessionsCreated } from './ort-session';
 import { UpscalerSession } from './upscaler-session';
 import { upscaleTiled } from './upscale-tiles';
 import type { ProbeResult, ProbeRunner } from './ort-probe';
+import { testHold } from '../../src-shared/test-hold';
 
 /** At most ~10 previews a second: a preview is attached to a step when this long has passed since the last. */
 export const PREVIEW_INTERVAL_MS = 100;
@@ -360,7 +361,8 @@ export class InferenceWorker {
    * force stop ends it.
    */
   private async loadHoldPoint(): Promise<void> {
-    if (this.env.SD35_TEST_MODE !== '1' || this.env.SD35_TEST_HOLD !== 'model-load') return;
+    const hold = testHold(this.env);
+    if (hold?.name !== 'model-load' || hold.arg !== undefined) return;
     process.stderr.write('SD35_HOLD model-load\n');
     this.log('info', 'SD35_HOLD model-load');
     await new Promise<void>(() => void setInterval(() => undefined, 1 << 30)); // held until killed

@@ -1,20 +1,14 @@
 // What preload.ts exposes as window.studio, built from api.ts and nothing else: call a known method,
 // listen to known events. No Node, no ipcRenderer, no arbitrary channel reaches the page.
 // Kept free of Electron imports so the contract test runs the real client under Node.
-import { IPC_CALL_CHANNEL, IPC_EVENT_CHANNEL, eventMessageSchema, isEventName, isMethodName, type MethodName } from '../../src-shared/api';
-import type { RawReply } from '../../src-shared/client';
+import { IPC_CALL_CHANNEL, IPC_EVENT_CHANNEL, eventMessageSchema, isEventName, isMethodName } from '../../src-shared/api';
+import type { PreloadBridge, RawReply } from '../../src-shared/client';
 import { StudioError } from '../../src-shared/errors';
 
 export interface IpcRendererLike {
   invoke(channel: string, ...args: unknown[]): Promise<unknown>;
   on(channel: string, listener: (event: unknown, message: unknown) => void): void;
   removeListener(channel: string, listener: (event: unknown, message: unknown) => void): void;
-}
-
-export interface PreloadBridge {
-  readonly runtime: 'electron';
-  call(method: MethodName, params: unknown): Promise<RawReply>;
-  onEvent(listener: (event: string, payload: unknown) => void): () => void;
 }
 
 export function createPreloadBridge(ipcRenderer: IpcRendererLike): PreloadBridge {

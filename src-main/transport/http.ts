@@ -9,6 +9,7 @@ import { Readable, pipeline } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { MAX_MESSAGE_BYTES, callMessageSchema, type EventMessage, type Reply } from '../../src-shared/api';
 import { StudioError } from '../../src-shared/errors';
+import { WS_PATH, parseMediaPath } from '../../src-shared/media-urls';
 import type { EventBus } from '../core/events';
 import { SECURITY_HEADERS, contentSecurityPolicy } from './security';
 import type { Dispatch } from './dispatch';
@@ -218,11 +219,11 @@ export async function startHttpTransport(options: HttpTransportOptions): Promise
       return sendJson(res, reply.ok ? 200 : statusFor(reply.error.code), reply);
     }
 
-    if (url.pathname.startsWith('/media/')) {
+    const mediaPath = parseMediaPath(url.pathname);
+    if (mediaPath) {
       if (!tokensEqual(url.searchParams.get('token'), token)) return sendError(res, 401, new StudioError('auth_required', 'Missing or wrong studio token'));
-      const [, , kind = '', rawId = '', ...rest] = url.pathname.split('/');
+      const { kind, rawId } = mediaPath;
       try {
-        if (rest.length) throw new StudioError('not_found', 'Image not found');
         const file = await resolveMedia(options.dataRoot, media, kind, rawId, url.searchParams.get('size'));
         await sendFile(res, file.path, { 'Content-Type': file.contentType, 'Cache-Control': 'private, max-age=3600', ...SECURITY_HEADERS }, {
           ...(options.log ? { log: options.log } : {}),
@@ -296,7 +297,7 @@ export async function startHttpTransport(options: HttpTransportOptions): Promise
   server.on('upgrade', (req, socket, head) => {
     const refusal = checkHostAndOrigin(req.headers, port);
     const url = new URL(req.url ?? '/', `http://${LOOPBACK}:${port}`);
-    if (refusal || url.pathname !== '/ws' || !tokensEqual(url.searchParams.get('token'), token)) {
+    if (refusal || url.pathname !== WS_PATH || !tokensEqual(url.searchParams.get('token'), token)) {
       socket.write('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       socket.destroy();
       return;

@@ -69,30 +69,41 @@ beforeEach(() => {
 });
 
 describe('compare store', () => {
-  it('openFromJob shows the images of the job in its order and remembers the job', async () => {
+  it('openFromJob shows the images of the job in the compare order and remembers the job', async () => {
     const store = useCompareStore();
     await store.openFromJob(7);
-    expect(store.items.map((i) => i.id)).toEqual([3, 1, 2]);
-    expect(store.imageIds).toEqual([3, 1, 2]);
+    expect(store.items.map((i) => i.id)).toEqual([1, 2, 3]);
+    expect(store.imageIds).toEqual([1, 2, 3]);
     expect(store.jobId).toBe(7);
     expect(store.layout.differing).toEqual(['seed']);
     await store.openFromJob(8);
     expect(store.error).toMatch(/no finished images/);
   });
 
+  it('one order whoever opens the set: the Gallery (newest first) and the queue (its job) show the same seeds in the same cells', async () => {
+    const store = useCompareStore();
+    await store.openImages([3, 2, 1]); // the Gallery's selection, in its newest-first order
+    const fromGallery = store.items.map((i) => i.seed);
+    expect(store.imageIds).toEqual([1, 2, 3]);
+    expect(store.shows([2, 3, 1])).toBe(true);
+    await store.openFromJob(7); // compare.jobImages answers [3, 1, 2] here
+    expect(store.items.map((i) => i.seed)).toEqual(fromGallery);
+    expect(fromGallery).toEqual(['1001', '1002', '1003']);
+  });
+
   it('openImages leaves out (and names) images that are gone or in the trash', async () => {
     gallery.set(2, detail(2, { deletedAt: '2026-01-02T00:00:00.000Z' }));
     const store = useCompareStore();
     await store.openImages([1, 2, 99, 4, 1]);
-    expect(store.imageIds).toEqual([1, 2, 99, 4]);
+    expect(store.imageIds).toEqual([1, 2, 4, 99]);
     expect(store.items.map((i) => i.id)).toEqual([1, 4]);
     expect(store.missing).toEqual([2, 99]);
   });
 
   it('export saves the comparison first (with its job), then exports that id', async () => {
-    const created: Comparison = { id: 5, name: 'Job 7 · 3 images', jobId: 7, createdAt: '', updatedAt: '', imageIds: [3, 1, 2], items: [], trashed: 0 };
+    const created: Comparison = { id: 5, name: 'Job 7 · 3 images', jobId: 7, createdAt: '', updatedAt: '', imageIds: [1, 2, 3], items: [], trashed: 0 };
     client.handlers['compare.create'] = (p) => {
-      expect(p).toEqual({ imageIds: [3, 1, 2], jobId: 7 });
+      expect(p).toEqual({ imageIds: [1, 2, 3], jobId: 7 });
       return created;
     };
     client.handlers['compare.export'] = ({ id }) => ({ delivery: 'saved', fileName: `comparison-${id}.png`, width: 10, height: 10 });

@@ -6,7 +6,7 @@
 // the URL in step (?ids=… or ?saved=…) so a comparison can be bookmarked or reloaded.
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
-import { compareLayout, type CompareLayout } from '../../src-shared/compare-layout';
+import { compareLayout, compareOrder, type CompareLayout } from '../../src-shared/compare-layout';
 import { StudioError } from '../../src-shared/errors';
 import type { ComparisonSummary, CompareExport } from '../../src-shared/schemas/compare';
 import { MAX_COMPARE } from '../../src-shared/schemas/compare';
@@ -71,9 +71,19 @@ export const useCompareStore = defineStore('compare', () => {
     }
   }
 
-  /** Compare these images (2–16, in this order); not saved until save() or export. */
+  /** Valid ids, in THE compare order (compareOrder), at most MAX_COMPARE. */
+  function wanted(ids: readonly number[]): number[] {
+    return compareOrder(ids.filter((i) => Number.isSafeInteger(i) && i > 0)).slice(0, MAX_COMPARE);
+  }
+
+  /** True when these ids are what is open (in any order: the order is the store's rule). */
+  function shows(ids: readonly number[]): boolean {
+    return wanted(ids).join(',') === imageIds.value.join(',');
+  }
+
+  /** Compare these images (2–16, in the compare order, whatever order they come in); not saved until save() or export. */
   async function openImages(ids: readonly number[], options: { jobId?: number } = {}): Promise<void> {
-    const list = [...new Set(ids)].filter((i) => Number.isSafeInteger(i) && i > 0).slice(0, MAX_COMPARE);
+    const list = wanted(ids);
     error.value = '';
     imageIds.value = list;
     jobId.value = options.jobId;
@@ -83,7 +93,7 @@ export const useCompareStore = defineStore('compare', () => {
     await fetchItems(list);
   }
 
-  /** "Compare these seeds": the finished images of a job (a sweep), in generation order. */
+  /** "Compare these seeds": the finished images of a job (a sweep), in the compare order like any other set. */
   async function openFromJob(id: number): Promise<void> {
     error.value = '';
     try {
@@ -281,6 +291,7 @@ export const useCompareStore = defineStore('compare', () => {
     trashed,
     layout,
     active,
+    shows,
     openImages,
     openFromJob,
     openSaved,

@@ -1,30 +1,14 @@
 // The models.* methods of the contract, on top of the model room's ModelService.
-import fs from 'node:fs';
 import path from 'node:path';
 import type { StudioApi } from '../../../src-shared/api';
 import type { MachineMemory } from '../../../src-shared/catalog';
 import { StudioError } from '../../../src-shared/errors';
+import { freeSpaceOrNull } from '../models/disk';
 import type { ModelService } from '../models/service';
 import { modelsListSchema } from '../../../src-shared/schemas/models';
 import { TokenCounter } from './tokens';
 
 type ModelsApi = Pick<StudioApi, Extract<keyof StudioApi, `models.${string}`>>;
-
-async function freeBytes(dir: string): Promise<number | null> {
-  // The models folder may not exist yet: ask its nearest existing parent.
-  let d = dir;
-  for (let i = 0; i < 64; i++) {
-    try {
-      const s = await fs.promises.statfs(d);
-      return Number(s.bavail) * Number(s.bsize);
-    } catch {
-      const up = path.dirname(d);
-      if (up === d) return null;
-      d = up;
-    }
-  }
-  return null;
-}
 
 export function modelsHandlers(models: () => ModelService, machine: () => Promise<MachineMemory>): ModelsApi {
   const tokens = new TokenCounter(async (id) => (await models().resolveInstalled(id)).path);
@@ -36,7 +20,7 @@ export function modelsHandlers(models: () => ModelService, machine: () => Promis
       return modelsListSchema.parse({
         models: await svc.list(),
         modelsDir: svc.modelsDir,
-        freeDiskBytes: await freeBytes(svc.modelsDir),
+        freeDiskBytes: await freeSpaceOrNull(svc.modelsDir),
         machine: await machine(),
       });
     },

@@ -7,6 +7,8 @@
 //   SD35_TEST_HOLD=save-after-rename:N   after N completed saves, once save N+1's file has its final
 //                                        name, before its rows are inserted
 
+import { testHoldCount } from '../../../src-shared/test-hold';
+
 export type SaveStage = 'tmp-written' | 'renamed';
 
 /** Runs at each stage of a save; may delay it (tests). */
@@ -19,10 +21,11 @@ export interface SaveHold {
 }
 
 export function parseSaveHold(env: NodeJS.ProcessEnv): SaveHold | undefined {
-  if (env.SD35_TEST_MODE !== '1') return undefined;
-  const m = /^(save-after|save-after-rename):(\d{1,9})$/.exec(env.SD35_TEST_HOLD ?? '');
-  if (!m) return undefined;
-  return { stage: m[1] === 'save-after' ? 'tmp-written' : 'renamed', after: Number(m[2]), label: `${m[1]}:${m[2]}` };
+  for (const [name, stage] of [['save-after', 'tmp-written'], ['save-after-rename', 'renamed']] as const) {
+    const after = testHoldCount(env, name);
+    if (after !== undefined) return { stage, after, label: `${name}:${after}` };
+  }
+  return undefined;
 }
 
 /** The hook the history service runs during saves, from SD35_TEST_MODE/SD35_TEST_HOLD. */

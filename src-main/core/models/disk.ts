@@ -27,6 +27,15 @@ export const freeSpace: FreeSpaceFn = async (dir) => {
   throw new Error(`No existing folder above ${dir}`);
 };
 
+/** THE free-disk figure shown to people (system.info, models.list): freeSpace, or null when it cannot be read. */
+export async function freeSpaceOrNull(dir: string, free: FreeSpaceFn = freeSpace): Promise<number | null> {
+  try {
+    return await free(dir);
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Throws disk_full, naming the shortfall, unless `neededBytes` (plus a small reserve) fit in the
  * free space of `dir`.

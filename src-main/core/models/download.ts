@@ -20,6 +20,7 @@ import { WORKER_HASH_MIN_BYTES } from './hasher';
 import { ModelsRoot } from './models-root';
 import { DEFAULT_RETRY, abortReason } from './retry';
 import { SpeedMeter } from './speed-meter';
+import { testHoldCount } from '../../../src-shared/test-hold';
 
 /** Bytes still to fetch for the targets (verified files and durable part bytes excluded). */
 export function remainingBytes(files: readonly DownloadTarget[]): number {
@@ -33,9 +34,7 @@ export async function preflightDiskSpace(dir: string, files: readonly DownloadTa
 
 /** Parses SD35_TEST_HOLD=download-after-bytes:N (only when SD35_TEST_MODE=1). */
 export function holdAfterBytes(env: NodeJS.ProcessEnv | undefined): number | undefined {
-  if (!env || env.SD35_TEST_MODE !== '1') return undefined;
-  const m = /^download-after-bytes:(\d+)$/.exec(env.SD35_TEST_HOLD ?? '');
-  return m ? Number(m[1]) : undefined;
+  return testHoldCount(env, 'download-after-bytes');
 }
 
 /**
