@@ -15,6 +15,7 @@ import { detectGpuMemory, nodeCommandRunner } from './gpu-memory';
 import { acquireLock, type LockInfo, type LockResult } from './lock';
 import { createFileLogger, type Logger } from './log';
 import { assumedProvider, machineMemory } from './machine';
+import { providerLines } from './provider-summary';
 import { noMedia, type MediaSource } from './media';
 import { dataLayout, defaultModelsDir, ensureDataDir, type DataLayout } from './paths';
 import { SettingsStore, defaultSettings } from './settings';
@@ -296,8 +297,7 @@ export class StudioCore {
       `SD3.5 Studio ${info.appVersion} (${info.runtime})`,
       `Platform: ${info.platform} ${info.arch}, ${os.release()}, ${os.cpus().length} CPUs, ${formatBytes(os.totalmem())} RAM`,
       `Versions: ${Object.entries(info.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
-      ...(info.providers ? [`Providers: ${info.providers.map((p) => `${p.name} ${p.status}${p.missingLibrary ? ` (missing ${p.missingLibrary})` : ''}`).join(', ')}`] : []),
-      `Execution providers: ${info.executionProviders.map((e) => `${e.name}${e.bundled ? '' : e.installed ? ' (installed)' : ' (not installed)'}`).join(', ') || 'none reported'}`,
+      ...providerLines(info.executionProviders, info.providers),
       `GPU memory: ${info.gpuMemory ? describeGpuMemory(info.gpuMemory) : 'unknown'}`,
       `Chosen EP: ${settings.executionProvider}, memory mode: ${settings.memoryMode}`,
       `Data folder: ${info.dataDir} (${info.primary ? 'owner' : 'shared with another process'})`,
