@@ -40,6 +40,7 @@ import {
   comparisonSummarySchema,
 } from './schemas/compare';
 import { epChoiceSchema, GENERATION_LIMITS, memoryModeSchema } from './generation';
+import { jobsUpscaleParamsSchema, upscalersListSchema } from './upscale';
 import { inputsGetResultSchema, inputsGetSchema, inputsPutSchema, storedInputSchema } from './schemas/inputs';
 import {
   lorasEventSchema,
@@ -284,6 +285,8 @@ export const methods = {
   'jobs.resume': method(empty, jobsQueueResultSchema, 'Run the queue again'),
   'jobs.moveToFront': method(z.object({ jobId: jobIdSchema }).strict(), jobsMoveToFrontResultSchema, 'Run a queued job next'),
   'jobs.unloadModel': method(empty, jobsUnloadModelResultSchema, 'Release the model the worker keeps loaded'),
+  'jobs.upscale': method(jobsUpscaleParamsSchema, jobsSubmitResultSchema, 'Queue an upscale of a gallery image (Lanczos or an imported upscaler, ×2/×4) as a job; the result is a new gallery image'),
+  'upscalers.list': method(empty, upscalersListSchema, 'The imported super-resolution upscalers (Lanczos is built in and not listed)'),
 
   'loras.list': method(empty, lorasListSchema, 'The LoRA library: name, base, rank, size, trigger words, title, both hashes'),
   'loras.upload': method(lorasUploadParamsSchema, lorasUploadResultSchema, 'Send a LoRA file in chunks (browser mode), then loras.import the upload'),

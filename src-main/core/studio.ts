@@ -26,6 +26,8 @@ import { ExportDownloads } from './images/export-downloads';
 import { ComparisonStore } from './jobs/comparisons';
 import { jobsHandlers } from './handlers/jobs';
 import { lorasHandlers } from './handlers/loras';
+import { upscalersHandlers } from './handlers/upscalers';
+import { prepareUpscale } from './upscalers/upscale-job';
 import { LoraService } from './loras/service';
 import { resolveReuseLoras } from './loras/reuse-loras';
 import { checkInitReference, inputsHandlers } from './handlers/inputs';
@@ -333,9 +335,11 @@ export class StudioCore {
       ...jobsHandlers(this.jobs, {
         ...(this.options.runtime === 'browser' ? { installedOnly: this.models } : {}),
         checkInit: (init) => checkInitReference(this.layout.root, this.history, init),
+        prepareUpscale: (p) => prepareUpscale({ dataRoot: this.layout.root, history: this.history }, { imageId: p.imageId }, p.with, p.scale),
         checkEncoder: (model) => requireEncoder(this.models, model, folderHasVaeEncoder),
       }),
       ...lorasHandlers(this.loras),
+      ...upscalersHandlers(this.layout.upscalers),
     };
   }
 
