@@ -144,6 +144,8 @@ for (const size of SIZES) {
       await expect(page.getByRole('heading', { level: 1, name: 'Models' })).toBeVisible();
       await expect(page.getByTestId('disk-usage')).toBeVisible();
       await expect(page.locator('.cards').first()).toBeVisible();
+      // The three catalog cards fit the window whole (they ran to twice the height of 1280×800, sources unfolded).
+      await expect(page.locator('.cards').first()).toBeInViewport({ ratio: 1 });
       await page.screenshot({ path: path.join(shots, `papercuts-models-${size.width}-${colorScheme}.png`) });
       await fitsWidth(page);
       await nav.getByRole('link', { name: 'Settings' }).click();
