@@ -270,9 +270,31 @@ describe('fitCheck at real size (measured)', () => {
   it('on this 24 GB machine Medium does not fit at 1024² on the CPU, and the card says so before the download', () => {
     const r = fitCheck(medium, { ramBytes: 24 * 1e9 });
     expect(r.fits).toBe(false);
-    expect(r.message).toMatch(/will not fit in 24\.0 GB of RAM on the CPU/);
-    expect(r.message).toContain('There is no smaller variant');
+    expect(r.message).toMatch(/will not fit at 1024 × 1024 in 24\.0 GB of RAM on the CPU/);
     expect(r.message).toContain('smaller images need less');
+    // The largest square side (a multiple of 64) at which it fits, worked out here from the measured terms: low mode
+    // without T5 (T5's fp32 weights alone exceed the budget), each phase with its working memory at that size.
+    const m = medium.components;
+    const budget = 24e9 * 0.9;
+    const lowNoT5 = (side: number): number => {
+      const tokens = (side / 16) ** 2 + 77 + 77;
+      const encode = (m.clipL + m.clipG) * 2 + 1e9 + 1e9;
+      const denoise = m.transformer * 2 + 4 * 2 * 24 * tokens * tokens * 4 + 1.2e9 + 1e9;
+      const decode = m.vaeDecoder * 2 + (6.5e9 * side * side) / (1024 * 1024) + 1e9;
+      return Math.max(encode, denoise, decode);
+    };
+    let side = 960;
+    while (side >= 512 && lowNoT5(side) > budget) side -= 64;
+    expect(side).toBeGreaterThanOrEqual(512);
+    expect(r.fitsUpTo).toEqual({ side, withoutT5: true, peakBytes: Math.round(lowNoT5(side)) });
+    expect(r.message).toContain(`it fits at up to ${side} × ${side} with the low memory mode without T5`);
+  });
+
+  it('names no smaller size where even 512² does not fit, and none on a GPU', () => {
+    const tiny = fitCheck(medium, { ramBytes: 8 * 1e9 });
+    expect(tiny.fitsUpTo).toBeUndefined();
+    expect(tiny.message).toContain('There is no smaller variant');
+    expect(fitCheck(CATALOG['sd3.5-large'], { ramBytes: 64 * 1e9, vramBytes: 8 * 1e9, provider: 'cuda' }).fitsUpTo).toBeUndefined();
   });
 });
 
@@ -352,6 +374,6 @@ describe('fitCheck', () => {
     expect(r.message).toMatch(/without the T5/);
     const no = fitCheck(large, { ramBytes: 8 * GB });
     expect(no.fits).toBe(false);
-    expect(no.message).toMatch(/will not fit in 8.00 GB of RAM on the CPU/);
+    expect(no.message).toMatch(/will not fit at 1024 × 1024 in 8.00 GB of RAM on the CPU/);
   });
 });

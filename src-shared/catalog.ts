@@ -326,6 +326,12 @@ export interface FitResult {
   withoutT5?: boolean;
   /** Peak bytes needed in the chosen mode (and selection). */
   peakBytes: number;
+  /**
+   * On the CPU, when the variant does not fit at 1024²: the largest square image side (a multiple of 64, from 512)
+   * it fits at in the low memory mode, and whether that needs "without T5". The attention's memory grows with the
+   * square of the image's size, so smaller images can fit where 1024² does not.
+   */
+  fitsUpTo?: { side: number; withoutT5: boolean; peakBytes: number };
   /** The provider the check assumed ('cpu' or a GPU provider's name; 'gpu' when only "a GPU" is known). */
   provider: string;
   /** How many times their download size the weights take in memory there (2 on the CPU: fp16 runs as fp32). */
@@ -458,8 +464,33 @@ export function cpuPhasePeaks(v: CatalogVariant, mode: MemoryMode, t5: boolean, 
     denoise: Math.round(
       denoiseResident * weightFactor + (mode === 'fast' ? RUN_WORKING_BYTES : 0) + cpuTransformerWorkingBytes(v, t5, pixels) + CPU_WORKER_DENOISE_EXTRA_BYTES + PROCESS_BYTES,
     ),
-    decode: Math.round(decodeResident * weightFactor + CPU_VAE_DECODE_WORKING_BYTES + PROCESS_BYTES),
+    decode: Math.round(decodeResident * weightFactor + cpuVaeDecodeWorkingBytes(pixels) + PROCESS_BYTES),
   };
+}
+
+/**
+ * The VAE decode's working memory at `pixels`, from the measurement at 1024² (CPU_VAE_DECODE_WORKING_BYTES). Below
+ * 1024² it is scaled with the pixels: its activations grow linearly and its mid-block attention with the square, so
+ * linear scaling never under-counts a smaller image; above, with the square (never under-counts a larger one).
+ */
+export function cpuVaeDecodeWorkingBytes(pixels = FIT_PIXELS): number {
+  const r = pixels / FIT_PIXELS;
+  return CPU_VAE_DECODE_WORKING_BYTES * (r <= 1 ? r : r * r);
+}
+
+/** Square sides the CPU fit check tries when 1024² does not fit, largest first (multiples of 64, down to 512). */
+const FIT_SMALLER_SIDES = [960, 896, 832, 768, 704, 640, 576, 512] as const;
+
+/** On the CPU: the largest side from FIT_SMALLER_SIDES at which `v` fits `budget` in the low mode (with T5 first). */
+function cpuFitsUpTo(v: CatalogVariant, budget: number, weightFactor: number): FitResult['fitsUpTo'] {
+  for (const side of FIT_SMALLER_SIDES) {
+    for (const t5 of [true, false]) {
+      const p = cpuPhasePeaks(v, 'low', t5, weightFactor, side * side);
+      const peak = Math.max(p.encode, p.denoise, p.decode);
+      if (peak <= budget) return { side, withoutT5: !t5, peakBytes: peak };
+    }
+  }
+  return undefined;
 }
 
 const MODES: readonly MemoryMode[] = MEMORY_MODES;
@@ -520,16 +551,25 @@ export function fitCheck(v: CatalogVariant, machine: MachineMemory): FitResult {
     }
   }
   const least = peakMemoryBytes(v, 'low', false, weightFactor);
+  const upTo = provider === 'cpu' ? cpuFitsUpTo(v, budget, weightFactor) : undefined;
+  const smaller = upTo
+    ? ` On the CPU smaller images need less (the attention grows with the square of the image’s size): it fits at up to ` +
+      `${upTo.side} × ${upTo.side} with the low memory mode${upTo.withoutT5 ? ' without T5' : ''} (about ${formatBytes(upTo.peakBytes)} at peak).`
+    : '';
   return {
     ...base,
     fits: false,
     memoryMode: 'low',
     withoutT5: true,
     peakBytes: least,
+    ...(upTo ? { fitsUpTo: upTo } : {}),
     message:
-      `${v.displayName} will not fit in ${where}: even without T5 and with the low memory mode it needs about ` +
-      `${formatBytes(least)}. ` +
-      (v.id === 'sd3.5-medium' ? 'There is no smaller variant: use a GPU or a machine with more memory.' : `Choose a smaller variant (${CATALOG['sd3.5-medium'].displayName}).`) +
-      (provider === 'cpu' ? ' This is at 1024²: on the CPU smaller images need less (the attention grows with the square of the image’s size).' : ''),
+      `${v.displayName} will not fit at 1024 × 1024 in ${where}: even without T5 and with the low memory mode it needs about ` +
+      `${formatBytes(least)}.` +
+      (upTo
+        ? smaller
+        : v.id === 'sd3.5-medium'
+          ? ' There is no smaller variant: use a GPU or a machine with more memory.'
+          : ` Choose a smaller variant (${CATALOG['sd3.5-medium'].displayName}).`),
   };
 }

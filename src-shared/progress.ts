@@ -21,12 +21,11 @@ const common = {
   label: z.string().max(1024).optional(),
 };
 
-export const progressSchema = z.discriminatedUnion('task', [
-  z.object({ task: z.literal('generate'), unit: z.literal('steps'), ...common }).strict(),
-  z.object({ task: z.literal('download'), unit: z.literal('bytes'), ...common }).strict(),
-  z.object({ task: z.literal('verify'), unit: z.literal('bytes'), ...common }).strict(),
-  z.object({ task: z.literal('import'), unit: z.literal('files'), ...common }).strict(),
-]);
+export const generateProgressSchema = z.object({ task: z.literal('generate'), unit: z.literal('steps'), ...common }).strict();
+export const downloadProgressSchema = z.object({ task: z.literal('download'), unit: z.literal('bytes'), ...common }).strict();
+export const verifyProgressSchema = z.object({ task: z.literal('verify'), unit: z.literal('bytes'), ...common }).strict();
+export const importProgressSchema = z.object({ task: z.literal('import'), unit: z.literal('files'), ...common }).strict();
+export const progressSchema = z.discriminatedUnion('task', [generateProgressSchema, downloadProgressSchema, verifyProgressSchema, importProgressSchema]);
 export type Progress = z.infer<typeof progressSchema>;
 export type ProgressTask = Progress['task'];
 
@@ -53,6 +52,36 @@ export function progress<T extends ProgressTask>(
     ...(fields.label !== undefined ? { label: fields.label } : {}),
   };
   return p as Extract<Progress, { task: T }>;
+}
+
+/**
+ * THE generation-step shape, from the pipeline through the worker protocol and the inference host to the
+ * queue (one step of one request: a denoising step, or a tile of an upscale). Validated where it crosses the
+ * worker → main boundary (inference/protocol.ts); the queue turns it into a `Progress` of task `generate` for
+ * `job.progress` (stepProgress below), which is what the card reads. Previews travel beside it, each process
+ * in its own encoding (raw RGB in the worker, PNG bytes to the host, base64 on the contract).
+ */
+export const generationStepSchema = z
+  .object({
+    /** Steps done, 1 … total. */
+    step: z.number().int().min(1),
+    total: z.number().int().min(1),
+    /** Since the pipeline started the request (model loading excluded). */
+    elapsedMs: amount,
+  })
+  .strict();
+export type GenerationStep = z.infer<typeof generationStepSchema>;
+
+/** A running generation's step as THE progress shape: rate in steps per second; `etaMs` as the caller measured it. */
+export function stepProgress(s: GenerationStep, etaMs: number | null, label?: string): Extract<Progress, { task: 'generate' }> {
+  return progress('generate', {
+    status: 'running',
+    done: s.step,
+    total: s.total,
+    rate: s.elapsedMs > 0 ? (s.step * 1000) / s.elapsedMs : null,
+    etaMs,
+    ...(label !== undefined ? { label } : {}),
+  });
 }
 
 /** done / total in [0, 1] (0 when the total is not known). */

@@ -166,18 +166,29 @@ async function main(): Promise<void> {
     console.log(cells.join('  '));
   }
   const unet = rows.find((r) => r.component === 'unet')?.measured?.runs.find((x) => x.label === 'one CFG step at 512²');
-  if (process.argv.includes('--full')) await full(scale, dir, budget, unet?.ms);
+  // --raw-cpu-s S: the lone session's CPU seconds per CFG step from an earlier run (the per-component part is long).
+  const rawCpuMs = unet?.cpuMs ?? (arg('raw-cpu-s') !== undefined ? Number(arg('raw-cpu-s')) * 1000 : undefined);
+  if (process.argv.includes('--full')) await full(scale, dir, budget, unet?.ms, rawCpuMs);
 }
 
 /** The worker's memory figures from /proc (peak and current resident set). */
-function workerMemory(pid: number | undefined): { peak: number; rss: number } {
-  if (pid === undefined) return { peak: NaN, rss: NaN };
+function workerMemory(pid: number | undefined): { peak: number; rss: number; anon: number; file: number } {
+  if (pid === undefined) return { peak: NaN, rss: NaN, anon: NaN, file: NaN };
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (key: string) => {
     const m = new RegExp(`^${key}:\\s+(\\d+) kB$`, 'm').exec(status);
     return m ? Number(m[1]) * 1024 : NaN;
   };
-  return { peak: kb('VmHWM'), rss: kb('VmRSS') };
+  return { peak: kb('VmHWM'), rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') };
+}
+
+/** CPU time (user + system, ms) the process `pid` has used so far, from /proc/<pid>/stat (clock ticks of 10 ms). */
+function workerCpuMs(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The fields after the command name "(…)": state is field 3; utime and stime are fields 14 and 15.
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(rest[11]) + Number(rest[12])) * 10;
 }
 
 /**
@@ -187,7 +198,7 @@ function workerMemory(pid: number | undefined): { peak: number; rss: number } {
  * download; the folder must then have no text_encoder_3). Without --modes and --no-t5 the fit check's
  * recommendation for this machine is printed first.
  */
-async function full(scale: RealScale, dir: string, budget: number, rawStepMs: number | undefined): Promise<void> {
+async function full(scale: RealScale, dir: string, budget: number, rawStepMs: number | undefined, rawCpuMs?: number): Promise<void> {
   const entry = path.join(root, 'out', 'main', 'worker.js');
   if (!fs.existsSync(entry)) {
     console.log(`--full skipped: ${entry} is missing (npm run -s build first)`);
@@ -226,7 +237,14 @@ async function full(scale: RealScale, dir: string, budget: number, rawStepMs: nu
     const host = new InferenceHost({ spawner: forkSpawner, entry, threads: 1, env: { ...process.env }, log: () => undefined });
     try {
       const t0 = Date.now();
-      const r = await host.generate({ folder: dir, ep: 'cpu', memory: mode, request: { prompt: 'a lighthouse at dusk', negativePrompt: 'blurry', seed: '42', steps, guidance: 4.5, width: size, height: size, t5 } });
+      // The worker's CPU time at each step event: the time between two events is one step's CPU time (the
+      // transformer's run plus the loop's own work), comparable with the lone session's CPU time per run.
+      const stepCpu: number[] = [];
+      const r = await host.generate(
+        { folder: dir, ep: 'cpu', memory: mode, request: { prompt: 'a lighthouse at dusk', negativePrompt: 'blurry', seed: '42', steps, guidance: 4.5, width: size, height: size, t5 } },
+        { onStep: () => stepCpu.push(workerCpuMs(host.pid)) },
+      );
+      const cpuPerStep = stepCpu.length >= 2 ? (stepCpu[stepCpu.length - 1]! - stepCpu[0]!) / (stepCpu.length - 1) : NaN;
       const ms = Date.now() - t0;
       const mem = workerMemory(host.pid);
       const t = r.timings;
@@ -244,6 +262,11 @@ async function full(scale: RealScale, dir: string, budget: number, rawStepMs: nu
           phases.padEnd(36),
           vsRaw,
         ].join('  '),
+      );
+      console.log(
+        `           after the image: RssAnon ${(mem.anon / GB).toFixed(2)} GB, RssFile ${(mem.file / GB).toFixed(2)} GB; ` +
+          `worker CPU per step (between step events) ${Number.isNaN(cpuPerStep) ? 'n/a (needs ≥ 2 steps)' : `${(cpuPerStep / 1000).toFixed(1)} s`}` +
+          (rawCpuMs !== undefined && !Number.isNaN(cpuPerStep) ? ` vs the lone session's ${(rawCpuMs / 1000).toFixed(1)} s = ${(cpuPerStep / rawCpuMs).toFixed(3)}×` : ''),
       );
     } finally {
       await host.dispose();

@@ -13,7 +13,8 @@ import { forkSpawner } from '../core/node-adapters';
 import { REPO } from '../testing/processes';
 import { recordSpawns } from '../testing/spawn-log';
 import { removeTempDirs, tempDir } from '../testing/temp';
-import { InferenceHost, type HostGenerateRequest, type HostStep, type InferenceHostOptions, type LogLevel } from './host';
+import { InferenceHost, type HostGenerateRequest, type InferenceHostOptions, type LogLevel, type PreviewPng } from './host';
+import { generationStepSchema, type GenerationStep } from '../../src-shared/progress';
 import { ortVersion } from './ort-probe';
 import type { GenerateRequest } from './pipeline';
 import { rejection } from '../testing/errors';
@@ -100,10 +101,11 @@ describe('InferenceHost with the real worker', () => {
       ['optimum', models.optimum16, 'penultimate'],
       ['tensorstack', models.tensorstack16, 'last'],
     ] as const) {
-      const steps: HostStep[] = [];
+      // THE step shape arrives as declared (no extra fields), the preview beside it.
+      const steps: (GenerationStep & { preview?: PreviewPng })[] = [];
       const loaded: string[] = [];
       const result = await host.generate(job(folder, {}, { previews: true }), {
-        onStep: (s) => steps.push(s),
+        onStep: (s, preview) => steps.push({ ...generationStepSchema.parse(s), ...(preview ? { preview } : {}) }),
         onLoaded: (info) => loaded.push(`${info.layout} ${info.precision} ${info.ep}`),
       });
       expect(loaded).toEqual([`${layout} fp16 cpu`]);

@@ -13,6 +13,7 @@ import type { WorkerExitCause, WorkerHandle, WorkerSpawner } from './worker-proc
 import { describeWorkerExit } from './worker-exit';
 import type { GenerateRequest } from './pipeline';
 import { runProbes, type OpProbeStats } from './op-probe-runner';
+import { withAllocatorEnv } from './allocator-env';
 import {
   WORKER_ENV_FLAG,
   describeMessage,
@@ -28,6 +29,7 @@ import {
   type WorkerToHost,
 } from './protocol';
 import type { EpChoice, MemoryMode } from '../../src-shared/generation';
+import type { GenerationStep } from '../../src-shared/progress';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -73,20 +75,21 @@ export interface HostGenerateRequest {
   generationId?: number;
 }
 
-export interface HostStep {
-  step: number;
-  total: number;
-  /** Since the pipeline started the request (model loading excluded). */
-  elapsedMs: number;
-  /** A small PNG at the latent size (image size / 8). */
-  preview?: { width: number; height: number; png: Uint8Array };
+/** A live preview from the worker: a small PNG at the latent size (image size / 8). */
+export interface PreviewPng {
+  width: number;
+  height: number;
+  png: Uint8Array;
 }
+
+/** Each step in THE step shape (src-shared/progress.ts), as validated off the worker's message, with its preview. */
+export type StepListener = (step: GenerationStep, preview?: PreviewPng) => void;
 
 /** The model the worker has ready for a request. */
 export type HostModelInfo = Omit<LoadedMessage, 'type' | 'requestId'>;
 
 export interface HostGenerateOptions {
-  onStep?(step: HostStep): void;
+  onStep?: StepListener;
   /** The model is ready (freshly loaded or kept from an earlier request): its EP, precision… */
   onLoaded?(info: HostModelInfo): void;
   /** The request left the queue and was handed to the worker. */
@@ -625,9 +628,8 @@ export class InferenceHost {
         return;
       }
       case 'step': {
-        const step: HostStep = { step: message.step, total: message.total, elapsedMs: message.elapsedMs };
-        if (message.preview) step.preview = message.preview;
-        this.callback(() => req.options.onStep?.(step));
+        const { type: _t, requestId: _j, preview, ...step } = message;
+        this.callback(() => req.options.onStep?.(step, preview));
         return;
       }
       case 'result': {
@@ -683,9 +685,10 @@ export class InferenceHost {
 }
 
 /**
- * The worker's environment: the host's without HF_* (HF_TOKEN above all). The worker parses
- * untrusted ONNX files with native code and needs no Hugging Face setting.
+ * The worker's environment: the host's without HF_* (HF_TOKEN above all) — the worker parses
+ * untrusted ONNX files with native code and needs no Hugging Face setting — and with the allocator
+ * settings that let released sessions go back to the system (allocator-env.ts).
  */
 export function workerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(env).filter(([k]) => !/^HF_/i.test(k) && !/^HUGGING_?FACE/i.test(k)));
+  return withAllocatorEnv(Object.fromEntries(Object.entries(env).filter(([k]) => !/^HF_/i.test(k) && !/^HUGGING_?FACE/i.test(k))));
 }

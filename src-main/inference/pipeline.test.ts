@@ -6,6 +6,7 @@ import { TINY_ANALYTIC, writeTinyModel, type TinyModelOptions } from '../../e2e/
 import { StudioError } from '../../src-shared/errors';
 import { randn } from './noise';
 import { GENERATION_LIMITS, PARAM_TEXT, seedMessage } from '../../src-shared/generation';
+import { generationStepSchema, type GenerationStep } from '../../src-shared/progress';
 import {
   combineGuidance,
   denoise,
@@ -15,7 +16,7 @@ import {
   unscaleLatents,
   validateRequest,
   type GenerateRequest,
-  type StepProgress,
+  type PreviewRgb,
 } from './pipeline';
 import { flowMatchSigmas } from './scheduler';
 import { LoadedModel } from './sessions';
@@ -254,8 +255,8 @@ describe('generate end to end (tiny models)', () => {
 
   it('sends step progress, with previews only when asked', async () => {
     const m = await load('optimum');
-    const seen: StepProgress[] = [];
-    await generate(m, { ...REQ, steps: 4 }, { onStep: (p) => void seen.push(p), previews: true });
+    const seen: (GenerationStep & { previewRgb?: PreviewRgb })[] = [];
+    await generate(m, { ...REQ, steps: 4 }, { onStep: (p, previewRgb) => void seen.push({ ...generationStepSchema.parse(p), previewRgb }), previews: true });
     expect(seen.map((p) => [p.step, p.total])).toEqual([
       [1, 4],
       [2, 4],
@@ -266,8 +267,8 @@ describe('generate end to end (tiny models)', () => {
     expect(seen[0]?.previewRgb?.height).toBe(8);
     expect(seen[0]?.previewRgb?.data).toHaveLength(12 * 8 * 3);
     expect(seen[3]?.elapsedMs).toBeGreaterThanOrEqual(seen[0]?.elapsedMs as number);
-    const plain: StepProgress[] = [];
-    await generate(m, REQ, { onStep: (p) => void plain.push(p) });
+    const plain: (GenerationStep & { previewRgb?: PreviewRgb })[] = [];
+    await generate(m, REQ, { onStep: (p, previewRgb) => void plain.push({ ...p, previewRgb }) });
     expect(plain).toHaveLength(3);
     expect(plain.every((p) => p.previewRgb === undefined)).toBe(true);
   });

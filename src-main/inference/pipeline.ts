@@ -14,6 +14,7 @@ import {
   slgLayersProblem,
 } from '../../src-shared/generation';
 import { strengthStart } from '../../src-shared/img2img';
+import type { GenerationStep } from '../../src-shared/progress';
 import { blendInpaint, meanLatents, rgbToImageTensor, scaleNoise } from './img2img';
 import { binarizeMask, latentMask, overlayMask, pasteBack } from './masking';
 import { randn } from './noise';
@@ -44,15 +45,16 @@ export interface ImageInput {
  */
 export type GenerateRequest = Omit<GenerationParams, 'model' | 'init' | 'loras'> & { image?: ImageInput; loras?: LoraUseWire[] };
 
-export interface StepProgress {
-  step: number;
-  total: number;
-  elapsedMs: number;
-  previewRgb?: { width: number; height: number; data: Uint8Array };
+/** A live preview as the pipeline makes it: RGB bytes at the latent size. */
+export interface PreviewRgb {
+  width: number;
+  height: number;
+  data: Uint8Array;
 }
 
 export interface GenerateHooks {
-  onStep?(p: StepProgress): void | Promise<void>;
+  /** Each step in THE step shape (src-shared/progress.ts); the preview beside it when `previews` asked for one. */
+  onStep?(step: GenerationStep, previewRgb?: PreviewRgb): void | Promise<void>;
   signal?: AbortSignal;
   previews?: boolean;
 }
@@ -386,9 +388,8 @@ export async function denoise(
       }
       const done = step + 1 - startStep;
       if (hooks.onStep) {
-        const progress: StepProgress = { step: done, total: runSteps, elapsedMs: performance.now() - started };
-        if (hooks.previews) progress.previewRgb = { width: w, height: h, data: latentPreviewRgb(x, h, w) };
-        await hooks.onStep(progress);
+        const step: GenerationStep = { step: done, total: runSteps, elapsedMs: performance.now() - started };
+        await hooks.onStep(step, hooks.previews ? { width: w, height: h, data: latentPreviewRgb(x, h, w) } : undefined);
       }
       await holdPoint(done, signal);
     },

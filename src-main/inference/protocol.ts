@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { studioErrorWireSchema } from '../../src-shared/errors';
 import { clipHiddenSchema, epChoiceSchema, GENERATION_LIMITS, loraStrengthSchema, memoryModeSchema, modelLayoutSchema, precisionSchema, seedSchema } from '../../src-shared/generation';
+import { generationStepSchema } from '../../src-shared/progress';
 
 export const PROTOCOL_VERSION = 2;
 
@@ -225,14 +226,11 @@ export const loadedMessageSchema = z
   })
   .strict();
 
-export const stepMessageSchema = z
-  .object({
+/** THE generation-step shape (src-shared/progress.ts) with the request it belongs to and its PNG preview. */
+export const stepMessageSchema = generationStepSchema
+  .extend({
     type: z.literal('step'),
     requestId,
-    step: z.number().int().min(1),
-    total: z.number().int().min(1),
-    /** Since the pipeline started the request (model loading excluded). */
-    elapsedMs: ms,
     preview: previewImage.optional(),
   })
   .strict();

@@ -301,11 +301,11 @@ export class InferenceWorker {
       const result = await generate(loaded.model, message.request as GenerateRequest, {
         signal,
         previews: message.previews,
-        onStep: (p) => {
-          const step: StepMessage = { type: 'step', requestId, step: p.step, total: p.total, elapsedMs: p.elapsedMs };
+        onStep: (s, previewRgb) => {
+          const step: StepMessage = { type: 'step', requestId, ...s };
           const now = performance.now();
-          if (p.previewRgb && (now - lastPreviewAt >= PREVIEW_INTERVAL_MS || p.step === p.total)) {
-            const { width, height, data } = p.previewRgb;
+          if (previewRgb && (now - lastPreviewAt >= PREVIEW_INTERVAL_MS || s.step === s.total)) {
+            const { width, height, data } = previewRgb;
             step.preview = { width, height, png: encodePng({ width, height, channels: 3, data }, []) };
             lastPreviewAt = now;
           }

@@ -5,6 +5,8 @@ import { defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
 import type { PayloadOf, ResultOf } from '../../src-shared/api';
 import { StudioError, type StudioErrorCode } from '../../src-shared/errors';
+import { progress, type Progress } from '../../src-shared/progress';
+import type { FileProgress } from '../../src-shared/schemas/models';
 import { studio } from '../studio';
 
 export type ModelsList = ResultOf<'models.list'>;
@@ -12,15 +14,11 @@ export type ModelEntry = ModelsList['models'][number];
 export type ModelEvent = PayloadOf<'models.event'>;
 export type TokenStatus = ResultOf<'models.tokenStatus'>;
 export type VerifyResult = ResultOf<'models.verify'>;
-type ProgressEvent = Extract<ModelEvent, { type: 'download-progress' }>;
-export type FileProgress = ProgressEvent['files'][number];
+export type { FileProgress };
 
-/** What the view shows of a running download, from the events. */
+/** What the view shows of a running download, from the events: THE progress shape over every file, and each file's. */
 export interface LiveDownload {
-  totalBytes: number;
-  doneBytes: number;
-  bytesPerSecond: number;
-  etaSeconds: number | null;
+  progress: Extract<Progress, { task: 'download' }>;
   files: FileProgress[];
   /** The last retry, shown until the next progress of that file. */
   retry?: { path: string; attempt: number; delayMs: number; reason: string };
@@ -38,11 +36,8 @@ export interface ModelError {
   shortfallBytes?: number;
 }
 
-export interface VerifyProgress {
-  path: string;
-  doneBytes: number;
-  totalBytes: number;
-}
+/** A running verification: THE progress shape (task verify; label: the file being hashed). */
+export type VerifyProgress = Extract<Progress, { task: 'verify' }>;
 
 export type BusyAction = 'download' | 'add-encoder' | 'pause' | 'resume' | 'cancel' | 'verify' | 'remove';
 export type EncoderAddition = ResultOf<'models.addEncoder'>;
@@ -173,7 +168,7 @@ export const useModelsStore = defineStore('models', () => {
     patchEntry(id, (m) => ({
       ...m,
       state,
-      ...(l ? { download: { ...(m.download ?? { commit: '', t5: true }), doneBytes: l.doneBytes, totalBytes: l.totalBytes } } : {}),
+      ...(l ? { download: { ...(m.download ?? { commit: '', t5: true }), doneBytes: l.progress.done, totalBytes: l.progress.total } } : {}),
     }));
     live.value = omit(live.value, id);
   }
@@ -184,11 +179,8 @@ export const useModelsStore = defineStore('models', () => {
         live.value = {
           ...live.value,
           [e.id]: {
-            totalBytes: e.totalBytes,
-            doneBytes: live.value[e.id]?.doneBytes ?? 0,
-            bytesPerSecond: 0,
-            etaSeconds: null,
-            files: e.files.map((f) => ({ path: f.path, size: f.size, doneBytes: 0, bytesPerSecond: 0, etaSeconds: null, stage: 'queued' as const })),
+            progress: progress('download', { status: 'running', done: live.value[e.id]?.progress.done ?? 0, total: e.totalBytes }),
+            files: e.files.map((f) => ({ path: f.path, stage: 'queued' as const, progress: progress('download', { status: 'queued', done: 0, total: f.size, label: f.path }) })),
           },
         };
         clearError(e.id);
@@ -199,7 +191,7 @@ export const useModelsStore = defineStore('models', () => {
         const retry = prev?.retry && e.files.some((f) => f.path === prev.retry!.path && f.stage === 'retrying') ? prev.retry : undefined;
         live.value = {
           ...live.value,
-          [e.id]: { totalBytes: e.totalBytes, doneBytes: e.doneBytes, bytesPerSecond: e.bytesPerSecond, etaSeconds: e.etaSeconds, files: e.files, ...(retry ? { retry } : {}) },
+          [e.id]: { progress: e.progress, files: e.files, ...(retry ? { retry } : {}) },
         };
         break;
       }
@@ -211,7 +203,9 @@ export const useModelsStore = defineStore('models', () => {
       case 'file-verified': {
         const prev = live.value[e.id];
         if (prev) {
-          const files = prev.files.map((f) => (f.path === e.path ? { ...f, doneBytes: f.size, bytesPerSecond: 0, etaSeconds: 0, stage: 'verified' as const } : f));
+          const files = prev.files.map((f) =>
+            f.path === e.path ? { ...f, stage: 'verified' as const, progress: { ...f.progress, status: 'done' as const, done: f.progress.total, rate: 0, etaMs: 0 } } : f,
+          );
           live.value = { ...live.value, [e.id]: { ...prev, files } };
         }
         break;
@@ -236,7 +230,7 @@ export const useModelsStore = defineStore('models', () => {
         break;
       case 'verify-progress':
         if (e.progress.status === 'done') verifying.value = omit(verifying.value, e.id);
-        else verifying.value = { ...verifying.value, [e.id]: { path: e.path, doneBytes: e.doneBytes, totalBytes: e.totalBytes } };
+        else verifying.value = { ...verifying.value, [e.id]: e.progress };
         break;
       case 'models-changed':
         void refresh();

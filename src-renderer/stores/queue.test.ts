@@ -1,5 +1,6 @@
 import { createPinia, setActivePinia } from 'pinia';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { stepProgress } from '../../src-shared/progress';
 import type { JobView } from '../../src-shared/schemas/jobs';
 import { setStudio } from '../studio';
 import { fakeClient, type FakeClient } from '../testing/fake-client';
@@ -71,11 +72,11 @@ describe('queue store', () => {
     await q.ensureLoaded();
     const listCalls = () => client.calls.filter((c) => c.method === 'jobs.list').length;
     const before = listCalls();
-    client.emit('job.progress', { jobId: 1, generationId: 10, step: 2, total: 4, elapsedMs: 100, etaMs: 100, jobStatus: 'running', preview: { width: 8, height: 8, pngBase64: 'AAAA' } });
-    expect(q.live.get(10)).toMatchObject({ step: 2, total: 4, etaMs: 100, preview: 'data:image/png;base64,AAAA' });
+    client.emit('job.progress', { jobId: 1, generationId: 10, progress: stepProgress({ step: 2, total: 4, elapsedMs: 100 }, 100), jobStatus: 'running', preview: { width: 8, height: 8, pngBase64: 'AAAA' } });
+    expect(q.live.get(10)).toMatchObject({ progress: { task: 'generate', done: 2, total: 4, etaMs: 100 }, preview: 'data:image/png;base64,AAAA' });
     expect(q.jobs[0]!.generations[0]!.status).toBe('running');
-    client.emit('job.progress', { jobId: 1, generationId: 10, step: 3, total: 4, elapsedMs: 150, etaMs: 50, jobStatus: 'running' });
-    expect(q.live.get(10)).toMatchObject({ step: 3, preview: 'data:image/png;base64,AAAA' }); // the last preview stays
+    client.emit('job.progress', { jobId: 1, generationId: 10, progress: stepProgress({ step: 3, total: 4, elapsedMs: 150 }, 50), jobStatus: 'running' });
+    expect(q.live.get(10)).toMatchObject({ progress: { done: 3 }, preview: 'data:image/png;base64,AAAA' }); // the last preview stays
     client.emit('job.generationDone', { jobId: 1, generationId: 10, imageId: 77, jobStatus: 'running' });
     expect(q.jobs[0]!.generations[0]).toMatchObject({ status: 'done', imageId: 77 });
     expect(q.jobs[0]!.status).toBe('running');

@@ -8,19 +8,16 @@ import { defineStore } from 'pinia';
 import { computed, ref, shallowReactive, shallowRef } from 'vue';
 import type { PayloadOf, ResultOf } from '../../src-shared/api';
 import { StudioError } from '../../src-shared/errors';
+import type { Progress } from '../../src-shared/progress';
 import { isFinishedStatus, type JobCounts, type JobGeneration, type JobStatus, type JobTarget, type JobView } from '../../src-shared/schemas/jobs';
 import { studio } from '../studio';
 import { useToastsStore } from './toasts';
 
-export interface LiveStep {
-  step: number;
-  total: number;
-  elapsedMs: number;
-  etaMs: number | null;
+/** What the card shows of a running generation: THE progress shape as `job.progress` carried it, and its last preview. */
+export interface LiveGeneration {
+  progress: Progress;
   /** data: URL of the latest preview PNG. */
   preview?: string;
-  previewWidth?: number;
-  previewHeight?: number;
 }
 
 export const QUEUE_PAGE = 50;
@@ -78,8 +75,8 @@ export const useQueueStore = defineStore('queue', () => {
   const loaded = ref(false);
   const loading = ref(false);
   const error = ref<string>();
-  /** Per generation id: the last step, ETA and preview. */
-  const live = shallowReactive(new Map<number, LiveStep>());
+  /** Per generation id: the last progress (steps, the job's ETA) and preview. */
+  const live = shallowReactive(new Map<number, LiveGeneration>());
   /** The last preview of each finished generation, shown under its thumbnail until that has loaded. */
   const lastPreview = shallowReactive(new Map<number, string>());
   /** Jobs whose action is on its way (cancel, retry, move). */
@@ -145,18 +142,8 @@ export const useQueueStore = defineStore('queue', () => {
   }
 
   function onProgress(p: PayloadOf<'job.progress'>): void {
-    const prev = live.get(p.generationId);
-    const entry: LiveStep = { step: p.step, total: p.total, elapsedMs: p.elapsedMs, etaMs: p.etaMs };
-    if (p.preview) {
-      entry.preview = `data:image/png;base64,${p.preview.pngBase64}`;
-      entry.previewWidth = p.preview.width;
-      entry.previewHeight = p.preview.height;
-    } else if (prev?.preview) {
-      entry.preview = prev.preview;
-      if (prev.previewWidth !== undefined) entry.previewWidth = prev.previewWidth;
-      if (prev.previewHeight !== undefined) entry.previewHeight = prev.previewHeight;
-    }
-    live.set(p.generationId, entry);
+    const preview = p.preview ? `data:image/png;base64,${p.preview.pngBase64}` : live.get(p.generationId)?.preview;
+    live.set(p.generationId, { progress: p.progress, ...(preview ? { preview } : {}) });
     const g = findGeneration(p.generationId);
     if (!g) scheduleRefresh();
     else if (g.status !== 'running' || jobs.value.find((j) => j.id === p.jobId)?.status !== p.jobStatus) {

@@ -3,13 +3,13 @@
 // (seed × axis value). Seeds are decimal strings (src-shared/generation.ts seedSchema).
 import { z } from 'zod';
 import { GENERATION_LIMITS, jobParamsSchema, seedSchema, sweepSchema } from '../generation';
+import { progressSchema } from '../progress';
 
 const MAX = GENERATION_LIMITS.maxPerSubmit;
 const id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 export const jobIdSchema = id;
 export const generationIdSchema = id;
 const isoDate = z.string().max(40);
-const ms = z.number().finite().nonnegative();
 const count = z.number().int().nonnegative();
 
 export const JOB_STATUSES = ['queued', 'running', 'done', 'failed', 'cancelled', 'interrupted'] as const;
@@ -118,16 +118,14 @@ export const jobProgressEventSchema = z
   .object({
     jobId: id,
     generationId: id,
-    step: z.number().int().nonnegative(),
-    total: z.number().int().positive(),
-    preview: previewSchema.optional(),
-    elapsedMs: ms,
     /**
-     * What is left of the WHOLE job, in ms: this generation's remaining steps plus every queued generation of the
-     * job (from this machine's measured step time for the same model and size). Shown as given, never added to.
-     * Null when nothing is known yet.
+     * THE progress shape (src-shared/progress.ts), task `generate`: done/total are the running generation's
+     * steps, rate its measured steps per second. Its `etaMs` is what is left of the WHOLE job, in ms: this
+     * generation's remaining steps plus every queued generation of the job (from this machine's measured step
+     * time for the same model and size). Shown as given, never added to. Null when nothing is known yet.
      */
-    etaMs: ms.nullable(),
+    progress: progressSchema,
+    preview: previewSchema.optional(),
     /** The job's status (rolled up by the core from its generations; the renderer never derives it). */
     jobStatus: jobStatusSchema,
   })

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { errorCodeSchema, studioErrorWireSchema } from '../errors';
 import { modelLayoutSchema } from '../generation';
-import { progressSchema } from '../progress';
+import { downloadProgressSchema, verifyProgressSchema } from '../progress';
 
 const modelId = z.string().min(1).max(300);
 const relPath = z.string().max(1024);
@@ -158,9 +158,11 @@ export const tokenStatusSchema = z
 export type TokenStatus = z.infer<typeof tokenStatusSchema>;
 export type VerifyResult = z.infer<typeof verifyResultSchema>;
 
-const fileProgress = z
-  .object({ path: relPath, size: bytes, doneBytes: bytes, bytesPerSecond: bytes, etaSeconds: z.number().nullable(), stage: z.enum(['queued', 'hashing', 'downloading', 'retrying', 'verified']) })
-  .strict();
+export const FILE_STAGES = ['queued', 'hashing', 'downloading', 'retrying', 'verified'] as const;
+export type FileStage = (typeof FILE_STAGES)[number];
+/** One file of a download: its stage (hashing = checking the part already on disk) and its progress in bytes (total = its size). */
+export const fileProgressSchema = z.object({ path: relPath, stage: z.enum(FILE_STAGES), progress: downloadProgressSchema }).strict();
+export type FileProgress = z.infer<typeof fileProgressSchema>;
 const verifiedFile = z.object({ path: relPath, size: bytes, sha256: z.string().max(64) }).strict();
 export const downloadResultSchema = z
   .object({ model: modelId, repo: z.string().max(300), commit: z.string().max(64), path: z.string().max(4096), files: z.array(verifiedFile).max(10_000) })
@@ -170,15 +172,16 @@ export type DownloadResult = z.infer<typeof downloadResultSchema>;
 /** The model manager's events, one typed union (progress is throttled to ≤ 10/s). */
 export const modelEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('download-started'), id: modelId, repo: z.string().max(300), commit: z.string().max(64), totalBytes: bytes, files: z.array(z.object({ path: relPath, size: bytes }).strict()).max(10_000) }).strict(),
-  z.object({ type: z.literal('download-progress'), id: modelId, totalBytes: bytes, doneBytes: bytes, bytesPerSecond: bytes, etaSeconds: z.number().nullable(), files: z.array(fileProgress).max(10_000), progress: progressSchema }).strict(),
+  /** THE progress shape (task download, bytes) over the whole set of files, and each file's. */
+  z.object({ type: z.literal('download-progress'), id: modelId, progress: downloadProgressSchema, files: z.array(fileProgressSchema).max(10_000) }).strict(),
   z.object({ type: z.literal('download-retry'), id: modelId, path: relPath, attempt: z.number().int(), delayMs: z.number(), reason: z.string().max(2000) }).strict(),
   z.object({ type: z.literal('file-verified'), id: modelId, path: relPath, size: bytes, sha256: z.string().max(64) }).strict(),
   z.object({ type: z.literal('download-paused'), id: modelId }).strict(),
   z.object({ type: z.literal('download-cancelled'), id: modelId }).strict(),
   z.object({ type: z.literal('download-failed'), id: modelId, error: studioErrorWireSchema }).strict(),
   z.object({ type: z.literal('download-completed'), id: modelId, result: downloadResultSchema }).strict(),
-  /** progress.status 'done' ends the verification (its last event). */
-  z.object({ type: z.literal('verify-progress'), id: modelId, path: relPath, doneBytes: bytes, totalBytes: bytes, progress: progressSchema }).strict(),
+  /** THE progress shape (task verify, bytes; label: the file being hashed); status 'done' ends the verification (its last event). */
+  z.object({ type: z.literal('verify-progress'), id: modelId, progress: verifyProgressSchema }).strict(),
   z.object({ type: z.literal('models-changed') }).strict(),
   z.object({ type: z.literal('download-verdict'), id: modelId, verdict: portabilityVerdictSchema }).strict(),
 ]);

@@ -60,7 +60,7 @@ import {
   type InpaintArea,
   type Outpaint,
 } from '../../../src-shared/img2img';
-import { progress } from '../../../src-shared/progress';
+import { progress, stepProgress } from '../../../src-shared/progress';
 import type { JobView } from '../../../src-shared/schemas/jobs';
 import type { StudioCore } from '../../core/studio';
 import { resolveModel, type ResolvedModel } from '../../core/jobs/runner';
@@ -439,7 +439,7 @@ async function runHere(ctx: CliContext, core: StudioCore, jobId: number, count: 
     onStep: (generationId, s) => {
       if (!index.has(generationId)) index.set(generationId, index.size);
       const k = index.get(generationId)!;
-      bar.draw(progress('generate', { status: 'running', done: s.step, total: s.total, rate: s.elapsedMs > 0 ? (s.step * 1000) / s.elapsedMs : null, label: count > 1 ? `image ${k + 1}/${count}` : 'image' }));
+      bar.draw(stepProgress(s, null, count > 1 ? `image ${k + 1}/${count}` : 'image'));
     },
     onImage: (_id, outcome) => {
       bar.end();

@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyModel } from '../../../e2e/support/tiny-model';
 import { hiresSize, type Hires } from '../../../src-shared/generation';
-import type { HostStep } from '../../inference/host';
+import type { GenerationStep } from '../../../src-shared/progress';
 import { generate, type GenerateRequest } from '../../inference/pipeline';
 import { LoadedModel } from '../../inference/sessions';
 import { lanczos } from '../images/upscale';
@@ -27,7 +27,7 @@ afterAll(async () => {
 });
 
 const run: GenerateFn = async (request, onStep) => {
-  const r = await generate(model, request, onStep ? { onStep: (s) => onStep({ step: s.step, total: s.total, elapsedMs: s.elapsedMs }) } : {});
+  const r = await generate(model, request, onStep ? { onStep: (s) => onStep(s) } : {});
   return { ...r, precision: 'fp16', timings: { loadMs: 0, ...r.timings }, modelReused: true };
 };
 
@@ -45,7 +45,7 @@ describe('hires fix', () => {
 
   it('equals text to image → Lanczos → image to image, and counts both passes as one progress', async () => {
     const hires: Hires = { scale: 1.5, upscaler: 'lanczos', steps: 6, strength: 0.6 };
-    const steps: HostStep[] = [];
+    const steps: GenerationStep[] = [];
     const upscaled: string[] = [];
     const out = await generateWithHires(
       run,

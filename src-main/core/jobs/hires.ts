@@ -5,12 +5,12 @@
 // over both passes as one count: the base steps, then the steps the second pass actually runs (get_timesteps).
 import { hiresSize, type Hires, type HiresMeta } from '../../../src-shared/generation';
 import { strengthStart } from '../../../src-shared/img2img';
-import type { HostGenerateResult, HostStep } from '../../inference/host';
+import type { HostGenerateResult, StepListener } from '../../inference/host';
 import type { GenerateRequest } from '../../inference/pipeline';
 import type { RgbImage } from '../images/inpaint-area';
 
 /** One worker request (the runner's host call; tests give the in-process pipeline). */
-export type GenerateFn = (request: GenerateRequest, onStep?: (step: HostStep) => void) => Promise<HostGenerateResult>;
+export type GenerateFn = (request: GenerateRequest, onStep?: StepListener) => Promise<HostGenerateResult>;
 /** The base image brought to exactly width × height by the named upscaler (core/images/upscale.ts). */
 export type UpscaleFn = (image: RgbImage, width: number, height: number, upscaler: string) => Promise<Uint8Array>;
 
@@ -31,15 +31,15 @@ export async function generateWithHires(
   upscale: UpscaleFn,
   base: GenerateRequest,
   hires: Hires,
-  onStep?: (step: HostStep) => void,
+  onStep?: StepListener,
 ): Promise<HiresOutcome> {
   const size = hiresSize(base.width, base.height, hires.scale);
   const { steps, total } = hiresSteps(base.steps, hires);
-  const first = await generate(base, onStep ? (s) => onStep({ ...s, total }) : undefined);
+  const first = await generate(base, onStep ? (s, preview) => onStep({ ...s, total }, preview) : undefined);
   const upscaled = await upscale({ rgb: first.rgb, width: first.width, height: first.height }, size.width, size.height, hires.upscaler);
   const second = await generate(
     { ...base, width: size.width, height: size.height, steps, image: { rgb: upscaled, strength: hires.strength } },
-    onStep ? (s) => onStep({ ...s, step: base.steps + s.step, total, elapsedMs: first.timings.totalMs + s.elapsedMs }) : undefined,
+    onStep ? (s, preview) => onStep({ step: base.steps + s.step, total, elapsedMs: first.timings.totalMs + s.elapsedMs }, preview) : undefined,
   );
   const sum = (k: keyof HostGenerateResult['timings']): number => first.timings[k] + second.timings[k];
   return {

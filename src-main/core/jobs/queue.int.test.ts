@@ -99,7 +99,7 @@ describe('the job queue', () => {
       const stepsOrder = (events['job.progress'] ?? []).map((e) => e.generationId);
       expect(stepsOrder).toEqual(done.flatMap((id) => [id, id]));
       const last = events['job.progress']!.at(-1)!;
-      expect(last).toMatchObject({ step: 2, total: 2, etaMs: 0 });
+      expect(last.progress).toEqual({ task: 'generate', unit: 'steps', status: 'running', done: 2, total: 2, rate: expect.any(Number), etaMs: 0 });
       expect(last.preview?.pngBase64.length).toBeGreaterThan(10);
 
       const page = await core.api['jobs.list']({ limit: 10 });
@@ -119,7 +119,7 @@ describe('the job queue', () => {
       expect(detail.seed).toBe(BIG_SEED);
       expect((await core.api['gallery.get']({ id: b.generationIds[1]! })).guidance).toBe(2.5);
       // The second run of the same model and size had a measured step time, so an ETA from the first step on.
-      expect(events['job.progress']!.slice(2).every((e) => e.etaMs !== null)).toBe(true);
+      expect(events['job.progress']!.slice(2).every((e) => e.progress.etaMs !== null)).toBe(true);
       expect(notified.map((n) => n.jobId)).toEqual([a.jobId, b.jobId]);
       expect(notified[0]!.title).toBe('2 images ready');
       expect(blocked()).toBe(0); // the power blocker was released when the queue went idle
@@ -134,7 +134,7 @@ describe('the job queue', () => {
     try {
       const r = await held.core.api['jobs.submit']({ params: params(), sweep: { seeds: { mode: 'consecutive', first: '1', count: 3 } } });
       const [g0, g1, g2] = r.generationIds as [number, number, number];
-      const reached = (id: number) => (held.events['job.progress'] ?? []).some((e) => e.generationId === id && e.step === 1);
+      const reached = (id: number) => (held.events['job.progress'] ?? []).some((e) => e.generationId === id && e.progress.done === 1);
       await until(() => reached(g0), 'step 1 of the first generation');
       // A queued generation: cancelled, the others untouched.
       expect((await held.core.api['jobs.cancel']({ generationId: g2 })).cancelled).toBe(1);
@@ -160,7 +160,7 @@ describe('the job queue', () => {
     try {
       const r = await held.core.api['jobs.submit']({ params: params(), sweep: { seeds: { mode: 'consecutive', first: '1', count: 2 } } });
       jobId = r.jobId;
-      await until(() => (held.events['job.progress'] ?? []).some((e) => e.step === 1), 'step 1');
+      await until(() => (held.events['job.progress'] ?? []).some((e) => e.progress.done === 1), 'step 1');
       expect(held.core.jobs.store.generation(r.generationIds[0]!)).toMatchObject({ status: 'running', step: 1, total: 2 });
       const { cancelled } = await held.core.api['jobs.cancel']({ jobId });
       expect(cancelled).toBe(2);
@@ -189,7 +189,7 @@ describe('the job queue', () => {
     const dataDir = tempDir();
     const first = await open(dataDir, { env: { SD35_TEST_MODE: '1', SD35_TEST_HOLD: 'after-step:1' } });
     const r = await first.core.api['jobs.submit']({ params: params(), sweep: { seeds: { mode: 'list', seeds: ['11', '12'] } } });
-    await until(() => (first.events['job.progress'] ?? []).some((e) => e.step === 1), 'step 1');
+    await until(() => (first.events['job.progress'] ?? []).some((e) => e.progress.done === 1), 'step 1');
     first.core.close();
 
     const second = await open(dataDir);

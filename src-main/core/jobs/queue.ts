@@ -9,11 +9,12 @@ import { StudioError } from '../../../src-shared/errors';
 import type { JobParams, Sweep } from '../../../src-shared/generation';
 import type { JobChangedEvent, JobTarget, JobView } from '../../../src-shared/schemas/jobs';
 import type { EventName, PayloadOf } from '../../../src-shared/api';
+import { stepProgress, type GenerationStep } from '../../../src-shared/progress';
 import type { Notifier, PowerSaveBlocker } from '../adapters';
 import type { Db } from '../db';
 import type { HistoryService } from '../history/service';
 import type { ModelService } from '../models/service';
-import type { HostModelInfo, HostStep, InferenceHost } from '../../inference/host';
+import type { HostModelInfo, InferenceHost } from '../../inference/host';
 import { etaMs } from './eta';
 import type { ModelHost } from './model-host';
 import { failsTheWholeJob, runGeneration, type ResolvedModel, type RunOutcome } from './runner';
@@ -52,7 +53,7 @@ export interface SubmitOptions {
 
 export interface OwnRunHooks {
   signal?: AbortSignal;
-  onStep?(generationId: number, step: HostStep): void;
+  onStep?(generationId: number, step: GenerationStep): void;
   onLoaded?(info: HostModelInfo, model: ResolvedModel): void;
   onImage?(generationId: number, outcome: RunOutcome): void;
   onError?(generationId: number, error: StudioError): void;
@@ -334,19 +335,17 @@ export class JobQueue {
             this.o.modelHost.loadedModel = model.id;
             hooks.onLoaded?.(info, model);
           },
-          onStep: (s) => {
+          onStep: (s, preview) => {
             if (this.closed) return;
             this.store.setProgress(gen.id, s.step, s.total);
             if (this.store.cancelRequested(gen.jobId)) controller.abort();
             hooks.onStep?.(gen.id, s);
+            const eta = etaMs({ storedMsPerStep: stored, step: s.step, total: s.total, elapsedMs: s.elapsedMs, queuedSteps: Math.max(0, queuedSteps) });
             this.o.emit('job.progress', {
               jobId: gen.jobId,
               generationId: gen.id,
-              step: s.step,
-              total: s.total,
-              ...(s.preview ? { preview: { width: s.preview.width, height: s.preview.height, pngBase64: Buffer.from(s.preview.png).toString('base64') } } : {}),
-              elapsedMs: s.elapsedMs,
-              etaMs: etaMs({ storedMsPerStep: stored, step: s.step, total: s.total, elapsedMs: s.elapsedMs, queuedSteps: Math.max(0, queuedSteps) }),
+              progress: stepProgress(s, eta),
+              ...(preview ? { preview: { width: preview.width, height: preview.height, pngBase64: Buffer.from(preview.png).toString('base64') } } : {}),
               jobStatus: this.store.jobStatus(gen.jobId) ?? 'running',
             });
           },

@@ -7,7 +7,7 @@ import { CATALOG, catalogSourceForRepo, isCatalogId, repoFolderName, type Catalo
 import { StudioError } from '../../../src-shared/errors';
 import type { EpChoice, GenerationParams, HiresMeta, LoraRef, MemoryMode } from '../../../src-shared/generation';
 import type { StudioImageMeta, StudioLoraMeta } from '../../../src-shared/metadata';
-import type { HostGenerateResult, HostModelInfo, HostStep, InferenceHost } from '../../inference/host';
+import type { HostGenerateResult, HostModelInfo, InferenceHost, StepListener } from '../../inference/host';
 import type { GenerateRequest } from '../../inference/pipeline';
 import { upscaleTo } from '../images/upscale';
 import { generateWithHires, type GenerateFn, type UpscaleFn } from './hires';
@@ -80,7 +80,7 @@ export async function resolveModel(models: Pick<ModelService, 'resolveInstalled'
 export interface RunHooks {
   signal?: AbortSignal;
   previews?: boolean;
-  onStep?(step: HostStep): void;
+  onStep?: StepListener;
   onLoaded?(info: HostModelInfo, model: ResolvedModel): void;
 }
 

@@ -1,5 +1,7 @@
 // The downloader's shapes: what to fetch, what it reports, where it keeps its state (download.ts
 // schedules, download-file.ts fetches one file; both speak these).
+import type { Progress } from '../../../src-shared/progress';
+import type { FileProgress, FileStage } from '../../../src-shared/schemas/models';
 import type { HubClient } from './hub';
 import type { ModelsRoot } from './models-root';
 import type { RetryPolicy } from './retry';
@@ -25,23 +27,12 @@ export interface VerifiedFile {
   sha256: string;
 }
 
-export type FileStage = 'queued' | 'hashing' | 'downloading' | 'retrying' | 'verified';
+export type { FileProgress, FileStage };
 
-export interface FileProgress {
-  path: string;
-  size: number;
-  doneBytes: number;
-  bytesPerSecond: number;
-  etaSeconds: number | null;
-  stage: FileStage;
-}
-
+/** THE progress shape over the files of this call, and each file's (src-shared/schemas/models.ts). */
 export interface ProgressEvent {
   type: 'progress';
-  totalBytes: number;
-  doneBytes: number;
-  bytesPerSecond: number;
-  etaSeconds: number | null;
+  progress: Extract<Progress, { task: 'download' }>;
   files: FileProgress[];
 }
 

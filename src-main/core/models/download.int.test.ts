@@ -86,9 +86,10 @@ describe('a full download', () => {
     const progress = h.events.filter((e): e is DownloadProgressEvent & { at: number } => e.type === 'download-progress');
     expect(progress.length).toBeGreaterThan(0);
     const last = progress[progress.length - 1]!;
-    expect(last.doneBytes).toBe(last.totalBytes);
+    expect(last.progress.done).toBe(last.progress.total);
+    expect(last.progress).toMatchObject({ task: 'download', unit: 'bytes', etaMs: 0 });
     for (let i = 10; i < progress.length; i++) expect(progress[i]!.at - progress[i - 10]!.at).toBeGreaterThanOrEqual(900);
-    expect(progress.some((p) => p.bytesPerSecond > 0 && p.files.some((f) => f.path === BIG_FILE))).toBe(true);
+    expect(progress.some((p) => (p.progress.rate ?? 0) > 0 && p.files.some((f) => f.path === BIG_FILE))).toBe(true);
     expect(h.events.filter((e) => e.type === 'file-verified')).toHaveLength(result.files.length);
     expect(h.events.some((e) => e.type === 'download-completed')).toBe(true);
 
@@ -218,7 +219,7 @@ describe('disk, pause, resume, cancel', () => {
     const h = harness({ download: { concurrency: 2 } });
     hub.setFaults({ bytesPerSecond: 4 * MiB });
     const handle = await h.service.download(SMALL);
-    await waitForEvent(h, (e) => e.type === 'download-progress' && (e.files.find((f) => f.path === BIG_FILE)?.doneBytes ?? 0) > MiB);
+    await waitForEvent(h, (e) => e.type === 'download-progress' && (e.files.find((f) => f.path === BIG_FILE)?.progress.done ?? 0) > MiB);
     await h.service.pause(SMALL);
     const err = await rejection(handle.done);
     expect(err.code).toBe('interrupted');
@@ -239,7 +240,7 @@ describe('disk, pause, resume, cancel', () => {
     const h = harness({ download: { concurrency: 2 } });
     hub.setFaults({ bytesPerSecond: 4 * MiB });
     const handle = await h.service.download(SMALL);
-    await waitForEvent(h, (e) => e.type === 'download-progress' && (e.files.find((f) => f.path === BIG_FILE)?.doneBytes ?? 0) > MiB);
+    await waitForEvent(h, (e) => e.type === 'download-progress' && (e.files.find((f) => f.path === BIG_FILE)?.progress.done ?? 0) > MiB);
     await h.service.pause(SMALL);
     await handle.done.catch(() => undefined);
     hub.setFaults({});
@@ -283,7 +284,7 @@ describe('disk, pause, resume, cancel', () => {
     const h = harness();
     hub.setFaults({ bytesPerSecond: 4 * MiB });
     const handle = await h.service.download(SMALL);
-    await waitForEvent(h, (e) => e.type === 'download-progress' && e.doneBytes > MiB);
+    await waitForEvent(h, (e) => e.type === 'download-progress' && e.progress.done > MiB);
     const staging = path.join(h.modelsDir, '.staging', 'acme--sd3-small');
     expect(fs.existsSync(staging)).toBe(true);
     await h.service.cancel(SMALL);

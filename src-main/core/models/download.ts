@@ -12,9 +12,10 @@
 // beside it: download-types.ts (the shapes), download-file.ts (one file), hasher.ts, part-writer.ts,
 // speed-meter.ts, staging-paths.ts, install.ts (staged → installed).
 import path from 'node:path';
+import { progress, type Progress, type ProgressStatus } from '../../../src-shared/progress';
 import { checkDiskSpace, freeSpace as defaultFreeSpace, type FreeSpaceFn } from './disk';
 import { downloadOne, type FileContext, type Tracker } from './download-file';
-import type { DownloadOptions, DownloadTarget, FileProgress, VerifiedFile } from './download-types';
+import type { DownloadOptions, DownloadTarget, FileProgress, FileStage, VerifiedFile } from './download-types';
 import { HashWorker } from './hash-worker';
 import { WORKER_HASH_MIN_BYTES } from './hasher';
 import { ModelsRoot } from './models-root';
@@ -30,6 +31,24 @@ export function remainingBytes(files: readonly DownloadTarget[]): number {
 /** Refuses the download before any byte when the remaining set does not fit on the disk. */
 export async function preflightDiskSpace(dir: string, files: readonly DownloadTarget[], free: FreeSpaceFn = defaultFreeSpace): Promise<void> {
   await checkDiskSpace(dir, remainingBytes(files), free);
+}
+
+const FILE_STATUS: Readonly<Record<FileStage, ProgressStatus>> = {
+  queued: 'queued',
+  hashing: 'running',
+  downloading: 'running',
+  retrying: 'retrying',
+  verified: 'done',
+};
+
+/**
+ * A download's progress in THE progress shape: `done` of `total` bytes at `bytesPerSecond` (as measured;
+ * 0 = not yet), the time left from that rate (0 once done, null while no rate is known).
+ */
+export function bytesProgress(done: number, total: number, bytesPerSecond: number, status: ProgressStatus = 'running', label?: string): Extract<Progress, { task: 'download' }> {
+  const rate = Math.round(bytesPerSecond);
+  const etaMs = done >= total ? 0 : rate > 0 ? Math.ceil(((total - done) / rate) * 1000) : null;
+  return progress('download', { status, done, total, rate, etaMs, ...(label !== undefined ? { label } : {}) });
 }
 
 /** Parses SD35_TEST_HOLD=download-after-bytes:N (only when SD35_TEST_MODE=1). */
@@ -69,28 +88,12 @@ export async function downloadFiles(o: DownloadOptions): Promise<VerifiedFile[]>
     let done = 0;
     for (const t of trackers.values()) {
       done += t.done;
-      const bps = t.meter.rate(now);
-      files.push({
-        path: t.target.path,
-        size: t.target.size,
-        doneBytes: t.done,
-        bytesPerSecond: Math.round(bps),
-        etaSeconds: t.stage === 'verified' ? 0 : bps > 0 ? Math.ceil((t.target.size - t.done) / bps) : null,
-        stage: t.stage,
-      });
+      files.push({ path: t.target.path, stage: t.stage, progress: bytesProgress(t.done, t.target.size, t.meter.rate(now), FILE_STATUS[t.stage], t.target.path) });
     }
-    const bps = totalMeter.rate(now);
     const snapshot = `${done}|${files.map((f) => f.stage).join(',')}`;
     if (!force && snapshot === lastSnapshot) return;
     lastSnapshot = snapshot;
-    emit({
-      type: 'progress',
-      totalBytes,
-      doneBytes: done,
-      bytesPerSecond: Math.round(bps),
-      etaSeconds: done >= totalBytes ? 0 : bps > 0 ? Math.ceil((totalBytes - done) / bps) : null,
-      files,
-    });
+    emit({ type: 'progress', progress: bytesProgress(done, totalBytes, totalMeter.rate(now)), files });
   };
   const ticker = setInterval(() => emitProgress(), Math.max(100, o.progressIntervalMs ?? 100));
 

@@ -190,7 +190,7 @@ describe('Add image-to-image support (the VAE encoder of an installed model)', (
     try {
       await h3.service.addEncoder(REPO);
       const done = h3.service.running(REPO)!.done;
-      await waitForEvent(h3, (e) => e.type === 'download-progress' && e.doneBytes > 0);
+      await waitForEvent(h3, (e) => e.type === 'download-progress' && e.progress.done > 0);
       expect((await h3.service.get(REPO)).state).toBe('downloading');
       await h3.service.cancel(REPO);
       expect((await rejection(done)).code).toBe('cancelled');

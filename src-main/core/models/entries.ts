@@ -61,8 +61,8 @@ export async function modelEntry(src: EntrySources, id: string, row: ModelRow | 
     entry.download = {
       commit: row.downloadCommit,
       t5: row.downloadT5 ?? true,
-      doneBytes: live?.doneBytes ?? files.reduce((s, f) => s + (f.state === 'pending' ? f.bytesDone : f.size), 0),
-      totalBytes: live?.totalBytes ?? files.reduce((s, f) => s + f.size, 0),
+      doneBytes: live?.progress.done ?? files.reduce((s, f) => s + (f.state === 'pending' ? f.bytesDone : f.size), 0),
+      totalBytes: live?.progress.total ?? files.reduce((s, f) => s + f.size, 0),
       ...(row.errorCode ? { error: { code: row.errorCode as StudioErrorCode, message: boundText(row.errorMessage ?? '', 4000) } } : {}),
       ...(isEncoderAddition(row, all) ? { adds: 'vae-encoder' as const } : {}),
     };

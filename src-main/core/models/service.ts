@@ -2,7 +2,6 @@
 // imported models, downloads (resumable, verified, paused/resumed/cancelled, resumed after a
 // restart), verifies, removes, imports local folders, and keeps the Hugging Face token.
 // Events (progress and state changes) go to listeners as one typed union.
-import { progress } from '../../../src-shared/progress';
 import fs from 'node:fs';
 import path from 'node:path';
 import { version as APP_VERSION } from '../../../package.json';
@@ -29,7 +28,7 @@ import type {
 import type { SecretStore } from '../adapters';
 import type { Db } from '../db';
 import { freeSpace as defaultFreeSpace, type FreeSpaceFn } from './disk';
-import { downloadFiles, preflightDiskSpace } from './download';
+import { bytesProgress, downloadFiles, preflightDiskSpace } from './download';
 import { acquireDownloadLock } from './download-lock';
 import type { DownloadEvent, DownloadTarget, VerifiedFile } from './download-types';
 import { installedHint, installedIds, modelEntry } from './entries';
@@ -465,12 +464,8 @@ export class ModelService {
       // The download runs in two calls (graphs first, then the rest): progress always spans the whole set,
       // so the bar never reaches 100% on the graphs and starts over.
       const allBytes = o.targets.reduce((sum, t) => sum + t.size, 0);
-      const wholeSet = (before: number) => (e: DownloadEvent): DownloadEvent => {
-        if (e.type !== 'progress') return e;
-        const doneBytes = before + e.doneBytes;
-        const etaSeconds = doneBytes >= allBytes ? 0 : e.bytesPerSecond > 0 ? Math.ceil((allBytes - doneBytes) / e.bytesPerSecond) : null;
-        return { ...e, totalBytes: allBytes, doneBytes, etaSeconds };
-      };
+      const wholeSet = (before: number) => (e: DownloadEvent): DownloadEvent =>
+        e.type === 'progress' ? { ...e, progress: bytesProgress(before + e.progress.done, allBytes, e.progress.rate ?? 0) } : e;
       const fetchFiles = (files: DownloadTarget[], before = 0) =>
         downloadFiles({
           hub: this.hub,
@@ -572,13 +567,7 @@ export class ModelService {
 
   private onDownloadEvent(dl: ActiveDownload, e: DownloadEvent): void {
     if (e.type === 'progress') {
-      const { type: _type, ...rest } = e;
-      const event: DownloadProgressEvent = {
-        type: 'download-progress',
-        id: dl.id,
-        ...rest,
-        progress: progress('download', { status: 'running', done: rest.doneBytes, total: rest.totalBytes, rate: rest.bytesPerSecond, etaMs: rest.etaSeconds === null ? null : rest.etaSeconds * 1000 }),
-      };
+      const event: DownloadProgressEvent = { type: 'download-progress', id: dl.id, progress: e.progress, files: e.files };
       dl.lastProgress = event;
       this.emit(event);
     } else if (e.type === 'retry') {

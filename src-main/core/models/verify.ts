@@ -46,14 +46,7 @@ export async function verifyDownloaded(
           lastEmit = now;
           const rate = now > started ? (doneBytes * 1000) / (now - started) : null;
           const etaMs = rate ? Math.round(((totalBytes - doneBytes) / rate) * 1000) : null;
-          emit({
-            type: 'verify-progress',
-            id: row.id,
-            path: f.path,
-            doneBytes,
-            totalBytes,
-            progress: progress('verify', { status: 'running', done: doneBytes, total: totalBytes, rate, etaMs, label: f.path }),
-          });
+          emit({ type: 'verify-progress', id: row.id, progress: progress('verify', { status: 'running', done: doneBytes, total: totalBytes, rate, etaMs, label: f.path }) });
         },
       });
     } catch {
@@ -67,14 +60,7 @@ export async function verifyDownloaded(
     else if (!f.expectedSha256 && f.gitOid && digest.gitOid !== f.gitOid) problem = `${f.path} does not match its git hash ${f.gitOid}`;
     out.push({ path: f.path, size, sha256: digest.sha256, ok: !problem, ...(problem ? { problem } : {}) });
   }
-  emit({
-    type: 'verify-progress',
-    id: row.id,
-    path: files[files.length - 1]?.path ?? '',
-    doneBytes: totalBytes,
-    totalBytes,
-    progress: progress('verify', { status: 'done', done: totalBytes, total: totalBytes }),
-  });
+  emit({ type: 'verify-progress', id: row.id, progress: progress('verify', { status: 'done', done: totalBytes, total: totalBytes }) });
   const problems = out.filter((f) => !f.ok).map((f) => f.problem!);
   if (files.length === 0) problems.push(`No downloaded files are recorded for ${row.id}; download it again.`);
   return { id: row.id, ok: problems.length === 0, method: 'hashes', files: out, problems };

@@ -6,7 +6,7 @@
 // Cell geometry is measured when the stage resizes (ResizeObserver), never inside a wheel or pointer
 // handler, so input never forces a synchronous layout.
 import { onBeforeUnmount, ref, type Ref } from 'vue';
-import { FIT, clampPan, isOneToOne, pan, pixelScale, toggleOneToOne, wheelZoom, zoomLabel, type Size, type Viewport } from './viewport';
+import { FIT, clampPan, fitted, isOneToOne, pan, pixelScale, toggleOneToOne, wheelZoom, zoomLabel, type Size, type Viewport } from './viewport';
 
 interface Rect {
   left: number;
@@ -55,6 +55,13 @@ export function useSharedViewport(): SharedViewport {
     stage.style.setProperty('--vx', `${v.x.toFixed(2)}px`);
     stage.style.setProperty('--vy', `${v.y.toFixed(2)}px`);
     stage.style.setProperty('--vz', v.zoom.toFixed(5));
+    // The fitted image's size in a frame (before the zoom): what Difference clips its black backdrop to.
+    // Written only when it changes (a resize or another image), never by a wheel step or a drag.
+    const f = fitted(natural, cell());
+    const fw = `${f.width.toFixed(2)}px`;
+    const fh = `${f.height.toFixed(2)}px`;
+    if (stage.style.getPropertyValue('--fw') !== fw) stage.style.setProperty('--fw', fw);
+    if (stage.style.getPropertyValue('--fh') !== fh) stage.style.setProperty('--fh', fh);
     const text = zoomLabel(v, natural, cell(), dpr());
     if (text !== zoomText.value) zoomText.value = text;
     const one = isOneToOne(v, natural, cell(), dpr());

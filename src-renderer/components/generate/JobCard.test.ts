@@ -4,7 +4,8 @@ import { createPinia, setActivePinia } from 'pinia';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createSSRApp, h } from 'vue';
 import { renderToString } from 'vue/server-renderer';
-import type { JobView } from '../../../src-shared/schemas/jobs';
+import { stepProgress } from '../../../src-shared/progress';
+import { jobProgressEventSchema, type JobView } from '../../../src-shared/schemas/jobs';
 import { setStudio } from '../../studio';
 import { fakeClient, type FakeClient } from '../../testing/fake-client';
 import { useQueueStore } from '../../stores/queue';
@@ -39,11 +40,10 @@ async function render(job: JobView): Promise<string> {
   client.emit('job.progress', {
     jobId: 1,
     generationId: 10,
-    step: 1,
-    total: 4,
-    elapsedMs: 50,
-    // 4 images × 4 steps at 50 ms a step, the first image at step 1: 3 + 3 × 4 = 15 steps left = 750 ms.
-    etaMs: 15 * 50, // what core/jobs/eta.ts sends for it (its own test: eta.test.ts)
+    // 4 images × 4 steps at 1 s a step, the first image at step 1: 3 + 3 × 4 = 15 steps left = 15 s
+    // (what core/jobs/eta.ts sends for it: its own test, eta.test.ts). Adding the queued images again
+    // would read 63 s ("about 1 min left").
+    progress: jobProgressEventSchema.shape.progress.parse(stepProgress({ step: 1, total: 4, elapsedMs: 1000 }, 15 * 1000)),
     jobStatus: 'running',
   });
   return renderToString(app);
@@ -56,9 +56,9 @@ beforeEach(() => {
 });
 
 describe('JobCard', () => {
-  it('shows the whole job’s time left as the core sent it: 750 ms for 15 steps at 50 ms, not 3,150 ms', async () => {
+  it('shows the whole job’s time left as the core sent it: 15 s for 15 steps at 1 s, not 63 s', async () => {
     const html = await render(fourImageJob());
-    expect(html).toMatch(/data-testid="eta"[^>]*>about 750 ms left</);
+    expect(html).toMatch(/data-testid="eta"[^>]*>15 s left</);
     expect(html).toMatch(/Image 1 of 4 · step 1\/4/);
   });
 });
