@@ -40,6 +40,7 @@ import {
   comparisonSummarySchema,
 } from './schemas/compare';
 import { epChoiceSchema, GENERATION_LIMITS, memoryModeSchema } from './generation';
+import { jobsUpscaleParamsSchema, upscalersListSchema } from './upscale';
 import { inputsGetResultSchema, inputsGetSchema, inputsPutSchema, storedInputSchema } from './schemas/inputs';
 import {
   lorasEventSchema,
@@ -284,6 +285,8 @@ export const methods = {
   'jobs.resume': method(empty, jobsQueueResultSchema, 'Run the queue again'),
   'jobs.moveToFront': method(z.object({ jobId: jobIdSchema }).strict(), jobsMoveToFrontResultSchema, 'Run a queued job next'),
   'jobs.unloadModel': method(empty, jobsUnloadModelResultSchema, 'Release the model the worker keeps loaded'),
+  'jobs.upscale': method(jobsUpscaleParamsSchema, jobsSubmitResultSchema, 'Queue an upscale of a gallery image (Lanczos or an imported upscaler, ×2/×4) as a job; the result is a new gallery image'),
+  'upscalers.list': method(empty, upscalersListSchema, 'The imported super-resolution upscalers (Lanczos is built in and not listed)'),
 
   'loras.list': method(empty, lorasListSchema, 'The LoRA library: name, base, rank, size, trigger words, title, both hashes'),
   'loras.upload': method(lorasUploadParamsSchema, lorasUploadResultSchema, 'Send a LoRA file in chunks (browser mode), then loras.import the upload'),
@@ -357,6 +360,17 @@ export const eventMessageSchema = z
   .object({ type: z.literal('event'), event: z.string().max(128), payload: z.unknown() })
   .strict();
 export type EventMessage = z.infer<typeof eventMessageSchema>;
+
+/**
+ * Browser mode's heartbeat: the tab sends `{"type":"ping"}` each HEARTBEAT_INTERVAL_MS and the server answers
+ * `{"type":"pong"}` at once (outside the call queue). A tab that hears nothing at all (pong, reply or event) for
+ * HEARTBEAT_TIMEOUT_MS takes the server for gone — dead, or frozen with its socket still open — says so and
+ * reconnects; a connection attempt that has not opened within that time is given up and tried again.
+ */
+export const HEARTBEAT_INTERVAL_MS = 2000;
+export const HEARTBEAT_TIMEOUT_MS = 6000;
+export const heartbeatMessageSchema = z.object({ type: z.enum(['ping', 'pong']) }).strict();
+export type HeartbeatMessage = z.infer<typeof heartbeatMessageSchema>;
 
 /** IPC channel names: one for calls, one for events. */
 export const IPC_CALL_CHANNEL = 'studio:call';

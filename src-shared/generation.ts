@@ -81,13 +81,31 @@ export const SCHEDULER_LABELS: Readonly<Record<Scheduler, string>> = {
 
 /** Skip-Layer Guidance (diffusers' `skip_guidance_layers`): the blocks bypassed in the extra pass, its scale and step window. */
 export const SLG_LIMITS = { maxLayers: 64, maxLayerIndex: 255, minScale: 0, maxScale: 10 } as const;
+// Each message from the limits, after "Skip-Layer Guidance: <field> " (paramErrors): the form, the pipeline and the CLI say it alike.
+const slgFraction = z.number({ error: (iss) => `must be a number from 0 to 1${gotText(iss.input)}.` }).finite().min(0).max(1);
 export const slgScaleSchema = z.number().finite().min(SLG_LIMITS.minScale).max(SLG_LIMITS.maxScale);
 export const slgSchema = z
   .object({
-    layers: z.array(z.number().int().min(0).max(SLG_LIMITS.maxLayerIndex)).min(1).max(SLG_LIMITS.maxLayers),
-    scale: slgScaleSchema,
-    start: z.number().finite().min(0).max(1),
-    end: z.number().finite().min(0).max(1),
+    layers: z
+      .array(
+        z
+          .number({ error: (iss) => `must be block numbers from 0 to ${SLG_LIMITS.maxLayerIndex}${gotText(iss.input)}.` })
+          .int()
+          .min(0)
+          .max(SLG_LIMITS.maxLayerIndex),
+        {
+          error: () => `must be 1 to ${SLG_LIMITS.maxLayers} block numbers from 0 to ${SLG_LIMITS.maxLayerIndex}.`,
+        },
+      )
+      .min(1)
+      .max(SLG_LIMITS.maxLayers),
+    scale: z
+      .number({ error: (iss) => `must be a number from ${SLG_LIMITS.minScale} to ${SLG_LIMITS.maxScale}${gotText(iss.input)}.` })
+      .finite()
+      .min(SLG_LIMITS.minScale)
+      .max(SLG_LIMITS.maxScale),
+    start: slgFraction,
+    end: slgFraction,
   })
   .strict()
   .refine((s) => s.start < s.end, { message: 'the SLG start must be below its end' });

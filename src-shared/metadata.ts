@@ -9,7 +9,7 @@ import { parseFooocus, parseGenericJson, parseNovelAI, parseStabilityMatrix, par
 import { studioSampling } from './metadata/studio-sampling';
 import { studioImageMetaSchema, type ParsedParameters, type StudioImageMeta, type TextChunk } from './metadata/types';
 
-export { formatParameters, parseA1111, parseA1111ParamsLine, quoteA1111Value } from './metadata/a1111';
+export { formatParameters, parseA1111, parseA1111ParamsLine, postprocessFields, quoteA1111Value } from './metadata/a1111';
 export { loraList, parseLoraHashes } from './metadata/a1111';
 export { parseComfyPrompt } from './metadata/comfyui';
 export { parseInvokeAI, parseInvokeDream, splitBracketNegative } from './metadata/invokeai';
@@ -102,6 +102,12 @@ export function studioJson(meta: StudioImageMeta): string {
       if (l.unmatched !== undefined) o.unmatched = l.unmatched;
       return o;
     });
+  }
+  if (m.upscale !== undefined) {
+    const u = m.upscale;
+    const source: Record<string, unknown> = { sha256: u.source.sha256 };
+    if (u.source.imageId !== undefined) source.imageId = u.source.imageId;
+    ordered.upscale = { source, upscaler: u.upscaler, scale: u.scale, sourceWidth: u.sourceWidth, sourceHeight: u.sourceHeight, width: u.width, height: u.height };
   }
   ordered.appVersion = m.appVersion;
   return JSON.stringify(ordered);

@@ -1,7 +1,7 @@
 // THE test hold-point parser (docs/architecture.md §9). SD35_TEST_HOLD=<name>[:<argument>] stops a process at a
 // named point so a test can act there (SIGKILL, cancel) instead of racing a timer; honoured only when
 // SD35_TEST_MODE=1. Each hold point (after-step:N, model-load, op-probe-hang|crash:<op>, save-after[-rename]:N,
-// download-after-bytes:N) reads its setting through here. Imports nothing (the env is passed in).
+// download-after-bytes:N, upscale-tile:N) reads its setting through here. Imports nothing (the env is passed in).
 
 export interface TestHold {
   name: string;

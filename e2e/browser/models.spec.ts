@@ -357,6 +357,9 @@ test("the second source: Stability AI's export picked on the Medium card, licenc
   await expect(stability).toContainText('Stability AI ONNX (AMD GPU)');
   await expect(stability).toContainText('quantised T5');
   await expect(stability.getByTestId('source-verdict')).toContainText('Operators checked when the download starts');
+  // The sources are folded until asked for (the catalog fits the window at 1280×800).
+  await expect(stability).toBeHidden();
+  await sources.getByText('Sources', { exact: true }).click();
   await stability.getByRole('button', { name: 'Download from Stability AI ONNX (AMD GPU)…' }).click();
   const title = 'Download Stable Diffusion 3.5 Medium (Stability AI ONNX (AMD GPU))';
   const panel = medium.getByRole('region', { name: title });

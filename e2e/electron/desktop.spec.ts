@@ -9,11 +9,11 @@ import path from 'node:path';
 import * as electronFuses from '@electron/fuses';
 import { expect, test } from '@playwright/test';
 import { fuseMismatches } from '../../scripts/packaging/fuses.mjs';
-import { REPO, electronBinary, electronSkipReason, packedApp } from '../support/electron-binary';
+import { REPO, electronBinary, electronSkipReason, packedApp, tellElectronSkip } from '../support/electron-binary';
 import { writeTinyModel } from '../support/tiny-model';
 
 const skipReason = electronSkipReason();
-if (skipReason) console.log(`[electron e2e] skipped: ${skipReason}`);
+tellElectronSkip(skipReason);
 
 function cleanEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...extra };

@@ -4,12 +4,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { _electron as electron, expect, test } from '@playwright/test';
-import { REPO, electronBinary, electronSkipReason } from '../support/electron-binary';
+import { REPO, electronBinary, electronSkipReason, tellElectronSkip } from '../support/electron-binary';
 
 const binary = electronBinary();
 const skipReason = electronSkipReason();
 
-if (skipReason) console.log(`[electron e2e] skipped: ${skipReason}`);
+tellElectronSkip(skipReason);
 
 test.describe('Electron window', () => {
   test.skip(!!skipReason, skipReason);

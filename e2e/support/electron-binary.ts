@@ -2,18 +2,12 @@
 // download it), and why an Electron spec must skip here.
 import fs from 'node:fs';
 import path from 'node:path';
+import { electronBinaryAt, electronMissing, skipLine } from '../../scripts/packaging/electron-skip.mjs';
 
 export const REPO = path.resolve(__dirname, '..', '..');
 
 export function electronBinary(): string | undefined {
-  const dir = path.join(REPO, 'node_modules', 'electron');
-  try {
-    const rel = fs.readFileSync(path.join(dir, 'path.txt'), 'utf8').trim();
-    const full = path.join(dir, 'dist', rel);
-    return fs.existsSync(full) ? full : undefined;
-  } catch {
-    return undefined;
-  }
+  return electronBinaryAt(REPO);
 }
 
 /** The app electron-builder packed for this OS (`npm run dist`): the executable inside dist/*-unpacked or the .app. */
@@ -39,8 +33,16 @@ export function packedApp(): { executable: string; fuseTarget: string } | undefi
 }
 
 export function electronSkipReason(): string | undefined {
-  if (!electronBinary()) return 'Electron binary not installed here (ELECTRON_SKIP_BINARY_DOWNLOAD / offline): run `npm run test:electron` online to fetch it';
-  if (!fs.existsSync(path.join(REPO, 'native', 'electron', 'better_sqlite3.node'))) return 'better-sqlite3 for Electron not prepared: run `npm run prepare:electron` online';
+  const missing = electronMissing(REPO);
+  if (missing) return missing;
   if (process.platform === 'linux' && !process.env.DISPLAY) return 'no X display: `npm test` / `npm run test:electron` start this under xvfb-run';
   return undefined;
+}
+
+let told = false;
+/** Prints the skip reason once per run, however many Electron spec files are loaded. */
+export function tellElectronSkip(reason: string | undefined): void {
+  if (!reason || told) return;
+  told = true;
+  console.log(skipLine(reason));
 }

@@ -15,6 +15,7 @@ import { detectGpuMemory, nodeCommandRunner } from './gpu-memory';
 import { acquireLock, type LockInfo, type LockResult } from './lock';
 import { createFileLogger, type Logger } from './log';
 import { assumedProvider, machineMemory } from './machine';
+import { providerLines } from './provider-summary';
 import { noMedia, type MediaSource } from './media';
 import { dataLayout, defaultModelsDir, ensureDataDir, type DataLayout } from './paths';
 import { SettingsStore, defaultSettings } from './settings';
@@ -25,6 +26,8 @@ import { ExportDownloads } from './images/export-downloads';
 import { ComparisonStore } from './jobs/comparisons';
 import { jobsHandlers } from './handlers/jobs';
 import { lorasHandlers } from './handlers/loras';
+import { upscalersHandlers } from './handlers/upscalers';
+import { prepareUpscale } from './upscalers/upscale-job';
 import { LoraService } from './loras/service';
 import { resolveReuseLoras } from './loras/reuse-loras';
 import { checkInitReference, inputsHandlers } from './handlers/inputs';
@@ -296,8 +299,7 @@ export class StudioCore {
       `SD3.5 Studio ${info.appVersion} (${info.runtime})`,
       `Platform: ${info.platform} ${info.arch}, ${os.release()}, ${os.cpus().length} CPUs, ${formatBytes(os.totalmem())} RAM`,
       `Versions: ${Object.entries(info.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
-      ...(info.providers ? [`Providers: ${info.providers.map((p) => `${p.name} ${p.status}${p.missingLibrary ? ` (missing ${p.missingLibrary})` : ''}`).join(', ')}`] : []),
-      `Execution providers: ${info.executionProviders.map((e) => `${e.name}${e.bundled ? '' : e.installed ? ' (installed)' : ' (not installed)'}`).join(', ') || 'none reported'}`,
+      ...providerLines(info.executionProviders, info.providers),
       `GPU memory: ${info.gpuMemory ? describeGpuMemory(info.gpuMemory) : 'unknown'}`,
       `Chosen EP: ${settings.executionProvider}, memory mode: ${settings.memoryMode}`,
       `Data folder: ${info.dataDir} (${info.primary ? 'owner' : 'shared with another process'})`,
@@ -333,9 +335,11 @@ export class StudioCore {
       ...jobsHandlers(this.jobs, {
         ...(this.options.runtime === 'browser' ? { installedOnly: this.models } : {}),
         checkInit: (init) => checkInitReference(this.layout.root, this.history, init),
+        prepareUpscale: (p) => prepareUpscale({ dataRoot: this.layout.root, history: this.history }, { imageId: p.imageId }, p.with, p.scale),
         checkEncoder: (model) => requireEncoder(this.models, model, folderHasVaeEncoder),
       }),
       ...lorasHandlers(this.loras),
+      ...upscalersHandlers(this.layout.upscalers),
     };
   }
 

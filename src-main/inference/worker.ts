@@ -27,7 +27,7 @@ import { sessionsCreated } from './ort-session';
 import { UpscalerSession } from './upscaler-session';
 import { upscaleTiled } from './upscale-tiles';
 import type { ProbeResult, ProbeRunner } from './ort-probe';
-import { testHold } from '../../src-shared/test-hold';
+import { testHold, testHoldCount } from '../../src-shared/test-hold';
 
 /** At most ~10 previews a second: a preview is attached to a step when this long has passed since the last. */
 export const PREVIEW_INTERVAL_MS = 100;
@@ -209,15 +209,35 @@ export class InferenceWorker {
       const started = performance.now();
       const out = await upscaleTiled(message.rgb, message.width, message.height, (px, w, h) => session.run(px, w, h), {
         scale,
-        onTile: (done, total) => {
+        onTile: async (done, total) => {
           if (signal.aborted) throw new StudioError('cancelled', 'The upscale was cancelled.');
           this.send({ type: 'step', requestId: message.requestId, step: done, total, elapsedMs: performance.now() - started });
+          await this.upscaleHoldPoint(done, signal);
         },
       });
       this.send({ type: 'upscaled', requestId: message.requestId, rgb: out.rgb, width: out.width, height: out.height, scale });
     } finally {
       await session.release().catch(() => undefined);
     }
+  }
+
+  /**
+   * Test hold point (docs/architecture.md §9): with SD35_TEST_MODE=1 and SD35_TEST_HOLD=upscale-tile:N, after tile N
+   * (its `step` sent) write "SD35_HOLD upscale-tile:N" to stderr and wait until the request is cancelled.
+   */
+  private async upscaleHoldPoint(done: number, signal: AbortSignal): Promise<void> {
+    if (testHoldCount(this.env, 'upscale-tile') !== done) return;
+    process.stderr.write(`SD35_HOLD upscale-tile:${done}\n`);
+    await new Promise<void>((resolve) => {
+      const keepAlive = setInterval(() => undefined, 1 << 30);
+      const release = (): void => {
+        clearInterval(keepAlive);
+        resolve();
+      };
+      if (signal.aborted) release();
+      else signal.addEventListener('abort', release, { once: true });
+    });
+    throw new StudioError('cancelled', 'The upscale was cancelled.');
   }
 
   /** The model for a spec: the one kept from earlier requests when the spec is the same, else a fresh load. */

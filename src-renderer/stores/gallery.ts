@@ -13,7 +13,7 @@ import { studio } from '../studio';
 import { useGenerateStore } from './generate';
 import { importHeadline, importInBatches, type FileToImport } from './gallery-import';
 import { createGalleryReconciler, itemOf, type SortOrder } from './gallery-live';
-import { useToastsStore } from './toasts';
+import { useToastsStore, type NotifyOptions, type Toast } from './toasts';
 
 export type { SortOrder } from './gallery-live';
 export { compareItems } from './gallery-live';
@@ -350,7 +350,8 @@ export const useGalleryStore = defineStore('gallery', () => {
 
   // ---- toasts (stores/toasts.ts) ----
 
-  const notify = toastsStore.notify;
+  // The gallery's toasts (imports, Undo, its errors) are the Gallery's: they do not follow the person to Generate.
+  const notify = (kind: Toast['kind'], text: string, options: NotifyOptions = {}): number => toastsStore.notify(kind, text, { view: 'gallery', ...options });
   const dismissToast = toastsStore.dismiss;
 
   // ---- edits ----

@@ -7,7 +7,7 @@ import { fakeClient, type FakeClient } from '../testing/fake-client';
 import { FORM_STORAGE_KEY, buildSubmission, defaultForm, restoreForm, setFormStorage, useGenerateStore, type GenerateForm } from './generate';
 import { useGalleryStore } from './gallery';
 import { useModelsStore } from './models';
-import { PARAM_TEXT, seedMessage } from '../../src-shared/generation';
+import { PARAM_TEXT, jobParamsSchema, paramErrors, seedMessage, type ParamField } from '../../src-shared/generation';
 
 type Entry = ResultOf<'models.list'>['models'][number];
 const installed = (id: string, catalogId?: Entry['catalogId'], t5 = true): Entry => ({
@@ -281,7 +281,7 @@ describe('the Advanced group', () => {
   });
   it('refuses a bad shift or SLG window per field', () => {
     const r = buildSubmission(form({ shift: '0' }));
-    expect(!r.ok && r.errors.shift).toBe('The shift must be a number from 0.01 to 100 (got 0). Leave it empty for the model\'s own.');
+    expect(!r.ok && r.errors.shift).toBe('The shift must be a number from 0.01 to 100 (got 0).');
     const s = buildSubmission(form({ slg: true, slgStart: 0.5, slgEnd: 0.2 }));
     expect(!s.ok && s.errors.slg).toMatch(/start must be below its end/);
   });
@@ -351,5 +351,31 @@ describe('the Advanced group', () => {
     });
     expect(store.form).toMatchObject({ sampler: 'euler_ancestral', scheduler: 'beta', shift: '3', slg: false });
     expect(store.reuseNotes).toHaveLength(1);
+  });
+});
+
+describe("the Advanced group's messages are THE schema's (src-shared/generation.ts), as the pipeline and the CLI say them", () => {
+  /** What jobParamsSchema + paramErrors say for `patch` on otherwise valid parameters — derived here, not copied. */
+  const schemaSays = (patch: Record<string, unknown>, field: ParamField): string | undefined => {
+    const r = jobParamsSchema.safeParse({ prompt: 'a cat', negativePrompt: '', model: 'sd3.5-medium', steps: 40, guidance: 4.5, width: 1024, height: 1024, t5: true, ...patch });
+    return r.success ? undefined : paramErrors(r.error)[field];
+  };
+  it.each([
+    [{ sampler: 'ddim' }, { sampler: 'ddim' }, 'sampler'],
+    [{ scheduler: 'karras' }, { scheduler: 'karras' }, 'scheduler'],
+    [{ shift: '0' }, { shift: 0 }, 'shift'],
+    [{ shift: '250' }, { shift: 250 }, 'shift'],
+    [{ slg: true, guidance: 5, slgLayers: '7', slgScale: 20 }, { slg: { layers: [7], scale: 20, start: defaultForm().slgStart, end: defaultForm().slgEnd } }, 'slg'],
+    [{ slg: true, guidance: 5, slgLayers: '7', slgEnd: 1.5 }, { slg: { layers: [7], scale: defaultForm().slgScale, start: defaultForm().slgStart, end: 1.5 } }, 'slg'],
+    [{ slg: true, guidance: 5, slgLayers: '7', slgStart: 0.5, slgEnd: 0.2 }, { slg: { layers: [7], scale: defaultForm().slgScale, start: 0.5, end: 0.2 } }, 'slg'],
+  ] as [Partial<GenerateForm>, Record<string, unknown>, ParamField][])('%j', (formPatch, paramsPatch, field) => {
+    const said = schemaSays(paramsPatch, field);
+    expect(said).toBeTruthy();
+    const r = buildSubmission(form(formPatch as Partial<GenerateForm>));
+    expect(!r.ok && r.errors[field as keyof typeof r.errors]).toBe(said);
+  });
+  it('in words, never zod\'s "Too big: expected number …"', () => {
+    const r = buildSubmission(form({ slg: true, guidance: 5, slgLayers: '7', slgScale: 20 }));
+    expect(!r.ok && r.errors.slg).toBe('Skip-Layer Guidance: scale must be a number from 0 to 10 (got 20).');
   });
 });

@@ -24,11 +24,9 @@ import {
   SAMPLERS,
   SAMPLING_PRESETS,
   SCHEDULERS,
-  shiftSchema,
   randomSeed,
   sizePresetsFor,
   SLG_DEFAULT,
-  slgSchema,
   sweepSchema,
   SWEEP_AXIS_LABELS,
   type Aspect,
@@ -45,6 +43,7 @@ import type { ReuseParameters } from '../../src-shared/schemas/gallery';
 import { stripLoraTags } from '../../src-shared/lora-prompt';
 import type { SkipLayerSupport } from '../../src-shared/schemas/models';
 import { studio } from '../studio';
+import { attempt } from './attempt';
 import { useInitImageStore } from './init-image';
 import { useInpaintAreaStore } from './inpaint-area';
 import { useModelsStore } from './models';
@@ -241,31 +240,27 @@ export interface SubmissionContext {
   skipLayers?: SkipLayerSupport | undefined;
 }
 
-/** The Advanced group's parameters for a submit, or the errors that stop it. */
-function samplingParams(f: GenerateForm, errors: FieldErrors, ctx: SubmissionContext = {}): Pick<JobParams, 'sampler' | 'scheduler' | 'shift' | 'slg'> {
-  const out: Pick<JobParams, 'sampler' | 'scheduler' | 'shift' | 'slg'> = {};
-  if ((SAMPLERS as readonly string[]).includes(f.sampler)) out.sampler = f.sampler;
-  else errors.sampler = `Sampler: one of ${SAMPLERS.join(', ')}.`;
-  if ((SCHEDULERS as readonly string[]).includes(f.scheduler)) out.scheduler = f.scheduler;
-  else errors.scheduler = `Schedule: one of ${SCHEDULERS.join(', ')}.`;
+/**
+ * The Advanced group's values for a submit, as typed: THE schema (jobParamsSchema in buildSubmission) checks them
+ * and words each message (paramErrors) — the same sentences as the pipeline's and the CLI's. Only what needs the
+ * chosen model (SLG support, its joint blocks) and the SLG layers' text are checked here, by generation.ts' rules.
+ */
+function samplingParams(f: GenerateForm, errors: FieldErrors, ctx: SubmissionContext = {}): Record<string, unknown> {
+  const out: Record<string, unknown> = { sampler: f.sampler, scheduler: f.scheduler };
   const shiftText = String(f.shift).trim();
-  if (shiftText !== '') {
-    const v = Number(shiftText);
-    const shift = shiftSchema.safeParse(v);
-    if (shift.success) out.shift = shift.data;
-    else errors.shift = `${shift.error.issues[0]?.message ?? ''} Leave it empty for the model's own.`.trim();
-  }
+  if (shiftText !== '') out.shift = Number(shiftText);
   if (f.slg) {
-    try {
-      const slg = slgSchema.safeParse({ layers: parseSlgLayers(f.slgLayers), scale: f.slgScale, start: f.slgStart, end: f.slgEnd });
-      const support = ctx.skipLayers;
-      const outside = slg.success && support?.available ? slgLayersProblem(slg.data.layers, support.blocks) : undefined;
-      if (support?.available === false) errors.slg = support.reason;
-      else if (outside) errors.slg = outside;
-      else if (slg.success) out.slg = slg.data;
-      else errors.slg = `Skip-Layer Guidance: ${slg.error.issues.map((i) => `${i.path.join('.') || 'window'} ${i.message}`).join('; ')}.`;
-    } catch (err) {
-      errors.slg = StudioError.from(err).message;
+    const support = ctx.skipLayers;
+    if (support?.available === false) errors.slg = support.reason;
+    else {
+      try {
+        const layers = parseSlgLayers(f.slgLayers);
+        const outside = support?.available ? slgLayersProblem(layers, support.blocks) : undefined;
+        if (outside) errors.slg = outside;
+        out.slg = { layers, scale: f.slgScale, start: f.slgStart, end: f.slgEnd };
+      } catch (err) {
+        errors.slg = StudioError.from(err).message;
+      }
     }
   }
   return out;
@@ -686,20 +681,20 @@ export const useGenerateStore = defineStore('generate', () => {
       return undefined;
     }
     errors.value = {};
-    submitting.value = true;
-    submitError.value = undefined;
-    try {
-      const r = await studio().call('jobs.submit', built.value);
-      const s = built.value.sweep.seeds;
-      lastSeed.value = s.mode === 'consecutive' ? s.first : s.mode === 'list' ? s.seeds[0] : undefined;
-      return { jobId: r.jobId };
-    } catch (err) {
-      const e = StudioError.from(err);
-      submitError.value = e.message;
-      return undefined;
-    } finally {
-      submitting.value = false;
-    }
+    const request = built.value;
+    return attempt(
+      {
+        busy: (on) => (submitting.value = on),
+        clear: () => (submitError.value = undefined),
+        failed: (e) => (submitError.value = e.message),
+      },
+      async () => {
+        const r = await studio().call('jobs.submit', request);
+        const s = request.sweep.seeds;
+        lastSeed.value = s.mode === 'consecutive' ? s.first : s.mode === 'list' ? s.seeds[0] : undefined;
+        return { jobId: r.jobId };
+      },
+    );
   }
 
   function resetForm(): void {

@@ -11,6 +11,7 @@ import { FIT_MODES, IMG2IMG_LIMITS, initImageSchema, strengthStart, type FitMode
 import { MAX_INPUT_UPLOAD_BYTES, type InputKind } from '../../src-shared/schemas/inputs';
 import { formatBytes } from '../../src-shared/bytes';
 import { studio } from '../studio';
+import { attempt } from './attempt';
 
 /** A kept input as the form shows it: its sha256, size and an object URL of its bytes. */
 export interface KeptInput {
@@ -137,17 +138,15 @@ export const useInitImageStore = defineStore('initImage', () => {
     return kept;
   }
 
-  async function run<T>(work: () => Promise<T>): Promise<T | undefined> {
-    busy.value = true;
-    error.value = undefined;
-    try {
-      return await work();
-    } catch (err) {
-      error.value = StudioError.from(err).message;
-      return undefined;
-    } finally {
-      busy.value = false;
-    }
+  function run<T>(work: () => Promise<T>): Promise<T | undefined> {
+    return attempt(
+      {
+        busy: (on) => (busy.value = on),
+        clear: () => (error.value = undefined),
+        failed: (e) => (error.value = e.message),
+      },
+      work,
+    );
   }
 
   /** Loads a kept input's bytes (inputs.get) into an object URL. */

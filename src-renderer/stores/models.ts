@@ -8,6 +8,7 @@ import { StudioError, type StudioErrorCode } from '../../src-shared/errors';
 import { progress, type Progress } from '../../src-shared/progress';
 import type { FileProgress } from '../../src-shared/schemas/models';
 import { studio } from '../studio';
+import { attempt } from './attempt';
 
 export type ModelsList = ResultOf<'models.list'>;
 export type ModelEntry = ModelsList['models'][number];
@@ -267,17 +268,8 @@ export const useModelsStore = defineStore('models', () => {
 
   // ---- actions -------------------------------------------------------------------------------
 
-  async function run<T>(id: string, action: BusyAction, fn: () => Promise<T>): Promise<T | undefined> {
-    setBusy(id, action);
-    clearError(id);
-    try {
-      return await fn();
-    } catch (err) {
-      setError(id, toModelError(err));
-      return undefined;
-    } finally {
-      setBusy(id, undefined);
-    }
+  function run<T>(id: string, action: BusyAction, fn: () => Promise<T>): Promise<T | undefined> {
+    return attempt({ busy: (on) => setBusy(id, on ? action : undefined), clear: () => clearError(id), failed: (e) => setError(id, toModelError(e)) }, fn);
   }
 
   /** Starts a download of a catalog entry; errors are kept under its id. Returns true when it started. */

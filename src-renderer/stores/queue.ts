@@ -11,6 +11,7 @@ import { StudioError } from '../../src-shared/errors';
 import type { Progress } from '../../src-shared/progress';
 import { isFinishedStatus, type JobCounts, type JobGeneration, type JobStatus, type JobTarget, type JobView } from '../../src-shared/schemas/jobs';
 import { studio } from '../studio';
+import { attempt } from './attempt';
 import { useToastsStore } from './toasts';
 
 /** What the card shows of a running generation: THE progress shape as `job.progress` carried it, and its last preview. */
@@ -222,18 +223,19 @@ export const useQueueStore = defineStore('queue', () => {
     if (!loaded.value && !loading.value) await refresh();
   }
 
-  async function act<T>(label: string, jobId: number | undefined, fn: () => Promise<T>): Promise<T | undefined> {
-    if (jobId !== undefined) busy.add(jobId);
-    try {
-      const r = await fn();
-      scheduleRefresh(0);
-      return r;
-    } catch (err) {
-      toasts.notify('error', `${label} failed: ${message(err)}`);
-      return undefined;
-    } finally {
-      if (jobId !== undefined) busy.delete(jobId);
-    }
+  function act<T>(label: string, jobId: number | undefined, fn: () => Promise<T>): Promise<T | undefined> {
+    return attempt(
+      {
+        busy: (on) => {
+          if (jobId === undefined) return;
+          if (on) busy.add(jobId);
+          else busy.delete(jobId);
+        },
+        succeeded: () => scheduleRefresh(0),
+        failed: (e) => toasts.notify('error', `${label} failed: ${e.message}`),
+      },
+      fn,
+    );
   }
 
   const cancel = (target: JobTarget, jobId?: number): Promise<ResultOf<'jobs.cancel'> | undefined> =>

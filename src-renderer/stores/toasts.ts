@@ -12,12 +12,18 @@ export interface Toast {
   undoToken?: string;
   /** Auto-dismiss after this many ms; 0 = stays until dismissed. */
   timeoutMs: number;
+  /** The view it belongs to (an import's result: the Gallery): other views do not show it. None: every view. */
+  view?: ToastView;
 }
+
+/** The views that show toasts (<AppToasts view>). */
+export type ToastView = 'generate' | 'gallery';
 
 export interface NotifyOptions {
   details?: string[];
   undoToken?: string;
   timeoutMs?: number;
+  view?: ToastView;
 }
 
 export const MAX_TOASTS = 4;
@@ -54,6 +60,7 @@ export const useToastsStore = defineStore('toasts', () => {
     const toast: Toast = { id, kind, message: text, timeoutMs };
     if (options.details) toast.details = options.details;
     if (options.undoToken) toast.undoToken = options.undoToken;
+    if (options.view) toast.view = options.view;
     // One undo toast at a time: a newer delete replaces the older offer.
     const keep = kind === 'undo' ? toasts.value.filter((x) => x.kind !== 'undo') : toasts.value;
     const next = [...keep, toast].slice(-MAX_TOASTS);
@@ -65,5 +72,10 @@ export const useToastsStore = defineStore('toasts', () => {
 
   const undoToast = computed(() => toasts.value.find((t) => t.kind === 'undo'));
 
-  return { toasts, undoToast, notify, dismiss, hold };
+  /** What `view` shows: its own toasts and those of no view (an import's result stays in the Gallery). */
+  function shownIn(view: ToastView): Toast[] {
+    return toasts.value.filter((t) => !t.view || t.view === view);
+  }
+
+  return { toasts, undoToast, notify, dismiss, hold, shownIn };
 });

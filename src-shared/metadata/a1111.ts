@@ -71,6 +71,14 @@ function promptWithLoraTags(prompt: string, loras: NonNullable<StudioImageMeta['
 }
 
 /** The A1111 `parameters` text for one of our images. */
+/** A1111's extras fields of an upscale ("Postprocess upscale by: 2, Postprocess upscaler: Lanczos"). */
+export function postprocessFields(scale: number, upscaler: string): [string, string][] {
+  return [
+    ['Postprocess upscale by', formatNumber(scale)],
+    ['Postprocess upscaler', upscaler === 'lanczos' ? 'Lanczos' : upscaler],
+  ];
+}
+
 export function formatParameters(meta: StudioImageMeta): string {
   const fields: [string, string][] = [
     ['Steps', formatNumber(meta.steps)],
@@ -105,6 +113,8 @@ export function formatParameters(meta: StudioImageMeta): string {
       ['Hires upscaler', meta.hires.upscaler === 'lanczos' ? 'Lanczos' : meta.hires.upscaler],
     );
   }
+  // An upscaled image: A1111's extras fields (modules/postprocessing.py, scripts/postprocessing_upscale.py).
+  if (meta.upscale !== undefined) fields.push(...postprocessFields(meta.upscale.scale, meta.upscale.upscaler));
   if (meta.model.modelHash !== undefined && meta.model.modelHash !== '') {
     fields.push(['Model hash', meta.model.modelHash]);
   }

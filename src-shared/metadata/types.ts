@@ -2,6 +2,7 @@
 import { clipHiddenSchema, GENERATION_LIMITS, hiresMetaSchema, seedSchema, slgSchema, type ClipHidden, type HiresMeta, type Slg } from '../generation';
 import { z } from 'zod';
 import { initImageSchema, type InitImage } from '../img2img';
+import { upscaleSpecSchema, type UpscaleSpec } from '../upscale';
 
 const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
@@ -86,6 +87,8 @@ export const studioImageMetaSchema = z
     hires: hiresMetaSchema.optional(),
     /** LoRAs applied (in order). */
     loras: z.array(studioLoraMetaSchema).max(GENERATION_LIMITS.maxLoras).optional(),
+    /** An upscaled image (jobs.upscale, `upscale`): its source (sha256, gallery id), upscaler, factor and both sizes. */
+    upscale: upscaleSpecSchema.optional(),
     appVersion: name(64),
   })
   .strict();
@@ -113,6 +116,7 @@ export interface StudioImageMeta {
   init?: InitImage;
   hires?: HiresMeta;
   loras?: StudioLoraMeta[];
+  upscale?: UpscaleSpec;
   appVersion: string;
 }
 

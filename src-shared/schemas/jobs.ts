@@ -3,6 +3,7 @@
 // (seed × axis value). Seeds are decimal strings (src-shared/generation.ts seedSchema).
 import { z } from 'zod';
 import { GENERATION_LIMITS, jobParamsSchema, seedSchema, sweepSchema } from '../generation';
+import { upscaleSpecSchema } from '../upscale';
 import { progressSchema } from '../progress';
 
 const MAX = GENERATION_LIMITS.maxPerSubmit;
@@ -55,6 +56,11 @@ export const jobSchema = z
     params: jobParamsSchema,
     sweep: sweepSchema,
     generations: z.array(jobGenerationSchema).max(MAX),
+    /**
+     * An upscale job (jobs.upscale): what it upscales, with what, to which size. Its `params` are the source image's
+     * parameters as far as they fit the schema (for the card); its one generation's progress counts tiles.
+     */
+    upscale: upscaleSpecSchema.optional(),
   })
   .strict();
 export type JobView = z.infer<typeof jobSchema>;

@@ -1,27 +1,26 @@
 // `sd35-studio upscale --image PNG --with lanczos|NAME --scale 2|4` and `upscalers import PATH [--name N] | list |
-// remove NAME` (docs/architecture.md §5 "Upscale", §8). The upscaled image goes into the gallery (an import of the
-// PNG, its parameters kept with A1111's "Postprocess upscale by" / "Postprocess upscaler" added); a super-resolution
-// model runs tiled on the inference worker. Bad input (a file that is not an image, an upscaler graph that is not
-// image → image, a result over the limits) exits ≠ 0 with the reason and adds nothing.
+// remove NAME` (docs/architecture.md §5 "Upscale", §8). `upscale` is a job of the queue, like the app's jobs.upscale
+// and through the same owner (core/upscalers/upscale-job.ts): the file is kept as an input, the job runs here (owner
+// 'cli') or, when the app or `serve` holds the data folder, in their queue while this process waits. The result goes
+// into the gallery with the source's parameters and A1111's "Postprocess upscale by" / "Postprocess upscaler"; a
+// super-resolution model runs tiled on the inference worker. Bad input (a file that is not an image, an upscaler
+// graph that is not image → image, an unknown upscaler, a result over the limits) exits ≠ 0 with the reason and
+// adds nothing.
 import fs from 'node:fs';
-import path from 'node:path';
-import sharp from 'sharp';
 import { formatBytes } from '../../../src-shared/bytes';
 import { StudioError } from '../../../src-shared/errors';
 import { BUILTIN_UPSCALER } from '../../../src-shared/generation';
 import { progress } from '../../../src-shared/progress';
+import type { JobView } from '../../../src-shared/schemas/jobs';
+import { upscaleResult, upscaleScaleSchema, upscalerLabel } from '../../../src-shared/upscale';
 import { checkInputImage } from '../../core/images/inputs';
-import { PARAMETERS_KEYWORD } from '../../../src-shared/metadata';
-import { readPngInfo, withTextChunks, encodePng } from '../../formats/png';
-import { findUpscaler, lanczos, upscaleWithModel } from '../../core/images/upscale';
+import type { JobStore } from '../../core/jobs/store';
 import { dataLayout } from '../../core/paths';
 import { UpscalerLibrary, type UpscalerEntry } from '../../core/upscalers/library';
+import { prepareUpscale } from '../../core/upscalers/upscale-job';
 import { stringOption } from '../args';
 import type { CliContext, Command } from '../command';
 import { createProgressBar } from '../progress';
-
-/** The largest upscaled image: 8192 px a side and 32 MP (the gallery's PNG bounds stay far away). */
-export const UPSCALE_LIMITS = { maxSide: 8192, maxPixels: 32 * 1024 * 1024 } as const;
 
 function view(e: UpscalerEntry): Record<string, unknown> {
   return { name: e.name, scale: e.scale, bytes: e.bytes, sha256: e.sha256 };
@@ -37,11 +36,31 @@ function one(ctx: CliContext, what: string): string {
   return v;
 }
 
-/** The source's parameters text with A1111's extras fields appended (modules/postprocessing.py writes these). */
-function postprocessText(text: string | undefined, scale: number, upscaler: string): string {
-  const fields = `Postprocess upscale by: ${scale}, Postprocess upscaler: ${upscaler === BUILTIN_UPSCALER ? 'Lanczos' : upscaler}`;
-  if (text === undefined || text.trim() === '') return fields;
-  return `${text}, ${fields}`;
+const POLL_MS = 150;
+
+/** Next to the app or `serve`: the job runs in their queue; this process waits, reading the database. */
+async function waitForJob(ctx: CliContext, store: JobStore, jobId: number, label: string): Promise<JobView> {
+  const bar = createProgressBar();
+  const onAbort = (): void => {
+    try {
+      store.cancelJob(jobId);
+    } catch {
+      // finished meanwhile
+    }
+  };
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    for (;;) {
+      const job = store.require(jobId);
+      const g = job.generations[0];
+      if (g?.status === 'running' && g.step !== undefined && g.total !== undefined) bar.draw(progress('generate', { status: 'running', done: g.step, total: g.total, label }));
+      if (store.isFinished(job.status)) return job;
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  } finally {
+    bar.end();
+    ctx.signal.removeEventListener('abort', onAbort);
+  }
 }
 
 export const UPSCALE_COMMANDS: Command[] = [
@@ -58,8 +77,8 @@ export const UPSCALE_COMMANDS: Command[] = [
       const file = stringOption(ctx.args, 'image');
       if (file === undefined) throw new StudioError('invalid_input', 'Name the image: --image PNG.', { field: 'image' });
       const scaleText = stringOption(ctx.args, 'scale') ?? '2';
-      if (scaleText !== '2' && scaleText !== '4') throw new StudioError('invalid_input', `--scale must be 2 or 4 (got "${scaleText}").`, { field: 'scale' });
-      const scale = Number(scaleText);
+      const scale = upscaleScaleSchema.safeParse(Number(scaleText));
+      if (!scale.success || !/^[24]$/u.test(scaleText)) throw new StudioError('invalid_input', `--scale must be 2 or 4 (got "${scaleText}").`, { field: 'scale' });
       const withName = stringOption(ctx.args, 'with') ?? BUILTIN_UPSCALER;
       let buf: Buffer;
       try {
@@ -68,36 +87,49 @@ export const UPSCALE_COMMANDS: Command[] = [
         const code = (err as NodeJS.ErrnoException).code;
         throw new StudioError(code === 'ENOENT' ? 'not_found' : 'invalid_input', `--image ${file} cannot be read${code ? ` (${code})` : ''}.`, { field: 'image' });
       }
+      // The limits first, from the file's header (no data folder touched for a refused request).
       const info = checkInputImage(buf, `The image ${file}`);
-      const W = info.width * scale;
-      const H = info.height * scale;
-      if (W > UPSCALE_LIMITS.maxSide || H > UPSCALE_LIMITS.maxSide || W * H > UPSCALE_LIMITS.maxPixels) {
-        throw new StudioError('invalid_input', `${info.width}×${info.height} ×${scale} would be ${W}×${H}; at most ${UPSCALE_LIMITS.maxSide} px a side and 32 MP.`, { field: 'scale' });
-      }
+      const result = upscaleResult(info.width, info.height, scale.data);
+      if (result.refused) throw new StudioError('invalid_input', result.refused, { field: 'scale' });
       const core = await ctx.openCore();
       try {
-        const entry = withName === BUILTIN_UPSCALER ? undefined : findUpscaler(core.layout.root, withName);
-        const decoded = await sharp(buf, { limitInputPixels: 16384 * 16384 }).flatten({ background: '#000000' }).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-        const image = { rgb: new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, decoded.data.length), width: decoded.info.width, height: decoded.info.height };
-        let rgb: Uint8Array;
-        if (entry) {
+        // THE owner (core/upscalers/upscale-job.ts): the same checks, job and save as the app's jobs.upscale.
+        const prepared = await prepareUpscale({ dataRoot: core.layout.root, history: core.history }, { bytes: buf, what: `The image ${file}` }, withName, scale.data);
+        const label = `upscale ×${scale.data} (${upscalerLabel(withName)})`;
+        let job: JobView;
+        let imageId: number | undefined;
+        if (core.primary) {
+          const { jobId } = core.jobs.submitUpscale(prepared, { owner: 'cli' });
           const bar = createProgressBar();
-          const up = await upscaleWithModel(image, entry, { dataRoot: core.layout.root, host: () => core.jobs.inferenceHost(), signal: ctx.signal }, (done, total) =>
-            bar.draw(progress('generate', { status: 'running', done, total, rate: null, label: `upscale ×${entry.scale} (tiles)` })),
-          );
+          let failure: StudioError | undefined;
+          job = await core.jobs.runOwnJob(jobId, {
+            signal: ctx.signal,
+            onStep: (_id, s) => bar.draw(progress('generate', { status: 'running', done: s.step, total: s.total, rate: null, label })),
+            onUpscaled: (_id, record) => {
+              imageId = record.id;
+            },
+            onError: (_id, e) => {
+              failure ??= e;
+            },
+          });
           bar.end();
-          rgb = await lanczos(up, W, H);
+          if (failure) throw failure;
         } else {
-          rgb = await lanczos(image, W, H);
+          const { jobId } = core.jobs.submitUpscale(prepared, { owner: 'queue' });
+          ctx.out.progress(`The data folder is in use by another SD3.5 Studio process: upscale job ${jobId} was added to its queue; waiting for it.`);
+          job = await waitForJob(ctx, core.jobs.store, jobId, label);
         }
-        const source = info.format === 'png' ? readPngInfo(buf).chunks : [];
-        const params = source.find((c) => c.keyword === PARAMETERS_KEYWORD);
-        const chunks = [...source.filter((c) => c.keyword !== PARAMETERS_KEYWORD), { keyword: PARAMETERS_KEYWORD, text: postprocessText(params?.text, scale, entry?.name ?? BUILTIN_UPSCALER) }];
-        const png = withTextChunks(encodePng({ width: W, height: H, channels: 3, data: rgb }, []), chunks);
-        const record = await core.history.importFile(png, `${path.basename(file).replace(/\.[^.]+$/u, '')}-x${scale}.png`);
-        const out = core.history.imagePath(record.id) ?? record.path;
-        if (ctx.out.json) ctx.out.item({ id: record.id, path: out, width: W, height: H, upscaler: entry?.name ?? BUILTIN_UPSCALER, scale });
-        else ctx.out.text(`Image ${record.id}: ${out} (${W}×${H}, ${entry ? `${entry.name} ×${entry.scale}` : 'Lanczos'})`);
+        const g = job.generations[0];
+        if (!g || g.status !== 'done') {
+          if (g?.status === 'cancelled' || ctx.signal.aborted) throw new StudioError('cancelled', 'The upscale was cancelled.');
+          throw new StudioError(g?.status === 'interrupted' ? 'interrupted' : 'internal', g?.error ?? 'The upscale did not finish.');
+        }
+        imageId ??= g.imageId;
+        const out = imageId !== undefined ? core.history.imagePath(imageId) : undefined;
+        const W = prepared.spec.width;
+        const H = prepared.spec.height;
+        if (ctx.out.json) ctx.out.item({ id: imageId, path: out, width: W, height: H, upscaler: withName, scale: scale.data, jobId: job.id });
+        else ctx.out.text(`Image ${imageId}: ${out} (${W}×${H}, ${withName === BUILTIN_UPSCALER ? 'Lanczos' : `${withName} ×${scale.data}`})`);
         return 0;
       } finally {
         core.close();

@@ -3,6 +3,8 @@ import type { StudioApi } from '../../../src-shared/api';
 import { StudioError } from '../../../src-shared/errors';
 import type { JobParams, Sweep } from '../../../src-shared/generation';
 import type { JobQueue } from '../jobs/queue';
+import type { JobsUpscaleParams } from '../../../src-shared/upscale';
+import type { PreparedUpscale } from '../upscalers/upscale-job';
 import type { ModelService } from '../models/service';
 
 export type JobsApi = Pick<StudioApi, Extract<keyof StudioApi, `jobs.${string}`>>;
@@ -16,6 +18,8 @@ export interface JobsHandlerOptions {
   installedOnly?: Pick<ModelService, 'resolveInstalled'>;
   /** Image to image: checks what `init` names (handlers/inputs.ts checkInitReference) before anything is queued. */
   checkInit?: (init: NonNullable<JobParams['init']>) => Promise<void>;
+  /** jobs.upscale: checks the source, the upscaler and the limits (core/upscalers/upscale-job.ts) before queueing. */
+  prepareUpscale?: (p: JobsUpscaleParams) => Promise<PreparedUpscale>;
   /** Image to image: the model (and each model-axis value) has the VAE encoder (models/encoder-addition.ts requireEncoder). */
   checkEncoder?: (model: string) => Promise<void>;
 }
@@ -39,6 +43,10 @@ export function jobsHandlers(queue: JobQueue, options: JobsHandlerOptions = {}):
     'jobs.resume': async () => ({ paused: queue.resume() }),
     'jobs.moveToFront': async ({ jobId }) => ({ moved: queue.moveToFront(jobId) }),
     'jobs.unloadModel': async () => ({ unloaded: await queue.unloadModel() }),
+    'jobs.upscale': async (p) => {
+      if (!options.prepareUpscale) throw new StudioError('unavailable', 'Upscaling is not available here.');
+      return queue.submitUpscale(await options.prepareUpscale(p));
+    },
   };
 }
 

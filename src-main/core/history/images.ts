@@ -255,6 +255,31 @@ export async function saveGeneratedImage(ctx: StoreContext, input: SaveImageInpu
 }
 
 /**
+ * saveProcessedImage: the pixels of a queued generation that reworked an image WITHOUT our reproducible parameters
+ * (an upscale of an imported file): the PNG carries the given text chunks (the source's own, with what was done
+ * appended), never an `sd35studio` chunk; `metaJson` is what the gallery keeps about it. Same crash order as saveImage.
+ */
+export async function saveProcessedImage(
+  ctx: StoreContext,
+  input: { pixels: Pixels; generationId: number; chunks: { keyword: string; text: string }[]; metaJson: string; model: string; timings?: Timings },
+  now: number,
+): Promise<number> {
+  const { pixels } = input;
+  validatePixels(pixels);
+  const gen = ctx.generations.require(input.generationId);
+  if (gen.status !== 'queued' && gen.status !== 'running') {
+    throw new StudioError('conflict', `Generation ${gen.id} is ${gen.status}; its image cannot be saved.`);
+  }
+  const id = gen.id;
+  const png = encodePng(pixels, input.chunks.filter((c) => c.keyword !== 'sd35studio'));
+  await commitImageFile(ctx, id, now, png, (rel) => {
+    ctx.generations.markDoneInTx(id, now, { meta: input.metaJson, ep: null, timings: input.timings ?? null });
+    ctx.images.insert({ id, path: rel, width: pixels.width, height: pixels.height, bytes: png.byteLength, model: input.model, createdAt: now, source: 'generated', originalName: null });
+  });
+  return id;
+}
+
+/**
  * importFile: a PNG from another tool (or another SD3.5 Studio), stored BYTE FOR BYTE — its own chunks
  * (A1111 `parameters`, ComfyUI `prompt`/`workflow`, InvokeAI metadata, our `sd35studio`) stay readable
  * by that tool and by us, and its pixels are untouched. We add no chunk of our own: that would change

@@ -18,6 +18,7 @@ import {
   ImageRows,
   importImageFile,
   saveGeneratedImage,
+  saveProcessedImage,
   type ImageRow,
   type SaveImageInput,
   type StoreContext,
@@ -102,6 +103,13 @@ export class HistoryService {
     return this.requireItem(id);
   }
 
+  /** A queued generation's image with another tool's text chunks (images.ts saveProcessedImage: an upscaled import). */
+  async saveProcessedImage(input: Parameters<typeof saveProcessedImage>[1]): Promise<ImageRecord> {
+    const id = await saveProcessedImage(this.ctx, input, this.now());
+    this.emit({ kind: 'added', ids: [id] });
+    return this.requireItem(id);
+  }
+
   /** A PNG from another tool, stored byte for byte (see images.ts importImageFile). */
   async importFile(buf: Uint8Array, originalName: string | null = null): Promise<ImageRecord> {
     const id = await importImageFile(this.ctx, buf, originalName, this.now());
@@ -153,7 +161,8 @@ export class HistoryService {
       timings: gen.timings === null ? null : (JSON.parse(gen.timings) as Timings),
       startedAt: iso(gen.started_at),
       finishedAt: iso(gen.finished_at),
-      meta: importedParams ? null : parsedMeta,
+      // Another tool's parameters show as `imported`; what we did to such an image (an upscale) stays in meta.
+      meta: importedParams ? withoutImported(parsedMeta) : parsedMeta,
       imported: img.source === 'imported' ? { originalName: img.original_name, parameters: importedParams } : null,
       deletedAt: iso(img.deleted_at),
     };
@@ -318,4 +327,11 @@ export function scheduleTrashSweep(
   const timer = setInterval(tick, options.intervalMs ?? 6 * 60 * 60 * 1000);
   timer.unref();
   return () => clearInterval(timer);
+}
+
+/** The gallery's own record of an image beside another tool's parameters (e.g. `upscale`), or null when none. */
+function withoutImported(meta: Record<string, unknown> | null): Record<string, unknown> | null {
+  if (!meta) return null;
+  const { imported: _imported, ...rest } = meta;
+  return Object.keys(rest).length > 0 ? rest : null;
 }

@@ -24,6 +24,8 @@ import { hasLoraTags } from '../../../src-shared/lora-prompt';
 import { LoraLibrary } from '../loras/library';
 import { withPromptLoras } from '../loras/prompt-loras';
 import { dataLayout } from '../paths';
+import type { ImageRecord } from '../history/types';
+import { runUpscale, type PreparedUpscale } from '../upscalers/upscale-job';
 
 type JobEventName = Extract<EventName, `job.${string}`>;
 
@@ -57,6 +59,8 @@ export interface OwnRunHooks {
   onLoaded?(info: HostModelInfo, model: ResolvedModel): void;
   onImage?(generationId: number, outcome: RunOutcome): void;
   onError?(generationId: number, error: StudioError): void;
+  /** An upscale job's image was saved. */
+  onUpscaled?(generationId: number, record: ImageRecord): void;
 }
 
 interface Running {
@@ -107,6 +111,16 @@ export class JobQueue {
     const s = this.o.settings();
     const run: JobRunSettings = { ep: options.run?.ep ?? s.executionProvider, memory: options.run?.memory ?? s.memoryMode };
     const created = this.store.insert(params, sweep, planned, { owner: options.owner ?? 'queue', run });
+    this.changed(created.jobId);
+    if (options.owner !== 'cli') this.kick();
+    return created;
+  }
+
+  /** Queues an upscale (core/upscalers/upscale-job.ts prepareUpscale checked it): one job, one generation. */
+  submitUpscale(prepared: PreparedUpscale, options: SubmitOptions = {}): { jobId: number; generationIds: number[] } {
+    const s = this.o.settings();
+    const run: JobRunSettings = { ep: options.run?.ep ?? s.executionProvider, memory: options.run?.memory ?? s.memoryMode };
+    const created = this.store.insertUpscale(prepared.spec, prepared.display, prepared.row, { owner: options.owner ?? 'queue', run });
     this.changed(created.jobId);
     if (options.owner !== 'cli') this.kick();
     return created;
@@ -309,6 +323,10 @@ export class JobQueue {
 
   /** One generation: running → done | failed | cancelled | interrupted, with its events. */
   private async runOne(gen: RunnableGeneration, hooks: OwnRunHooks): Promise<RunOutcome | undefined> {
+    if (gen.upscale) {
+      await this.runUpscaleOne({ ...gen, upscale: gen.upscale }, hooks);
+      return undefined;
+    }
     const controller = new AbortController();
     this.current = { gen, controller };
     const p = gen.params;
@@ -372,6 +390,45 @@ export class JobQueue {
       this.notifyIfFinished(gen.jobId);
     }
     return outcome;
+  }
+
+  /** An upscale job's generation: the same states, events and cancel as a generation; progress counts tiles. */
+  private async runUpscaleOne(gen: RunnableGeneration & { upscale: NonNullable<RunnableGeneration['upscale']> }, hooks: OwnRunHooks): Promise<void> {
+    const controller = new AbortController();
+    this.current = { gen, controller };
+    try {
+      this.store.markRunning(gen, this.now());
+      this.changed(gen.jobId);
+      const record = await runUpscale({ dataRoot: this.o.dataRoot, history: this.o.history, host: () => this.o.modelHost.get() }, gen, {
+        signal: controller.signal,
+        onStep: (s) => {
+          if (this.closed) return;
+          this.store.setProgress(gen.id, s.step, Math.max(1, s.total));
+          if (this.store.cancelRequested(gen.jobId)) controller.abort();
+          hooks.onStep?.(gen.id, s);
+          const eta = s.step > 0 && s.total > s.step ? Math.round((s.elapsedMs / s.step) * (s.total - s.step)) : null;
+          this.o.emit('job.progress', {
+            jobId: gen.jobId,
+            generationId: gen.id,
+            progress: stepProgress(s, eta, 'upscale'),
+            jobStatus: this.store.jobStatus(gen.jobId) ?? 'running',
+          });
+        },
+      });
+      this.o.emit('job.generationDone', { jobId: gen.jobId, generationId: gen.id, imageId: record.id, seed: gen.params.seed, jobStatus: this.store.jobStatus(gen.jobId) ?? 'done' });
+      hooks.onUpscaled?.(gen.id, record);
+    } catch (err) {
+      if (this.closed) return;
+      const e = StudioError.from(err);
+      this.settleFailure(gen, e);
+      hooks.onError?.(gen.id, e);
+    } finally {
+      this.current = undefined;
+    }
+    if (!this.closed) {
+      this.changed(gen.jobId);
+      this.notifyIfFinished(gen.jobId);
+    }
   }
 
   private settleFailure(gen: RunnableGeneration, e: StudioError): void {

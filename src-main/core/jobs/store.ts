@@ -10,6 +10,7 @@ import { FINISHED_STATUSES, isFinishedStatus, type JobCounts, type JobGeneration
 import type { Db } from '../db';
 import { Generations, type GenerationRow } from '../history/generations';
 import { applyAxisValue, axisLora, type PlannedGeneration } from './sweep';
+import { upscaleSpecSchema, type UpscaleSpec } from '../../../src-shared/upscale';
 
 export type JobOwner = 'queue' | 'cli';
 
@@ -26,6 +27,20 @@ export interface RunnableGeneration {
   idx: number;
   params: GenerationParams;
   run: JobRunSettings;
+  /** An upscale job's generation (jobs.upscale): the runner upscales instead of generating. */
+  upscale?: UpscaleSpec;
+}
+
+/** The generation row of an upscale job: the source image's recorded parameters (the gallery shows them). */
+export interface UpscaleRowFields {
+  seed: string | null;
+  prompt: string;
+  negativePrompt: string;
+  steps: number | null;
+  guidance: number | null;
+  width: number;
+  height: number;
+  model: string;
 }
 
 interface JobRow {
@@ -201,6 +216,29 @@ export class JobStore {
     return tx.immediate();
   }
 
+  /**
+   * Inserts an upscale job (jobs.upscale, `upscale`): one of the queue's jobs (kind 'generate' in the table, so every
+   * list, count, cancel, retry and crash rule applies unchanged) whose snapshot carries `upscale`, and its one queued
+   * generation holding the source's recorded parameters.
+   */
+  insertUpscale(spec: UpscaleSpec, display: JobParams, row: UpscaleRowFields, o: { owner: JobOwner; run: JobRunSettings; pid?: number }): { jobId: number; generationIds: number[] } {
+    const now = this.now();
+    const tx = this.db.transaction(() => {
+      const queued = (this.s.queuedCount!.get() as { n: number }).n;
+      if (queued + 1 > MAX_QUEUED_GENERATIONS) {
+        throw new StudioError('conflict', `The queue already holds ${queued} image(s) waiting; at most ${MAX_QUEUED_GENERATIONS} may wait. Let some finish or cancel them, then submit again.`, { queued, max: MAX_QUEUED_GENERATIONS });
+      }
+      const id = this.generations.reserveIds(1);
+      const snapshot = { ...display, upscale: spec, ep: o.run.ep, memory: o.run.memory };
+      const seeds = row.seed === null ? [] : [row.seed];
+      const sweep: Sweep = { seeds: { mode: 'list', seeds: [row.seed ?? '0'] } };
+      const jobId = Number(this.s.insertJob!.run(JSON.stringify(snapshot), JSON.stringify(seeds), 1, now, o.owner, o.pid ?? process.pid, JSON.stringify(sweep)).lastInsertRowid);
+      this.s.insertGen!.run(id, jobId, 0, row.seed, row.prompt, row.negativePrompt, row.steps, row.guidance, row.width, row.height, row.model, now, null, null);
+      return { jobId, generationIds: [id] };
+    });
+    return tx.immediate();
+  }
+
   get(jobId: number): JobView | undefined {
     const row = this.s.job!.get(jobId) as JobRow | undefined;
     return row ? this.view(row) : undefined;
@@ -273,6 +311,7 @@ export class JobStore {
         ...storedHires(snap.hires),
       },
       run: { ep: String(snap.ep ?? 'auto'), memory: String(snap.memory ?? 'balanced') },
+      ...storedUpscale(snap.upscale),
     };
   }
 
@@ -423,6 +462,7 @@ export class JobStore {
       params: snapshotParams(row.params),
       sweep: storedSweep(row.sweep, gens),
       generations: gens,
+      ...storedUpscale((JSON.parse(row.params) as Record<string, unknown>).upscale),
     };
   }
 
@@ -446,6 +486,13 @@ function storedInit(raw: unknown): { init?: InitImage } {
   if (raw === undefined) return {};
   const parsed = initImageSchema.safeParse(raw);
   return parsed.success ? { init: parsed.data } : {};
+}
+
+/** The upscale of a job's snapshot (an upscale job), when it has a valid one. */
+function storedUpscale(raw: unknown): { upscale?: UpscaleSpec } {
+  if (raw === undefined) return {};
+  const parsed = upscaleSpecSchema.safeParse(raw);
+  return parsed.success ? { upscale: parsed.data } : {};
 }
 
 /** The hires fix of a job's snapshot, when it has a valid one. */
