@@ -1,7 +1,20 @@
 // The renderer's one door to the studio: window.studio (Electron preload) when present, else a
 // WebSocket client for browser mode with the per-launch token from the URL. Both are the same typed
 // client over src-shared/api.ts; results and events are validated on receipt.
-import { type EventName, type MethodName, type ParamsOf, type PayloadOf, type ResultOf, type StudioClient, replySchema, eventMessageSchema } from '../src-shared/api';
+import {
+  HEARTBEAT_INTERVAL_MS,
+  HEARTBEAT_TIMEOUT_MS,
+  type EventName,
+  type HeartbeatMessage,
+  type MethodName,
+  type ParamsOf,
+  type PayloadOf,
+  type ResultOf,
+  type StudioClient,
+  eventMessageSchema,
+  heartbeatMessageSchema,
+  replySchema,
+} from '../src-shared/api';
 import { typedCall, typedOn, type PreloadBridge, type RawChannel, type RawReply } from '../src-shared/client';
 import { browserMediaUrl, studioMediaUrl, wsUrl } from '../src-shared/media-urls';
 import { StudioError } from '../src-shared/errors';
@@ -49,6 +62,18 @@ export type TokenCheck = 'accepted' | 'rejected' | 'unreachable';
 
 /** Reconnect attempts back off to at most this (a restarted server is found within it). */
 const MAX_RECONNECT_DELAY_MS = 3000;
+const PING = JSON.stringify({ type: 'ping' } satisfies HeartbeatMessage);
+
+/** `p`'s answer, or `fallback` when it has none within `ms` (a frozen server never answers). */
+function answerWithin<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
+  return new Promise<T>((resolve) => {
+    const timer = setTimeout(() => resolve(fallback), ms);
+    p.then(
+      (v) => resolve(v),
+      () => resolve(fallback),
+    ).finally(() => clearTimeout(timer));
+  });
+}
 
 const connectionListeners = new Set<(state: ConnectionState, previous: ConnectionState) => void>();
 let connectionState: ConnectionState = 'open';
@@ -87,8 +112,12 @@ export class WebSocketChannel implements RawChannel {
   private opened: Promise<void> | undefined;
   private retry = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Armed while connecting (the attempt's deadline) and while open (silence: no message heard). */
+  private watchdog: ReturnType<typeof setTimeout> | undefined;
+  private pinger: ReturnType<typeof setInterval> | undefined;
   state: ConnectionState = 'connecting';
-  onState?: (s: ConnectionState) => void;
+  /** Where the state goes (default: this module's connection state, which the banner follows). */
+  onState?: (s: ConnectionState) => void = publishConnection;
 
   constructor(
     private readonly url: string,
@@ -102,21 +131,49 @@ export class WebSocketChannel implements RawChannel {
     this.opened = new Promise<void>((resolve, reject) => {
       const ws = new WebSocket(this.url);
       this.ws = ws;
+      // A server that accepts the TCP connection but never answers the upgrade (frozen) is given up on.
+      this.arm(() => this.drop(ws, false, reject));
       ws.onopen = () => {
         this.retry = 0;
         this.setState('open');
+        this.arm(() => this.drop(ws, true, reject));
+        clearInterval(this.pinger);
+        this.pinger = setInterval(() => ws.readyState === WebSocket.OPEN && ws.send(PING), HEARTBEAT_INTERVAL_MS);
         resolve();
       };
-      ws.onmessage = (e) => this.onMessage(String(e.data));
-      ws.onclose = () => {
-        const wasOpen = this.state === 'open';
-        this.opened = undefined;
-        for (const [, settle] of this.pending) settle({ ok: false, error: new StudioError('unavailable', 'Lost the connection to the studio').toWire() });
-        this.pending.clear();
-        void this.afterClose(wasOpen).then(reject);
+      ws.onmessage = (e) => {
+        // Anything heard (a pong, a reply, an event) proves the server alive.
+        this.arm(() => this.drop(ws, true, reject));
+        this.onMessage(String(e.data));
       };
+      ws.onclose = () => this.drop(ws, this.state === 'open', reject);
     });
     return this.opened;
+  }
+
+  private arm(onTimeout: () => void): void {
+    clearTimeout(this.watchdog);
+    this.watchdog = setTimeout(onTimeout, HEARTBEAT_TIMEOUT_MS);
+  }
+
+  /** The socket closed, or went silent (then it is abandoned here: a frozen server never finishes a close). */
+  private drop(ws: WebSocket, wasOpen: boolean, reject: (e: StudioError) => void): void {
+    if (this.ws !== ws) return;
+    this.ws = undefined;
+    this.opened = undefined;
+    clearTimeout(this.watchdog);
+    clearInterval(this.pinger);
+    ws.onopen = ws.onmessage = ws.onclose = null;
+    if (ws.readyState === WebSocket.CONNECTING || ws.readyState === WebSocket.OPEN) {
+      try {
+        ws.close();
+      } catch {
+        // already closing
+      }
+    }
+    for (const [, settle] of this.pending) settle({ ok: false, error: new StudioError('unavailable', 'Lost the connection to the studio').toWire() });
+    this.pending.clear();
+    void this.afterClose(wasOpen).then(reject);
   }
 
   /**
@@ -124,7 +181,7 @@ export class WebSocketChannel implements RawChannel {
    * anything else reconnects with backoff. Returns the error for the calls that waited on it.
    */
   private async afterClose(wasOpen: boolean): Promise<StudioError> {
-    if (!wasOpen && (await this.tokenCheck()) === 'rejected') {
+    if (!wasOpen && (await answerWithin(this.tokenCheck(), HEARTBEAT_TIMEOUT_MS, 'unreachable')) === 'rejected') {
       this.setState('rejected');
       return rejectedToken();
     }
@@ -154,6 +211,7 @@ export class WebSocketChannel implements RawChannel {
       settle?.(reply.data.ok ? { ok: true, result: reply.data.result } : { ok: false, error: reply.data.error });
       return;
     }
+    if (heartbeatMessageSchema.safeParse(raw).success) return;
     const event = eventMessageSchema.safeParse(raw);
     if (event.success) for (const l of this.listeners) l(event.data.event, event.data.payload);
   }
@@ -174,11 +232,12 @@ export class WebSocketChannel implements RawChannel {
   }
 }
 
+/** What a tab whose token the server refused is told (the error of its calls and the banner). */
+export const REJECTED_TOKEN_TEXT =
+  'The studio server did not accept this tab\'s access token: it was restarted, and every start has a new token. Open the link `sd35-studio serve` printed (it ends in #token=…) in this tab.';
+
 function rejectedToken(): StudioError {
-  return new StudioError(
-    'auth_rejected',
-    'The studio server did not accept this tab\'s access token: it was restarted, and every start has a new token. Open the link `sd35-studio serve` printed (it ends in #token=…) in this tab.',
-  );
+  return new StudioError('auth_rejected', REJECTED_TOKEN_TEXT);
 }
 
 /**
@@ -204,7 +263,6 @@ export function createStudioClient(): StudioClient {
   const token = takeToken();
   if (!token) throw new StudioError('auth_required', 'This page needs the link printed by `sd35-studio serve` (it carries the access token).');
   const channel = new WebSocketChannel(wsUrl(window.location.protocol, window.location.host, token), () => checkToken(token));
-  channel.onState = publishConnection;
   return {
     ...makeClient(channel, 'browser', (kind, id, size) => browserMediaUrl(kind, id, size, token)),
     downloadUrl: (p) => `${p}?token=${encodeURIComponent(token)}`,

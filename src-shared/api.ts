@@ -361,6 +361,17 @@ export const eventMessageSchema = z
   .strict();
 export type EventMessage = z.infer<typeof eventMessageSchema>;
 
+/**
+ * Browser mode's heartbeat: the tab sends `{"type":"ping"}` each HEARTBEAT_INTERVAL_MS and the server answers
+ * `{"type":"pong"}` at once (outside the call queue). A tab that hears nothing at all (pong, reply or event) for
+ * HEARTBEAT_TIMEOUT_MS takes the server for gone — dead, or frozen with its socket still open — says so and
+ * reconnects; a connection attempt that has not opened within that time is given up and tried again.
+ */
+export const HEARTBEAT_INTERVAL_MS = 2000;
+export const HEARTBEAT_TIMEOUT_MS = 6000;
+export const heartbeatMessageSchema = z.object({ type: z.enum(['ping', 'pong']) }).strict();
+export type HeartbeatMessage = z.infer<typeof heartbeatMessageSchema>;
+
 /** IPC channel names: one for calls, one for events. */
 export const IPC_CALL_CHANNEL = 'studio:call';
 export const IPC_EVENT_CHANNEL = 'studio:event';

@@ -106,3 +106,30 @@ test('restarted with a new token: the refusal is explained, the new #token= link
   await expect(banner(page)).toHaveCount(0);
   expect(errors.filter((e) => !/WebSocket|ERR_CONNECTION_REFUSED|Failed to load resource|401/.test(e))).toEqual([]);
 });
+
+test('the server freezes with its socket open (SIGSTOP): "Disconnected" shows by the heartbeat alone; thawed, the tab reconnects and reads the queue again', async () => {
+  test.skip(process.platform === 'win32', 'SIGSTOP/SIGCONT are POSIX signals');
+  test.setTimeout(120_000);
+  if (served) await stop(served.child);
+  const dir = dataDir();
+  served = await startServe(dir);
+  const { page, errors } = await openPage(browser, served.url);
+  const calls = callsOf(page);
+  await expect(page.getByRole('heading', { level: 1, name: 'Generate' })).toBeVisible();
+  await expect(page.getByTestId('status-data')).toContainText(dir, { timeout: 30_000 });
+  await expect(banner(page)).toHaveCount(0);
+
+  // Frozen, not dead: the kernel keeps the TCP connection open, so no close event ever reaches the tab.
+  const child = served.child;
+  child.kill('SIGSTOP');
+  try {
+    await expect(banner(page)).toContainText('Disconnected from the studio server — reconnecting');
+    await page.screenshot({ path: path.join(shots, 'connection-frozen.png') });
+  } finally {
+    child.kill('SIGCONT');
+  }
+  const before = calls.length;
+  await expect(banner(page)).toHaveCount(0);
+  await expect.poll(() => calls.slice(before)).toEqual(expect.arrayContaining(['jobs.list', 'system.info']));
+  expect(errors.filter((e) => !/WebSocket|ERR_CONNECTION_REFUSED|Failed to load resource/.test(e))).toEqual([]);
+});

@@ -20,7 +20,6 @@ import { binarizeMask, latentMask, overlayMask, pasteBack } from './masking';
 import { randn } from './noise';
 import { latentPreviewRgb } from './preview';
 import { applySkipLayerGuidance, combineGuidance, comfyNoiseSampler, condHalf, sample, schedule, slgActive, type VelocityModel } from './sampling/index';
-import { readSchedulerShift } from './scheduler';
 import type { LoraUseWire } from './protocol';
 import type { LoadedModel, TransformerConditioning } from './sessions';
 import { concatAxis, concatLastAxis, padLastAxis } from './tensors';
@@ -73,6 +72,8 @@ export interface GenerateResult {
   timings: { encodeMs: number; denoiseMs: number; decodeMs: number; totalMs: number };
   /** Tokens of the prompt that did not fit (CLIP: 75, T5: 255). */
   dropped: { clip: number; t5: number };
+  /** The schedule shift used: the request's, else the model's (read once at load). */
+  shift: number;
 }
 
 /** diffusers' SD3 VAE config: latents / scaling_factor + shift_factor before decoding. */
@@ -116,21 +117,11 @@ function validateImageInput(image: ImageInput, width: number, height: number): v
 
 /** Tokenizers by folder (tokenizers/cache.ts): shared by reloads of a model. */
 const tokenizerCache = new TokenizerCache();
-const shiftCache = new WeakMap<LoadedModel, Promise<number>>();
 
 function tokenizersFor(model: LoadedModel, t5: boolean): Promise<PromptTokenizers> {
   return tokenizerCache.get(model.folder, t5);
 }
 
-function shiftFor(model: LoadedModel): Promise<number> {
-  let shift = shiftCache.get(model);
-  if (!shift) {
-    shift = readSchedulerShift(model.folder);
-    shift.catch(() => shiftCache.delete(model));
-    shiftCache.set(model, shift);
-  }
-  return shift;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Stages (exported for tests and the benchmark)
@@ -330,7 +321,7 @@ export async function denoise(
   const w = params.width / 8;
   const plane = LATENT_CHANNELS * h * w;
   const latentShape = [1, LATENT_CHANNELS, h, w];
-  const { sigmas } = schedule(scheduler, params.steps, params.shift ?? (await shiftFor(model)));
+  const { sigmas } = schedule(scheduler, params.steps, params.shift ?? model.shift);
   const total = sigmas.length - 1; // beta can merge steps
   const noise = randn(params.seed, latentShape);
   const image = params.image;
@@ -507,5 +498,6 @@ async function runGeneration(model: LoadedModel, req: GenerateRequest, hooks: Ge
       totalMs: finished - started,
     },
     dropped: positive.dropped,
+    shift: req.shift ?? model.shift,
   };
 }

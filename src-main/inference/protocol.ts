@@ -250,6 +250,8 @@ export const resultMessageSchema = z
       .object({ loadMs: ms, encodeMs: ms, denoiseMs: ms, decodeMs: ms, totalMs: ms })
       .strict(),
     dropped: z.object({ clip: z.number().int().nonnegative(), t5: z.number().int().nonnegative() }).strict(),
+    /** The schedule shift used: the request's, else the model's scheduler_config.json (read once at load). */
+    shift: z.number(),
     /** The model was kept from an earlier request (no sessions created for this one, beyond what the memory mode frees). */
     modelReused: z.boolean(),
     /** Ops the portability pass rewrote for the provider ('com.microsoft.GroupNorm', …), when any. */

@@ -32,7 +32,8 @@ import { floatTensor, idsTensor, readFloat, sessionIo } from './ort-values';
 import { prepareLoraGraphs, type LoraBaseGraph, type LoraGraph, type LoraReport, type LoraUse } from '../lora/lora-graphs';
 import type { LoraComponent } from '../lora/keys';
 
-import type { ClipHidden, EpChoice, MemoryMode } from '../../src-shared/generation';
+import type { ClipHidden, EpChoice, MemoryMode, Precision } from '../../src-shared/generation';
+import { readSchedulerShift } from './scheduler';
 
 export type { EpChoice, MemoryMode };
 
@@ -123,6 +124,8 @@ export class LoadedModel {
     private readonly files: Partial<Record<ComponentName, ComponentFiles>>,
     private readonly plannedRoles: Map<ComponentName, ComponentRoles>,
     plan: ExecutionPlan,
+    /** The folder's scheduler_config.json shift, read once at load (the model spec carries it; nothing re-reads it). */
+    readonly shift: number,
   ) {
     this.providers = plan.providers;
     this.fallbackReason = plan.fallbackReason;
@@ -151,7 +154,8 @@ export class LoadedModel {
       const io = await readOnnxGraphInfo(files.model);
       roles.set(component, resolveRoles(component, { folder: info.folder, file: files.file }, io));
     }
-    const model = new LoadedModel(info.folder, info.layout, info.hasT5, options, info.components, roles, plan);
+    const shift = await readSchedulerShift(info.folder);
+    const model = new LoadedModel(info.folder, info.layout, info.hasT5, options, info.components, roles, plan, shift);
     const preload: ComponentName[] =
       options.memory === 'fast'
         ? COMPONENTS.filter((c) => info.components[c] !== undefined)
@@ -175,6 +179,12 @@ export class LoadedModel {
   /** Why a GPU provider was not used (shown to the user), if it was not. */
   get epFallbackReason(): string | undefined {
     return this.fallbackReason;
+  }
+
+  /** Element type of the transformer's latent input, from the roles resolved at load (no graph is read again). */
+  get precision(): Precision {
+    const t = this.plannedRoles.get('transformer') as TransformerRoles | undefined;
+    return t?.sample.type === 'float16' ? 'fp16' : 'fp32';
   }
 
   /** 'penultimate' when both CLIPs give hidden_states.{N-1} (diffusers-exact), else 'last'. */

@@ -5,9 +5,7 @@
 import type { Precision } from '../../src-shared/generation';
 import { StudioError } from '../../src-shared/errors';
 import { encodePng } from '../formats/png';
-import { readOnnxGraphInfo } from '../model-folder/onnx-graph';
 import { folderHasVaeEncoder } from '../model-folder/layouts';
-import { resolveTransformerRoles } from './tensor-roles';
 import { generate, type GenerateRequest } from './pipeline';
 import {
   PROTOCOL_VERSION,
@@ -90,13 +88,6 @@ function wireOf(err: unknown): StudioError {
 }
 
 /** Element type of the transformer's latent input: fp16 exports run slowly on the CPU. */
-async function transformerPrecision(model: LoadedModel): Promise<Precision> {
-  const file = model.modelPath('transformer');
-  const io = await readOnnxGraphInfo(file);
-  const roles = resolveTransformerRoles({ folder: model.folder, file }, io);
-  return roles.sample.type === 'float16' ? 'fp16' : 'fp32';
-}
-
 /** The distinct ops the portability pass rewrote for this model's sessions, for the image metadata. */
 function rewrittenOpsOf(model: LoadedModel): { rewrittenOps?: string[] } {
   const ops = [...new Set(model.rewrittenOps.map((r) => r.op))].sort();
@@ -275,13 +266,8 @@ export class InferenceWorker {
       ...(spec.graphsDir !== undefined ? { graphsDir: spec.graphsDir } : {}),
       probeRunner: this.probeRunner,
     });
-    let precision: Precision;
-    try {
-      precision = await transformerPrecision(model);
-    } catch (err) {
-      await model.release().catch(() => undefined);
-      throw err;
-    }
+    // Read once at load with the roles (LoadedModel.load): the transformer graph is not read again for it.
+    const precision = model.precision;
     const loadMs = performance.now() - started;
     const fallback = model.epFallbackReason;
     const loaded: Loaded = {
@@ -366,6 +352,7 @@ export class InferenceWorker {
           totalMs: result.timings.totalMs,
         },
         dropped: result.dropped,
+        shift: result.shift,
         modelReused: reused,
         ...rewrittenOpsOf(loaded.model),
         ...(loras.length > 0 ? { loras: loraReports.map((r) => ({ sha256: r.sha256, applied: r.applied, unmatched: r.unmatched.slice(0, 2000) })) } : {}),

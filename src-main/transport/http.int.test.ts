@@ -89,6 +89,29 @@ describe('browser-mode server', () => {
     expect(await wsOpens(`${base}?token=${s.token}`, { Origin: `http://127.0.0.1:${s.port}` })).toBe(true);
   });
 
+  it("answers the tab's heartbeat ping with a pong at once, beside the calls", async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${s.port}/ws?token=${s.token}`);
+    const heard: unknown[] = [];
+    ws.on('message', (d) => heard.push(JSON.parse(String(d))));
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    const until = async (n: number) => {
+      while (heard.length < n) await new Promise((r) => setTimeout(r, 20));
+    };
+    ws.send(JSON.stringify({ type: 'ping' }));
+    await until(1);
+    expect(heard).toEqual([{ type: 'pong' }]); // not a call: no reply with an id, no "Malformed message"
+    ws.send(JSON.stringify({ type: 'call', id: 7, method: 'system.info', params: {} }));
+    ws.send(JSON.stringify({ type: 'ping' }));
+    await until(3);
+    expect(heard).toContainEqual({ type: 'pong' });
+    expect(heard.filter((m) => (m as { type: string }).type === 'pong')).toHaveLength(2);
+    expect(heard).toContainEqual(expect.objectContaining({ type: 'reply', id: 7, ok: true }));
+    ws.close();
+  });
+
   it('refuses media without the token and media by path', async () => {
     expect((await rawRequest({ path: '/media/image/1' })).status).toBe(401);
     expect((await rawRequest({ path: `/media/image/..%2fstudio.db?token=${s.token}` })).status).toBe(404);

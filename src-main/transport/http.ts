@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable, pipeline } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { MAX_MESSAGE_BYTES, callMessageSchema, type EventMessage, type Reply } from '../../src-shared/api';
+import { MAX_MESSAGE_BYTES, callMessageSchema, type EventMessage, type HeartbeatMessage, type Reply } from '../../src-shared/api';
 import { StudioError } from '../../src-shared/errors';
 import { WS_PATH, parseMediaPath } from '../../src-shared/media-urls';
 import type { EventBus } from '../core/events';
@@ -315,6 +315,12 @@ export async function startHttpTransport(options: HttpTransportOptions): Promise
       ws.on('message', (data, isBinary) => {
         const state = calls.get(ws)!;
         const text = isBinary ? undefined : data.toString();
+        // The tab's heartbeat (src-shared/api.ts HEARTBEAT_*): answered at once, beside the call queue, so a
+        // socket busy with long calls still shows it is alive; a frozen server answers nothing.
+        if (text === PING_TEXT) {
+          sendTo(ws, PONG_TEXT);
+          return;
+        }
         if (state.queue.length >= MAX_CALLS_QUEUED || state.bytes + (text?.length ?? 0) > MAX_QUEUED_BYTES) {
           const error = new StudioError('unavailable', `Too many calls at once (${MAX_CALLS_QUEUED} waiting); wait for their replies and try again.`);
           sendTo(ws, JSON.stringify({ type: 'reply', id: replyId(text), ok: false, error: error.toWire() } satisfies Reply));
@@ -374,6 +380,9 @@ export async function startHttpTransport(options: HttpTransportOptions): Promise
     },
   };
 }
+
+const PING_TEXT = JSON.stringify({ type: 'ping' } satisfies HeartbeatMessage);
+const PONG_TEXT = JSON.stringify({ type: 'pong' } satisfies HeartbeatMessage);
 
 /** The numeric id of a call message, or -1. */
 function replyId(text: string | undefined): number {

@@ -3,7 +3,7 @@
 // it was away are gone).
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
-import { currentConnection, onConnection, type ConnectionState } from '../api';
+import { REJECTED_TOKEN_TEXT, currentConnection, onConnection, type ConnectionState } from '../api';
 import { useGalleryStore } from './gallery';
 import { useModelsStore } from './models';
 import { useQueueStore } from './queue';
@@ -16,9 +16,7 @@ export const useConnectionStore = defineStore('connection', () => {
 
   const message = computed(() => {
     if (state.value === 'lost') return 'Disconnected from the studio server — reconnecting… (is `sd35-studio serve` still running?)';
-    if (state.value === 'rejected') {
-      return 'The studio server did not accept this tab\'s access token: it was restarted, and every start has a new token. Open the link `sd35-studio serve` printed (it ends in #token=…) in this tab.';
-    }
+    if (state.value === 'rejected') return REJECTED_TOKEN_TEXT;
     return undefined;
   });
 

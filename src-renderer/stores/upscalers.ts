@@ -32,8 +32,8 @@ export const useUpscalersStore = defineStore('upscalers', () => {
 
   /** Lanczos (built in) first, then the imported ones by name with their own factor. */
   const choices = computed<UpscalerChoice[]>(() => [
-    { name: BUILTIN_UPSCALER, label: 'Lanczos (built in)' },
-    ...imported.value.map((u) => ({ name: u.name, label: `${u.name} (×${u.scale} model)` })),
+    { name: BUILTIN_UPSCALER, label: 'Lanczos' },
+    ...imported.value.map((u) => ({ name: u.name, label: `${u.name} (×${u.scale})` })),
   ]);
 
   return { imported, loaded, error, choices, load };

@@ -1,17 +1,9 @@
 // InvokeAI: `invokeai_metadata` JSON (3.x and later), the 2.x `sd-metadata` JSON and the older `Dream`
-// command line. In 2.x the negative prompt lives inside the prompt, in [square brackets].
+// command line. In 2.x the negative prompt lives inside the prompt, in [square brackets]. Which key holds which
+// field is import-fields.ts's map.
 import { StudioError } from '../errors';
-import {
-  asInt,
-  asIntString,
-  asNumber,
-  asString,
-  field,
-  isObject,
-  tryParseJson,
-  type JsonObject,
-  scalarText,
-} from './json-lossless';
+import { asString, field, isObject, tryParseJson, type JsonObject } from './json-lossless';
+import { mappedKeys, readToolFields } from './import-fields';
 import type { ParsedParameters } from './types';
 
 /** Split InvokeAI 2.x "prompt [negative] more [negative 2]" into its parts. */
@@ -24,37 +16,12 @@ export function splitBracketNegative(text: string): { prompt: string; negativePr
   return negatives.length > 0 ? { prompt: prompt.trim(), negativePrompt: negatives.join(', ') } : { prompt: text.trim() };
 }
 
-function putExtra(res: ParsedParameters, obj: JsonObject, keys: string[]): void {
-  for (const key of keys) {
-    const v = scalarText(obj[key]);
-    if (v !== undefined && v !== '') res.extra[key] = v;
-  }
-}
-
 function fromInvokeMetadata(obj: JsonObject): ParsedParameters {
   const res: ParsedParameters = { source: 'invokeai', extra: {} };
-  res.prompt = asString(obj.positive_prompt);
-  res.negativePrompt = asString(obj.negative_prompt);
-  res.seed = asIntString(obj.seed);
-  res.steps = asInt(obj.steps);
-  res.guidance = asNumber(obj.cfg_scale);
-  res.width = asInt(obj.width);
-  res.height = asInt(obj.height);
-  // InvokeAI calls the sampler "scheduler" (euler, euler_a, dpmpp_2m_k…).
-  res.sampler = asString(obj.scheduler);
+  readToolFields(res, obj, 'invokeai');
   const model = obj.model;
   res.model = isObject(model) ? (asString(model.name) ?? asString(model.model_name)) : asString(model);
   res.modelHash = isObject(model) ? asString(model.hash) : undefined;
-  putExtra(res, obj, [
-    'generation_mode',
-    'positive_style_prompt',
-    'negative_style_prompt',
-    'clip_skip',
-    'rand_device',
-    'cfg_rescale_multiplier',
-    'strength',
-    'app_version',
-  ]);
   const base = isObject(model) ? (asString(model.base) ?? asString(model.base_model)) : undefined;
   if (base !== undefined) res.extra.base_model = base;
   return res;
@@ -66,16 +33,8 @@ function fromSdMetadata(obj: JsonObject): ParsedParameters {
   const p = field(image, 'prompt');
   const promptText = Array.isArray(p) ? asString(field(p[0], 'prompt')) : asString(p);
   if (promptText !== undefined) Object.assign(res, splitBracketNegative(promptText));
-  res.seed = asIntString(field(image, 'seed'));
-  res.steps = asInt(field(image, 'steps'));
-  res.guidance = asNumber(field(image, 'cfg_scale'));
-  res.width = asInt(field(image, 'width'));
-  res.height = asInt(field(image, 'height'));
-  res.sampler = asString(field(image, 'sampler'));
-  res.model = asString(obj.model_weights) ?? asString(obj.model);
-  res.modelHash = asString(obj.model_hash);
-  putExtra(res, obj, ['app_id', 'app_version']);
-  if (isObject(image)) putExtra(res, image, ['type', 'strength', 'threshold', 'perlin', 'seamless', 'hires_fix']);
+  readToolFields(res, isObject(image) ? image : {}, 'invokeaiLegacyImage');
+  readToolFields(res, obj, 'invokeaiLegacy');
   return res;
 }
 
@@ -121,23 +80,8 @@ export function parseInvokeDream(text: string): ParsedParameters {
     while (i + 1 < tokens.length && !/^--?[a-zA-Z]/.test(tokens[i + 1] as string)) values.push(tokens[++i] as string);
     options.set(tok, values.join(' '));
   }
-  const take = (...names: string[]): string | undefined => {
-    for (const n of names) {
-      const v = options.get(n);
-      if (v !== undefined) {
-        for (const m of names) options.delete(m);
-        return v;
-      }
-    }
-    return undefined;
-  };
-  res.steps = asInt(take('-s', '--steps'));
-  res.seed = asIntString(take('-S', '--seed'));
-  res.width = asInt(take('-W', '--width'));
-  res.height = asInt(take('-H', '--height'));
-  res.guidance = asNumber(take('-C', '--cfg_scale'));
-  res.sampler = take('-A', '--sampler');
-  res.model = take('-m', '--model');
-  for (const [k, v] of options) res.extra[k] = v;
+  readToolFields(res, Object.fromEntries(options), 'invokeDream');
+  const read = mappedKeys('invokeDream');
+  for (const [k, v] of options) if (!read.has(k)) res.extra[k] = v;
   return res;
 }

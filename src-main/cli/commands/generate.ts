@@ -66,7 +66,7 @@ import type { StudioCore } from '../../core/studio';
 import { resolveModel, type ResolvedModel } from '../../core/jobs/runner';
 import type { HostModelInfo } from '../../inference/host';
 import { boolOption, intOption, type ParsedArgs, requiredString, stringOption } from '../args';
-import type { CliContext, Command } from '../command';
+import { defineCommand, type CliContext, type Command } from '../command';
 import { createProgressBar } from '../progress';
 import { LoraLibrary } from '../../core/loras/library';
 import { dataLayout } from '../../core/paths';
@@ -502,7 +502,7 @@ async function waitForQueue(ctx: CliContext, core: StudioCore, jobId: number, co
   }
 }
 
-export const generateCommand: Command = {
+export const generateCommand: Command = defineCommand({
   path: ['generate'],
   usage: 'generate --model <id|folder> --prompt T [options]',
   summary: 'Generate images into the history (one JSON line per image with --json)',
@@ -543,30 +543,26 @@ export const generateCommand: Command = {
   async run(ctx) {
     const opts = parseGenerateOptions(ctx.args);
     const core = await ctx.openCore();
-    try {
-      const model = await resolveModelFolder(core, opts.modelRef);
-      // A folder path is stored absolute, so the queue of another process finds it too.
-      const ref = model.folder === opts.modelRef || /[\\/]/.test(opts.modelRef) ? model.folder : opts.modelRef;
-      await keepInitImage(opts, core.layout.root);
-      if (opts.hires) (await import('../../core/images/upscale')).checkUpscaler(core.layout.root, opts.hires.upscaler);
-      opts.loras = resolveLoraArgs(ctx, opts.loraArgs ?? [], core.layout.root);
-      const { params, sweep } = await jobFor(opts, model, ref);
-      if (ctx.signal.aborted) throw cancelled();
-      const run = { ...(opts.ep ? { ep: opts.ep } : {}), ...(opts.memory ? { memory: opts.memory } : {}) };
-      let job: JobView;
-      if (core.primary) {
-        const { jobId } = core.jobs.submit(params, sweep, { owner: 'cli', run });
-        job = await runHere(ctx, core, jobId, opts.count);
-      } else {
-        const { jobId } = core.jobs.submit(params, sweep, { owner: 'queue', run });
-        ctx.out.progress(`The data folder is in use by another SD3.5 Studio process: job ${jobId} was added to its queue; waiting for its images.`);
-        job = await waitForQueue(ctx, core, jobId, opts.count);
-      }
-      const problem = failure(job);
-      if (problem) throw problem;
-      return 0;
-    } finally {
-      core.close();
+    const model = await resolveModelFolder(core, opts.modelRef);
+    // A folder path is stored absolute, so the queue of another process finds it too.
+    const ref = model.folder === opts.modelRef || /[\\/]/.test(opts.modelRef) ? model.folder : opts.modelRef;
+    await keepInitImage(opts, core.layout.root);
+    if (opts.hires) (await import('../../core/images/upscale')).checkUpscaler(core.layout.root, opts.hires.upscaler);
+    opts.loras = resolveLoraArgs(ctx, opts.loraArgs ?? [], core.layout.root);
+    const { params, sweep } = await jobFor(opts, model, ref);
+    if (ctx.signal.aborted) throw cancelled();
+    const run = { ...(opts.ep ? { ep: opts.ep } : {}), ...(opts.memory ? { memory: opts.memory } : {}) };
+    let job: JobView;
+    if (core.primary) {
+      const { jobId } = core.jobs.submit(params, sweep, { owner: 'cli', run });
+      job = await runHere(ctx, core, jobId, opts.count);
+    } else {
+      const { jobId } = core.jobs.submit(params, sweep, { owner: 'queue', run });
+      ctx.out.progress(`The data folder is in use by another SD3.5 Studio process: job ${jobId} was added to its queue; waiting for its images.`);
+      job = await waitForQueue(ctx, core, jobId, opts.count);
     }
+    const problem = failure(job);
+    if (problem) throw problem;
+    return 0;
   },
-};
+});

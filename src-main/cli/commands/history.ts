@@ -4,7 +4,7 @@ import path from 'node:path';
 import { StudioError } from '../../../src-shared/errors';
 import { progress } from '../../../src-shared/progress';
 import { intOption, stringOption } from '../args';
-import type { Command } from '../command';
+import { defineCommand, type Command } from '../command';
 import { createProgressBar } from '../progress';
 
 const IMPORT_BATCH = 50;
@@ -33,7 +33,7 @@ function sizeText(item: { width: number; height: number; pixelWidth: number; pix
   return item.pixelWidth === item.width && item.pixelHeight === item.height ? size : `${size} (file ${item.pixelWidth}x${item.pixelHeight})`;
 }
 
-export const historyListCommand: Command = {
+export const historyListCommand: Command = defineCommand({
   path: ['history', 'list'],
   usage: 'history list [--search Q] [--limit N]',
   summary: 'List generated and imported images, newest first',
@@ -45,31 +45,27 @@ export const historyListCommand: Command = {
     const limit = intOption(ctx.args, 'limit', { min: 1, max: 100_000 }) ?? 50;
     const search = stringOption(ctx.args, 'search');
     const core = await ctx.openCore();
-    try {
-      let cursor: string | undefined;
-      let left = limit;
-      let shown = 0;
-      while (left > 0) {
-        const page = core.history.query({ ...(search ? { search } : {}), limit: Math.min(500, left), ...(cursor ? { cursor } : {}) });
-        if (page.note) ctx.out.progress(page.note);
-        for (const item of page.items) {
-          const l = line(item, core.layout.root);
-          ctx.out.item(l, `${String(item.id).padStart(6)}  ${item.createdAt.slice(0, 16).replace('T', ' ')}  ${sizeText(item)}  seed ${item.seed ?? '-'}  ${item.prompt.replace(/\s+/g, ' ').slice(0, 80)}`);
-          shown++;
-        }
-        left -= page.items.length;
-        if (!page.nextCursor || page.items.length === 0) break;
-        cursor = page.nextCursor;
+    let cursor: string | undefined;
+    let left = limit;
+    let shown = 0;
+    while (left > 0) {
+      const page = core.history.query({ ...(search ? { search } : {}), limit: Math.min(500, left), ...(cursor ? { cursor } : {}) });
+      if (page.note) ctx.out.progress(page.note);
+      for (const item of page.items) {
+        const l = line(item, core.layout.root);
+        ctx.out.item(l, `${String(item.id).padStart(6)}  ${item.createdAt.slice(0, 16).replace('T', ' ')}  ${sizeText(item)}  seed ${item.seed ?? '-'}  ${item.prompt.replace(/\s+/g, ' ').slice(0, 80)}`);
+        shown++;
       }
-      if (shown === 0) ctx.out.text(search ? `No images match "${search}".` : 'No images yet.');
-      return 0;
-    } finally {
-      core.close();
+      left -= page.items.length;
+      if (!page.nextCursor || page.items.length === 0) break;
+      cursor = page.nextCursor;
     }
+    if (shown === 0) ctx.out.text(search ? `No images match "${search}".` : 'No images yet.');
+    return 0;
   },
-};
+});
 
-export const historyImportCommand: Command = {
+export const historyImportCommand: Command = defineCommand({
   path: ['history', 'import'],
   usage: 'history import <png…>',
   summary: 'Import PNG files from other tools (their parameters are read)',
@@ -77,30 +73,26 @@ export const historyImportCommand: Command = {
   async run(ctx) {
     if (ctx.rest.length === 0) throw new StudioError('invalid_input', 'Name one or more PNG files to import.');
     const core = await ctx.openCore();
-    try {
-      const files = ctx.rest.map((f) => ({ path: path.resolve(f) }));
-      const missing = files.filter((f) => !fs.existsSync(f.path));
-      // In batches, so a long list shows its progress (the one progress shape, task 'import').
-      const bar = createProgressBar();
-      let imported = 0;
-      const started = Date.now();
-      for (let i = 0; i < files.length; i += IMPORT_BATCH) {
-        const result = await core.api['gallery.import']({ files: files.slice(i, i + IMPORT_BATCH) });
-        bar.end();
-        for (const item of result.imported) ctx.out.item({ imported: true, ...line(item, core.layout.root) }, `imported ${item.id}: ${item.prompt.replace(/\s+/g, ' ').slice(0, 80)}`);
-        for (const r of result.rejected) ctx.out.item({ imported: false, file: r.name, reason: r.reason }, `rejected ${r.name}: ${r.reason}`);
-        imported += result.imported.length;
-        const done = Math.min(files.length, i + IMPORT_BATCH);
-        const elapsed = Math.max(1, Date.now() - started);
-        if (files.length > IMPORT_BATCH) {
-          bar.draw(progress('import', { status: done === files.length ? 'done' : 'running', done, total: files.length, rate: (done * 1000) / elapsed, etaMs: ((files.length - done) * elapsed) / done }));
-        }
-      }
+    const files = ctx.rest.map((f) => ({ path: path.resolve(f) }));
+    const missing = files.filter((f) => !fs.existsSync(f.path));
+    // In batches, so a long list shows its progress (the one progress shape, task 'import').
+    const bar = createProgressBar();
+    let imported = 0;
+    const started = Date.now();
+    for (let i = 0; i < files.length; i += IMPORT_BATCH) {
+      const result = await core.api['gallery.import']({ files: files.slice(i, i + IMPORT_BATCH) });
       bar.end();
-      if (imported === 0) return missing.length === files.length ? 7 : 2;
-      return 0;
-    } finally {
-      core.close();
+      for (const item of result.imported) ctx.out.item({ imported: true, ...line(item, core.layout.root) }, `imported ${item.id}: ${item.prompt.replace(/\s+/g, ' ').slice(0, 80)}`);
+      for (const r of result.rejected) ctx.out.item({ imported: false, file: r.name, reason: r.reason }, `rejected ${r.name}: ${r.reason}`);
+      imported += result.imported.length;
+      const done = Math.min(files.length, i + IMPORT_BATCH);
+      const elapsed = Math.max(1, Date.now() - started);
+      if (files.length > IMPORT_BATCH) {
+        bar.draw(progress('import', { status: done === files.length ? 'done' : 'running', done, total: files.length, rate: (done * 1000) / elapsed, etaMs: ((files.length - done) * elapsed) / done }));
+      }
     }
+    bar.end();
+    if (imported === 0) return missing.length === files.length ? 7 : 2;
+    return 0;
   },
-};
+});

@@ -3,14 +3,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { StudioError } from '../../../src-shared/errors';
-import type { StudioCore } from '../../core/studio';
 import { randn } from '../../inference/noise';
 import { MAX_SEED_TEXT, requireScheduler, requireSeed, SCHEDULERS } from '../../../src-shared/generation';
 import { schedule } from '../../inference/sampling/schedules';
 import { DEFAULT_SHIFT } from '../../inference/scheduler';
 import type { ModelInspection } from '../../inference/inspect-model';
 import { intOption, requiredString, stringOption } from '../args';
-import type { CliContext, Command } from '../command';
+import { defineCommand, type CliContext, type Command } from '../command';
 import { generateCommand, resolveModelFolder } from './generate';
 
 /** Largest noise tensor `inspect noise` prints (1×16×1024×1024, a 8192² image's latents). */
@@ -20,13 +19,8 @@ export const MAX_NOISE_VALUES = 16 * 1024 * 1024;
 async function modelFolder(ctx: CliContext, ref: string): Promise<string> {
   const direct = path.resolve(ref.trim());
   if (ref.trim() && fs.existsSync(direct) && fs.statSync(direct).isDirectory()) return direct;
-  let core: StudioCore | undefined;
-  try {
-    core = await ctx.openCore();
-    return (await resolveModelFolder(core, ref)).folder;
-  } finally {
-    core?.close();
-  }
+  // The core stays open until the command ends (defineCommand closes it).
+  return (await resolveModelFolder(await ctx.openCore(), ref)).folder;
 }
 
 export function parseShape(text: string): number[] {
@@ -56,7 +50,7 @@ function rows(values: readonly number[], perLine: number, format: (v: number) =>
   return lines.join('\n');
 }
 
-export const inspectTokensCommand: Command = {
+export const inspectTokensCommand: Command = defineCommand({
   path: ['inspect', 'tokens'],
   usage: 'inspect tokens --model <id|folder> --prompt T',
   summary: 'Token ids fed to CLIP-L, CLIP-G and T5 (77, 77, 256)',
@@ -88,9 +82,9 @@ export const inspectTokensCommand: Command = {
     );
     return 0;
   },
-};
+});
 
-export const inspectSigmasCommand: Command = {
+export const inspectSigmasCommand: Command = defineCommand({
   path: ['inspect', 'sigmas'],
   usage: 'inspect sigmas --steps N [--shift S] [--scheduler X]',
   summary: 'A schedule: sigmas (N+1, ending 0) and transformer timesteps (N)',
@@ -115,9 +109,9 @@ export const inspectSigmasCommand: Command = {
     );
     return 0;
   },
-};
+});
 
-export const inspectNoiseCommand: Command = {
+export const inspectNoiseCommand: Command = defineCommand({
   path: ['inspect', 'noise'],
   usage: 'inspect noise --seed S --shape B,16,h,w',
   summary: 'The initial latent noise for a seed (torch.randn on the CPU)',
@@ -134,7 +128,7 @@ export const inspectNoiseCommand: Command = {
     ctx.out.item({ values }, [`noise [${shape.join(', ')}], seed ${seed}:`, rows(values, 8, (v) => v.toFixed(7))].join('\n'));
     return 0;
   },
-};
+});
 
 function describeInspection(m: ModelInspection): string {
   const lines = [
@@ -152,7 +146,7 @@ function describeInspection(m: ModelInspection): string {
   return lines.join('\n');
 }
 
-export const inspectModelCommand: Command = {
+export const inspectModelCommand: Command = defineCommand({
   path: ['inspect', 'model'],
   usage: 'inspect model <folder>',
   summary: "Every session's inputs/outputs with types, and the tensor roles the pipeline uses",
@@ -178,7 +172,7 @@ export const inspectModelCommand: Command = {
     ctx.out.item({ ...inspection, portability }, describeInspection(inspection) + lines.join('\n'));
     return 0;
   },
-};
+});
 
 export const inspectCommands: Command[] = [inspectTokensCommand, inspectSigmasCommand, inspectNoiseCommand, inspectModelCommand];
 

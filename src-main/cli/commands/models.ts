@@ -3,43 +3,35 @@ import path from 'node:path';
 import { formatBytes } from '../../../src-shared/bytes';
 import { StudioError } from '../../../src-shared/errors';
 import { boolOption } from '../args';
-import type { CliContext, Command } from '../command';
+import { defineCommand, type CliContext, type Command } from '../command';
 import { createProgressBar } from '../progress';
 import type { ModelService } from '../../core/models/service';
 
-function oneArg(rest: string[], what: string): string {
-  if (rest.length !== 1) throw new StudioError('invalid_input', `Name exactly one ${what}.`);
-  return rest[0]!;
-}
-
-export const modelsListCommand: Command = {
+export const modelsListCommand: Command = defineCommand({
   path: ['models', 'list'],
   usage: 'models list',
   summary: 'The SD3.5 variants and other models, with install state and size on disk',
   options: [],
   async run(ctx) {
     const core = await ctx.openCore();
-    try {
-      const list = await core.api['models.list']({});
-      for (const m of list.models) {
-        const where = m.installed ? `  ${m.installed.path}` : '';
-        const dl = m.download ? ` (${formatBytes(m.download.doneBytes)} of ${formatBytes(m.download.totalBytes)})` : '';
-        ctx.out.item(m, `${m.id.padEnd(28)} ${m.state.padEnd(14)}${dl} ${m.sizeOnDisk ? formatBytes(m.sizeOnDisk) : ''}${where}`);
-      }
-      return 0;
-    } finally {
-      core.close();
+    const list = await core.api['models.list']({});
+    for (const m of list.models) {
+      const where = m.installed ? `  ${m.installed.path}` : '';
+      const dl = m.download ? ` (${formatBytes(m.download.doneBytes)} of ${formatBytes(m.download.totalBytes)})` : '';
+      ctx.out.item(m, `${m.id.padEnd(28)} ${m.state.padEnd(14)}${dl} ${m.sizeOnDisk ? formatBytes(m.sizeOnDisk) : ''}${where}`);
     }
+    return 0;
   },
-};
+});
 
-export const modelsDownloadCommand: Command = {
+export const modelsDownloadCommand: Command = defineCommand({
   path: ['models', 'download'],
   usage: 'models download <id|owner/name[@rev]> [--no-t5]',
   summary: 'Download a model from Hugging Face, verified and resumable (Ctrl+C pauses)',
   options: [{ name: 'no-t5', type: 'boolean', description: 'Leave out the T5 text encoder (−9.5 GB; the pipeline runs with T5 off)' }],
+  positionals: ['<id|owner/name[@rev]>'],
   async run(ctx) {
-    const ref = oneArg(ctx.rest, 'model (a catalog id such as sd3.5-medium, or owner/name[@revision])');
+    const ref = ctx.positional['<id|owner/name[@rev]>']!;
     const core = await ctx.openCore();
     const bar = createProgressBar();
     try {
@@ -66,11 +58,11 @@ export const modelsDownloadCommand: Command = {
         ctx.signal.removeEventListener('abort', onAbort);
       }
     } finally {
+      // The downloads stop (and their state is saved) before defineCommand closes the core.
       await core.models.close().catch(() => undefined);
-      core.close();
     }
   },
-};
+});
 
 /** A download's events on stderr: the bar, retries, the op verdict, each verified file (non-TTY). */
 function followDownload(ctx: CliContext, svc: ModelService, bar: ReturnType<typeof createProgressBar>): () => void {
@@ -88,13 +80,14 @@ function followDownload(ctx: CliContext, svc: ModelService, bar: ReturnType<type
   });
 }
 
-export const modelsAddEncoderCommand: Command = {
+export const modelsAddEncoderCommand: Command = defineCommand({
   path: ['models', 'add-encoder'],
   usage: 'models add-encoder <id> [--dry-run]',
   summary: "Add image-to-image support to an installed model: download only its VAE encoder, verified (Ctrl+C pauses)",
   options: [{ name: 'dry-run', type: 'boolean', description: 'Only say which files it would download and their size' }],
+  positionals: ['<id>'],
   async run(ctx) {
-    const id = oneArg(ctx.rest, 'installed model id');
+    const id = ctx.positional['<id>']!;
     const core = await ctx.openCore();
     const bar = createProgressBar();
     try {
@@ -140,65 +133,56 @@ export const modelsAddEncoderCommand: Command = {
         off();
       }
     } finally {
+      // The download stops (and its state is saved) before defineCommand closes the core.
       await core.models.close().catch(() => undefined);
-      core.close();
     }
   },
-};
+});
 
-export const modelsVerifyCommand: Command = {
+export const modelsVerifyCommand: Command = defineCommand({
   path: ['models', 'verify'],
   usage: 'models verify <id>',
   summary: "Re-hash every file of an installed model against Hugging Face's published sha256",
   options: [],
+  positionals: ['<id>'],
   async run(ctx) {
-    const id = oneArg(ctx.rest, 'installed model id');
+    const id = ctx.positional['<id>']!;
     const core = await ctx.openCore();
-    try {
-      const r = await core.api['models.verify']({ id });
-      ctx.out.item(r, r.ok ? `${id}: all ${r.files.length} files verified (${r.method})` : `${id}: ${r.problems.join('; ')}`);
-      if (!r.ok) throw new StudioError('verification_failed', `${id} failed verification: ${r.problems.slice(0, 3).join('; ')}`);
-      return 0;
-    } finally {
-      core.close();
-    }
+    const r = await core.api['models.verify']({ id });
+    ctx.out.item(r, r.ok ? `${id}: all ${r.files.length} files verified (${r.method})` : `${id}: ${r.problems.join('; ')}`);
+    if (!r.ok) throw new StudioError('verification_failed', `${id} failed verification: ${r.problems.slice(0, 3).join('; ')}`);
+    return 0;
   },
-};
+});
 
-export const modelsImportCommand: Command = {
+export const modelsImportCommand: Command = defineCommand({
   path: ['models', 'import'],
   usage: 'models import <folder>',
   summary: 'Register a local model folder (optimum or TensorStack layout) without copying it',
   options: [],
+  positionals: ['<folder>'],
   async run(ctx) {
-    const folder = path.resolve(oneArg(ctx.rest, 'folder'));
+    const folder = path.resolve(ctx.positional['<folder>']!);
     const core = await ctx.openCore();
-    try {
-      const entry = await core.api['models.import']({ folder });
-      ctx.out.item(entry, `Registered ${entry.id} (${entry.installed?.layout ?? 'unknown layout'}${entry.installed?.t5 === false ? ', without T5' : ''})`);
-      return 0;
-    } finally {
-      core.close();
-    }
+    const entry = await core.api['models.import']({ folder });
+    ctx.out.item(entry, `Registered ${entry.id} (${entry.installed?.layout ?? 'unknown layout'}${entry.installed?.t5 === false ? ', without T5' : ''})`);
+    return 0;
   },
-};
+});
 
-export const modelsRemoveCommand: Command = {
+export const modelsRemoveCommand: Command = defineCommand({
   path: ['models', 'remove'],
   usage: 'models remove <id>',
   summary: 'Delete an installed model (an imported folder is only unregistered)',
   options: [],
+  positionals: ['<id>'],
   async run(ctx) {
-    const id = oneArg(ctx.rest, 'model id');
+    const id = ctx.positional['<id>']!;
     const core = await ctx.openCore();
-    try {
-      await core.api['models.remove']({ id });
-      ctx.out.item({ removed: id }, `Removed ${id}`);
-      return 0;
-    } finally {
-      core.close();
-    }
+    await core.api['models.remove']({ id });
+    ctx.out.item({ removed: id }, `Removed ${id}`);
+    return 0;
   },
-};
+});
 
 export const MODELS_COMMANDS = [modelsListCommand, modelsDownloadCommand, modelsAddEncoderCommand, modelsVerifyCommand, modelsImportCommand, modelsRemoveCommand];

@@ -19,7 +19,7 @@ import { dataLayout } from '../../core/paths';
 import { UpscalerLibrary, type UpscalerEntry } from '../../core/upscalers/library';
 import { prepareUpscale } from '../../core/upscalers/upscale-job';
 import { stringOption } from '../args';
-import type { CliContext, Command } from '../command';
+import { defineCommand, type CliContext, type Command } from '../command';
 import { createProgressBar } from '../progress';
 
 function view(e: UpscalerEntry): Record<string, unknown> {
@@ -28,12 +28,6 @@ function view(e: UpscalerEntry): Record<string, unknown> {
 
 function line(e: UpscalerEntry): string {
   return `${e.name}  ×${e.scale}  ${formatBytes(e.bytes)}  sha256 ${e.sha256.slice(0, 12)}`;
-}
-
-function one(ctx: CliContext, what: string): string {
-  const v = ctx.rest[0];
-  if (v === undefined) throw new StudioError('invalid_input', `${what} is required`);
-  return v;
 }
 
 const POLL_MS = 150;
@@ -64,7 +58,7 @@ async function waitForJob(ctx: CliContext, store: JobStore, jobId: number, label
 }
 
 export const UPSCALE_COMMANDS: Command[] = [
-  {
+  defineCommand({
     path: ['upscale'],
     usage: 'upscale --image PNG --with lanczos|NAME --scale 2|4',
     summary: 'Upscale an image (Lanczos, or an imported super-resolution model run tiled) into the gallery',
@@ -135,14 +129,15 @@ export const UPSCALE_COMMANDS: Command[] = [
         core.close();
       }
     },
-  },
-  {
+  }),
+  defineCommand({
     path: ['upscalers', 'import'],
     usage: 'upscalers import PATH [--name NAME]',
     summary: 'Copy a super-resolution ONNX model (image → image, ×2/×4) into <data>/upscalers; its scale is probed',
     options: [{ name: 'name', type: 'string', valueName: 'NAME', description: 'Name in the library (default: the file name)' }],
+    positionals: ['PATH'],
     async run(ctx) {
-      const source = one(ctx, 'PATH');
+      const source = ctx.positional.PATH!;
       const core = await ctx.openCore();
       try {
         const lib = new UpscalerLibrary(core.layout.upscalers);
@@ -157,8 +152,8 @@ export const UPSCALE_COMMANDS: Command[] = [
         core.close();
       }
     },
-  },
-  {
+  }),
+  defineCommand({
     path: ['upscalers', 'list'],
     usage: 'upscalers list [--json]',
     summary: 'The imported upscalers: name, scale, size',
@@ -169,18 +164,19 @@ export const UPSCALE_COMMANDS: Command[] = [
       else ctx.out.text(all.length ? all.map(line).join('\n') : `No upscalers imported yet (${BUILTIN_UPSCALER} is built in; upscalers import PATH adds one).`);
       return 0;
     },
-  },
-  {
+  }),
+  defineCommand({
     path: ['upscalers', 'remove'],
     usage: 'upscalers remove NAME',
     summary: 'Remove an imported upscaler',
     options: [],
+    positionals: ['NAME'],
     async run(ctx) {
-      const name = one(ctx, 'NAME');
+      const name = ctx.positional.NAME!;
       new UpscalerLibrary(dataLayout(ctx.dataDir).upscalers).remove(name);
       if (ctx.out.json) ctx.out.item({ name, removed: true });
       else ctx.out.text(`Removed ${name}`);
       return 0;
     },
-  },
+  }),
 ];

@@ -9,7 +9,6 @@ import type { EpChoice, GenerationParams, HiresMeta, LoraRef, MemoryMode } from 
 import type { StudioImageMeta, StudioLoraMeta } from '../../../src-shared/metadata';
 import type { HostGenerateResult, HostModelInfo, InferenceHost, StepListener } from '../../inference/host';
 import type { GenerateRequest } from '../../inference/pipeline';
-import { readSchedulerShift } from '../../inference/scheduler';
 import { upscaleTo } from '../images/upscale';
 import { generateWithHires, type GenerateFn, type UpscaleFn } from './hires';
 import { finishOnlyMasked, fittedSource } from '../images/inputs';
@@ -149,8 +148,6 @@ export async function runGeneration(
 ): Promise<RunOutcome> {
   const p = gen.params;
   const model = await resolveModel(deps.models, p.model);
-  // The schedule shift: the one asked for, else the model's scheduler_config.json (what the worker uses too).
-  const shift = p.shift ?? (await readSchedulerShift(model.folder));
   // Image to image: the kept source (and mask) fitted to the generation size, before the worker is asked.
   const source = p.init ? await fittedSource(deps.dataRoot, p.init, p.width, p.height, p.seed) : undefined;
   if (hooks.signal?.aborted) throw new StudioError('cancelled', 'The generation was cancelled.');
@@ -177,7 +174,8 @@ export async function runGeneration(
     height: p.height,
     t5: p.t5,
     ...samplingOf(p),
-    shift,
+    // The schedule shift: the one asked for, else the worker uses the model's (read once when it loads the model).
+    ...(p.shift !== undefined ? { shift: p.shift } : {}),
     ...(loras.length > 0 ? { loras: loras.map(({ path: file, sha256, strength, name }) => ({ path: file, sha256, strength, name })) } : {}),
     ...(source && p.init
       ? {
@@ -210,7 +208,7 @@ export async function runGeneration(
     guidance: p.guidance,
     width: p.width,
     height: p.height,
-    shift,
+    shift: result.shift,
     scheduler: p.scheduler ?? 'normal',
     sampler: p.sampler ?? 'euler',
     // SLG only acts with CFG (guidance > 1): recorded only then.

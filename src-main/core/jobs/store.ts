@@ -290,7 +290,8 @@ export class JobStore {
     const job = this.s.job!.get(g.job_id) as JobRow;
     const snap = JSON.parse(job.params) as Record<string, unknown>;
     // '' = the job's prompt (stored once, in its snapshot: see insert).
-    const fromJob = g.prompt === '' ? { prompt: String(snap.prompt ?? ''), negativePrompt: String(snap.negativePrompt ?? '') } : undefined;
+    // An upscale job's generation keeps its own (the source's, maybe empty) prompt: the snapshot's is only the card's.
+    const fromJob = g.prompt === '' && snap.upscale === undefined ? { prompt: String(snap.prompt ?? ''), negativePrompt: String(snap.negativePrompt ?? '') } : undefined;
     return {
       id: g.id,
       jobId: g.job_id,

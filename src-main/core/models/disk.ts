@@ -72,7 +72,8 @@ export async function folderSize(dir: string): Promise<number> {
     for (const e of entries) {
       const p = path.join(current, e.name);
       if (e.isDirectory()) stack.push(p);
-      else if (e.isFile()) total += (await fs.promises.lstat(p)).size;
+      // A download renames its parts while the list is read: a file gone since readdir counts 0.
+      else if (e.isFile()) total += (await fs.promises.lstat(p).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? { size: 0 } : Promise.reject(err)))).size;
     }
   }
   return total;

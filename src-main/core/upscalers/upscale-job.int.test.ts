@@ -14,6 +14,7 @@ import type { EventName } from '../../../src-shared/api';
 import { StudioError } from '../../../src-shared/errors';
 import { parseA1111, PARAMETERS_KEYWORD, parseStudioJson, STUDIO_KEYWORD } from '../../../src-shared/metadata';
 import { sampleMeta } from '../../testing/contract-samples';
+import { jobsListResultSchema } from '../../../src-shared/schemas/jobs';
 import { waitUntil } from '../../testing/poll';
 import { REPO } from '../../testing/processes';
 import { removeTempDirs, tempDir } from '../../testing/temp';
@@ -93,6 +94,15 @@ describe('jobs.upscale: upscale as a job of the queue', () => {
       const want = await sharp(Buffer.from(pixels(64, 64)), { raw: { width: 64, height: 64, channels: 3 } }).resize(128, 128, { fit: 'fill', kernel: 'lanczos3' }).raw().toBuffer();
       const got = await sharp(file).removeAlpha().raw().toBuffer();
       expect(Buffer.compare(got, want)).toBe(0);
+
+      // A source without a prompt (another tool's bare PNG): the job list still has THE shape (the contract's
+      // result schema), and the upscaled image keeps the source's empty prompt.
+      const bare = await core.history.importFile(encodePng({ width: 32, height: 32, channels: 3, data: pixels(32, 32) }, []), 'bare.png');
+      const second = await core.api['jobs.upscale']({ imageId: bare.id, with: 'lanczos', scale: 2 });
+      await until(() => core.jobs.store.require(second.jobId).status === 'done', 'the second upscale job');
+      const listed = jobsListResultSchema.parse(await core.api['jobs.list']({}));
+      expect(listed.items.find((j) => j.id === second.jobId)?.params.prompt).toBe(`Upscale ×2 of Gallery image ${bare.id}`);
+      expect((await core.api['gallery.get']({ id: core.jobs.store.require(second.jobId).generations[0]!.imageId! })).prompt).toBe('');
     } finally {
       core.close();
     }

@@ -89,12 +89,13 @@ export async function prepareUpscale(
     height: fields.height,
     model: fields.model,
   };
-  return { spec, display: displayParams(row), row };
+  return { spec, display: displayParams(row, `Upscale ×${scale} of ${what.replace(/^The image /u, '')}`), row };
 }
 
 /** The card's parameters: the source's where they fit THE schema, else neutral ones (the card shows `upscale`). */
-function displayParams(row: UpscaleRowFields): JobParams {
-  const prompt = row.prompt.slice(0, GENERATION_LIMITS.maxPromptChars);
+function displayParams(row: UpscaleRowFields, fallback: string): JobParams {
+  // A job's prompt is never blank (THE schema): a source without one shows what the job does instead.
+  const prompt = row.prompt.trim() === '' ? fallback.slice(0, 200) : row.prompt.slice(0, GENERATION_LIMITS.maxPromptChars);
   const candidate = {
     prompt,
     negativePrompt: row.negativePrompt.slice(0, GENERATION_LIMITS.maxPromptChars),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { JobView } from '../../../src-shared/schemas/jobs';
-import { formatDuration, jobSummary, promptHead, seedsText } from './format';
+import { jobSummary, promptHead, seedsText } from './format';
 
 const job = (sweep: JobView['sweep'], seeds: string[] = []): JobView => ({
   id: 1,
@@ -24,13 +24,6 @@ describe('generate view text', () => {
     expect(jobSummary(base({ seeds, axis: { kind: 'model', values: ['a', 'b'] } }), (id) => names[id] ?? id)).toBe(
       'models Medium, Large Turbo · 4 steps · guidance 4 · 256 × 256 · seeds 2000–2001',
     );
-  });
-  it('durations', () => {
-    expect(formatDuration(850)).toBe('850 ms');
-    expect(formatDuration(12_400)).toBe('12 s');
-    expect(formatDuration(125_000)).toBe('2 min 05 s');
-    expect(formatDuration(3_840_000)).toBe('1 h 04 min');
-    expect(formatDuration(-1)).toBe('');
   });
   it('seeds of a job, exact past 2^53', () => {
     expect(seedsText(job({ seeds: { mode: 'consecutive', first: '1000', count: 4 } }))).toBe('seeds 1000–1003');

@@ -1,8 +1,6 @@
-// Small text helpers of the Generate view (durations, seeds of a job, the axis of a sweep).
+// Small text helpers of the Generate view (seeds of a job, the axis of a sweep). Durations: src-shared/durations.ts.
 import { SWEEP_AXIS_LABELS, type SweepAxis } from '../../../src-shared/generation';
 import type { JobView } from '../../../src-shared/schemas/jobs';
-
-export { formatDuration } from '../../../src-shared/durations';
 
 export function axisLabel(kind: SweepAxis['kind']): string {
   return SWEEP_AXIS_LABELS[kind];

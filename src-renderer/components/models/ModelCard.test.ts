@@ -69,7 +69,7 @@ describe('Add image-to-image support on the model card', () => {
     const html = await render(hubEntry());
     expect(html).toContain('Add image-to-image support (68.2 MB)');
     expect(html).toContain('data-testid="add-encoder"');
-    expect(html).toMatch(/Not available yet: this model was downloaded without the VAE encoder/);
+    expect(html).toMatch(/Not yet: downloaded without the VAE encoder/);
     expect(dryRuns()).toHaveLength(1);
   });
 

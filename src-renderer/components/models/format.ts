@@ -1,16 +1,10 @@
 // Small formatting helpers of the Models view.
 import { formatBytes, formatRate } from '../../../src-shared/bytes';
-import { formatTimeLeft } from '../../../src-shared/durations';
 import type { MemoryMode } from '../../../src-shared/generation';
 
 export { formatBytes };
 
 export { formatRate as formatSpeed };
-
-/** Seconds left of a download (the download events' unit), in the one wording (src-shared/durations.ts). */
-export function formatEta(seconds: number | null | undefined): string {
-  return seconds === null || seconds === undefined ? '' : formatTimeLeft(seconds * 1000);
-}
 
 export function percent(done: number, total: number): number {
   if (total <= 0) return 0;
