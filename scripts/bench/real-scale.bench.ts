@@ -111,7 +111,8 @@ async function main(): Promise<void> {
   const scale = (arg('scale') ?? 'medium') as RealScale;
   const dir = path.resolve(arg('dir') ?? path.join('/work/realscale', scale));
   const budget = Number(arg('budget') ?? 8) * GB;
-  const wanted = (arg('components')?.split(',') ?? [...REAL_COMPONENTS]) as RealComponent[];
+  // --components none: only --full (names that are not components are dropped).
+  const wanted = (arg('components')?.split(',') ?? [...REAL_COMPONENTS]).filter((c): c is RealComponent => (REAL_COMPONENTS as readonly string[]).includes(c));
   console.log(`SD3.5 ${scale} at real size in ${dir}; CPU, one thread; budget ${budget / GB} GB per measurement`);
   const rows: Row[] = [];
   for (const component of wanted) {
