@@ -31,3 +31,13 @@ export function formatTimeLeft(ms: number | null | undefined): string {
   const h = Math.floor(m / 60);
   return `about ${h} h ${m % 60} min left`;
 }
+
+/** "850 ms", "2,374 ms", "12.3 s": a measured time, exact to the ms up to 10 s (a breakdown is read to the ms). */
+export function formatTiming(ms: number): string {
+  return ms >= 10_000 ? formatSeconds(ms) : `${Math.round(ms).toLocaleString('en-US')} ms`;
+}
+
+/** "2.4 s", "12.3 s": a measured time in seconds with one decimal (the CLI's load and image lines). */
+export function formatSeconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}

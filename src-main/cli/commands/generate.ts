@@ -71,6 +71,7 @@ import { createProgressBar } from '../progress';
 import { LoraLibrary } from '../../core/loras/library';
 import { dataLayout } from '../../core/paths';
 import { studioLoraMetaSchema } from '../../../src-shared/metadata';
+import { formatSeconds } from '../../../src-shared/durations';
 
 export type { ResolvedModel };
 
@@ -379,7 +380,7 @@ function printImage(ctx: CliContext, core: StudioCore, imageId: number, extra: {
   const file = core.history.imagePath(imageId) ?? d.path;
   ctx.out.item(
     { id: d.id, path: file, seed: d.seed, width: d.width, height: d.height, steps: d.steps, guidance: d.guidance, ep: extra.ep, durationMs: extra.durationMs },
-    `Image ${d.id}: ${file} (seed ${d.seed}, ${d.width}×${d.height}, ${d.steps} steps, guidance ${d.guidance}, ${extra.ep}, ${(extra.durationMs / 1000).toFixed(1)} s)`,
+    `Image ${d.id}: ${file} (seed ${d.seed}, ${d.width}×${d.height}, ${d.steps} steps, guidance ${d.guidance}, ${extra.ep}, ${formatSeconds(extra.durationMs)})`,
   );
 }
 
@@ -415,7 +416,7 @@ function failure(job: JobView): StudioError | undefined {
 function loadNotes(ctx: CliContext, note: (line: string) => void): (info: HostModelInfo, model: ResolvedModel) => void {
   let warned = false;
   return (info, model) => {
-    if (!info.reused) note(`Loaded ${model.id} (${info.layout} layout, ${info.precision}) on ${info.ep} in ${(info.loadMs / 1000).toFixed(1)} s`);
+    if (!info.reused) note(`Loaded ${model.id} (${info.layout} layout, ${info.precision}) on ${info.ep} in ${formatSeconds(info.loadMs)}`);
     if (warned) return;
     warned = true;
     if (info.epFallbackReason) note(`Note: ${info.epFallbackReason}`);

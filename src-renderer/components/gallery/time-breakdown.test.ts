@@ -1,7 +1,7 @@
 // The detail panel read "Time: denoise ms 2,374 ms" beside a "Duration" and a "Time: total ms" that differed:
 // one row now, one total, the stages in the order they run.
 import { describe, expect, it } from 'vitest';
-import { formatMs, timeBreakdown } from './time-breakdown';
+import { timeBreakdown } from './time-breakdown';
 
 const STARTED = '2026-01-01T10:00:00.000Z';
 const FINISHED = '2026-01-01T10:00:03.100Z'; // 3,100 ms: includes waiting for the worker, not the worker's total
@@ -25,13 +25,5 @@ describe('timeBreakdown', () => {
   it('a stage it does not know keeps its name; nothing known is no row', () => {
     expect(timeBreakdown({ timings: { totalMs: 500, upscaleMs: 40 }, startedAt: null, finishedAt: null })).toBe('500 ms: upscale 40 ms');
     expect(timeBreakdown({ timings: null, startedAt: null, finishedAt: null })).toBeUndefined();
-  });
-});
-
-describe('formatMs', () => {
-  it('exact to the ms below 10 s, tenths of a second above', () => {
-    expect(formatMs(850)).toBe('850 ms');
-    expect(formatMs(2374.4)).toBe('2,374 ms');
-    expect(formatMs(12_345)).toBe('12.3 s');
   });
 });

@@ -3,6 +3,8 @@
 // `totalMs` (the pipeline's encode → decode, inference/pipeline.ts) plus its `loadMs` (the model load before it,
 // inference/worker.ts) when the timings carry them, else the row's started → finished span (older or imported rows).
 
+import { formatTiming } from '../../../src-shared/durations';
+
 /** Stage keys of the worker's timings (inference/pipeline.ts GenerateResult.timings), in the order they run. */
 const STAGES: readonly (readonly [key: string, label: string])[] = [
   ['loadMs', 'load'],
@@ -11,10 +13,6 @@ const STAGES: readonly (readonly [key: string, label: string])[] = [
   ['decodeMs', 'decode'],
 ];
 
-/** "850 ms", "2,374 ms", "12.3 s": milliseconds exact up to 10 s, where a breakdown is read to the ms. */
-export function formatMs(ms: number): string {
-  return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms).toLocaleString('en-US')} ms`;
-}
 
 function span(startedAt: string | null, finishedAt: string | null): number | undefined {
   if (!startedAt || !finishedAt) return undefined;
@@ -28,7 +26,7 @@ export function timeBreakdown(x: { timings: Record<string, number> | null; start
   const known = (k: string): boolean => typeof t[k] === 'number' && Number.isFinite(t[k]) && t[k] >= 0;
   const total = known('totalMs') ? t.totalMs! + (known('loadMs') ? t.loadMs! : 0) : span(x.startedAt, x.finishedAt);
   const stageKeys = [...STAGES.map(([k]) => k), ...Object.keys(t).filter((k) => k !== 'totalMs' && !STAGES.some(([s]) => s === k)).sort()];
-  const parts = stageKeys.filter(known).map((k) => `${STAGES.find(([s]) => s === k)?.[1] ?? k.replace(/Ms$/, '')} ${formatMs(t[k]!)}`);
+  const parts = stageKeys.filter(known).map((k) => `${STAGES.find(([s]) => s === k)?.[1] ?? k.replace(/Ms$/, '')} ${formatTiming(t[k]!)}`);
   if (total === undefined) return parts.length ? parts.join(' · ') : undefined;
-  return parts.length ? `${formatMs(total)}: ${parts.join(' · ')}` : formatMs(total);
+  return parts.length ? `${formatTiming(total)}: ${parts.join(' · ')}` : formatTiming(total);
 }
