@@ -50,10 +50,13 @@ describe('the worker allocator setting', () => {
     // Both sessions held at least their weights while open.
     expect(withSetting.created - withSetting.start).toBeGreaterThan(weights);
     expect(without.created - without.start).toBeGreaterThan(weights);
-    // The control: glibc's dynamic mmap threshold keeps much of it resident after release (measured: 45 %).
-    expect(without.released - without.start).toBeGreaterThan(0.25 * (without.created - without.start));
-    // With the worker's setting, release gives nearly all of it back (measured: 5 %).
-    expect(withSetting.released - withSetting.start).toBeLessThan(0.1 * (withSetting.created - withSetting.start));
+    // With the worker's setting, release gives nearly all of it back (measured 4–7 % kept, five runs).
+    const kept = (x: Sample) => (x.released - x.start) / (x.created - x.start);
+    expect(kept(withSetting)).toBeLessThan(0.1);
+    // The control, without the setting: how much glibc keeps varies from run to run (measured 20 %, 45 %, 88 %,
+    // 94 %: it depends on where the heap's top ends up), so it is only required to keep more than with it. The
+    // bound above is what fails without the setting: every run measured without it kept more than 10 %.
+    expect(kept(without)).toBeGreaterThan(kept(withSetting));
     // Writing 0.25 GB of weights and two session creations: about a minute on a busy 2-core machine. The limit only
     // stops a hung child; nothing here measures time.
   }, 600_000);
