@@ -360,13 +360,16 @@ test('selects with click, Ctrl+click, Shift+click and the keyboard, and sends tw
   await expect(bar).toContainText('2 selected');
   await page.screenshot({ path: path.join(shots, 'gallery-selection.png') });
   await bar.getByRole('button', { name: 'Compare' }).click();
-  await expect(page).toHaveURL(new RegExp(`#/compare\\?ids=${a!.id}(,|%2C)${c!.id}$`));
+  // In THE compare order (src-shared/compare-layout.ts compareOrder: ids ascending, the sweep's order), whichever
+  // order they were picked or listed in: the gallery lists newest first, so c (the older) comes first.
+  expect(c!.id).toBeLessThan(a!.id);
+  await expect(page).toHaveURL(new RegExp(`#/compare\\?ids=${c!.id}(,|%2C)${a!.id}$`));
   await expect(page.getByRole('heading', { level: 1, name: 'Compare' })).toBeVisible();
   // The selection arrived: both images, side by side, with their seeds.
   const compared = page.getByRole('list', { name: 'Compared images' }).getByRole('img');
   await expect(compared).toHaveCount(2);
-  await expect(compared.nth(0)).toHaveAttribute('alt', new RegExp(`^Image ${a!.id}:`));
-  await expect(compared.nth(1)).toHaveAttribute('alt', new RegExp(`^Image ${c!.id}:`));
+  await expect(compared.nth(0)).toHaveAttribute('alt', new RegExp(`^Image ${c!.id}:`));
+  await expect(compared.nth(1)).toHaveAttribute('alt', new RegExp(`^Image ${a!.id}:`));
   await expect.poll(() => compared.nth(1).evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(0);
   await page.screenshot({ path: path.join(shots, 'compare-selection.png') });
   expect(errors).toEqual([]);
