@@ -9,8 +9,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeModel, GraphBuilder } from '../../../e2e/support/onnx-builder';
-import { writeSrGraph } from '../../../e2e/support/tiny-sr';
+import { writeSrGraph, writeTextEncoderGraph } from '../../../e2e/support/tiny-sr';
 import type { EventName } from '../../../src-shared/api';
 import { StudioError } from '../../../src-shared/errors';
 import type { UpscalersEvent } from '../../../src-shared/upscale';
@@ -24,22 +23,12 @@ const ENV = { ...process.env, SD35_ORT_THREADS: '1', HF_ENDPOINT: 'http://127.0.
 let sr: Buffer;
 let notImage: Buffer;
 
-/** A real-looking graph that is not image → image: a text encoder's token ids in, hidden states out. */
-function textEncoderGraph(): Buffer {
-  const g = new GraphBuilder('clip_text_encoder');
-  const ids = g.input('input_ids', 'int64', ['batch', 77]);
-  const table = g.init('text_model.embeddings.token_embedding.weight', { type: 'float32', dims: [16, 8], data: new Float32Array(128).fill(0.01) });
-  const gathered = g.named('/text_model/embeddings/token_embedding/Gather', 'Gather', [table, ids]);
-  g.node('Identity', [gathered], {}, ['last_hidden_state']);
-  g.output('last_hidden_state', 'float32', ['batch', 77, 8]);
-  return Buffer.from(encodeModel(g));
-}
-
 beforeAll(() => {
-  const file = path.join(tempDir('sd35-upscaler-import-'), 'tiny-x2.onnx');
-  writeSrGraph(file, 'float32');
-  sr = fs.readFileSync(file);
-  notImage = textEncoderGraph();
+  const dir = tempDir('sd35-upscaler-import-');
+  writeSrGraph(path.join(dir, 'tiny-x2.onnx'), 'float32');
+  sr = fs.readFileSync(path.join(dir, 'tiny-x2.onnx'));
+  writeTextEncoderGraph(path.join(dir, 'text_encoder.onnx'));
+  notImage = fs.readFileSync(path.join(dir, 'text_encoder.onnx'));
 });
 afterAll(removeTempDirs);
 
