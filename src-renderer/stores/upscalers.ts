@@ -3,10 +3,10 @@
 // action; read when a view needs it (importing stays the CLI's `upscalers import`). A Pinia setup store.
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
-import { StudioError } from '../../src-shared/errors';
 import { BUILTIN_UPSCALER } from '../../src-shared/generation';
 import type { UpscalerInfo } from '../../src-shared/upscale';
 import { studio } from '../studio';
+import { attempt } from './attempt';
 
 export interface UpscalerChoice {
   /** What the job names: `lanczos` or the imported model's name. */
@@ -19,15 +19,21 @@ export const useUpscalersStore = defineStore('upscalers', () => {
   const loaded = ref(false);
   const error = ref<string>();
 
+  /** The list; a failure keeps the last one and says why; `loaded` once the first answer (or failure) came. */
   async function load(): Promise<void> {
-    try {
-      imported.value = (await studio().call('upscalers.list', {})).upscalers;
-      error.value = undefined;
-    } catch (err) {
-      error.value = StudioError.from(err).message;
-    } finally {
-      loaded.value = true;
-    }
+    await attempt(
+      {
+        busy: (on) => {
+          if (!on) loaded.value = true;
+        },
+        succeeded: (r) => {
+          imported.value = r.upscalers;
+          error.value = undefined;
+        },
+        failed: (e) => (error.value = e.message),
+      },
+      () => studio().call('upscalers.list', {}),
+    );
   }
 
   /** Lanczos (built in) first, then the imported ones by name with their own factor. */
