@@ -9,12 +9,12 @@ import { StudioError } from '../../../src-shared/errors';
 import type { JobParams, Sweep } from '../../../src-shared/generation';
 import type { JobChangedEvent, JobTarget, JobView } from '../../../src-shared/schemas/jobs';
 import type { EventName, PayloadOf } from '../../../src-shared/api';
-import { stepProgress, type GenerationStep } from '../../../src-shared/progress';
+import { stepProgress, type GenerationStep, type Progress } from '../../../src-shared/progress';
 import type { Notifier, PowerSaveBlocker } from '../adapters';
 import type { Db } from '../db';
 import type { HistoryService } from '../history/service';
 import type { ModelService } from '../models/service';
-import type { HostModelInfo, InferenceHost } from '../../inference/host';
+import type { HostModelInfo, InferenceHost, PreviewPng } from '../../inference/host';
 import { etaMs } from './eta';
 import type { ModelHost } from './model-host';
 import { failsTheWholeJob, runGeneration, type ResolvedModel, type RunOutcome } from './runner';
@@ -61,6 +61,18 @@ export interface OwnRunHooks {
   onError?(generationId: number, error: StudioError): void;
   /** An upscale job's image was saved. */
   onUpscaled?(generationId: number, record: ImageRecord): void;
+}
+
+/** A step of the running work: stored, checked for a cancel and sent; `progress` is made only when it is sent. */
+type StepReport = (step: GenerationStep, progress: () => Progress, preview?: PreviewPng) => void;
+
+/** What differs between a generation and an upscale inside the one settle path (JobQueue.settle). */
+interface SettledRun<T> {
+  work(signal: AbortSignal, report: StepReport): Promise<T>;
+  /** After the work succeeded, before `job.generationDone`: the saved image's id. */
+  imageId(result: T): number;
+  /** After `job.generationDone`. */
+  saved?(result: T): void;
 }
 
 interface Running {
@@ -327,56 +339,85 @@ export class JobQueue {
       await this.runUpscaleOne({ ...gen, upscale: gen.upscale }, hooks);
       return undefined;
     }
-    const controller = new AbortController();
-    this.current = { gen, controller };
     const p = gen.params;
+    // Read before markRunning: the queued steps still count this generation's own.
     const stored = this.store.stepTime(p.model, p.width, p.height);
     const queuedSteps = this.store.remainingQueuedSteps(gen.jobId) - p.steps;
     const previews = this.o.settings().livePreviews;
-    let outcome: RunOutcome | undefined;
+    return this.settle(gen, hooks, {
+      work: (signal, report) =>
+        runGeneration(
+          {
+            history: this.o.history,
+            ...(this.o.models ? { models: this.o.models } : {}),
+            host: () => this.o.modelHost.get(),
+            appVersion: this.o.appVersion,
+            dataRoot: this.o.dataRoot,
+          },
+          gen,
+          {
+            signal,
+            previews,
+            onLoaded: (info, model) => {
+              this.o.modelHost.loadedModel = model.id;
+              hooks.onLoaded?.(info, model);
+            },
+            onStep: (s, preview) =>
+              report(s, () => stepProgress(s, etaMs({ storedMsPerStep: stored, step: s.step, total: s.total, elapsedMs: s.elapsedMs, queuedSteps: Math.max(0, queuedSteps) })), preview),
+          },
+        ),
+      imageId: (outcome) => {
+        this.store.recordStepTime(p.model, p.width, p.height, outcome.result.timings.denoiseMs / p.steps);
+        return outcome.record.id;
+      },
+    });
+  }
+
+  /** An upscale job's generation: the same states, events and cancel as a generation; progress counts tiles. */
+  private async runUpscaleOne(gen: RunnableGeneration & { upscale: NonNullable<RunnableGeneration['upscale']> }, hooks: OwnRunHooks): Promise<void> {
+    await this.settle(gen, hooks, {
+      work: (signal, report) =>
+        runUpscale({ dataRoot: this.o.dataRoot, history: this.o.history, host: () => this.o.modelHost.get() }, gen, {
+          signal,
+          onStep: (s) =>
+            report(s, () => stepProgress(s, s.step > 0 && s.total > s.step ? Math.round((s.elapsedMs / s.step) * (s.total - s.step)) : null, 'upscale')),
+        }),
+      imageId: (record) => record.id,
+      saved: (record) => hooks.onUpscaled?.(gen.id, record),
+    });
+  }
+
+  /**
+   * THE settle path of a generation and an upscale alike: markRunning, the work under an abort controller, each step
+   * stored and sent as `job.progress` (a requested cancel aborts), `job.generationDone` with the image, or the failure
+   * settled (cancelled | interrupted | failed, settleFailure); then `job.changed` and the finished notification.
+   * Returns the work's result (undefined when it failed or the queue closed under it).
+   */
+  private async settle<T>(gen: RunnableGeneration, hooks: OwnRunHooks, run: SettledRun<T>): Promise<T | undefined> {
+    const controller = new AbortController();
+    this.current = { gen, controller };
+    let result: T | undefined;
     try {
       this.store.markRunning(gen, this.now());
       this.changed(gen.jobId);
-      outcome = await runGeneration(
-        {
-          history: this.o.history,
-          ...(this.o.models ? { models: this.o.models } : {}),
-          host: () => this.o.modelHost.get(),
-          appVersion: this.o.appVersion,
-          dataRoot: this.o.dataRoot,
-        },
-        gen,
-        {
-          signal: controller.signal,
-          previews,
-          onLoaded: (info, model) => {
-            this.o.modelHost.loadedModel = model.id;
-            hooks.onLoaded?.(info, model);
-          },
-          onStep: (s, preview) => {
-            if (this.closed) return;
-            this.store.setProgress(gen.id, s.step, s.total);
-            if (this.store.cancelRequested(gen.jobId)) controller.abort();
-            hooks.onStep?.(gen.id, s);
-            const eta = etaMs({ storedMsPerStep: stored, step: s.step, total: s.total, elapsedMs: s.elapsedMs, queuedSteps: Math.max(0, queuedSteps) });
-            this.o.emit('job.progress', {
-              jobId: gen.jobId,
-              generationId: gen.id,
-              progress: stepProgress(s, eta),
-              ...(preview ? { preview: { width: preview.width, height: preview.height, pngBase64: Buffer.from(preview.png).toString('base64') } } : {}),
-              jobStatus: this.store.jobStatus(gen.jobId) ?? 'running',
-            });
-          },
-        },
-      );
-      this.store.recordStepTime(p.model, p.width, p.height, outcome.result.timings.denoiseMs / p.steps);
-      this.o.emit('job.generationDone', {
-        jobId: gen.jobId,
-        generationId: gen.id,
-        imageId: outcome.record.id,
-        seed: gen.params.seed,
-        jobStatus: this.store.jobStatus(gen.jobId) ?? 'done',
-      });
+      const report: StepReport = (s, progress, preview) => {
+        if (this.closed) return;
+        this.store.setProgress(gen.id, s.step, Math.max(1, s.total));
+        if (this.store.cancelRequested(gen.jobId)) controller.abort();
+        hooks.onStep?.(gen.id, s);
+        this.o.emit('job.progress', {
+          jobId: gen.jobId,
+          generationId: gen.id,
+          progress: progress(),
+          ...(preview ? { preview: { width: preview.width, height: preview.height, pngBase64: Buffer.from(preview.png).toString('base64') } } : {}),
+          jobStatus: this.store.jobStatus(gen.jobId) ?? 'running',
+        });
+      };
+      const done = await run.work(controller.signal, report);
+      result = done;
+      const imageId = run.imageId(done);
+      this.o.emit('job.generationDone', { jobId: gen.jobId, generationId: gen.id, imageId, seed: gen.params.seed, jobStatus: this.store.jobStatus(gen.jobId) ?? 'done' });
+      run.saved?.(done);
     } catch (err) {
       if (this.closed) return undefined; // close() marked it interrupted
       const e = StudioError.from(err);
@@ -389,46 +430,7 @@ export class JobQueue {
       this.changed(gen.jobId);
       this.notifyIfFinished(gen.jobId);
     }
-    return outcome;
-  }
-
-  /** An upscale job's generation: the same states, events and cancel as a generation; progress counts tiles. */
-  private async runUpscaleOne(gen: RunnableGeneration & { upscale: NonNullable<RunnableGeneration['upscale']> }, hooks: OwnRunHooks): Promise<void> {
-    const controller = new AbortController();
-    this.current = { gen, controller };
-    try {
-      this.store.markRunning(gen, this.now());
-      this.changed(gen.jobId);
-      const record = await runUpscale({ dataRoot: this.o.dataRoot, history: this.o.history, host: () => this.o.modelHost.get() }, gen, {
-        signal: controller.signal,
-        onStep: (s) => {
-          if (this.closed) return;
-          this.store.setProgress(gen.id, s.step, Math.max(1, s.total));
-          if (this.store.cancelRequested(gen.jobId)) controller.abort();
-          hooks.onStep?.(gen.id, s);
-          const eta = s.step > 0 && s.total > s.step ? Math.round((s.elapsedMs / s.step) * (s.total - s.step)) : null;
-          this.o.emit('job.progress', {
-            jobId: gen.jobId,
-            generationId: gen.id,
-            progress: stepProgress(s, eta, 'upscale'),
-            jobStatus: this.store.jobStatus(gen.jobId) ?? 'running',
-          });
-        },
-      });
-      this.o.emit('job.generationDone', { jobId: gen.jobId, generationId: gen.id, imageId: record.id, seed: gen.params.seed, jobStatus: this.store.jobStatus(gen.jobId) ?? 'done' });
-      hooks.onUpscaled?.(gen.id, record);
-    } catch (err) {
-      if (this.closed) return;
-      const e = StudioError.from(err);
-      this.settleFailure(gen, e);
-      hooks.onError?.(gen.id, e);
-    } finally {
-      this.current = undefined;
-    }
-    if (!this.closed) {
-      this.changed(gen.jobId);
-      this.notifyIfFinished(gen.jobId);
-    }
+    return result;
   }
 
   private settleFailure(gen: RunnableGeneration, e: StudioError): void {
