@@ -39,10 +39,11 @@ export interface GenerationRow {
   total: number | null;
 }
 
-export interface NewGeneration {
-  id: number;
-  jobId: number;
-  idx: number;
+/**
+ * The parameters a generation row records: as generated, as another tool recorded them (imports), or an upscale
+ * job's source's (jobs/store.ts insertUpscale).
+ */
+export interface GenerationRowParams {
   seed: string | null;
   prompt: string;
   negativePrompt: string;
@@ -51,6 +52,12 @@ export interface NewGeneration {
   width: number;
   height: number;
   model: string;
+}
+
+export interface NewGeneration extends GenerationRowParams {
+  id: number;
+  jobId: number;
+  idx: number;
   meta: string | null;
   status: GenerationStatus;
   ep: string | null;

@@ -24,7 +24,7 @@ import {
   toAbs,
   type FileWriter,
 } from './files';
-import type { Generations, NewGeneration } from './generations';
+import type { GenerationRowParams, Generations, NewGeneration } from './generations';
 import type { SaveHook } from './test-hold';
 import type { Timings } from './types';
 
@@ -195,7 +195,7 @@ export async function commitImageFile(
 export function standaloneGeneration(
   id: number,
   createdAt: number,
-  fields: Pick<NewGeneration, 'seed' | 'prompt' | 'negativePrompt' | 'steps' | 'guidance' | 'width' | 'height' | 'model' | 'meta' | 'ep'>,
+  fields: GenerationRowParams & Pick<NewGeneration, 'meta' | 'ep'>,
 ): Omit<NewGeneration, 'jobId' | 'idx'> {
   return { id, status: 'done', createdAt, startedAt: null, finishedAt: createdAt, ...fields };
 }

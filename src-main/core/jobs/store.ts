@@ -8,7 +8,7 @@ import { GENERATION_LIMITS, hiresSchema, jobParamsSchema, loraRefSchema, sweepSc
 import { z } from 'zod';
 import { FINISHED_STATUSES, isFinishedStatus, type JobCounts, type JobGeneration, type JobStatus, type JobView } from '../../../src-shared/schemas/jobs';
 import type { Db } from '../db';
-import { Generations, type GenerationRow } from '../history/generations';
+import { Generations, type GenerationRow, type GenerationRowParams } from '../history/generations';
 import { applyAxisValue, axisLora, type PlannedGeneration } from './sweep';
 import { upscaleSpecSchema, type UpscaleSpec } from '../../../src-shared/upscale';
 
@@ -29,18 +29,6 @@ export interface RunnableGeneration {
   run: JobRunSettings;
   /** An upscale job's generation (jobs.upscale): the runner upscales instead of generating. */
   upscale?: UpscaleSpec;
-}
-
-/** The generation row of an upscale job: the source image's recorded parameters (the gallery shows them). */
-export interface UpscaleRowFields {
-  seed: string | null;
-  prompt: string;
-  negativePrompt: string;
-  steps: number | null;
-  guidance: number | null;
-  width: number;
-  height: number;
-  model: string;
 }
 
 interface JobRow {
@@ -221,7 +209,7 @@ export class JobStore {
    * list, count, cancel, retry and crash rule applies unchanged) whose snapshot carries `upscale`, and its one queued
    * generation holding the source's recorded parameters.
    */
-  insertUpscale(spec: UpscaleSpec, display: JobParams, row: UpscaleRowFields, o: { owner: JobOwner; run: JobRunSettings; pid?: number }): { jobId: number; generationIds: number[] } {
+  insertUpscale(spec: UpscaleSpec, display: JobParams, row: GenerationRowParams, o: { owner: JobOwner; run: JobRunSettings; pid?: number }): { jobId: number; generationIds: number[] } {
     const now = this.now();
     const tx = this.db.transaction(() => {
       const queued = (this.s.queuedCount!.get() as { n: number }).n;

@@ -21,7 +21,7 @@ import { parseImageFile } from '../images/import-parse';
 import { checkInputImage, readInput, storeInput } from '../images/inputs';
 import { readPngInfo } from '../../formats/png';
 import { findUpscaler, lanczos, upscaleWithModel } from '../images/upscale';
-import type { UpscaleRowFields } from '../jobs/store';
+import type { GenerationRowParams } from '../history/generations';
 
 /** Where the source comes from: a gallery image (the app) or a file's bytes (the CLI). */
 export type UpscaleSource = { imageId: number } | { bytes: Uint8Array; what: string };
@@ -31,7 +31,7 @@ export interface PreparedUpscale {
   /** The job's `params` (the card's prompt and size): the source's parameters as far as they fit the schema. */
   display: JobParams;
   /** The generation row: the source's recorded parameters (the gallery and search read them). */
-  row: UpscaleRowFields;
+  row: GenerationRowParams;
 }
 
 /** The source's parameters, as the import reads them (ours from the sd35studio chunk, other tools' too). */
@@ -79,7 +79,7 @@ export async function prepareUpscale(
     height: result.height,
   });
   const fields = generationFieldsFromParsed(sourceParameters(buf), kept.width, kept.height);
-  const row: UpscaleRowFields = {
+  const row: GenerationRowParams = {
     seed: fields.seed,
     prompt: fields.prompt,
     negativePrompt: fields.negativePrompt,
@@ -93,7 +93,7 @@ export async function prepareUpscale(
 }
 
 /** The card's parameters: the source's where they fit THE schema, else neutral ones (the card shows `upscale`). */
-function displayParams(row: UpscaleRowFields, fallback: string): JobParams {
+function displayParams(row: GenerationRowParams, fallback: string): JobParams {
   // A job's prompt is never blank (THE schema): a source without one shows what the job does instead.
   const prompt = row.prompt.trim() === '' ? fallback.slice(0, 200) : row.prompt.slice(0, GENERATION_LIMITS.maxPromptChars);
   const candidate = {

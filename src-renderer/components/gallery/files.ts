@@ -9,7 +9,7 @@ export function base64ToBlob(dataBase64: string, mimeType: string): Blob {
   return new Blob([bytes], { type: mimeType });
 }
 
-/** Opens a download URL the server serves as an attachment (browser mode's one-time export downloads). */
+/** Downloads a URL through a hidden link (browser mode's one-time export downloads; saveBlob's object URLs). */
 export function saveUrl(url: string, fileName: string): void {
   const a = document.createElement('a');
   a.href = url;
@@ -24,14 +24,7 @@ export function saveUrl(url: string, fileName: string): void {
 /** Saves a Blob through the browser's download (Electron shows its save dialog). */
 export function saveBlob(blob: Blob, fileName: string): void {
   const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = fileName;
-  a.rel = 'noopener';
-  a.style.display = 'none';
-  document.body.append(a);
-  a.click();
-  a.remove();
+  saveUrl(url, fileName);
   setTimeout(() => URL.revokeObjectURL(url), 30_000);
 }
 
