@@ -416,8 +416,8 @@ export function providerLabel(provider: string): string {
  * - `balanced` loads the transformer and the VAE at load and the text encoders per job, beside them, freeing
  *   them after encoding: the peak is the encode phase, with every weight resident (the overlap) and one run's
  *   working memory.
- * - `low` loads each component when its phase needs it and frees a phase's components after it: the three text
- *   encoders are resident together at the end of encoding, then the transformer alone, then the VAE.
+ * - `low` loads each component when its phase needs it and frees it after it: each text encoder alone (freed as
+ *   soon as its run is read, sessions.ts doneWithTextEncoder), then the transformer alone, then the VAE.
  * The weights count `weightFactor` times their (fp16) size: 2 on the CPU (see CPU_FP16_WEIGHT_FACTOR).
  * Measured order (scripts/bench/worker-memory.bench.ts, 600 MB T5 + 600 MB transformer, fp32, 64×64, CPU):
  * fast 2520 MB > balanced 1999 MB > low 1347 MB peak worker RSS. On the CPU the phases count their measured working
@@ -435,7 +435,7 @@ export function peakMemoryBytes(v: CatalogVariant, mode: MemoryMode, t5: boolean
   let peak: number;
   if (mode === 'fast') peak = (encoders + denoise) * weightFactor + 2 * RUN_WORKING_BYTES;
   else if (mode === 'balanced') peak = (encoders + denoise) * weightFactor + RUN_WORKING_BYTES;
-  else peak = Math.max(encoders, c.transformer, c.vaeDecoder) * weightFactor + RUN_WORKING_BYTES;
+  else peak = Math.max(largestTextEncoder(v, t5), c.transformer, c.vaeDecoder) * weightFactor + RUN_WORKING_BYTES;
   return Math.round(peak + PROCESS_BYTES);
 }
 
@@ -460,12 +460,18 @@ export function cpuPhasePeaks(v: CatalogVariant, mode: MemoryMode, t5: boolean, 
   const denoiseResident = mode === 'fast' ? all : mode === 'balanced' ? c.transformer + c.vaeDecoder : c.transformer;
   const decodeResident = mode === 'fast' ? all : mode === 'balanced' ? c.transformer + c.vaeDecoder : c.vaeDecoder;
   return {
-    encode: Math.round((mode === 'low' ? encoders : all) * weightFactor + RUN_WORKING_BYTES + PROCESS_BYTES),
+    encode: Math.round((mode === 'low' ? largestTextEncoder(v, t5) : all) * weightFactor + RUN_WORKING_BYTES + PROCESS_BYTES),
     denoise: Math.round(
       denoiseResident * weightFactor + (mode === 'fast' ? RUN_WORKING_BYTES : 0) + cpuTransformerWorkingBytes(v, t5, pixels) + CPU_WORKER_DENOISE_EXTRA_BYTES + PROCESS_BYTES,
     ),
     decode: Math.round(decodeResident * weightFactor + cpuVaeDecodeWorkingBytes(pixels) + PROCESS_BYTES),
   };
+}
+
+/** The largest text encoder a job runs (the low mode holds one at a time): T5-XXL when it is used, else CLIP-G. */
+function largestTextEncoder(v: CatalogVariant, t5: boolean): number {
+  const c = v.components;
+  return Math.max(c.clipL, c.clipG, t5 ? c.t5 : 0);
 }
 
 /**

@@ -66,13 +66,18 @@ async function answeredWhile(pending: Promise<unknown>, url: string): Promise<nu
   return answered;
 }
 
+// Each answer's timeout, including the child's start (ORT's load): the held probe never answers, so this is what
+// the test waits for it; the answered ones must come within it even on a loaded CI machine (4 s failed at load ≈ 10:
+// a second, unheld answer timed out too).
+const PROBE_TIMEOUT_MS = 15_000;
+
 describe('op probes in a short-lived child process (serve’s pre-download check)', () => {
   it('a probe that hangs is inconclusive after its timeout, never cached; serve keeps answering meanwhile', async () => {
     clearProbeMemory();
     const cacheDir = tempDir('sd35-op-probe-cache-');
     const before = probeDirs();
     const s = stats();
-    const runner = createOpProbeRunner({ spawner: forkSpawner, entry: PROBE, env: held('op-probe-hang:NhwcConv'), timeoutMs: 4000, stats: s });
+    const runner = createOpProbeRunner({ spawner: forkSpawner, entry: PROBE, env: held('op-probe-hang:NhwcConv'), timeoutMs: PROBE_TIMEOUT_MS, stats: s });
     const server = await pingServer();
     try {
       const check = checkModelGraphs([{ file: 'unet/model.onnx', path: path.join(olive, 'unet', 'model.onnx') }], { ep: 'cpu', cacheDir, runner });

@@ -429,6 +429,7 @@ export class LoadedModel {
     const file = this.fileOf(component);
     const hidden = readFloat(out[roles.hidden.name], roles.hidden.name, file);
     const pooled = readFloat(out[roles.pooled.name], roles.pooled.name, file);
+    await this.doneWithTextEncoder(component);
     return { hidden: hidden.data, hiddenDims: hidden.dims, pooled: pooled.data, pooledDims: pooled.dims, hiddenKind: roles.hiddenKind };
   }
 
@@ -438,7 +439,18 @@ export class LoadedModel {
     const roles = opened.roles as T5Roles;
     const out = await this.run('text_encoder_3', opened, { [roles.ids.name]: idsTensor(roles.ids, ids) }, [roles.hidden.name]);
     const hidden = readFloat(out[roles.hidden.name], roles.hidden.name, this.fileOf('text_encoder_3'));
+    await this.doneWithTextEncoder('text_encoder_3');
     return { hidden: hidden.data, dims: hidden.dims };
+  }
+
+  /**
+   * The low memory mode frees a text encoder as soon as its one run of the job is read, so the three are never
+   * resident together: the encode phase peaks at the largest encoder (T5-XXL), not at their sum. Measured at full
+   * size (npm run bench -- real-scale): T5 alone 18.91 GB, CLIP-G 2.79 GB, CLIP-L 0.43 GB held after creation — the
+   * sum would have been ≈ 22.1 GB on a 24 GB machine. The other modes keep them until endPhase('encode').
+   */
+  private async doneWithTextEncoder(component: 'text_encoder' | 'text_encoder_2' | 'text_encoder_3'): Promise<void> {
+    if (this.options.memory === 'low') await this.releaseComponent(component);
   }
 
   /** Converts the text context [B,seq,4096] and pooled [B,2048] once for every step of a job. */
@@ -533,7 +545,10 @@ export class LoadedModel {
     return readFloat(out[roles.latent.name], roles.latent.name, this.fileOf('vae_encoder'));
   }
 
-  /** Releases what the memory mode frees after a phase: balanced frees the text encoders after encoding, low frees everything after use. */
+  /**
+   * Releases what the memory mode frees after a phase: balanced frees the text encoders after encoding, low frees
+   * everything after use (its text encoders are already gone: doneWithTextEncoder).
+   */
   async endPhase(phase: Phase): Promise<void> {
     const mode = this.options.memory;
     if (mode === 'fast') return;
