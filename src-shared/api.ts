@@ -40,7 +40,17 @@ import {
   comparisonSummarySchema,
 } from './schemas/compare';
 import { epChoiceSchema, GENERATION_LIMITS, memoryModeSchema } from './generation';
-import { jobsUpscaleParamsSchema, upscalersListSchema } from './upscale';
+import {
+  jobsUpscaleParamsSchema,
+  upscalersEventSchema,
+  upscalersImportParamsSchema,
+  upscalersImportResultSchema,
+  upscalersListSchema,
+  upscalersRemoveParamsSchema,
+  upscalersRemoveResultSchema,
+  upscalersUploadParamsSchema,
+  upscalersUploadResultSchema,
+} from './upscale';
 import { inputsGetResultSchema, inputsGetSchema, inputsPutSchema, storedInputSchema } from './schemas/inputs';
 import {
   lorasEventSchema,
@@ -287,6 +297,9 @@ export const methods = {
   'jobs.unloadModel': method(empty, jobsUnloadModelResultSchema, 'Release the model the worker keeps loaded'),
   'jobs.upscale': method(jobsUpscaleParamsSchema, jobsSubmitResultSchema, 'Queue an upscale of a gallery image (Lanczos or an imported upscaler, ×2/×4) as a job; the result is a new gallery image'),
   'upscalers.list': method(empty, upscalersListSchema, 'The imported super-resolution upscalers (Lanczos is built in and not listed)'),
+  'upscalers.upload': method(upscalersUploadParamsSchema, upscalersUploadResultSchema, 'Send an upscaler file in chunks (browser mode), then upscalers.import the upload'),
+  'upscalers.import': method(upscalersImportParamsSchema, upscalersImportResultSchema, 'Copy a super-resolution ONNX model into the library: checked image → image, scale probed on the worker, verified by hash'),
+  'upscalers.remove': method(upscalersRemoveParamsSchema, upscalersRemoveResultSchema, 'Remove an imported upscaler from the library'),
 
   'loras.list': method(empty, lorasListSchema, 'The LoRA library: name, base, rank, size, trigger words, title, both hashes'),
   'loras.upload': method(lorasUploadParamsSchema, lorasUploadResultSchema, 'Send a LoRA file in chunks (browser mode), then loras.import the upload'),
@@ -304,6 +317,7 @@ export const events = {
   'job.failed': jobFailedEventSchema,
   'job.changed': jobChangedEventSchema,
   'loras.changed': lorasEventSchema,
+  'upscalers.changed': upscalersEventSchema,
 } as const;
 
 export type Methods = typeof methods;

@@ -5,6 +5,8 @@
 import { z } from 'zod';
 import { BUILTIN_UPSCALER, upscalerNameSchema } from './generation';
 import { sha256Schema } from './img2img';
+import { progressSchema } from './progress';
+import { lorasUploadParamsSchema, lorasUploadResultSchema, uploadIdSchema } from './schemas/loras';
 
 /** The factors an upscale offers (A1111's extras offers any; ×2 and ×4 are what SR models are made for). */
 export const UPSCALE_SCALES = [2, 4] as const;
@@ -59,3 +61,27 @@ export const upscalerEntrySchema = z
   .strict();
 export type UpscalerInfo = z.infer<typeof upscalerEntrySchema>;
 export const upscalersListSchema = z.object({ upscalers: z.array(upscalerEntrySchema).max(1000) }).strict();
+
+// Importing and removing upscalers from the app (docs/architecture.md §2, §5 "Upscale"), the LoRA import's mechanism
+// (schemas/loras.ts): the desktop app names the user's file by path, a browser sends its bytes in ordered chunks
+// (`upscalers.upload`, THE upload shape of `loras.upload`) and then imports the upload. One file per import.
+/** `upscalers.upload`: THE chunked upload of `loras.upload` (the same chunks, limit and answer). */
+export const upscalersUploadParamsSchema = lorasUploadParamsSchema;
+export const upscalersUploadResultSchema = lorasUploadResultSchema;
+/** The file of `upscalers.import`: a path (the desktop app, the CLI) or a finished upload (browser mode). */
+export const upscalerImportFileSchema = z.union([
+  z.object({ path: z.string().min(1).max(4096), name: upscalerNameSchema.optional() }).strict(),
+  z.object({ uploadId: uploadIdSchema, fileName: z.string().min(1).max(1024), name: upscalerNameSchema.optional() }).strict(),
+]);
+export type UpscalerImportFile = z.infer<typeof upscalerImportFileSchema>;
+export const upscalersImportParamsSchema = z.object({ file: upscalerImportFileSchema }).strict();
+export const upscalersImportResultSchema = z.object({ imported: upscalerEntrySchema }).strict();
+export const upscalersRemoveParamsSchema = z.object({ name: upscalerNameSchema }).strict();
+export const upscalersRemoveResultSchema = z.object({ removed: upscalerEntrySchema }).strict();
+/**
+ * The library changed (import, remove); during an import, its progress in THE progress shape: the copy as `verify`
+ * in bytes (the file is hashed as it is copied and the copy checked against it), then the probe run as `import`
+ * (the file, 0 of 1, with what it waits for in `label`), and the end as `import` done or failed.
+ */
+export const upscalersEventSchema = z.object({ kind: z.enum(['import', 'remove']), progress: progressSchema.optional() }).strict();
+export type UpscalersEvent = z.infer<typeof upscalersEventSchema>;

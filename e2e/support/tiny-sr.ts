@@ -28,3 +28,17 @@ export function writeSrGraph(file: string, io: 'float32' | 'float16'): void {
   fs.writeFileSync(file, encodeModel(g));
 }
 
+
+/**
+ * A real-looking graph that is NOT image → image, for the upscaler import's refusal: a CLIP text encoder's front
+ * (int64 token ids [batch, 77] in, hidden states [batch, 77, 8] out), named as diffusers' exports name it.
+ */
+export function writeTextEncoderGraph(file: string): void {
+  const g = new GraphBuilder('clip_text_encoder');
+  const ids = g.input('input_ids', 'int64', ['batch', 77]);
+  const table = g.init('text_model.embeddings.token_embedding.weight', { type: 'float32', dims: [16, 8], data: new Float32Array(128).fill(0.01) });
+  const gathered = g.named('/text_model/embeddings/token_embedding/Gather', 'Gather', [table, ids]);
+  g.node('Identity', [gathered], {}, ['last_hidden_state']);
+  g.output('last_hidden_state', 'float32', ['batch', 77, 8]);
+  fs.writeFileSync(file, encodeModel(g));
+}

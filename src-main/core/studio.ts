@@ -29,6 +29,7 @@ import { lorasHandlers } from './handlers/loras';
 import { upscalersHandlers } from './handlers/upscalers';
 import { prepareUpscale } from './upscalers/upscale-job';
 import { LoraService } from './loras/service';
+import { UpscalerService } from './upscalers/service';
 import { resolveReuseLoras } from './loras/reuse-loras';
 import { checkInitReference, inputsHandlers } from './handlers/inputs';
 import { requireEncoder } from './models/encoder-addition';
@@ -94,6 +95,8 @@ export class StudioCore {
   readonly jobs: JobQueue;
   /** The LoRA library (core/loras/service.ts). */
   readonly loras: LoraService;
+  /** The upscaler library (core/upscalers/service.ts). */
+  readonly upscalers: UpscalerService;
   /** Shown to the user once: a damaged database moved aside, strays recovered, … */
   readonly notices: string[] = [];
   /** Counts of the op-probe children of the pre-download check (issue 18 §2; tests read them). */
@@ -209,6 +212,12 @@ export class StudioCore {
     });
     this.addPrimaryTask({ name: 'jobs', run: () => this.jobs.start({ runner: options.runtime !== 'cli' }) });
     this.loras = new LoraService({ dataRoot: this.layout.root, runtime: options.runtime, emit: (e) => this.events.emit('loras.changed', e) });
+    this.upscalers = new UpscalerService({
+      dataRoot: this.layout.root,
+      runtime: options.runtime,
+      emit: (e) => this.events.emit('upscalers.changed', e),
+      host: () => this.jobs.inferenceHost(),
+    });
     this.api = this.createApi();
   }
 
@@ -339,7 +348,7 @@ export class StudioCore {
         checkEncoder: (model) => requireEncoder(this.models, model, folderHasVaeEncoder),
       }),
       ...lorasHandlers(this.loras),
-      ...upscalersHandlers(this.layout.upscalers),
+      ...upscalersHandlers(this.upscalers),
     };
   }
 

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { encodePng } from '../formats/png';
+import { writeSrGraph } from '../../e2e/support/tiny-sr';
 import { writeTestLora } from './lora/lora-files';
 import type { StudioCore } from '../core/studio';
 
@@ -35,6 +36,9 @@ export interface SampleContext {
   /** The upload loras.upload began, and the LoRA loras.import made of it (renamed by loras.rename). */
   loraUploadId?: string;
   loraName?: string;
+  /** The upload upscalers.upload began, and the upscaler upscalers.import made of it (removed by upscalers.remove). */
+  upscalerUploadId?: string;
+  upscalerName?: string;
 }
 
 let loraSeq = 0;
@@ -44,6 +48,19 @@ export function testLoraBase64(seed = 1): string {
   try {
     const file = path.join(dir, 'x.safetensors');
     writeTestLora(file, 'diffusers', [{ module: 'transformer_blocks.0.attn.to_q', rank: 2, in: 32, out: 32, seed }]);
+    return fs.readFileSync(file).toString('base64');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+let upscalerSeq = 0;
+/** The tiny ×2 super-resolution graph (e2e/support/tiny-sr.ts) as base64, for upscalers.upload. */
+export function testUpscalerBase64(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sd35-contract-sr-'));
+  try {
+    const file = path.join(dir, 'x2.onnx');
+    writeSrGraph(file, 'float32');
     return fs.readFileSync(file).toString('base64');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -134,6 +151,9 @@ export const METHOD_SAMPLES: Record<MethodName, (ctx: SampleContext) => unknown>
   'jobs.unloadModel': () => ({}),
   'jobs.upscale': (c) => ({ imageId: c.imageId, with: 'lanczos', scale: 2 }),
   'upscalers.list': () => ({}),
+  'upscalers.upload': () => ({ offset: 0, dataBase64: testUpscalerBase64() }),
+  'upscalers.import': (c) => ({ file: { uploadId: c.upscalerUploadId!, fileName: 'contract-x2.onnx', name: `contract-${++upscalerSeq}` } }),
+  'upscalers.remove': (c) => ({ name: c.upscalerName! }),
   'compare.create': async (c) => ({ name: 'contract', imageIds: [c.imageId, await c.newImage()] }),
   'compare.get': (c) => ({ id: c.comparisonId! }),
   'compare.list': () => ({ limit: 10 }),
@@ -154,6 +174,8 @@ export function rememberResult(method: MethodName, result: unknown, ctx: SampleC
   if (method === 'models.import') ctx.importedId = (result as { id: string }).id;
   if (method === 'jobs.submit') ctx.jobId = (result as { jobId: number }).jobId;
   if (method === 'compare.create') ctx.comparisonId = (result as { id: number }).id;
+  if (method === 'upscalers.upload') ctx.upscalerUploadId = (result as { uploadId: string }).uploadId;
+  if (method === 'upscalers.import') ctx.upscalerName = (result as { imported: { name: string } }).imported.name;
   if (method === 'loras.upload') ctx.loraUploadId = (result as { uploadId: string }).uploadId;
   if (method === 'loras.import') ctx.loraName = (result as { imported: { name: string }[] }).imported[0]?.name;
   if (method === 'loras.rename') ctx.loraName = (result as { name: string }).name;
@@ -183,6 +205,8 @@ export const INVALID_SAMPLES: Partial<Record<MethodName, unknown>> = {
   'compare.create': { imageIds: [1] },
   'compare.rename': { id: 1, name: '   ' },
   'loras.upload': { offset: -1, dataBase64: '' },
+  'upscalers.import': { file: { path: '/x.onnx', uploadId: '0'.repeat(32) } },
+  'upscalers.remove': { name: '../x' },
   'loras.import': { files: [{ path: '/x.safetensors', uploadId: '0'.repeat(32) }] },
 };
 
@@ -194,6 +218,10 @@ export const EVENT_TRIGGERS: Record<EventName, (client: StudioClient, ctx: Sampl
   'job.changed': (c) => c.call('jobs.pause', {}).then(() => c.call('jobs.resume', {})),
   'job.progress': (c, ctx) => submitTinyJob(c, ctx),
   'job.generationDone': (c, ctx) => submitTinyJob(c, ctx),
+  'upscalers.changed': async (c) => {
+    const { uploadId } = await c.call('upscalers.upload', { offset: 0, dataBase64: testUpscalerBase64() });
+    return c.call('upscalers.import', { file: { uploadId, fileName: 'event.onnx', name: `event-${++upscalerSeq}` } });
+  },
   'loras.changed': async (c) => {
     const { uploadId } = await c.call('loras.upload', { offset: 0, dataBase64: testLoraBase64(++loraSeq) });
     return c.call('loras.import', { files: [{ uploadId, fileName: `event ${loraSeq}.safetensors` }] });
@@ -275,6 +303,9 @@ export const METHOD_EFFECTS: Partial<Record<MethodName, (client: StudioClient, c
     const job = (await c.call('jobs.list', { limit: 200 })).items.find((j) => j.id === ctx.jobId);
     check(JSON.stringify(job?.generations.map((g) => g.seed)) === JSON.stringify([BIG_SEED, '1000']), 'jobs.submit → the 64-bit seed, exact, in jobs.list');
   },
+  'upscalers.import': async (c, ctx) =>
+    check((await c.call('upscalers.list', {})).upscalers.some((u) => u.name === ctx.upscalerName && u.scale === 2), 'upscalers.import → listed at ×2'),
+  'upscalers.remove': async (c, ctx) => check(!(await c.call('upscalers.list', {})).upscalers.some((u) => u.name === ctx.upscalerName), 'upscalers.remove → no longer listed'),
   'loras.import': async (c, ctx) => check((await c.call('loras.list', {})).loras.some((l) => l.name === ctx.loraName), 'loras.import → listed'),
   'loras.rename': async (c, ctx) => check((await c.call('loras.list', {})).loras.some((l) => l.name === ctx.loraName), 'loras.rename → listed under the new name'),
   'loras.remove': async (c, ctx) => check(!(await c.call('loras.list', {})).loras.some((l) => l.name === ctx.loraName), 'loras.remove → no longer listed'),

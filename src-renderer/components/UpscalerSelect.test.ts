@@ -25,7 +25,7 @@ describe('UpscalerSelect', () => {
     const html = await render({ modelValue: 'lanczos' });
     expect(optionTexts(html)).toEqual(['Lanczos', 'esrgan-x2 (×2)']);
     expect(html).toContain('aria-label="Upscaler"');
-    expect(html).toContain('title="Lanczos is built in; sd35-studio upscalers import adds a super-resolution model"');
+    expect(html).toContain('title="Lanczos is built in; Import upscaler… in the Models view (or sd35-studio upscalers import) adds a super-resolution model"');
     expect(html).toMatch(/<option value="lanczos" selected>/);
   });
 

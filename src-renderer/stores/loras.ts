@@ -9,13 +9,21 @@ import { LORA_UPLOAD_CHUNK_BYTES, MAX_LORA_UPLOAD_BYTES, type LoraEntryView, typ
 import { readBase64 } from '../components/gallery/files';
 import { studio } from '../studio';
 
-/** A browser file sent to the server in chunks (each under the message limit); its upload id. */
-export async function uploadFile(file: Blob, onChunk?: (sent: number) => void, chunk = LORA_UPLOAD_CHUNK_BYTES): Promise<string> {
+/**
+ * A browser file sent to the server in chunks (each under the message limit); its upload id. THE chunked upload of
+ * the LoRA library (`loras.upload`) and of the upscaler library (`upscalers.upload`, the same shape).
+ */
+export async function uploadFile(
+  file: Blob,
+  onChunk?: (sent: number) => void,
+  chunk = LORA_UPLOAD_CHUNK_BYTES,
+  method: 'loras.upload' | 'upscalers.upload' = 'loras.upload',
+): Promise<string> {
   let uploadId: string | undefined;
   let offset = 0;
   do {
     const dataBase64 = await readBase64(file.slice(offset, offset + chunk));
-    const r = await studio().call('loras.upload', { ...(uploadId ? { uploadId } : {}), offset, dataBase64 });
+    const r = await studio().call(method, { ...(uploadId ? { uploadId } : {}), offset, dataBase64 });
     uploadId = r.uploadId;
     offset = r.received;
     onChunk?.(offset);

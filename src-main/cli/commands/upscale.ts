@@ -7,26 +7,27 @@
 // graph that is not image → image, an unknown upscaler, a result over the limits) exits ≠ 0 with the reason and
 // adds nothing.
 import fs from 'node:fs';
+import path from 'node:path';
 import { formatBytes } from '../../../src-shared/bytes';
 import { StudioError } from '../../../src-shared/errors';
 import { BUILTIN_UPSCALER } from '../../../src-shared/generation';
 import { progress } from '../../../src-shared/progress';
 import type { JobView } from '../../../src-shared/schemas/jobs';
-import { upscaleResult, upscaleScaleSchema, upscalerLabel } from '../../../src-shared/upscale';
+import { upscaleResult, upscaleScaleSchema, upscalerLabel, type UpscalerInfo, type UpscalersEvent } from '../../../src-shared/upscale';
 import { checkInputImage } from '../../core/images/inputs';
 import type { JobStore } from '../../core/jobs/store';
 import { dataLayout } from '../../core/paths';
-import { UpscalerLibrary, type UpscalerEntry } from '../../core/upscalers/library';
+import { UpscalerLibrary } from '../../core/upscalers/library';
 import { prepareUpscale } from '../../core/upscalers/upscale-job';
 import { stringOption } from '../args';
 import { defineCommand, type CliContext, type Command } from '../command';
 import { createProgressBar } from '../progress';
 
-function view(e: UpscalerEntry): Record<string, unknown> {
+function view(e: UpscalerInfo): Record<string, unknown> {
   return { name: e.name, scale: e.scale, bytes: e.bytes, sha256: e.sha256 };
 }
 
-function line(e: UpscalerEntry): string {
+function line(e: UpscalerInfo): string {
   return `${e.name}  ×${e.scale}  ${formatBytes(e.bytes)}  sha256 ${e.sha256.slice(0, 12)}`;
 }
 
@@ -137,13 +138,19 @@ export const UPSCALE_COMMANDS: Command[] = [
     options: [{ name: 'name', type: 'string', valueName: 'NAME', description: 'Name in the library (default: the file name)' }],
     positionals: ['PATH'],
     async run(ctx) {
-      const source = ctx.positional.PATH!;
+      const source = path.resolve(ctx.positional.PATH!);
       const core = await ctx.openCore();
+      const bar = createProgressBar();
+      const off = core.events.subscribe((name, payload) => {
+        const p = name === 'upscalers.changed' ? (payload as UpscalersEvent).progress : undefined;
+        if (p?.status === 'running') bar.draw(p);
+      });
       try {
-        const lib = new UpscalerLibrary(core.layout.upscalers);
-        const entry = await lib.import(source, stringOption(ctx.args, 'name'), async (file) => {
-          const r = await core.jobs.inferenceHost().upscale({ file, rgb: new Uint8Array(0), width: 0, height: 0, scale: 0 }, { signal: ctx.signal });
-          return r.scale;
+        // THE import (core/upscalers/service.ts): the same check, copy and probe run as the app's upscalers.import.
+        const name = stringOption(ctx.args, 'name');
+        const entry = await core.upscalers.import({ path: source, ...(name !== undefined ? { name } : {}) }, ctx.signal).finally(() => {
+          off();
+          bar.end();
         });
         if (ctx.out.json) ctx.out.item(view(entry));
         else ctx.out.text(`Imported ${line(entry)}`);

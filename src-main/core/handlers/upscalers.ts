@@ -1,14 +1,17 @@
-// The upscalers.* methods of the contract: the imported super-resolution models of <data>/upscalers
-// (core/upscalers/library.ts). Lanczos is built in and not listed; importing stays the CLI's (`upscalers import`).
+// The upscalers.* methods of the contract, on top of the upscaler service (core/upscalers/service.ts): the imported
+// super-resolution models of <data>/upscalers. Lanczos is built in and not listed. Import and remove work from the app
+// as from the CLI (`upscalers import`): a path from the desktop app, a chunked upload from a browser (upscalers.upload),
+// the same check, copy and probe run.
 import type { StudioApi } from '../../../src-shared/api';
-import { UpscalerLibrary } from '../upscalers/library';
+import type { UpscalerService } from '../upscalers/service';
 
 export type UpscalersApi = Pick<StudioApi, Extract<keyof StudioApi, `upscalers.${string}`>>;
 
-export function upscalersHandlers(dir: string): UpscalersApi {
+export function upscalersHandlers(upscalers: UpscalerService): UpscalersApi {
   return {
-    'upscalers.list': async () => ({
-      upscalers: new UpscalerLibrary(dir).list().map((e) => ({ name: e.name, scale: e.scale, bytes: e.bytes, sha256: e.sha256 })),
-    }),
+    'upscalers.list': async () => ({ upscalers: upscalers.list() }),
+    'upscalers.upload': async (p) => upscalers.upload(p),
+    'upscalers.import': async ({ file }) => ({ imported: await upscalers.import(file) }),
+    'upscalers.remove': async ({ name }) => ({ removed: upscalers.remove(name) }),
   };
 }

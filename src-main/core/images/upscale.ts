@@ -32,7 +32,7 @@ export function findUpscaler(dataRoot: string, name: string): UpscalerEntry {
   const entry = library.find(name);
   if (!entry) {
     const names = [BUILTIN_UPSCALER, ...library.list().map((e) => e.name)];
-    throw new StudioError('not_found', `Upscaler "${name}" is not in the library; use one of: ${names.join(', ')} (upscalers import adds one).`, { field: 'upscaler' });
+    throw new StudioError('not_found', `Upscaler "${name}" is not in the library; use one of: ${names.join(', ')} (Import upscaler… in the Models view, or the CLI's upscalers import, adds one).`, { field: 'upscaler' });
   }
   return entry;
 }

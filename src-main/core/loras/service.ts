@@ -1,9 +1,8 @@
 // The LoRA library behind the contract (loras.* in src-shared/api.ts): the library's own rules stay in
 // library.ts (names, checks, copy verified by hash, removal with its graphs); this adds what the transports need —
-// files named by path (desktop) or uploaded in chunks (browser mode: `<data>/loras/.uploads/<id>.part`, 0600,
-// appended in order, at most MAX_LORA_UPLOAD_BYTES, removed once imported or after a day), progress in files
+// files named by path (desktop) or uploaded in chunks (browser mode: THE chunked upload, core/uploads.ts, in
+// `<data>/loras/.uploads/`, at most MAX_LORA_UPLOAD_BYTES, removed once imported or after a day), progress in files
 // (THE progress shape) and a `loras.changed` event after every change.
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { StudioError } from '../../../src-shared/errors';
@@ -15,9 +14,8 @@ import {
   type LorasEvent,
 } from '../../../src-shared/schemas/loras';
 import { dataLayout } from '../paths';
+import { ChunkedUploads } from '../uploads';
 import { LoraLibrary, type LoraEntry } from './library';
-
-const STALE_UPLOAD_MS = 24 * 3600_000;
 
 export interface LoraServiceOptions {
   dataRoot: string;
@@ -45,66 +43,26 @@ export function loraView(e: LoraEntry): LoraEntryView {
 
 export class LoraService {
   readonly library: LoraLibrary;
-  private readonly uploads: string;
+  private readonly uploads: ChunkedUploads;
 
   constructor(private readonly o: LoraServiceOptions) {
     const layout = dataLayout(o.dataRoot);
     this.library = new LoraLibrary(layout.loras, layout.graphs);
-    this.uploads = path.join(layout.loras, '.uploads');
+    this.uploads = new ChunkedUploads(path.join(layout.loras, '.uploads'), MAX_LORA_UPLOAD_BYTES, `A LoRA uploaded through the browser is at most ${MAX_LORA_UPLOAD_BYTES / 1e9} GB.`);
   }
 
   list(): LoraEntryView[] {
     return this.library.list().map(loraView);
   }
 
-  private uploadFile(id: string): string {
-    return path.join(this.uploads, `${id}.part`);
-  }
-
-  private removeStaleUploads(now = Date.now()): void {
-    if (!fs.existsSync(this.uploads)) return;
-    for (const f of fs.readdirSync(this.uploads)) {
-      const file = path.join(this.uploads, f);
-      try {
-        if (now - fs.statSync(file).mtimeMs > STALE_UPLOAD_MS) fs.rmSync(file, { force: true });
-      } catch {
-        // gone meanwhile
-      }
-    }
-  }
-
   /** Appends one chunk to an upload (a new one when `uploadId` is absent); chunks must come in order. */
   upload(p: { uploadId?: string | undefined; offset: number; dataBase64: string }): { uploadId: string; received: number } {
-    const data = Buffer.from(p.dataBase64, 'base64');
-    let id = p.uploadId;
-    if (id === undefined) {
-      if (p.offset !== 0) throw new StudioError('invalid_input', 'A new upload starts at offset 0.');
-      this.removeStaleUploads();
-      fs.mkdirSync(this.uploads, { recursive: true, mode: 0o700 });
-      id = crypto.randomBytes(16).toString('hex');
-      fs.writeFileSync(this.uploadFile(id), data, { flag: 'wx', mode: 0o600 });
-      return { uploadId: id, received: data.length };
-    }
-    const file = this.uploadFile(id);
-    let size: number;
-    try {
-      size = fs.statSync(file).size;
-    } catch {
-      throw new StudioError('not_found', 'That upload is not here (finished, or older than a day): send the file again.');
-    }
-    if (p.offset !== size) throw new StudioError('conflict', `The upload has ${size} bytes; this chunk starts at ${p.offset}.`);
-    if (size + data.length > MAX_LORA_UPLOAD_BYTES) {
-      fs.rmSync(file, { force: true });
-      throw new StudioError('invalid_input', `A LoRA uploaded through the browser is at most ${MAX_LORA_UPLOAD_BYTES / 1e9} GB.`);
-    }
-    fs.appendFileSync(file, data);
-    return { uploadId: id, received: size + data.length };
+    return this.uploads.append(p);
   }
 
   private source(f: LoraImportFile): { file: string; label: string; name: string | undefined; temporary: boolean; link?: boolean } {
     if ('uploadId' in f) {
-      const file = this.uploadFile(f.uploadId);
-      if (!fs.existsSync(file)) throw new StudioError('not_found', 'That upload is not here (finished, or older than a day): send the file again.');
+      const file = this.uploads.take(f.uploadId);
       const base = path.basename(f.fileName.replace(/\\/gu, '/')).replace(/\.safetensors$/iu, '');
       return { file, label: f.fileName, name: f.name ?? base, temporary: true };
     }
