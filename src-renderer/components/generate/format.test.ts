@@ -30,7 +30,9 @@ describe('generate view text', () => {
     expect(seedsText(job({ seeds: { mode: 'consecutive', first: '18446744073709551612', count: 4 } }))).toBe('seeds 18446744073709551612–18446744073709551615');
     expect(seedsText(job({ seeds: { mode: 'consecutive', first: '7', count: 1 } }))).toBe('seed 7');
     expect(seedsText(job({ seeds: { mode: 'random', count: 2 } }, ['11', '22']))).toBe('random seeds 11, 22');
-    expect(seedsText(job({ seeds: { mode: 'list', seeds: ['1', '2', '3', '4', '5'] } }))).toBe('seeds 1, 2, 3, 4…');
+    // Every seed, none cut: the card clamps the line and "More" shows the rest.
+    expect(seedsText(job({ seeds: { mode: 'list', seeds: ['1', '2', '3', '4', '5'] } }))).toBe('seeds 1, 2, 3, 4, 5');
+    expect(seedsText(job({ seeds: { mode: 'random', count: 5 } }, ['11', '22', '33', '44', '55']))).toBe('random seeds 11, 22, 33, 44, 55');
   });
   it('prompt heads collapse whitespace and cut with an ellipsis', () => {
     expect(promptHead('  a\n\ncat  ')).toBe('a cat');

@@ -6,15 +6,18 @@ export function axisLabel(kind: SweepAxis['kind']): string {
   return SWEEP_AXIS_LABELS[kind];
 }
 
-/** "seeds 1000–1003", "4 random seeds", "seeds 3, 9, 12". */
+/**
+ * "seeds 1000–1003", "4 random seeds", "seeds 3, 9, 12": every seed of a list (≤ 64), never cut here — the queue
+ * card clamps the line to two and its "More" shows the rest.
+ */
 export function seedsText(job: JobView): string {
   const s = job.sweep.seeds;
   if (s.mode === 'random') {
     const seeds = [...new Set(job.generations.map((g) => g.seed))];
     if (seeds.length === 1) return `seed ${seeds[0]}`;
-    return seeds.length ? `random seeds ${seeds.slice(0, 3).join(', ')}${seeds.length > 3 ? '…' : ''}` : `${s.count} random seeds`;
+    return seeds.length ? `random seeds ${seeds.join(', ')}` : `${s.count} random seeds`;
   }
-  if (s.mode === 'list') return s.seeds.length === 1 ? `seed ${s.seeds[0]}` : `seeds ${s.seeds.slice(0, 4).join(', ')}${s.seeds.length > 4 ? '…' : ''}`;
+  if (s.mode === 'list') return s.seeds.length === 1 ? `seed ${s.seeds[0]}` : `seeds ${s.seeds.join(', ')}`;
   if (s.count === 1) return `seed ${s.first}`;
   return `seeds ${s.first}–${(BigInt(s.first) + BigInt(s.count - 1)).toString()}`;
 }
