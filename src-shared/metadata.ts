@@ -8,6 +8,7 @@ import { isObject, tryParseJson, type JsonObject } from './metadata/json-lossles
 import { parseFooocus, parseGenericJson, parseNovelAI, parseStabilityMatrix, parseSwarmUI } from './metadata/others';
 import { studioSampling } from './metadata/studio-sampling';
 import { studioImageMetaSchema, type ParsedParameters, type StudioImageMeta, type TextChunk } from './metadata/types';
+import { upscaleSpecSchema, type UpscaleSpec } from './upscale';
 
 export { formatParameters, parseA1111, parseA1111ParamsLine, postprocessFields, quoteA1111Value } from './metadata/a1111';
 export { loraList, parseLoraHashes } from './metadata/a1111';
@@ -31,6 +32,12 @@ export {
 /** PNG text-chunk keywords we write. */
 export const PARAMETERS_KEYWORD = 'parameters';
 export const STUDIO_KEYWORD = 'sd35studio';
+/**
+ * Our JSON record of an upscale on an image WITHOUT our lossless parameters (an upscaled file from another tool):
+ * `{"upscale":{source:{sha256,imageId?},upscaler,scale,…}}`. Not `sd35studio`, which promises reproducible
+ * parameters such a file does not have; our own upscaled images carry `upscale` inside `sd35studio` instead.
+ */
+export const UPSCALE_KEYWORD = 'sd35studio-upscale';
 
 function describeIssues(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
   return error.issues
@@ -103,14 +110,33 @@ export function studioJson(meta: StudioImageMeta): string {
       return o;
     });
   }
-  if (m.upscale !== undefined) {
-    const u = m.upscale;
-    const source: Record<string, unknown> = { sha256: u.source.sha256 };
-    if (u.source.imageId !== undefined) source.imageId = u.source.imageId;
-    ordered.upscale = { source, upscaler: u.upscaler, scale: u.scale, sourceWidth: u.sourceWidth, sourceHeight: u.sourceHeight, width: u.width, height: u.height };
-  }
+  if (m.upscale !== undefined) ordered.upscale = orderedUpscale(m.upscale);
   ordered.appVersion = m.appVersion;
   return JSON.stringify(ordered);
+}
+
+/** An upscale record with a fixed key order (inside `sd35studio`, or alone in the `sd35studio-upscale` chunk). */
+function orderedUpscale(u: UpscaleSpec): Record<string, unknown> {
+  const source: Record<string, unknown> = { sha256: u.source.sha256 };
+  if (u.source.imageId !== undefined) source.imageId = u.source.imageId;
+  return { source, upscaler: u.upscaler, scale: u.scale, sourceWidth: u.sourceWidth, sourceHeight: u.sourceHeight, width: u.width, height: u.height };
+}
+
+/** The `sd35studio-upscale` chunk of an upscaled image of another tool (validated; the same bytes for the same spec). */
+export function upscaleJson(spec: UpscaleSpec): string {
+  return JSON.stringify({ upscale: orderedUpscale(upscaleSpecSchema.parse(spec)) });
+}
+
+/** The `sd35studio-upscale` chunk back to its record; undefined when it is not valid. */
+export function parseUpscaleJson(text: string): UpscaleSpec | undefined {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const parsed = upscaleSpecSchema.safeParse(typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as { upscale?: unknown }).upscale : undefined);
+  return parsed.success ? parsed.data : undefined;
 }
 
 /** Our `sd35studio` chunk back to metadata; undefined when it is not valid (a newer or damaged chunk). */
@@ -216,6 +242,15 @@ function withGraphSampler(res: ParsedParameters, graph: string | undefined): Par
 export function parseTextChunks(chunks: TextChunk[]): ParsedParameters | undefined {
   const byKey = new Map<string, string>();
   for (const c of chunks) if (!byKey.has(c.keyword)) byKey.set(c.keyword, c.text);
+  const parsed = parseToolChunks(byKey);
+  // An upscale we made of another tool's image: the tool's parameters (if any) and our record of the upscale.
+  const upscaleText = byKey.get(UPSCALE_KEYWORD);
+  const upscale = parsed?.source === 'sd35studio' || upscaleText === undefined ? undefined : parseUpscaleJson(upscaleText);
+  if (!upscale) return parsed;
+  return { ...(parsed ?? { source: 'other', extra: {} }), upscale };
+}
+
+function parseToolChunks(byKey: Map<string, string>): ParsedParameters | undefined {
 
   const studio = byKey.get(STUDIO_KEYWORD);
   const studioMeta = studio !== undefined ? parseStudioJson(studio) : undefined;

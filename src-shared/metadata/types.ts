@@ -180,6 +180,8 @@ export interface ParsedParameters {
   loras?: ParsedLora[];
   /** Other fields as the file names them (A1111 keys such as "Clip skip", "Hires upscale"). */
   extra: Record<string, string>;
+  /** An upscale we made of another tool's image: our `sd35studio-upscale` record (ours keep it in `studio.upscale`). */
+  upscale?: UpscaleSpec;
 }
 
 /** A LoRA read from a file's metadata; resolved against the library by hash, else by name. */

@@ -1,8 +1,9 @@
 // Gallery (history) shapes of the contract; the history room uses these types (core/history/types.ts).
 import { z } from 'zod';
-import { GENERATION_LIMITS, samplerSchema, schedulerSchema, seedSchema, slgSchema } from '../generation';
+import { GENERATION_LIMITS, samplerSchema, upscalerNameSchema, schedulerSchema, seedSchema, slgSchema } from '../generation';
 import { generationStatusSchema } from './jobs';
 import { initImageSchema } from '../img2img';
+import { upscaleScaleSchema } from '../upscale';
 
 const MAX_PROMPT = GENERATION_LIMITS.maxKeptPromptChars;
 const id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
@@ -42,6 +43,14 @@ export const galleryItemSchema = z
     strength: z.number().optional(),
     initSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
     maskSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+    /**
+     * An upscaled image (jobs.upscale, `upscale`): its source — the kept input by sha256 (inputs.get) and, for an
+     * image made in this gallery, the source's gallery id — the upscaler and the factor (core/history/queries.ts).
+     */
+    upscaledFrom: z
+      .object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), imageId: id.optional(), upscaler: upscalerNameSchema, scale: upscaleScaleSchema })
+      .strict()
+      .optional(),
   })
   .strict();
 export type GalleryItem = z.infer<typeof galleryItemSchema>;

@@ -257,7 +257,7 @@ export async function saveGeneratedImage(ctx: StoreContext, input: SaveImageInpu
 /**
  * saveProcessedImage: the pixels of a queued generation that reworked an image WITHOUT our reproducible parameters
  * (an upscale of an imported file): the PNG carries the given text chunks (the source's own, with what was done
- * appended), never an `sd35studio` chunk; `metaJson` is what the gallery keeps about it. Same crash order as saveImage.
+ * appended, and our `sd35studio-upscale` record), never an `sd35studio` chunk; `metaJson` is what the gallery keeps. Same crash order as saveImage.
  */
 export async function saveProcessedImage(
   ctx: StoreContext,
@@ -369,9 +369,16 @@ export function generationFieldsFromParsed(
     width,
     height,
     model: params?.model ?? '',
-    meta: params ? JSON.stringify({ imported: params }) : null,
+    // An upscale we made of another tool's image keeps our record of it beside `imported` (as runUpscale saves it).
+    meta: params ? JSON.stringify({ imported: withoutUpscale(params), ...(params.upscale ? { upscale: params.upscale } : {}) }) : null,
     ep: null,
   };
+}
+
+/** Another tool's parameters without our upscale record (which the gallery keeps beside them, as `upscale`). */
+export function withoutUpscale(params: ParsedParameters): ParsedParameters {
+  const { upscale: _upscale, ...rest } = params;
+  return rest;
 }
 
 function validatePixels(p: Pixels): void {

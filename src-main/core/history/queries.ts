@@ -10,6 +10,7 @@
 import type { Statement } from 'better-sqlite3';
 import { StudioError } from '../../../src-shared/errors';
 import { studioSampling } from '../../../src-shared/metadata/studio-sampling';
+import { upscaleSpecSchema } from '../../../src-shared/upscale';
 import type { Db } from '../db';
 import { buildFtsQuery, type FtsColumn } from './fts';
 import type { GalleryPage, GalleryQuery, ImageRecord, SortOrder } from './types';
@@ -24,7 +25,7 @@ export const ITEM_COLUMNS = `i.id, i.created_at, i.sort_key, g.width, g.height, 
   json_extract(g.meta, '$.shift') AS shift, json_extract(g.meta, '$.slg.scale') AS slg_scale,
   json_extract(g.meta, '$.loras') AS loras,
   json_extract(g.meta, '$.init.strength') AS strength, json_extract(g.meta, '$.init.sha256') AS init_sha256,
-  json_extract(g.meta, '$.init.mask.sha256') AS mask_sha256`;
+  json_extract(g.meta, '$.init.mask.sha256') AS mask_sha256, json_extract(g.meta, '$.upscale') AS upscale`;
 
 export interface ItemRow {
   id: number;
@@ -53,6 +54,8 @@ export interface ItemRow {
   strength?: number | null;
   init_sha256?: string | null;
   mask_sha256?: string | null;
+  /** An upscaled image: the JSON text of its metadata's `upscale` (source, upscaler, factor, sizes). */
+  upscale?: string | null;
   /** Our images' LoRAs (JSON text of the metadata's `loras`), for Compare's labels. */
   loras?: string | null;
 }
@@ -96,8 +99,29 @@ function initOfRow(r: ItemRow): Pick<ImageRecord, 'strength' | 'initSha256' | 'm
   };
 }
 
+/**
+ * Where an upscaled image came from (THE reader of `$.upscale`: ours carry it in the lossless metadata, an upscale
+ * of another tool's image beside `imported`). The gallery id only for an image made here: an imported file's id
+ * names an image of the gallery that wrote it, so only its sha256 (the kept input, if this data folder has it).
+ */
+function upscaleOfRow(r: ItemRow): Pick<ImageRecord, 'upscaledFrom'> {
+  if (typeof r.upscale !== 'string') return {};
+  let raw: unknown;
+  try {
+    raw = JSON.parse(r.upscale);
+  } catch {
+    return {};
+  }
+  const spec = upscaleSpecSchema.safeParse(raw);
+  if (!spec.success) return {};
+  const { source, upscaler, scale } = spec.data;
+  const imageId = r.source === 'generated' ? source.imageId : undefined;
+  return { upscaledFrom: { sha256: source.sha256, ...(imageId !== undefined ? { imageId } : {}), upscaler, scale } };
+}
+
 export function toImageRecord(r: ItemRow): ImageRecord {
   return {
+    ...upscaleOfRow(r),
     ...samplingOfRow(r),
     ...lorasOfRow(r),
     ...initOfRow(r),

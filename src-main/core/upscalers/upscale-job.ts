@@ -5,18 +5,19 @@
 // StudioError and no job, row or file. runUpscale is the job's one generation: the kept source decoded, upscaled
 // (Lanczos, or the imported model tiled on the worker with a progress step per tile, then Lanczos to the exact size),
 // saved through the history (file first, then the row): with our metadata + `upscale` when the source carries ours,
-// else with the source's own text chunks and A1111's "Postprocess upscale by/upscaler" appended.
+// else with the source's own text chunks, A1111's "Postprocess upscale by/upscaler" appended and our
+// `sd35studio-upscale` record of the source (so the file names its source outside the database too).
 import fs from 'node:fs';
 import sharp from 'sharp';
 import { StudioError } from '../../../src-shared/errors';
 import { BUILTIN_UPSCALER, GENERATION_LIMITS, jobParamsSchema, type JobParams } from '../../../src-shared/generation';
-import { PARAMETERS_KEYWORD, postprocessFields, quoteA1111Value, STUDIO_KEYWORD, type ParsedParameters } from '../../../src-shared/metadata';
+import { PARAMETERS_KEYWORD, postprocessFields, quoteA1111Value, STUDIO_KEYWORD, UPSCALE_KEYWORD, upscaleJson, type ParsedParameters } from '../../../src-shared/metadata';
 import { upscaleResult, upscaleSpecSchema, type UpscaleScale, type UpscaleSpec } from '../../../src-shared/upscale';
 import type { InferenceHost } from '../../inference/host';
 import type { GenerationStep } from '../../../src-shared/progress';
 import type { HistoryService } from '../history/service';
 import type { ImageRecord } from '../history/types';
-import { generationFieldsFromParsed } from '../history/images';
+import { generationFieldsFromParsed, withoutUpscale } from '../history/images';
 import { parseImageFile } from '../images/import-parse';
 import { checkInputImage, readInput, storeInput } from '../images/inputs';
 import { readPngInfo } from '../../formats/png';
@@ -159,16 +160,17 @@ export async function runUpscale(
     // Ours: the source's reproducible parameters (Size stays the generation size) plus what was done to it.
     return deps.history.saveImage({ pixels, meta: { ...parsed.studio, upscale: spec }, generationId: gen.id, timings });
   }
-  // Another tool's image (or none): its own text chunks, A1111's extras fields appended to `parameters`.
-  const chunks = buf.length >= 8 && buf[0] === 0x89 ? readPngInfo(Buffer.from(buf)).chunks.filter((c) => c.keyword !== STUDIO_KEYWORD) : [];
+  // Another tool's image (or none): its own text chunks, A1111's extras fields appended to `parameters`, and our
+  // record of the upscale (`sd35studio-upscale`: the source's sha256 and gallery id) replacing any earlier one.
+  const chunks = buf.length >= 8 && buf[0] === 0x89 ? readPngInfo(Buffer.from(buf)).chunks.filter((c) => c.keyword !== STUDIO_KEYWORD && c.keyword !== UPSCALE_KEYWORD) : [];
   const params = chunks.find((c) => c.keyword === PARAMETERS_KEYWORD);
   const added = postprocessFields(spec.scale, spec.upscaler).map(([k, v]) => `${k}: ${quoteA1111Value(v)}`).join(', ');
   const text = params === undefined || params.text.trim() === '' ? added : `${params.text}, ${added}`;
   return deps.history.saveProcessedImage({
     pixels,
     generationId: gen.id,
-    chunks: [...chunks.filter((c) => c.keyword !== PARAMETERS_KEYWORD), { keyword: PARAMETERS_KEYWORD, text }],
-    metaJson: JSON.stringify({ ...(parsed ? { imported: parsed } : {}), upscale: spec }),
+    chunks: [...chunks.filter((c) => c.keyword !== PARAMETERS_KEYWORD), { keyword: PARAMETERS_KEYWORD, text }, { keyword: UPSCALE_KEYWORD, text: upscaleJson(spec) }],
+    metaJson: JSON.stringify({ ...(parsed ? { imported: withoutUpscale(parsed) } : {}), upscale: spec }),
     model: parsed?.model ?? '',
     timings,
   });
