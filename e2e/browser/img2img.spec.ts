@@ -5,13 +5,11 @@
 // reaches the gallery. Screenshots of the init panel, the mask editor and Compare with its source at 1280×800 and
 // 1920×1080, light and dark, go to test-results/screenshots/. Any console error fails the test.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { expect, test, type Browser, type Page } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
 import sharp from 'sharp';
-import { startServe, type Served } from '../../src-main/testing/processes';
-import { apiResult, chromiumMissingReason, closeSpecStudio, launchChromium, openGenerateView } from '../support/browser';
-import { writeTinyModel } from '../support/tiny-model';
+import { atEachLook, chromiumMissingReason, goToView as nav } from '../support/browser';
+import { shapesPicture, startImageInputStudio, type ImageInputStudio } from '../support/image-input-studio';
 
 // Code inside page.evaluate runs in Chromium; the node tsconfig has no DOM lib.
 interface PageEl {
@@ -29,56 +27,22 @@ declare class DragEvent {
 }
 declare function atob(s: string): string;
 
-let browser: Browser;
-let served: Served | undefined;
-let dataDir: string;
-let modelDir: string;
-let modelId: string;
-let galleryId: number;
+let studio: ImageInputStudio;
 const shots = path.resolve(__dirname, '..', '..', 'test-results', 'screenshots');
 
 test.describe.configure({ mode: 'serial' });
-
-function api<T>(method: string, params: unknown = {}): Promise<T> {
-  return apiResult<T>(served!, method, params);
-}
-
-/** A 256 × 256 picture with shapes, so a repainted region shows. */
-async function picture(): Promise<Buffer> {
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="256" height="256"><rect width="256" height="256" fill="#3a6ea5"/><circle cx="128" cy="120" r="70" fill="#f2c14e"/><rect x="20" y="190" width="216" height="40" fill="#2d3047"/></svg>`;
-  return sharp(Buffer.from(svg)).png().toBuffer();
-}
 
 test.beforeAll(async () => {
   const reason = chromiumMissingReason();
   test.skip(!!reason, reason);
   test.setTimeout(180_000);
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sd35-e2e-img2img-'));
-  modelDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sd35-e2e-img2img-model-'));
-  await writeTinyModel(path.join(modelDir, 'tiny-sd35'), { layout: 'optimum', io: 'fp32', size: 'micro', vaeEncoder: true });
-  served = await startServe(dataDir);
-  browser = await launchChromium();
+  studio = await startImageInputStudio('img2img');
   fs.mkdirSync(shots, { recursive: true });
-  modelId = (await api<{ id: string }>('models.import', { folder: path.join(modelDir, 'tiny-sd35') })).id;
-  const imported = await api<{ imported: { id: number }[] }>('gallery.import', { files: [{ name: 'harbour.png', dataBase64: (await picture()).toString('base64') }] });
-  galleryId = imported.imported[0]!.id;
 });
 
 test.afterAll(async () => {
-  await closeSpecStudio(browser, served, [dataDir, modelDir]);
+  await studio?.close();
 });
-
-async function open(opts: { width?: number; height?: number; colorScheme?: 'light' | 'dark' } = {}): Promise<{ page: Page; errors: string[] }> {
-  const opened = await openGenerateView(browser, served!.url, opts);
-  await expect(opened.page.getByRole('combobox', { name: 'Model' })).toHaveValue(modelId);
-  return opened;
-}
-
-const nav = (page: Page, name: string) => page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name }).click();
-
-async function galleryTotal(): Promise<number> {
-  return (await api<{ total: number }>('gallery.query', { limit: 1 })).total;
-}
 
 /** Drags along a path of stage fractions with the left button (a brush stroke). */
 async function stroke(page: Page, points: [number, number][]): Promise<void> {
@@ -92,9 +56,9 @@ async function stroke(page: Page, points: [number, number][]): Promise<void> {
 
 test('gallery image → Inpaint → paint a mask → generate → the results next to their source in Compare', async () => {
   test.setTimeout(150_000);
-  const { page, errors } = await open();
+  const { page, errors } = await studio.open();
   await nav(page, 'Gallery');
-  await page.getByRole('grid', { name: 'Gallery images' }).locator(`#gallery-cell-${galleryId}`).click();
+  await page.getByRole('grid', { name: 'Gallery images' }).locator(`#gallery-cell-${studio.galleryId}`).click();
   const detail = page.getByRole('complementary', { name: 'Image details' });
   await detail.getByRole('button', { name: 'Inpaint' }).click();
 
@@ -123,15 +87,7 @@ test('gallery image → Inpaint → paint a mask → generate → the results ne
   await expect(editor.getByRole('button', { name: 'Redo' })).toBeEnabled();
   // The real mask: a stroke across the sun.
   await stroke(page, [[0.4, 0.4], [0.5, 0.45], [0.6, 0.5]]);
-  for (const [w, h] of [[1280, 800], [1920, 1080]] as const) {
-    for (const scheme of ['light', 'dark'] as const) {
-      await page.setViewportSize({ width: w, height: h });
-      await page.emulateMedia({ colorScheme: scheme });
-      await page.screenshot({ path: path.join(shots, `mask-editor-${w}-${scheme}.png`) });
-    }
-  }
-  await page.setViewportSize({ width: 1280, height: 800 });
-  await page.emulateMedia({ colorScheme: 'light' });
+  await atEachLook(page, ({ width, scheme }) => page.screenshot({ path: path.join(shots, `mask-editor-${width}-${scheme}.png`) }));
   await editor.getByRole('button', { name: 'Use mask' }).click();
   await expect(editor).toBeHidden();
 
@@ -146,14 +102,14 @@ test('gallery image → Inpaint → paint a mask → generate → the results ne
   await page.getByRole('slider', { name: 'Strength' }).fill('0.5');
   await expect(page.getByTestId('strength-steps')).toHaveText('0.50 · 2 of 4 steps');
   await page.screenshot({ path: path.join(shots, 'img2img-panel-1280-light.png') });
-  const totalBefore = await galleryTotal();
+  const totalBefore = await studio.galleryTotal();
   await page.getByRole('button', { name: 'Generate' }).click();
 
   const card = page.getByRole('article', { name: /^Job \d+: a harbour at night/ });
   await expect(card.getByRole('button', { name: /^Open Seed .* in the Gallery$/ })).toHaveCount(2, { timeout: 120_000 });
-  expect(await galleryTotal()).toBe(totalBefore + 2);
-  const jobs = await api<{ items: { params: { init?: { imageId?: number; strength: number; mask?: { blur: number } } } }[] }>('jobs.list', {});
-  expect(jobs.items[0]!.params.init).toMatchObject({ imageId: galleryId, strength: 0.5, mask: { blur: 4 } });
+  expect(await studio.galleryTotal()).toBe(totalBefore + 2);
+  const jobs = await studio.api<{ items: { params: { init?: { imageId?: number; strength: number; mask?: { blur: number } } } }[] }>('jobs.list', {});
+  expect(jobs.items[0]!.params.init).toMatchObject({ imageId: studio.galleryId, strength: 0.5, mask: { blur: 4 } });
 
   await card.getByRole('button', { name: 'Compare these seeds' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Compare' })).toBeVisible();
@@ -166,13 +122,7 @@ test('gallery image → Inpaint → paint a mask → generate → the results ne
   const first = (await page.getByRole('list', { name: 'Compared images' }).getByRole('listitem').first().boundingBox())!;
   expect(s.x + s.width).toBeLessThanOrEqual(first.x);
   expect(Math.abs(s.y - first.y)).toBeLessThan(2);
-  for (const [w, h] of [[1280, 800], [1920, 1080]] as const) {
-    for (const scheme of ['light', 'dark'] as const) {
-      await page.setViewportSize({ width: w, height: h });
-      await page.emulateMedia({ colorScheme: scheme });
-      await page.screenshot({ path: path.join(shots, `compare-source-${w}-${scheme}.png`) });
-    }
-  }
+  await atEachLook(page, ({ width, scheme }) => page.screenshot({ path: path.join(shots, `compare-source-${width}-${scheme}.png`) }));
   expect(errors).toEqual([]);
   await page.context().close();
 });
@@ -195,18 +145,18 @@ async function dropFile(page: Page, bytes: Buffer, name: string, type: string): 
 
 test('img2img by drag and drop: the strength says how many steps run; a corrupt file is refused, nothing is added', async () => {
   test.setTimeout(120_000);
-  const { page, errors } = await open();
+  const { page, errors } = await studio.open();
   const panel = page.getByTestId('init-image');
   if (await panel.getByRole('button', { name: 'Remove image' }).isVisible()) await panel.getByRole('button', { name: 'Remove image' }).click();
 
   // A corrupt "PNG": the server's import checks refuse it, the form says why, the gallery is unchanged.
-  const totalBefore = await galleryTotal();
+  const totalBefore = await studio.galleryTotal();
   await dropFile(page, Buffer.from('\x89PNG\r\n\x1a\nthis is not really a png'), 'broken.png', 'image/png');
   await expect(panel.getByRole('alert')).toContainText('cannot be used');
-  expect(await galleryTotal()).toBe(totalBefore);
+  expect(await studio.galleryTotal()).toBe(totalBefore);
 
   // A real picture, 320 × 192: the size becomes its own.
-  const photo = await sharp(await picture()).resize(320, 192, { fit: 'fill' }).webp().toBuffer();
+  const photo = await sharp(await shapesPicture()).resize(320, 192, { fit: 'fill' }).webp().toBuffer();
   await dropFile(page, photo, 'harbour.webp', 'image/webp');
   await expect(panel).toContainText('320 × 192 WEBP');
   await expect(panel.getByRole('alert')).toHaveCount(0);
@@ -219,18 +169,12 @@ test('img2img by drag and drop: the strength says how many steps run; a corrupt 
   await page.getByRole('slider', { name: 'Strength' }).fill('0.3');
   await expect(page.getByTestId('strength-steps')).toHaveText('0.30 · 3 of 8 steps');
   await page.getByRole('combobox', { name: 'Fit' }).selectOption('crop');
-  for (const [w, h] of [[1280, 800], [1920, 1080]] as const) {
-    for (const scheme of ['light', 'dark'] as const) {
-      await page.setViewportSize({ width: w, height: h });
-      await page.emulateMedia({ colorScheme: scheme });
-      await page.screenshot({ path: path.join(shots, `img2img-form-${w}-${scheme}.png`) });
-    }
-  }
+  await atEachLook(page, ({ width, scheme }) => page.screenshot({ path: path.join(shots, `img2img-form-${width}-${scheme}.png`) }));
   await page.getByRole('button', { name: 'Generate' }).click();
   const card = page.getByRole('article', { name: /^Job \d+: the same harbour, varied/ });
   await expect(card.getByRole('button', { name: /^Open Seed .* in the Gallery$/ })).toHaveCount(1, { timeout: 90_000 });
-  expect(await galleryTotal()).toBe(totalBefore + 1);
-  const jobs = await api<{ items: { params: { width: number; height: number; init?: { strength: number; fit: string; mask?: unknown } } }[] }>('jobs.list', {});
+  expect(await studio.galleryTotal()).toBe(totalBefore + 1);
+  const jobs = await studio.api<{ items: { params: { width: number; height: number; init?: { strength: number; fit: string; mask?: unknown } } }[] }>('jobs.list', {});
   expect(jobs.items[0]!.params).toMatchObject({ width: 320, height: 192, init: { strength: 0.3, fit: 'crop' } });
   expect(jobs.items[0]!.params.init!.mask).toBeUndefined();
   expect(errors).toEqual([]);

@@ -8,34 +8,20 @@
 // Any console error fails the test.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { expect, test, type Browser, type Page } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
 import sharp from 'sharp';
 import { parseA1111, PARAMETERS_KEYWORD } from '../../src-shared/metadata';
 import { readPngInfo } from '../../src-main/formats/png';
-import { CLI, startServe, type Served } from '../../src-main/testing/processes';
-import { apiResult, chromiumMissingReason, closeSpecStudio, launchChromium, openGenerateView } from '../support/browser';
-import { writeTinyModel } from '../support/tiny-model';
+import { CLI } from '../../src-main/testing/processes';
+import { atEachLook, chromiumMissingReason, goToView as nav } from '../support/browser';
+import { startImageInputStudio, type ImageInputStudio } from '../support/image-input-studio';
 import { writeSrGraph } from '../support/tiny-sr';
 
-let browser: Browser;
-let served: Served | undefined;
-let dataDir: string;
-let modelDir: string;
-let modelId: string;
-let galleryId: number;
+let studio: ImageInputStudio;
 const shots = path.resolve(__dirname, '..', '..', 'test-results', 'screenshots');
-const SIZES = [
-  [1280, 800],
-  [1920, 1080],
-] as const;
 
 test.describe.configure({ mode: 'serial' });
-
-function api<T>(method: string, params: unknown = {}): Promise<T> {
-  return apiResult<T>(served!, method, params);
-}
 
 interface Detail {
   width: number;
@@ -47,55 +33,29 @@ interface Detail {
   meta: Record<string, unknown> | null;
 }
 
-/** A 256 × 256 picture with shapes. */
-async function picture(): Promise<Buffer> {
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="256" height="256"><rect width="256" height="256" fill="#3a6ea5"/><circle cx="128" cy="120" r="70" fill="#f2c14e"/><rect x="20" y="190" width="216" height="40" fill="#2d3047"/></svg>`;
-  return sharp(Buffer.from(svg)).png().toBuffer();
-}
-
 test.beforeAll(async () => {
   const reason = chromiumMissingReason();
   test.skip(!!reason, reason);
   test.setTimeout(180_000);
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sd35-e2e-upscale-'));
-  modelDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sd35-e2e-upscale-model-'));
-  await writeTinyModel(path.join(modelDir, 'tiny-sd35'), { layout: 'optimum', io: 'fp32', size: 'micro', vaeEncoder: true });
-  const sr = path.join(modelDir, 'tiny-x2.onnx');
-  writeSrGraph(sr, 'float32');
-  const imp = spawnSync(process.execPath, [CLI, 'upscalers', 'import', sr, '--name', 'tiny-x2', '--data-dir', dataDir], { encoding: 'utf8', env: { ...process.env, SD35_ORT_THREADS: '1' } });
-  expect(imp.status, imp.stderr).toBe(0);
-  // The worker holds after an upscaler's first tile until that request is cancelled (the card's progress is seen).
-  served = await startServe(dataDir, { SD35_TEST_MODE: '1', SD35_TEST_HOLD: 'upscale-tile:1', SD35_ORT_THREADS: '1' });
-  browser = await launchChromium();
+  studio = await startImageInputStudio('upscale', {
+    // The worker holds after an upscaler's first tile until that request is cancelled (the card's progress is seen).
+    env: { SD35_TEST_MODE: '1', SD35_TEST_HOLD: 'upscale-tile:1', SD35_ORT_THREADS: '1' },
+    prepare: ({ dataDir, modelDir }) => {
+      const sr = path.join(modelDir, 'tiny-x2.onnx');
+      writeSrGraph(sr, 'float32');
+      const imp = spawnSync(process.execPath, [CLI, 'upscalers', 'import', sr, '--name', 'tiny-x2', '--data-dir', dataDir], { encoding: 'utf8', env: { ...process.env, SD35_ORT_THREADS: '1' } });
+      expect(imp.status, imp.stderr).toBe(0);
+    },
+  });
   fs.mkdirSync(shots, { recursive: true });
-  modelId = (await api<{ id: string }>('models.import', { folder: path.join(modelDir, 'tiny-sd35') })).id;
-  const imported = await api<{ imported: { id: number }[] }>('gallery.import', { files: [{ name: 'harbour.png', dataBase64: (await picture()).toString('base64') }] });
-  galleryId = imported.imported[0]!.id;
 });
 
 test.afterAll(async () => {
-  await closeSpecStudio(browser, served, [dataDir, modelDir]);
+  await studio?.close();
 });
 
-async function open(opts: { width?: number; height?: number; colorScheme?: 'light' | 'dark' } = {}): Promise<{ page: Page; errors: string[] }> {
-  const opened = await openGenerateView(browser, served!.url, opts);
-  await expect(opened.page.getByRole('combobox', { name: 'Model' })).toHaveValue(modelId);
-  return opened;
-}
-
-const nav = (page: Page, name: string) => page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name }).click();
-
-async function galleryTotal(): Promise<number> {
-  return (await api<{ total: number }>('gallery.query', { limit: 1 })).total;
-}
-
-async function jobCount(): Promise<number> {
-  const c = (await api<{ counts: Record<string, number> }>('jobs.list', { limit: 1 })).counts;
-  return Object.values(c).reduce((a, b) => a + b, 0);
-}
-
 function a1111Of(d: Detail): ReturnType<typeof parseA1111> {
-  const file = fs.readFileSync(path.join(dataDir, ...d.path.split('/')));
+  const file = fs.readFileSync(path.join(studio.dataDir, ...d.path.split('/')));
   return parseA1111(readPngInfo(file).chunks.find((c) => c.keyword === PARAMETERS_KEYWORD)!.text);
 }
 
@@ -109,7 +69,7 @@ async function fillBasics(page: Page, prompt: string, seed: string): Promise<voi
 
 test('hires fix from the app is ONE job: one card, one gallery row recording both sizes', async () => {
   test.setTimeout(150_000);
-  const { page, errors } = await open();
+  const { page, errors } = await studio.open();
   await fillBasics(page, 'a lighthouse, hires', '31');
   await page.getByRole('spinbutton', { name: 'Width' }).fill('128');
   await page.getByRole('spinbutton', { name: 'Height' }).fill('128');
@@ -124,27 +84,21 @@ test('hires fix from the app is ONE job: one card, one gallery row recording bot
   await group.getByRole('spinbutton', { name: 'Hires steps' }).fill('2');
   await group.getByRole('spinbutton', { name: 'Hires strength' }).fill('0.5');
   await expect(page.getByTestId('hires-summary')).toHaveText('128×128 → 256×256, then 1 of 2 steps');
-  for (const [w, h] of SIZES) {
-    for (const scheme of ['light', 'dark'] as const) {
-      await page.setViewportSize({ width: w, height: h });
-      await page.emulateMedia({ colorScheme: scheme });
-      await group.scrollIntoViewIfNeeded();
-      await group.screenshot({ path: path.join(shots, `hires-group-${w}-${scheme}.png`) });
-    }
-  }
-  await page.setViewportSize({ width: 1280, height: 800 });
-  await page.emulateMedia({ colorScheme: 'light' });
+  await atEachLook(page, async ({ width, scheme }) => {
+    await group.scrollIntoViewIfNeeded();
+    await group.screenshot({ path: path.join(shots, `hires-group-${width}-${scheme}.png`) });
+  });
 
-  const [galleryBefore, jobsBefore] = [await galleryTotal(), await jobCount()];
+  const [galleryBefore, jobsBefore] = [await studio.galleryTotal(), await studio.jobCount()];
   await page.getByRole('button', { name: 'Generate' }).click();
   const cards = page.getByRole('article', { name: /^Job \d+: a lighthouse, hires/ });
   await expect(cards.getByRole('button', { name: /^Open Seed 31 in the Gallery$/ })).toHaveCount(1, { timeout: 120_000 });
   await expect(cards).toHaveCount(1);
-  expect(await jobCount()).toBe(jobsBefore + 1);
-  expect(await galleryTotal()).toBe(galleryBefore + 1);
-  const job = (await api<{ items: { id: number; generations: { imageId?: number }[] }[] }>('jobs.list', {})).items[0]!;
+  expect(await studio.jobCount()).toBe(jobsBefore + 1);
+  expect(await studio.galleryTotal()).toBe(galleryBefore + 1);
+  const job = (await studio.api<{ items: { id: number; generations: { imageId?: number }[] }[] }>('jobs.list', {})).items[0]!;
   expect(job.generations).toHaveLength(1);
-  const d = await api<Detail>('gallery.get', { id: job.generations[0]!.imageId! });
+  const d = await studio.api<Detail>('gallery.get', { id: job.generations[0]!.imageId! });
   expect([d.width, d.height, d.pixelWidth, d.pixelHeight]).toEqual([128, 128, 256, 256]);
   expect(d.meta?.hires).toEqual({ scale: 2, upscaler: 'lanczos', steps: 2, strength: 0.5, width: 256, height: 256 });
   const params = a1111Of(d);
@@ -156,9 +110,9 @@ test('hires fix from the app is ONE job: one card, one gallery row recording bot
 
 test('outpaint from the app: the result is the source plus the padding and names its source', async () => {
   test.setTimeout(150_000);
-  const { page, errors } = await open();
+  const { page, errors } = await studio.open();
   await nav(page, 'Gallery');
-  await page.getByRole('grid', { name: 'Gallery images' }).locator(`#gallery-cell-${galleryId}`).click();
+  await page.getByRole('grid', { name: 'Gallery images' }).locator(`#gallery-cell-${studio.galleryId}`).click();
   await page.getByRole('complementary', { name: 'Image details' }).getByRole('button', { name: 'Use as input' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Generate' })).toBeVisible();
   await expect(page.getByRole('spinbutton', { name: 'Width' })).toHaveValue('256');
@@ -169,18 +123,18 @@ test('outpaint from the app: the result is the source plus the padding and names
   await expect(page.getByRole('spinbutton', { name: 'Width' })).toHaveValue('320');
   await expect(page.getByRole('spinbutton', { name: 'Height' })).toHaveValue('320');
   await fillBasics(page, 'a harbour, outpainted', '41');
-  const galleryBefore = await galleryTotal();
+  const galleryBefore = await studio.galleryTotal();
   await page.getByRole('button', { name: 'Generate' }).click();
   const card = page.getByRole('article', { name: /^Job \d+: a harbour, outpainted/ });
   await expect(card.getByRole('button', { name: /^Open Seed 41 in the Gallery$/ })).toHaveCount(1, { timeout: 120_000 });
-  expect(await galleryTotal()).toBe(galleryBefore + 1);
-  const job = (await api<{ items: { params: { init?: { imageId?: number; outpaint?: unknown } }; generations: { imageId?: number }[] }[] }>('jobs.list', {})).items[0]!;
-  expect(job.params.init).toMatchObject({ imageId: galleryId, outpaint: { left: 32, top: 0, right: 32, bottom: 64 } });
-  const d = await api<Detail>('gallery.get', { id: job.generations[0]!.imageId! });
+  expect(await studio.galleryTotal()).toBe(galleryBefore + 1);
+  const job = (await studio.api<{ items: { params: { init?: { imageId?: number; outpaint?: unknown } }; generations: { imageId?: number }[] }[] }>('jobs.list', {})).items[0]!;
+  expect(job.params.init).toMatchObject({ imageId: studio.galleryId, outpaint: { left: 32, top: 0, right: 32, bottom: 64 } });
+  const d = await studio.api<Detail>('gallery.get', { id: job.generations[0]!.imageId! });
   expect([d.pixelWidth, d.pixelHeight]).toEqual([256 + 32 + 32, 256 + 0 + 64]);
-  const source = await api<{ sha256: string }>('inputs.put', { kind: 'image', imageId: galleryId });
+  const source = await studio.api<{ sha256: string }>('inputs.put', { kind: 'image', imageId: studio.galleryId });
   expect(d.initSha256).toBe(source.sha256);
-  expect(d.meta?.init).toMatchObject({ imageId: galleryId, sha256: source.sha256, outpaint: { left: 32, top: 0, right: 32, bottom: 64 } });
+  expect(d.meta?.init).toMatchObject({ imageId: studio.galleryId, sha256: source.sha256, outpaint: { left: 32, top: 0, right: 32, bottom: 64 } });
   expect(a1111Of(d).extra).toMatchObject({ Outpaint: '32,0,32,64' });
   expect(errors).toEqual([]);
   await page.context().close();
@@ -188,61 +142,55 @@ test('outpaint from the app: the result is the source plus the padding and names
 
 test('Upscale from the detail panel: a job whose card shows its tiles and cancels; Lanczos ×2 makes a new row at twice the size', async () => {
   test.setTimeout(150_000);
-  const { page, errors } = await open();
+  const { page, errors } = await studio.open();
   await nav(page, 'Gallery');
-  await page.getByRole('grid', { name: 'Gallery images' }).locator(`#gallery-cell-${galleryId}`).click();
+  await page.getByRole('grid', { name: 'Gallery images' }).locator(`#gallery-cell-${studio.galleryId}`).click();
   const detail = page.getByRole('complementary', { name: 'Image details' });
   const control = detail.getByRole('region', { name: 'Upscale' });
   await expect(control.getByRole('combobox', { name: 'Upscaler', exact: true }).locator('option')).toHaveText(['Lanczos', 'tiny-x2 (×2)']);
   await control.getByRole('combobox', { name: 'Upscaler', exact: true }).selectOption('tiny-x2');
   await control.getByRole('combobox', { name: 'Scale', exact: true }).selectOption('2');
   await expect(control.getByTestId('upscale-size')).toHaveText('256×256 → 512×512');
-  for (const [w, h] of SIZES) {
-    for (const scheme of ['light', 'dark'] as const) {
-      await page.setViewportSize({ width: w, height: h });
-      await page.emulateMedia({ colorScheme: scheme });
-      await control.scrollIntoViewIfNeeded();
-      await detail.screenshot({ path: path.join(shots, `detail-upscale-${w}-${scheme}.png`) });
-    }
-  }
-  await page.setViewportSize({ width: 1280, height: 800 });
-  await page.emulateMedia({ colorScheme: 'light' });
+  await atEachLook(page, async ({ width, scheme }) => {
+    await control.scrollIntoViewIfNeeded();
+    await detail.screenshot({ path: path.join(shots, `detail-upscale-${width}-${scheme}.png`) });
+  });
 
   // The imported model: the worker holds after tile 1, so the card shows a running upscale with progress.
-  const galleryBefore = await galleryTotal();
+  const galleryBefore = await studio.galleryTotal();
   await control.getByRole('button', { name: 'Upscale' }).click();
   await nav(page, 'Generate');
   const held = page.getByRole('article', { name: /^Job \d+: upscale ×2$/ }).first();
   await expect(held.getByTestId('step-counter')).toHaveText(/^Upscaling · 1\/5$/, { timeout: 60_000 });
-  await expect(held).toContainText(`Upscale ×2 with tiny-x2 · image ${galleryId} · 256×256 → 512×512`);
+  await expect(held).toContainText(`Upscale ×2 with tiny-x2 · image ${studio.galleryId} · 256×256 → 512×512`);
   expect(Number(await held.getByRole('progressbar', { name: 'Job progress' }).getAttribute('aria-valuenow'))).toBeGreaterThan(0);
   await held.screenshot({ path: path.join(shots, 'upscale-card-1280-light.png') });
   await held.getByRole('button', { name: 'Cancel' }).click();
   await expect(held.getByTestId('job-status')).toHaveText('Cancelled', { timeout: 30_000 });
-  expect(await galleryTotal()).toBe(galleryBefore);
+  expect(await studio.galleryTotal()).toBe(galleryBefore);
 
   // Lanczos ×2: a new gallery row at twice the size that names its source.
   await nav(page, 'Gallery');
-  await page.getByRole('grid', { name: 'Gallery images' }).locator(`#gallery-cell-${galleryId}`).click();
+  await page.getByRole('grid', { name: 'Gallery images' }).locator(`#gallery-cell-${studio.galleryId}`).click();
   await control.getByRole('combobox', { name: 'Upscaler', exact: true }).selectOption('lanczos');
   await control.getByRole('button', { name: 'Upscale' }).click();
   await nav(page, 'Generate');
   const done = page.getByRole('article', { name: /^Job \d+: upscale ×2$/ }).first();
   await expect(done.getByRole('button', { name: 'Open Upscaled image ×2 in the Gallery' })).toBeVisible({ timeout: 60_000 });
-  expect(await galleryTotal()).toBe(galleryBefore + 1);
-  const job = (await api<{ items: { upscale?: { source: { imageId?: number } }; generations: { imageId?: number }[] }[] }>('jobs.list', {})).items[0]!;
-  expect(job.upscale?.source.imageId).toBe(galleryId);
-  const d = await api<Detail>('gallery.get', { id: job.generations[0]!.imageId! });
+  expect(await studio.galleryTotal()).toBe(galleryBefore + 1);
+  const job = (await studio.api<{ items: { upscale?: { source: { imageId?: number } }; generations: { imageId?: number }[] }[] }>('jobs.list', {})).items[0]!;
+  expect(job.upscale?.source.imageId).toBe(studio.galleryId);
+  const d = await studio.api<Detail>('gallery.get', { id: job.generations[0]!.imageId! });
   expect([d.pixelWidth, d.pixelHeight]).toEqual([512, 512]);
-  expect(d.meta?.upscale).toMatchObject({ source: { imageId: galleryId }, upscaler: 'lanczos', scale: 2, width: 512, height: 512 });
+  expect(d.meta?.upscale).toMatchObject({ source: { imageId: studio.galleryId }, upscaler: 'lanczos', scale: 2, width: 512, height: 512 });
   expect(errors).toEqual([]);
   await page.context().close();
 });
 
 test('Upscale is greyed out with the reason when the result would exceed the limits', async () => {
   const wide = await sharp({ create: { width: 2100, height: 64, channels: 3, background: '#336699' } }).png().toBuffer();
-  const id = (await api<{ imported: { id: number }[] }>('gallery.import', { files: [{ name: 'wide.png', dataBase64: wide.toString('base64') }] })).imported[0]!.id;
-  const { page, errors } = await open();
+  const id = (await studio.api<{ imported: { id: number }[] }>('gallery.import', { files: [{ name: 'wide.png', dataBase64: wide.toString('base64') }] })).imported[0]!.id;
+  const { page, errors } = await studio.open();
   await nav(page, 'Gallery');
   await page.getByRole('grid', { name: 'Gallery images' }).locator(`#gallery-cell-${id}`).click();
   const control = page.getByRole('complementary', { name: 'Image details' }).getByRole('region', { name: 'Upscale' });

@@ -64,3 +64,31 @@ export async function closeSpecStudio(browser: Browser | undefined, served: Serv
   if (served) await stop(served.child);
   for (const d of folders) if (d) fs.rmSync(d, { recursive: true, force: true });
 }
+
+/** Clicks a view's link in the app's navigation ("Generate", "Gallery", "Compare", "Models", "Settings"). */
+export function goToView(page: Page, name: string): Promise<void> {
+  return page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name }).click();
+}
+
+/** A screenshot look: one of the sizes and colour schemes the specs' screenshots are taken at. */
+export interface ScreenshotLook {
+  width: number;
+  height: number;
+  scheme: 'light' | 'dark';
+}
+
+/**
+ * Runs `shoot` at 1280×800 and 1920×1080, each light and dark (the page resized and its colour scheme emulated), then
+ * puts the page back at 1280×800, light.
+ */
+export async function atEachLook(page: Page, shoot: (look: ScreenshotLook) => Promise<unknown>): Promise<void> {
+  for (const [width, height] of [[1280, 800], [1920, 1080]] as const) {
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.setViewportSize({ width, height });
+      await page.emulateMedia({ colorScheme: scheme });
+      await shoot({ width, height, scheme });
+    }
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.emulateMedia({ colorScheme: 'light' });
+}

@@ -1,28 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { GalleryDetail, GalleryItem, GalleryQuery } from '../../src-shared/schemas/gallery';
+import { galleryItem } from '../testing/gallery-item';
 import { compareItems, createGalleryReconciler, insertSorted, itemOf, type LiveContext } from './gallery-live';
 
-function item(id: number, t: number, extra: Partial<GalleryItem> = {}): GalleryItem {
-  return {
-    id,
-    createdAt: new Date(t).toISOString(),
-    prompt: `p${id}`,
-    negativePrompt: '',
-    seed: String(id),
-    steps: 4,
-    guidance: 0,
-    width: 64,
-    height: 64,
-    pixelWidth: 64,
-    pixelHeight: 64,
-    model: 'm',
-    favorite: false,
-    bytes: 10,
-    path: `${id}.png`,
-    source: 'generated',
-    ...extra,
-  };
-}
+const item = (id: number, t: number, extra: Partial<GalleryItem> = {}): GalleryItem => galleryItem(id, { createdAt: new Date(t).toISOString(), ...extra });
 
 /** A tiny server: `all` is the store of images; queries filter by favoritesOnly, from/to and sort. */
 function world(all: GalleryItem[], loadedCount: number, opts: { sort?: 'newest' | 'oldest'; favoritesOnly?: boolean } = {}) {

@@ -6,28 +6,10 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { GalleryItem, GalleryQuery } from '../../src-shared/schemas/gallery';
 import { setStudio } from '../studio';
 import { fakeClient, type FakeClient } from '../testing/fake-client';
+import { galleryItem } from '../testing/gallery-item';
 import { queryFor, useGalleryStore } from './gallery';
 
-function item(id: number, favorite = false): GalleryItem {
-  return {
-    id,
-    createdAt: new Date(1_700_000_000_000 + id * 1000).toISOString(),
-    prompt: `p${id}`,
-    negativePrompt: '',
-    seed: String(id),
-    steps: 4,
-    guidance: 0,
-    width: 64,
-    height: 64,
-    pixelWidth: 64,
-    pixelHeight: 64,
-    model: 'm',
-    favorite,
-    bytes: 10,
-    path: `${id}.png`,
-    source: 'generated',
-  };
-}
+const item = (id: number, favorite = false): GalleryItem => galleryItem(id, { favorite });
 
 describe('gallery store: favourites', () => {
   let client: FakeClient;

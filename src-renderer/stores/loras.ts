@@ -8,6 +8,7 @@ import { StudioError } from '../../src-shared/errors';
 import { LORA_UPLOAD_CHUNK_BYTES, MAX_LORA_UPLOAD_BYTES, type LoraEntryView, type LoraImportFile } from '../../src-shared/schemas/loras';
 import { readBase64 } from '../components/gallery/files';
 import { studio } from '../studio';
+import { attempt } from './attempt';
 
 /**
  * A browser file sent to the server in chunks (each under the message limit); its upload id. THE chunked upload of
@@ -42,15 +43,21 @@ export const useLorasStore = defineStore('loras', () => {
   const rejected = ref<{ name: string; reason: string }[]>([]);
   let subscribed = false;
 
+  /** The list; a failure keeps the last one and says why; `loaded` once the first answer (or failure) came. */
   async function load(): Promise<void> {
-    try {
-      entries.value = (await studio().call('loras.list', {})).loras;
-      error.value = undefined;
-    } catch (err) {
-      error.value = StudioError.from(err).message;
-    } finally {
-      loaded.value = true;
-    }
+    await attempt(
+      {
+        busy: (on) => {
+          if (!on) loaded.value = true;
+        },
+        succeeded: (r) => {
+          entries.value = r.loras;
+          error.value = undefined;
+        },
+        failed: (e) => (error.value = e.message),
+      },
+      () => studio().call('loras.list', {}),
+    );
   }
 
   function subscribe(): void {

@@ -12,6 +12,7 @@ import type { Progress } from '../../src-shared/progress';
 import { MAX_LORA_UPLOAD_BYTES } from '../../src-shared/schemas/loras';
 import type { UpscalerImportFile, UpscalerInfo } from '../../src-shared/upscale';
 import { studio } from '../studio';
+import { attempt } from './attempt';
 import { uploadFile } from './loras';
 
 export interface UpscalerChoice {
@@ -33,15 +34,21 @@ export const useUpscalersStore = defineStore('upscalers', () => {
   const rejected = ref<{ name: string; reason: string }>();
   let subscribed = false;
 
+  /** The list; a failure keeps the last one and says why; `loaded` once the first answer (or failure) came. */
   async function load(): Promise<void> {
-    try {
-      imported.value = (await studio().call('upscalers.list', {})).upscalers;
-      error.value = undefined;
-    } catch (err) {
-      error.value = StudioError.from(err).message;
-    } finally {
-      loaded.value = true;
-    }
+    await attempt(
+      {
+        busy: (on) => {
+          if (!on) loaded.value = true;
+        },
+        succeeded: (r) => {
+          imported.value = r.upscalers;
+          error.value = undefined;
+        },
+        failed: (e) => (error.value = e.message),
+      },
+      () => studio().call('upscalers.list', {}),
+    );
   }
 
   function subscribe(): void {

@@ -56,11 +56,7 @@ export class LoraLibrary {
   }
 
   private readIndex(): Record<string, IndexEntry> {
-    try {
-      return JSON.parse(fs.readFileSync(this.indexFile(), 'utf8')) as Record<string, IndexEntry>;
-    } catch {
-      return {};
-    }
+    return this.readEntries(this.indexFile());
   }
 
   private linksFile(): string {
@@ -68,18 +64,28 @@ export class LoraLibrary {
   }
 
   private readLinks(): Record<string, IndexEntry> {
+    return this.readEntries(this.linksFile());
+  }
+
+  /** The index or the links file (ours, 0600): its entries by name, or none when it is missing or unreadable. */
+  private readEntries(file: string): Record<string, IndexEntry> {
     try {
-      return JSON.parse(fs.readFileSync(this.linksFile(), 'utf8')) as Record<string, IndexEntry>;
+      return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, IndexEntry>;
     } catch {
       return {};
     }
   }
 
+  /** Replaces the index or the links file in one rename (a temporary file beside it first). */
+  private writeEntries(file: string, entries: Record<string, IndexEntry>): void {
+    const tmp = path.join(this.dir, `.${crypto.randomBytes(8).toString('hex')}.tmp`);
+    fs.writeFileSync(tmp, JSON.stringify(entries), { flag: 'wx', mode: 0o600 });
+    fs.renameSync(tmp, file);
+  }
+
   private writeLinks(links: Record<string, IndexEntry>): void {
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    const tmp = path.join(this.dir, `.${crypto.randomBytes(8).toString('hex')}.tmp`);
-    fs.writeFileSync(tmp, JSON.stringify(links), { flag: 'wx', mode: 0o600 });
-    fs.renameSync(tmp, this.linksFile());
+    this.writeEntries(this.linksFile(), links);
   }
 
   /** A name is taken by a copied file or by a link (case-insensitive, as `find` resolves names). */
@@ -89,9 +95,7 @@ export class LoraLibrary {
   }
 
   private writeIndex(index: Record<string, IndexEntry>): void {
-    const tmp = path.join(this.dir, `.${crypto.randomBytes(8).toString('hex')}.tmp`);
-    fs.writeFileSync(tmp, JSON.stringify(index), { flag: 'wx', mode: 0o600 });
-    fs.renameSync(tmp, this.indexFile());
+    this.writeEntries(this.indexFile(), index);
   }
 
   private describe(name: string, file: string, st: fs.Stats): IndexEntry {
