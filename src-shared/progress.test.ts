@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { events } from './api';
 import { generationStepSchema, progress, progressFraction, progressSchema, stepProgress } from './progress';
-import { modelEventSchema } from './schemas/models';
+import { modelEntrySchema, modelEventSchema, modelsListSchema } from './schemas/models';
 
 /** Every object key a schema can carry, nested objects, arrays, optionals and unions included. */
 function keysOf(schema: z.ZodType, into = new Set<string>()): Set<string> {
@@ -109,5 +109,28 @@ describe('the legacy progress fields stay gone', () => {
     expect(modelEventSchema.safeParse({ ...verify, doneBytes: 1, totalBytes: 2 }).success).toBe(false);
     // A download event carries a download progress, never another task's.
     expect(modelEventSchema.safeParse({ ...ok, progress: progress('verify', { status: 'running', done: 1, total: 2 }) }).success).toBe(false);
+  });
+
+  it('the models.list row carries THE progress shape too, and a row with a legacy field is refused', () => {
+    const download = modelEntrySchema.shape.download.unwrap();
+    const keys = keysOf(download);
+    expect(keys.has('progress')).toBe(true);
+    for (const legacy of LEGACY) expect(keys.has(legacy), legacy).toBe(false);
+
+    const p = progress('download', { status: 'paused', done: 1, total: 2 });
+    const row = { id: 'm', source: 'hub', displayName: 'm', state: 'paused', sizeOnDisk: 0, download: { commit: 'c', t5: true, progress: p } };
+    expect(modelEntrySchema.safeParse(row).success).toBe(true);
+    const list = (models: unknown[]) => modelsListSchema.parse({ models, modelsDir: '/m', freeDiskBytes: null, machine: { ramBytes: 1 } }).models;
+    expect(list([row])).toHaveLength(1);
+    for (const legacy of LEGACY) {
+      const withLegacy = { ...row, download: { ...row.download, [legacy]: 1 } };
+      expect(modelEntrySchema.safeParse(withLegacy).success, legacy).toBe(false);
+      // The list drops the row that does not fit (its own rule: one bad entry never hides the others).
+      expect(list([withLegacy, row]).map((m) => m.id), legacy).toEqual(['m']);
+    }
+    // The old shape alone (bytes without a progress) is refused, and so is another task's progress.
+    const { progress: _dropped, ...noProgress } = row.download;
+    expect(modelEntrySchema.safeParse({ ...row, download: { ...noProgress, doneBytes: 1, totalBytes: 2 } }).success).toBe(false);
+    expect(modelEntrySchema.safeParse({ ...row, download: { ...row.download, progress: progress('verify', { status: 'running', done: 1, total: 2 }) } }).success).toBe(false);
   });
 });

@@ -169,7 +169,7 @@ export const useModelsStore = defineStore('models', () => {
     patchEntry(id, (m) => ({
       ...m,
       state,
-      ...(l ? { download: { ...(m.download ?? { commit: '', t5: true }), doneBytes: l.progress.done, totalBytes: l.progress.total } } : {}),
+      ...(l ? { download: { ...(m.download ?? { commit: '', t5: true }), progress: { ...l.progress, status: state, rate: null, etaMs: null } } } : {}),
     }));
     live.value = omit(live.value, id);
   }

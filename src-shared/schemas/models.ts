@@ -64,8 +64,8 @@ export const modelEntrySchema = z
       .object({
         commit: z.string().max(64),
         t5: z.boolean(),
-        doneBytes: bytes,
-        totalBytes: bytes,
+        /** THE progress shape (task download, bytes): the live totals while it runs, the saved ones when paused or failed (status says which). */
+        progress: downloadProgressSchema,
         error: z.object({ code: errorCodeSchema, message: z.string().max(4000) }).strict().optional(),
         /** 'vae-encoder': the download adds image-to-image support to the installed model (core/models/encoder-addition.ts). */
         adds: z.literal('vae-encoder').optional(),

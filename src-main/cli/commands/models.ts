@@ -17,7 +17,7 @@ export const modelsListCommand: Command = defineCommand({
     const list = await core.api['models.list']({});
     for (const m of list.models) {
       const where = m.installed ? `  ${m.installed.path}` : '';
-      const dl = m.download ? ` (${formatBytes(m.download.doneBytes)} of ${formatBytes(m.download.totalBytes)})` : '';
+      const dl = m.download ? ` (${formatBytes(m.download.progress.done)} of ${formatBytes(m.download.progress.total)})` : '';
       ctx.out.item(m, `${m.id.padEnd(28)} ${m.state.padEnd(14)}${dl} ${m.sizeOnDisk ? formatBytes(m.sizeOnDisk) : ''}${where}`);
     }
     return 0;

@@ -228,7 +228,8 @@ describe('disk, pause, resume, cancel', () => {
     const part = path.join(h.modelsDir, '.staging', 'acme--sd3-small', hub.repoInfo(SMALL).commit, `${BIG_FILE}.part`);
     const kept = fs.statSync(part).size;
     expect(kept).toBeGreaterThan(MiB);
-    expect(entry.download!.doneBytes).toBeGreaterThan(MiB);
+    expect(entry.download!.progress).toMatchObject({ task: 'download', unit: 'bytes', status: 'paused' });
+    expect(entry.download!.progress.done).toBeGreaterThan(MiB);
     hub.setFaults({});
     const result = await (await h.service.resume(SMALL)).done;
     const size = result.files.find((f) => f.path === BIG_FILE)!.size;

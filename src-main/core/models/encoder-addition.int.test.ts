@@ -159,7 +159,7 @@ describe('Add image-to-image support (the VAE encoder of an installed model)', (
     }
     expect(fileSizes(dir)).toEqual(before);
     const failed = await h2.service.get(REPO);
-    expect(failed).toMatchObject({ state: 'failed', installed: { vaeEncoder: false }, download: { adds: 'vae-encoder', totalBytes: encoderInfo().reduce((s, f) => s + f.size, 0) } });
+    expect(failed).toMatchObject({ state: 'failed', installed: { vaeEncoder: false }, download: { adds: 'vae-encoder', progress: { task: 'download', status: 'failed', total: encoderInfo().reduce((s, f) => s + f.size, 0) } } });
     expect((await h2.service.resolveInstalled(REPO)).path).toBe(dir);
     expect((await h2.service.verify(REPO)).ok).toBe(true);
     hub.resetStats();

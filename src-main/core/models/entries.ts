@@ -4,6 +4,7 @@ import path from 'node:path';
 import { CATALOG, catalogSourceForRepo, isCatalogId } from '../../../src-shared/catalog';
 import type { StudioErrorCode } from '../../../src-shared/errors';
 import { boundText } from '../../../src-shared/bounded-text';
+import { progress, type ProgressStatus } from '../../../src-shared/progress';
 import { portabilityVerdictSchema, type ModelEntryView, type ModelEventView, type PortabilityVerdict, type SkipLayerSupport } from '../../../src-shared/schemas/models';
 import { folderHasVaeEncoder } from '../../model-folder/layouts';
 import { folderSize } from './disk';
@@ -57,12 +58,20 @@ export async function modelEntry(src: EntrySources, id: string, row: ModelRow | 
     const all = src.store.files(row.id, row.downloadCommit);
     // A download into the installed commit (the VAE encoder, T5) counts what it fetches, not the installed files.
     const files = row.installedCommit === row.downloadCommit ? all.filter((f) => f.state !== 'installed') : all;
-    const live = src.liveProgress(row.id);
+    const live = src.liveProgress(row.id)?.progress;
+    // The row's state says whether it runs; a running download's live progress (rate, ETA) beats the saved bytes.
+    const status: ProgressStatus = row.downloadState === 'downloading' ? (live?.status ?? 'running') : row.downloadState;
     entry.download = {
       commit: row.downloadCommit,
       t5: row.downloadT5 ?? true,
-      doneBytes: live?.progress.done ?? files.reduce((s, f) => s + (f.state === 'pending' ? f.bytesDone : f.size), 0),
-      totalBytes: live?.progress.total ?? files.reduce((s, f) => s + f.size, 0),
+      progress:
+        live && row.downloadState === 'downloading'
+          ? { ...live, status }
+          : progress('download', {
+              status,
+              done: live?.done ?? files.reduce((s, f) => s + (f.state === 'pending' ? f.bytesDone : f.size), 0),
+              total: live?.total ?? files.reduce((s, f) => s + f.size, 0),
+            }),
       ...(row.errorCode ? { error: { code: row.errorCode as StudioErrorCode, message: boundText(row.errorMessage ?? '', 4000) } } : {}),
       ...(isEncoderAddition(row, all) ? { adds: 'vae-encoder' as const } : {}),
     };

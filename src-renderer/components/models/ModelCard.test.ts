@@ -6,6 +6,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { createSSRApp, h } from 'vue';
 import { renderToString } from 'vue/server-renderer';
 import { StudioError } from '../../../src-shared/errors';
+import { progress } from '../../../src-shared/progress';
 import { setStudio } from '../../studio';
 import { fakeClient, type FakeClient } from '../../testing/fake-client';
 import { useModelsStore, type ModelEntry, type ModelsList } from '../../stores/models';
@@ -78,7 +79,7 @@ describe('Add image-to-image support on the model card', () => {
     await store.refresh();
     expect(await store.addEncoder('acme/tiny')).toBe(true);
     expect(client.calls.some((c) => c.method === 'models.addEncoder' && (c.params as { dryRun?: boolean }).dryRun === undefined)).toBe(true);
-    list = { ...list, models: [hubEntry({ state: 'downloading', download: { commit: COMMIT, t5: true, doneBytes: 27_272_000, totalBytes: 68_180_000, adds: 'vae-encoder' } })] };
+    list = { ...list, models: [hubEntry({ state: 'downloading', download: { commit: COMMIT, t5: true, progress: progress('download', { status: 'running', done: 27_272_000, total: 68_180_000 }), adds: 'vae-encoder' } })] };
     await store.refresh();
     const html = await render(store.models[0]!);
     expect(html).toContain('Adding image to image 40%');
