@@ -365,22 +365,24 @@ export const CPU_FP16_WEIGHT_FACTOR = 2;
 export const CPU_VAE_DECODE_WORKING_BYTES = 6.5 * GB;
 
 /**
- * How many attention-score-sized buffers one transformer step holds on the CPU at once. Measured by
- * `npm run bench -- real-scale --transformer-sizes 512,768` (2026-12-07, this 2-core 24 GB machine, one thread): the
- * full-size Medium transformer (9.88 GB as fp32) alone peaked at 11.74 GB (VmHWM) for one CFG step at 512² and
- * 15.63 GB at 768². The growth, 3.89 GB, is 3.96 times the growth of one score matrix batch × heads × tokens² × 4 B
- * (2 × 24 × (1357² → 2637²) × 4 B: 0.35 → 1.34 GB; tokens = (px/16)² image tokens + the context's 333): the
- * explicit attention (QKᵀ, its scaling, the softmax and the product with V) keeps about four alive. At 1024²
- * (4,429 tokens) that is 15.1 GB of working memory; the run there was stopped at 19.5 GB VmHWM, still rising, to
- * keep the machine alive. With 4 copies the estimate is 1.05× the measured peak at 512² and 1.04× at 768².
+ * How many attention-score-sized buffers one transformer step holds on the CPU at once, measured in the real worker
+ * (which runs with the allocator setting of src-main/inference/allocator-env.ts): the full-size Medium, low mode
+ * without T5 (154 context tokens), one CFG step, peaked at 10.70 GB (VmHWM) at 512² and 14.30 GB at 896²
+ * (`npm run bench -- real-scale --full --no-t5 --modes low --size 512|896`, 2026-12-07). The growth, 3.60 GB, is
+ * 1.99 times the growth of one score matrix batch × heads × tokens² × 4 B (2 × 24 × (1178² → 3290²) × 4 B:
+ * 0.27 → 2.08 GB): QKᵀ and its softmax are alive together. With 2 copies the estimate is 1.18× the measured peak at
+ * 512² and 1.14× at 896². (A transformer session alone in a process WITHOUT that allocator setting peaked higher —
+ * 11.74 GB at 512², 15.63 GB at 768² with T5's context, ≈ 4 copies — because glibc kept freed blocks on its heap;
+ * the worker never runs that way on Linux, and macOS's and Windows' allocators map large blocks directly.)
  */
-export const CPU_ATTENTION_COPIES = 4;
+export const CPU_ATTENTION_COPIES = 2;
 
 /**
- * What the real worker holds beyond a transformer session alone while denoising on the CPU, measured: the full-size
- * Medium in the low memory mode without T5, one 512² image (`npm run bench -- real-scale --full --no-t5 --modes low`,
- * 2026-12-07) peaked at 12.94 GB (VmHWM), 1.16 GB above the transformer alone in a fresh process at the same size
- * (11.78 GB). Counted on top of PROCESS_BYTES, so the estimate there is 13.15 GB (1.02×).
+ * What the real worker holds beyond the weights and the attention while denoising on the CPU: its first measurement
+ * (low mode without T5, 512², before the allocator setting) was 1.16 GB above the transformer alone; with the setting
+ * the two measured points above leave 0.29 GB beyond the fp32 weights and two score matrices. Kept at 1.2 GB (with
+ * PROCESS_BYTES) as the margin for what was not measured at full size (T5's longer context, other providers'
+ * allocators).
  */
 export const CPU_WORKER_DENOISE_EXTRA_BYTES = 1.2 * GB;
 
