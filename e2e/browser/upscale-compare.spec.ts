@@ -231,6 +231,7 @@ test('a deleted source: the kept input by sha256 takes its place; with that gone
   await nav(page, 'Generate');
   await expect(page.locator(`article.job li[title^="Seed"][title$=": the image is in the trash"]`).getByTestId('image-in-trash')).toHaveText('in the trash');
   expect(thumbRequests).toEqual([]);
+  await page.screenshot({ path: path.join(shots, 'queue-card-image-in-trash-1280-light.png') });
   await openCompare(page, [upscaledId]);
   await expectSourcePixels(page, 'kept');
 
