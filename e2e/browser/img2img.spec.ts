@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import sharp from 'sharp';
-import { atEachLook, chromiumMissingReason, goToView as nav } from '../support/browser';
+import { atEachLook, chromiumMissingReason, selectInGallery } from '../support/browser';
 import { shapesPicture, startImageInputStudio, type ImageInputStudio } from '../support/image-input-studio';
 
 // Code inside page.evaluate runs in Chromium; the node tsconfig has no DOM lib.
@@ -57,8 +57,7 @@ async function stroke(page: Page, points: [number, number][]): Promise<void> {
 test('gallery image → Inpaint → paint a mask → generate → the results next to their source in Compare', async () => {
   test.setTimeout(150_000);
   const { page, errors } = await studio.open();
-  await nav(page, 'Gallery');
-  await page.getByRole('grid', { name: 'Gallery images' }).locator(`#gallery-cell-${studio.galleryId}`).click();
+  await selectInGallery(page, studio.galleryId);
   const detail = page.getByRole('complementary', { name: 'Image details' });
   await detail.getByRole('button', { name: 'Inpaint' }).click();
 

@@ -3,16 +3,16 @@
 // detail panel names the source ("Upscaled ×2 (Lanczos) from #N", a button that selects it) → "Compare with source"
 // → the Source pane shows the source's own pixels (from the gallery by id, natural size 128 beside the 256 result,
 // frames of one size in the one viewport). Deleted source: the pane falls back to the kept input by sha256; with that
-// gone too it says the source is gone (no image element). Screenshots of Compare with an upscale and its source at
-// 1280×800 and 1920×1080, light and dark, go to test-results/screenshots/. Any console error fails the test.
+// gone too it says the source is gone (no image element), and the source's finished queue card says "in the trash"
+// without asking for its thumbnail. Screenshots of Compare with an upscale and its source at
+// 1280×800 and 1920×1080, light and dark, go to test-results/screenshots/. Any console error fails the test. The
+// studio is the image-input specs' shared set-up (e2e/support/image-input-studio.ts).
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { expect, test, type Browser, type Locator, type Page } from '@playwright/test';
+import { expect, test, type Locator, type Page } from '@playwright/test';
 import sharp from 'sharp';
-import { startServe, type Served } from '../../src-main/testing/processes';
-import { apiResult, chromiumMissingReason, closeSpecStudio, launchChromium, openGenerateView } from '../support/browser';
-import { writeTinyModel } from '../support/tiny-model';
+import { atEachLook, chromiumMissingReason, goToView as nav } from '../support/browser';
+import { startImageInputStudio, type ImageInputStudio } from '../support/image-input-studio';
 
 // Code inside evaluate runs in Chromium; the node tsconfig has no DOM lib.
 interface PageImage {
@@ -27,11 +27,7 @@ interface Canvas2d {
 declare const document: { createElement(tag: 'canvas'): { width: number; height: number; getContext(kind: '2d'): Canvas2d } };
 declare const window: { location: { hash: string } };
 
-let browser: Browser;
-let served: Served | undefined;
-let dataDir: string;
-let modelDir: string;
-let modelId: string;
+let studio: ImageInputStudio;
 let sourceId: number;
 let upscaledId: number;
 /** The source's pixels as its file holds them (read before the second test trashes it). */
@@ -40,9 +36,7 @@ const shots = path.resolve(__dirname, '..', '..', 'test-results', 'screenshots')
 
 test.describe.configure({ mode: 'serial' });
 
-function api<T>(method: string, params: unknown = {}): Promise<T> {
-  return apiResult<T>(served!, method, params);
-}
+const api = <T>(method: string, params: unknown = {}): Promise<T> => studio.api<T>(method, params);
 
 interface Detail {
   path: string;
@@ -55,24 +49,13 @@ test.beforeAll(async () => {
   const reason = chromiumMissingReason();
   test.skip(!!reason, reason);
   test.setTimeout(180_000);
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sd35-e2e-upscale-compare-'));
-  modelDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sd35-e2e-upscale-compare-model-'));
-  await writeTinyModel(path.join(modelDir, 'tiny-sd35'), { layout: 'optimum', io: 'fp32', size: 'micro' });
-  served = await startServe(dataDir, { SD35_ORT_THREADS: '1' });
-  browser = await launchChromium();
+  studio = await startImageInputStudio('upscale-compare', { env: { SD35_ORT_THREADS: '1' } });
   fs.mkdirSync(shots, { recursive: true });
-  modelId = (await api<{ id: string }>('models.import', { folder: path.join(modelDir, 'tiny-sd35') })).id;
 });
 
 test.afterAll(async () => {
-  await closeSpecStudio(browser, served, [dataDir, modelDir]);
+  await studio?.close();
 });
-
-async function open(): Promise<{ page: Page; errors: string[] }> {
-  const opened = await openGenerateView(browser, served!.url);
-  await expect(opened.page.getByRole('combobox', { name: 'Model' })).toHaveValue(modelId);
-  return opened;
-}
 
 /** Compare with these ids, by its URL (the studio is up and has its token before the hash changes). */
 async function openCompare(page: Page, ids: number[]): Promise<void> {
@@ -83,15 +66,11 @@ async function openCompare(page: Page, ids: number[]): Promise<void> {
   await expect(page.getByRole('heading', { level: 1, name: 'Compare' })).toBeVisible();
 }
 
-const nav = (page: Page, name: string) => page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name }).click();
-
-async function galleryTotal(): Promise<number> {
-  return (await api<{ total: number }>('gallery.query', { limit: 1 })).total;
-}
+const galleryTotal = (): Promise<number> => studio.galleryTotal();
 
 /** The RGB pixels of a file in the data folder (what the gallery serves). */
 async function filePixels(rel: string): Promise<{ data: Buffer; width: number; height: number }> {
-  const { data, info } = await sharp(path.join(dataDir, ...rel.split('/'))).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(path.join(studio.dataDir, ...rel.split('/'))).removeAlpha().raw().toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height };
 }
 
@@ -144,7 +123,7 @@ async function expectLinedUp(page: Page): Promise<void> {
 
 test('generate → Upscale ×2 (Lanczos) → the detail panel names the source → Compare shows the source beside the result', async () => {
   test.setTimeout(170_000);
-  const { page, errors } = await open();
+  const { page, errors } = await studio.open();
   await page.getByLabel('Prompt', { exact: true }).fill('a lighthouse on a cliff');
   await page.getByRole('spinbutton', { name: 'Steps' }).fill('2');
   await page.getByRole('spinbutton', { name: 'Guidance' }).fill('0');
@@ -187,17 +166,9 @@ test('generate → Upscale ×2 (Lanczos) → the detail panel names the source �
   await grid.locator(`#gallery-cell-${upscaledId}`).click();
   const from = detail.getByTestId('upscaled-from');
   await expect(from).toHaveText(`Upscaled ×2 (Lanczos) from #${sourceId}`);
-  for (const [w, h] of [[1280, 800], [1920, 1080]] as const) {
-    for (const scheme of ['light', 'dark'] as const) {
-      await page.setViewportSize({ width: w, height: h });
-      await page.emulateMedia({ colorScheme: scheme });
-      await detail.screenshot({ path: path.join(shots, `detail-upscaled-from-${w}-${scheme}.png`) });
-    }
-  }
-  await page.setViewportSize({ width: 1280, height: 800 });
-  await page.emulateMedia({ colorScheme: 'light' });
+  await atEachLook(page, ({ width, scheme }) => detail.screenshot({ path: path.join(shots, `detail-upscaled-from-${width}-${scheme}.png`) }));
   await from.getByRole('button', { name: `Select the source, image ${sourceId}` }).click();
-  await expect(detail.getByRole('definition').filter({ hasText: new RegExp(`^${sourceId}$`) })).toBeVisible();
+  await expect(detail.locator('dt', { hasText: /^Image id$/ }).locator('xpath=following-sibling::dd[1]')).toHaveText(String(sourceId));
   await expect(detail.getByTestId('upscaled-from')).toHaveCount(0);
   await grid.locator(`#gallery-cell-${upscaledId}`).click();
   await expect(from).toBeVisible();
@@ -237,15 +208,11 @@ test('generate → Upscale ×2 (Lanczos) → the detail panel names the source �
   await expect(pane).toHaveCount(0);
   await toggle.click();
   await expect(pane).toBeVisible();
-  for (const [w, h] of [[1280, 800], [1920, 1080]] as const) {
-    for (const scheme of ['light', 'dark'] as const) {
-      await page.setViewportSize({ width: w, height: h });
-      await page.emulateMedia({ colorScheme: scheme });
-      await expectSourcePixels(page, 'gallery');
-      await expectLinedUp(page);
-      await page.screenshot({ path: path.join(shots, `compare-upscale-source-${w}-${scheme}.png`) });
-    }
-  }
+  await atEachLook(page, async ({ width, scheme }) => {
+    await expectSourcePixels(page, 'gallery');
+    await expectLinedUp(page);
+    await page.screenshot({ path: path.join(shots, `compare-upscale-source-${width}-${scheme}.png`) });
+  });
   expect(errors).toEqual([]);
   await page.context().close();
 });
@@ -254,9 +221,16 @@ test('a deleted source: the kept input by sha256 takes its place; with that gone
   test.setTimeout(90_000);
   expect(upscaledId, 'the first test made the upscale').toBeGreaterThan(0);
   await api('gallery.delete', { ids: [sourceId] });
-  // The queue's finished cards go (their tiles would ask for the trashed source's thumbnail, which the trash removed).
-  await api('jobs.clearFinished', {});
-  const { page, errors } = await open();
+  const { page, errors } = await studio.open();
+  // The source's finished queue card stays: it says the image is in the trash and asks for no thumbnail of it (the
+  // trash removed its thumbnails; a request would be a 404 console error).
+  const thumbRequests: string[] = [];
+  page.on('request', (r) => {
+    if (new URL(r.url()).pathname.endsWith(`/thumb/${sourceId}`)) thumbRequests.push(r.url());
+  });
+  await nav(page, 'Generate');
+  await expect(page.locator(`article.job li[title^="Seed"][title$=": the image is in the trash"]`).getByTestId('image-in-trash')).toHaveText('in the trash');
+  expect(thumbRequests).toEqual([]);
   await openCompare(page, [upscaledId]);
   await expectSourcePixels(page, 'kept');
 
@@ -269,7 +243,7 @@ test('a deleted source: the kept input by sha256 takes its place; with that gone
 
   // The kept copy removed as well (what emptying the inputs would do): no picture, the reason instead.
   const { upscaledFrom } = await api<Detail>('gallery.get', { id: upscaledId });
-  fs.rmSync(path.join(dataDir, 'inputs', upscaledFrom!.sha256));
+  fs.rmSync(path.join(studio.dataDir, 'inputs', upscaledFrom!.sha256));
   await openCompare(page, [upscaledId]);
   const pane = page.getByRole('group', { name: 'Source' });
   await expect(pane.getByRole('status')).toHaveText(`The source is gone: image #${sourceId} is in the trash and its kept copy is no longer in the data folder.`);

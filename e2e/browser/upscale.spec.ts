@@ -14,7 +14,7 @@ import sharp from 'sharp';
 import { parseA1111, PARAMETERS_KEYWORD } from '../../src-shared/metadata';
 import { readPngInfo } from '../../src-main/formats/png';
 import { CLI } from '../../src-main/testing/processes';
-import { atEachLook, chromiumMissingReason, goToView as nav } from '../support/browser';
+import { atEachLook, chromiumMissingReason, goToView as nav, selectInGallery } from '../support/browser';
 import { startImageInputStudio, type ImageInputStudio } from '../support/image-input-studio';
 import { writeSrGraph } from '../support/tiny-sr';
 
@@ -111,8 +111,7 @@ test('hires fix from the app is ONE job: one card, one gallery row recording bot
 test('outpaint from the app: the result is the source plus the padding and names its source', async () => {
   test.setTimeout(150_000);
   const { page, errors } = await studio.open();
-  await nav(page, 'Gallery');
-  await page.getByRole('grid', { name: 'Gallery images' }).locator(`#gallery-cell-${studio.galleryId}`).click();
+  await selectInGallery(page, studio.galleryId);
   await page.getByRole('complementary', { name: 'Image details' }).getByRole('button', { name: 'Use as input' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Generate' })).toBeVisible();
   await expect(page.getByRole('spinbutton', { name: 'Width' })).toHaveValue('256');
@@ -143,8 +142,7 @@ test('outpaint from the app: the result is the source plus the padding and names
 test('Upscale from the detail panel: a job whose card shows its tiles and cancels; Lanczos ×2 makes a new row at twice the size', async () => {
   test.setTimeout(150_000);
   const { page, errors } = await studio.open();
-  await nav(page, 'Gallery');
-  await page.getByRole('grid', { name: 'Gallery images' }).locator(`#gallery-cell-${studio.galleryId}`).click();
+  await selectInGallery(page, studio.galleryId);
   const detail = page.getByRole('complementary', { name: 'Image details' });
   const control = detail.getByRole('region', { name: 'Upscale' });
   await expect(control.getByRole('combobox', { name: 'Upscaler', exact: true }).locator('option')).toHaveText(['Lanczos', 'tiny-x2 (×2)']);
@@ -170,8 +168,7 @@ test('Upscale from the detail panel: a job whose card shows its tiles and cancel
   expect(await studio.galleryTotal()).toBe(galleryBefore);
 
   // Lanczos ×2: a new gallery row at twice the size that names its source.
-  await nav(page, 'Gallery');
-  await page.getByRole('grid', { name: 'Gallery images' }).locator(`#gallery-cell-${studio.galleryId}`).click();
+  await selectInGallery(page, studio.galleryId);
   await control.getByRole('combobox', { name: 'Upscaler', exact: true }).selectOption('lanczos');
   await control.getByRole('button', { name: 'Upscale' }).click();
   await nav(page, 'Generate');
@@ -191,8 +188,7 @@ test('Upscale is greyed out with the reason when the result would exceed the lim
   const wide = await sharp({ create: { width: 2100, height: 64, channels: 3, background: '#336699' } }).png().toBuffer();
   const id = (await studio.api<{ imported: { id: number }[] }>('gallery.import', { files: [{ name: 'wide.png', dataBase64: wide.toString('base64') }] })).imported[0]!.id;
   const { page, errors } = await studio.open();
-  await nav(page, 'Gallery');
-  await page.getByRole('grid', { name: 'Gallery images' }).locator(`#gallery-cell-${id}`).click();
+  await selectInGallery(page, id);
   const control = page.getByRole('complementary', { name: 'Image details' }).getByRole('region', { name: 'Upscale' });
   await expect(control.getByRole('button', { name: 'Upscale' })).toBeEnabled();
   await control.getByRole('combobox', { name: 'Scale', exact: true }).selectOption('4');

@@ -3,7 +3,8 @@
 // is uploaded in chunks, checked, copied and probed on the worker, and listed with scale ×2; the Gallery's Upscale
 // action then offers it, and a generated image upscaled with it is a new gallery row at twice the size. A graph that
 // is not image → image is refused with the reason and leaves nothing in <data>/upscalers; Remove asks first (Keep
-// keeps it, Escape too). Screenshots of the list at 1280×800 and 1920×1080, light and dark, go to
+// keeps it, Escape too). While an import runs, THE <ProgressBar> and its step show (the page's WebSocket holds the
+// import's answer and its final event until the screenshots are taken: no timer). Screenshots of the list at 1280×800 and 1920×1080, light and dark, go to
 // test-results/screenshots/. Any console error fails the test.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -161,6 +162,52 @@ test('Remove asks first: Keep (and Escape) keep it, Remove takes it out of the l
   await expect(section.getByText('No upscalers imported yet')).toBeVisible();
   expect((await api<{ upscalers: unknown[] }>('upscalers.list')).upscalers).toEqual([]);
   expect(upscalerFiles()).toEqual(['.index.json']);
+  expect(errors).toEqual([]);
+  await page.context().close();
+});
+
+test('while an import runs, the bar and its step show; when it ends, the row', async () => {
+  const { page, errors } = await openModels();
+  // The page's socket is routed through the test: the import's answer and its last event wait until released.
+  const held: (() => void)[] = [];
+  let importCall: number | undefined;
+  await page.routeWebSocket(/\/ws/u, (ws) => {
+    const server = ws.connectToServer();
+    ws.onMessage((m) => {
+      const msg = JSON.parse(String(m)) as { type: string; id?: number; method?: string };
+      if (msg.type === 'call' && msg.method === 'upscalers.import') importCall = msg.id;
+      server.send(m);
+    });
+    server.onMessage((m) => {
+      const msg = JSON.parse(String(m)) as { type: string; id?: number; event?: string; payload?: { progress?: { status: string } } };
+      const last = msg.type === 'event' && msg.event === 'upscalers.changed' && msg.payload?.progress?.status === 'done';
+      if (last || (msg.type === 'reply' && msg.id === importCall)) held.push(() => ws.send(m));
+      else ws.send(m);
+    });
+  });
+  await page.reload();
+  await nav(page, 'Models');
+  const section = page.getByRole('region', { name: 'Upscalers' });
+  await section.getByLabel('Upscaler file to import').setInputFiles({ name: 'held-x2.onnx', mimeType: 'application/octet-stream', buffer: fs.readFileSync(path.join(filesDir, 'tiny-x2.onnx')) });
+  const status = section.getByRole('status');
+  await expect(status).toContainText('Finding the scale of held-x2.onnx (a probe run on the worker)…', { timeout: 60_000 });
+  await expect.poll(() => held.length, { timeout: 60_000 }).toBe(2);
+  const bar = status.getByRole('progressbar', { name: 'Upscaler import progress' });
+  await expect(bar).toHaveAttribute('aria-busy', 'true');
+  // The bar keeps the section's width beside a long step (it once collapsed to nothing beside the text).
+  expect((await bar.boundingBox())!.width).toBeGreaterThan((await section.boundingBox())!.width * 0.9);
+  await expect(section.getByRole('button', { name: 'Import upscaler…' })).toBeDisabled();
+  for (const [w, h] of SIZES) {
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.setViewportSize({ width: w, height: h });
+      await page.emulateMedia({ colorScheme: scheme });
+      await section.scrollIntoViewIfNeeded();
+      await section.screenshot({ path: path.join(shots, `upscalers-importing-${w}-${scheme}.png`) });
+    }
+  }
+  for (const release of held.splice(0)) release();
+  await expect(section.getByTestId('upscaler-row-held-x2')).toBeVisible();
+  await expect(section.getByRole('status')).toHaveText(/^Imported held-x2 \(×2, /u);
   expect(errors).toEqual([]);
   await page.context().close();
 });

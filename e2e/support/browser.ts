@@ -92,3 +92,9 @@ export async function atEachLook(page: Page, shoot: (look: ScreenshotLook) => Pr
   await page.setViewportSize({ width: 1280, height: 800 });
   await page.emulateMedia({ colorScheme: 'light' });
 }
+
+/** Goes to the Gallery and selects image `id` (its detail panel opens). */
+export async function selectInGallery(page: Page, id: number): Promise<void> {
+  await goToView(page, 'Gallery');
+  await page.getByRole('grid', { name: 'Gallery images' }).locator(`#gallery-cell-${id}`).click();
+}

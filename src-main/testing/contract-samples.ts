@@ -205,6 +205,7 @@ export const INVALID_SAMPLES: Partial<Record<MethodName, unknown>> = {
   'compare.create': { imageIds: [1] },
   'compare.rename': { id: 1, name: '   ' },
   'loras.upload': { offset: -1, dataBase64: '' },
+  'upscalers.upload': { offset: 0, uploadId: 'not-an-id', dataBase64: '' },
   'upscalers.import': { file: { path: '/x.onnx', uploadId: '0'.repeat(32) } },
   'upscalers.remove': { name: '../x' },
   'loras.import': { files: [{ path: '/x.safetensors', uploadId: '0'.repeat(32) }] },

@@ -13,6 +13,7 @@ import { startHubEmulator, type HubEmulator } from '../../../e2e/support/hub-emu
 import { writeTinyModel } from '../../../e2e/support/tiny-model';
 import { openDatabase } from '../../core/db';
 import { CLI } from '../../testing/processes';
+import { fileSizes } from '../../testing/folder-snapshot';
 import { removeTempDirs, tempDir } from '../../testing/temp';
 
 const REPO = 'acme/tiny-i2i';
@@ -70,20 +71,6 @@ async function installWithoutEncoder(dataDir: string): Promise<string> {
   return modelDir;
 }
 
-/** Every file of a folder with its size (what "as it was" means on disk; models verify checks the bytes). */
-function snapshot(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (rel: string) => {
-    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) walk(r);
-      else out.push(`${r} ${fs.statSync(path.join(dir, r)).size}`);
-    }
-  };
-  walk('');
-  return out.sort();
-}
-
 /** File requests the emulator saw for the encoder (at the Hub's resolve or the CDN by content hash). */
 function encoderRequests(): number {
   const shas = new Set(hub.repoInfo(REPO).files.filter((f) => ENCODER_FILES.includes(f.path)).map((f) => f.sha256));
@@ -134,7 +121,7 @@ describe('sd35-studio models add-encoder', () => {
   it('a server that keeps failing the files: exit ≠ 0 with the reason, the model folder as it was and still verified', async () => {
     const dir = tempDir('cli-i2i-fail');
     const folder = await installWithoutEncoder(dir);
-    const before = snapshot(folder);
+    const before = fileSizes(folder);
     hub.resetStats();
     // Every file request answers 503 (Retry-After: 0, so the retry budget runs out at once).
     hub.setFaults({ fail503: { count: 1_000_000, retryAfterSeconds: 0, scope: 'resolve' } });
@@ -151,7 +138,7 @@ describe('sd35-studio models add-encoder', () => {
     expect(r.stderr).toMatch(/503/);
     // Nothing half-written: no vae_encoder/ (not even an empty one), every other file as it was.
     expect(fs.existsSync(path.join(folder, 'vae_encoder'))).toBe(false);
-    expect(snapshot(folder)).toEqual(before);
+    expect(fileSizes(folder)).toEqual(before);
     const verify = await cli(dir, ['models', 'verify', REPO, '--json']);
     expect(verify.code, verify.stderr).toBe(0);
     expect(lastJson(verify.stdout).ok).toBe(true);

@@ -14,6 +14,7 @@ import { InferenceHost, type HostGenerateRequest } from '../../inference/host';
 import { makeHarness, waitForEvent, type Harness } from '../../testing/models/harness';
 import { rejection } from '../../testing/errors';
 import { REPO as REPO_ROOT } from '../../testing/processes';
+import { fileSizes } from '../../testing/folder-snapshot';
 import { removeTempDirs, tempDir } from '../../testing/temp';
 
 const REPO = 'acme/tiny-i2i';
@@ -58,20 +59,6 @@ async function installWithoutEncoder(repo = REPO): Promise<{ h: Harness; modelDi
   return { h, modelDir, commit: result.commit };
 }
 
-/** Every file of a folder with its size (what "the model as it was" means on disk). */
-function snapshot(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (rel: string) => {
-    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) walk(r);
-      else out.push(`${r} ${fs.statSync(path.join(dir, r)).size}`);
-    }
-  };
-  walk('');
-  return out.sort();
-}
-
 /** The encoder's files as the emulator serves them (its own hashing of the folder, not the studio's). */
 function encoderInfo() {
   const info = hub.repoInfo(REPO);
@@ -111,7 +98,7 @@ describe('Add image-to-image support (the VAE encoder of an installed model)', (
 
   it('fetches only the encoder files, verified against the tree sha256, and installs them in one piece', async () => {
     hub.resetStats();
-    const before = snapshot(modelDir);
+    const before = fileSizes(modelDir);
     const started = await h.service.addEncoder(REPO);
     const expected = encoderInfo();
     const total = expected.reduce((s, f) => s + f.size, 0);
@@ -130,7 +117,7 @@ describe('Add image-to-image support (the VAE encoder of an installed model)', (
     expect(verified.map((e) => [e.path, e.sha256]).sort()).toEqual(expected.map((f) => [f.path, f.sha256]));
     // Installed: the bytes of the repo, the folder check sees the encoder, the entry offers image to image.
     for (const f of ENCODER_FILES) expect(fs.readFileSync(path.join(modelDir, f)).equals(fs.readFileSync(path.join(folder, f))), f).toBe(true);
-    expect(snapshot(modelDir)).toEqual([...before, ...expected.map((f) => `${f.path} ${f.size}`)].sort());
+    expect(fileSizes(modelDir)).toEqual([...before, ...expected.map((f) => `${f.path} ${f.size}`)].sort());
     const check = await checkModelFolder(modelDir);
     expect(check).toMatchObject({ ok: true, vaeEncoder: true, problems: [] });
     expect(check.components.vae_encoder?.file).toBe('vae_encoder/model.onnx');
@@ -160,7 +147,7 @@ describe('Add image-to-image support (the VAE encoder of an installed model)', (
 
   it('a corrupted encoder file is refused, nothing is installed, and the model stays usable; resuming fetches only that file', async () => {
     const { h: h2, modelDir: dir } = await installWithoutEncoder();
-    const before = snapshot(dir);
+    const before = fileSizes(dir);
     hub.setFaults({ corruptByte: { path: 'vae_encoder/model.onnx.data', offset: 100 } });
     try {
       await h2.service.addEncoder(REPO);
@@ -170,7 +157,7 @@ describe('Add image-to-image support (the VAE encoder of an installed model)', (
     } finally {
       hub.setFaults({});
     }
-    expect(snapshot(dir)).toEqual(before);
+    expect(fileSizes(dir)).toEqual(before);
     const failed = await h2.service.get(REPO);
     expect(failed).toMatchObject({ state: 'failed', installed: { vaeEncoder: false }, download: { adds: 'vae-encoder', progress: { task: 'download', status: 'failed', total: encoderInfo().reduce((s, f) => s + f.size, 0) } } });
     expect((await h2.service.resolveInstalled(REPO)).path).toBe(dir);
@@ -184,7 +171,7 @@ describe('Add image-to-image support (the VAE encoder of an installed model)', (
 
   it('cancel leaves the model as it was (files, rows, entry)', async () => {
     const { h: h3, modelDir: dir } = await installWithoutEncoder();
-    const before = snapshot(dir);
+    const before = fileSizes(dir);
     const rowsBefore = h3.db.prepare('SELECT path, state, sha256 FROM downloads ORDER BY path').all();
     hub.setFaults({ bytesPerSecond: 100 });
     try {
@@ -197,7 +184,7 @@ describe('Add image-to-image support (the VAE encoder of an installed model)', (
     } finally {
       hub.setFaults({});
     }
-    expect(snapshot(dir)).toEqual(before);
+    expect(fileSizes(dir)).toEqual(before);
     expect(h3.db.prepare('SELECT path, state, sha256 FROM downloads ORDER BY path').all()).toEqual(rowsBefore);
     const entry = await h3.service.get(REPO);
     expect(entry).toMatchObject({ state: 'installed', installed: { vaeEncoder: false } });

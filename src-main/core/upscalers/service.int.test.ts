@@ -144,6 +144,8 @@ describe('upscalers.import / upscalers.remove from the app', () => {
       expect(taken.message).toBe('An upscaler named "TINY-x2" is already in the library.');
       expect((await refusal(app.core.api['upscalers.import']({ file: { path: path.join(dir, 'missing.onnx') } }))).code).toBe('not_found');
       expect((await refusal(app.core.api['upscalers.import']({ file: { path: 'relative/x.onnx' } }))).message).toMatch(/Not an absolute path/u);
+      expect((await refusal(app.core.api['upscalers.import']({ file: { path: dir } }))).message).toBe(`${dir} is not a file.`);
+      // A file its owner cannot read (not checkable as root, who reads it anyway).
       if (process.getuid?.() !== 0) {
         const locked = path.join(dir, 'locked.onnx');
         fs.writeFileSync(locked, sr, { mode: 0o000 });
