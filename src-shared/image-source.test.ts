@@ -10,9 +10,10 @@ describe('sourceOf', () => {
   it("an upscale's source is the image it enlarged, even when that was made from an init image", () => {
     expect(sourceOf({ ...up(7), initSha256: B })).toEqual({ kind: 'upscale', sha256: A, imageId: 7, note: 'upscaled ×2 (Lanczos)' });
   });
-  it('an img2img or inpaint result: its init image by sha256', () => {
+  it('an img2img or inpaint result: its init image by sha256, and by gallery id when the record names one', () => {
     expect(sourceOf({ initSha256: B })).toEqual({ kind: 'init', sha256: B, note: 'image to image' });
     expect(sourceOf({ initSha256: B, maskSha256: A })).toEqual({ kind: 'init', sha256: B, note: 'inpainted' });
+    expect(sourceOf({ initSha256: B, initImageId: 9, maskSha256: A })).toEqual({ kind: 'init', sha256: B, imageId: 9, note: 'inpainted' });
   });
   it('text to image: none', () => {
     expect(sourceOf({})).toBeUndefined();
@@ -32,6 +33,11 @@ describe('sharedSource', () => {
     expect(sharedSource([{ initSha256: B }, {}])).toBeUndefined();
     expect(sharedSource([up(7), { initSha256: A }])).toBeUndefined();
     expect(sharedSource([])).toBeUndefined();
+  });
+  it('results of one gallery init image: its id; results of the same bytes from different ids or a file: sha256 only', () => {
+    expect(sharedSource([{ initSha256: B, initImageId: 9 }, { initSha256: B, initImageId: 9, maskSha256: A }])).toMatchObject({ kind: 'init', sha256: B, imageId: 9 });
+    expect(sharedSource([{ initSha256: B, initImageId: 9 }, { initSha256: B, initImageId: 4 }])?.imageId).toBeUndefined();
+    expect(sharedSource([{ initSha256: B, initImageId: 9 }, { initSha256: B }])?.imageId).toBeUndefined();
   });
   it('two upscales of the same bytes: the gallery id only when both name the same one', () => {
     expect(sharedSource([up(7), up(7)])?.imageId).toBe(7);

@@ -115,6 +115,8 @@ test('gallery image → Inpaint → paint a mask → generate → the results ne
   const source = page.getByRole('group', { name: 'Source' });
   await expect(source).toBeVisible();
   await expect.poll(() => source.getByRole('img', { name: 'Source image' }).evaluate((el: { naturalWidth?: number }) => el.naturalWidth ?? 0)).toBe(256);
+  // The init was a gallery image (its id is in the record): the pane shows that live image by id, not the kept copy.
+  await expect(source.getByRole('img', { name: 'Source image' })).toHaveAttribute('data-from', 'gallery');
   await expect(page.getByRole('list', { name: 'Compared images' }).getByRole('listitem')).toHaveCount(2);
   // The source sits beside the results, on the same row.
   const s = (await source.boundingBox())!;

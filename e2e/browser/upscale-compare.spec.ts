@@ -3,7 +3,8 @@
 // detail panel names the source ("Upscaled ×2 (Lanczos) from #N", a button that selects it) → "Compare with source"
 // → the Source pane shows the source's own pixels (from the gallery by id, natural size 128 beside the 256 result,
 // frames of one size in the one viewport). Deleted source: the pane falls back to the kept input by sha256; with that
-// gone too it says the source is gone (no image element). Screenshots of Compare with an upscale and its source at
+// gone too it says the source is gone (no image element), and the source's finished queue card says "in the trash"
+// without asking for its thumbnail. Screenshots of Compare with an upscale and its source at
 // 1280×800 and 1920×1080, light and dark, go to test-results/screenshots/. Any console error fails the test. The
 // studio is the image-input specs' shared set-up (e2e/support/image-input-studio.ts).
 import fs from 'node:fs';
@@ -220,9 +221,17 @@ test('a deleted source: the kept input by sha256 takes its place; with that gone
   test.setTimeout(90_000);
   expect(upscaledId, 'the first test made the upscale').toBeGreaterThan(0);
   await api('gallery.delete', { ids: [sourceId] });
-  // The queue's finished cards go (their tiles would ask for the trashed source's thumbnail, which the trash removed).
-  await api('jobs.clearFinished', {});
   const { page, errors } = await studio.open();
+  // The source's finished queue card stays: it says the image is in the trash and asks for no thumbnail of it (the
+  // trash removed its thumbnails; a request would be a 404 console error).
+  const thumbRequests: string[] = [];
+  page.on('request', (r) => {
+    if (new URL(r.url()).pathname.endsWith(`/thumb/${sourceId}`)) thumbRequests.push(r.url());
+  });
+  await nav(page, 'Generate');
+  await expect(page.locator(`article.job li[title^="Seed"][title$=": the image is in the trash"]`).getByTestId('image-in-trash')).toHaveText('in the trash');
+  expect(thumbRequests).toEqual([]);
+  await page.screenshot({ path: path.join(shots, 'queue-card-image-in-trash-1280-light.png') });
   await openCompare(page, [upscaledId]);
   await expectSourcePixels(page, 'kept');
 

@@ -1,8 +1,11 @@
-// The LoRA and upscaler stores' `load` (through THE busy/error wrapper, stores/attempt.ts): the list as answered,
-// `loaded` after the answer or the failure, a failure keeps the last list and says why, the next answer clears it.
+// The LoRA and upscaler stores' list (THE library list, stores/library-list.ts): `load` through THE busy/error wrapper
+// (the list as answered, `loaded` after the answer or the failure, a failure keeps the last list and says why, the
+// next answer clears it); `subscribe` keeps an import's progress from the `changed` event and reads the list again
+// only when no import runs, once however often it is called.
 import { createPinia, setActivePinia } from 'pinia';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { StudioError } from '../../src-shared/errors';
+import { progress } from '../../src-shared/progress';
 import type { LoraEntryView } from '../../src-shared/schemas/loras';
 import type { UpscalerInfo } from '../../src-shared/upscale';
 import { setStudio } from '../studio';
@@ -31,11 +34,14 @@ beforeEach(() => {
 });
 
 const stores = [
-  { name: 'upscalers', use: () => useUpscalersStore(), list: (s: ReturnType<typeof useUpscalersStore>) => s.imported.map((u) => u.name), want: ['esrgan-x2'] },
-  { name: 'loras', use: () => useLorasStore(), list: (s: ReturnType<typeof useLorasStore>) => s.entries.map((e) => e.name), want: ['ink'] },
+  { name: 'upscalers', event: 'upscalers.changed', use: () => useUpscalersStore(), list: (s: ReturnType<typeof useUpscalersStore>) => s.imported.map((u) => u.name), want: ['esrgan-x2'] },
+  { name: 'loras', event: 'loras.changed', use: () => useLorasStore(), list: (s: ReturnType<typeof useLorasStore>) => s.entries.map((e) => e.name), want: ['ink'] },
 ] as const;
 
-describe.each(stores)('the $name store’s load', ({ use, list, want }) => {
+const listCalls = () => client.calls.filter((c) => c.method.endsWith('.list')).length;
+const settle = () => new Promise((r) => setTimeout(r, 0));
+
+describe.each(stores)('the $name store’s list', ({ event, use, list, want }) => {
   it('takes the list, marks it loaded; a failure keeps the list and says why; the next answer clears the error', async () => {
     const store = use();
     expect(store.loaded).toBe(false);
@@ -52,5 +58,25 @@ describe.each(stores)('the $name store’s load', ({ use, list, want }) => {
     await store.load();
     expect(store.error).toBe('again');
     expect(list(store as never)).toEqual(want);
+  });
+
+  it('subscribe: an import’s progress is kept and the list read again only when it is not running; subscribing twice listens once', async () => {
+    const store = use();
+    store.subscribe();
+    store.subscribe();
+    const running = progress('download', { status: 'running', done: 10, total: 100 });
+    client.emit(event, { kind: 'import', progress: running });
+    await settle();
+    expect(store.progress).toEqual(running);
+    expect(listCalls()).toBe(0);
+    const done = progress('download', { status: 'done', done: 100, total: 100 });
+    client.emit(event, { kind: 'import', progress: done });
+    await settle();
+    expect(store.progress).toEqual(done);
+    expect(listCalls()).toBe(1);
+    expect(list(store as never)).toEqual(want);
+    client.emit(event, { kind: 'remove' });
+    await settle();
+    expect(listCalls()).toBe(2);
   });
 });

@@ -2,13 +2,12 @@
 // from files — by path in the desktop app (file picker, drag and drop), uploaded in ordered chunks in browser mode —
 // with the import's progress, rename and remove. A Pinia setup store.
 import { defineStore } from 'pinia';
-import { ref, shallowRef } from 'vue';
-import type { Progress } from '../../src-shared/progress';
+import { ref } from 'vue';
 import { StudioError } from '../../src-shared/errors';
 import { LORA_UPLOAD_CHUNK_BYTES, MAX_LORA_UPLOAD_BYTES, type LoraEntryView, type LoraImportFile } from '../../src-shared/schemas/loras';
 import { readBase64 } from '../components/gallery/files';
 import { studio } from '../studio';
-import { attempt } from './attempt';
+import { libraryList } from './library-list';
 
 /**
  * A browser file sent to the server in chunks (each under the message limit); its upload id. THE chunked upload of
@@ -33,41 +32,14 @@ export async function uploadFile(
 }
 
 export const useLorasStore = defineStore('loras', () => {
-  const entries = shallowRef<LoraEntryView[]>([]);
-  const loaded = ref(false);
-  const error = ref<string>();
+  // The list, its import progress (files) and `loras.changed`: THE library list.
+  const { items: entries, loaded, error, progress, load, subscribe } = libraryList(
+    async () => (await studio().call('loras.list', {})).loras,
+    (handler) => studio().on('loras.changed', handler),
+  );
   const importing = ref(false);
-  /** The running import (files), from `loras.changed`. */
-  const progress = shallowRef<Progress>();
   /** The last import's refusals, each with its reason. */
   const rejected = ref<{ name: string; reason: string }[]>([]);
-  let subscribed = false;
-
-  /** The list; a failure keeps the last one and says why; `loaded` once the first answer (or failure) came. */
-  async function load(): Promise<void> {
-    await attempt(
-      {
-        busy: (on) => {
-          if (!on) loaded.value = true;
-        },
-        succeeded: (r) => {
-          entries.value = r.loras;
-          error.value = undefined;
-        },
-        failed: (e) => (error.value = e.message),
-      },
-      () => studio().call('loras.list', {}),
-    );
-  }
-
-  function subscribe(): void {
-    if (subscribed) return;
-    subscribed = true;
-    studio().on('loras.changed', (e) => {
-      if (e.progress) progress.value = e.progress;
-      if (!e.progress || e.progress.status !== 'running') void load();
-    });
-  }
 
   /** Imports files: their paths in the desktop app, their bytes (chunked) in a browser. */
   /** `link` (desktop only: a path is linked, an upload is always copied) keeps each file where it is. */

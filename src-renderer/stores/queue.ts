@@ -1,8 +1,9 @@
 // The job queue as the Generate view shows it: the newest jobs (jobs.list keyset pages), live step
 // progress and previews from `job.progress`, finished images from `job.generationDone` (shown at once,
-// before any re-fetch), failures, and the queue actions (cancel, retry, pause/resume, clear finished,
-// move to front). Progress arrives up to 10 times a second per running generation: it is kept in a
-// shallowReactive Map keyed by generation, so only the card of that generation re-renders.
+// before any re-fetch), failures, the queue actions (cancel, retry, pause/resume, clear finished,
+// move to front), and which finished images went to the trash (`gallery.changed`). Progress arrives
+// up to 10 times a second per running generation: it is kept in a shallowReactive Map keyed by
+// generation, so only the card of that generation re-renders.
 // In browser mode a job finishing while the tab is not focused puts a count in the title (App.vue).
 import { defineStore } from 'pinia';
 import { computed, ref, shallowReactive, shallowRef } from 'vue';
@@ -196,6 +197,25 @@ export const useQueueStore = defineStore('queue', () => {
     scheduleRefresh();
   }
 
+  /**
+   * The gallery's changes to the cards' images: one sent to the trash shows "in the trash" at once (the trash removed
+   * its thumbnail: no request for it); restored, purged (its generation leaves the job) or a reset: the core's view.
+   */
+  function onGalleryChanged(p: PayloadOf<'gallery.changed'>): void {
+    if (p.kind === 'added' || p.kind === 'updated') return;
+    const ids = new Set(p.ids);
+    let next = jobs.value;
+    let touched = p.kind === 'reset';
+    for (const j of jobs.value)
+      for (const g of j.generations) {
+        if (g.imageId === undefined || !ids.has(g.imageId)) continue;
+        touched = true;
+        if (p.kind === 'removed') next = patchGeneration(next, g.id, { imageInTrash: true }) ?? next;
+      }
+    if (next !== jobs.value) jobs.value = next;
+    if (touched && p.kind !== 'removed') scheduleRefresh();
+  }
+
   /** Jobs counted in the badge already (a job's end arrives as generationDone and as job.changed). */
   const counted = new Set<number>();
   function noteFinished(jobId: number): void {
@@ -211,7 +231,13 @@ export const useQueueStore = defineStore('queue', () => {
   function listen(): void {
     if (listening) return;
     const c = studio();
-    listening = [c.on('job.progress', onProgress), c.on('job.generationDone', onGenerationDone), c.on('job.failed', onFailed), c.on('job.changed', onChanged)];
+    listening = [
+      c.on('job.progress', onProgress),
+      c.on('job.generationDone', onGenerationDone),
+      c.on('job.failed', onFailed),
+      c.on('job.changed', onChanged),
+      c.on('gallery.changed', onGalleryChanged),
+    ];
   }
   function stopListening(): void {
     for (const off of listening ?? []) off();
@@ -289,6 +315,7 @@ export const useQueueStore = defineStore('queue', () => {
     onGenerationDone,
     onFailed,
     onChanged,
+    onGalleryChanged,
     markSeen,
     cancel,
     retry,

@@ -8,11 +8,10 @@ import { defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
 import { StudioError } from '../../src-shared/errors';
 import { BUILTIN_UPSCALER } from '../../src-shared/generation';
-import type { Progress } from '../../src-shared/progress';
 import { MAX_LORA_UPLOAD_BYTES } from '../../src-shared/schemas/loras';
 import type { UpscalerImportFile, UpscalerInfo } from '../../src-shared/upscale';
 import { studio } from '../studio';
-import { attempt } from './attempt';
+import { libraryList } from './library-list';
 import { uploadFile } from './loras';
 
 export interface UpscalerChoice {
@@ -22,43 +21,16 @@ export interface UpscalerChoice {
 }
 
 export const useUpscalersStore = defineStore('upscalers', () => {
-  const imported = shallowRef<UpscalerInfo[]>([]);
-  const loaded = ref(false);
-  const error = ref<string>();
+  // The list, its import progress (the copy in bytes, then the probe run) and `upscalers.changed`: THE library list.
+  const { items: imported, loaded, error, progress, load, subscribe } = libraryList(
+    async () => (await studio().call('upscalers.list', {})).upscalers,
+    (handler) => studio().on('upscalers.changed', handler),
+  );
   const importing = ref(false);
   /** A browser's upload of the file being imported: bytes sent of the file's size. */
   const uploading = shallowRef<{ sent: number; total: number }>();
-  /** The running import's progress from `upscalers.changed` (the copy in bytes, then the probe run). */
-  const progress = shallowRef<Progress>();
   /** The last import's refusal: the file and the reason. */
   const rejected = ref<{ name: string; reason: string }>();
-  let subscribed = false;
-
-  /** The list; a failure keeps the last one and says why; `loaded` once the first answer (or failure) came. */
-  async function load(): Promise<void> {
-    await attempt(
-      {
-        busy: (on) => {
-          if (!on) loaded.value = true;
-        },
-        succeeded: (r) => {
-          imported.value = r.upscalers;
-          error.value = undefined;
-        },
-        failed: (e) => (error.value = e.message),
-      },
-      () => studio().call('upscalers.list', {}),
-    );
-  }
-
-  function subscribe(): void {
-    if (subscribed) return;
-    subscribed = true;
-    studio().on('upscalers.changed', (e) => {
-      if (e.progress) progress.value = e.progress;
-      if (!e.progress || e.progress.status !== 'running') void load();
-    });
-  }
 
   /** Imports one file: its path in the desktop app, its bytes (chunked) in a browser. The entry, or undefined when refused. */
   async function importFile(file: File): Promise<UpscalerInfo | undefined> {

@@ -39,9 +39,13 @@ export const galleryItemSchema = z
     slgScale: z.number().optional(),
     /** Our images' LoRAs: name and strength (absent when none was used): Compare's labels and axes. */
     loras: z.array(z.object({ name: z.string().max(256), strength: z.number() }).strict()).max(8).optional(),
-    /** Image to image (our images): the strength, and the kept source and mask by sha256 (inputs.get). */
+    /**
+     * Image to image (our images): the strength, the kept source and mask by sha256 (inputs.get), and the source's
+     * gallery id when it was an image of this gallery (core/history/queries.ts initOfRow).
+     */
     strength: z.number().optional(),
     initSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+    initImageId: id.optional(),
     maskSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
     /**
      * An upscaled image (jobs.upscale, `upscale`): its source — the kept input by sha256 (inputs.get) and, for an

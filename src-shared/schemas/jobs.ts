@@ -37,6 +37,11 @@ export const jobGenerationSchema = z
     axisValue: z.union([z.number().finite(), z.string().max(GENERATION_LIMITS.maxModelRefChars)]).optional(),
     status: generationStatusSchema,
     imageId: id.optional(),
+    /**
+     * The image is in the trash (gallery.delete; the trash removed its thumbnails): the card shows that instead of
+     * asking for it. A purged image's generation leaves the job altogether.
+     */
+    imageInTrash: z.literal(true).optional(),
     error: z.string().max(4000).optional(),
     /** Live step of a running generation. */
     step: z.number().int().nonnegative().optional(),

@@ -72,8 +72,28 @@ describe('the gallery record says what an image was made from', () => {
   it('an img2img result: the init and mask by sha256 and the strength, no upscale', () => {
     const id = row({ ...makeMeta(), init: { sha256: INIT, imageId: 3, strength: 0.5, fit: 'crop', mask: { sha256: MASK, blur: 4 } } });
     const r = q.item(id)!;
-    expect(r).toMatchObject({ initSha256: INIT, maskSha256: MASK, strength: 0.5 });
+    expect(r).toMatchObject({ initSha256: INIT, initImageId: 3, maskSha256: MASK, strength: 0.5 });
     expect(r.upscaledFrom).toBeUndefined();
+  });
+
+  it("an img2img result from a file (no gallery id), or imported (its id names another gallery's image): sha256 only", () => {
+    const init = { sha256: INIT, strength: 0.5, fit: 'crop' };
+    for (const [meta, source] of [
+      [{ ...makeMeta(), init }, 'generated'],
+      [{ ...makeMeta(), init: { ...init, imageId: 3 } }, 'imported'],
+    ] as const) {
+      const r = q.item(row(meta, source))!;
+      expect(r.initSha256).toBe(INIT);
+      expect(r.initImageId, source).toBeUndefined();
+    }
+  });
+
+  it('a damaged init gallery id is left out (not an error); the init by sha256 stays', () => {
+    for (const imageId of ['3', 0, -2, 1.5, 2 ** 53, null, { id: 3 }]) {
+      const r = q.item(row({ ...makeMeta(), init: { sha256: INIT, imageId, strength: 0.5, fit: 'crop' } }))!;
+      expect(r.initSha256).toBe(INIT);
+      expect(r.initImageId, JSON.stringify(imageId)).toBeUndefined();
+    }
   });
 
   it('a plain image (text to image, or imported without a record): no source at all', () => {
@@ -93,5 +113,7 @@ describe('the gallery record says what an image was made from', () => {
   it('pages carry it too (the grid and Compare read the same record)', () => {
     const id = row({ ...makeMeta(), upscale: SPEC });
     expect(q.page({ limit: 500 }).items.find((i) => i.id === id)?.upscaledFrom).toEqual({ sha256: SRC, imageId: 7, upscaler: 'lanczos', scale: 2 });
+    const img2img = row({ ...makeMeta(), init: { sha256: INIT, imageId: 3, strength: 0.5, fit: 'crop' } });
+    expect(q.page({ limit: 500 }).items.find((i) => i.id === img2img)).toMatchObject({ initSha256: INIT, initImageId: 3 });
   });
 });

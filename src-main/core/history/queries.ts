@@ -9,6 +9,7 @@
 // tests in queries.test.ts pin the plan of every hot query.
 import type { Statement } from 'better-sqlite3';
 import { StudioError } from '../../../src-shared/errors';
+import { initImageSchema } from '../../../src-shared/img2img';
 import { studioSampling } from '../../../src-shared/metadata/studio-sampling';
 import { upscaleSpecSchema } from '../../../src-shared/upscale';
 import type { Db } from '../db';
@@ -25,7 +26,8 @@ export const ITEM_COLUMNS = `i.id, i.created_at, i.sort_key, g.width, g.height, 
   json_extract(g.meta, '$.shift') AS shift, json_extract(g.meta, '$.slg.scale') AS slg_scale,
   json_extract(g.meta, '$.loras') AS loras,
   json_extract(g.meta, '$.init.strength') AS strength, json_extract(g.meta, '$.init.sha256') AS init_sha256,
-  json_extract(g.meta, '$.init.mask.sha256') AS mask_sha256, json_extract(g.meta, '$.upscale') AS upscale`;
+  json_extract(g.meta, '$.init.mask.sha256') AS mask_sha256, json_extract(g.meta, '$.upscale') AS upscale,
+  json_extract(g.meta, '$.init.imageId') AS init_image_id`;
 
 export interface ItemRow {
   id: number;
@@ -54,6 +56,8 @@ export interface ItemRow {
   strength?: number | null;
   init_sha256?: string | null;
   mask_sha256?: string | null;
+  /** The init image's gallery id as the record names it (`$.init.imageId`). */
+  init_image_id?: unknown;
   /** An upscaled image: the JSON text of its metadata's `upscale` (source, upscaler, factor, sizes). */
   upscale?: string | null;
   /** Our images' LoRAs (JSON text of the metadata's `loras`), for Compare's labels. */
@@ -88,12 +92,18 @@ function samplingOfRow(r: ItemRow): Pick<ImageRecord, 'sampler' | 'scheduler' | 
   };
 }
 
-/** The source (and mask) an image was made from, by sha256 (Compare shows the source beside the results). */
-function initOfRow(r: ItemRow): Pick<ImageRecord, 'strength' | 'initSha256' | 'maskSha256'> {
+/**
+ * The source (and mask) an image was made from, by sha256 (Compare shows the source beside the results), and the
+ * source's gallery id (`$.init.imageId`, checked with the init schema's own rule) for an image made here only: an
+ * imported file's id names an image of the gallery that wrote it (the same rule as upscaleOfRow).
+ */
+function initOfRow(r: ItemRow): Pick<ImageRecord, 'strength' | 'initSha256' | 'initImageId' | 'maskSha256'> {
   const sha = (v: unknown) => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
   if (!sha(r.init_sha256)) return {};
+  const imageId = r.source === 'generated' ? initImageSchema.shape.imageId.safeParse(r.init_image_id ?? undefined).data : undefined;
   return {
     initSha256: r.init_sha256!,
+    ...(imageId !== undefined ? { initImageId: imageId } : {}),
     ...(typeof r.strength === 'number' ? { strength: r.strength } : {}),
     ...(sha(r.mask_sha256) ? { maskSha256: r.mask_sha256! } : {}),
   };

@@ -60,6 +60,31 @@ describe('the generation lifecycle (JobStore + saveImage)', () => {
     }
   });
 
+  it('a done image sent to the trash is marked imageInTrash in the job view (the card asks for no thumbnail); Undo clears it; purged, it leaves the job', async () => {
+    const { db, store, history, now } = setup();
+    try {
+      const sweep: Sweep = { seeds: { mode: 'list', seeds: ['1', '2'] } };
+      const { jobId, generationIds } = store.insert(params, sweep, expandSweep(params, sweep), { owner: 'queue', run });
+      for (const [k, g] of generationIds.entries()) {
+        store.markRunning(store.runnable(g), now());
+        await history.saveImage({ generationId: g, pixels: makePixels(16, 16, k), meta: makeMeta({ seed: String(k + 1), width: 16, height: 16 }) });
+      }
+      const [a, b] = generationIds as [number, number];
+      const gens = () => store.require(jobId).generations.map((g) => ({ id: g.id, imageId: g.imageId, imageInTrash: g.imageInTrash }));
+      expect(gens()).toEqual([{ id: a, imageId: a, imageInTrash: undefined }, { id: b, imageId: b, imageInTrash: undefined }]);
+      const { undoToken } = await history.delete([a]);
+      expect(gens()).toEqual([{ id: a, imageId: a, imageInTrash: true }, { id: b, imageId: b, imageInTrash: undefined }]);
+      expect(store.list(undefined, 10).items.find((j) => j.id === jobId)!.generations[0]).toMatchObject({ imageId: a, imageInTrash: true });
+      await history.restore(undoToken);
+      expect(gens()[0]).toEqual({ id: a, imageId: a, imageInTrash: undefined });
+      await history.delete([a]);
+      await history.emptyTrash();
+      expect(gens()).toEqual([{ id: b, imageId: b, imageInTrash: undefined }]);
+    } finally {
+      db.close();
+    }
+  });
+
   it('refuses impossible transitions with conflict, and unknown generations with not_found', async () => {
     const { db, store, history, now } = setup();
     try {

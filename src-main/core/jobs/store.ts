@@ -43,8 +43,8 @@ interface JobRow {
   cancel_requested: number;
 }
 
-/** The generation columns a job view reads, and whether the generation has an image. */
-type GenRow = Omit<GenerationRow, 'meta' | 'ep' | 'timings' | 'created_at' | 'started_at' | 'finished_at'> & { has_image: number };
+/** The generation columns a job view reads, whether the generation has an image, and whether that is in the trash. */
+type GenRow = Omit<GenerationRow, 'meta' | 'ep' | 'timings' | 'created_at' | 'started_at' | 'finished_at'> & { has_image: number; in_trash: number };
 
 /**
  * Generations that may wait in the queue at once (all processes): 8 full 64-image sweeps. Past it a submit is a
@@ -84,12 +84,12 @@ export class JobStore {
       job: p(`SELECT id, params, seeds, status, owner, sweep, created_at, finished_at, cancel_requested FROM jobs WHERE id = ? AND kind = 'generate'`),
       gensOf: p(
         `SELECT g.id, g.job_id, g.idx, g.seed, g.prompt, g.negative_prompt, g.steps, g.guidance, g.width, g.height, g.model,
-                g.status, g.error, g.axis_value, g.t5, g.step, g.total, (i.id IS NOT NULL) AS has_image
+                g.status, g.error, g.axis_value, g.t5, g.step, g.total, (i.id IS NOT NULL) AS has_image, (i.deleted_at IS NOT NULL) AS in_trash
          FROM generations g LEFT JOIN images i ON i.id = g.id WHERE g.job_id = ? ORDER BY g.idx`,
       ),
       gensOfRange: p(
         `SELECT g.id, g.job_id, g.idx, g.seed, g.prompt, g.negative_prompt, g.steps, g.guidance, g.width, g.height, g.model,
-                g.status, g.error, g.axis_value, g.t5, g.step, g.total, (i.id IS NOT NULL) AS has_image
+                g.status, g.error, g.axis_value, g.t5, g.step, g.total, (i.id IS NOT NULL) AS has_image, (i.deleted_at IS NOT NULL) AS in_trash
          FROM generations g LEFT JOIN images i ON i.id = g.id WHERE g.job_id BETWEEN ? AND ? ORDER BY g.job_id, g.idx`,
       ),
       page: p(
@@ -104,7 +104,7 @@ export class JobStore {
       ),
       gen: p(
         `SELECT g.id, g.job_id, g.idx, g.seed, g.prompt, g.negative_prompt, g.steps, g.guidance, g.width, g.height, g.model,
-                g.status, g.error, g.axis_value, g.t5, g.step, g.total, 0 AS has_image
+                g.status, g.error, g.axis_value, g.t5, g.step, g.total, 0 AS has_image, 0 AS in_trash
          FROM generations g WHERE g.id = ?`,
       ),
       progress: p(`UPDATE generations SET step = ?, total = ? WHERE id = ?`),
@@ -463,6 +463,7 @@ export class JobStore {
       ...(axis !== undefined ? { axisValue: axis } : {}),
       status: g.status,
       ...(g.has_image ? { imageId: g.id } : {}),
+      ...(g.has_image && g.in_trash ? { imageInTrash: true as const } : {}),
       ...(g.error ? { error: g.error.slice(0, 4000) } : {}),
       ...(g.status === 'running' && g.step !== null ? { step: g.step } : {}),
       ...(g.status === 'running' && g.total !== null ? { total: g.total } : {}),

@@ -1,7 +1,9 @@
 // Where Compare's Source pane takes its picture from: the live gallery image by id, else the kept input by sha256,
-// else "gone" with the reason — never a path, never a broken image.
+// else "gone" with the reason — never a path, never a broken image. One chain for an upscale's source and an
+// img2img/inpaint result's init image.
 import { afterEach, describe, expect, it } from 'vitest';
 import { StudioError } from '../../../src-shared/errors';
+import { sourceOf } from '../../../src-shared/image-source';
 import type { GalleryDetail } from '../../../src-shared/schemas/gallery';
 import { setStudio } from '../../studio';
 import { fakeClient, type FakeClient } from '../../testing/fake-client';
@@ -53,6 +55,18 @@ describe('sourcePicture', () => {
     const b = await sourcePicture({ sha256: SHA });
     expect([a.kind === 'picture' && a.from, b.kind === 'picture' && b.from]).toEqual(['kept', 'kept']);
     for (const p of [a, b]) if (p.kind === 'picture') made.push(p.url);
+  });
+
+  it("an img2img or inpaint result's init image takes the same chain: the live gallery image by id, else the kept input", async () => {
+    const source = sourceOf({ initSha256: SHA, initImageId: 6, maskSha256: 'e'.repeat(64) })!;
+    let c = client({ kept: true });
+    expect(await sourcePicture(source)).toEqual({ kind: 'picture', url: '/media/image/6', from: 'gallery', objectUrl: false });
+    expect(c.calls.map((x) => [x.method, x.params])).toEqual([['gallery.get', { id: 6 }]]);
+    c = client({ deletedAt: '2026-01-01T00:00:00.000Z', kept: true });
+    const p = await sourcePicture(source);
+    expect(p).toMatchObject({ kind: 'picture', from: 'kept' });
+    if (p.kind === 'picture') made.push(p.url);
+    expect(c.calls.map((x) => [x.method, x.params])).toEqual([['gallery.get', { id: 6 }], ['inputs.get', { sha256: SHA }]]);
   });
 
   it('nothing left: "gone", saying why', async () => {

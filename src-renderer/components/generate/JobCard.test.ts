@@ -61,4 +61,38 @@ describe('JobCard', () => {
     expect(html).toMatch(/data-testid="eta"[^>]*>15 s left</);
     expect(html).toMatch(/Image 1 of 4 · step 1\/4/);
   });
+
+  it('a finished image sent to the trash: the card shows "in the trash" and asks for no thumbnail of it', async () => {
+    const done: JobView = {
+      ...fourImageJob(),
+      status: 'done',
+      generations: [
+        { id: 20, seed: '1000', status: 'done', imageId: 20 },
+        { id: 21, seed: '1001', status: 'done', imageId: 21 },
+      ],
+    };
+    client = fakeClient({ 'jobs.list': () => ({ items: [done], nextCursor: null, counts: { queued: 0, running: 0, done: 1, failed: 0, cancelled: 0, interrupted: 0 }, queue: { paused: false, loadedModel: null } }) });
+    setStudio(client);
+    const pinia = createPinia();
+    setActivePinia(pinia);
+    const q = useQueueStore(pinia);
+    await q.ensureLoaded();
+    const card = () => {
+      const app = createSSRApp({ render: () => h(JobCard, { job: q.jobs[0]!, canMoveToFront: false }) });
+      app.use(pinia);
+      return renderToString(app);
+    };
+    expect(await card()).toContain('/media/thumb/20?size=256');
+    // The gallery sends image 20 to the trash (which removes its thumbnails) while the card is shown.
+    client.emit('gallery.changed', { kind: 'removed', ids: [20] });
+    const html = await card();
+    expect(html).not.toContain('/media/thumb/20');
+    expect(html).toMatch(/data-testid="image-in-trash"[^>]*>in the trash</);
+    expect(html).toContain('/media/thumb/21?size=256');
+    expect(html).toContain('title="Seed 1000: the image is in the trash"');
+    // The core's view says the same on the next list (jobs.list carries imageInTrash): Undo or a purge re-fetch it.
+    const lists = client.calls.filter((c) => c.method === 'jobs.list').length;
+    client.emit('gallery.changed', { kind: 'restored', ids: [20] });
+    await expect.poll(() => client.calls.filter((c) => c.method === 'jobs.list').length, { timeout: 10_000 }).toBe(lists + 1);
+  });
 });
