@@ -6,7 +6,6 @@
 // that never yields, an abort), inside the probe itself. Needs `npm run -s build`.
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyModel } from '../../e2e/support/tiny-model';
@@ -20,6 +19,7 @@ import { InferenceHost } from './host';
 import { createOpProbeRunner, runProbes, type OpProbeStats } from './op-probe-runner';
 import { clearProbeMemory, probeOps } from './ort-probe';
 import { ort } from './ort';
+import type { WorkerSpawner } from './worker-process';
 import { checkModelGraphs } from './verdict';
 
 const PROBE = path.join(REPO, 'out', 'main', 'op-probe.js');
@@ -41,9 +41,21 @@ function held(hold: string): NodeJS.ProcessEnv {
   return { ...process.env, SD35_TEST_MODE: '1', SD35_TEST_HOLD: hold };
 }
 
-/** Our temporary probe working directories that exist now. */
-function probeDirs(): string[] {
-  return fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('sd35-op-probe-') && !n.startsWith('sd35-op-probe-model-'));
+/**
+ * The real spawner, recording the working directory each child was given: the test checks THESE are gone (other
+ * test files run probes at the same time in the same temporary folder, so a listing of it is not this test's).
+ */
+function recordingSpawner(): { spawner: WorkerSpawner; cwds: string[] } {
+  const cwds: string[] = [];
+  return {
+    cwds,
+    spawner: {
+      spawn(entry, options) {
+        if (options.cwd) cwds.push(options.cwd);
+        return forkSpawner.spawn(entry, options);
+      },
+    },
+  };
 }
 
 /** A local HTTP server standing for serve's API; counts the requests it answered. */
@@ -75,9 +87,9 @@ describe('op probes in a short-lived child process (serve’s pre-download check
   it('a probe that hangs is inconclusive after its timeout, never cached; serve keeps answering meanwhile', async () => {
     clearProbeMemory();
     const cacheDir = tempDir('sd35-op-probe-cache-');
-    const before = probeDirs();
+    const recorded = recordingSpawner();
     const s = stats();
-    const runner = createOpProbeRunner({ spawner: forkSpawner, entry: PROBE, env: held('op-probe-hang:NhwcConv'), timeoutMs: PROBE_TIMEOUT_MS, stats: s });
+    const runner = createOpProbeRunner({ spawner: recorded.spawner, entry: PROBE, env: held('op-probe-hang:NhwcConv'), timeoutMs: PROBE_TIMEOUT_MS, stats: s });
     const server = await pingServer();
     try {
       const check = checkModelGraphs([{ file: 'unet/model.onnx', path: path.join(olive, 'unet', 'model.onnx') }], { ep: 'cpu', cacheDir, runner });
@@ -91,12 +103,14 @@ describe('op probes in a short-lived child process (serve’s pre-download check
       // Nothing inconclusive was cached: a second check (no hold now) asks ORT for NhwcConv again.
       clearProbeMemory();
       const again = stats();
-      const free = createOpProbeRunner({ spawner: forkSpawner, entry: PROBE, env: process.env, stats: again });
+      const free = createOpProbeRunner({ spawner: recorded.spawner, entry: PROBE, env: process.env, stats: again });
       const second = await checkModelGraphs([{ file: 'unet/model.onnx', path: path.join(olive, 'unet', 'model.onnx') }], { ep: 'cpu', cacheDir, runner: free });
       expect(second.rewritten).toEqual(['com.microsoft.BiasAdd', 'com.microsoft.BiasSplitGelu', 'com.microsoft.NhwcConv']);
       expect(again.children).toBe(1);
-      // The children's working directories are gone.
-      expect(probeDirs().filter((d) => !before.includes(d))).toEqual([]);
+      // The children's working directories (one per child: the hung one, the one after it, the second check's) are gone.
+      expect(recorded.cwds.length).toBe(s.children + again.children);
+      expect(recorded.cwds.every((d) => path.basename(d).startsWith('sd35-op-probe-'))).toBe(true);
+      expect(recorded.cwds.filter((d) => fs.existsSync(d))).toEqual([]);
     } finally {
       server.close();
       clearProbeMemory();
